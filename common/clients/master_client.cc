@@ -1,0 +1,83 @@
+#include "common/clients/master_client.h"
+
+#include "common/rpc.h"
+#include "common/strings.h"
+
+namespace kiln {
+
+MasterClient::MasterClient(MasterClientOptions options)
+    : options_(std::move(options)),
+      stub_(proto::Master::NewStub(rpc::MakeChannel(options_.address))) {}
+
+namespace {
+
+// One retried unary call: `method` is a pointer to the stub's method.
+template <class Req, class Rep, class Method>
+absl::StatusOr<Rep> Call(proto::Master::Stub* stub, Method method, const Req& request,
+                         const MasterClientOptions& options, const char* name,
+                         bool retry = true) {
+  Rep reply;
+  absl::Status status = rpc::RetryUnavailable(
+      StrCat(name, " to master ", options.address), retry ? options.retry_for
+                                                          : std::chrono::milliseconds(0),
+      [&] {
+        auto ctx = rpc::ContextWithDeadline(options.call_timeout);
+        return (stub->*method)(ctx.get(), request, &reply);
+      });
+  if (!status.ok()) return status;
+  return reply;
+}
+
+}  // namespace
+
+absl::StatusOr<proto::RegisterWorkerReply> MasterClient::RegisterWorker(
+    const proto::RegisterWorkerRequest& request) {
+  return Call<proto::RegisterWorkerRequest, proto::RegisterWorkerReply>(
+      stub_.get(), &proto::Master::Stub::RegisterWorker, request, options_, "RegisterWorker");
+}
+
+absl::StatusOr<proto::WorkerHeartbeatReply> MasterClient::WorkerHeartbeat(
+    const std::string& worker_id) {
+  proto::WorkerHeartbeatRequest request;
+  request.set_worker_id(worker_id);
+  return Call<proto::WorkerHeartbeatRequest, proto::WorkerHeartbeatReply>(
+      stub_.get(), &proto::Master::Stub::WorkerHeartbeat, request, options_, "WorkerHeartbeat",
+      /*retry=*/false);
+}
+
+absl::Status MasterClient::ExecutorStateChanged(
+    const proto::ExecutorStateChangedRequest& request) {
+  return Call<proto::ExecutorStateChangedRequest, proto::ExecutorStateChangedReply>(
+             stub_.get(), &proto::Master::Stub::ExecutorStateChanged, request, options_,
+             "ExecutorStateChanged")
+      .status();
+}
+
+absl::StatusOr<proto::RegisterApplicationReply> MasterClient::RegisterApplication(
+    const proto::RegisterApplicationRequest& request) {
+  return Call<proto::RegisterApplicationRequest, proto::RegisterApplicationReply>(
+      stub_.get(), &proto::Master::Stub::RegisterApplication, request, options_,
+      "RegisterApplication");
+}
+
+absl::StatusOr<proto::ApplicationHeartbeatReply> MasterClient::ApplicationHeartbeat(
+    const std::string& app_id) {
+  proto::ApplicationHeartbeatRequest request;
+  request.set_app_id(app_id);
+  return Call<proto::ApplicationHeartbeatRequest, proto::ApplicationHeartbeatReply>(
+      stub_.get(), &proto::Master::Stub::ApplicationHeartbeat, request, options_,
+      "ApplicationHeartbeat", /*retry=*/false);
+}
+
+absl::Status MasterClient::UnregisterApplication(const std::string& app_id,
+                                                 const std::string& final_state) {
+  proto::UnregisterApplicationRequest request;
+  request.set_app_id(app_id);
+  request.set_final_state(final_state);
+  return Call<proto::UnregisterApplicationRequest, proto::UnregisterApplicationReply>(
+             stub_.get(), &proto::Master::Stub::UnregisterApplication, request, options_,
+             "UnregisterApplication")
+      .status();
+}
+
+}  // namespace kiln

@@ -1,0 +1,44 @@
+#pragma once
+// MasterClient: the one wrapper around the Master service's stub, used by workers and
+// drivers. Owns the channel, per-call deadlines, retries of UNAVAILABLE with jittered
+// backoff (up to `retry_for`), and conversion to absl::Status. Thread-safe.
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "proto/master.grpc.pb.h"
+
+namespace kiln {
+
+struct MasterClientOptions {
+  std::string address;                                   // host:port of the master
+  std::chrono::milliseconds call_timeout{5000};          // deadline of one attempt
+  std::chrono::milliseconds retry_for{30000};            // total time spent retrying
+};
+
+class MasterClient {
+ public:
+  explicit MasterClient(MasterClientOptions options);
+
+  absl::StatusOr<proto::RegisterWorkerReply> RegisterWorker(
+      const proto::RegisterWorkerRequest& request);
+  // Heartbeats do not retry: the next one is the retry.
+  absl::StatusOr<proto::WorkerHeartbeatReply> WorkerHeartbeat(const std::string& worker_id);
+  absl::Status ExecutorStateChanged(const proto::ExecutorStateChangedRequest& request);
+  absl::StatusOr<proto::RegisterApplicationReply> RegisterApplication(
+      const proto::RegisterApplicationRequest& request);
+  absl::StatusOr<proto::ApplicationHeartbeatReply> ApplicationHeartbeat(
+      const std::string& app_id);
+  absl::Status UnregisterApplication(const std::string& app_id,
+                                     const std::string& final_state);
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  MasterClientOptions options_;
+  std::unique_ptr<proto::Master::Stub> stub_;
+};
+
+}  // namespace kiln

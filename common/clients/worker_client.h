@@ -1,0 +1,45 @@
+#pragma once
+// WorkerClient: the one wrapper around the Worker service's stub. The master uses the
+// control methods; reduce tasks use FetchShuffleBlocks. Thread-safe.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/worker.grpc.pb.h"
+
+namespace kiln {
+
+struct WorkerClientOptions {
+  std::string address;                                // host:port of the worker
+  std::chrono::milliseconds call_timeout{10000};
+  std::chrono::milliseconds retry_for{10000};
+  int64_t max_message_bytes = 256 << 20;
+};
+
+class WorkerClient {
+ public:
+  explicit WorkerClient(WorkerClientOptions options);
+
+  absl::Status LaunchExecutor(const proto::LaunchExecutorRequest& request);
+  absl::Status KillExecutor(const std::string& app_id, int executor_id);
+  absl::Status ApplicationFinished(const std::string& app_id);
+
+  // Streams the blocks; `on_chunk` is called for each chunk in arrival order and may
+  // return an error to cancel the stream. No retry: a failed fetch is a fetch failure
+  // that the scheduler handles. `timeout` bounds the whole call.
+  absl::Status FetchShuffleBlocks(
+      const proto::FetchShuffleBlocksRequest& request, std::chrono::milliseconds timeout,
+      const std::function<absl::Status(const proto::ShuffleChunk&)>& on_chunk);
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  WorkerClientOptions options_;
+  std::unique_ptr<proto::Worker::Stub> stub_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,265 @@
+#pragma once
+// The record codec: a compact binary encoding of the C++ values that flow through
+// Kiln (shuffle files, task results, parallelized data). Integers are varints (signed
+// ones zig-zag), floating point is fixed little-endian, strings and containers are
+// length-prefixed.
+//
+// Supported: bool, integral and floating types, std::string (std::string_view encodes
+// the same and decodes as a view into the buffer), std::pair, std::tuple, std::vector,
+// std::optional, std::array, and user types that either specialize kiln::Codec<T> or
+// list their fields with KILN_CODEC(Type, field...).
+//
+// Writer appends to a caller-owned std::string (reuse it across batches to avoid
+// allocation). Reader never throws: on malformed input it sets a sticky error flag and
+// yields zero values; callers check ok() once after a batch.
+
+#include <array>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace kiln {
+
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+
+  void PutVarint(uint64_t v) {
+    char buf[10];
+    int n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out_->append(buf, n);
+  }
+  void PutBytes(const void* data, size_t size) {
+    out_->append(static_cast<const char*>(data), size);
+  }
+  void PutLengthPrefixed(std::string_view s) {
+    PutVarint(s.size());
+    PutBytes(s.data(), s.size());
+  }
+  std::string* buffer() { return out_; }
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  Reader() = default;
+  explicit Reader(std::string_view data) : p_(data.data()), end_(data.data() + data.size()) {}
+
+  uint64_t GetVarint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (p_ >= end_) return Fail();
+      uint8_t b = static_cast<uint8_t>(*p_++);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (b < 0x80) return v;
+    }
+    return Fail();
+  }
+  std::string_view GetBytes(size_t n) {
+    if (static_cast<size_t>(end_ - p_) < n) {
+      Fail();
+      return {};
+    }
+    std::string_view out(p_, n);
+    p_ += n;
+    return out;
+  }
+  std::string_view GetLengthPrefixed() { return GetBytes(GetVarint()); }
+
+  bool ok() const { return ok_; }
+  bool done() const { return p_ >= end_; }
+  size_t remaining() const { return static_cast<size_t>(end_ - p_); }
+
+ private:
+  uint64_t Fail() {
+    ok_ = false;
+    p_ = end_;
+    return 0;
+  }
+  const char* p_ = nullptr;
+  const char* end_ = nullptr;
+  bool ok_ = true;
+};
+
+// Primary template: a type without a codec fails to compile with this message.
+template <class T, class Enable = void>
+struct Codec {
+  static_assert(sizeof(T) == 0,
+                "kiln: no codec for this record type; specialize kiln::Codec<T> or use "
+                "KILN_CODEC(Type, fields...)");
+};
+
+template <class T>
+void Encode(Writer& w, const T& value) {
+  Codec<T>::Encode(w, value);
+}
+template <class T>
+void Decode(Reader& r, T& value) {
+  Codec<T>::Decode(r, value);
+}
+
+template <>
+struct Codec<bool> {
+  static void Encode(Writer& w, bool v) { w.PutVarint(v ? 1 : 0); }
+  static void Decode(Reader& r, bool& v) { v = r.GetVarint() != 0; }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool>>> {
+  static void Encode(Writer& w, T v) {
+    if constexpr (std::is_signed_v<T>) {
+      int64_t s = v;
+      w.PutVarint((static_cast<uint64_t>(s) << 1) ^ static_cast<uint64_t>(s >> 63));
+    } else {
+      w.PutVarint(v);
+    }
+  }
+  static void Decode(Reader& r, T& v) {
+    uint64_t u = r.GetVarint();
+    if constexpr (std::is_signed_v<T>) {
+      v = static_cast<T>(static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1)));
+    } else {
+      v = static_cast<T>(u);
+    }
+  }
+};
+
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_floating_point_v<T>>> {
+  static void Encode(Writer& w, T v) { w.PutBytes(&v, sizeof(v)); }
+  static void Decode(Reader& r, T& v) {
+    std::string_view b = r.GetBytes(sizeof(T));
+    if (b.size() == sizeof(T)) std::memcpy(&v, b.data(), sizeof(T));
+  }
+};
+
+template <>
+struct Codec<std::string> {
+  static void Encode(Writer& w, const std::string& v) { w.PutLengthPrefixed(v); }
+  static void Decode(Reader& r, std::string& v) {
+    std::string_view s = r.GetLengthPrefixed();
+    v.assign(s.data(), s.size());  // reuses v's capacity
+  }
+};
+
+// Decodes as a view into the reader's buffer: valid while that buffer lives.
+template <>
+struct Codec<std::string_view> {
+  static void Encode(Writer& w, std::string_view v) { w.PutLengthPrefixed(v); }
+  static void Decode(Reader& r, std::string_view& v) { v = r.GetLengthPrefixed(); }
+};
+
+template <class A, class B>
+struct Codec<std::pair<A, B>> {
+  static void Encode(Writer& w, const std::pair<A, B>& v) {
+    Codec<A>::Encode(w, v.first);
+    Codec<B>::Encode(w, v.second);
+  }
+  static void Decode(Reader& r, std::pair<A, B>& v) {
+    Codec<std::remove_const_t<A>>::Decode(r, const_cast<std::remove_const_t<A>&>(v.first));
+    Codec<B>::Decode(r, v.second);
+  }
+};
+
+template <class... Ts>
+struct Codec<std::tuple<Ts...>> {
+  static void Encode(Writer& w, const std::tuple<Ts...>& v) {
+    std::apply([&](const Ts&... e) { (Codec<Ts>::Encode(w, e), ...); }, v);
+  }
+  static void Decode(Reader& r, std::tuple<Ts...>& v) {
+    std::apply([&](Ts&... e) { (Codec<Ts>::Decode(r, e), ...); }, v);
+  }
+};
+
+template <class T>
+struct Codec<std::vector<T>> {
+  static void Encode(Writer& w, const std::vector<T>& v) {
+    w.PutVarint(v.size());
+    for (const T& e : v) Codec<T>::Encode(w, e);
+  }
+  static void Decode(Reader& r, std::vector<T>& v) {
+    uint64_t n = r.GetVarint();
+    // Every element takes at least one byte: a bogus count cannot allocate much.
+    if (n > r.remaining()) {
+      r.GetBytes(r.remaining() + 1);
+      return;
+    }
+    v.resize(n);
+    for (T& e : v) Codec<T>::Decode(r, e);
+  }
+};
+
+template <class T, size_t N>
+struct Codec<std::array<T, N>> {
+  static void Encode(Writer& w, const std::array<T, N>& v) {
+    for (const T& e : v) Codec<T>::Encode(w, e);
+  }
+  static void Decode(Reader& r, std::array<T, N>& v) {
+    for (T& e : v) Codec<T>::Decode(r, e);
+  }
+};
+
+template <class T>
+struct Codec<std::optional<T>> {
+  static void Encode(Writer& w, const std::optional<T>& v) {
+    w.PutVarint(v.has_value() ? 1 : 0);
+    if (v) Codec<T>::Encode(w, *v);
+  }
+  static void Decode(Reader& r, std::optional<T>& v) {
+    if (r.GetVarint() != 0) {
+      v.emplace();
+      Codec<T>::Decode(r, *v);
+    } else {
+      v.reset();
+    }
+  }
+};
+
+// Encodes a whole vector of records as a count followed by the records.
+template <class T>
+std::string EncodeAll(const std::vector<T>& records) {
+  std::string out;
+  Writer w(&out);
+  Codec<std::vector<T>>::Encode(w, records);
+  return out;
+}
+
+template <class T>
+bool DecodeAll(std::string_view data, std::vector<T>* records) {
+  Reader r(data);
+  Codec<std::vector<T>>::Decode(r, *records);
+  return r.ok() && r.done();
+}
+
+}  // namespace kiln
+
+// KILN_CODEC(Type, a, b, c), written at global namespace scope, defines kiln::Codec<Type>
+// for an aggregate whose public fields are exactly a, b, c in declaration order (names
+// are bound by a structured binding, so all fields must be listed).
+#define KILN_CODEC(Type, ...)                                                         \
+  template <>                                                                         \
+  struct kiln::Codec<Type> {                                                          \
+    static void Encode(::kiln::Writer& w, const Type& v) {                            \
+      const auto& [__VA_ARGS__] = v;                                                  \
+      std::apply([&](const auto&... f) { (::kiln::Encode(w, f), ...); },              \
+                 std::tie(__VA_ARGS__));                                              \
+    }                                                                                 \
+    static void Decode(::kiln::Reader& r, Type& v) {                                  \
+      auto& [__VA_ARGS__] = v;                                                        \
+      auto refs = std::tie(__VA_ARGS__);                                              \
+      std::apply([&](auto&... f) { (::kiln::Decode(r, f), ...); }, refs);             \
+    }                                                                                 \
+  }

@@ -1,0 +1,54 @@
+#include "common/http_server.h"
+
+#include "common/strings.h"
+#include "httplib.h"
+
+namespace kiln {
+
+HttpServer::HttpServer() : server_(std::make_unique<httplib::Server>()) {}
+
+HttpServer::~HttpServer() { Stop(); }
+
+void HttpServer::Get(const std::string& path, std::function<HttpResponse()> handler) {
+  server_->Get(path, [handler](const httplib::Request&, httplib::Response& res) {
+    HttpResponse r = handler();
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  });
+}
+
+absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
+  int bound = port;
+  if (port == 0) {
+    bound = server_->bind_to_any_port(host.c_str());
+  } else if (!server_->bind_to_port(host.c_str(), port)) {
+    bound = -1;
+  }
+  if (bound <= 0) {
+    return absl::UnavailableError(StrCat("cannot listen for HTTP on ", host, ":", port,
+                                               " (port in use?)"));
+  }
+  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  return bound;
+}
+
+void HttpServer::Stop() {
+  server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::StatusOr<std::string> HttpGet(const std::string& host, int port, const std::string& path,
+                                    int timeout_ms) {
+  httplib::Client client(host, port);
+  client.set_connection_timeout(0, timeout_ms * 1000);
+  client.set_read_timeout(0, timeout_ms * 1000);
+  auto res = client.Get(path.c_str());
+  std::string url = StrCat("http://", host, ":", port, path);
+  if (!res) return absl::UnavailableError(StrCat("GET ", url, " failed"));
+  if (res->status != 200) {
+    return absl::UnavailableError(StrCat("GET ", url, " returned ", res->status));
+  }
+  return res->body;
+}
+
+}  // namespace kiln

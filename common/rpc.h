@@ -1,0 +1,62 @@
+#pragma once
+// gRPC plumbing shared by every process: servers on a chosen or ephemeral port,
+// channels, deadlines, status conversion and retry with jittered backoff.
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "grpcpp/grpcpp.h"
+
+namespace kiln::rpc {
+
+absl::Status ToAbsl(const grpc::Status& status);
+grpc::Status ToGrpc(const absl::Status& status);
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  int port = 0;  // 0 = ephemeral; the bound port is reported by StartServer
+  int64_t max_message_bytes = 256 << 20;
+};
+
+struct RunningServer {
+  std::unique_ptr<grpc::Server> server;
+  int port = 0;
+};
+
+// Builds and starts a server for `services` (not owned; they must outlive it).
+// Fails with a message naming host:port when the port cannot be bound.
+absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
+                                          const std::vector<grpc::Service*>& services);
+
+// A channel to "host:port" with Kiln's message-size limit and keepalive settings.
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
+                                           int64_t max_message_bytes = 256 << 20);
+
+// A ClientContext with a deadline `timeout` from now.
+std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::milliseconds timeout);
+
+// Exponential backoff with full jitter, for retrying UNAVAILABLE.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
+      : next_(initial), max_(max) {}
+  // The delay before the next attempt; grows after each call.
+  std::chrono::milliseconds Next();
+
+ private:
+  std::chrono::milliseconds next_;
+  std::chrono::milliseconds max_;
+};
+
+// Calls `attempt` (which should set its own per-call deadline) until it returns
+// anything but UNAVAILABLE/DEADLINE_EXCEEDED, or `total` has passed. The last error is
+// returned with `what` as context.
+absl::Status RetryUnavailable(const std::string& what, std::chrono::milliseconds total,
+                              const std::function<grpc::Status()>& attempt);
+
+}  // namespace kiln::rpc

@@ -1,0 +1,253 @@
+#include "common/settings.h"
+
+#include "common/strings.h"
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+
+#include "common/check.h"
+#include "common/status.h"
+#include "common/units.h"
+
+namespace kiln {
+namespace {
+
+using T = SettingType;
+
+// Sorted by name (checked by a unit test).
+constexpr SettingDef kSettings[] = {
+    {"kiln.app.name", T::kString, "kiln-app", "Application name shown by the master."},
+    {"kiln.app.timeout", T::kDuration, "60s",
+     "The master ends an application whose driver has been silent this long."},
+    {"kiln.cores.max", T::kInt, "0",
+     "Cap on an application's total executor cores across the cluster; 0 = no cap."},
+    {"kiln.default.parallelism", T::kInt, "0",
+     "Partitions of parallelize and of wide operations when none is given; 0 = total "
+     "executor cores (at least 2)."},
+    {"kiln.deploy.spreadOut", T::kBool, "true",
+     "Master: spread an application's executors over as many workers as possible "
+     "(false: fill one worker before the next)."},
+    {"kiln.driver.heartbeatInterval", T::kDuration, "5s",
+     "How often the driver tells the master it is alive."},
+    {"kiln.driver.host", T::kString, "",
+     "Address executors and workers use to reach the driver; empty = the host's name "
+     "as the master sees it (127.0.0.1 for a loopback master)."},
+    {"kiln.driver.memory", T::kMemoryMb, "1g",
+     "Memory of the driver process (in local mode: of the whole application)."},
+    {"kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral."},
+    {"kiln.executor.cores", T::kInt, "0",
+     "Cores per executor; 0 = one executor per worker with all of its free cores."},
+    {"kiln.executor.memory", T::kMemoryMb, "1g", "Memory per executor process."},
+    {"kiln.files.maxPartitionBytes", T::kBytes, "128m",
+     "Largest byte range of an input file read by one text_file partition."},
+    {"kiln.io.compression.codec", T::kString, "lz4",
+     "Compression of shuffle blocks: lz4, zstd or none."},
+    {"kiln.local.dir", T::kString, "",
+     "Scratch space of local mode (shuffle files); empty = $TMPDIR or /tmp."},
+    {"kiln.master", T::kString, "local[*]",
+     "Cluster to run on: kiln://host:port or local, local[N], local[*]."},
+    {"kiln.master.connectTimeout", T::kDuration, "30s",
+     "How long a driver or worker keeps trying to reach the master before it gives up."},
+    {"kiln.reducer.maxSizeInFlight", T::kBytes, "48m",
+     "Cap on shuffle bytes a reduce task fetches from remote workers at once."},
+    {"kiln.rpc.message.maxSize", T::kBytes, "256m",
+     "Largest gRPC message (task results travel in one message)."},
+    {"kiln.scheduler.maxRegisteredResourcesWaitingTime", T::kDuration, "30s",
+     "How long a job waits for its first executor before it fails."},
+    {"kiln.shuffle.io.chunkSize", T::kBytes, "1m",
+     "Size of the chunks a worker streams shuffle blocks in."},
+    {"kiln.task.maxFailures", T::kInt, "4",
+     "Attempts of one task before its job fails."},
+    {"kiln.ui.showConsoleProgress", T::kBool, "true",
+     "Show the stage progress bar on stderr when stderr is a terminal."},
+    {"kiln.worker.cleanup.enabled", T::kBool, "true",
+     "Worker: delete an application's work dir when the application ends."},
+    {"kiln.worker.heartbeatInterval", T::kDuration, "15s",
+     "How often a worker tells the master it is alive."},
+    {"kiln.worker.timeout", T::kDuration, "60s",
+     "The master declares a worker DEAD after this long without a heartbeat."},
+};
+
+absl::Status ParseAs(const SettingDef& def, std::string_view value) {
+  auto bad = [&](std::string_view why) {
+    return absl::InvalidArgumentError(
+        StrCat("setting ", def.name, "='", value, "': ", why));
+  };
+  switch (def.type) {
+    case T::kString:
+      return absl::OkStatus();
+    case T::kInt: {
+      int64_t v;
+      if (!ParseNumber(value, &v) || v < 0) return bad("expected a whole number >= 0");
+      return absl::OkStatus();
+    }
+    case T::kBool: {
+      bool v;
+      if (!ParseBool(value, &v)) return bad("expected true or false");
+      return absl::OkStatus();
+    }
+    case T::kDouble: {
+      double v;
+      if (!ParseNumber(value, &v)) return bad("expected a number");
+      return absl::OkStatus();
+    }
+    case T::kBytes: {
+      auto v = ParseBytes(value);
+      if (!v.ok()) return bad(View(v.status().message()));
+      if (*v <= 0) return bad("must be greater than 0");
+      return absl::OkStatus();
+    }
+    case T::kMemoryMb: {
+      auto v = ParseMemoryMb(value);
+      if (!v.ok()) return bad(View(v.status().message()));
+      return absl::OkStatus();
+    }
+    case T::kDuration: {
+      auto v = ParseDuration(value);
+      if (!v.ok()) return bad(View(v.status().message()));
+      return absl::OkStatus();
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+std::span<const SettingDef> AllSettings() { return kSettings; }
+
+const SettingDef* FindSetting(std::string_view name) {
+  for (const SettingDef& def : kSettings) {
+    if (def.name == name) return &def;
+  }
+  return nullptr;
+}
+
+absl::Status ValidateSetting(std::string_view name, std::string_view value) {
+  const SettingDef* def = FindSetting(name);
+  if (def == nullptr) {
+    return absl::InvalidArgumentError(StrCat(
+        "unknown setting '", name, "' (see the settings table in README.md)"));
+  }
+  return ParseAs(*def, value);
+}
+
+absl::Status Config::Set(std::string_view key, std::string_view value) {
+  std::string_view k = StripWhitespace(key);
+  std::string_view v = StripWhitespace(value);
+  RETURN_IF_ERROR(ValidateSetting(k, v));
+  values_[std::string(k)] = std::string(v);
+  return absl::OkStatus();
+}
+
+absl::Status Config::SetFromFlag(std::string_view key_equals_value) {
+  size_t eq = key_equals_value.find('=');
+  if (eq == std::string_view::npos || eq == 0) {
+    return absl::InvalidArgumentError(StrCat(
+        "--conf '", key_equals_value, "' is not of the form key=value"));
+  }
+  return Set(key_equals_value.substr(0, eq), key_equals_value.substr(eq + 1));
+}
+
+absl::Status Config::LoadPropertiesFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(StrCat("cannot read properties file ", path));
+  }
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string_view l = StripWhitespace(line);
+    if (l.empty() || l[0] == '#' || l[0] == '!') continue;
+    size_t sep = l.find_first_of("= \t");
+    if (sep == std::string_view::npos) {
+      return absl::InvalidArgumentError(
+          StrCat(path, ":", number, ": expected 'key value' or 'key=value'"));
+    }
+    std::string_view value = StripWhitespace(l.substr(sep + 1));
+    if (!value.empty() && value[0] == '=') value = StripWhitespace(value.substr(1));
+    RETURN_IF_ERROR(Annotate(Set(l.substr(0, sep), value), StrCat(path, ":", number)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> Config::Load(const std::vector<std::string>& conf_flags,
+                                    const std::string& properties_file, char** environ) {
+  Config config;
+  constexpr std::string_view kPrefix = "KILN_CONF_";
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    if (!entry.starts_with(kPrefix)) continue;
+    size_t eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string key(entry.substr(kPrefix.size(), eq - kPrefix.size()));
+    for (char& c : key) c = c == '_' ? '.' : c;
+    // Setting names use camelCase after dots, never underscores, so the mapping is
+    // reversible.
+    RETURN_IF_ERROR(Annotate(config.Set(key, entry.substr(eq + 1)),
+                             StrCat("environment ", entry.substr(0, eq))));
+  }
+  if (!properties_file.empty()) RETURN_IF_ERROR(config.LoadPropertiesFile(properties_file));
+  for (const std::string& flag : conf_flags) RETURN_IF_ERROR(config.SetFromFlag(flag));
+  return config;
+}
+
+bool Config::IsSet(std::string_view key) const { return values_.find(key) != values_.end(); }
+
+std::string_view Config::Raw(std::string_view key, SettingType type) const {
+  const SettingDef* def = FindSetting(key);
+  KILN_CHECK(def != nullptr, "setting not in the table");
+  KILN_CHECK(def->type == type, "setting read with the wrong type");
+  auto it = values_.find(key);
+  return it == values_.end() ? def->default_value : std::string_view(it->second);
+}
+
+std::string Config::GetString(std::string_view key) const {
+  return std::string(Raw(key, T::kString));
+}
+
+int64_t Config::GetInt(std::string_view key) const {
+  int64_t v = 0;
+  KILN_CHECK(ParseNumber(Raw(key, T::kInt), &v));
+  return v;
+}
+
+bool Config::GetBool(std::string_view key) const {
+  bool v = false;
+  KILN_CHECK(ParseBool(Raw(key, T::kBool), &v));
+  return v;
+}
+
+double Config::GetDouble(std::string_view key) const {
+  double v = 0;
+  KILN_CHECK(ParseNumber(Raw(key, T::kDouble), &v));
+  return v;
+}
+
+int64_t Config::GetBytes(std::string_view key) const {
+  return ParseBytes(Raw(key, T::kBytes)).value();
+}
+
+int64_t Config::GetMemoryMb(std::string_view key) const {
+  return ParseMemoryMb(Raw(key, T::kMemoryMb)).value();
+}
+
+std::chrono::milliseconds Config::GetDuration(std::string_view key) const {
+  return ParseDuration(Raw(key, T::kDuration)).value();
+}
+
+std::string Config::Serialize() const {
+  std::string out;
+  for (const auto& [k, v] : values_) StrAppend(&out, k, "=", v, "\n");
+  return out;
+}
+
+absl::StatusOr<Config> Config::Deserialize(std::string_view text) {
+  Config config;
+  for (std::string_view line : Split(text, '\n', true)) {
+    RETURN_IF_ERROR(config.SetFromFlag(line));
+  }
+  return config;
+}
+
+}  // namespace kiln

@@ -1,0 +1,83 @@
+#pragma once
+// The one table of Kiln's settings, and Config: a validated set of values for them.
+//
+// Precedence when a process assembles its Config (see Config::Load): --conf flags >
+// properties file (kiln-defaults.conf) > KILN_CONF_* environment > the table's default.
+// Names follow Spark's where the meaning is the same (kiln.executor.memory <->
+// spark.executor.memory). Config is a value type: not thread-safe to mutate, safe to
+// read from many threads once built.
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace kiln {
+
+enum class SettingType { kString, kInt, kBool, kBytes, kDuration, kDouble, kMemoryMb };
+
+struct SettingDef {
+  std::string_view name;
+  SettingType type;
+  std::string_view default_value;  // "" = unset (the setting's doc says what that means)
+  std::string_view doc;
+};
+
+// Every setting Kiln knows, sorted by name. The README's settings table is checked
+// against it by a test.
+std::span<const SettingDef> AllSettings();
+const SettingDef* FindSetting(std::string_view name);
+
+// Checks that `value` parses as the type of setting `name`; the error names the key.
+absl::Status ValidateSetting(std::string_view name, std::string_view value);
+
+class Config {
+ public:
+  Config() = default;
+
+  // Assembles a Config from its layers. `conf_flags` are "key=value" strings from
+  // repeated --conf flags; `properties_file` may be empty (then none is read);
+  // `environ` is the process environment (KILN_CONF_kiln_executor_memory=2g sets
+  // kiln.executor.memory; dots become underscores). Every key and value is validated.
+  static absl::StatusOr<Config> Load(const std::vector<std::string>& conf_flags,
+                                     const std::string& properties_file,
+                                     char** environ);
+
+  // Sets one value after validating it.
+  absl::Status Set(std::string_view key, std::string_view value);
+  // Parses "key=value" (as given to --conf).
+  absl::Status SetFromFlag(std::string_view key_equals_value);
+  // Reads a properties file: "key value" or "key=value" per line, '#' comments.
+  absl::Status LoadPropertiesFile(const std::string& path);
+
+  bool IsSet(std::string_view key) const;
+  // Accessors return the explicit value or the table's default. They CHECK that `key`
+  // is in the table with the requested type: a wrong key is a programming error.
+  std::string GetString(std::string_view key) const;
+  int64_t GetInt(std::string_view key) const;
+  bool GetBool(std::string_view key) const;
+  int64_t GetBytes(std::string_view key) const;
+  int64_t GetMemoryMb(std::string_view key) const;
+  double GetDouble(std::string_view key) const;
+  std::chrono::milliseconds GetDuration(std::string_view key) const;
+
+  // The explicitly set values, for passing a Config to another process.
+  const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
+
+  // "key=value\n" lines of the explicit values; Deserialize reads them back.
+  std::string Serialize() const;
+  static absl::StatusOr<Config> Deserialize(std::string_view text);
+
+ private:
+  std::string_view Raw(std::string_view key, SettingType type) const;
+
+  std::map<std::string, std::string, std::less<>> values_;
+};
+
+}  // namespace kiln

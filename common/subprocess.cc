@@ -1,0 +1,132 @@
+#include "common/subprocess.h"
+
+#include "common/strings.h"
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <thread>
+
+
+extern char** environ;
+
+namespace kiln {
+namespace {
+
+ExitInfo FromWaitStatus(int status) {
+  ExitInfo info;
+  if (WIFSIGNALED(status)) {
+    info.signaled = true;
+    info.signal = WTERMSIG(status);
+  } else {
+    info.exit_code = WEXITSTATUS(status);
+  }
+  return info;
+}
+
+std::vector<char*> CStrings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (std::string& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string ExitInfo::ToString() const {
+  if (signaled) return StrCat("killed by signal ", signal, " (", strsignal(signal), ")");
+  return StrCat("exit code ", exit_code);
+}
+
+absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
+  if (options.argv.empty()) return absl::InvalidArgumentError("Spawn: empty argv");
+  // Everything the child needs is prepared before fork: after fork only
+  // async-signal-safe calls are allowed.
+  std::vector<std::string> argv_copy = options.argv;
+  std::vector<std::string> env_copy = options.env;
+  std::vector<char*> argv = CStrings(argv_copy);
+  std::vector<char*> envp = CStrings(env_copy);
+  char** child_env = options.env.empty() ? environ : envp.data();
+  int out_fd = -1, err_fd = -1;
+  auto close_fds = [&] {
+    if (out_fd >= 0) close(out_fd);
+    if (err_fd >= 0) close(err_fd);
+  };
+  if (!options.stdout_path.empty()) {
+    out_fd = open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (out_fd < 0) {
+      return absl::PermissionDeniedError(
+          StrCat("cannot open ", options.stdout_path, ": ", strerror(errno)));
+    }
+  }
+  if (!options.stderr_path.empty()) {
+    err_fd = open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (err_fd < 0) {
+      close_fds();
+      return absl::PermissionDeniedError(
+          StrCat("cannot open ", options.stderr_path, ": ", strerror(errno)));
+    }
+  }
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid < 0) {
+    close_fds();
+    return absl::ResourceExhaustedError(StrCat("fork failed: ", strerror(errno)));
+  }
+  if (pid == 0) {
+    if (options.die_with_parent) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (getppid() != parent) _exit(126);
+    }
+    if (options.new_process_group) setpgid(0, 0);
+    // Undo the parent's signal mask and dispositions.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    signal(SIGPIPE, SIG_DFL);
+    if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
+    if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
+    int devnull = open("/dev/null", O_RDONLY);
+    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
+    execve(argv[0], argv.data(), child_env);
+    _exit(127);
+  }
+  close_fds();
+  return pid;
+}
+
+std::optional<ExitInfo> TryWait(pid_t pid) {
+  int status = 0;
+  pid_t r = waitpid(pid, &status, WNOHANG);
+  if (r == pid) return FromWaitStatus(status);
+  if (r < 0 && errno == ECHILD) return ExitInfo{.exit_code = -1};
+  return std::nullopt;
+}
+
+ExitInfo Wait(pid_t pid) {
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return ExitInfo{.exit_code = -1};
+  }
+  return FromWaitStatus(status);
+}
+
+ExitInfo Terminate(pid_t pid, std::chrono::milliseconds grace) {
+  kill(pid, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + grace;
+  auto delay = std::chrono::milliseconds(1);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (auto info = TryWait(pid)) return *info;
+    std::this_thread::sleep_for(delay);
+    delay = std::min(delay * 2, std::chrono::milliseconds(50));
+  }
+  kill(pid, SIGKILL);
+  return Wait(pid);
+}
+
+}  // namespace kiln

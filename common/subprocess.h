@@ -1,0 +1,47 @@
+#pragma once
+// Child processes started with fork+execve and an argument vector: no shell, so no
+// quoting or injection. Used by the worker (executors) and the test harness (daemons).
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kiln {
+
+struct SpawnOptions {
+  std::vector<std::string> argv;          // argv[0] is the program path
+  std::vector<std::string> env;           // "K=V"; empty = inherit the parent's
+  std::string cwd;                        // empty = inherit
+  std::string stdout_path;                // empty = inherit
+  std::string stderr_path;                // empty = inherit
+  bool die_with_parent = true;            // PR_SET_PDEATHSIG(SIGKILL)
+  bool new_process_group = true;          // so the whole group can be signalled
+};
+
+// Starts the child. Errors name the program. A program that exists but cannot be
+// executed makes the child exit with 127 (seen through Wait).
+absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
+
+// How a child ended.
+struct ExitInfo {
+  int exit_code = 0;  // valid when !signaled
+  int signal = 0;     // valid when signaled
+  bool signaled = false;
+  // Exit code as one integer: the code, or -signal.
+  int code() const { return signaled ? -signal : exit_code; }
+  std::string ToString() const;
+};
+
+// Reaps the child if it has exited; nullopt while it runs.
+std::optional<ExitInfo> TryWait(pid_t pid);
+// Blocks until the child exits.
+ExitInfo Wait(pid_t pid);
+// SIGTERM, then SIGKILL after `grace` if it has not exited; reaps it.
+ExitInfo Terminate(pid_t pid, std::chrono::milliseconds grace);
+
+}  // namespace kiln

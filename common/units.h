@@ -1,0 +1,29 @@
+#pragma once
+// Parsing and printing of the size and duration strings used by flags and settings.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+
+namespace kiln {
+
+// Parses a size such as "512m", "4g", "1024k", "100b" or "300" (bytes, as Spark's
+// byte strings: suffixes b, k/kb, m/mb, g/gb, t/tb, case-insensitive, powers of 1024).
+// Rejects empty, negative, fractional and unknown-suffix values.
+absl::StatusOr<int64_t> ParseBytes(std::string_view text);
+
+// As ParseBytes, but a bare number means mebibytes: Spark's convention for memory
+// flags such as --executor-memory 512 (= 512m).
+absl::StatusOr<int64_t> ParseMemoryMb(std::string_view text);
+
+// Parses a duration such as "30s", "500ms", "2min", "1h" or "120" (a bare number is
+// seconds). Rejects negative values and unknown units.
+absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
+
+// "1.5 GiB", "300.0 MiB", "12 B".
+std::string FormatBytes(int64_t bytes);
+
+}  // namespace kiln
