@@ -27,6 +27,8 @@ constexpr SettingDef kSettings[] = {
     {"kiln.deploy.spreadOut", T::kBool, "true",
      "Master: spread an application's executors over as many workers as possible "
      "(false: fill one worker before the next)."},
+    {"kiln.deploy.maxExecutorRetries", T::kInt, "10",
+     "Master: executor failures in a row after which an application is removed."},
     {"kiln.driver.heartbeatInterval", T::kDuration, "5s",
      "How often the driver tells the master it is alive."},
     {"kiln.driver.host", T::kString, "",
