@@ -94,20 +94,26 @@ class Reader {
   bool ok_ = true;
 };
 
-// Primary template: a type without a codec fails to compile with this message.
+// Primary template: marks a type without a codec (see HasCodec).
 template <class T, class Enable = void>
 struct Codec {
-  static_assert(sizeof(T) == 0,
-                "kiln: no codec for this record type; specialize kiln::Codec<T> or use "
-                "KILN_CODEC(Type, fields...)");
+  static constexpr bool kMissing = true;
 };
+
+// True when T has a codec (a specialization of kiln::Codec<T>).
+template <class T>
+inline constexpr bool HasCodec = !requires { Codec<T>::kMissing; };
 
 template <class T>
 void Encode(Writer& w, const T& value) {
+  static_assert(HasCodec<T>,
+                "kiln: no codec for this record type; specialize kiln::Codec<T> or use "
+                "KILN_CODEC(Type, fields...)");
   Codec<T>::Encode(w, value);
 }
 template <class T>
 void Decode(Reader& r, T& value) {
+  static_assert(HasCodec<T>, "kiln: no codec for this record type");
   Codec<T>::Decode(r, value);
 }
 
@@ -165,22 +171,22 @@ struct Codec<std::string_view> {
 template <class A, class B>
 struct Codec<std::pair<A, B>> {
   static void Encode(Writer& w, const std::pair<A, B>& v) {
-    Codec<A>::Encode(w, v.first);
-    Codec<B>::Encode(w, v.second);
+    ::kiln::Encode(w, v.first);
+    ::kiln::Encode(w, v.second);
   }
   static void Decode(Reader& r, std::pair<A, B>& v) {
-    Codec<std::remove_const_t<A>>::Decode(r, const_cast<std::remove_const_t<A>&>(v.first));
-    Codec<B>::Decode(r, v.second);
+    ::kiln::Decode(r, const_cast<std::remove_const_t<A>&>(v.first));
+    ::kiln::Decode(r, v.second);
   }
 };
 
 template <class... Ts>
 struct Codec<std::tuple<Ts...>> {
   static void Encode(Writer& w, const std::tuple<Ts...>& v) {
-    std::apply([&](const Ts&... e) { (Codec<Ts>::Encode(w, e), ...); }, v);
+    std::apply([&](const Ts&... e) { (::kiln::Encode(w, e), ...); }, v);
   }
   static void Decode(Reader& r, std::tuple<Ts...>& v) {
-    std::apply([&](Ts&... e) { (Codec<Ts>::Decode(r, e), ...); }, v);
+    std::apply([&](Ts&... e) { (::kiln::Decode(r, e), ...); }, v);
   }
 };
 
@@ -188,7 +194,7 @@ template <class T>
 struct Codec<std::vector<T>> {
   static void Encode(Writer& w, const std::vector<T>& v) {
     w.PutVarint(v.size());
-    for (const T& e : v) Codec<T>::Encode(w, e);
+    for (const T& e : v) ::kiln::Encode(w, e);
   }
   static void Decode(Reader& r, std::vector<T>& v) {
     uint64_t n = r.GetVarint();
@@ -198,17 +204,17 @@ struct Codec<std::vector<T>> {
       return;
     }
     v.resize(n);
-    for (T& e : v) Codec<T>::Decode(r, e);
+    for (T& e : v) ::kiln::Decode(r, e);
   }
 };
 
 template <class T, size_t N>
 struct Codec<std::array<T, N>> {
   static void Encode(Writer& w, const std::array<T, N>& v) {
-    for (const T& e : v) Codec<T>::Encode(w, e);
+    for (const T& e : v) ::kiln::Encode(w, e);
   }
   static void Decode(Reader& r, std::array<T, N>& v) {
-    for (T& e : v) Codec<T>::Decode(r, e);
+    for (T& e : v) ::kiln::Decode(r, e);
   }
 };
 
@@ -216,12 +222,12 @@ template <class T>
 struct Codec<std::optional<T>> {
   static void Encode(Writer& w, const std::optional<T>& v) {
     w.PutVarint(v.has_value() ? 1 : 0);
-    if (v) Codec<T>::Encode(w, *v);
+    if (v) ::kiln::Encode(w, *v);
   }
   static void Decode(Reader& r, std::optional<T>& v) {
     if (r.GetVarint() != 0) {
       v.emplace();
-      Codec<T>::Decode(r, *v);
+      ::kiln::Decode(r, *v);
     } else {
       v.reset();
     }

@@ -24,11 +24,11 @@ constexpr SettingDef kSettings[] = {
     {"kiln.default.parallelism", T::kInt, "0",
      "Partitions of parallelize and of wide operations when none is given; 0 = total "
      "executor cores (at least 2)."},
+    {"kiln.deploy.maxExecutorRetries", T::kInt, "10",
+     "Master: executor failures in a row after which an application is removed."},
     {"kiln.deploy.spreadOut", T::kBool, "true",
      "Master: spread an application's executors over as many workers as possible "
      "(false: fill one worker before the next)."},
-    {"kiln.deploy.maxExecutorRetries", T::kInt, "10",
-     "Master: executor failures in a row after which an application is removed."},
     {"kiln.driver.heartbeatInterval", T::kDuration, "5s",
      "How often the driver tells the master it is alive."},
     {"kiln.driver.host", T::kString, "",

@@ -1,0 +1,54 @@
+#pragma once
+// DriverClient: the one wrapper around the Driver service's stub for callers outside the
+// driver. Workers use FetchBinary to get an application's binary. Owns the channel,
+// deadlines, retries of UNAVAILABLE (before any byte has arrived) and conversion to
+// absl::Status. Thread-safe; Cancel() may be called from any thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/driver.grpc.pb.h"
+
+namespace kiln {
+
+struct DriverClientOptions {
+  std::string address;                                 // host:port of the driver
+  std::chrono::milliseconds fetch_timeout{600'000};    // bounds one whole FetchBinary
+  std::chrono::milliseconds retry_for{10'000};         // retrying UNAVAILABLE to connect
+  int64_t max_message_bytes = 256 << 20;
+};
+
+class DriverClient {
+ public:
+  explicit DriverClient(DriverClientOptions options);
+
+  // Streams the binary with digest `digest` of application `app_id` into `dest_path`:
+  // written to a temporary file next to it and renamed over it once complete, so
+  // `dest_path` never holds a partial binary. Does not check the digest (the caller
+  // does). Errors name the driver and the path.
+  absl::Status FetchBinary(const std::string& app_id, const std::string& digest,
+                           const std::string& dest_path);
+
+  // Cancels the calls in flight and makes later calls fail with CANCELLED.
+  void Cancel();
+
+  const std::string& address() const { return options_.address; }
+
+ private:
+  absl::Status FetchOnce(const std::string& app_id, const std::string& digest,
+                         const std::string& tmp_path, bool* received_data);
+
+  DriverClientOptions options_;
+  std::unique_ptr<proto::Driver::Stub> stub_;
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln

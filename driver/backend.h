@@ -1,0 +1,39 @@
+#pragma once
+// Backend: where an application's executors come from. LocalBackend runs one
+// in-process executor (local[N]); ClusterBackend registers the application with a
+// master, serves the driver's gRPC service and lets executors connect.
+
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "common/master_url.h"
+#include "common/settings.h"
+#include "driver/task_scheduler.h"
+
+namespace kiln::internal {
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Starts the backend; executors appear in the task scheduler as they come.
+  virtual absl::Status Start() = 0;
+  // Ends the application: executors stopped, the master told `final_state`
+  // (FINISHED, FAILED, KILLED), temporary files removed. Idempotent.
+  virtual void Stop(const std::string& final_state) = 0;
+  virtual const std::string& app_id() const = 0;
+  // Cores the application is expected to get soon (0 = unknown).
+  virtual int ExpectedCores() const = 0;
+};
+
+struct BackendOptions {
+  Config conf;
+  MasterUrl master;
+  std::string app_name;
+  TaskScheduler* tasks = nullptr;
+};
+
+std::unique_ptr<Backend> MakeLocalBackend(BackendOptions options);
+std::unique_ptr<Backend> MakeClusterBackend(BackendOptions options);
+
+}  // namespace kiln::internal

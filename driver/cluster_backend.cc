@@ -1,0 +1,167 @@
+// kiln://host:port: the application registers with the master, which asks workers to
+// start executors; they fetch this binary from the driver's service and connect back.
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstdlib>
+#include <mutex>
+#include <thread>
+
+#include "common/clients/master_client.h"
+#include "common/files.h"
+#include "common/rpc.h"
+#include "common/strings.h"
+#include "driver/backend.h"
+#include "driver/driver_service.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::internal {
+namespace {
+
+bool IsLoopback(const std::string& host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1";
+}
+
+// Tells the master every kiln.driver.heartbeatInterval that the driver is alive.
+class HeartbeatLoop {
+ public:
+  HeartbeatLoop(MasterClient* master, std::string app_id, std::chrono::milliseconds interval)
+      : master_(master), app_id_(std::move(app_id)), interval_(interval) {}
+  ~HeartbeatLoop() { Stop(); }
+
+  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Stop() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void Loop() {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+      lock.unlock();
+      auto reply = master_->ApplicationHeartbeat(app_id_);
+      if (!reply.ok()) {
+        spdlog::warn("app={} heartbeat to master {} failed: {}", app_id_, master_->address(),
+                     View(reply.status().message()));
+      } else if (!reply->known()) {
+        spdlog::error("app={} the master no longer knows this application", app_id_);
+      }
+      lock.lock();
+    }
+  }
+
+  MasterClient* master_;
+  const std::string app_id_;
+  const std::chrono::milliseconds interval_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+class ClusterBackend final : public Backend {
+ public:
+  explicit ClusterBackend(BackendOptions options) : options_(std::move(options)) {}
+  ~ClusterBackend() override { Stop("FINISHED"); }
+
+  absl::Status Start() override {
+    const Config& conf = options_.conf;
+    const HostPort& master = options_.master.masters.front();
+    absl::StatusOr<std::string> binary = SelfExePath();
+    if (!binary.ok()) return binary.status();
+    absl::StatusOr<std::string> digest = Sha256File(*binary);
+    if (!digest.ok()) return digest.status();
+    std::string host = conf.GetString("kiln.driver.host");
+    if (host.empty()) {
+      char name[256] = {0};
+      host = IsLoopback(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1"
+                                                                                 : name;
+    }
+    std::string conf_text = conf.Serialize();
+    service_ = std::make_unique<DriverService>(
+        DriverServiceOptions{*binary, *digest, conf_text}, options_.tasks);
+    rpc::ServerOptions server_options;
+    server_options.host = IsLoopback(host) ? host : "0.0.0.0";
+    server_options.port = static_cast<int>(conf.GetInt("kiln.driver.port"));
+    server_options.max_message_bytes = conf.GetBytes("kiln.rpc.message.maxSize");
+    absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {service_.get()});
+    if (!server.ok()) return server.status();
+    server_ = std::move(server->server);
+    std::string driver_address = StrCat(host, ":", server->port);
+
+    MasterClientOptions client_options;
+    client_options.address = master.ToString();
+    client_options.retry_for = conf.GetDuration("kiln.master.connectTimeout");
+    client_options.call_timeout =
+        std::min(client_options.retry_for, std::chrono::milliseconds(5000));
+    master_ = std::make_unique<MasterClient>(client_options);
+    proto::RegisterApplicationRequest request;
+    request.set_name(options_.app_name);
+    request.set_cores_per_executor(static_cast<int>(conf.GetInt("kiln.executor.cores")));
+    request.set_memory_per_executor_mb(conf.GetMemoryMb("kiln.executor.memory"));
+    request.set_max_cores(static_cast<int>(conf.GetInt("kiln.cores.max")));
+    request.set_binary_digest(*digest);
+    request.set_driver_address(driver_address);
+    const char* user = std::getenv("USER");
+    request.set_user(user != nullptr ? user : "");
+    absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
+    if (!reply.ok()) {
+      return absl::UnavailableError(StrCat("cannot register with master ", options_.master.original,
+                                           " within ", client_options.retry_for.count(), " ms: ",
+                                           View(reply.status().message())));
+    }
+    app_id_ = reply->app_id();
+    granted_cores_ = reply->granted_cores();
+    service_->SetAppId(app_id_);
+    registered_ = true;
+    heartbeat_ = std::make_unique<HeartbeatLoop>(master_.get(), app_id_,
+                                                 conf.GetDuration("kiln.driver.heartbeatInterval"));
+    heartbeat_->Start();
+    spdlog::info("app={} registered with master {} (driver at {})", app_id_,
+                 options_.master.original, driver_address);
+    return absl::OkStatus();
+  }
+
+  void Stop(const std::string& final_state) override {
+    if (stopped_) return;
+    stopped_ = true;
+    if (heartbeat_) heartbeat_->Stop();
+    options_.tasks->Stop("application ended");
+    if (service_) service_->ShutdownExecutors("application " + final_state);
+    if (registered_) {
+      absl::Status s = master_->UnregisterApplication(app_id_, final_state);
+      if (!s.ok()) {
+        spdlog::warn("app={} could not unregister from master: {}", app_id_, View(s.message()));
+      }
+    }
+    if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  }
+
+  const std::string& app_id() const override { return app_id_; }
+  int ExpectedCores() const override { return granted_cores_; }
+
+ private:
+  BackendOptions options_;
+  std::string app_id_;
+  int granted_cores_ = 0;
+  bool registered_ = false;
+  bool stopped_ = false;
+  std::unique_ptr<DriverService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::unique_ptr<MasterClient> master_;
+  std::unique_ptr<HeartbeatLoop> heartbeat_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeClusterBackend(BackendOptions options) {
+  return std::make_unique<ClusterBackend>(std::move(options));
+}
+
+}  // namespace kiln::internal

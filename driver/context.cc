@@ -1,0 +1,116 @@
+#include "driver/context.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "common/logging.h"
+#include "common/strings.h"
+#include "driver/driver.h"
+#include "spdlog/spdlog.h"
+#include "worker/runtime/executor_process.h"
+#include "worker/runtime/text_input.h"
+
+extern char** environ;
+
+namespace kiln {
+namespace {
+
+// Settings of a program started by kiln-submit travel in KILN_SUBMIT_CONF; a program
+// started directly reads KILN_CONF_* variables.
+Config LoadConfig(const ContextOptions& options) {
+  absl::StatusOr<Config> conf;
+  const char* submitted = std::getenv("KILN_SUBMIT_CONF");
+  if (submitted != nullptr) {
+    conf = Config::Deserialize(submitted);
+  } else {
+    conf = Config::Load({}, "", environ);
+  }
+  absl::Status s = conf.status();
+  if (s.ok()) {
+    for (const std::string& kv : options.conf) {
+      s = conf->SetFromFlag(kv);
+      if (!s.ok()) break;
+    }
+  }
+  if (s.ok() && !options.master.empty()) s = conf->Set("kiln.master", options.master);
+  if (s.ok() && !options.app_name.empty()) s = conf->Set("kiln.app.name", options.app_name);
+  if (!s.ok()) {
+    std::fprintf(stderr, "kiln: %s\n", std::string(View(s.message())).c_str());
+    std::exit(2);
+  }
+  return *std::move(conf);
+}
+
+void EnsureLogging() {
+  if (spdlog::get("driver") == nullptr) InitLogging("driver", "warn");
+}
+
+}  // namespace
+
+Context::Context(int argc, char** argv) {
+  if (runtime::IsExecutorInvocation(argc, argv)) {
+    std::fflush(nullptr);
+    std::_Exit(runtime::RunExecutorProcess(argc, argv));
+  }
+  ContextOptions options;
+  if (std::getenv("KILN_SUBMIT_CONF") == nullptr && argc > 0) {
+    options.app_name = std::filesystem::path(argv[0]).filename().string();
+  }
+  EnsureLogging();
+  Config conf = LoadConfig(options);
+  internal::DriverOptions driver_options{conf, conf.GetString("kiln.app.name"), true};
+  driver_ = std::make_unique<internal::Driver>(std::move(driver_options));
+  if (std::getenv("KILN_SUBMIT_CONF") != nullptr) {
+    std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", driver_->app_id().c_str(),
+                 driver_->conf().GetString("kiln.app.name").c_str(),
+                 driver_->conf().GetString("kiln.master").c_str());
+  }
+}
+
+Context::Context(ContextOptions options) {
+  EnsureLogging();
+  Config conf = LoadConfig(options);
+  internal::DriverOptions driver_options{conf, conf.GetString("kiln.app.name"),
+                                         options.exit_on_failure};
+  driver_ = std::make_unique<internal::Driver>(std::move(driver_options));
+}
+
+Context::~Context() = default;
+
+Dataset<std::string> Context::text_file(const std::string& path) {
+  std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  absl::StatusOr<std::vector<runtime::FileSplit>> splits =
+      runtime::ComputeSplits(absolute, driver_->conf().GetBytes("kiln.files.maxPartitionBytes"));
+  if (!splits.ok()) driver_->Fail(std::string(View(splits.status().message())));
+  auto node = std::make_shared<internal::PlanNode>();
+  node->kind = internal::PlanNode::Kind::kSource;
+  node->id = driver_->NewNodeId();
+  node->name = "text_file";
+  node->num_partitions = static_cast<int>(splits->size());
+  node->op = internal::MakeOp<runtime::TextFileSource>();
+  for (const runtime::FileSplit& split : *splits) {
+    node->splits.push_back(runtime::TextFileSource::EncodeSplit(split));
+  }
+  return Dataset<std::string>(driver_.get(), std::move(node));
+}
+
+const std::string& Context::app_id() const { return driver_->app_id(); }
+int Context::default_parallelism() { return driver_->DefaultParallelism(); }
+void Context::stop() { driver_->Stop("FINISHED"); }
+internal::JobRunner* Context::runner() { return driver_.get(); }
+
+namespace internal {
+
+std::string EncodeShuffleWrite(int shuffle_id, int num_partitions, std::string range_bounds,
+                               bool ascending) {
+  proto::ShuffleWriteParams params;
+  params.set_shuffle_id(shuffle_id);
+  params.set_num_partitions(num_partitions);
+  params.set_range_bounds(std::move(range_bounds));
+  params.set_ascending(ascending);
+  return params.SerializeAsString();
+}
+
+}  // namespace internal
+}  // namespace kiln

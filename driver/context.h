@@ -1,0 +1,85 @@
+#pragma once
+// kiln::Context: the entry point of a Kiln application.
+//
+//   int main(int argc, char** argv) {
+//     kiln::Context ctx(argc, argv);
+//     auto lines = ctx.text_file(argv[1]);
+//     ...
+//   }
+//
+// The same binary is the executor: when a worker starts it with --kiln-executor, the
+// Context constructor runs the executor and exits; the rest of main never runs there.
+// Settings come from kiln-submit (or, run directly, from KILN_CONF_* variables), the
+// default master being local[*].
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/codec.h"
+#include "driver/dataset.h"
+
+namespace kiln {
+
+namespace internal {
+class Driver;
+}
+
+struct ContextOptions {
+  std::string master;              // overrides kiln.master when not empty
+  std::string app_name;            // overrides kiln.app.name when not empty
+  std::vector<std::string> conf;   // "key=value" settings
+  // By default a failed job prints its error and exits 1 (after stopping the
+  // application); with false, actions throw kiln::JobFailed instead.
+  bool exit_on_failure = true;
+};
+
+class Context {
+ public:
+  Context(int argc, char** argv);
+  explicit Context(ContextOptions options);
+  ~Context();  // ends the application (FINISHED)
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  // The records of `data`, cut into `slices` partitions (0 = the default parallelism).
+  template <class T>
+  Dataset<T> parallelize(std::vector<T> data, int slices = 0) {
+    if (slices < 0) runner()->Fail("parallelize: slices must be > 0");
+    int n = slices > 0 ? slices : runner()->DefaultParallelism();
+    auto node = std::make_shared<internal::PlanNode>();
+    node->kind = internal::PlanNode::Kind::kSource;
+    node->id = runner()->NewNodeId();
+    node->name = "parallelize";
+    node->num_partitions = n;
+    node->op = internal::MakeOp<runtime::ParallelizeSource<T>>();
+    const size_t size = data.size();
+    for (int i = 0; i < n; ++i) {
+      size_t begin = size * static_cast<size_t>(i) / static_cast<size_t>(n);
+      size_t end = size * static_cast<size_t>(i + 1) / static_cast<size_t>(n);
+      std::string split;
+      Writer w(&split);
+      w.PutVarint(end - begin);
+      for (size_t j = begin; j < end; ++j) Encode(w, data[j]);
+      node->splits.push_back(std::move(split));
+    }
+    return Dataset<T>(runner(), std::move(node));
+  }
+
+  // The lines of a text file, or of every file in a directory (names starting with
+  // '.' or '_' skipped), split into byte ranges of kiln.files.maxPartitionBytes. A
+  // missing path fails here, on the driver.
+  Dataset<std::string> text_file(const std::string& path);
+
+  const std::string& app_id() const;
+  int default_parallelism();
+  // Ends the application now (the destructor does it otherwise).
+  void stop();
+
+  internal::JobRunner* runner();
+
+ private:
+  std::unique_ptr<internal::Driver> driver_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,47 @@
+#pragma once
+// DagScheduler: runs a job: computes the shuffles the final stage depends on (only the
+// map outputs that are missing: outputs are reused across jobs), then the final stage.
+// A fetch failure forgets the lost map outputs and reruns the stages that made them,
+// up to kMaxStageAttempts times. Stages run one after another. Thread-safe; jobs are
+// serialized.
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "driver/map_output_tracker.h"
+#include "driver/stage_builder.h"
+#include "driver/task_scheduler.h"
+
+namespace kiln::internal {
+
+class DagScheduler {
+ public:
+  static constexpr int kMaxStageAttempts = 4;  // spark.stage.maxConsecutiveAttempts
+
+  DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs)
+      : tasks_(tasks), outputs_(outputs) {}
+
+  // Every partition's encoded result, in partition order.
+  absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
+                                                  const proto::OpSpec& sink);
+
+  int jobs_run() const { return jobs_.load(); }
+
+ private:
+  absl::Status EnsureParents(const PlanNode& root, int depth);
+  absl::Status EnsureShuffle(const ShuffleDependency& dep, int depth);
+  TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions);
+  void ForgetLost(const FetchFailed& failure);
+
+  TaskScheduler* tasks_;
+  MapOutputTracker* outputs_;
+  absl::Mutex job_mu_;  // one job at a time
+  std::atomic<int> next_stage_id_{0};
+  std::atomic<int> jobs_{0};
+};
+
+}  // namespace kiln::internal

@@ -1,0 +1,388 @@
+#pragma once
+// Dataset<T>: a typed, immutable, lazily evaluated, partitioned collection (Spark's
+// RDD). Transformations build a plan; actions (count, collect, take, reduce,
+// save_as_text_file, foreach) run it as a job on the cluster.
+//
+// Functions given to transformations run on executors: they must be shippable (see
+// worker/runtime/closure.h: capture numbers and other trivially copyable values by
+// value). Record types need a codec (common/codec.h). Datasets are cheap to copy.
+
+#include <algorithm>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "common/codec.h"
+#include "driver/job_runner.h"
+#include "driver/plan.h"
+#include "worker/runtime/closure.h"
+#include "worker/runtime/emit.h"
+#include "worker/runtime/op_registry.h"
+#include "worker/runtime/ops_narrow.h"
+#include "worker/runtime/ops_shuffle.h"
+#include "worker/runtime/ops_sink.h"
+#include "worker/runtime/ops_source.h"
+
+namespace kiln {
+
+template <class T>
+class Dataset;
+
+namespace internal {
+
+template <class T>
+struct PairTraits {
+  static constexpr bool kIsPair = false;
+};
+template <class K, class V>
+struct PairTraits<std::pair<K, V>> {
+  static constexpr bool kIsPair = true;
+  using Key = K;
+  using Value = V;
+};
+
+template <class Op>
+proto::OpSpec MakeOp(std::string closure = {}, std::string params = {}) {
+  proto::OpSpec spec;
+  spec.set_kind(runtime::Registered<Op>::kind);
+  spec.set_closure(std::move(closure));
+  spec.set_params(std::move(params));
+  return spec;
+}
+
+std::string EncodeShuffleWrite(int shuffle_id, int num_partitions, std::string range_bounds = {},
+                               bool ascending = true);
+
+// Chooses the range bounds of sort_by_key from per-partition samples, each weighted by
+// how many records its partition held (as Spark's RangePartitioner does).
+template <class K>
+std::vector<K> ChooseBounds(std::vector<std::pair<uint64_t, std::vector<K>>> samples,
+                            int partitions) {
+  std::vector<std::pair<K, double>> weighted;
+  double total = 0;
+  for (auto& [seen, keys] : samples) {
+    if (keys.empty()) continue;
+    double w = static_cast<double>(seen) / static_cast<double>(keys.size());
+    for (K& k : keys) weighted.emplace_back(std::move(k), w);
+    total += static_cast<double>(seen);
+  }
+  std::sort(weighted.begin(), weighted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<K> bounds;
+  double step = total / partitions, cumulative = 0, target = step;
+  for (size_t i = 0; i < weighted.size() && static_cast<int>(bounds.size()) < partitions - 1; ++i) {
+    cumulative += weighted[i].second;
+    if (cumulative >= target && (bounds.empty() || bounds.back() < weighted[i].first)) {
+      bounds.push_back(weighted[i].first);
+      target += step;
+    }
+  }
+  return bounds;
+}
+
+}  // namespace internal
+
+template <class T>
+class Dataset {
+ public:
+  using value_type = T;
+
+  Dataset(internal::JobRunner* runner, std::shared_ptr<const internal::PlanNode> node)
+      : runner_(runner), node_(std::move(node)) {}
+
+  int num_partitions() const { return node_->num_partitions; }
+
+  // ------------------------------------------------------------ narrow
+
+  // f(T) -> U for every record.
+  template <class F>
+  auto map(F f) const {
+    using U = std::decay_t<std::invoke_result_t<F&, T&&>>;
+    return Narrow<U>(internal::MakeOp<runtime::MapOp<T, U, F>>(runtime::EncodeClosure(f)), "map");
+  }
+
+  // Keeps the records for which f(const T&) is true.
+  template <class F>
+  Dataset<T> filter(F f) const {
+    return Narrow<T>(internal::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)),
+                     "filter");
+  }
+
+  // Zero or more records per record: f(const T&, kiln::Emit<U>&) emitting each output
+  // (fastest: no container per record), or f(const T&) returning a range of U.
+  template <class F>
+  auto flat_map(F f) const {
+    using E = runtime::EmitTargetT<F>;
+    if constexpr (!std::is_void_v<E>) {
+      return Narrow<E>(
+          internal::MakeOp<runtime::FlatMapEmitOp<T, E, F>>(runtime::EncodeClosure(f)),
+          "flat_map");
+    } else {
+      using R = std::invoke_result_t<F&, const T&>;
+      using U = std::decay_t<std::ranges::range_value_t<R>>;
+      return Narrow<U>(internal::MakeOp<runtime::FlatMapOp<T, U, F>>(runtime::EncodeClosure(f)),
+                       "flat_map");
+    }
+  }
+
+  // f(std::vector<T>) -> std::vector<U> over each whole partition.
+  template <class F>
+  auto map_partitions(F f) const {
+    using U = typename std::invoke_result_t<F&, std::vector<T>&&>::value_type;
+    return Narrow<U>(
+        internal::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
+        "map_partitions");
+  }
+
+  // (f(x), x) for every record.
+  template <class F>
+  auto key_by(F f) const {
+    return map([f](T x) {
+      auto key = f(std::as_const(x));
+      return std::pair<decltype(key), T>(std::move(key), std::move(x));
+    });
+  }
+
+  // Fewer partitions without a shuffle: partition i merges a contiguous run of the
+  // parent's partitions. Asking for as many partitions or more changes nothing (use
+  // repartition to grow).
+  Dataset<T> coalesce(int partitions) const {
+    if (partitions <= 0) runner_->Fail("coalesce: the partition count must be > 0");
+    if (partitions >= num_partitions()) return *this;
+    auto node = NewNode(internal::PlanNode::Kind::kCoalesce, "coalesce", partitions);
+    node->op = internal::MakeOp<runtime::CoalesceBoundaryOp<T>>();
+    node->parent = node_;
+    const int64_t parents = num_partitions();
+    for (int64_t i = 0; i < partitions; ++i) {
+      std::vector<int> group;
+      for (int64_t p = i * parents / partitions; p < (i + 1) * parents / partitions; ++p) {
+        group.push_back(static_cast<int>(p));
+      }
+      node->groups.push_back(std::move(group));
+    }
+    return Dataset<T>(runner_, std::move(node));
+  }
+
+  // ------------------------------------------------------------ wide
+
+  // Exactly `partitions` partitions of about equal size, through a shuffle.
+  Dataset<T> repartition(int partitions) const {
+    if (partitions <= 0) runner_->Fail("repartition: the partition count must be > 0");
+    auto dep = NewShuffle(internal::MakeOp<runtime::RoundRobinShuffleSink<T>>(), partitions);
+    return Shuffled<T>(internal::MakeOp<runtime::PassThroughShuffleSource<T>>(), {dep},
+                       "repartition");
+  }
+
+  // Merges the values of each key with f(V, V) -> V, on the map side first.
+  template <class F>
+  Dataset<T> reduce_by_key(F f, int partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    std::string closure = runtime::EncodeClosure(f);
+    auto dep = NewShuffle(internal::MakeOp<runtime::CombineShuffleSink<K, V, F>>(closure),
+                          Partitions(partitions));
+    return Shuffled<T>(internal::MakeOp<runtime::ReduceByKeySource<K, V, F>>(closure), {dep},
+                       "reduce_by_key");
+  }
+
+  // (key, every value of the key).
+  auto group_by_key(int partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    auto dep = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(),
+                          Partitions(partitions));
+    return Shuffled<std::pair<K, std::vector<V>>>(
+        internal::MakeOp<runtime::GroupByKeySource<K, V>>(), {dep}, "group_by_key");
+  }
+
+  // Inner join by key: (k, (v, w)) for every v and w with the same key k.
+  template <class Other>
+  auto join(const Other& other, int partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
+                  "kiln: join needs two datasets of pairs with the same key type");
+    int r = Partitions(partitions);
+    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
+    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
+    return Shuffled<std::pair<K, std::pair<V, W>>>(
+        internal::MakeOp<runtime::JoinSource<K, V, W>>(), {left, right}, "join");
+  }
+
+  // Sorted by key across partitions: partition i holds keys before partition i+1's.
+  // The range bounds come from a sample of the keys (a job runs now to take it).
+  Dataset<T> sort_by_key(bool ascending = true, int partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    int r = Partitions(partitions);
+    std::string size;
+    Writer(&size).PutVarint(static_cast<uint64_t>(
+        std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions())));
+    std::vector<std::string> results = runner_->RunJob(
+        node_, internal::MakeOp<runtime::KeySampleSink<K, V>>({}, size), "sort_by_key sample");
+    std::vector<std::pair<uint64_t, std::vector<K>>> samples;
+    for (const std::string& result : results) {
+      Reader reader(result);
+      uint64_t seen = reader.GetVarint();
+      std::vector<K> keys;
+      Decode(reader, keys);
+      samples.emplace_back(seen, std::move(keys));
+    }
+    std::vector<K> bounds = internal::ChooseBounds(std::move(samples), r);
+    proto::OpSpec write = internal::MakeOp<runtime::RangeShuffleSink<K, V>>();
+    auto dep = NewShuffle(write, r, EncodeAll(bounds), ascending);
+    std::string prefix;
+    Writer(&prefix).PutVarint(ascending ? 1 : 0);
+    return Shuffled<T>(internal::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
+                       std::move(prefix));
+  }
+
+  // ------------------------------------------------------------ actions
+
+  int64_t count() const {
+    int64_t total = 0;
+    for (const std::string& r : Run(internal::MakeOp<runtime::CountSink<T>>(), "count")) {
+      Reader reader(r);
+      total += static_cast<int64_t>(reader.GetVarint());
+    }
+    return total;
+  }
+
+  // Every record, in partition order, on the driver.
+  std::vector<T> collect() const { return Collect(internal::MakeOp<runtime::CollectSink<T>>(), -1); }
+
+  // The first n records in partition order.
+  std::vector<T> take(int64_t n) const {
+    if (n <= 0) return {};
+    std::string limit;
+    Writer(&limit).PutVarint(static_cast<uint64_t>(n));
+    return Collect(internal::MakeOp<runtime::CollectSink<T>>({}, limit), n);
+  }
+
+  // Folds all records with f(T, T) -> T (associative and commutative). An empty
+  // dataset is an error, as in Spark.
+  template <class F>
+  T reduce(F f) const {
+    std::optional<T> acc;
+    for (const std::string& r :
+         Run(internal::MakeOp<runtime::ReduceSink<T, F>>(runtime::EncodeClosure(f)), "reduce")) {
+      Reader reader(r);
+      std::optional<T> part;
+      Decode(reader, part);
+      if (!part) continue;
+      acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
+    }
+    if (!acc) runner_->Fail("reduce: empty collection");
+    return std::move(*acc);
+  }
+
+  // Runs f(const T&) on every record, on the executors.
+  template <class F>
+  void foreach(F f) const {
+    Run(internal::MakeOp<runtime::ForeachSink<T, F>>(runtime::EncodeClosure(f)), "foreach");
+  }
+
+  // Writes one text file per partition (part-00000, ...) into the new directory `dir`,
+  // one line per record (kiln::ToText), then an empty _SUCCESS file. An existing `dir`
+  // is refused before any task runs.
+  void save_as_text_file(const std::string& dir) const {
+    std::string absolute = std::filesystem::absolute(dir).lexically_normal().string();
+    std::error_code ec;
+    if (std::filesystem::exists(absolute, ec)) {
+      runner_->Fail("save_as_text_file: output directory " + absolute + " already exists");
+    }
+    std::filesystem::create_directories(absolute + "/_temporary", ec);
+    if (ec) {
+      runner_->Fail("save_as_text_file: cannot create output directory " + absolute + ": " +
+                    ec.message());
+    }
+    Run(internal::MakeOp<runtime::SaveTextSink<T>>({}, absolute), "save_as_text_file");
+    std::filesystem::remove_all(absolute + "/_temporary", ec);
+    FILE* success = std::fopen((absolute + "/_SUCCESS").c_str(), "w");
+    if (success == nullptr) runner_->Fail("save_as_text_file: cannot write " + absolute + "/_SUCCESS");
+    std::fclose(success);
+  }
+
+  const std::shared_ptr<const internal::PlanNode>& node() const { return node_; }
+
+ private:
+  template <class U>
+  friend class Dataset;
+
+  std::shared_ptr<internal::PlanNode> NewNode(internal::PlanNode::Kind kind, const char* name,
+                                              int partitions) const {
+    auto node = std::make_shared<internal::PlanNode>();
+    node->kind = kind;
+    node->id = runner_->NewNodeId();
+    node->name = name;
+    node->num_partitions = partitions;
+    return node;
+  }
+
+  template <class U>
+  Dataset<U> Narrow(proto::OpSpec op, const char* name) const {
+    auto node = NewNode(internal::PlanNode::Kind::kNarrow, name, num_partitions());
+    node->op = std::move(op);
+    node->parent = node_;
+    return Dataset<U>(runner_, std::move(node));
+  }
+
+  int Partitions(int requested) const {
+    if (requested < 0) runner_->Fail("the partition count must be > 0");
+    return requested > 0 ? requested : runner_->DefaultParallelism();
+  }
+
+  std::shared_ptr<internal::ShuffleDependency> NewShuffle(proto::OpSpec write, int partitions,
+                                                          std::string bounds = {},
+                                                          bool ascending = true) const {
+    auto dep = std::make_shared<internal::ShuffleDependency>();
+    dep->shuffle_id = runner_->NewShuffleId();
+    dep->map_side = node_;
+    dep->num_partitions = partitions;
+    write.set_params(
+        internal::EncodeShuffleWrite(dep->shuffle_id, partitions, std::move(bounds), ascending));
+    dep->write_op = std::move(write);
+    return dep;
+  }
+
+  template <class U>
+  Dataset<U> Shuffled(proto::OpSpec source,
+                      std::vector<std::shared_ptr<internal::ShuffleDependency>> deps,
+                      const char* name, std::string prefix = {}) const {
+    auto node = NewNode(internal::PlanNode::Kind::kShuffled, name, deps[0]->num_partitions);
+    node->op = std::move(source);
+    node->deps = std::move(deps);
+    node->params_prefix = std::move(prefix);
+    return Dataset<U>(runner_, std::move(node));
+  }
+
+  std::vector<std::string> Run(proto::OpSpec sink, const char* action) const {
+    return runner_->RunJob(node_, sink, action);
+  }
+
+  std::vector<T> Collect(proto::OpSpec sink, int64_t limit) const {
+    std::vector<T> all;
+    std::vector<T> part;
+    for (const std::string& r : Run(std::move(sink), limit < 0 ? "collect" : "take")) {
+      part.clear();
+      if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
+      for (T& x : part) {
+        if (limit >= 0 && static_cast<int64_t>(all.size()) >= limit) return all;
+        all.push_back(std::move(x));
+      }
+    }
+    return all;
+  }
+
+  internal::JobRunner* runner_;
+  std::shared_ptr<const internal::PlanNode> node_;
+};
+
+}  // namespace kiln

@@ -1,0 +1,84 @@
+#include "driver/driver.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "common/master_url.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::internal {
+
+Driver::Driver(DriverOptions options)
+    : options_(std::move(options)),
+      tasks_(TaskSchedulerOptions{
+          .max_failures = std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures")))}),
+      dag_(&tasks_, &outputs_),
+      progress_(&tasks_) {
+  absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
+  BackendOptions backend;
+  backend.conf = options_.conf;
+  backend.app_name = options_.app_name;
+  backend.tasks = &tasks_;
+  if (master.ok()) {
+    backend.master = *master;
+    backend_ = master->local ? MakeLocalBackend(std::move(backend))
+                             : MakeClusterBackend(std::move(backend));
+  } else {
+    backend.master = MasterUrl{.local = true, .local_threads = 1};
+    backend_ = MakeLocalBackend(std::move(backend));
+    Fail(std::string(View(master.status().message())));
+  }
+  absl::Status started = backend_->Start();
+  if (!started.ok()) Fail(std::string(View(started.message())));
+  if (options_.conf.GetBool("kiln.ui.showConsoleProgress")) progress_.Start();
+}
+
+Driver::~Driver() { Stop("FINISHED"); }
+
+void Driver::Stop(const std::string& final_state) {
+  if (stopped_.exchange(true)) return;
+  progress_.Stop();
+  backend_->Stop(final_state);
+}
+
+void Driver::WaitForExecutors() {
+  auto wait = options_.conf.GetDuration("kiln.scheduler.maxRegisteredResourcesWaitingTime");
+  int expected = std::max(1, backend_->ExpectedCores());
+  if (tasks_.WaitForCores(expected, wait)) return;
+  if (tasks_.TotalCores() > 0) return;  // fewer than granted, but some: go on
+  Fail(StrCat("no executor registered within ", wait.count(),
+              " ms: the cluster has no worker with free cores and kiln.executor.memory=",
+              options_.conf.GetMemoryMb("kiln.executor.memory"), "m free"));
+}
+
+int Driver::DefaultParallelism() {
+  int64_t configured = options_.conf.GetInt("kiln.default.parallelism");
+  if (configured > 0) return static_cast<int>(configured);
+  WaitForExecutors();
+  return std::max(2, tasks_.TotalCores());
+}
+
+std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& node,
+                                        const proto::OpSpec& sink, std::string_view action) {
+  WaitForExecutors();
+  int job = jobs_++;
+  spdlog::debug("app={} job={} ({}) started", app_id(), job, action);
+  absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink);
+  if (!results.ok()) {
+    Fail(StrCat("job ", job, " (", action, ") failed: ", View(results.status().message())));
+  }
+  return *std::move(results);
+}
+
+void Driver::Fail(const std::string& message) {
+  if (!options_.exit_on_failure) throw JobFailed(message);
+  spdlog::error("app={} {}", backend_ ? backend_->app_id() : "", message);
+  std::fprintf(stderr, "kiln: %s\n", message.c_str());
+  Stop("FAILED");
+  std::fflush(nullptr);
+  // Skip static destructors: gRPC's background threads may still be winding down.
+  std::_Exit(1);
+}
+
+}  // namespace kiln::internal

@@ -1,0 +1,165 @@
+#include "driver/driver_service.h"
+
+#include <fstream>
+
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::internal {
+
+// A connected executor. Writes to its stream are serialized by `write_mu_`, which
+// guards only the stream.
+class DriverService::RemoteExecutor final : public ExecutorHandle {
+ public:
+  RemoteExecutor(ExecutorInfo info,
+                 grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream)
+      : info_(std::move(info)), stream_(stream) {}
+
+  const ExecutorInfo& info() const override { return info_; }
+
+  bool Launch(const proto::LaunchTasks& launch) override {
+    proto::DriverMessage message;
+    *message.mutable_launch() = launch;
+    return Write(message);
+  }
+
+  bool Write(const proto::DriverMessage& message) {
+    absl::MutexLock lock(&write_mu_);
+    if (closed_) return false;
+    if (!stream_->Write(message)) closed_ = true;
+    return !closed_;
+  }
+
+  // After this the stream is not touched again (the RPC handler is returning).
+  void Close() {
+    absl::MutexLock lock(&write_mu_);
+    closed_ = true;
+  }
+
+ private:
+  const ExecutorInfo info_;
+  absl::Mutex write_mu_;
+  grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream_
+      ABSL_GUARDED_BY(write_mu_);
+  bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
+};
+
+grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
+                                        const proto::FetchBinaryRequest* request,
+                                        grpc::ServerWriter<proto::BinaryChunk>* writer) {
+  if (request->digest() != options_.binary_digest) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        StrCat("this driver serves binary ", options_.binary_digest, ", not ",
+                               request->digest()));
+  }
+  std::ifstream in(options_.binary_path, std::ios::binary);
+  if (!in) {
+    return grpc::Status(grpc::StatusCode::INTERNAL,
+                        StrCat("driver cannot read its binary ", options_.binary_path));
+  }
+  proto::BinaryChunk chunk;
+  std::string buffer(1 << 20, '\0');
+  while (in) {
+    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+    if (in.gcount() <= 0) break;
+    chunk.set_data(buffer.data(), static_cast<size_t>(in.gcount()));
+    if (!writer->Write(chunk)) return grpc::Status(grpc::StatusCode::CANCELLED, "fetch cancelled");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status DriverService::Connect(
+    grpc::ServerContext*,
+    grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream) {
+  proto::ExecutorMessage message;
+  if (!stream->Read(&message) || !message.has_register_()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "an executor must register first");
+  }
+  const proto::RegisterExecutor& reg = message.register_();
+  std::string app_id;
+  {
+    absl::MutexLock lock(&mu_);
+    mu_.AwaitWithTimeout(absl::Condition(
+                             +[](std::string* id) { return !id->empty(); }, &app_id_),
+                         absl::Seconds(10));
+    app_id = app_id_;
+  }
+  std::string refusal;
+  if (reg.app_id() != app_id) {
+    refusal = StrCat("executor belongs to application ", reg.app_id(), ", this driver runs ",
+                     app_id);
+  } else if (reg.binary_digest() != options_.binary_digest) {
+    refusal = StrCat("executor binary digest ", reg.binary_digest(),
+                     " differs from the driver's ", options_.binary_digest,
+                     ": the executor runs a different build of the application");
+  }
+  ExecutorInfo info;
+  info.id = StrCat(reg.executor_id());
+  info.host = reg.host();
+  info.cores = std::max(1, reg.cores());
+  info.worker_id = reg.worker_id();
+  info.shuffle_address = reg.shuffle_address();
+  if (!refusal.empty()) {
+    spdlog::error("app={} executor={} host={} refused: {}", app_id, info.id, info.host,
+                  refusal);
+    proto::DriverMessage reply;
+    reply.mutable_shutdown()->set_reason(refusal);
+    stream->Write(reply);
+    return grpc::Status::OK;
+  }
+  auto executor = std::make_shared<RemoteExecutor>(info, stream);
+  proto::DriverMessage welcome;
+  welcome.mutable_registered()->set_conf(options_.conf);
+  if (!executor->Write(welcome)) return grpc::Status::OK;
+  {
+    absl::MutexLock lock(&mu_);
+    executors_[info.id] = executor;
+  }
+  spdlog::info("app={} executor={} registered from host={} worker={} cores={}", app_id,
+               info.id, info.host, info.worker_id, info.cores);
+  tasks_->AddExecutor(executor);
+  while (stream->Read(&message)) {
+    if (!message.has_statuses()) continue;
+    std::vector<proto::TaskStatus> statuses(
+        std::make_move_iterator(message.mutable_statuses()->mutable_statuses()->begin()),
+        std::make_move_iterator(message.mutable_statuses()->mutable_statuses()->end()));
+    tasks_->OnStatuses(info.id, std::move(statuses));
+  }
+  executor->Close();
+  {
+    absl::MutexLock lock(&mu_);
+    executors_.erase(info.id);
+  }
+  tasks_->RemoveExecutor(info.id, "its stream closed");
+  return grpc::Status::OK;
+}
+
+void DriverService::SetAppId(const std::string& app_id) {
+  absl::MutexLock lock(&mu_);
+  app_id_ = app_id;
+}
+
+void DriverService::ShutdownExecutors(const std::string& reason) {
+  std::vector<std::shared_ptr<RemoteExecutor>> executors;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, ex] : executors_) executors.push_back(ex);
+  }
+  proto::DriverMessage message;
+  message.mutable_shutdown()->set_reason(reason);
+  for (auto& ex : executors) ex->Write(message);
+  absl::MutexLock lock(&mu_);
+  mu_.AwaitWithTimeout(absl::Condition(
+                           +[](absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>>* m) {
+                             return m->empty();
+                           },
+                           &executors_),
+                       absl::Seconds(5));
+}
+
+int DriverService::connected() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(executors_.size());
+}
+
+}  // namespace kiln::internal

@@ -1,0 +1,56 @@
+#pragma once
+// DriverService: the driver's gRPC service, a thin adapter. Workers fetch the
+// application binary (FetchBinary); executors hold one stream each (Connect): they
+// register (their binary digest must equal the driver's), receive task batches and
+// send back task statuses. Each connected executor becomes an ExecutorHandle of the
+// task scheduler for as long as its stream lives. Thread-safe.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "driver/task_scheduler.h"
+#include "proto/driver.grpc.pb.h"
+
+namespace kiln::internal {
+
+struct DriverServiceOptions {
+  std::string binary_path;    // the driver's own executable
+  std::string binary_digest;  // its SHA-256
+  std::string conf;           // the application's settings, sent to executors
+};
+
+class DriverService final : public proto::Driver::Service {
+ public:
+  DriverService(DriverServiceOptions options, TaskScheduler* tasks)
+      : options_(std::move(options)), tasks_(tasks) {}
+
+  grpc::Status FetchBinary(grpc::ServerContext* context, const proto::FetchBinaryRequest* request,
+                           grpc::ServerWriter<proto::BinaryChunk>* writer) override;
+  grpc::Status Connect(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream) override;
+
+  // The application id, once the master has given it; executors that connect before
+  // wait for it (briefly).
+  void SetAppId(const std::string& app_id);
+
+  // Tells every connected executor to exit, then waits (bounded) for their streams to close.
+  void ShutdownExecutors(const std::string& reason);
+  int connected() const;
+
+ private:
+  class RemoteExecutor;
+
+  DriverServiceOptions options_;
+  TaskScheduler* tasks_;
+  mutable absl::Mutex mu_;
+  std::string app_id_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>> executors_
+      ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln::internal

@@ -1,0 +1,28 @@
+#pragma once
+// ExecutorHandle: an executor as the task scheduler sees it: an in-process task pool
+// (local mode) or a remote executor process behind its stream. Thread-safe.
+
+#include <string>
+
+#include "proto/driver.pb.h"
+
+namespace kiln::internal {
+
+struct ExecutorInfo {
+  std::string id;               // "0", "1", ... ("driver" in local mode)
+  std::string host;
+  int cores = 1;
+  std::string worker_id;        // "" in local mode
+  std::string shuffle_address;  // the worker's shuffle service; "" in local mode
+};
+
+class ExecutorHandle {
+ public:
+  virtual ~ExecutorHandle() = default;
+  virtual const ExecutorInfo& info() const = 0;
+  // Sends a batch of tasks. False when the executor is gone (the caller removes it).
+  // Never called with a scheduler lock held.
+  virtual bool Launch(const proto::LaunchTasks& launch) = 0;
+};
+
+}  // namespace kiln::internal

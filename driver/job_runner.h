@@ -1,0 +1,42 @@
+#pragma once
+// JobRunner: what Dataset<T> needs from the driver, kept apart from the driver's
+// internals so that dataset.h (included by every user program) stays small.
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "driver/plan.h"
+
+namespace kiln {
+
+// Thrown by actions when a job fails, if the Context was built with
+// exit_on_failure = false (by default a failed job prints its error and exits 1).
+class JobFailed : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+namespace internal {
+
+// Thread-safe.
+class JobRunner {
+ public:
+  virtual ~JobRunner() = default;
+  virtual int NewNodeId() = 0;
+  virtual int NewShuffleId() = 0;
+  // kiln.default.parallelism, or the cluster's executor cores (at least 2).
+  virtual int DefaultParallelism() = 0;
+  // Computes every partition of `node` through the result sink `sink`; returns each
+  // partition's encoded result in partition order. `action` names the job ("count",
+  // "collect", ...). On failure it reports the error and exits, or throws JobFailed.
+  virtual std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
+                                          const proto::OpSpec& sink, std::string_view action) = 0;
+  // Reports an error found on the driver (a bad path, an empty reduce) the same way.
+  [[noreturn]] virtual void Fail(const std::string& message) = 0;
+};
+
+}  // namespace internal
+}  // namespace kiln

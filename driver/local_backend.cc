@@ -1,0 +1,97 @@
+// local[N]: the driver and one N-thread executor in one process, through the same DAG
+// and task schedulers as a cluster. Shuffle files go to a temporary directory that is
+// removed when the application ends.
+
+#include <chrono>
+#include <cstdlib>
+
+#include "common/files.h"
+#include "common/strings.h"
+#include "driver/backend.h"
+#include "spdlog/spdlog.h"
+#include "worker/runtime/task_pool.h"
+
+namespace kiln::internal {
+namespace {
+
+class LocalExecutor final : public ExecutorHandle {
+ public:
+  LocalExecutor(ExecutorInfo info, runtime::TaskPool* pool) : info_(std::move(info)), pool_(pool) {}
+  const ExecutorInfo& info() const override { return info_; }
+  bool Launch(const proto::LaunchTasks& launch) override {
+    pool_->Submit(launch);
+    return true;
+  }
+
+ private:
+  ExecutorInfo info_;
+  runtime::TaskPool* pool_;
+};
+
+class LocalBackend final : public Backend {
+ public:
+  explicit LocalBackend(BackendOptions options) : options_(std::move(options)) {
+    app_id_ = StrCat("local-", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+  }
+  ~LocalBackend() override { Stop("FINISHED"); }
+
+  absl::Status Start() override {
+    std::string parent = options_.conf.GetString("kiln.local.dir");
+    if (parent.empty()) {
+      const char* tmp = std::getenv("TMPDIR");
+      parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
+    }
+    absl::StatusOr<std::string> dir = MakeTempDir(parent, "kiln-" + app_id_ + "-");
+    if (!dir.ok()) return dir.status();
+    dir_ = *dir;
+    runtime::ShuffleEnvOptions env;
+    env.app_id = app_id_;
+    env.app_dir = dir_;
+    absl::StatusOr<runtime::Compression> codec =
+        runtime::ParseCompression(options_.conf.GetString("kiln.io.compression.codec"));
+    if (!codec.ok()) return codec.status();
+    env.compression = *codec;
+    env_ = std::make_unique<runtime::ShuffleEnv>(env);
+    TaskScheduler* tasks = options_.tasks;
+    pool_ = std::make_unique<runtime::TaskPool>(
+        options_.master.local_threads, env_.get(),
+        [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
+    ExecutorInfo info;
+    info.id = "driver";
+    info.host = "localhost";
+    info.cores = options_.master.local_threads;
+    options_.tasks->AddExecutor(std::make_shared<LocalExecutor>(info, pool_.get()));
+    spdlog::debug("app={} local mode with {} thread(s), scratch dir {}", app_id_,
+                  options_.master.local_threads, dir_);
+    return absl::OkStatus();
+  }
+
+  void Stop(const std::string&) override {
+    if (pool_ == nullptr) return;
+    pool_->Stop();
+    options_.tasks->RemoveExecutor("driver", "application ended");
+    pool_.reset();
+    env_.reset();
+    if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
+  }
+
+  const std::string& app_id() const override { return app_id_; }
+  int ExpectedCores() const override { return options_.master.local_threads; }
+
+ private:
+  BackendOptions options_;
+  std::string app_id_;
+  std::string dir_;
+  std::unique_ptr<runtime::ShuffleEnv> env_;
+  std::unique_ptr<runtime::TaskPool> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> MakeLocalBackend(BackendOptions options) {
+  return std::make_unique<LocalBackend>(std::move(options));
+}
+
+}  // namespace kiln::internal

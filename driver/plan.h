@@ -1,0 +1,47 @@
+#pragma once
+// The driver's logical plan: a DAG of type-erased nodes that Dataset<T> builds. Each
+// node knows how many partitions it has and how to compute them: from input splits (a
+// source), from its parent record by record (narrow, fused into the parent's tasks), by
+// merging its parent's partitions (coalesce, no shuffle), or by reading shuffles (wide).
+// Nodes are immutable once built and shared between datasets.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "proto/task.pb.h"
+
+namespace kiln::internal {
+
+struct PlanNode;
+
+// A shuffle: the records of `map_side` partitioned into `num_partitions` by `write_op`.
+// Its map outputs, once computed, are reused by every job that needs them.
+struct ShuffleDependency {
+  int shuffle_id = 0;
+  std::shared_ptr<const PlanNode> map_side;
+  proto::OpSpec write_op;  // a shuffle sink; params = ShuffleWriteParams
+  int num_partitions = 0;
+};
+
+struct PlanNode {
+  enum class Kind { kSource, kNarrow, kCoalesce, kShuffled };
+
+  Kind kind = Kind::kSource;
+  int id = 0;
+  int num_partitions = 0;
+  std::string name;  // for logs and the UI: "text_file", "map", "reduce_by_key", ...
+
+  // kSource: the source operator and one split per partition.
+  // kNarrow: the operator. kCoalesce: the boundary operator.
+  // kShuffled: the reduce-side source; its params are `params_prefix` followed by the
+  // encoded ShuffleReadParams of each dependency, filled in when a stage runs.
+  proto::OpSpec op;
+  std::vector<std::string> splits;
+  std::shared_ptr<const PlanNode> parent;          // kNarrow, kCoalesce
+  std::vector<std::vector<int>> groups;            // kCoalesce: parent partitions per partition
+  std::vector<std::shared_ptr<ShuffleDependency>> deps;  // kShuffled
+  std::string params_prefix;                       // kShuffled
+};
+
+}  // namespace kiln::internal

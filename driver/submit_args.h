@@ -1,0 +1,26 @@
+#pragma once
+// kiln-submit's command line: parsed and validated before anything connects, so that
+// bad input gets one line naming the flag or value.
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/settings.h"
+
+namespace kiln::submit {
+
+struct SubmitArgs {
+  Config conf;                 // every setting, flags applied over --conf and the file
+  std::string app;             // the application binary (checked: exists, executable)
+  std::vector<std::string> app_args;
+  bool help = false;
+};
+
+// argv without the program name. Flags take "--flag value" or "--flag=value".
+absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
+                                           char** environ);
+
+std::string SubmitUsage();
+
+}  // namespace kiln::submit

@@ -1,0 +1,236 @@
+#include "driver/task_scheduler.h"
+
+#include <algorithm>
+
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::internal {
+
+void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
+  std::vector<Launch> launches;
+  {
+    absl::MutexLock lock(&mu_);
+    const ExecutorInfo& info = executor->info();
+    executor_order_.push_back(info.id);
+    executors_[info.id] = Executor{std::move(executor), info.cores, {}};
+    launches = AssignLocked();
+  }
+  SendLaunches(std::move(launches));
+}
+
+void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::string& reason) {
+  std::vector<Launch> launches;
+  {
+    absl::MutexLock lock(&mu_);
+    if (executors_.erase(executor_id) == 0) return;
+    executor_order_.erase(std::remove(executor_order_.begin(), executor_order_.end(), executor_id),
+                          executor_order_.end());
+    int requeued = 0;
+    for (auto it = running_.begin(); it != running_.end();) {
+      if (it->second.executor_id != executor_id) {
+        ++it;
+        continue;
+      }
+      if (active_ && it->second.generation == generation_ && !results_[it->second.index]) {
+        queue_.push_back(it->second.index);
+        ++requeued;
+      }
+      running_.erase(it++);
+    }
+    if (requeued > 0) {
+      spdlog::warn("executor={} lost ({}); {} running task(s) rescheduled", executor_id, reason,
+                   requeued);
+    } else {
+      spdlog::info("executor={} removed ({})", executor_id, reason);
+    }
+    launches = AssignLocked();
+  }
+  SendLaunches(std::move(launches));
+}
+
+void TaskScheduler::OnStatuses(const std::string& executor_id,
+                               std::vector<proto::TaskStatus> statuses) {
+  std::vector<Launch> launches;
+  {
+    absl::MutexLock lock(&mu_);
+    for (proto::TaskStatus& status : statuses) HandleStatusLocked(executor_id, status);
+    launches = AssignLocked();
+  }
+  SendLaunches(std::move(launches));
+}
+
+void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status) {
+  auto it = running_.find(status.task_id());
+  if (it == running_.end()) return;  // from an executor already removed
+  Running run = it->second;
+  running_.erase(it);
+  auto ex = executors_.find(run.executor_id);
+  if (ex != executors_.end()) ++ex->second.free_cores;
+  if (!active_ || run.generation != generation_ || results_[run.index]) return;  // stale
+
+  const int index = run.index;
+  const ExecutorInfo info = ex != executors_.end() ? ex->second.handle->info() : ExecutorInfo{};
+  switch (status.state()) {
+    case proto::TASK_FINISHED:
+      results_[index] = TaskResult{std::move(status), info};
+      ++done_;
+      return;
+    case proto::TASK_FETCH_FAILED:
+      if (!fetch_failed_) {
+        fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
+                                    status.fetch_failed_address(), status.error()};
+      }
+      return;
+    default: {
+      const std::string where = StrCat("executor ", info.id, ", host ", info.host);
+      ++failures_[index];
+      spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}",
+                   set_.tasks[index].partition, set_.plan.stage_id(), where, attempts_[index],
+                   status.error());
+      if (failures_[index] >= options_.max_failures) {
+        failure_ = absl::AbortedError(StrCat(
+            "Job aborted due to stage failure: task ", set_.tasks[index].partition, " in stage ",
+            set_.plan.stage_id(), " failed ", failures_[index], " times, most recent failure (",
+            where, "): ", status.error()));
+      } else {
+        queue_.push_back(index);
+      }
+    }
+  }
+}
+
+std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
+  std::vector<Launch> launches;
+  if (!active_ || !failure_.ok() || fetch_failed_ || queue_.empty() || executor_order_.empty()) {
+    return launches;
+  }
+  absl::flat_hash_map<std::string, size_t> slot;  // executor id -> index in launches
+  size_t bytes = 0;
+  // Round-robin over executors, one task at a time, so a stage spreads over them.
+  size_t idle_rounds = 0;
+  while (!queue_.empty() && idle_rounds < executor_order_.size()) {
+    const std::string& id = executor_order_[next_executor_ % executor_order_.size()];
+    ++next_executor_;
+    Executor& ex = executors_[id];
+    if (ex.free_cores <= 0) {
+      ++idle_rounds;
+      continue;
+    }
+    idle_rounds = 0;
+    int index = queue_.front();
+    queue_.erase(queue_.begin());
+    --ex.free_cores;
+    auto [it, inserted] = slot.try_emplace(id, launches.size());
+    if (inserted) launches.push_back(Launch{ex.handle, {}});
+    proto::LaunchTasks& message = launches[it->second].message;
+    if (!ex.known_plans.contains(set_.plan.stage_key())) {
+      ex.known_plans[set_.plan.stage_key()] = true;
+      *message.add_plans() = set_.plan;
+      bytes += set_.plan.ByteSizeLong();
+    }
+    proto::TaskDescription* task = message.add_tasks();
+    task->set_task_id(next_task_id_);
+    task->set_stage_key(set_.plan.stage_key());
+    task->set_partition(set_.tasks[index].partition);
+    task->set_attempt(attempts_[index]++);
+    task->set_split(set_.tasks[index].split);
+    bytes += set_.tasks[index].split.size() + 32;
+    running_[next_task_id_++] = Running{id, index, generation_};
+    if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
+  }
+  return launches;
+}
+
+void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
+  for (Launch& launch : launches) {
+    if (!launch.handle->Launch(launch.message)) {
+      RemoveExecutor(launch.handle->info().id, "its connection is gone");
+    }
+  }
+}
+
+bool TaskScheduler::SetDoneLocked() const {
+  return !stopped_.empty() || !failure_.ok() || fetch_failed_.has_value() ||
+         done_ == static_cast<int>(set_.tasks.size());
+}
+
+TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
+  std::vector<Launch> launches;
+  {
+    absl::MutexLock lock(&mu_);
+    ++generation_;
+    active_ = true;
+    const size_t n = set.tasks.size();
+    set_ = std::move(set);
+    queue_.clear();
+    for (size_t i = 0; i < n; ++i) queue_.push_back(static_cast<int>(i));
+    attempts_.assign(n, 0);
+    failures_.assign(n, 0);
+    results_.assign(n, std::nullopt);
+    done_ = 0;
+    failure_ = absl::OkStatus();
+    fetch_failed_.reset();
+    launches = AssignLocked();
+  }
+  SendLaunches(std::move(launches));
+
+  absl::MutexLock lock(&mu_);
+  mu_.Await(absl::Condition(this, &TaskScheduler::SetDoneLocked));
+  TaskSetOutcome outcome;
+  active_ = false;
+  queue_.clear();
+  if (!stopped_.empty()) {
+    outcome.status = absl::CancelledError(stopped_);
+  } else if (!failure_.ok()) {
+    outcome.status = failure_;
+  } else if (fetch_failed_) {
+    outcome.fetch_failed = fetch_failed_;
+  } else {
+    for (auto& r : results_) outcome.results.push_back(std::move(*r));
+  }
+  return outcome;
+}
+
+int TaskScheduler::TotalCores() const {
+  absl::MutexLock lock(&mu_);
+  int cores = 0;
+  for (const auto& [id, ex] : executors_) cores += ex.handle->info().cores;
+  return cores;
+}
+
+int TaskScheduler::ExecutorCount() const {
+  absl::MutexLock lock(&mu_);
+  return static_cast<int>(executors_.size());
+}
+
+bool TaskScheduler::WaitForCores(int cores, std::chrono::milliseconds timeout) {
+  absl::MutexLock lock(&mu_);
+  auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!stopped_.empty()) return true;
+    int total = 0;
+    for (const auto& [id, ex] : executors_) total += ex.handle->info().cores;
+    return total >= cores;
+  };
+  mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Milliseconds(timeout.count()));
+  return stopped_.empty() && enough();
+}
+
+void TaskScheduler::Stop(const std::string& reason) {
+  absl::MutexLock lock(&mu_);
+  stopped_ = reason.empty() ? "stopped" : reason;
+}
+
+StageProgress TaskScheduler::Progress() const {
+  absl::MutexLock lock(&mu_);
+  StageProgress p;
+  p.active = active_;
+  if (!active_) return p;
+  p.stage_id = set_.plan.stage_id();
+  p.total = static_cast<int>(set_.tasks.size());
+  p.done = done_;
+  for (const auto& [id, run] : running_) p.running += run.generation == generation_ ? 1 : 0;
+  return p;
+}
+
+}  // namespace kiln::internal

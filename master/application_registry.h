@@ -1,0 +1,97 @@
+#pragma once
+// ApplicationRegistry: the applications the master knows, the executors granted to each,
+// and a bounded list of the ones that ended.
+//
+// Not thread-safe: the Master holds it under its mutex. It does no resource accounting
+// on workers; the Master keeps the WorkerRegistry in step with the executors here.
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace kiln::master {
+
+enum class AppState { kWaiting, kRunning, kFinished, kFailed, kKilled };
+const char* AppStateName(AppState state);  // "WAITING", "RUNNING", "FINISHED", ...
+
+// What a driver asks for when it registers (master.proto's RegisterApplicationRequest).
+struct ApplicationRequest {
+  std::string name;
+  int cores_per_executor = 0;  // 0 = one executor per worker with all its free cores
+  int64_t memory_per_executor_mb = 0;
+  int max_cores = 0;  // 0 = no cap
+  std::string binary_digest;
+  int64_t binary_size = 0;
+  std::string driver_address;
+  std::string user;
+};
+
+enum class ExecutorState { kLaunching, kRunning };
+
+struct ExecutorInfo {
+  int id = 0;
+  std::string worker_id;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  ExecutorState state = ExecutorState::kLaunching;
+};
+
+struct Application {
+  std::string id;
+  ApplicationRequest request;
+  AppState state = AppState::kWaiting;
+  std::chrono::system_clock::time_point start_wall;
+  std::chrono::system_clock::time_point end_wall;  // set when it ends
+  std::chrono::steady_clock::time_point last_heartbeat;
+  std::map<int, ExecutorInfo> executors;  // live grants, by executor id
+  std::set<std::string> workers_used;     // every worker that was ever given an executor
+  int next_executor_id = 0;
+  int consecutive_failures = 0;
+
+  int cores_granted() const;
+  bool HasExecutorOn(const std::string& worker_id) const;
+};
+
+class ApplicationRegistry {
+ public:
+  // Ended applications kept for display; the oldest are forgotten past this.
+  static constexpr size_t kMaxCompleted = 100;
+
+  // Adds a WAITING application and returns it. Its id is app-<yyyyMMddHHmmss>-<NNNN>
+  // (local time of `start_wall`, then a counter of this master starting at 0000).
+  Application& Add(ApplicationRequest request, std::chrono::system_clock::time_point start_wall,
+                   std::chrono::steady_clock::time_point now);
+
+  // An active (WAITING or RUNNING) application, or nullptr.
+  Application* FindActive(const std::string& id);
+  bool IsCompleted(const std::string& id) const;
+
+  // Active applications in registration order.
+  std::vector<Application*> Active();
+  // Ended applications, oldest first.
+  const std::deque<Application>& completed() const { return completed_; }
+  std::vector<const Application*> ActiveView() const;
+
+  // Grants the next executor id of `app` on a worker and returns it (LAUNCHING). The
+  // application becomes RUNNING with its first executor and stays so until it ends.
+  ExecutorInfo& AddExecutor(Application& app, const std::string& worker_id, int cores,
+                            int64_t memory_mb);
+
+  // Ends an active application: sets its final state and end time and moves it to the
+  // completed list, with its executors as they were at the end (for display; the caller
+  // frees their resources).
+  void Complete(const std::string& id, AppState final_state,
+                std::chrono::system_clock::time_point end_wall);
+
+ private:
+  std::vector<std::unique_ptr<Application>> active_;  // registration order
+  std::deque<Application> completed_;
+  int next_app_number_ = 0;
+};
+
+}  // namespace kiln::master

@@ -1,0 +1,54 @@
+#pragma once
+// ClusterView: a copy of the master's state taken at one instant (Master::Snapshot), for
+// the web UI and /json. A plain value: safe to read on any thread once taken.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace kiln::master {
+
+struct WorkerView {
+  std::string id;
+  std::string host;
+  int port = 0;
+  int ui_port = 0;
+  std::string state;  // "ALIVE" | "DEAD"
+  int cores = 0;
+  int cores_used = 0;
+  int64_t memory_mb = 0;
+  int64_t memory_used_mb = 0;
+  int64_t last_heartbeat_ms = 0;  // milliseconds since the Unix epoch
+};
+
+struct ExecutorView {
+  int id = 0;
+  std::string worker_id;
+  int cores = 0;
+  int64_t memory_mb = 0;
+};
+
+struct AppView {
+  std::string id;
+  std::string name;
+  int cores = 0;  // granted now (active) or when it ended (completed)
+  int64_t memory_per_executor_mb = 0;
+  std::string state;  // WAITING | RUNNING | FINISHED | FAILED | KILLED
+  std::vector<ExecutorView> executors;  // live (active) or at its end (completed)
+  int64_t start_ms = 0;     // milliseconds since the Unix epoch
+  int64_t duration_ms = 0;  // until now (active) or until it ended (completed)
+};
+
+struct ClusterView {
+  std::string url;  // kiln://host:port; filled in by whoever knows the bound address
+  std::vector<WorkerView> workers;  // ALIVE and DEAD, by id
+  // Totals over ALIVE workers.
+  int cores = 0;
+  int cores_used = 0;
+  int64_t memory_mb = 0;
+  int64_t memory_used_mb = 0;
+  std::vector<AppView> active_apps;     // registration order
+  std::vector<AppView> completed_apps;  // most recent last
+};
+
+}  // namespace kiln::master

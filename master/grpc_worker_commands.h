@@ -1,0 +1,48 @@
+#pragma once
+// GrpcWorkerCommands: WorkerCommands over gRPC, one cached kiln::WorkerClient per worker
+// address. Thread-safe; the cache lock is never held during an RPC.
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "master/worker_commands.h"
+
+namespace kiln {
+class WorkerClient;
+}
+
+namespace kiln::master {
+
+struct GrpcWorkerCommandsOptions {
+  std::chrono::milliseconds call_timeout{10000};  // one attempt
+  // Total time spent retrying UNAVAILABLE: short, since a worker that cannot be reached
+  // delays the commands queued behind it, and liveness will catch a dead one.
+  std::chrono::milliseconds retry_for{3000};
+  int64_t max_message_bytes = 256 << 20;
+};
+
+class GrpcWorkerCommands final : public WorkerCommands {
+ public:
+  explicit GrpcWorkerCommands(GrpcWorkerCommandsOptions options = {});
+  ~GrpcWorkerCommands() override;
+
+  absl::Status LaunchExecutor(const std::string& worker_address,
+                              const ExecutorLaunch& launch) override;
+  absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
+                            int executor_id) override;
+  absl::Status ApplicationFinished(const std::string& worker_address,
+                                   const std::string& app_id) override;
+
+ private:
+  std::shared_ptr<WorkerClient> ClientFor(const std::string& address);
+
+  const GrpcWorkerCommandsOptions options_;
+  absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<WorkerClient>> clients_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln::master

@@ -1,0 +1,165 @@
+// kiln-master: the composition root. Reads flags and settings, wires the Master to its
+// gRPC service, web UI, liveness sweeper and worker command queue, and runs until SIGTERM
+// or SIGINT.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "common/http_server.h"
+#include "common/logging.h"
+#include "common/ready_file.h"
+#include "common/rpc.h"
+#include "common/strings.h"
+#include "master/command_queue.h"
+#include "master/grpc_worker_commands.h"
+#include "master/html_view.h"
+#include "master/json_view.h"
+#include "master/liveness_sweeper.h"
+#include "master/master.h"
+#include "master/master_flags.h"
+#include "master/master_service.h"
+#include "spdlog/spdlog.h"
+
+extern char** environ;
+
+namespace kiln::master {
+namespace {
+
+constexpr int kExitUsage = 2;
+constexpr int kExitFailure = 1;
+
+std::string ShownHost(const std::string& host) {
+  if (host != "0.0.0.0" && host != "::") return host;
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+// Changes whenever a master starts, so workers can tell a restarted master.
+std::string MasterId(const std::string& host) {
+  std::time_t t = std::time(nullptr);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+  return StrCat("master-", stamp, "-", host, "-", getpid());
+}
+
+// `stop_signals` are blocked in every thread; Run waits for one of them.
+int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t& stop_signals) {
+  const std::string shown_host = ShownHost(flags.host);
+  GrpcWorkerCommandsOptions command_options;
+  command_options.max_message_bytes = settings.max_message_bytes;
+  GrpcWorkerCommands commands(command_options);
+  CommandQueue queue;
+
+  MasterOptions options;
+  options.spread_out = settings.spread_out;
+  options.max_executor_retries = settings.max_executor_retries;
+  options.commands = &commands;
+  options.dispatch = [&queue](std::function<void()> fn) { queue.Post(std::move(fn)); };
+  options.master_id = MasterId(shown_host);
+  Master master(std::move(options));
+  MasterService service(&master);
+
+  rpc::ServerOptions server_options;
+  server_options.host = flags.host;
+  server_options.port = flags.port;
+  server_options.max_message_bytes = settings.max_message_bytes;
+  absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service});
+  if (!server.ok()) {
+    spdlog::error("cannot start the gRPC server: {} (choose another --port)",
+                  View(server.status().message()));
+    return kExitFailure;
+  }
+  const std::string url = StrCat("kiln://", shown_host, ":", server->port);
+
+  HttpServer ui;
+  ui.Get("/json", [&master, &url] {
+    ClusterView view = master.Snapshot();
+    view.url = url;
+    return HttpResponse{200, "application/json", RenderJson(view)};
+  });
+  ui.Get("/", [&master, &url] {
+    ClusterView view = master.Snapshot();
+    view.url = url;
+    return HttpResponse{200, "text/html; charset=utf-8", RenderHtml(view)};
+  });
+  absl::StatusOr<int> ui_port = ui.Start(flags.host, flags.ui_port);
+  if (!ui_port.ok()) {
+    spdlog::error("cannot start the web UI: {} (choose another --ui-port)",
+                  View(ui_port.status().message()));
+    server->server->Shutdown();
+    return kExitFailure;
+  }
+
+  queue.Start();
+  LivenessOptions liveness;
+  liveness.worker_timeout = settings.worker_timeout;
+  liveness.app_timeout = settings.app_timeout;
+  LivenessSweeper sweeper(liveness, &master);
+  sweeper.Start();
+
+  spdlog::info("master started url={} ui=http://{}:{} id={}", url, shown_host, *ui_port,
+               master.id());
+  if (!flags.ready_file.empty()) {
+    absl::Status s = WriteReadyFile(
+        flags.ready_file,
+        {{"grpc_port", server->port}, {"ui_port", *ui_port}, {"pid", static_cast<int>(getpid())}});
+    if (!s.ok()) {
+      spdlog::error("cannot write the ready file: {}", View(s.message()));
+      sweeper.Stop();
+      queue.Stop();
+      ui.Stop();
+      server->server->Shutdown();
+      return kExitFailure;
+    }
+  }
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  spdlog::info("master stopping signal={}", signal_number);
+  sweeper.Stop();
+  ui.Stop();
+  server->server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  queue.Stop();  // before `master` dies: queued commands call back into it
+  spdlog::info("master stopped");
+  return 0;
+}
+
+}  // namespace
+}  // namespace kiln::master
+
+int main(int argc, char** argv) {
+  using namespace kiln::master;
+  // Block the stop signals before any thread starts (threads inherit the mask), so that
+  // they wait, pending, for Run's sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::vector<std::string> args(argv + 1, argv + argc);
+  absl::StatusOr<MasterFlags> flags = ParseMasterFlags(args);
+  if (!flags.ok()) {
+    std::fprintf(stderr, "kiln-master: %s\n", std::string(flags.status().message()).c_str());
+    return kExitUsage;
+  }
+  if (flags->help) {
+    std::fputs(MasterUsage().c_str(), stdout);
+    return 0;
+  }
+  absl::StatusOr<MasterSettings> settings = LoadMasterSettings(*flags, environ);
+  if (!settings.ok()) {
+    std::fprintf(stderr, "kiln-master: %s\n", std::string(settings.status().message()).c_str());
+    return kExitUsage;
+  }
+  kiln::InitLogging("master");
+  return Run(*flags, *settings, stop_signals);
+}

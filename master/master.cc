@@ -1,0 +1,445 @@
+#include "master/master.h"
+
+#include <climits>
+#include <set>
+#include <utility>
+
+#include "common/check.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "master/allocator.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::master {
+namespace {
+
+absl::Status ValidateRegistration(const WorkerRegistration& r) {
+  auto bad = [&](std::string_view field, std::string_view why) {
+    return absl::InvalidArgumentError(StrCat("RegisterWorker: ", field, " ", why));
+  };
+  if (r.id.empty()) return bad("worker_id", "is empty");
+  if (r.host.empty()) return bad("host", "is empty");
+  if (r.port < 1 || r.port > 65535) return bad("port", StrCat(r.port, " is not in 1..65535"));
+  if (r.ui_port < 0 || r.ui_port > 65535) {
+    return bad("ui_port", StrCat(r.ui_port, " is not in 0..65535"));
+  }
+  if (r.cores < 1) return bad("cores", StrCat("must be >= 1, got ", r.cores));
+  if (r.memory_mb < 1) return bad("memory_mb", StrCat("must be >= 1, got ", r.memory_mb));
+  return absl::OkStatus();
+}
+
+absl::Status ValidateRequest(const ApplicationRequest& r) {
+  auto bad = [&](std::string_view field, std::string_view why) {
+    return absl::InvalidArgumentError(StrCat("RegisterApplication: ", field, " ", why));
+  };
+  if (r.memory_per_executor_mb <= 0) {
+    return bad("memory_per_executor_mb", StrCat("must be > 0, got ", r.memory_per_executor_mb));
+  }
+  if (r.cores_per_executor < 0) {
+    return bad("cores_per_executor", StrCat("must be >= 0, got ", r.cores_per_executor));
+  }
+  if (r.max_cores < 0) return bad("max_cores", StrCat("must be >= 0, got ", r.max_cores));
+  if (r.binary_digest.empty()) return bad("binary_digest", "is empty");
+  if (r.driver_address.empty()) return bad("driver_address", "is empty");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<AppState> ParseFinalState(const std::string& s) {
+  if (s.empty() || s == "FINISHED") return AppState::kFinished;
+  if (s == "FAILED") return AppState::kFailed;
+  if (s == "KILLED") return AppState::kKilled;
+  return absl::InvalidArgumentError(
+      StrCat("UnregisterApplication: final_state '", s, "' is not FINISHED, FAILED or KILLED"));
+}
+
+int64_t EpochMs(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end) {
+  AppView v;
+  v.id = app.id;
+  v.name = app.request.name;
+  v.memory_per_executor_mb = app.request.memory_per_executor_mb;
+  v.state = AppStateName(app.state);
+  for (const auto& [id, e] : app.executors) {
+    v.executors.push_back({e.id, e.worker_id, e.cores, e.memory_mb});
+    v.cores += e.cores;
+  }
+  v.start_ms = EpochMs(app.start_wall);
+  v.duration_ms = std::max<int64_t>(0, EpochMs(end) - v.start_ms);
+  return v;
+}
+
+}  // namespace
+
+Master::Master(MasterOptions options) : options_(std::move(options)) {
+  KILN_CHECK(options_.commands != nullptr, "MasterOptions::commands is required");
+  KILN_CHECK(options_.clock != nullptr);
+}
+
+std::chrono::system_clock::time_point Master::WallNow() const {
+  return options_.wall_clock ? options_.wall_clock() : std::chrono::system_clock::now();
+}
+
+absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
+  RETURN_IF_ERROR(ValidateRegistration(r));
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    // Only one process can serve host:port: an ALIVE worker there under another id is gone.
+    if (WorkerInfo* old = workers_.FindAliveAt(r.host, r.port, r.id)) {
+      MarkWorkerDeadLocked(old->id, StrCat("worker ", r.id, " registered at its address"));
+    }
+    bool known = workers_.Find(r.id) != nullptr;
+    ReconcileExecutorsLocked(r, &commands);
+    spdlog::info("worker {} worker={} host={} port={} cores={} memory={}MiB",
+                 known ? "re-registered" : "registered", r.id, r.host, r.port, r.cores,
+                 r.memory_mb);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+  return absl::OkStatus();
+}
+
+// Replaces the worker's entry; keeps the executors the master granted there that the
+// worker still runs, drops the ones it no longer runs, and stops the ones it runs that
+// the master did not grant there (or no longer wants).
+void Master::ReconcileExecutorsLocked(const WorkerRegistration& r, Commands* out) {
+  std::set<std::pair<std::string, int>> reported;
+  for (const ReportedExecutor& e : r.executors) reported.insert({e.app_id, e.executor_id});
+
+  WorkerInfo entry;
+  entry.id = r.id;
+  entry.host = r.host;
+  entry.port = r.port;
+  entry.ui_port = r.ui_port;
+  entry.cores = r.cores;
+  entry.memory_mb = r.memory_mb;
+  entry.last_heartbeat = options_.clock->Now();
+  workers_.Register(std::move(entry));  // nothing in use yet
+  WorkerInfo* worker = workers_.Find(r.id);
+
+  std::set<std::pair<std::string, int>> kept;
+  for (Application* app : apps_.Active()) {
+    for (auto it = app->executors.begin(); it != app->executors.end();) {
+      ExecutorInfo& e = it->second;
+      bool still_runs = reported.count({app->id, e.id}) > 0;
+      bool fits = e.cores <= worker->cores_free() && e.memory_mb <= worker->memory_free_mb();
+      if (e.worker_id != r.id || (still_runs && fits)) {
+        if (e.worker_id == r.id) {
+          workers_.Allocate(r.id, e.cores, e.memory_mb);
+          kept.insert({app->id, e.id});
+        }
+        ++it;
+        continue;
+      }
+      spdlog::info("executor lost app={} executor={} worker={}", app->id, e.id, r.id);
+      it = app->executors.erase(it);
+    }
+  }
+  std::set<std::string> finished_apps;
+  for (const ReportedExecutor& e : r.executors) {
+    if (kept.count({e.app_id, e.executor_id}) > 0) continue;
+    if (apps_.FindActive(e.app_id) == nullptr) {
+      if (finished_apps.insert(e.app_id).second) {
+        out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *worker, e.app_id));
+      }
+      continue;
+    }
+    spdlog::info("stopping executor not granted here app={} executor={} worker={}", e.app_id,
+                 e.executor_id, r.id);
+    out->push_back(MakeCommand(Command::Kind::kKill, *worker, e.app_id, e.executor_id));
+  }
+}
+
+bool Master::WorkerHeartbeat(const std::string& worker_id) {
+  absl::MutexLock lock(&mu_);
+  WorkerInfo* w = workers_.Find(worker_id);
+  if (w == nullptr || w->state != WorkerState::kAlive) {
+    spdlog::debug("heartbeat from unknown or dead worker={}: asking it to re-register",
+                  worker_id);
+    return true;
+  }
+  w->last_heartbeat = options_.clock->Now();
+  return false;
+}
+
+absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    Application* app = apps_.FindActive(report.app_id);
+    if (app == nullptr) return absl::OkStatus();  // ended: its grants are already free
+    auto it = app->executors.find(report.executor_id);
+    if (it == app->executors.end()) return absl::OkStatus();
+    if (it->second.worker_id != report.worker_id) {
+      spdlog::warn("executor state from a worker that does not host it app={} executor={} "
+                   "worker={}", report.app_id, report.executor_id, report.worker_id);
+      return absl::OkStatus();
+    }
+    switch (report.state) {
+      case ExecutorEvent::kLaunching:
+        return absl::OkStatus();
+      case ExecutorEvent::kRunning:
+        it->second.state = ExecutorState::kRunning;
+        app->consecutive_failures = 0;
+        return absl::OkStatus();
+      case ExecutorEvent::kExited:
+      case ExecutorEvent::kFailed:
+      case ExecutorEvent::kKilled:
+        break;
+    }
+    bool failed = report.state == ExecutorEvent::kFailed;
+    auto log = failed ? spdlog::level::warn : spdlog::level::info;
+    spdlog::log(log, "executor ended app={} executor={} worker={} exit_code={} message={}",
+                report.app_id, report.executor_id, report.worker_id, report.exit_code,
+                report.message);
+    ExecutorEndedLocked(*app, report.executor_id, failed, &commands);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
+    const ApplicationRequest& request) {
+  RETURN_IF_ERROR(ValidateRequest(request));
+  Commands commands;
+  RegisteredApplication out;
+  {
+    absl::MutexLock lock(&mu_);
+    Application& app = apps_.Add(request, WallNow(), options_.clock->Now());
+    out.id = app.id;
+    spdlog::info("application registered app={} name={} cores_per_executor={} "
+                 "memory_per_executor={}MiB max_cores={} driver={}",
+                 app.id, request.name, request.cores_per_executor,
+                 request.memory_per_executor_mb, request.max_cores, request.driver_address);
+    ScheduleLocked(&commands);
+    out.granted_cores = app.cores_granted();
+  }
+  Dispatch(std::move(commands));
+  return out;
+}
+
+bool Master::ApplicationHeartbeat(const std::string& app_id) {
+  absl::MutexLock lock(&mu_);
+  Application* app = apps_.FindActive(app_id);
+  if (app == nullptr) return false;
+  app->last_heartbeat = options_.clock->Now();
+  return true;
+}
+
+absl::Status Master::UnregisterApplication(const std::string& app_id,
+                                           const std::string& final_state) {
+  ASSIGN_OR_RETURN(AppState state, ParseFinalState(final_state));
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    Application* app = apps_.FindActive(app_id);
+    if (app == nullptr) {
+      if (apps_.IsCompleted(app_id)) return absl::OkStatus();
+      return absl::NotFoundError(
+          StrCat("UnregisterApplication: application ", app_id, " is not known to this master"));
+    }
+    EndApplicationLocked(*app, state, "unregistered by its driver", &commands);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+  return absl::OkStatus();
+}
+
+void Master::ExpireWorkers(std::chrono::steady_clock::time_point cutoff) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    bool changed = false;
+    for (WorkerInfo* w : workers_.Alive()) {
+      if (w->last_heartbeat >= cutoff) continue;
+      MarkWorkerDeadLocked(w->id, "no heartbeat within kiln.worker.timeout");
+      changed = true;
+    }
+    if (!changed) return;
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+}
+
+void Master::ExpireApplications(std::chrono::steady_clock::time_point cutoff) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    bool changed = false;
+    for (Application* app : apps_.Active()) {
+      if (app->last_heartbeat >= cutoff) continue;
+      EndApplicationLocked(*app, AppState::kFailed,
+                           "its driver sent no heartbeat within kiln.app.timeout", &commands);
+      changed = true;
+    }
+    if (!changed) return;
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+}
+
+void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason) {
+  spdlog::warn("worker lost worker={} reason={}", worker_id, reason);
+  for (Application* app : apps_.Active()) {
+    for (auto it = app->executors.begin(); it != app->executors.end();) {
+      if (it->second.worker_id != worker_id) {
+        ++it;
+        continue;
+      }
+      spdlog::info("executor lost app={} executor={} worker={}", app->id, it->first, worker_id);
+      it = app->executors.erase(it);
+    }
+  }
+  workers_.MarkDead(worker_id);  // its grants leave with it
+}
+
+void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
+                                 Commands* out) {
+  auto it = app.executors.find(executor_id);
+  KILN_CHECK(it != app.executors.end());
+  workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
+  app.executors.erase(it);
+  if (!failed) return;
+  ++app.consecutive_failures;
+  int max = options_.max_executor_retries;
+  if (max > 0 && app.consecutive_failures >= max) {
+    EndApplicationLocked(app, AppState::kFailed,
+                         StrCat(app.consecutive_failures, " executor failures in a row "
+                                "(kiln.deploy.maxExecutorRetries=", max, ")"),
+                         out);
+  }
+}
+
+void Master::EndApplicationLocked(Application& app, AppState state, const std::string& reason,
+                                  Commands* out) {
+  for (const auto& [id, e] : app.executors) {
+    workers_.Release(e.worker_id, e.cores, e.memory_mb);
+  }
+  for (const std::string& worker_id : app.workers_used) {
+    const WorkerInfo* w = workers_.Find(worker_id);
+    if (w == nullptr || w->state != WorkerState::kAlive) continue;
+    out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *w, app.id));
+  }
+  spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state),
+               reason);
+  apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
+}
+
+Master::Command Master::MakeCommand(Command::Kind kind, const WorkerInfo& worker,
+                                    const std::string& app_id, int executor_id) {
+  Command c;
+  c.kind = kind;
+  c.worker_id = worker.id;
+  c.worker_address = worker.address();
+  c.app_id = app_id;
+  c.executor_id = executor_id;
+  return c;
+}
+
+void Master::ScheduleLocked(Commands* out) {
+  for (Application* app : apps_.Active()) ScheduleApplicationLocked(*app, out);
+}
+
+void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
+  const ApplicationRequest& req = app.request;
+  ExecutorDemand demand;
+  demand.cores_per_executor = req.cores_per_executor;
+  demand.memory_per_executor_mb = req.memory_per_executor_mb;
+  demand.cores_wanted = req.max_cores > 0 ? req.max_cores - app.cores_granted() : INT_MAX;
+  if (demand.cores_wanted <= 0) return;
+
+  std::vector<WorkerCapacity> capacity;
+  for (const WorkerInfo* w : workers_.Alive()) {
+    capacity.push_back({w->id, w->cores_free(), w->memory_free_mb(), app.HasExecutorOn(w->id)});
+  }
+  for (const ExecutorPlacement& p : PlaceExecutors(demand, capacity, options_.spread_out)) {
+    workers_.Allocate(p.worker_id, p.cores, p.memory_mb);
+    ExecutorInfo& e = apps_.AddExecutor(app, p.worker_id, p.cores, p.memory_mb);
+    const WorkerInfo* w = workers_.Find(p.worker_id);
+    Command c = MakeCommand(Command::Kind::kLaunch, *w, app.id, e.id);
+    c.launch = ExecutorLaunch{app.id,    req.name,           e.id,
+                              e.cores,   e.memory_mb,        req.driver_address,
+                              req.binary_digest, req.binary_size};
+    spdlog::info("launching executor app={} executor={} worker={} cores={} memory={}MiB",
+                 app.id, e.id, w->id, e.cores, e.memory_mb);
+    out->push_back(std::move(c));
+  }
+}
+
+void Master::Dispatch(Commands commands) {
+  if (commands.empty()) return;
+  if (!options_.dispatch) {
+    Perform(commands);
+    return;
+  }
+  options_.dispatch([this, commands = std::move(commands)] { Perform(commands); });
+}
+
+void Master::Perform(const Commands& commands) {
+  for (const Command& c : commands) {
+    absl::Status status;
+    switch (c.kind) {
+      case Command::Kind::kLaunch:
+        status = options_.commands->LaunchExecutor(c.worker_address, c.launch);
+        if (!status.ok()) {
+          spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id,
+                       c.executor_id, c.worker_id, View(status.message()));
+          LaunchFailed(c);
+        }
+        continue;
+      case Command::Kind::kKill:
+        status = options_.commands->KillExecutor(c.worker_address, c.app_id, c.executor_id);
+        break;
+      case Command::Kind::kApplicationFinished:
+        status = options_.commands->ApplicationFinished(c.worker_address, c.app_id);
+        break;
+    }
+    if (!status.ok()) {
+      spdlog::warn("worker command failed app={} executor={} worker={}: {}", c.app_id,
+                   c.executor_id, c.worker_id, View(status.message()));
+    }
+  }
+}
+
+void Master::LaunchFailed(const Command& command) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    Application* app = apps_.FindActive(command.app_id);
+    if (app == nullptr) return;
+    auto it = app->executors.find(command.executor_id);
+    if (it == app->executors.end() || it->second.worker_id != command.worker_id) return;
+    ExecutorEndedLocked(*app, command.executor_id, /*failed=*/true, &commands);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+}
+
+ClusterView Master::Snapshot() const {
+  auto wall = WallNow();
+  ClusterView view;
+  absl::MutexLock lock(&mu_);
+  auto now = options_.clock->Now();
+  for (const WorkerInfo* w : workers_.All()) {
+    auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->last_heartbeat);
+    view.workers.push_back({w->id, w->host, w->port, w->ui_port, WorkerStateName(w->state),
+                            w->cores, w->cores_used, w->memory_mb, w->memory_used_mb,
+                            EpochMs(wall) - since.count()});
+    if (w->state != WorkerState::kAlive) continue;
+    view.cores += w->cores;
+    view.cores_used += w->cores_used;
+    view.memory_mb += w->memory_mb;
+    view.memory_used_mb += w->memory_used_mb;
+  }
+  for (const Application* app : apps_.ActiveView()) view.active_apps.push_back(ViewOf(*app, wall));
+  for (const Application& app : apps_.completed()) {
+    view.completed_apps.push_back(ViewOf(app, app.end_wall));
+  }
+  return view;
+}
+
+}  // namespace kiln::master

@@ -1,0 +1,151 @@
+#pragma once
+// Master: the cluster's bookkeeping and scheduling — workers, applications, executor
+// grants — composed from WorkerRegistry, ApplicationRegistry and PlaceExecutors.
+//
+// Thread-safe: all state sits under one mutex. Each operation decides under the lock what
+// workers must be told (launch, kill, application finished) and performs those
+// WorkerCommands after releasing it, through `MasterOptions::dispatch`. Scheduling runs
+// after every change (a worker registers or dies, an application registers or ends, an
+// executor ends), for active applications in registration order.
+//
+// Lifetime: commands handed to `dispatch` call back into the Master (a failed launch
+// counts as a failed executor), so the dispatcher must be stopped before the Master dies.
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "master/application_registry.h"
+#include "master/cluster_view.h"
+#include "master/liveness_sweeper.h"
+#include "master/worker_commands.h"
+#include "master/worker_registry.h"
+
+namespace kiln::master {
+
+struct MasterOptions {
+  std::string master_id;  // returned to registering workers
+  bool spread_out = true;        // kiln.deploy.spreadOut
+  int max_executor_retries = 10;  // kiln.deploy.maxExecutorRetries; 0 = no limit
+  const Clock* clock = RealClock::Get();  // heartbeats and timeouts; not owned
+  // Wall time for application ids and the UI's timestamps; empty = the system clock.
+  std::function<std::chrono::system_clock::time_point()> wall_clock;
+  WorkerCommands* commands = nullptr;  // required; not owned
+  // Runs a closure that performs decided commands; empty = run it on the calling thread
+  // right away. Production posts it to a CommandQueue so that an RPC caller does not wait
+  // for worker RPCs.
+  std::function<void(std::function<void()>)> dispatch;
+};
+
+// An executor a (re-)registering worker is still running.
+struct ReportedExecutor {
+  std::string app_id;
+  int executor_id = 0;
+  int cores = 0;
+  int64_t memory_mb = 0;
+};
+
+struct WorkerRegistration {
+  std::string id;
+  std::string host;
+  int port = 0;
+  int ui_port = 0;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  std::vector<ReportedExecutor> executors;
+};
+
+enum class ExecutorEvent { kLaunching, kRunning, kExited, kFailed, kKilled };
+
+struct ExecutorStateReport {
+  std::string worker_id;
+  std::string app_id;
+  int executor_id = 0;
+  ExecutorEvent state = ExecutorEvent::kRunning;
+  std::string message;
+  int exit_code = 0;
+};
+
+struct RegisteredApplication {
+  std::string id;
+  int granted_cores = 0;  // cores granted at registration; more may follow as workers join
+};
+
+class Master final : public LivenessTarget {
+ public:
+  explicit Master(MasterOptions options);
+
+  const std::string& id() const { return options_.master_id; }
+
+  // Adds the worker as ALIVE, replacing an entry with the same id (the worker restarted
+  // or this master forgot it) and any ALIVE worker at the same host:port. Executors it
+  // reports are kept if this master granted them there, otherwise stopped.
+  absl::Status RegisterWorker(const WorkerRegistration& registration);
+  // Returns true when the worker must register again (unknown or DEAD).
+  bool WorkerHeartbeat(const std::string& worker_id);
+  // An executor ended (frees its grant; FAILED counts toward max_executor_retries) or
+  // started. Reports of unknown or ended applications are ignored.
+  absl::Status ExecutorStateChanged(const ExecutorStateReport& report);
+
+  // Validates the request (InvalidArgument naming the field), registers the application
+  // and places what executors fit now.
+  absl::StatusOr<RegisteredApplication> RegisterApplication(const ApplicationRequest& request);
+  // False when the application is unknown or has ended.
+  bool ApplicationHeartbeat(const std::string& app_id);
+  // Ends the application with `final_state` (FINISHED, FAILED or KILLED; empty means
+  // FINISHED). Ending an application that already ended is OK; an unknown id is NotFound.
+  absl::Status UnregisterApplication(const std::string& app_id, const std::string& final_state);
+
+  // LivenessTarget.
+  void ExpireWorkers(std::chrono::steady_clock::time_point cutoff) override;
+  void ExpireApplications(std::chrono::steady_clock::time_point cutoff) override;
+
+  ClusterView Snapshot() const;
+
+ private:
+  struct Command {
+    enum class Kind { kLaunch, kKill, kApplicationFinished };
+    Kind kind = Kind::kLaunch;
+    std::string worker_id;
+    std::string worker_address;
+    std::string app_id;
+    int executor_id = 0;
+    ExecutorLaunch launch;  // kLaunch only
+  };
+  using Commands = std::vector<Command>;
+  static Command MakeCommand(Command::Kind kind, const WorkerInfo& worker,
+                             const std::string& app_id, int executor_id = 0);
+
+  void ScheduleLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ScheduleApplicationLocked(Application& app, Commands* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void ReconcileExecutorsLocked(const WorkerRegistration& registration, Commands* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees an ended executor's grant; a failure may end its application.
+  void ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndApplicationLocked(Application& app, AppState state, const std::string& reason,
+                            Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Outside the lock.
+  void Dispatch(Commands commands) ABSL_LOCKS_EXCLUDED(mu_);
+  void Perform(const Commands& commands) ABSL_LOCKS_EXCLUDED(mu_);
+  void LaunchFailed(const Command& command) ABSL_LOCKS_EXCLUDED(mu_);
+
+  std::chrono::system_clock::time_point WallNow() const;
+
+  const MasterOptions options_;
+  mutable absl::Mutex mu_;
+  WorkerRegistry workers_ ABSL_GUARDED_BY(mu_);
+  ApplicationRegistry apps_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln::master

@@ -1,0 +1,114 @@
+#include "master/master_flags.h"
+
+#include <climits>
+
+#include "common/settings.h"
+#include "common/status.h"
+#include "common/strings.h"
+
+namespace kiln::master {
+namespace {
+
+absl::Status BadValue(std::string_view flag, std::string_view value, std::string_view why) {
+  return absl::InvalidArgumentError(StrCat(flag, " '", value, "': ", why));
+}
+
+absl::StatusOr<int> ParsePort(std::string_view flag, std::string_view value) {
+  int port = 0;
+  if (!ParseNumber(value, &port) || port < 0 || port > 65535) {
+    return BadValue(flag, value, "expected a port number 0..65535 (0 = any free port)");
+  }
+  return port;
+}
+
+}  // namespace
+
+absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& args) {
+  MasterFlags flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      flags.help = true;
+      continue;
+    }
+    if (arg.substr(0, 2) != "--") {
+      return absl::InvalidArgumentError(
+          StrCat("unexpected argument '", arg, "' (kiln-master takes only flags; see --help)"));
+    }
+    std::string_view name = arg;
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); eq != std::string_view::npos) {
+      name = arg.substr(0, eq);
+      value = std::string(arg.substr(eq + 1));
+      has_value = true;
+    }
+    bool known = name == "--host" || name == "--port" || name == "--ui-port" ||
+                 name == "--conf" || name == "--properties-file" || name == "--ready-file";
+    if (!known) return absl::InvalidArgumentError(StrCat("unknown flag ", name, " (see --help)"));
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(StrCat(name, ": missing value"));
+      }
+      value = args[++i];
+    }
+    if (name == "--host") {
+      if (value.empty()) return BadValue(name, value, "expected a host name or address");
+      flags.host = value;
+    } else if (name == "--port") {
+      ASSIGN_OR_RETURN(flags.port, ParsePort(name, value));
+    } else if (name == "--ui-port") {
+      ASSIGN_OR_RETURN(flags.ui_port, ParsePort(name, value));
+    } else if (name == "--conf") {
+      if (size_t eq = value.find('='); eq == std::string::npos || eq == 0) {
+        return BadValue(name, value, "expected key=value");
+      }
+      flags.conf.push_back(value);
+    } else if (name == "--properties-file") {
+      flags.properties_file = value;
+    } else {
+      flags.ready_file = value;
+    }
+  }
+  return flags;
+}
+
+std::string MasterUsage() {
+  return "usage: kiln-master [--host H] [--port 7077] [--ui-port 8080] [--conf key=value]...\n"
+         "                   [--properties-file F] [--ready-file F]\n"
+         "  --host H             address to listen on (default 0.0.0.0)\n"
+         "  --port P             gRPC port for workers and drivers; 0 = any free port\n"
+         "  --ui-port P          web UI and /json port; 0 = any free port\n"
+         "  --conf key=value     a setting (repeatable), e.g. kiln.worker.timeout=60s\n"
+         "  --properties-file F  settings file (key value or key=value per line)\n"
+         "  --ready-file F       write grpc_port, ui_port and pid to F once listening\n";
+}
+
+absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char** environ) {
+  // Check each --conf alone first, so that the error names the flag it came from.
+  for (const std::string& kv : flags.conf) {
+    Config one;
+    absl::Status s = one.SetFromFlag(kv);
+    if (!s.ok()) return BadValue("--conf", kv, View(s.message()));
+  }
+  ASSIGN_OR_RETURN(Config config, Config::Load(flags.conf, flags.properties_file, environ));
+  MasterSettings out;
+  out.worker_timeout = config.GetDuration("kiln.worker.timeout");
+  out.app_timeout = config.GetDuration("kiln.app.timeout");
+  out.spread_out = config.GetBool("kiln.deploy.spreadOut");
+  int64_t retries = config.GetInt("kiln.deploy.maxExecutorRetries");
+  out.max_executor_retries = static_cast<int>(std::min<int64_t>(retries, INT_MAX));
+  out.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
+  if (out.worker_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("setting kiln.worker.timeout: must be greater than 0");
+  }
+  if (out.app_timeout.count() <= 0) {
+    return absl::InvalidArgumentError("setting kiln.app.timeout: must be greater than 0");
+  }
+  if (out.max_message_bytes > INT_MAX) {
+    return absl::InvalidArgumentError("setting kiln.rpc.message.maxSize: must be below 2g");
+  }
+  return out;
+}
+
+}  // namespace kiln::master

@@ -1,0 +1,86 @@
+#include "master/master_service.h"
+
+#include "common/rpc.h"
+#include "common/strings.h"
+
+namespace kiln::master {
+namespace {
+
+absl::StatusOr<ExecutorEvent> ToEvent(proto::ExecutorState state) {
+  switch (state) {
+    case proto::EXECUTOR_LAUNCHING: return ExecutorEvent::kLaunching;
+    case proto::EXECUTOR_RUNNING: return ExecutorEvent::kRunning;
+    case proto::EXECUTOR_EXITED: return ExecutorEvent::kExited;
+    case proto::EXECUTOR_FAILED: return ExecutorEvent::kFailed;
+    case proto::EXECUTOR_KILLED: return ExecutorEvent::kKilled;
+    default:
+      return absl::InvalidArgumentError(
+          StrCat("ExecutorStateChanged: state ", static_cast<int>(state), " is not valid"));
+  }
+}
+
+}  // namespace
+
+grpc::Status MasterService::RegisterWorker(grpc::ServerContext*,
+                                           const proto::RegisterWorkerRequest* req,
+                                           proto::RegisterWorkerReply* reply) {
+  WorkerRegistration r;
+  r.id = req->worker_id();
+  r.host = req->host();
+  r.port = req->port();
+  r.ui_port = req->ui_port();
+  r.cores = req->cores();
+  r.memory_mb = req->memory_mb();
+  for (const proto::RunningExecutor& e : req->executors()) {
+    r.executors.push_back({e.app_id(), e.executor_id(), e.cores(), e.memory_mb()});
+  }
+  absl::Status status = master_->RegisterWorker(r);
+  if (status.ok()) reply->set_master_id(master_->id());
+  return rpc::ToGrpc(status);
+}
+
+grpc::Status MasterService::WorkerHeartbeat(grpc::ServerContext*,
+                                            const proto::WorkerHeartbeatRequest* req,
+                                            proto::WorkerHeartbeatReply* reply) {
+  reply->set_reregister(master_->WorkerHeartbeat(req->worker_id()));
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterService::ExecutorStateChanged(grpc::ServerContext*,
+                                                 const proto::ExecutorStateChangedRequest* req,
+                                                 proto::ExecutorStateChangedReply*) {
+  absl::StatusOr<ExecutorEvent> event = ToEvent(req->state());
+  if (!event.ok()) return rpc::ToGrpc(event.status());
+  return rpc::ToGrpc(master_->ExecutorStateChanged({req->worker_id(), req->app_id(),
+                                                    req->executor_id(), *event, req->message(),
+                                                    req->exit_code()}));
+}
+
+grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
+                                                const proto::RegisterApplicationRequest* req,
+                                                proto::RegisterApplicationReply* reply) {
+  ApplicationRequest r{req->name(),          req->cores_per_executor(),
+                       req->memory_per_executor_mb(), req->max_cores(),
+                       req->binary_digest(), req->binary_size(),
+                       req->driver_address(), req->user()};
+  absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
+  if (!app.ok()) return rpc::ToGrpc(app.status());
+  reply->set_app_id(app->id);
+  reply->set_granted_cores(app->granted_cores);
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
+                                                 const proto::ApplicationHeartbeatRequest* req,
+                                                 proto::ApplicationHeartbeatReply* reply) {
+  reply->set_known(master_->ApplicationHeartbeat(req->app_id()));
+  return grpc::Status::OK;
+}
+
+grpc::Status MasterService::UnregisterApplication(
+    grpc::ServerContext*, const proto::UnregisterApplicationRequest* req,
+    proto::UnregisterApplicationReply*) {
+  return rpc::ToGrpc(master_->UnregisterApplication(req->app_id(), req->final_state()));
+}
+
+}  // namespace kiln::master

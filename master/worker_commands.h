@@ -1,0 +1,37 @@
+#pragma once
+// WorkerCommands: what the master asks of workers. The Master decides these under its
+// lock and performs them outside it. Production: GrpcWorkerCommands; tests: a fake that
+// records calls. Implementations must be thread-safe.
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace kiln::master {
+
+struct ExecutorLaunch {
+  std::string app_id;
+  std::string app_name;
+  int executor_id = 0;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  std::string driver_address;
+  std::string binary_digest;
+  int64_t binary_size = 0;
+};
+
+class WorkerCommands {
+ public:
+  virtual ~WorkerCommands() = default;
+  // `worker_address` is host:port of the worker's gRPC service.
+  virtual absl::Status LaunchExecutor(const std::string& worker_address,
+                                      const ExecutorLaunch& launch) = 0;
+  virtual absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
+                                    int executor_id) = 0;
+  // The application ended: the worker stops its executors and deletes its directory.
+  virtual absl::Status ApplicationFinished(const std::string& worker_address,
+                                           const std::string& app_id) = 0;
+};
+
+}  // namespace kiln::master

@@ -1,0 +1,227 @@
+// The settings table and Config's layered loading (common/settings.h).
+#include "common/settings.h"
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+
+namespace kiln {
+namespace {
+
+using test::TempDir;
+
+std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
+std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
+  std::string path = dir.Sub(name);
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST_CASE("settings: the table is sorted by name without duplicates", "[settings]") {
+  std::span<const SettingDef> all = AllSettings();
+  REQUIRE(all.size() > 10);
+  for (size_t i = 1; i < all.size(); ++i) {
+    INFO(all[i - 1].name << " then " << all[i].name);
+    CHECK(all[i - 1].name < all[i].name);
+  }
+}
+
+TEST_CASE("settings: every row is well formed and its default valid for its type",
+          "[settings]") {
+  for (const SettingDef& def : AllSettings()) {
+    INFO("setting " << def.name << " default '" << def.default_value << "'");
+    CHECK(def.name.starts_with("kiln."));
+    // KILN_CONF_ environment names map '_' back to '.', so names never hold '_'.
+    CHECK(def.name.find('_') == std::string_view::npos);
+    CHECK(def.name.find_first_of(" =\t") == std::string_view::npos);
+    CHECK_FALSE(def.doc.empty());
+    if (def.default_value.empty()) {
+      // "Unset" only makes sense for strings: typed getters must parse the default.
+      CHECK(def.type == SettingType::kString);
+    } else {
+      CHECK(ValidateSetting(def.name, def.default_value).ok());
+    }
+    CHECK(FindSetting(def.name) == &def);
+  }
+}
+
+TEST_CASE("settings: typed getters return the table defaults", "[settings]") {
+  Config c;
+  CHECK(c.GetMemoryMb("kiln.executor.memory") == 1024);
+  CHECK(c.GetBytes("kiln.files.maxPartitionBytes") == (int64_t{128} << 20));
+  CHECK(c.GetDuration("kiln.worker.timeout") == std::chrono::seconds(60));
+  CHECK(c.GetBool("kiln.deploy.spreadOut"));
+  CHECK(c.GetInt("kiln.task.maxFailures") == 4);
+  CHECK(c.GetString("kiln.master") == "local[*]");
+  CHECK_FALSE(c.IsSet("kiln.master"));
+}
+
+TEST_CASE("settings: Set validates and typed getters read the value", "[settings]") {
+  Config c;
+  REQUIRE(c.Set("kiln.executor.memory", "2g").ok());
+  REQUIRE(c.Set(" kiln.worker.timeout ", " 2s ").ok());  // trimmed
+  REQUIRE(c.SetFromFlag("kiln.deploy.spreadOut=false").ok());
+  REQUIRE(c.SetFromFlag("kiln.app.name=a=b").ok());  // only the first '=' splits
+  CHECK(c.GetMemoryMb("kiln.executor.memory") == 2048);
+  CHECK(c.GetDuration("kiln.worker.timeout") == std::chrono::seconds(2));
+  CHECK_FALSE(c.GetBool("kiln.deploy.spreadOut"));
+  CHECK(c.GetString("kiln.app.name") == "a=b");
+  CHECK(c.IsSet("kiln.worker.timeout"));
+}
+
+TEST_CASE("settings: an unknown key is an error naming the key", "[settings]") {
+  Config c;
+  absl::Status s = c.Set("kiln.no.such.key", "1");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(Message(s).find("kiln.no.such.key") != std::string::npos);
+
+  absl::StatusOr<Config> loaded = Config::Load({"kiln.executer.memory=1g"}, "", nullptr);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(Message(loaded.status()).find("kiln.executer.memory") != std::string::npos);
+}
+
+TEST_CASE("settings: a bad value is an error naming the key and the value", "[settings]") {
+  struct Case {
+    const char* key;
+    const char* value;
+  };
+  for (Case c : {Case{"kiln.executor.memory", "1x"}, Case{"kiln.executor.memory", "0"},
+                 Case{"kiln.executor.memory", "-1g"}, Case{"kiln.task.maxFailures", "abc"},
+                 Case{"kiln.task.maxFailures", "-2"}, Case{"kiln.deploy.spreadOut", "maybe"},
+                 Case{"kiln.worker.timeout", "soon"}, Case{"kiln.files.maxPartitionBytes", "0"},
+                 Case{"kiln.reducer.maxSizeInFlight", ""}}) {
+    INFO(c.key << "=" << c.value);
+    Config config;
+    absl::Status s = config.Set(c.key, c.value);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(Message(s).find(c.key) != std::string::npos);
+    CHECK(Message(s).find(StrCat("'", c.value, "'")) != std::string::npos);
+    CHECK_FALSE(config.IsSet(c.key));
+  }
+}
+
+TEST_CASE("settings: --conf without key=value is an error quoting the flag", "[settings]") {
+  Config c;
+  for (const char* bad : {"kiln.executor.memory", "=2g", ""}) {
+    absl::Status s = c.SetFromFlag(bad);
+    REQUIRE_FALSE(s.ok());
+    CHECK(Message(s).find(StrCat("'", bad, "'")) != std::string::npos);
+    CHECK(Message(s).find("key=value") != std::string::npos);
+  }
+}
+
+TEST_CASE("settings: precedence is --conf over properties file over environment over default",
+          "[settings]") {
+  TempDir dir;
+  std::string props = WriteFile(dir, "kiln-defaults.conf",
+                                "kiln.executor.memory 3g\n"
+                                "kiln.app.name=from-file\n"
+                                "kiln.task.maxFailures=7\n");
+  std::string env0 = "KILN_CONF_kiln_executor_memory=4g";
+  std::string env1 = "KILN_CONF_kiln_app_name=from-env";
+  std::string env2 = "KILN_CONF_kiln_worker_timeout=5s";
+  std::string env3 = "PATH=/usr/bin";  // not ours: ignored
+  std::string env4 = "KILN_CONF_kiln_task_maxFailures=9";
+  char* env[] = {env0.data(), env1.data(), env2.data(), env3.data(), env4.data(), nullptr};
+
+  absl::StatusOr<Config> c =
+      Config::Load({"kiln.executor.memory=5g", "kiln.driver.port=7000"}, props, env);
+  REQUIRE(c.ok());
+  CHECK(c->GetMemoryMb("kiln.executor.memory") == 5 * 1024);       // --conf wins
+  CHECK(c->GetString("kiln.app.name") == "from-file");             // file beats env
+  CHECK(c->GetInt("kiln.task.maxFailures") == 7);                  // file beats env
+  CHECK(c->GetDuration("kiln.worker.timeout") == std::chrono::seconds(5));  // env
+  CHECK(c->GetInt("kiln.driver.port") == 7000);                    // --conf only
+  CHECK(c->GetDuration("kiln.app.timeout") == std::chrono::seconds(60));  // default
+  CHECK_FALSE(c->IsSet("kiln.app.timeout"));
+}
+
+TEST_CASE("settings: a bad environment value names the variable and the key", "[settings]") {
+  std::string env0 = "KILN_CONF_kiln_executor_memory=lots";
+  char* env[] = {env0.data(), nullptr};
+  absl::StatusOr<Config> c = Config::Load({}, "", env);
+  REQUIRE_FALSE(c.ok());
+  CHECK(Message(c.status()).find("KILN_CONF_kiln_executor_memory") != std::string::npos);
+  CHECK(Message(c.status()).find("kiln.executor.memory") != std::string::npos);
+}
+
+TEST_CASE("settings: properties files take comments, blank lines and both separators",
+          "[settings]") {
+  TempDir dir;
+  std::string path = WriteFile(dir, "p.conf",
+                               "# a comment\n"
+                               "! another comment\n"
+                               "\n"
+                               "   \n"
+                               "kiln.executor.memory   2g\n"
+                               "kiln.app.name=my app\n"
+                               "  kiln.worker.timeout = 10s  \n"
+                               "kiln.deploy.spreadOut\tfalse\n"
+                               "kiln.task.maxFailures =3\n");
+  Config c;
+  REQUIRE(c.LoadPropertiesFile(path).ok());
+  CHECK(c.GetMemoryMb("kiln.executor.memory") == 2048);
+  CHECK(c.GetString("kiln.app.name") == "my app");
+  CHECK(c.GetDuration("kiln.worker.timeout") == std::chrono::seconds(10));
+  CHECK_FALSE(c.GetBool("kiln.deploy.spreadOut"));
+  CHECK(c.GetInt("kiln.task.maxFailures") == 3);
+  CHECK(c.values().size() == 5);
+}
+
+TEST_CASE("settings: properties file errors name the file, the line and the key",
+          "[settings]") {
+  TempDir dir;
+  std::string bad_value = WriteFile(dir, "bad.conf", "# ok\nkiln.executor.memory 1x\n");
+  absl::Status s = Config().LoadPropertiesFile(bad_value);
+  REQUIRE_FALSE(s.ok());
+  CHECK(Message(s).find(bad_value + ":2") != std::string::npos);
+  CHECK(Message(s).find("kiln.executor.memory") != std::string::npos);
+
+  std::string bad_key = WriteFile(dir, "key.conf", "kiln.bogus 1\n");
+  s = Config().LoadPropertiesFile(bad_key);
+  REQUIRE_FALSE(s.ok());
+  CHECK(Message(s).find("kiln.bogus") != std::string::npos);
+
+  std::string no_sep = WriteFile(dir, "sep.conf", "kiln.executor.memory\n");
+  s = Config().LoadPropertiesFile(no_sep);
+  REQUIRE_FALSE(s.ok());
+  CHECK(Message(s).find(no_sep + ":1") != std::string::npos);
+
+  std::string missing = dir.Sub("missing.conf");
+  absl::StatusOr<Config> c = Config::Load({}, missing, nullptr);
+  REQUIRE_FALSE(c.ok());
+  CHECK(Message(c.status()).find(missing) != std::string::npos);
+}
+
+TEST_CASE("settings: Serialize and Deserialize round trip", "[settings]") {
+  Config c;
+  REQUIRE(c.Set("kiln.executor.memory", "3g").ok());
+  REQUIRE(c.Set("kiln.app.name", "name with spaces = and equals").ok());
+  REQUIRE(c.Set("kiln.worker.timeout", "250ms").ok());
+  REQUIRE(c.Set("kiln.deploy.spreadOut", "false").ok());
+  std::string text = c.Serialize();
+  absl::StatusOr<Config> back = Config::Deserialize(text);
+  REQUIRE(back.ok());
+  CHECK(back->values() == c.values());
+  CHECK(back->Serialize() == text);
+  CHECK(back->GetString("kiln.app.name") == "name with spaces = and equals");
+
+  absl::StatusOr<Config> empty = Config::Deserialize(Config().Serialize());
+  REQUIRE(empty.ok());
+  CHECK(empty->values().empty());
+
+  CHECK_FALSE(Config::Deserialize("kiln.nope=1\n").ok());
+  CHECK_FALSE(Config::Deserialize("kiln.executor.memory=1x\n").ok());
+}
+
+}  // namespace
+}  // namespace kiln

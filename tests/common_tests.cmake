@@ -1,0 +1,15 @@
+# Tests of common/: pure unit tests, and the subprocess test (real processes).
+kiln_add_test(NAME common_test LABEL unit
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/common/codec_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/key_hash_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/master_url_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/ready_file_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/settings_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/strings_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/units_test.cc
+  LIBS kiln_common kiln_test_support)
+
+kiln_add_test(NAME subprocess_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/common/subprocess_test.cc
+  LIBS kiln_common kiln_test_support)

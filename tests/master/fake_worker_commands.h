@@ -1,0 +1,71 @@
+#pragma once
+// A WorkerCommands that records every call (as one line of text) instead of calling
+// workers; launches to addresses in `failing` fail. Thread-safe.
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "common/strings.h"
+#include "master/worker_commands.h"
+
+namespace kiln::master {
+
+class FakeWorkerCommands final : public WorkerCommands {
+ public:
+  absl::Status LaunchExecutor(const std::string& address, const ExecutorLaunch& l) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("launch ", address, " ", l.app_id, " ", l.executor_id, " cores=",
+                            l.cores, " mem=", l.memory_mb));
+    launches_.push_back(l);
+    if (failing_.count(address) > 0) return absl::UnavailableError("worker down");
+    return absl::OkStatus();
+  }
+  absl::Status KillExecutor(const std::string& address, const std::string& app_id,
+                            int executor_id) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("kill ", address, " ", app_id, " ", executor_id));
+    return absl::OkStatus();
+  }
+  absl::Status ApplicationFinished(const std::string& address,
+                                   const std::string& app_id) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("finished ", address, " ", app_id));
+    return absl::OkStatus();
+  }
+
+  void FailLaunchesTo(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    failing_.insert(address);
+  }
+  // Returns the calls recorded since the last Take, and forgets them.
+  std::vector<std::string> Take() {
+    absl::MutexLock lock(&mu_);
+    launches_.clear();
+    return std::exchange(calls_, {});
+  }
+  std::vector<ExecutorLaunch> launches() {
+    absl::MutexLock lock(&mu_);
+    return launches_;
+  }
+  // Calls recorded since the last Take that start with `prefix`, sorted.
+  std::vector<std::string> With(const std::string& prefix) {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> out;
+    for (const auto& c : calls_) {
+      if (c.rfind(prefix, 0) == 0) out.push_back(c);
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<std::string> calls_;
+  std::vector<ExecutorLaunch> launches_;
+  std::set<std::string> failing_;
+};
+
+}  // namespace kiln::master

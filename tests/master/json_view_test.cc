@@ -1,0 +1,104 @@
+#include "master/json_view.h"
+
+#include "master/html_view.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln::master {
+namespace {
+
+// Loose structural check: brackets balance outside strings, strings are closed.
+bool Balanced(const std::string& json) {
+  std::string stack;
+  bool in_string = false;
+  for (size_t i = 0; i < json.size(); ++i) {
+    char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') stack.push_back(c);
+    else if (c == '}' || c == ']') {
+      if (stack.empty() || stack.back() != (c == '}' ? '{' : '[')) return false;
+      stack.pop_back();
+    }
+  }
+  return stack.empty() && !in_string;
+}
+
+ClusterView SampleView() {
+  ClusterView v;
+  v.url = "kiln://master-host:7077";
+  v.workers.push_back({"worker-1", "10.0.0.1", 7078, 8081, "ALIVE", 8, 3, 16384, 4096, 1234});
+  v.workers.push_back({"worker-2", "10.0.0.2", 7078, 8081, "DEAD", 4, 0, 2048, 0, 99});
+  v.cores = 8;
+  v.cores_used = 3;
+  v.memory_mb = 16384;
+  v.memory_used_mb = 4096;
+  AppView a;
+  a.id = "app-20240101120000-0000";
+  a.name = "word \"count\"";
+  a.cores = 3;
+  a.memory_per_executor_mb = 1024;
+  a.state = "RUNNING";
+  a.executors.push_back({0, "worker-1", 2, 1024});
+  a.executors.push_back({1, "worker-1", 1, 1024});
+  a.start_ms = 1700000000000;
+  a.duration_ms = 5000;
+  v.active_apps.push_back(a);
+  a.id = "app-20240101110000-0007";
+  a.state = "FINISHED";
+  v.completed_apps.push_back(a);
+  return v;
+}
+
+TEST_CASE("json: the document has the documented shape") {
+  std::string json = RenderJson(SampleView());
+  CHECK(Balanced(json));
+  CHECK(json.front() == '{');
+  for (const char* part : {
+           R"("url":"kiln://master-host:7077")",
+           R"("workers":[{"id":"worker-1","host":"10.0.0.1","port":7078,)",
+           R"("webuiaddress":"http://10.0.0.1:8081","state":"ALIVE","cores":8,)",
+           R"("coresused":3,"coresfree":5,"memory":16384,"memoryused":4096,)",
+           R"("memoryfree":12288,"lastheartbeat":1234})",
+           R"("id":"worker-2")",
+           R"("state":"DEAD")",
+           R"(],"cores":8,"coresused":3,"memory":16384,"memoryused":4096,"activeapps":[)",
+           R"({"id":"app-20240101120000-0000","name":"word \"count\"","cores":3,)",
+           R"("memoryperslave":1024,"state":"RUNNING",)",
+           R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
+           R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
+           R"("starttime":1700000000000,"duration":5000})",
+           R"("completedapps":[{"id":"app-20240101110000-0007")",
+           R"("state":"FINISHED")",
+           R"("status":"ALIVE"})",
+       }) {
+    INFO(part);
+    CHECK(json.find(part) != std::string::npos);
+  }
+}
+
+TEST_CASE("json: an empty cluster") {
+  ClusterView v;
+  v.url = "kiln://h:1";
+  std::string json = RenderJson(v);
+  CHECK(Balanced(json));
+  CHECK(json ==
+        R"({"url":"kiln://h:1","workers":[],"cores":0,"coresused":0,"memory":0,)"
+        R"("memoryused":0,"activeapps":[],"completedapps":[],"status":"ALIVE"})"
+        "\n");
+}
+
+TEST_CASE("html: the status page lists workers and applications, escaped") {
+  std::string html = RenderHtml(SampleView());
+  CHECK(html.find("kiln://master-host:7077") != std::string::npos);
+  CHECK(html.find("worker-2") != std::string::npos);
+  CHECK(html.find("app-20240101110000-0007") != std::string::npos);
+  CHECK(html.find("word &quot;count&quot;") != std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace kiln::master

@@ -1,0 +1,384 @@
+// The Master's logic without a network: fake worker commands, a fake clock, no sleeps.
+
+#include "master/master.h"
+
+#include <regex>
+
+#include "common/clock.h"
+#include "master/liveness_sweeper.h"
+#include "tests/kiln_catch.h"
+#include "tests/master/fake_worker_commands.h"
+
+namespace kiln::master {
+namespace {
+
+using std::chrono::seconds;
+
+struct Cluster {
+  FakeClock clock;
+  FakeWorkerCommands commands;
+  std::unique_ptr<Master> master;
+  std::unique_ptr<LivenessSweeper> sweeper;
+  int last_granted_cores = -1;
+
+  explicit Cluster(bool spread_out = true, int retries = 10) {
+    MasterOptions o;
+    o.master_id = "master-test";
+    o.spread_out = spread_out;
+    o.max_executor_retries = retries;
+    o.clock = &clock;
+    o.wall_clock = [] { return std::chrono::system_clock::time_point(seconds(1700000000)); };
+    o.commands = &commands;
+    master = std::make_unique<Master>(std::move(o));
+    LivenessOptions l;
+    l.worker_timeout = seconds(60);
+    l.app_timeout = seconds(120);
+    l.clock = &clock;
+    sweeper = std::make_unique<LivenessSweeper>(l, master.get());  // never Start()ed
+  }
+
+  // Worker "wN" at 10.0.0.1:100N.
+  void AddWorker(int n, int cores, int64_t memory_mb,
+                 std::vector<ReportedExecutor> executors = {}) {
+    WorkerRegistration r;
+    r.id = StrCat("w", n);
+    r.host = "10.0.0.1";
+    r.port = 1000 + n;
+    r.ui_port = 2000 + n;
+    r.cores = cores;
+    r.memory_mb = memory_mb;
+    r.executors = std::move(executors);
+    REQUIRE(master->RegisterWorker(r).ok());
+  }
+
+  std::string AddApp(int cores_per_executor, int64_t memory_mb, int max_cores) {
+    ApplicationRequest r;
+    r.name = "test app";
+    r.cores_per_executor = cores_per_executor;
+    r.memory_per_executor_mb = memory_mb;
+    r.max_cores = max_cores;
+    r.binary_digest = "abc123";
+    r.driver_address = "10.0.0.9:4000";
+    auto app = master->RegisterApplication(r);
+    REQUIRE(app.ok());
+    last_granted_cores = app->granted_cores;
+    return app->id;
+  }
+
+  WorkerView Worker(int n) {
+    for (const WorkerView& w : master->Snapshot().workers) {
+      if (w.id == StrCat("w", n)) return w;
+    }
+    FAIL("no worker w" << n);
+    return {};
+  }
+
+  AppView App(const std::string& id) {
+    ClusterView v = master->Snapshot();
+    for (const auto* list : {&v.active_apps, &v.completed_apps}) {
+      for (const AppView& a : *list) {
+        if (a.id == id) return a;
+      }
+    }
+    FAIL("no app " << id);
+    return {};
+  }
+
+  void ReportExecutor(int worker, const std::string& app, int executor, ExecutorEvent state) {
+    ExecutorStateReport r;
+    r.worker_id = StrCat("w", worker);
+    r.app_id = app;
+    r.executor_id = executor;
+    r.state = state;
+    REQUIRE(master->ExecutorStateChanged(r).ok());
+  }
+};
+
+std::string Addr(int n) { return StrCat("10.0.0.1:", 1000 + n); }
+
+TEST_CASE("master: registering an application launches executors spread over workers") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  c.AddWorker(2, 4, 4096);
+  std::string app = c.AddApp(1, 1024, 4);
+  CHECK(std::regex_match(app, std::regex(R"(app-\d{14}-0000)")));
+  CHECK(c.last_granted_cores == 4);
+  auto launches = c.commands.With("launch");
+  REQUIRE(launches.size() == 4);
+  CHECK(c.commands.With("launch " + Addr(1)).size() == 2);
+  CHECK(c.commands.With("launch " + Addr(2)).size() == 2);
+  for (const ExecutorLaunch& l : c.commands.launches()) {
+    CHECK(l.app_id == app);
+    CHECK(l.driver_address == "10.0.0.9:4000");
+    CHECK(l.binary_digest == "abc123");
+  }
+  CHECK(c.Worker(1).cores_used == 2);
+  CHECK(c.Worker(1).memory_used_mb == 2048);
+  AppView a = c.App(app);
+  CHECK(a.state == "RUNNING");
+  CHECK(a.cores == 4);
+  std::vector<int> ids;
+  for (const auto& e : a.executors) ids.push_back(e.id);
+  CHECK(ids == std::vector<int>{0, 1, 2, 3});
+  CHECK(c.AddApp(1, 1024, 1) == app.substr(0, app.size() - 4) + "0001");
+}
+
+TEST_CASE("master: consolidation and scheduling when a worker arrives later") {
+  Cluster c(/*spread_out=*/false);
+  std::string app = c.AddApp(1, 512, 3);
+  CHECK(c.last_granted_cores == 0);
+  CHECK(c.App(app).state == "WAITING");
+  CHECK(c.commands.Take().empty());
+  c.AddWorker(1, 2, 4096);
+  CHECK(c.commands.With("launch " + Addr(1)).size() == 2);
+  c.AddWorker(2, 8, 4096);
+  CHECK(c.commands.With("launch " + Addr(2)).size() == 1);
+  CHECK(c.App(app).cores == 3);
+}
+
+TEST_CASE("master: applications are served in registration order") {
+  Cluster c;
+  c.AddWorker(1, 4, 8192);
+  std::string first = c.AddApp(0, 1024, 0);   // takes the whole worker
+  std::string second = c.AddApp(1, 1024, 0);
+  CHECK(c.App(first).cores == 4);
+  CHECK(c.App(second).state == "WAITING");
+  c.commands.Take();
+  REQUIRE(c.master->UnregisterApplication(first, "FINISHED").ok());
+  CHECK(c.commands.With("finished " + Addr(1) + " " + first).size() == 1);
+  CHECK(c.commands.With("launch " + Addr(1) + " " + second).size() == 4);
+  CHECK(c.App(second).cores == 4);
+}
+
+TEST_CASE("master: a silent worker becomes DEAD, leaves the pool, executors move") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  c.AddWorker(2, 4, 4096);
+  std::string app = c.AddApp(1, 512, 4);
+  CHECK(c.Worker(1).cores_used == 2);
+  c.commands.Take();
+
+  c.clock.Advance(seconds(30));
+  CHECK_FALSE(c.master->WorkerHeartbeat("w2"));
+  REQUIRE(c.master->ApplicationHeartbeat(app));
+  c.clock.Advance(seconds(31));  // w1 silent 61s, w2 31s
+  c.sweeper->SweepOnce();
+
+  CHECK(c.Worker(1).state == "DEAD");
+  CHECK(c.Worker(1).cores_used == 0);
+  CHECK(c.Worker(2).state == "ALIVE");
+  ClusterView v = c.master->Snapshot();
+  CHECK(v.cores == 4);  // only ALIVE workers count
+  CHECK(v.memory_mb == 4096);
+  CHECK(v.cores_used == 4);
+  // The two lost executors are replaced on w2, with new ids.
+  CHECK(c.commands.With("launch " + Addr(2)) ==
+        std::vector<std::string>{"launch " + Addr(2) + " " + app + " 4 cores=1 mem=512",
+                                 "launch " + Addr(2) + " " + app + " 5 cores=1 mem=512"});
+  CHECK(c.commands.With("launch " + Addr(1)).empty());
+  for (const auto& e : c.App(app).executors) CHECK(e.worker_id == "w2");
+
+  // A DEAD worker's heartbeat asks it to register again; so does an unknown id.
+  CHECK(c.master->WorkerHeartbeat("w1"));
+  CHECK(c.master->WorkerHeartbeat("nobody"));
+  c.AddWorker(1, 4, 4096);
+  CHECK_FALSE(c.master->WorkerHeartbeat("w1"));
+  CHECK(c.Worker(1).state == "ALIVE");
+}
+
+TEST_CASE("master: ending an application frees resources and tells its workers") {
+  Cluster c(/*spread_out=*/false);
+  c.AddWorker(1, 2, 4096);
+  c.AddWorker(2, 2, 4096);
+  c.AddWorker(3, 2, 4096);
+  std::string app = c.AddApp(1, 1024, 4);  // on two workers only
+  std::string other = c.AddApp(1, 1024, 1);
+  std::set<std::string> app_workers;
+  for (const auto& e : c.App(app).executors) app_workers.insert(e.worker_id);
+  REQUIRE(app_workers.size() == 2);
+  c.commands.Take();
+
+  REQUIRE(c.master->UnregisterApplication(app, "KILLED").ok());
+  std::vector<std::string> expected;
+  for (const auto& w : app_workers) {
+    expected.push_back("finished " + Addr(w[1] - '0') + " " + app);
+  }
+  CHECK(c.commands.With("finished") == expected);
+  ClusterView v = c.master->Snapshot();
+  CHECK(v.cores_used == 1);  // only `other` remains
+  CHECK(v.memory_used_mb == 1024);
+  REQUIRE(v.completed_apps.size() == 1);
+  CHECK(v.completed_apps[0].id == app);
+  CHECK(v.completed_apps[0].state == "KILLED");
+  CHECK(v.active_apps.size() == 1);
+  CHECK_FALSE(c.master->ApplicationHeartbeat(app));
+  CHECK(c.master->ApplicationHeartbeat(other));
+
+  // Idempotent for an ended app; errors for an unknown one or a bad state.
+  CHECK(c.master->UnregisterApplication(app, "FINISHED").ok());
+  CHECK(c.master->UnregisterApplication("app-x", "FINISHED").code() ==
+        absl::StatusCode::kNotFound);
+  absl::Status bad = c.master->UnregisterApplication(other, "DONE");
+  CHECK(bad.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(View(bad.message()).find("final_state") != std::string_view::npos);
+}
+
+TEST_CASE("master: executor exits free resources and the executor is replaced") {
+  Cluster c;
+  c.AddWorker(1, 2, 4096);
+  std::string app = c.AddApp(2, 1024, 2);
+  c.commands.Take();
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kRunning);
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kExited);
+  CHECK(c.commands.With("launch") ==
+        std::vector<std::string>{"launch " + Addr(1) + " " + app + " 1 cores=2 mem=1024"});
+  CHECK(c.Worker(1).cores_used == 2);
+  // Reports about unknown apps or executors, or from the wrong worker, are ignored.
+  c.ReportExecutor(1, "app-unknown", 0, ExecutorEvent::kFailed);
+  c.ReportExecutor(1, app, 77, ExecutorEvent::kFailed);
+  c.ReportExecutor(2, app, 1, ExecutorEvent::kFailed);
+  CHECK(c.Worker(1).cores_used == 2);
+  CHECK(c.App(app).executors.size() == 1);
+}
+
+TEST_CASE("master: consecutive executor failures remove the application as FAILED") {
+  Cluster c(true, /*retries=*/3);
+  c.AddWorker(1, 4, 4096);
+  std::string app = c.AddApp(4, 1024, 0);
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kFailed);
+  c.ReportExecutor(1, app, 1, ExecutorEvent::kRunning);  // a success resets the count
+  c.ReportExecutor(1, app, 1, ExecutorEvent::kFailed);
+  c.ReportExecutor(1, app, 2, ExecutorEvent::kFailed);
+  CHECK(c.App(app).state == "RUNNING");
+  c.commands.Take();
+  c.ReportExecutor(1, app, 3, ExecutorEvent::kFailed);  // third in a row
+  CHECK(c.App(app).state == "FAILED");
+  CHECK(c.commands.Take() == std::vector<std::string>{"finished " + Addr(1) + " " + app});
+  CHECK(c.Worker(1).cores_used == 0);
+  CHECK(c.Worker(1).memory_used_mb == 0);
+}
+
+TEST_CASE("master: a failed launch counts as a failed executor") {
+  Cluster c(true, /*retries=*/2);
+  c.AddWorker(1, 4, 4096);
+  c.commands.FailLaunchesTo(Addr(1));
+  std::string app = c.AddApp(4, 1024, 0);
+  // Two launches fail, then the application is removed.
+  CHECK(c.commands.With("launch").size() == 2);
+  CHECK(c.App(app).state == "FAILED");
+  CHECK(c.Worker(1).cores_used == 0);
+}
+
+TEST_CASE("master: an application whose driver is silent ends as FAILED") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  std::string quiet = c.AddApp(1, 512, 2);
+  std::string chatty = c.AddApp(1, 512, 2);
+  c.commands.Take();
+  for (int i = 0; i < 5; ++i) {
+    c.clock.Advance(seconds(30));
+    CHECK_FALSE(c.master->WorkerHeartbeat("w1"));
+    CHECK(c.master->ApplicationHeartbeat(chatty));
+    c.sweeper->SweepOnce();
+  }
+  CHECK(c.App(quiet).state == "FAILED");
+  CHECK(c.App(chatty).state == "RUNNING");
+  CHECK(c.commands.Take() == std::vector<std::string>{"finished " + Addr(1) + " " + quiet});
+  CHECK(c.Worker(1).cores_used == 2);
+}
+
+TEST_CASE("master: re-registration keeps executors the worker still runs") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  std::string app = c.AddApp(1, 512, 2);  // executors 0 and 1 on w1
+  c.commands.Take();
+  // The worker restarted its connection: it still runs executor 0 and an unknown one of
+  // `app`, and one of an application this master does not know.
+  c.AddWorker(1, 4, 4096,
+              {{app, 0, 1, 512}, {app, 9, 1, 512}, {"app-gone", 3, 1, 512}});
+  auto calls = c.commands.Take();
+  std::sort(calls.begin(), calls.end());
+  CHECK(calls == std::vector<std::string>{
+                     "finished " + Addr(1) + " app-gone",
+                     "kill " + Addr(1) + " " + app + " 9",
+                     "launch " + Addr(1) + " " + app + " 2 cores=1 mem=512",
+                 });
+  CHECK(c.Worker(1).cores_used == 2);
+  std::vector<int> ids;
+  for (const auto& e : c.App(app).executors) ids.push_back(e.id);
+  CHECK(ids == std::vector<int>{0, 2});
+}
+
+TEST_CASE("master: a new worker id at a live worker's address replaces it") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  std::string app = c.AddApp(1, 512, 1);
+  WorkerRegistration r;
+  r.id = "w1-restarted";
+  r.host = "10.0.0.1";
+  r.port = 1001;
+  r.cores = 4;
+  r.memory_mb = 4096;
+  REQUIRE(c.master->RegisterWorker(r).ok());
+  CHECK(c.Worker(1).state == "DEAD");
+  ClusterView v = c.master->Snapshot();
+  CHECK(v.cores == 4);
+  REQUIRE(c.App(app).executors.size() == 1);
+  CHECK(c.App(app).executors[0].worker_id == "w1-restarted");
+}
+
+TEST_CASE("master: bad requests are refused naming the field") {
+  Cluster c;
+  auto field_of = [&](ApplicationRequest r) {
+    auto app = c.master->RegisterApplication(r);
+    REQUIRE_FALSE(app.ok());
+    CHECK(app.status().code() == absl::StatusCode::kInvalidArgument);
+    return std::string(View(app.status().message()));
+  };
+  ApplicationRequest good;
+  good.memory_per_executor_mb = 512;
+  good.binary_digest = "d";
+  good.driver_address = "h:1";
+  auto r = good;
+  r.memory_per_executor_mb = 0;
+  CHECK_THAT(field_of(r), Catch::Contains("memory_per_executor_mb"));
+  r = good;
+  r.cores_per_executor = -1;
+  CHECK_THAT(field_of(r), Catch::Contains("cores_per_executor"));
+  r = good;
+  r.max_cores = -2;
+  CHECK_THAT(field_of(r), Catch::Contains("max_cores"));
+  r = good;
+  r.binary_digest = "";
+  CHECK_THAT(field_of(r), Catch::Contains("binary_digest"));
+  r = good;
+  r.driver_address = "";
+  CHECK_THAT(field_of(r), Catch::Contains("driver_address"));
+  CHECK(c.master->RegisterApplication(good).ok());
+
+  WorkerRegistration w;
+  w.id = "w";
+  w.host = "h";
+  w.port = 1;
+  w.cores = 0;
+  w.memory_mb = 10;
+  absl::Status s = c.master->RegisterWorker(w);
+  CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+  CHECK_THAT(std::string(View(s.message())), Catch::Contains("cores"));
+}
+
+TEST_CASE("master: completed applications are bounded") {
+  Cluster c;
+  std::string first = c.AddApp(1, 512, 0);
+  REQUIRE(c.master->UnregisterApplication(first, "").ok());
+  for (int i = 0; i < 120; ++i) {
+    REQUIRE(c.master->UnregisterApplication(c.AddApp(1, 512, 0), "FINISHED").ok());
+  }
+  ClusterView v = c.master->Snapshot();
+  CHECK(v.completed_apps.size() == ApplicationRegistry::kMaxCompleted);
+  CHECK(v.completed_apps.front().id != first);
+  CHECK(v.active_apps.empty());
+}
+
+}  // namespace
+}  // namespace kiln::master

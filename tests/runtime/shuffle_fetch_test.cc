@@ -1,0 +1,200 @@
+// ShuffleReader against in-process fake shuffle services on 127.0.0.1 (port 0): remote
+// blocks arrive in small chunks, interleaved across map outputs, as the real service
+// may send them.
+#include <algorithm>
+#include <atomic>
+#include <string>
+#include <vector>
+
+#include "common/codec.h"
+#include "common/rpc.h"
+#include "common/strings.h"
+#include "proto/worker.grpc.pb.h"
+#include "tests/kiln_catch.h"
+#include "tests/runtime/runtime_test_util.h"
+#include "worker/runtime/shuffle_files.h"
+#include "worker/runtime/shuffle_reader.h"
+#include "worker/runtime/shuffle_writer.h"
+
+namespace kiln::runtime {
+namespace {
+
+using testing::ScratchDir;
+
+constexpr int kShuffle = 2;
+constexpr int kPartitions = 3;
+
+// Serves the blocks of its app dir in `chunk_bytes` pieces, round-robin over the maps.
+class FakeShuffleService final : public proto::Worker::Service {
+ public:
+  FakeShuffleService(std::string app_dir, size_t chunk_bytes)
+      : app_dir_(std::move(app_dir)), chunk_bytes_(chunk_bytes) {}
+
+  grpc::Status FetchShuffleBlocks(grpc::ServerContext*, const proto::FetchShuffleBlocksRequest* req,
+                                  grpc::ServerWriter<proto::ShuffleChunk>* writer) override {
+    ++calls;
+    std::vector<std::string> blocks;
+    for (int map_id : req->map_ids()) {
+      auto index = ReadShuffleIndex(ShuffleIndexPath(app_dir_, req->shuffle_id(), map_id));
+      if (!index.ok()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no such map output");
+      auto data = ReadFile(ShuffleDataPath(app_dir_, req->shuffle_id(), map_id));
+      if (!data.ok()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no data file");
+      uint64_t begin = (*index)[req->reduce_id()];
+      blocks.push_back(data->substr(begin, (*index)[req->reduce_id() + 1] - begin));
+    }
+    std::vector<size_t> sent(blocks.size(), 0);
+    std::vector<bool> done(blocks.size(), false);
+    for (size_t left = blocks.size(); left > 0;) {
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        if (done[i]) continue;
+        proto::ShuffleChunk chunk;
+        chunk.set_map_id(req->map_ids(static_cast<int>(i)));
+        size_t n = std::min(chunk_bytes_, blocks[i].size() - sent[i]);
+        chunk.set_data(blocks[i].substr(sent[i], n));
+        sent[i] += n;
+        if (sent[i] == blocks[i].size()) {
+          chunk.set_last(true);
+          done[i] = true;
+          --left;
+        }
+        writer->Write(chunk);
+      }
+    }
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int> calls{0};
+
+ private:
+  std::string app_dir_;
+  size_t chunk_bytes_;
+};
+
+struct FakeWorker {
+  explicit FakeWorker(size_t chunk_bytes) : service(dir.path(), chunk_bytes) {
+    auto running = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&service});
+    REQUIRE(running.ok());
+    server = std::move(running->server);
+    address = StrCat("127.0.0.1:", running->port);
+  }
+  ~FakeWorker() { server->Shutdown(); }
+
+  ScratchDir dir;
+  FakeShuffleService service;
+  std::unique_ptr<grpc::Server> server;
+  std::string address;
+};
+
+// Writes map `map_id` under `app_dir`; records are "m<map>-<i>" strings.
+void WriteMap(const std::string& app_dir, int map_id, int records,
+              std::vector<std::vector<std::string>>* expected) {
+  ShuffleWriter writer({.app_dir = app_dir, .shuffle_id = kShuffle, .map_id = map_id,
+                        .num_partitions = kPartitions, .frame_bytes = 200});
+  for (int i = 0; i < records; ++i) {
+    int p = (i * 7 + map_id) % kPartitions;
+    if (map_id == 1 && p == 2) continue;  // an empty block among full ones
+    std::string rec = StrCat("m", map_id, "-", i);
+    Writer w(writer.Buffer(p));
+    w.PutLengthPrefixed(rec);
+    REQUIRE(writer.Appended(p).ok());
+    (*expected)[p].push_back(rec);
+  }
+  REQUIRE(writer.Commit().ok());
+}
+
+void AddMap(proto::ShuffleReadParams* params, int map_id, const std::string& worker_id,
+            const std::string& address) {
+  proto::MapLocation* map = params->add_maps();
+  map->set_map_id(map_id);
+  map->set_worker_id(worker_id);
+  map->set_address(address);
+}
+
+absl::Status ReadSorted(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
+                        std::vector<std::string>* out) {
+  out->clear();
+  absl::Status s = reader->Read(params, reduce, [&](std::string_view frame) {
+    Reader r(frame);
+    while (!r.done()) out->emplace_back(r.GetLengthPrefixed());
+    return r.ok() ? absl::OkStatus() : absl::DataLossError("bad record");
+  });
+  std::sort(out->begin(), out->end());
+  return s;
+}
+
+TEST_CASE("shuffle_fetch: local and remote blocks, interleaved chunks, one request per worker") {
+  ScratchDir local_dir;
+  FakeWorker a(/*chunk_bytes=*/37), b(/*chunk_bytes=*/4096);
+  std::vector<std::vector<std::string>> expected(kPartitions);
+  WriteMap(a.dir.path(), 0, 400, &expected);
+  WriteMap(a.dir.path(), 1, 300, &expected);
+  WriteMap(b.dir.path(), 2, 500, &expected);
+  WriteMap(local_dir.path(), 3, 200, &expected);
+
+  proto::ShuffleReadParams params;
+  params.set_shuffle_id(kShuffle);
+  AddMap(&params, 0, "worker-a", a.address);
+  AddMap(&params, 2, "worker-b", b.address);
+  AddMap(&params, 3, "worker-local", "127.0.0.1:1");  // local: never dialled
+  AddMap(&params, 1, "worker-a", a.address);
+
+  WorkerClientCache clients;
+  ShuffleReaderOptions options;
+  options.app_id = "app-test";
+  options.local_worker_id = "worker-local";
+  options.local_app_dir = local_dir.path();
+  ShuffleReader reader(options, &clients);
+  for (int p = 0; p < kPartitions; ++p) {
+    INFO("partition " << p);
+    std::vector<std::string> got;
+    REQUIRE(ReadSorted(&reader, params, p, &got).ok());
+    std::vector<std::string> want = expected[p];
+    std::sort(want.begin(), want.end());
+    CHECK(got == want);
+  }
+  CHECK(a.service.calls == kPartitions);  // maps 0 and 1 in one request per partition
+  CHECK(b.service.calls == kPartitions);
+  CHECK(reader.metrics().remote_bytes > 0);
+  CHECK(reader.metrics().local_bytes > 0);
+}
+
+TEST_CASE("shuffle_fetch: a map output missing on a worker is a fetch failure naming it") {
+  FakeWorker a(/*chunk_bytes=*/1000);
+  std::vector<std::vector<std::string>> expected(kPartitions);
+  WriteMap(a.dir.path(), 0, 100, &expected);
+  proto::ShuffleReadParams params;
+  params.set_shuffle_id(kShuffle);
+  AddMap(&params, 0, "worker-a", a.address);
+  AddMap(&params, 5, "worker-a", a.address);  // never written
+
+  WorkerClientCache clients;
+  ShuffleReaderOptions options;
+  options.local_worker_id = "worker-local";
+  ShuffleReader reader(options, &clients);
+  std::vector<std::string> got;
+  absl::Status s = ReadSorted(&reader, params, 0, &got);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == absl::StatusCode::kNotFound);
+  auto failure = GetFetchFailure(s);
+  REQUIRE(failure.has_value());
+  CHECK(failure->map_id == 0);  // the service fails the whole request: first unfinished map
+  CHECK(failure->address == a.address);
+
+  // Corrupt data on the worker: DataLoss naming the corrupt block's map.
+  std::string path = ShuffleDataPath(a.dir.path(), kShuffle, 0);
+  std::string data = *ReadFile(path);
+  data[data.size() - 3] ^= 0x11;
+  testing::WriteBytes(path, data);
+  proto::ShuffleReadParams one;
+  one.set_shuffle_id(kShuffle);
+  AddMap(&one, 0, "worker-a", a.address);
+  absl::Status corrupt = absl::OkStatus();
+  for (int p = 0; p < kPartitions && corrupt.ok(); ++p) corrupt = ReadSorted(&reader, one, p, &got);
+  REQUIRE_FALSE(corrupt.ok());
+  CHECK(corrupt.code() == absl::StatusCode::kDataLoss);
+  REQUIRE(GetFetchFailure(corrupt).has_value());
+  CHECK(GetFetchFailure(corrupt)->map_id == 0);
+}
+
+}  // namespace
+}  // namespace kiln::runtime

@@ -1,0 +1,13 @@
+# Unit tests of the executor runtime's data path: block framing, shuffle writer and
+# reader, text splits and line reading. Included from tests/CMakeLists.txt.
+kiln_add_test(NAME runtime_data_tests LABEL unit
+  SOURCES
+    runtime/block_format_test.cc
+    runtime/shuffle_io_test.cc
+    runtime/text_input_test.cc
+  LIBS kiln_runtime)
+
+# The reader's remote path against in-process fake shuffle services on 127.0.0.1.
+kiln_add_test(NAME runtime_fetch_tests LABEL integration
+  SOURCES runtime/shuffle_fetch_test.cc
+  LIBS kiln_runtime)

@@ -1,0 +1,116 @@
+// BinaryCache with a fake fetcher: digest check, caching, one fetch for many callers.
+
+#include "worker/binary_cache.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include "common/files.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::worker {
+namespace {
+
+using test::TempDir;
+
+// Writes `content` to a file and returns its digest.
+std::string DigestOf(const TempDir& dir, const std::string& content) {
+  const std::string path = dir.Sub("digest-input");
+  REQUIRE_OK(WriteFileAtomic(path, content));
+  auto digest = Sha256File(path);
+  REQUIRE_OK(digest);
+  return *digest;
+}
+
+TEST_CASE("a binary is fetched once, verified and made executable", "[worker][binaries]") {
+  TempDir dir;
+  const std::string content = "#!/bin/true\nbinary bytes";
+  const std::string digest = DigestOf(dir, content);
+  std::atomic<int> fetches{0};
+  BinaryCache cache(dir.Sub("binaries"), [&](const BinarySource& source, const std::string& d,
+                                             const std::string& dest) {
+    ++fetches;
+    CHECK(source.driver_address == "127.0.0.1:4000");
+    CHECK(d == digest);
+    return WriteFileAtomic(dest, content);
+  });
+  const BinarySource source{"127.0.0.1:4000", "app-1"};
+
+  std::vector<std::thread> threads;
+  std::vector<absl::StatusOr<std::string>> results(4, absl::UnknownError("not run"));
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&, i] { results[i] = cache.Get(source, digest); });
+  }
+  for (std::thread& t : threads) t.join();
+  for (const auto& r : results) {
+    REQUIRE_OK(r);
+    CHECK(*r == dir.Sub("binaries") + "/" + digest);
+  }
+  CHECK(fetches == 1);
+  struct stat st;
+  REQUIRE(stat(results[0]->c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0755);
+  auto bytes = ReadFile(*results[0]);
+  REQUIRE_OK(bytes);
+  CHECK(*bytes == content);
+
+  // A new cache over the same dir (a restarted worker) trusts the installed file.
+  BinaryCache again(dir.Sub("binaries"), [&](const BinarySource&, const std::string&,
+                                             const std::string&) {
+    ++fetches;
+    return absl::InternalError("must not fetch");
+  });
+  REQUIRE_OK(again.Get(source, digest));
+  CHECK(fetches == 1);
+}
+
+TEST_CASE("a binary with the wrong digest is refused and not kept", "[worker][binaries]") {
+  TempDir dir;
+  const std::string digest = DigestOf(dir, "the real bytes");
+  int fetches = 0;
+  BinaryCache cache(dir.Sub("binaries"), [&](const BinarySource&, const std::string&,
+                                             const std::string& dest) {
+    ++fetches;
+    return WriteFileAtomic(dest, "other bytes");
+  });
+  auto path = cache.Get({"127.0.0.1:4000", "app-1"}, digest);
+  REQUIRE_FALSE(path.ok());
+  CHECK(absl::IsDataLoss(path.status()));
+  CHECK(std::string(path.status().message()).find(digest) != std::string::npos);
+  CHECK(access((dir.Sub("binaries") + "/" + digest).c_str(), F_OK) != 0);
+  // Not cached as a failure: the next launch tries again.
+  CHECK_FALSE(cache.Get({"127.0.0.1:4000", "app-1"}, digest).ok());
+  CHECK(fetches == 2);
+}
+
+TEST_CASE("fetch errors reach the caller with the digest", "[worker][binaries]") {
+  TempDir dir;
+  const std::string digest(64, 'a');
+  BinaryCache cache(dir.Sub("binaries"), [](const BinarySource&, const std::string&,
+                                            const std::string&) {
+    return absl::UnavailableError("driver 127.0.0.1:4000 unreachable");
+  });
+  auto path = cache.Get({"127.0.0.1:4000", "app-1"}, digest);
+  REQUIRE_FALSE(path.ok());
+  CHECK(absl::IsUnavailable(path.status()));
+  CHECK(std::string(path.status().message()).find("unreachable") != std::string::npos);
+}
+
+TEST_CASE("digests must be 64 lowercase hex characters", "[worker][binaries]") {
+  TempDir dir;
+  BinaryCache cache(dir.Sub("binaries"), [](const BinarySource&, const std::string&,
+                                            const std::string&) { return absl::OkStatus(); });
+  for (const std::string& bad : {std::string(""), std::string(63, 'a'), std::string(64, 'A'),
+                                 std::string("../") + std::string(61, 'a')}) {
+    CHECK(absl::IsInvalidArgument(cache.Get({"h:1", "app"}, bad).status()));
+  }
+  CHECK(BinaryCache::IsValidDigest(std::string(64, 'f')));
+}
+
+}  // namespace
+}  // namespace kiln::worker

@@ -1,0 +1,191 @@
+// Unit tests of ShuffleBlockServer: real index + data files in a temp dir, no gRPC.
+
+#include "worker/shuffle_block_server.h"
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+#include "worker/runtime/shuffle_files.h"
+
+namespace kiln::worker {
+namespace {
+
+using test::TempDir;
+
+struct Received {
+  int map_id;
+  std::string data;
+  bool last;
+};
+
+// Writes map output (shuffle, map) of `app` with the given blocks.
+void WriteMapOutput(const std::string& work_dir, const std::string& app, int shuffle, int map,
+                    const std::vector<std::string>& blocks) {
+  const std::string app_dir = work_dir + "/" + app;
+  REQUIRE_OK(MakeDirs(runtime::ShuffleDir(app_dir)));
+  std::string data;
+  std::vector<uint64_t> offsets{0};
+  for (const std::string& b : blocks) {
+    data += b;
+    offsets.push_back(data.size());
+  }
+  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(app_dir, shuffle, map), data));
+  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleIndexPath(app_dir, shuffle, map),
+                             runtime::EncodeShuffleIndex(offsets)));
+}
+
+proto::FetchShuffleBlocksRequest Request(const std::string& app, int shuffle, int reduce,
+                                         const std::vector<int>& maps) {
+  proto::FetchShuffleBlocksRequest r;
+  r.set_app_id(app);
+  r.set_shuffle_id(shuffle);
+  r.set_reduce_id(reduce);
+  for (int m : maps) r.add_map_ids(m);
+  return r;
+}
+
+absl::Status Serve(const ShuffleBlockServer& server, const proto::FetchShuffleBlocksRequest& r,
+                   std::vector<Received>* out) {
+  return server.Serve(r, [out](const proto::ShuffleChunk& c) {
+    out->push_back({c.map_id(), c.data(), c.last()});
+    return absl::OkStatus();
+  });
+}
+
+TEST_CASE("shuffle blocks are sent in chunks of at most the chunk size", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 3, 0, {"aaaa", std::string(10, 'b'), "cc"});
+  WriteMapOutput(dir.path(), "app-1", 3, 1, {"", "0123456789", ""});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+
+  std::vector<Received> got;
+  REQUIRE_OK(Serve(server, Request("app-1", 3, 1, {1, 0}), &got));
+  // Map 1 first (request order): 10 bytes as 4 + 4 + 2; then map 0 the same.
+  REQUIRE(got.size() == 6);
+  std::string map1, map0;
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(got[i].map_id == 1);
+    CHECK(got[i].data.size() <= 4);
+    CHECK(got[i].last == (i == 2));
+    map1 += got[i].data;
+  }
+  for (size_t i = 3; i < 6; ++i) {
+    CHECK(got[i].map_id == 0);
+    CHECK(got[i].last == (i == 5));
+    map0 += got[i].data;
+  }
+  CHECK(map1 == "0123456789");
+  CHECK(map0 == std::string(10, 'b'));
+}
+
+TEST_CASE("a block of exactly the chunk size is one chunk", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {"abcd"});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  std::vector<Received> got;
+  REQUIRE_OK(Serve(server, Request("app-1", 0, 0, {0}), &got));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].data == "abcd");
+  CHECK(got[0].last);
+}
+
+TEST_CASE("an empty block is one empty chunk with last set", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 7, {"", "x", ""});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  for (int reduce : {0, 2}) {
+    std::vector<Received> got;
+    REQUIRE_OK(Serve(server, Request("app-1", 0, reduce, {7}), &got));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].map_id == 7);
+    CHECK(got[0].data.empty());
+    CHECK(got[0].last);
+  }
+}
+
+TEST_CASE("no map ids: nothing is sent", "[worker][shuffle]") {
+  TempDir dir;
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  std::vector<Received> got;
+  REQUIRE_OK(Serve(server, Request("app-1", 0, 0, {}), &got));
+  CHECK(got.empty());
+}
+
+TEST_CASE("missing map outputs are NOT_FOUND naming shuffle and map", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 2, 0, {"abc"});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+
+  SECTION("missing index") {
+    std::vector<Received> got;
+    absl::Status s = Serve(server, Request("app-1", 2, 0, {0, 5}), &got);
+    CHECK(absl::IsNotFound(s));
+    CHECK(std::string(s.message()).find("shuffle 2, map 5") != std::string::npos);
+    CHECK(got.size() == 1);  // map 0 was sent before the error
+  }
+  SECTION("missing data") {
+    REQUIRE(std::remove(runtime::ShuffleDataPath(dir.Sub("app-1"), 2, 0).c_str()) == 0);
+    std::vector<Received> got;
+    absl::Status s = Serve(server, Request("app-1", 2, 0, {0}), &got);
+    CHECK(absl::IsNotFound(s));
+    CHECK(std::string(s.message()).find("shuffle 2, map 0") != std::string::npos);
+  }
+  SECTION("unknown app") {
+    std::vector<Received> got;
+    CHECK(absl::IsNotFound(Serve(server, Request("app-2", 2, 0, {0}), &got)));
+  }
+  SECTION("truncated data is DATA_LOSS") {
+    REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(dir.Sub("app-1"), 2, 0), "a"));
+    std::vector<Received> got;
+    CHECK(absl::IsDataLoss(Serve(server, Request("app-1", 2, 0, {0}), &got)));
+  }
+}
+
+TEST_CASE("bad ids are INVALID_ARGUMENT", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {"a", "b"});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  std::vector<Received> got;
+  CHECK(absl::IsInvalidArgument(Serve(server, Request("app-1", -1, 0, {0}), &got)));
+  CHECK(absl::IsInvalidArgument(Serve(server, Request("app-1", 0, -1, {0}), &got)));
+  CHECK(absl::IsInvalidArgument(Serve(server, Request("app-1", 0, 0, {0, -3}), &got)));
+  absl::Status out_of_range = Serve(server, Request("app-1", 0, 2, {0}), &got);
+  CHECK(absl::IsInvalidArgument(out_of_range));
+  CHECK(std::string(out_of_range.message()).find("2 partitions") != std::string::npos);
+  CHECK(got.empty());
+}
+
+TEST_CASE("app ids cannot escape the work dir", "[worker][shuffle]") {
+  TempDir dir;
+  // A map output one level above the work dir, reachable only by escaping it.
+  const std::string work = dir.Sub("work");
+  REQUIRE_OK(MakeDirs(work));
+  WriteMapOutput(dir.path(), "secret", 0, 0, {"x"});
+  ShuffleBlockServer server({.work_dir = work, .chunk_size = 4});
+  std::vector<Received> got;
+  for (const char* app : {"..", ".", "", "../secret", "a/b", "/etc"}) {
+    INFO("app id " << app);
+    CHECK(absl::IsInvalidArgument(Serve(server, Request(app, 0, 0, {0}), &got)));
+  }
+  CHECK(got.empty());
+}
+
+TEST_CASE("a sink error stops the stream", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {std::string(20, 'z')});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  int calls = 0;
+  absl::Status s = server.Serve(Request("app-1", 0, 0, {0}), [&](const proto::ShuffleChunk&) {
+    ++calls;
+    return absl::CancelledError("reducer went away");
+  });
+  CHECK(absl::IsCancelled(s));
+  CHECK(calls == 1);
+}
+
+}  // namespace
+}  // namespace kiln::worker

@@ -1,0 +1,316 @@
+// Integration: a real kiln-worker process between an in-process fake master and fake
+// driver. Covers registration, binary fetch (once per digest), the executor argv
+// contract, exit reporting (EXITED / FAILED with stderr / KILLED), shuffle serving over
+// gRPC, application cleanup and shutdown.
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "common/clients/worker_client.h"
+#include "common/files.h"
+#include "common/http_server.h"
+#include "common/rpc.h"
+#include "nlohmann/json.hpp"
+#include "proto/driver.grpc.pb.h"
+#include "proto/master.grpc.pb.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/processes.h"
+#include "tests/support/test_util.h"
+#include "tests/worker/daemon_process.h"
+#include "worker/runtime/shuffle_files.h"
+
+namespace kiln::test {
+namespace {
+
+const std::string kBin = KILN_BIN_DIR;
+const std::string kFakeExecutor = KILN_FAKE_EXECUTOR;
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+class FakeMaster final : public proto::Master::Service {
+ public:
+  grpc::Status RegisterWorker(grpc::ServerContext*, const proto::RegisterWorkerRequest* req,
+                              proto::RegisterWorkerReply* reply) override {
+    absl::MutexLock lock(&mu_);
+    registrations_.push_back(*req);
+    reply->set_master_id("fake-master");
+    return grpc::Status::OK;
+  }
+  grpc::Status WorkerHeartbeat(grpc::ServerContext*, const proto::WorkerHeartbeatRequest*,
+                               proto::WorkerHeartbeatReply* reply) override {
+    absl::MutexLock lock(&mu_);
+    ++heartbeats_;
+    reply->set_reregister(reregister_);
+    reregister_ = false;
+    return grpc::Status::OK;
+  }
+  // The next heartbeat reply asks the worker to register again (as a restarted master).
+  void AskToReregister() {
+    absl::MutexLock lock(&mu_);
+    reregister_ = true;
+  }
+  grpc::Status ExecutorStateChanged(grpc::ServerContext*,
+                                    const proto::ExecutorStateChangedRequest* req,
+                                    proto::ExecutorStateChangedReply*) override {
+    absl::MutexLock lock(&mu_);
+    changes_.push_back(*req);
+    return grpc::Status::OK;
+  }
+
+  std::vector<proto::RegisterWorkerRequest> registrations() {
+    absl::MutexLock lock(&mu_);
+    return registrations_;
+  }
+  int heartbeats() {
+    absl::MutexLock lock(&mu_);
+    return heartbeats_;
+  }
+  // The state changes reported for one executor, in order.
+  std::vector<proto::ExecutorStateChangedRequest> Changes(const std::string& app, int id) {
+    absl::MutexLock lock(&mu_);
+    std::vector<proto::ExecutorStateChangedRequest> out;
+    for (const auto& c : changes_) {
+      if (c.app_id() == app && c.executor_id() == id) out.push_back(c);
+    }
+    return out;
+  }
+  bool WaitForState(const std::string& app, int id, proto::ExecutorState state) {
+    return WaitFor([&] {
+      for (const auto& c : Changes(app, id)) {
+        if (c.state() == state) return true;
+      }
+      return false;
+    }, kTimeout);
+  }
+
+ private:
+  absl::Mutex mu_;
+  std::vector<proto::RegisterWorkerRequest> registrations_ ABSL_GUARDED_BY(mu_);
+  std::vector<proto::ExecutorStateChangedRequest> changes_ ABSL_GUARDED_BY(mu_);
+  int heartbeats_ ABSL_GUARDED_BY(mu_) = 0;
+  bool reregister_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+class FakeDriver final : public proto::Driver::Service {
+ public:
+  FakeDriver(std::string binary, std::string digest)
+      : binary_(std::move(binary)), digest_(std::move(digest)) {}
+  grpc::Status FetchBinary(grpc::ServerContext*, const proto::FetchBinaryRequest* req,
+                           grpc::ServerWriter<proto::BinaryChunk>* writer) override {
+    {
+      absl::MutexLock lock(&mu_);
+      ++fetches_;
+    }
+    if (req->digest() != digest_) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND, "no binary with digest " + req->digest());
+    }
+    auto bytes = ReadFile(binary_);
+    if (!bytes.ok()) return grpc::Status(grpc::StatusCode::INTERNAL, "cannot read binary");
+    proto::BinaryChunk chunk;
+    for (size_t off = 0; off < bytes->size(); off += 64 * 1024) {
+      chunk.set_data(bytes->substr(off, 64 * 1024));
+      if (!writer->Write(chunk)) break;
+    }
+    return grpc::Status::OK;
+  }
+  int fetches() {
+    absl::MutexLock lock(&mu_);
+    return fetches_;
+  }
+
+ private:
+  const std::string binary_;
+  const std::string digest_;
+  absl::Mutex mu_;
+  int fetches_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+proto::LaunchExecutorRequest Launch(const std::string& app, int id, const std::string& driver,
+                                    const std::string& digest) {
+  proto::LaunchExecutorRequest r;
+  r.set_app_id(app);
+  r.set_app_name("launch-test");
+  r.set_executor_id(id);
+  r.set_cores(1);
+  r.set_memory_mb(256);
+  r.set_driver_address(driver);
+  r.set_binary_digest(digest);
+  return r;
+}
+
+std::string LastMessage(FakeMaster& master, const std::string& app, int id) {
+  auto changes = master.Changes(app, id);
+  return changes.empty() ? "" : changes.back().message();
+}
+
+TEST_CASE("a worker launches, supervises and cleans up executors and serves shuffle blocks",
+          "[worker][integration]") {
+  TempDir dir;
+  auto digest = Sha256File(kFakeExecutor);
+  REQUIRE_OK(digest);
+  FakeMaster master;
+  FakeDriver driver(kFakeExecutor, *digest);
+  auto master_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&master});
+  REQUIRE_OK(master_server);
+  auto driver_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&driver});
+  REQUIRE_OK(driver_server);
+  const std::string driver_address = StrCat("127.0.0.1:", driver_server->port);
+  const std::string work = dir.Sub("work");
+
+  DaemonProcess worker(
+      {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_server->port),
+       "--port", "0", "--ui-port", "0", "--cores", "4", "--memory", "4g", "--work-dir", work,
+       "--ready-file", dir.Sub("worker.ready"), "--conf", "kiln.worker.heartbeatInterval=100ms",
+       "--conf", "kiln.shuffle.io.chunkSize=1k"},
+      dir.Sub("worker.log"));
+  REQUIRE_OK(worker.Start());
+  auto ports = worker.WaitReady(dir.Sub("worker.ready"), kTimeout);
+  REQUIRE_OK(ports);
+  const int port = ports->at("grpc_port");
+  INFO("worker log:\n" << worker.LogTail(60));
+
+  REQUIRE(WaitFor([&] { return !master.registrations().empty() && master.heartbeats() >= 2; },
+                  kTimeout));
+  const proto::RegisterWorkerRequest reg = master.registrations().front();
+  CHECK(reg.host() == "127.0.0.1");
+  CHECK(reg.port() == port);
+  CHECK(reg.ui_port() == ports->at("ui_port"));
+  CHECK(reg.cores() == 4);
+  CHECK(reg.memory_mb() == 4096);
+  CHECK(reg.worker_id().ends_with(StrCat("-127.0.0.1-", port)));
+
+  WorkerClient client({.address = StrCat("127.0.0.1:", port)});
+  const std::string app = "app-20240101000000-0001";
+  for (int id : {0, 1, 2}) {
+    REQUIRE_OK(client.LaunchExecutor(Launch(app, id, driver_address, *digest)));
+  }
+  CHECK(absl::IsAlreadyExists(client.LaunchExecutor(Launch(app, 0, driver_address, *digest))));
+  CHECK(absl::IsInvalidArgument(
+      client.LaunchExecutor(Launch("../escape", 5, driver_address, *digest))));
+
+  REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_RUNNING));
+  REQUIRE(master.WaitForState(app, 1, proto::EXECUTOR_FAILED));
+  REQUIRE(master.WaitForState(app, 2, proto::EXECUTOR_EXITED));
+  CHECK(driver.fetches() == 1);
+
+  {  // the reports of the executors that ended by themselves
+    auto failed = master.Changes(app, 1);
+    REQUIRE(failed.size() == 2);
+    CHECK(failed[0].state() == proto::EXECUTOR_RUNNING);
+    CHECK(failed[1].exit_code() == 3);
+    CHECK(failed[1].message().find("exit code 3") != std::string::npos);
+    CHECK(failed[1].message().find("fatal: boom") != std::string::npos);
+    auto exited = master.Changes(app, 2);
+    REQUIRE(exited.size() == 2);
+    CHECK(exited[1].exit_code() == 0);
+  }
+
+  // The argv contract, as the executor saw it.
+  const std::string app_dir = work + "/" + app;
+  const std::string argv_path = app_dir + "/executor-0/argv";
+  REQUIRE(WaitFor([&] { return ReadFile(argv_path).ok(); }, kTimeout));
+  std::vector<std::string> expected{
+      work + "/binaries/" + *digest,
+      "--kiln-executor",
+      "--driver=" + driver_address,
+      "--app-id=" + app,
+      "--executor-id=0",
+      "--cores=1",
+      "--memory-mb=256",
+      "--worker-id=" + reg.worker_id(),
+      "--host=127.0.0.1",
+      StrCat("--shuffle-address=127.0.0.1:", port),
+      "--app-dir=" + app_dir,
+  };
+  std::vector<std::string> seen;
+  const std::string argv_text = *ReadFile(argv_path);
+  for (std::string_view line : Split(argv_text, '\n', /*skip_empty=*/true)) {
+    seen.emplace_back(line);
+  }
+  CHECK(seen == expected);
+  CHECK(ReadFile(app_dir + "/executor-0/stdout").ok());
+  CHECK(ReadFile(app_dir + "/executor-1/stderr")->find("fatal: boom") != std::string::npos);
+
+  // The UI shows the running executor.
+  auto json = nlohmann::json::parse(*HttpGet("127.0.0.1", ports->at("ui_port"), "/json"));
+  REQUIRE(json["executors"].size() == 1);
+  CHECK(json["executors"][0]["appid"] == app);
+  CHECK(json["executors"][0]["state"] == "RUNNING");
+  CHECK(json["coresused"] == 1);
+  CHECK(json["memoryused"] == 256);
+  const pid_t executor_pid = json["executors"][0]["pid"];
+  CHECK(ProcessAlive(executor_pid));
+
+  // Asked to register again, the worker declares its running executor.
+  master.AskToReregister();
+  REQUIRE(WaitFor([&] { return master.registrations().size() == 2; }, kTimeout));
+  const proto::RegisterWorkerRequest again = master.registrations().back();
+  CHECK(again.worker_id() == reg.worker_id());
+  REQUIRE(again.executors_size() == 1);
+  CHECK(again.executors(0).app_id() == app);
+  CHECK(again.executors(0).executor_id() == 0);
+  CHECK(again.executors(0).cores() == 1);
+  CHECK(again.executors(0).memory_mb() == 256);
+
+  // Shuffle blocks over gRPC, in chunks of 1k.
+  std::string block(5000, '\0');
+  for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 7);
+  REQUIRE_OK(MakeDirs(runtime::ShuffleDir(app_dir)));
+  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(app_dir, 0, 4), "xy" + block));
+  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleIndexPath(app_dir, 0, 4),
+                             runtime::EncodeShuffleIndex({0, 2, 2 + block.size()})));
+  proto::FetchShuffleBlocksRequest fetch;
+  fetch.set_app_id(app);
+  fetch.set_shuffle_id(0);
+  fetch.set_reduce_id(1);
+  fetch.add_map_ids(4);
+  std::string got;
+  int chunks = 0;
+  REQUIRE_OK(client.FetchShuffleBlocks(fetch, kTimeout, [&](const proto::ShuffleChunk& c) {
+    CHECK(c.map_id() == 4);
+    CHECK(c.data().size() <= 1024);
+    got += c.data();
+    ++chunks;
+    return absl::OkStatus();
+  }));
+  CHECK(got == block);
+  CHECK(chunks == 5);
+  fetch.add_map_ids(9);
+  absl::Status missing = client.FetchShuffleBlocks(
+      fetch, kTimeout, [](const proto::ShuffleChunk&) { return absl::OkStatus(); });
+  CHECK(absl::IsNotFound(missing));
+  CHECK(std::string(missing.message()).find("shuffle 0, map 9") != std::string::npos);
+
+  // A digest the driver does not have: FAILED, naming it.
+  const std::string wrong(64, 'e');
+  REQUIRE_OK(client.LaunchExecutor(Launch(app, 7, driver_address, wrong)));
+  REQUIRE(master.WaitForState(app, 7, proto::EXECUTOR_FAILED));
+  CHECK(LastMessage(master, app, 7).find(wrong) != std::string::npos);
+
+  // The application ends: its executor is KILLED, then its dir goes.
+  REQUIRE_OK(client.ApplicationFinished(app));
+  REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_KILLED));
+  CHECK(WaitFor([&] { return !ProcessAlive(executor_pid); }, kTimeout));
+  CHECK(WaitFor([&] { return access(app_dir.c_str(), F_OK) != 0; }, kTimeout));
+  CHECK(absl::IsFailedPrecondition(
+      client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
+  REQUIRE_OK(client.ApplicationFinished("app-unknown"));  // idempotent
+  CHECK(absl::IsInvalidArgument(client.ApplicationFinished("..")));
+
+  // Shutdown stops running executors too, and reports them KILLED.
+  const std::string app2 = "app-20240101000000-0002";
+  REQUIRE_OK(client.LaunchExecutor(Launch(app2, 0, driver_address, *digest)));
+  REQUIRE(master.WaitForState(app2, 0, proto::EXECUTOR_RUNNING));
+  CHECK(driver.fetches() == 2);  // the wrong digest; the good one stayed cached
+  auto exit = worker.Terminate(kTimeout);
+  REQUIRE(exit.has_value());
+  CHECK(exit->code() == 0);
+  CHECK(master.WaitForState(app2, 0, proto::EXECUTOR_KILLED));
+  CHECK(FindExecutorPids(dir.path()).empty());
+}
+
+}  // namespace
+}  // namespace kiln::test

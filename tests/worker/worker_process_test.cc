@@ -1,0 +1,156 @@
+// Integration: kiln-worker as a process, against a real kiln-master and against an
+// unreachable one.
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+
+#include "common/files.h"
+#include "common/http_server.h"
+#include "nlohmann/json.hpp"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+#include "tests/worker/daemon_process.h"
+
+namespace kiln::test {
+namespace {
+
+const std::string kBin = KILN_BIN_DIR;
+constexpr auto kTimeout = std::chrono::seconds(30);
+
+// A port nobody listens on: bound, then released.
+int ClosedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+TEST_CASE("a worker registers with kiln-master and stops on SIGTERM",
+          "[worker][integration]") {
+  if (access((kBin + "/kiln-master").c_str(), X_OK) != 0) {
+    FAIL("kiln-master is not built at " << kBin << "/kiln-master");
+  }
+  TempDir dir;
+  DaemonProcess master({kBin + "/kiln-master", "--host", "127.0.0.1", "--port", "0",
+                        "--ui-port", "0", "--ready-file", dir.Sub("master.ready")},
+                       dir.Sub("master.log"));
+  REQUIRE_OK(master.Start());
+  auto master_ports = master.WaitReady(dir.Sub("master.ready"), kTimeout);
+  REQUIRE_OK(master_ports);
+  const int master_port = master_ports->at("grpc_port");
+  const int master_ui = master_ports->at("ui_port");
+
+  DaemonProcess worker(
+      {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port), "--port",
+       "0", "--ui-port", "0", "--cores", "2", "--memory", "2g", "--work-dir", dir.Sub("work"),
+       "--ready-file", dir.Sub("worker.ready"), "--conf", "kiln.worker.heartbeatInterval=200ms"},
+      dir.Sub("worker.log"));
+  REQUIRE_OK(worker.Start());
+  auto worker_ports = worker.WaitReady(dir.Sub("worker.ready"), kTimeout);
+  REQUIRE_OK(worker_ports);
+  const int worker_port = worker_ports->at("grpc_port");
+  CHECK(worker_ports->at("pid") == worker.pid());
+
+  // The master lists the worker ALIVE with its resources.
+  nlohmann::json entry;
+  bool alive = WaitFor([&] {
+    auto body = HttpGet("127.0.0.1", master_ui, "/json");
+    if (!body.ok()) return false;
+    auto state = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+    if (!state.is_object() || !state["workers"].is_array()) return false;
+    for (const auto& w : state["workers"]) {
+      if (w.value("port", 0) == worker_port && w.value("state", "") == "ALIVE") {
+        entry = w;
+        return true;
+      }
+    }
+    return false;
+  }, kTimeout);
+  INFO("master log:\n" << master.LogTail() << "\nworker log:\n" << worker.LogTail());
+  REQUIRE(alive);
+  CHECK(entry.value("cores", 0) == 2);
+  CHECK(entry.value("memory", 0) == 2048);
+
+  // The worker's own /json agrees.
+  auto body = HttpGet("127.0.0.1", worker_ports->at("ui_port"), "/json");
+  REQUIRE_OK(body);
+  auto self = nlohmann::json::parse(*body);
+  CHECK(self["id"] == entry["id"]);
+  CHECK(self["port"] == worker_port);
+  CHECK(self["cores"] == 2);
+  CHECK(self["coresused"] == 0);
+  CHECK(std::string(self["id"]).starts_with("worker-"));
+  CHECK(std::string(self["id"]).ends_with(StrCat("-127.0.0.1-", worker_port)));
+  auto page = HttpGet("127.0.0.1", worker_ports->at("ui_port"), "/");
+  REQUIRE_OK(page);
+  CHECK(page->find("<html>") != std::string::npos);
+
+  auto worker_exit = worker.Terminate(kTimeout);
+  REQUIRE(worker_exit.has_value());
+  CHECK(worker_exit->code() == 0);
+  auto master_exit = master.Terminate(kTimeout);
+  REQUIRE(master_exit.has_value());
+  CHECK(master_exit->code() == 0);
+}
+
+TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][integration]") {
+  TempDir dir;
+  const std::string url = StrCat("kiln://127.0.0.1:", ClosedPort());
+  DaemonProcess worker({kBin + "/kiln-worker", "--master", url, "--port", "0", "--ui-port", "0",
+                        "--work-dir", dir.Sub("work"), "--conf",
+                        "kiln.master.connectTimeout=1s"},
+                       dir.Sub("worker.log"));
+  REQUIRE_OK(worker.Start());
+  auto exit = worker.WaitExit(std::chrono::seconds(20));
+  INFO("worker log:\n" << worker.LogTail());
+  REQUIRE(exit.has_value());
+  CHECK(exit->code() == 1);
+  auto log = ReadFile(dir.Sub("worker.log"));
+  REQUIRE_OK(log);
+  CHECK(log->find(url) != std::string::npos);
+}
+
+TEST_CASE("bad kiln-worker flags exit 2 with one line naming the flag",
+          "[worker][integration]") {
+  TempDir dir;
+  struct Case {
+    std::vector<std::string> args;
+    std::string must_mention;
+  };
+  const std::vector<Case> cases = {
+      {{"--master", "kiln://127.0.0.1:7077", "--cores", "0"}, "--cores '0'"},
+      {{"--master", "kiln://127.0.0.1:7077", "--memory", "1x"}, "--memory '1x'"},
+      {{"--master", "127.0.0.1:7077"}, "--master"},
+      {{"--master", "kiln://127.0.0.1"}, "--master"},
+      {{"--master", "kiln://127.0.0.1:7077", "--bogus"}, "--bogus"},
+      {{"--master", "kiln://127.0.0.1:7077", "--conf", "kiln.worker.timeout=abc"},
+       "kiln.worker.timeout"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv{kBin + "/kiln-worker"};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    DaemonProcess worker(argv, dir.Sub("bad.log"));
+    REQUIRE_OK(worker.Start());
+    auto exit = worker.WaitExit(kTimeout);
+    auto log = ReadFile(dir.Sub("bad.log"));
+    REQUIRE_OK(log);
+    INFO(c.must_mention << " -> " << *log);
+    REQUIRE(exit.has_value());
+    CHECK(exit->code() == 2);
+    CHECK(log->find(c.must_mention) != std::string::npos);
+    CHECK(std::count(log->begin(), log->end(), '\n') == 1);
+    REQUIRE_OK(RemoveAll(dir.Sub("bad.log")));
+  }
+}
+
+}  // namespace
+}  // namespace kiln::test

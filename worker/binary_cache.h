@@ -1,0 +1,57 @@
+#pragma once
+// BinaryCache: application binaries on a worker's disk, keyed by their SHA-256 digest,
+// under <work-dir>/binaries/<digest>. A binary is fetched once: concurrent requests for
+// the same digest wait for the one fetch in flight. A file is renamed to its final name
+// only after its digest is verified and it is made executable, so a present file is a
+// good one (also across worker restarts).
+//
+// Thread-safe. The fetch itself runs without the lock held.
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+
+namespace kiln::worker {
+
+// Where to get a binary: writes the bytes of `digest` to `dest_path` (a kiln::DriverClient
+// call in the worker; a fake in tests).
+struct BinarySource {
+  std::string driver_address;
+  std::string app_id;
+};
+using BinaryFetcher = std::function<absl::Status(
+    const BinarySource& source, const std::string& digest, const std::string& dest_path)>;
+
+class BinaryCache {
+ public:
+  BinaryCache(std::string dir, BinaryFetcher fetcher);
+
+  // The path of the verified, executable binary with `digest` (64 lowercase hex
+  // characters), fetched from `source` unless cached. Errors name the digest and the
+  // cause (fetch failure, digest mismatch).
+  absl::StatusOr<std::string> Get(const BinarySource& source, const std::string& digest);
+
+  static bool IsValidDigest(const std::string& digest);
+
+ private:
+  struct Fetch {
+    bool done = false;
+    absl::Status status;
+  };
+  absl::Status FetchAndVerify(const BinarySource& source, const std::string& digest,
+                              const std::string& path);
+
+  const std::string dir_;
+  const BinaryFetcher fetcher_;
+  absl::Mutex mu_;
+  absl::CondVar fetch_done_;
+  // Fetches in flight (and just finished, until their waiters have looked), by digest.
+  absl::flat_hash_map<std::string, std::shared_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln::worker

@@ -1,0 +1,75 @@
+#pragma once
+// ExecutorLauncher: starts executors asked for by the master, off the RPC thread. Submit()
+// validates the request and records the executor as LAUNCHING; a small pool of launcher
+// threads then fetches the application binary (through the BinaryCache), makes
+// <work-dir>/<app-id>/executor-<id>/ and spawns the binary in executor mode (execve, no
+// shell; stdout/stderr to files in that dir), reporting RUNNING or FAILED to the master.
+//
+// The executors die with the worker (PR_SET_PDEATHSIG), which Linux ties to the thread
+// that forked them: the launcher threads live until Stop(), so the worker stops its
+// executors before it stops the launcher.
+//
+// Thread-safe. Start()/Stop() once each. Lock order: the launcher's lock, then the
+// table's.
+
+#include <chrono>
+#include <deque>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/worker.pb.h"
+#include "worker/binary_cache.h"
+#include "worker/executor_table.h"
+#include "worker/state_reporter.h"
+
+namespace kiln::worker {
+
+struct ExecutorLauncherOptions {
+  std::string work_dir;    // absolute
+  std::string worker_id;
+  std::string host;        // advertised host of the worker
+  int port = 0;            // the worker's gRPC port (its shuffle service)
+  int threads = 2;         // launches in parallel (binary fetches of different apps)
+};
+
+class ExecutorLauncher {
+ public:
+  ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTable* table, BinaryCache* binaries,
+                   StateReporter* reporter);
+  ~ExecutorLauncher();
+
+  void Start();
+  // Refuses new launches; launches queued but not started are dropped and reported
+  // KILLED. Launches under way go on (cancel their fetches to hurry them).
+  void Close();
+  // Close() and wait for the launches under way.
+  void Stop();
+
+  // Validates `request` (INVALID_ARGUMENT naming the field), refuses executors of
+  // finished applications and duplicates, and queues the launch. Returns at once.
+  absl::Status Submit(const proto::LaunchExecutorRequest& request);
+
+ private:
+  void Run();
+  void Launch(const proto::LaunchExecutorRequest& request);
+  absl::StatusOr<pid_t> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
+                                      const std::string& dir);
+
+  const ExecutorLauncherOptions options_;
+  ExecutorTable* const table_;
+  BinaryCache* const binaries_;
+  StateReporter* const reporter_;
+  absl::Mutex mu_;
+  std::deque<proto::LaunchExecutorRequest> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+// Checks the fields of a launch request; the error names the field and value.
+absl::Status ValidateLaunchRequest(const proto::LaunchExecutorRequest& request);
+
+}  // namespace kiln::worker

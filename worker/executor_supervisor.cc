@@ -1,0 +1,116 @@
+#include "worker/executor_supervisor.h"
+
+#include <unistd.h>
+
+#include <fstream>
+#include <vector>
+
+#include "common/files.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::worker {
+
+std::string TailOfFile(const std::string& path, int max_lines) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return "";
+  const std::streamoff size = in.tellg();
+  const std::streamoff start = std::max<std::streamoff>(0, size - 4096);
+  in.seekg(start);
+  std::string text(static_cast<size_t>(size - start), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  std::vector<std::string_view> lines = Split(text, '\n');
+  if (start > 0 && !lines.empty()) lines.erase(lines.begin());  // a partial first line
+  while (!lines.empty() && lines.back().empty()) lines.pop_back();
+  const size_t first = lines.size() > static_cast<size_t>(max_lines)
+                           ? lines.size() - static_cast<size_t>(max_lines)
+                           : 0;
+  std::vector<std::string> kept(lines.begin() + static_cast<std::ptrdiff_t>(first), lines.end());
+  return Join(kept, "\n");
+}
+
+ExecutorSupervisor::ExecutorSupervisor(ExecutorSupervisorOptions options, ExecutorTable* table,
+                                       StateReporter* reporter)
+    : options_(std::move(options)), table_(table), reporter_(reporter) {}
+
+ExecutorSupervisor::~ExecutorSupervisor() { Stop(); }
+
+void ExecutorSupervisor::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void ExecutorSupervisor::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id) {
+  absl::MutexLock lock(&mu_);
+  pending_cleanups_.insert(app_id);
+}
+
+void ExecutorSupervisor::Run() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
+      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::FromChrono(options_.tick));
+      if (stopping_) return;
+    }
+    Tick();
+  }
+}
+
+void ExecutorSupervisor::Tick() {
+  for (const ExecutorExit& exit : table_->Poll()) ReportExit(exit);
+  std::set<std::string> cleanups;
+  {
+    absl::MutexLock lock(&mu_);
+    cleanups.swap(pending_cleanups_);
+  }
+  std::set<std::string> later;
+  for (const std::string& app_id : cleanups) {
+    if (table_->HasExecutors(app_id)) {
+      later.insert(app_id);
+      continue;
+    }
+    if (!options_.cleanup_enabled) continue;
+    const std::string dir = StrCat(options_.work_dir, "/", app_id);
+    if (access(dir.c_str(), F_OK) != 0) continue;  // nothing ran here
+    absl::Status removed = RemoveAll(dir);
+    if (removed.ok()) {
+      spdlog::info("deleted work dir of finished app={} dir={}", app_id, dir);
+    } else {
+      spdlog::warn("app={}: {}", app_id, View(removed.message()));
+    }
+  }
+  if (!later.empty()) {
+    absl::MutexLock lock(&mu_);
+    pending_cleanups_.insert(later.begin(), later.end());
+  }
+}
+
+void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
+  const ExecutorSpec& spec = exit.spec;
+  proto::ExecutorState state;
+  std::string message;
+  if (exit.killed) {
+    state = proto::EXECUTOR_KILLED;
+    message = StrCat("stopped by the worker (", exit.exit.ToString(), ")");
+  } else if (!exit.exit.signaled && exit.exit.exit_code == 0) {
+    state = proto::EXECUTOR_EXITED;
+    message = "exited normally";
+  } else {
+    state = proto::EXECUTOR_FAILED;
+    message = StrCat("executor ", exit.exit.ToString());
+    std::string tail = TailOfFile(StrCat(exit.dir, "/stderr"), 10);
+    if (!tail.empty()) StrAppend(&message, "; last lines of its stderr:\n", tail);
+  }
+  spdlog::info("executor ended app={} executor={} state={} ({})", spec.app_id, spec.executor_id,
+               proto::ExecutorState_Name(state), exit.exit.ToString());
+  reporter_->Report(spec.app_id, spec.executor_id, state, message, exit.exit.code());
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,61 @@
+#pragma once
+// ExecutorSupervisor: the loop that watches a worker's executor processes. Every tick it
+// reaps exited executors through the ExecutorTable (which also escalates overdue kills
+// to SIGKILL), reports each exit to the master (EXITED for status 0, KILLED when the
+// worker stopped it, FAILED otherwise, with the tail of its stderr), and deletes the
+// directories of finished applications once their executors are gone (their shuffle
+// files live there, so not before).
+//
+// Thread-safe. Start()/Stop() once each; Stop() returns within about one tick.
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "worker/executor_table.h"
+#include "worker/state_reporter.h"
+
+namespace kiln::worker {
+
+struct ExecutorSupervisorOptions {
+  std::string work_dir;                              // absolute
+  bool cleanup_enabled = true;                       // kiln.worker.cleanup.enabled
+  std::chrono::milliseconds tick{50};
+};
+
+class ExecutorSupervisor {
+ public:
+  ExecutorSupervisor(ExecutorSupervisorOptions options, ExecutorTable* table,
+                     StateReporter* reporter);
+  ~ExecutorSupervisor();
+
+  void Start();
+  void Stop();
+
+  // Deletes <work_dir>/<app_id> once the application has no executors left (when
+  // cleanup is enabled). `app_id` must be a safe path component.
+  void CleanUpWhenIdle(const std::string& app_id);
+
+  // One tick of the loop; public so that the worker can run a last one at shutdown.
+  void Tick();
+
+ private:
+  void Run();
+  void ReportExit(const ExecutorExit& exit);
+
+  const ExecutorSupervisorOptions options_;
+  ExecutorTable* const table_;
+  StateReporter* const reporter_;
+  absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<std::string> pending_cleanups_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;
+};
+
+// The last `max_lines` lines of a text file (at most its last 4 KiB); "" if unreadable.
+std::string TailOfFile(const std::string& path, int max_lines);
+
+}  // namespace kiln::worker

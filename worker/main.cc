@@ -1,0 +1,151 @@
+// kiln-worker: advertises this machine's cores and memory to a Kiln master, launches and
+// supervises executors, and serves their shuffle files. See worker_flags.h for flags.
+
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "absl/synchronization/notification.h"
+#include "common/logging.h"
+#include "common/ready_file.h"
+#include "common/settings.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+#include "worker/worker.h"
+#include "worker/worker_flags.h"
+
+extern char** environ;
+
+namespace kiln::worker {
+namespace {
+
+constexpr int kExitBadUsage = 2;
+
+int Fail(int code, std::string_view message) {
+  std::fprintf(stderr, "kiln-worker: %.*s\n", static_cast<int>(message.size()), message.data());
+  return code;
+}
+
+// Waits for SIGTERM/SIGINT on its own thread (they are blocked everywhere else).
+class SignalWaiter {
+ public:
+  explicit SignalWaiter(std::function<void()> on_signal)
+      : thread_([this, on_signal = std::move(on_signal)] {
+          sigset_t set = Signals();
+          int sig = 0;
+          sigwait(&set, &sig);
+          if (!done_.HasBeenNotified()) {
+            spdlog::info("received signal {}: shutting down", sig);
+            on_signal();
+          }
+        }) {}
+  ~SignalWaiter() {
+    if (!done_.HasBeenNotified()) done_.Notify();
+    pthread_kill(thread_.native_handle(), SIGTERM);  // wakes sigwait if no signal came
+    thread_.join();
+  }
+  static sigset_t Signals() {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    return set;
+  }
+
+ private:
+  absl::Notification done_;
+  std::thread thread_;
+};
+
+// The worker's options from its flags and settings; errors name the flag or key.
+absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config& config) {
+  WorkerOptions options;
+  std::error_code ec;
+  std::filesystem::path work_dir = std::filesystem::absolute(flags.work_dir, ec);
+  if (ec) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid --work-dir '", flags.work_dir, "': ", ec.message()));
+  }
+  options.work_dir = work_dir.lexically_normal().string();
+  if (options.work_dir.size() > 1 && options.work_dir.back() == '/') options.work_dir.pop_back();
+  options.master_url = flags.master_url;
+  options.master_address = flags.master.ToString();
+  options.host = flags.host;
+  options.port = flags.port;
+  options.ui_port = flags.ui_port;
+  options.cores = flags.cores;
+  options.memory_mb = flags.memory_mb;
+  options.heartbeat_interval = config.GetDuration("kiln.worker.heartbeatInterval");
+  options.connect_timeout = config.GetDuration("kiln.master.connectTimeout");
+  options.shuffle_chunk_size = config.GetBytes("kiln.shuffle.io.chunkSize");
+  options.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
+  options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");
+  if (options.shuffle_chunk_size <= 0 || options.shuffle_chunk_size > options.max_message_bytes) {
+    return absl::InvalidArgumentError(
+        "kiln.shuffle.io.chunkSize must be > 0 and at most kiln.rpc.message.maxSize");
+  }
+  if (options.heartbeat_interval.count() <= 0) {
+    return absl::InvalidArgumentError("kiln.worker.heartbeatInterval must be > 0");
+  }
+  return options;
+}
+
+int Main(int argc, char** argv) {
+  // Before any thread exists, so that every thread inherits the mask.
+  sigset_t signals = SignalWaiter::Signals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto flags = ParseWorkerFlags(std::vector<std::string>(argv + 1, argv + argc), DetectMachine());
+  if (!flags.ok()) return Fail(kExitBadUsage, View(flags.status().message()));
+  if (flags->help) {
+    std::printf("%s\n", WorkerUsage().c_str());
+    return 0;
+  }
+  auto config = Config::Load(flags->conf, flags->properties_file, environ);
+  if (!config.ok()) return Fail(kExitBadUsage, View(config.status().message()));
+  InitLogging("worker");
+
+  auto options = OptionsFrom(*flags, *config);
+  if (!options.ok()) return Fail(kExitBadUsage, View(options.status().message()));
+
+  Worker worker(*options);
+  absl::Notification shutdown;
+  SignalWaiter signal_waiter([&] {
+    worker.RequestStop();
+    shutdown.Notify();
+  });
+
+  if (absl::Status s = worker.Listen(); !s.ok()) {
+    spdlog::error("cannot start: {}", View(s.message()));
+    return 1;
+  }
+  if (!flags->ready_file.empty()) {
+    absl::Status s = WriteReadyFile(
+        flags->ready_file,
+        {{"grpc_port", worker.port()}, {"ui_port", worker.ui_port()}, {"pid", getpid()}});
+    if (!s.ok()) {
+      spdlog::error("cannot write --ready-file: {}", View(s.message()));
+      return 1;
+    }
+  }
+  if (absl::Status s = worker.Register(); !s.ok()) {
+    if (shutdown.HasBeenNotified()) return 0;
+    spdlog::error("{} (is a master running there? check --master and "
+                  "kiln.master.connectTimeout)",
+                  View(s.message()));
+    return 1;
+  }
+  shutdown.WaitForNotification();
+  worker.Stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace kiln::worker
+
+int main(int argc, char** argv) { return kiln::worker::Main(argc, argv); }

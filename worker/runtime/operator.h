@@ -1,0 +1,130 @@
+#pragma once
+// The executor side of a fused task pipeline: type-erased operators linked into a
+// chain source -> narrow ops -> sink, moving records in batches (one virtual call per
+// batch, never per record).
+//
+// Operators are templates instantiated in the user's binary (driver/dataset.h creates
+// them); each concrete operator type registers a factory under its mangled type name
+// (see op_registry.h), so an executor running the same binary can rebuild it from an
+// OpSpec. Operators are single-threaded: one instance belongs to one task.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <typeinfo>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "proto/task.pb.h"
+
+namespace kiln::runtime {
+
+class ShuffleEnv;
+
+// Records per batch: large enough to amortize the per-batch virtual call, small enough
+// to stay in cache.
+inline constexpr size_t kBatchSize = 1024;
+
+// Everything one task attempt sees and produces. Not thread-safe (one per task).
+struct TaskContext {
+  int64_t task_id = 0;
+  int stage_id = 0;
+  int partition = 0;
+  int attempt = 0;
+  std::string app_dir;     // this executor's application dir on its worker (shuffle files)
+  std::string worker_id;   // "" in local mode
+  ShuffleEnv* shuffle = nullptr;
+
+  // Outputs.
+  std::string result;                    // result tasks: encoded result
+  std::vector<int64_t> partition_sizes;  // shuffle map tasks: bytes per reduce partition
+  proto::TaskMetrics metrics;
+};
+
+class OpBase {
+ public:
+  virtual ~OpBase() = default;
+  // Called once before any record flows, after linking.
+  virtual absl::Status Open(TaskContext& ctx) { return absl::OkStatus(); }
+  // Links this operator's output to `next`. Fails when the record types differ (a bug).
+  virtual absl::Status LinkTo(OpBase* next) {
+    return absl::InternalError("operator has no output");
+  }
+};
+
+// Takes batches of T.
+template <class T>
+class Consumer : public virtual OpBase {
+ public:
+  // `batch` is owned by the caller, who clears it afterwards; the consumer may move
+  // elements out of it.
+  virtual absl::Status Push(std::vector<T>& batch) = 0;
+  // End of input: flush, write results.
+  virtual absl::Status Finish(TaskContext& ctx) = 0;
+};
+
+// Emits batches of Out to the next operator.
+template <class Out>
+class Producer : public virtual OpBase {
+ public:
+  absl::Status LinkTo(OpBase* next) override {
+    next_ = dynamic_cast<Consumer<Out>*>(next);
+    if (next_ == nullptr) {
+      return absl::InternalError(std::string("operator chain type mismatch: next operator does "
+                                             "not consume ") + typeid(Out).name());
+    }
+    return absl::OkStatus();
+  }
+
+ protected:
+  Consumer<Out>* next_ = nullptr;
+};
+
+// The first operator of a chain: reads one split (a parallelize slice, a file range,
+// a reduce partition) and pushes its records to the next operator.
+// A coalesced task runs one source on several splits, then ends its output once.
+class Source : public virtual OpBase {
+ public:
+  virtual absl::Status Run(TaskContext& ctx, std::string_view split) = 0;
+  // After the last split: finishes the rest of the chain.
+  virtual absl::Status EndOutput(TaskContext& ctx) = 0;
+};
+
+template <class Out>
+class SourceOf : public Source, public Producer<Out> {
+ public:
+  absl::Status EndOutput(TaskContext& ctx) override { return this->next_->Finish(ctx); }
+};
+
+// A Consumer whose Finish is also the end of the task (result or shuffle sink).
+class Sink : public virtual OpBase {};
+
+// Collects records of Out and pushes them downstream one batch at a time; reusable
+// across batches without reallocating its vector.
+template <class Out>
+class BatchEmitter {
+ public:
+  explicit BatchEmitter(Consumer<Out>** next) : next_(next) { batch_.reserve(kBatchSize); }
+
+  template <class U>
+  absl::Status Emit(U&& value) {
+    batch_.push_back(std::forward<U>(value));
+    if (batch_.size() >= kBatchSize) return Flush();
+    return absl::OkStatus();
+  }
+  absl::Status Flush() {
+    if (batch_.empty()) return absl::OkStatus();
+    absl::Status s = (*next_)->Push(batch_);
+    batch_.clear();
+    return s;
+  }
+  std::vector<Out>& batch() { return batch_; }
+
+ private:
+  Consumer<Out>** next_;
+  std::vector<Out> batch_;
+};
+
+}  // namespace kiln::runtime

@@ -1,0 +1,403 @@
+#pragma once
+// Shuffle operators. Map side: sinks that partition records (by key hash, by key range,
+// or round-robin), optionally combining values per key first, and write them through a
+// ShuffleWriter. Reduce side: sources that read one reduce partition from every map
+// output and merge it (reduce, group, join, sort, or pass through).
+
+#include <algorithm>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "common/codec.h"
+#include "common/key_hash.h"
+#include "common/strings.h"
+#include "worker/runtime/closure.h"
+#include "worker/runtime/operator.h"
+#include "worker/runtime/shuffle_env.h"
+
+namespace kiln::runtime {
+
+template <class K>
+struct HashAdapter {
+  size_t operator()(const K& k) const { return static_cast<size_t>(KeyHash<K>()(k)); }
+};
+template <class K, class V>
+using KeyMap = absl::flat_hash_map<K, V, HashAdapter<K>>;
+
+// ---------------------------------------------------------------- map side
+
+// Writes records through a ShuffleWriter; subclasses choose the partition.
+template <class T>
+class ShuffleSinkBase : public Consumer<T>, public Sink {
+ public:
+  absl::Status Open(TaskContext& ctx) override {
+    writer_ = ctx.shuffle->NewWriter(params_.shuffle_id(), ctx.partition, params_.num_partitions());
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    absl::StatusOr<std::vector<int64_t>> sizes = writer_->Commit();
+    if (!sizes.ok()) return sizes.status();
+    ctx.partition_sizes = *std::move(sizes);
+    ctx.metrics.set_records_written(writer_->records_written());
+    ctx.metrics.set_shuffle_bytes_written(writer_->bytes_written());
+    return absl::OkStatus();
+  }
+
+ protected:
+  template <class Op>
+  static absl::StatusOr<std::unique_ptr<OpBase>> ParseParams(std::unique_ptr<Op> op,
+                                                             std::string_view params) {
+    if (!op->params_.ParseFromArray(params.data(), static_cast<int>(params.size())) ||
+        op->params_.num_partitions() <= 0) {
+      return absl::DataLossError("corrupt shuffle write parameters");
+    }
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Write(int partition, const T& record) {
+    Writer w(writer_->Buffer(partition));
+    Encode(w, record);
+    return writer_->Appended(partition);
+  }
+
+  proto::ShuffleWriteParams params_;
+  std::unique_ptr<ShuffleWriter> writer_;
+};
+
+// Partitions pairs by the hash of their key.
+template <class K, class V>
+class HashShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return HashShuffleSink::ParseParams(std::make_unique<HashShuffleSink>(), p);
+  }
+  absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
+    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
+    for (const auto& kv : batch) {
+      absl::Status s = this->Write(static_cast<int>(KeyHash<K>()(kv.first) % r), kv);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+};
+
+// reduce_by_key's map side: combines values per key in a hash map, then writes one
+// record per key. When the map holds kMaxKeys keys it is written out and cleared (the
+// reduce side merges partial combines anyway), which bounds memory.
+template <class K, class V, class F>
+class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view p) {
+    auto op = std::make_unique<CombineShuffleSink>();
+    absl::Status s = op->fn.Decode(c);
+    if (!s.ok()) return s;
+    return CombineShuffleSink::ParseParams(std::move(op), p);
+  }
+  absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
+    F& f = fn.get();
+    for (auto& kv : batch) {
+      auto [it, inserted] = map_.try_emplace(std::move(kv.first), std::move(kv.second));
+      if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
+    }
+    if (map_.size() >= kMaxKeys) return Drain();
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    absl::Status s = Drain();
+    if (!s.ok()) return s;
+    return ShuffleSinkBase<std::pair<K, V>>::Finish(ctx);
+  }
+  Closure<F> fn;
+
+ private:
+  static constexpr size_t kMaxKeys = 1 << 20;
+
+  absl::Status Drain() {
+    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
+    for (const auto& kv : map_) {
+      Writer w(this->writer_->Buffer(static_cast<int>(KeyHash<K>()(kv.first) % r)));
+      Encode(w, kv.first);
+      Encode(w, kv.second);
+      absl::Status s = this->writer_->Appended(static_cast<int>(KeyHash<K>()(kv.first) % r));
+      if (!s.ok()) return s;
+    }
+    map_.clear();
+    return absl::OkStatus();
+  }
+
+  KeyMap<K, V> map_;
+};
+
+// sort_by_key's map side: partition p holds the keys k with bounds[p-1] < k <= bounds[p]
+// (ascending) so that the partitions, in order, are sorted.
+template <class K, class V>
+class RangeShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    auto op = std::make_unique<RangeShuffleSink>();
+    auto parsed = RangeShuffleSink::ParseParams(std::move(op), p);
+    if (!parsed.ok()) return parsed;
+    auto* self = dynamic_cast<RangeShuffleSink*>(parsed->get());
+    if (!DecodeAll(self->params_.range_bounds(), &self->bounds_)) {
+      return absl::DataLossError("corrupt range bounds");
+    }
+    return parsed;
+  }
+  absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
+    const bool asc = this->params_.ascending();
+    const int last = this->params_.num_partitions() - 1;
+    for (const auto& kv : batch) {
+      int p = static_cast<int>(std::lower_bound(bounds_.begin(), bounds_.end(), kv.first) -
+                               bounds_.begin());
+      if (p > last) p = last;
+      absl::Status s = this->Write(asc ? p : last - p, kv);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<K> bounds_;
+};
+
+// repartition's map side: records dealt round-robin, starting at a position derived
+// from the map partition (deterministic, so a rerun writes the same output).
+template <class T>
+class RoundRobinShuffleSink final : public ShuffleSinkBase<T> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return RoundRobinShuffleSink::ParseParams(std::make_unique<RoundRobinShuffleSink>(), p);
+  }
+  absl::Status Open(TaskContext& ctx) override {
+    next_partition_ = static_cast<int>(MixHash(static_cast<uint64_t>(ctx.partition)) %
+                                       static_cast<uint64_t>(this->params_.num_partitions()));
+    return ShuffleSinkBase<T>::Open(ctx);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    const int r = this->params_.num_partitions();
+    for (const T& x : batch) {
+      absl::Status s = this->Write(next_partition_, x);
+      if (!s.ok()) return s;
+      if (++next_partition_ == r) next_partition_ = 0;
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  int next_partition_ = 0;
+};
+
+// ---------------------------------------------------------------- reduce side
+
+// Reads reduce partition `split` (a varint) of each shuffle in the params and hands
+// every decoded record of type R to `on_record`.
+template <class R, class OnRecord>
+absl::Status ReadShuffle(TaskContext& ctx, const proto::ShuffleReadParams& params,
+                         std::string_view split, OnRecord&& on_record) {
+  Reader sr(split);
+  int reduce_id = static_cast<int>(sr.GetVarint());
+  if (!sr.ok()) return absl::DataLossError("corrupt shuffle split");
+  std::unique_ptr<ShuffleReader> reader = ctx.shuffle->NewReader();
+  R record{};
+  int64_t records = 0;
+  absl::Status s = reader->Read(params, reduce_id, [&](std::string_view frame) -> absl::Status {
+    Reader r(frame);
+    while (!r.done()) {
+      Decode(r, record);
+      if (!r.ok()) return absl::DataLossError("corrupt record in shuffle block");
+      ++records;
+      on_record(record);
+    }
+    return absl::OkStatus();
+  });
+  ctx.metrics.set_records_read(ctx.metrics.records_read() + records);
+  ctx.metrics.set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read() +
+                                     reader->metrics().local_bytes +
+                                     reader->metrics().remote_bytes);
+  return s;
+}
+
+// Parameters of a reduce-side source: the ShuffleReadParams of each input shuffle.
+inline absl::StatusOr<std::vector<proto::ShuffleReadParams>> ParseReadParams(
+    std::string_view params, size_t expected) {
+  std::vector<std::string> encoded;
+  if (!DecodeAll(params, &encoded) || encoded.size() != expected) {
+    return absl::DataLossError("corrupt shuffle read parameters");
+  }
+  std::vector<proto::ShuffleReadParams> out(expected);
+  for (size_t i = 0; i < expected; ++i) {
+    if (!out[i].ParseFromString(encoded[i])) {
+      return absl::DataLossError("corrupt shuffle read parameters");
+    }
+  }
+  return out;
+}
+
+template <class Op>
+absl::StatusOr<std::unique_ptr<OpBase>> CreateShuffleSource(std::unique_ptr<Op> op,
+                                                            std::string_view params,
+                                                            size_t inputs) {
+  auto parsed = ParseReadParams(params, inputs);
+  if (!parsed.ok()) return parsed.status();
+  op->inputs_ = *std::move(parsed);
+  return std::unique_ptr<OpBase>(std::move(op));
+}
+
+template <class Out>
+class ShuffleSourceBase : public SourceOf<Out> {
+ public:
+  std::vector<proto::ShuffleReadParams> inputs_;
+
+ protected:
+  ShuffleSourceBase() : out_(&this->next_) {}
+  BatchEmitter<Out> out_;
+};
+
+// repartition's reduce side: the records as they come.
+template <class T>
+class PassThroughShuffleSource final : public ShuffleSourceBase<T> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<PassThroughShuffleSource>(), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    absl::Status emit_status;
+    absl::Status s = ReadShuffle<T>(ctx, this->inputs_[0], split, [&](T& x) {
+      if (emit_status.ok()) emit_status = this->out_.Emit(std::move(x));
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// reduce_by_key's reduce side: merges the map-side combines per key.
+template <class K, class V, class F>
+class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view p) {
+    auto op = std::make_unique<ReduceByKeySource>();
+    absl::Status s = op->fn.Decode(c);
+    if (!s.ok()) return s;
+    return CreateShuffleSource(std::move(op), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    F& f = fn.get();
+    KeyMap<K, V> map;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
+                                                  [&](std::pair<K, V>& kv) {
+      auto it = map.find(kv.first);
+      if (it == map.end()) {
+        map.emplace(std::move(kv.first), std::move(kv.second));
+      } else {
+        it->second = f(std::move(it->second), std::move(kv.second));
+      }
+    });
+    if (!s.ok()) return s;
+    for (auto& kv : map) {
+      s = this->out_.Emit(std::pair<K, V>(kv.first, std::move(kv.second)));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+  Closure<F> fn;
+};
+
+// group_by_key's reduce side: every value of a key, in arrival order.
+template <class K, class V>
+class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector<V>>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<GroupByKeySource>(), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyMap<K, std::vector<V>> map;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
+                                                  [&](std::pair<K, V>& kv) {
+      map[kv.first].push_back(std::move(kv.second));
+    });
+    if (!s.ok()) return s;
+    for (auto& kv : map) {
+      s = this->out_.Emit(std::pair<K, std::vector<V>>(kv.first, std::move(kv.second)));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+};
+
+// join's reduce side (inner join): the left side is built into a hash table, the right
+// side streams past it.
+template <class K, class V, class W>
+class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<JoinSource>(), p, 2);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyMap<K, std::vector<V>> left;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
+                                                  [&](std::pair<K, V>& kv) {
+      left[kv.first].push_back(std::move(kv.second));
+    });
+    if (!s.ok()) return s;
+    absl::Status emit_status;
+    s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split, [&](std::pair<K, W>& kw) {
+      auto it = left.find(kw.first);
+      if (it == left.end() || !emit_status.ok()) return;
+      for (const V& v : it->second) {
+        emit_status = this->out_.Emit(
+            std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
+        if (!emit_status.ok()) return;
+      }
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// sort_by_key's reduce side: the partition's records sorted by key (stable, so equal
+// keys keep the order of the map outputs).
+template <class K, class V>
+class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    auto op = std::make_unique<SortSource>();
+    Reader r(p);
+    op->ascending_ = r.GetVarint() != 0;
+    std::string_view rest = r.GetBytes(r.remaining());
+    auto parsed = ParseReadParams(rest, 1);
+    if (!parsed.ok()) return parsed.status();
+    op->inputs_ = *std::move(parsed);
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    std::vector<std::pair<K, V>> all;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
+                                                  [&](std::pair<K, V>& kv) {
+      all.push_back(std::move(kv));
+    });
+    if (!s.ok()) return s;
+    if (ascending_) {
+      std::stable_sort(all.begin(), all.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; });
+    } else {
+      std::stable_sort(all.begin(), all.end(),
+                       [](const auto& a, const auto& b) { return b.first < a.first; });
+    }
+    for (auto& kv : all) {
+      s = this->out_.Emit(std::move(kv));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+
+ private:
+  bool ascending_ = true;
+};
+
+}  // namespace kiln::runtime

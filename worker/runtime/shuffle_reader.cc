@@ -1,0 +1,236 @@
+#include "worker/runtime/shuffle_reader.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/cord.h"
+#include "common/clients/worker_client.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "worker/runtime/shuffle_files.h"
+
+namespace kiln::runtime {
+namespace {
+
+constexpr char kFetchFailureUrl[] = "type.kiln.dev/kiln.FetchFailure";
+
+std::string BlockLabel(int shuffle_id, int map_id, int reduce_id, const std::string& address) {
+  std::string label = StrCat("shuffle ", shuffle_id, " map ", map_id, " reduce ", reduce_id);
+  if (!address.empty()) StrAppend(&label, " from worker ", address);
+  return label;
+}
+
+class FdCloser {
+ public:
+  explicit FdCloser(int fd) : fd_(fd) {}
+  ~FdCloser() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  FdCloser(const FdCloser&) = delete;
+  FdCloser& operator=(const FdCloser&) = delete;
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& cause) {
+  std::string where = failure.address.empty() ? "local disk" : StrCat("worker ", failure.address);
+  absl::Status status(cause.ok() ? absl::StatusCode::kUnknown : cause.code(),
+                      StrCat("fetch failed: shuffle ", failure.shuffle_id, " map ",
+                             failure.map_id, " on ", where, ": ", cause.message()));
+  std::string payload = StrCat(failure.shuffle_id, "\n", failure.map_id, "\n", failure.address);
+  status.SetPayload(kFetchFailureUrl,
+                    absl::Cord(absl::string_view(payload.data(), payload.size())));
+  return status;
+}
+
+std::optional<FetchFailure> GetFetchFailure(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kFetchFailureUrl);
+  if (!payload.has_value()) return std::nullopt;
+  std::string text(*payload);
+  size_t first = text.find('\n');
+  size_t second = first == std::string::npos ? first : text.find('\n', first + 1);
+  if (second == std::string::npos) return std::nullopt;
+  FetchFailure failure;
+  std::string_view view(text);
+  if (!ParseNumber(view.substr(0, first), &failure.shuffle_id) ||
+      !ParseNumber(view.substr(first + 1, second - first - 1), &failure.map_id)) {
+    return std::nullopt;
+  }
+  failure.address = text.substr(second + 1);
+  return failure;
+}
+
+WorkerClientCache::WorkerClientCache(int64_t max_message_bytes)
+    : max_message_bytes_(max_message_bytes) {}
+
+WorkerClientCache::~WorkerClientCache() = default;
+
+std::shared_ptr<WorkerClient> WorkerClientCache::Get(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<WorkerClient>& client = clients_[address];
+  if (client == nullptr) {
+    WorkerClientOptions options;
+    options.address = address;
+    options.max_message_bytes = max_message_bytes_;
+    client = std::make_shared<WorkerClient>(std::move(options));  // no I/O: channels connect lazily
+  }
+  return client;
+}
+
+ShuffleReader::ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients)
+    : options_(std::move(options)), clients_(clients) {
+  options_.io_buffer_bytes = std::max<int64_t>(options_.io_buffer_bytes, 4096);
+}
+
+ShuffleReader::~ShuffleReader() = default;
+
+FrameDecoder* ShuffleReader::Decoder(size_t i) {
+  while (decoders_.size() <= i) decoders_.push_back(std::make_unique<FrameDecoder>());
+  return decoders_[i].get();
+}
+
+absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
+                                 FrameCallback on_frame) {
+  std::vector<std::string> addresses;  // remote workers, in order of first appearance
+  std::unordered_map<std::string, std::vector<int>> remote_maps;
+  for (const proto::MapLocation& map : params.maps()) {
+    bool local = map.address().empty() || (!options_.local_worker_id.empty() &&
+                                            map.worker_id() == options_.local_worker_id);
+    if (local) {
+      RETURN_IF_ERROR(ReadLocal(params.shuffle_id(), map.map_id(), reduce_id, on_frame));
+      continue;
+    }
+    auto [it, inserted] = remote_maps.try_emplace(map.address());
+    if (inserted) addresses.push_back(map.address());
+    it->second.push_back(map.map_id());
+  }
+  for (const std::string& address : addresses) {
+    RETURN_IF_ERROR(
+        ReadRemote(params.shuffle_id(), address, remote_maps[address], reduce_id, on_frame));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
+                                      FrameCallback on_frame) {
+  const FetchFailure failure{shuffle_id, map_id, ""};
+  const std::string index_path = ShuffleIndexPath(options_.local_app_dir, shuffle_id, map_id);
+  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
+  if (!offsets.ok()) return FetchFailedError(failure, offsets.status());
+  if (reduce_id < 0 || static_cast<size_t>(reduce_id) + 1 >= offsets->size()) {
+    return FetchFailedError(
+        failure, absl::DataLossError(StrCat("shuffle index ", index_path, " has ",
+                                            offsets->size() - 1, " partitions, not reduce ",
+                                            reduce_id)));
+  }
+  uint64_t pos = (*offsets)[reduce_id];
+  const uint64_t end = (*offsets)[reduce_id + 1];
+  if (pos == end) return absl::OkStatus();
+
+  const std::string data_path = ShuffleDataPath(options_.local_app_dir, shuffle_id, map_id);
+  int fd = ::open(data_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return FetchFailedError(failure, absl::NotFoundError(StrCat("cannot open ", data_path, ": ",
+                                                                std::strerror(errno))));
+  }
+  FdCloser closer(fd);
+  FrameDecoder* decoder = Decoder(0);
+  decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, ""));
+  absl::Status caller_status;
+  auto deliver = [&](std::string_view frame) {
+    metrics_.raw_bytes += static_cast<int64_t>(frame.size());
+    caller_status = on_frame(frame);
+    return caller_status;
+  };
+  if (buffer_.size() < static_cast<size_t>(options_.io_buffer_bytes)) {
+    buffer_.resize(static_cast<size_t>(options_.io_buffer_bytes));
+  }
+  while (pos < end) {
+    size_t want = static_cast<size_t>(std::min<uint64_t>(end - pos, buffer_.size()));
+    ssize_t n = ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      return FetchFailedError(
+          failure, absl::DataLossError(StrCat("cannot read ", data_path, " at byte ", pos, ": ",
+                                              n < 0 ? std::strerror(errno) : "file truncated")));
+    }
+    pos += static_cast<uint64_t>(n);
+    metrics_.local_bytes += n;
+    absl::Status status =
+        decoder->Feed(std::string_view(buffer_.data(), static_cast<size_t>(n)), deliver);
+    if (!status.ok()) return caller_status.ok() ? FetchFailedError(failure, status) : status;
+  }
+  absl::Status status = decoder->Finish();
+  if (!status.ok()) return FetchFailedError(failure, status);
+  metrics_.frames += decoder->frames();
+  ++metrics_.blocks;
+  return absl::OkStatus();
+}
+
+absl::Status ShuffleReader::ReadRemote(int shuffle_id, const std::string& address,
+                                       const std::vector<int>& map_ids, int reduce_id,
+                                       FrameCallback on_frame) {
+  if (clients_ == nullptr) {
+    return absl::InternalError("shuffle reader has no worker clients for remote blocks");
+  }
+  std::shared_ptr<WorkerClient> client = clients_->Get(address);
+  proto::FetchShuffleBlocksRequest request;
+  request.set_app_id(options_.app_id);
+  request.set_shuffle_id(shuffle_id);
+  request.set_reduce_id(reduce_id);
+  std::unordered_map<int, size_t> slots;
+  for (size_t i = 0; i < map_ids.size(); ++i) {
+    request.add_map_ids(map_ids[i]);
+    slots.emplace(map_ids[i], i);
+    Decoder(i)->Reset(BlockLabel(shuffle_id, map_ids[i], reduce_id, address));
+  }
+  std::vector<char> done(map_ids.size(), 0);
+  int failed_map = -1;  // set when a block itself is bad
+  absl::Status caller_status;
+  auto deliver = [&](std::string_view frame) {
+    metrics_.raw_bytes += static_cast<int64_t>(frame.size());
+    caller_status = on_frame(frame);
+    return caller_status;
+  };
+  auto on_chunk = [&](const proto::ShuffleChunk& chunk) -> absl::Status {
+    auto it = slots.find(chunk.map_id());
+    if (it == slots.end() || done[it->second]) {
+      failed_map = chunk.map_id();
+      return absl::DataLossError(StrCat("worker sent an unexpected block of map ", chunk.map_id()));
+    }
+    FrameDecoder* decoder = decoders_[it->second].get();
+    metrics_.remote_bytes += static_cast<int64_t>(chunk.data().size());
+    absl::Status status = decoder->Feed(chunk.data(), deliver);
+    if (status.ok() && chunk.last()) status = decoder->Finish();
+    if (!status.ok()) {
+      if (caller_status.ok()) failed_map = chunk.map_id();
+      return status;
+    }
+    if (chunk.last()) {
+      done[it->second] = 1;
+      metrics_.frames += decoder->frames();
+      if (decoder->frames() > 0) ++metrics_.blocks;
+    }
+    return absl::OkStatus();
+  };
+  absl::Status status = client->FetchShuffleBlocks(request, options_.fetch_timeout, on_chunk);
+  if (!caller_status.ok()) return status;
+  size_t first_missing = std::find(done.begin(), done.end(), 0) - done.begin();
+  if (status.ok() && first_missing < done.size()) {
+    status = absl::DataLossError(StrCat("the stream ended before the block of map ",
+                                        map_ids[first_missing]));
+  }
+  if (status.ok()) return status;
+  if (failed_map < 0) failed_map = map_ids[std::min(first_missing, map_ids.size() - 1)];
+  return FetchFailedError(FetchFailure{shuffle_id, failed_map, address}, status);
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,113 @@
+#pragma once
+// ShuffleReader: reads reduce partition r of a shuffle from every map output and hands
+// the decoded frames (whole encoded records) to the caller, which decodes the records.
+//
+// Map outputs on this worker (a MapLocation whose worker_id is the local worker's, or
+// whose address is empty: local mode) are read from disk with pread through the index.
+// The others are streamed with WorkerClient::FetchShuffleBlocks, one request per worker
+// naming all of that worker's map ids. Workers are read one after another and each
+// stream is consumed as it arrives (gRPC flow control holds the sender back), so memory
+// stays at about one chunk plus one frame per map output of the current worker; no
+// separate bytes-in-flight cap is needed.
+//
+// A block that cannot be read (missing file, unreachable worker, corrupt frame) fails
+// Read() with a status that carries a FetchFailure (see GetFetchFailure) naming the
+// shuffle and map id, so the scheduler can rerun the map stage. An error returned by
+// the caller's frame callback is passed through unchanged and carries none.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/task.pb.h"
+#include "worker/runtime/block_format.h"
+
+namespace kiln {
+class WorkerClient;
+}
+
+namespace kiln::runtime {
+
+// Which map output could not be read.
+struct FetchFailure {
+  int shuffle_id = -1;
+  int map_id = -1;
+  std::string address;  // the worker's shuffle service; empty for a local read
+};
+
+// Wraps `cause` (keeping its code) into an error that carries `failure`.
+absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& cause);
+// The FetchFailure carried by `status`, if any.
+std::optional<FetchFailure> GetFetchFailure(const absl::Status& status);
+
+// One WorkerClient per worker address, shared by the tasks of an executor.
+// Thread-safe.
+class WorkerClientCache {
+ public:
+  explicit WorkerClientCache(int64_t max_message_bytes = 256 << 20);
+  ~WorkerClientCache();
+
+  std::shared_ptr<WorkerClient> Get(const std::string& address);
+
+ private:
+  const int64_t max_message_bytes_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<WorkerClient>> clients_
+      ABSL_GUARDED_BY(mu_);
+};
+
+struct ShuffleReaderOptions {
+  std::string app_id;           // names the application in fetch requests
+  std::string local_worker_id;  // map outputs of this worker are read from disk...
+  std::string local_app_dir;    // ...under ShuffleDir(local_app_dir)
+  std::chrono::milliseconds fetch_timeout{std::chrono::minutes(5)};  // per worker stream
+  int64_t io_buffer_bytes = 1 << 20;  // pread size of local blocks
+};
+
+struct ShuffleReadMetrics {
+  int64_t blocks = 0;         // non-empty blocks read
+  int64_t frames = 0;
+  int64_t local_bytes = 0;    // stored (compressed) block bytes read from disk
+  int64_t remote_bytes = 0;   // stored block bytes fetched from other workers
+  int64_t raw_bytes = 0;      // decoded frame bytes handed to the caller
+};
+
+// Not thread-safe: one reader per reduce task (it reuses its buffers across Read calls).
+class ShuffleReader {
+ public:
+  // `clients` is not owned and must outlive the reader; it may be null when every map
+  // output is local.
+  ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients);
+  ~ShuffleReader();
+  ShuffleReader(const ShuffleReader&) = delete;
+  ShuffleReader& operator=(const ShuffleReader&) = delete;
+
+  // Calls `on_frame` once per frame of reduce partition `reduce_id` of every map output
+  // in `params`. Frames of one block arrive in order; blocks arrive grouped by worker.
+  absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
+                    FrameCallback on_frame);
+
+  const ShuffleReadMetrics& metrics() const { return metrics_; }
+
+ private:
+  absl::Status ReadLocal(int shuffle_id, int map_id, int reduce_id, FrameCallback on_frame);
+  absl::Status ReadRemote(int shuffle_id, const std::string& address,
+                          const std::vector<int>& map_ids, int reduce_id,
+                          FrameCallback on_frame);
+  FrameDecoder* Decoder(size_t i);
+
+  ShuffleReaderOptions options_;
+  WorkerClientCache* clients_;
+  std::string buffer_;
+  std::vector<std::unique_ptr<FrameDecoder>> decoders_;
+  ShuffleReadMetrics metrics_;
+};
+
+}  // namespace kiln::runtime

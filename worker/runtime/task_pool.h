@@ -1,0 +1,50 @@
+#pragma once
+// TaskPool: an executor's task threads (one per core). Tasks arrive in batches with
+// the stage plans they need; finished tasks' statuses go to a callback, called on the
+// task thread without any pool lock held. Thread-safe.
+
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+#include "proto/driver.pb.h"
+#include "worker/runtime/shuffle_env.h"
+
+namespace kiln::runtime {
+
+class TaskPool {
+ public:
+  using StatusCallback = std::function<void(proto::TaskStatus)>;
+
+  TaskPool(int threads, ShuffleEnv* env, StatusCallback on_status);
+  ~TaskPool();  // Stop()
+
+  // Queues the tasks (plans first). Tasks whose plan is unknown fail at once.
+  void Submit(const proto::LaunchTasks& launch);
+  // Lets running tasks finish, drops queued ones, joins the threads.
+  void Stop();
+
+ private:
+  struct Queued {
+    std::shared_ptr<const proto::StagePlan> plan;
+    proto::TaskDescription task;
+  };
+  void Loop();
+
+  ShuffleEnv* env_;
+  StatusCallback on_status_;
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, std::shared_ptr<const proto::StagePlan>> plans_
+      ABSL_GUARDED_BY(mu_);
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace kiln::runtime

@@ -1,0 +1,47 @@
+#pragma once
+// ShuffleBlockServer: reads shuffle blocks from the map outputs under a worker's work
+// dir and hands them out in chunks. The gRPC FetchShuffleBlocks method is a thin
+// adapter over Serve(); this class knows nothing of gRPC, so tests call it directly.
+//
+// Thread-safe: it holds no mutable state; each Serve() call uses its own buffer.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "proto/worker.pb.h"
+
+namespace kiln::worker {
+
+struct ShuffleBlockServerOptions {
+  std::string work_dir;             // absolute; application dirs are <work_dir>/<app id>
+  int64_t chunk_size = 1 << 20;     // kiln.shuffle.io.chunkSize: most bytes in one chunk
+};
+
+class ShuffleBlockServer {
+ public:
+  // Receives each chunk in order; a non-OK return stops Serve() with that status. The
+  // chunk is only valid during the call (its buffer is reused for the next one).
+  using ChunkSink = std::function<absl::Status(const proto::ShuffleChunk&)>;
+
+  explicit ShuffleBlockServer(ShuffleBlockServerOptions options);
+
+  // For each map id of `request` in order, sends block `reduce_id` of map output
+  // (shuffle_id, map_id) as chunks of at most chunk_size bytes; the chunk with
+  // last=true ends a block, and an empty block is one empty chunk with last=true.
+  // Errors: INVALID_ARGUMENT for an unsafe app id, negative ids or a reduce id beyond
+  // the map output's partitions; NOT_FOUND naming (shuffle, map) for a missing index or
+  // data file; DATA_LOSS for a corrupt or truncated map output. Blocks already sent
+  // before an error stay sent.
+  absl::Status Serve(const proto::FetchShuffleBlocksRequest& request,
+                     const ChunkSink& sink) const;
+
+ private:
+  absl::Status ServeBlock(const std::string& app_dir, const proto::FetchShuffleBlocksRequest& r,
+                          int map_id, proto::ShuffleChunk* chunk, const ChunkSink& sink) const;
+
+  ShuffleBlockServerOptions options_;
+};
+
+}  // namespace kiln::worker

@@ -1,0 +1,215 @@
+#include "worker/worker.h"
+
+#include <time.h>
+
+#include <set>
+
+#include "common/clients/driver_client.h"
+#include "common/files.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "common/wait.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::worker {
+
+std::string MakeWorkerId(const std::string& host, int port) {
+  time_t now = time(nullptr);
+  struct tm local;
+  localtime_r(&now, &local);
+  char stamp[32];
+  strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &local);
+  return StrCat("worker-", stamp, "-", host, "-", port);
+}
+
+// The binary fetches in flight, so that Stop() can cancel them. Thread-safe.
+class Worker::ActiveFetches {
+ public:
+  absl::Status Fetch(DriverClientOptions options, const std::string& app_id,
+                     const std::string& digest, const std::string& dest_path) {
+    DriverClient client(std::move(options));
+    {
+      absl::MutexLock lock(&mu_);
+      if (cancelled_) return absl::CancelledError("worker shutting down");
+      clients_.insert(&client);
+    }
+    absl::Status status = client.FetchBinary(app_id, digest, dest_path);
+    absl::MutexLock lock(&mu_);
+    clients_.erase(&client);
+    return status;
+  }
+  void CancelAll() {
+    absl::MutexLock lock(&mu_);
+    cancelled_ = true;
+    for (DriverClient* client : clients_) client->Cancel();
+  }
+
+ private:
+  absl::Mutex mu_;
+  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
+  std::set<DriverClient*> clients_ ABSL_GUARDED_BY(mu_);
+};
+
+namespace {
+
+MasterClientOptions MasterOptions(const WorkerOptions& o, std::chrono::milliseconds retry_for) {
+  MasterClientOptions m;
+  m.address = o.master_address;
+  m.call_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
+                                                       o.connect_timeout);
+  m.retry_for = retry_for;
+  return m;
+}
+
+}  // namespace
+
+Worker::Worker(WorkerOptions options)
+    : options_(std::move(options)),
+      fetches_(std::make_unique<ActiveFetches>()),
+      shuffle_({.work_dir = options_.work_dir, .chunk_size = options_.shuffle_chunk_size}),
+      service_(&shuffle_),
+      table_(&processes_, RealClock::Get(), options_.kill_grace),
+      binaries_(options_.work_dir + "/binaries",
+                [this](const BinarySource& s, const std::string& d, const std::string& p) {
+                  return FetchBinary(s, d, p);
+                }),
+      master_(MasterOptions(options_, std::chrono::milliseconds(0))),
+      report_master_(MasterOptions(options_, std::chrono::seconds(10))) {
+  info_.host = options_.host;
+  info_.master_url = options_.master_url;
+  info_.cores = options_.cores;
+  info_.memory_mb = options_.memory_mb;
+}
+
+Worker::~Worker() { Stop(); }
+
+absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& digest,
+                                 const std::string& dest_path) {
+  DriverClientOptions options;
+  options.address = source.driver_address;
+  options.max_message_bytes = options_.max_message_bytes;
+  spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
+               source.driver_address);
+  return fetches_->Fetch(std::move(options), source.app_id, digest, dest_path);
+}
+
+absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
+  http_.Get("/json", [this] {
+    return HttpResponse{.body = WorkerJson(info_, table_.Snapshot())};
+  });
+  http_.Get("/", [this] {
+    return HttpResponse{.content_type = "text/html; charset=utf-8",
+                        .body = WorkerHtml(info_, table_.Snapshot())};
+  });
+  return http_.Start(bind_host, options_.ui_port);
+}
+
+std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
+  MasterLinkOptions link_options;
+  link_options.master_url = options_.master_url;
+  link_options.heartbeat_interval = options_.heartbeat_interval;
+  link_options.connect_timeout = options_.connect_timeout;
+  proto::RegisterWorkerRequest& reg = link_options.registration;
+  reg.set_worker_id(info_.id);
+  reg.set_host(options_.host);
+  reg.set_port(info_.port);
+  reg.set_ui_port(info_.ui_port);
+  reg.set_cores(options_.cores);
+  reg.set_memory_mb(options_.memory_mb);
+  auto running = [this] {
+    std::vector<proto::RunningExecutor> out;
+    for (const ExecutorView& e : table_.Snapshot()) {
+      proto::RunningExecutor r;
+      r.set_app_id(e.spec.app_id);
+      r.set_executor_id(e.spec.executor_id);
+      r.set_cores(e.spec.cores);
+      r.set_memory_mb(e.spec.memory_mb);
+      out.push_back(std::move(r));
+    }
+    return out;
+  };
+  return std::make_unique<MasterLink>(std::move(link_options), &master_, running);
+}
+
+absl::Status Worker::Listen() {
+  RETURN_IF_ERROR(Annotate(MakeDirs(options_.work_dir), "work dir (--work-dir)"));
+  // On a loopback-only setup listen on loopback only; otherwise on every interface.
+  const std::string bind_host = IsLoopbackHost(options_.host) ? options_.host : "0.0.0.0";
+  rpc::ServerOptions server_options{.host = bind_host,
+                                    .port = options_.port,
+                                    .max_message_bytes = options_.max_message_bytes};
+  ASSIGN_OR_RETURN(server_, rpc::StartServer(server_options, {&service_}));
+  info_.port = server_.port;
+  info_.id = MakeWorkerId(options_.host, info_.port);
+
+  ASSIGN_OR_RETURN(info_.ui_port, StartHttp(bind_host));
+
+  reporter_ = std::make_unique<StateReporter>(
+      info_.id, [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
+        // While shutting down, one attempt: the master may be gone too.
+        return (draining ? master_ : report_master_).ExecutorStateChanged(r);
+      });
+  supervisor_ = std::make_unique<ExecutorSupervisor>(
+      ExecutorSupervisorOptions{.work_dir = options_.work_dir,
+                                .cleanup_enabled = options_.cleanup_enabled},
+      &table_, reporter_.get());
+  launcher_ = std::make_unique<ExecutorLauncher>(
+      ExecutorLauncherOptions{.work_dir = options_.work_dir,
+                              .worker_id = info_.id,
+                              .host = options_.host,
+                              .port = info_.port},
+      &table_, &binaries_, reporter_.get());
+  control_ = {launcher_.get(), &table_, supervisor_.get()};
+
+  absl::MutexLock lock(&stop_mu_);
+  link_ = MakeMasterLink();
+  if (stop_requested_) link_->Cancel();
+  spdlog::info("worker={} listening grpc={}:{} ui={}:{} cores={} memory_mb={} work_dir={}",
+               info_.id, bind_host, info_.port, bind_host, info_.ui_port, options_.cores,
+               options_.memory_mb, options_.work_dir);
+  return absl::OkStatus();
+}
+
+absl::Status Worker::Register() {
+  reporter_->Start();
+  supervisor_->Start();
+  launcher_->Start();
+  service_.Attach(&control_);
+  RETURN_IF_ERROR(link_->Register());
+  link_->Start();
+  return absl::OkStatus();
+}
+
+void Worker::RequestStop() {
+  absl::MutexLock lock(&stop_mu_);
+  stop_requested_ = true;
+  if (link_ != nullptr) link_->Cancel();
+}
+
+void Worker::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  RequestStop();
+  if (link_ != nullptr) link_->Stop();
+  fetches_->CancelAll();
+  if (launcher_ != nullptr) {
+    // Executors first: they die with the launcher threads that forked them (PDEATHSIG),
+    // and should get SIGTERM and a grace period, not SIGKILL.
+    launcher_->Close();
+    table_.KillAll();
+    if (!table_.Empty()) spdlog::info("stopping executors");
+    WaitFor([this] { return table_.Empty(); },
+            options_.kill_grace + std::chrono::seconds(5));
+    launcher_->Stop();
+    supervisor_->Stop();
+    supervisor_->Tick();  // report what the last moments reaped
+    reporter_->Stop();
+  }
+  if (server_.server != nullptr) {
+    server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+  http_.Stop();
+  spdlog::info("worker={} stopped", info_.id);
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,103 @@
+#pragma once
+// Worker: the composition root of kiln-worker. Wires the gRPC service (control +
+// shuffle), the HTTP UI, the binary cache, the executor table, launcher and supervisor,
+// the state reporter and the master link.
+//
+// Use: Listen() (servers up; ports and id known) -> Register() (with the master; starts
+// the loops) -> ... -> Stop(). RequestStop() may be called from any thread at any time
+// (a signal handler thread): it makes a Register() in progress give up.
+// Thread-safe for those calls; Listen/Register/Stop from one thread.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clients/master_client.h"
+#include "common/http_server.h"
+#include "common/rpc.h"
+#include "worker/binary_cache.h"
+#include "worker/executor_launcher.h"
+#include "worker/executor_supervisor.h"
+#include "worker/executor_table.h"
+#include "worker/master_link.h"
+#include "worker/shuffle_block_server.h"
+#include "worker/state_reporter.h"
+#include "worker/worker_service.h"
+#include "worker/worker_flags.h"
+#include "worker/worker_ui.h"
+
+namespace kiln::worker {
+
+struct WorkerOptions {
+  std::string master_url;        // as given, for messages and the UI
+  std::string master_address;    // host:port of the master
+  std::string host;              // advertised host
+  int port = 7078;               // 0 = ephemeral
+  int ui_port = 8081;            // 0 = ephemeral
+  int cores = 1;
+  int64_t memory_mb = 1024;
+  std::string work_dir;          // absolute
+  std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
+  std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
+  int64_t shuffle_chunk_size = 1 << 20;                  // kiln.shuffle.io.chunkSize
+  int64_t max_message_bytes = 256 << 20;                 // kiln.rpc.message.maxSize
+  bool cleanup_enabled = true;                           // kiln.worker.cleanup.enabled
+  std::chrono::milliseconds kill_grace{3'000};           // SIGTERM -> SIGKILL
+};
+
+class Worker {
+ public:
+  explicit Worker(WorkerOptions options);
+  ~Worker();
+
+  // Makes the work dir and starts the gRPC and HTTP servers. Errors name the dir or
+  // host:port.
+  absl::Status Listen();
+  // Registers with the master (retrying up to connect_timeout) and starts the loops.
+  absl::Status Register();
+  void RequestStop();
+  // Stops the executors (SIGTERM, then SIGKILL after the grace), the loops and the
+  // servers. Idempotent.
+  void Stop();
+
+  const std::string& id() const { return info_.id; }
+  int port() const { return info_.port; }
+  int ui_port() const { return info_.ui_port; }
+
+ private:
+  class ActiveFetches;
+  absl::Status FetchBinary(const BinarySource& source, const std::string& digest,
+                           const std::string& dest_path);
+  absl::StatusOr<int> StartHttp(const std::string& bind_host);
+  std::unique_ptr<MasterLink> MakeMasterLink();
+
+  const WorkerOptions options_;
+  WorkerInfo info_;
+  RealProcessControl processes_;
+  std::unique_ptr<ActiveFetches> fetches_;
+  ShuffleBlockServer shuffle_;
+  WorkerService service_;
+  rpc::RunningServer server_;
+  HttpServer http_;
+  ExecutorTable table_;
+  BinaryCache binaries_;
+  MasterClient master_;          // registration, heartbeats, last reports: single attempts
+  MasterClient report_master_;   // state reports: retries briefly
+  std::unique_ptr<StateReporter> reporter_;
+  std::unique_ptr<ExecutorSupervisor> supervisor_;
+  std::unique_ptr<ExecutorLauncher> launcher_;
+  std::unique_ptr<MasterLink> link_;
+  ExecutorControl control_;
+  absl::Mutex stop_mu_;
+  bool stop_requested_ ABSL_GUARDED_BY(stop_mu_) = false;
+  bool stopped_ = false;
+};
+
+// worker-<yyyyMMddHHmmss>-<host>-<port>, with the local time now.
+std::string MakeWorkerId(const std::string& host, int port);
+
+}  // namespace kiln::worker

@@ -1,0 +1,161 @@
+#include "worker/worker_flags.h"
+
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "common/status.h"
+#include "common/strings.h"
+#include "common/units.h"
+
+namespace kiln::worker {
+
+MachineInfo DetectMachine() {
+  MachineInfo info;
+  info.cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  struct sysinfo si;
+  if (sysinfo(&si) == 0) {
+    info.memory_mb = static_cast<int64_t>(si.totalram) * si.mem_unit / (1024 * 1024);
+  }
+  char name[256] = {};
+  if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') info.hostname = name;
+  return info;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "[::1]";
+}
+
+std::string WorkerUsage() {
+  return "usage: kiln-worker --master kiln://HOST:PORT [--cores N] [--memory SIZE] "
+         "[--work-dir DIR] [--host HOST] [--port PORT] [--ui-port PORT] "
+         "[--conf KEY=VALUE]... [--properties-file FILE] [--ready-file FILE]";
+}
+
+namespace {
+
+absl::Status Bad(const std::string& flag, const std::string& value, std::string_view why) {
+  return absl::InvalidArgumentError(StrCat("invalid ", flag, " '", value, "': ", why));
+}
+
+absl::Status ParsePort(const std::string& flag, const std::string& value, int* out) {
+  if (!ParseNumber(value, out) || *out < 0 || *out > 65535) {
+    return Bad(flag, value, "expected a port number 0-65535 (0 = any free port)");
+  }
+  return absl::OkStatus();
+}
+
+using Handler = std::function<absl::Status(const std::string& flag, const std::string& value)>;
+
+std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* memory_set,
+                                        bool* host_set) {
+  std::map<std::string, Handler> h;
+  h["--master"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    auto url = ParseMasterUrl(v);
+    if (!url.ok()) return Bad(flag, v, View(url.status().message()));
+    if (url->local) return Bad(flag, v, "a worker needs a cluster master (kiln://host:port)");
+    f->master_url = v;
+    f->master = url->masters.front();
+    return absl::OkStatus();
+  };
+  h["--cores"] = [f, cores_set](const std::string& flag, const std::string& v) -> absl::Status {
+    if (!ParseNumber(v, &f->cores) || f->cores <= 0) {
+      return Bad(flag, v, "expected a whole number of cores > 0");
+    }
+    *cores_set = true;
+    return absl::OkStatus();
+  };
+  h["--memory"] = [f, memory_set](const std::string& flag,
+                                  const std::string& v) -> absl::Status {
+    auto mb = ParseMemoryMb(v);
+    if (!mb.ok()) return Bad(flag, v, "expected a size such as 512m or 4g");
+    if (*mb <= 0) return Bad(flag, v, "must be at least 1m");
+    f->memory_mb = *mb;
+    *memory_set = true;
+    return absl::OkStatus();
+  };
+  h["--work-dir"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    if (v.empty()) return Bad(flag, v, "must not be empty");
+    f->work_dir = v;
+    return absl::OkStatus();
+  };
+  h["--host"] = [f, host_set](const std::string& flag, const std::string& v) -> absl::Status {
+    if (v.empty() || v.find_first_of(" \t/") != std::string::npos) {
+      return Bad(flag, v, "expected a host name or IP address");
+    }
+    f->host = v;
+    *host_set = true;
+    return absl::OkStatus();
+  };
+  h["--port"] = [f](const std::string& flag, const std::string& v) {
+    return ParsePort(flag, v, &f->port);
+  };
+  h["--ui-port"] = [f](const std::string& flag, const std::string& v) {
+    return ParsePort(flag, v, &f->ui_port);
+  };
+  h["--conf"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    if (v.find('=') == std::string::npos) return Bad(flag, v, "expected key=value");
+    f->conf.push_back(v);
+    return absl::OkStatus();
+  };
+  h["--properties-file"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    f->properties_file = v;
+    return absl::OkStatus();
+  };
+  h["--ready-file"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    f->ready_file = v;
+    return absl::OkStatus();
+  };
+  return h;
+}
+
+}  // namespace
+
+absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& args,
+                                             const MachineInfo& machine) {
+  WorkerFlags f;
+  f.work_dir = "./work";
+  bool cores_set = false, memory_set = false, host_set = false;
+  std::map<std::string, Handler> handlers = Handlers(&f, &cores_set, &memory_set, &host_set);
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (arg == "--help" || arg == "-h") {
+      f.help = true;
+      return f;
+    }
+    std::string flag = arg, value;
+    bool has_value = false;
+    if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
+      flag = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto it = handlers.find(flag);
+    if (it == handlers.end()) {
+      return absl::InvalidArgumentError(
+          StrCat("unknown flag '", arg, "' (see kiln-worker --help)"));
+    }
+    if (!has_value) {
+      if (i + 1 >= args.size()) {
+        return absl::InvalidArgumentError(StrCat("flag ", flag, " needs a value"));
+      }
+      value = args[++i];
+    }
+    RETURN_IF_ERROR(it->second(flag, value));
+  }
+  if (f.master_url.empty()) {
+    return absl::InvalidArgumentError(
+        "missing --master kiln://HOST:PORT (the master this worker registers with)");
+  }
+  if (!cores_set) f.cores = std::max(1, machine.cores);
+  // Spark leaves 1 GiB to the operating system, but offers at least 1 GiB.
+  if (!memory_set) f.memory_mb = std::max<int64_t>(machine.memory_mb - 1024, 1024);
+  if (!host_set) f.host = IsLoopbackHost(f.master.host) ? "127.0.0.1" : machine.hostname;
+  return f;
+}
+
+}  // namespace kiln::worker

@@ -1,0 +1,69 @@
+#include "worker/worker_service.h"
+
+#include "common/rpc.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+#include "worker/runtime/shuffle_files.h"
+
+namespace kiln::worker {
+namespace {
+
+const grpc::Status kStarting(grpc::StatusCode::UNAVAILABLE, "worker is starting");
+
+grpc::Status BadAppId(const std::string& app_id) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, StrCat("invalid app id '", app_id, "'"));
+}
+
+}  // namespace
+
+grpc::Status WorkerService::LaunchExecutor(grpc::ServerContext*,
+                                           const proto::LaunchExecutorRequest* req,
+                                           proto::LaunchExecutorReply*) {
+  const ExecutorControl* control = control_.load();
+  if (control == nullptr) return kStarting;
+  return rpc::ToGrpc(control->launcher->Submit(*req));
+}
+
+grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
+                                         const proto::KillExecutorRequest* req,
+                                         proto::KillExecutorReply*) {
+  const ExecutorControl* control = control_.load();
+  if (control == nullptr) return kStarting;
+  if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  spdlog::info("kill requested app={} executor={}", req->app_id(), req->executor_id());
+  control->table->Kill(req->app_id(), req->executor_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
+                                                const proto::ApplicationFinishedRequest* req,
+                                                proto::ApplicationFinishedReply*) {
+  const ExecutorControl* control = control_.load();
+  if (control == nullptr) return kStarting;
+  if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  spdlog::info("application finished app={}: stopping its executors", req->app_id());
+  control->table->FinishApp(req->app_id());
+  control->supervisor->CleanUpWhenIdle(req->app_id());
+  return grpc::Status::OK;
+}
+
+grpc::Status WorkerService::FetchShuffleBlocks(grpc::ServerContext* ctx,
+                                               const proto::FetchShuffleBlocksRequest* req,
+                                               grpc::ServerWriter<proto::ShuffleChunk>* writer) {
+  // Write() is synchronous: it returns once gRPC has taken the chunk, and blocks while
+  // the stream's HTTP/2 flow-control window is full. So the bytes in flight per stream
+  // are capped by that window plus one chunk, however large the block.
+  absl::Status status = shuffle_->Serve(*req, [&](const proto::ShuffleChunk& chunk) {
+    if (ctx->IsCancelled() || !writer->Write(chunk)) {
+      return absl::CancelledError("the reducer went away");
+    }
+    return absl::OkStatus();
+  });
+  if (!status.ok() && !absl::IsCancelled(status)) {
+    spdlog::debug("shuffle fetch app={} shuffle={} reduce={}: {}", req->app_id(),
+                  req->shuffle_id(), req->reduce_id(), View(status.message()));
+  }
+  return rpc::ToGrpc(status);
+}
+
+}  // namespace kiln::worker

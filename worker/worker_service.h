@@ -1,0 +1,48 @@
+#pragma once
+// WorkerService: the gRPC Worker service, a thin adapter over the worker's logic
+// classes. Control RPCs answer UNAVAILABLE until Attach() (the worker knows its id only
+// once its port is bound); the shuffle service works from the start.
+//
+// Thread-safe (gRPC calls it from many threads).
+
+#include <atomic>
+
+#include "proto/worker.grpc.pb.h"
+#include "worker/executor_launcher.h"
+#include "worker/executor_supervisor.h"
+#include "worker/executor_table.h"
+#include "worker/shuffle_block_server.h"
+
+namespace kiln::worker {
+
+// What the control RPCs act on. Not owned; outlives the server.
+struct ExecutorControl {
+  ExecutorLauncher* launcher = nullptr;
+  ExecutorTable* table = nullptr;
+  ExecutorSupervisor* supervisor = nullptr;
+};
+
+class WorkerService final : public proto::Worker::Service {
+ public:
+  explicit WorkerService(const ShuffleBlockServer* shuffle) : shuffle_(shuffle) {}
+
+  // `control` must outlive the server.
+  void Attach(const ExecutorControl* control) { control_.store(control); }
+
+  grpc::Status LaunchExecutor(grpc::ServerContext* ctx, const proto::LaunchExecutorRequest* req,
+                              proto::LaunchExecutorReply* reply) override;
+  grpc::Status KillExecutor(grpc::ServerContext* ctx, const proto::KillExecutorRequest* req,
+                            proto::KillExecutorReply* reply) override;
+  grpc::Status ApplicationFinished(grpc::ServerContext* ctx,
+                                   const proto::ApplicationFinishedRequest* req,
+                                   proto::ApplicationFinishedReply* reply) override;
+  grpc::Status FetchShuffleBlocks(grpc::ServerContext* ctx,
+                                  const proto::FetchShuffleBlocksRequest* req,
+                                  grpc::ServerWriter<proto::ShuffleChunk>* writer) override;
+
+ private:
+  const ShuffleBlockServer* const shuffle_;
+  std::atomic<const ExecutorControl*> control_{nullptr};
+};
+
+}  // namespace kiln::worker
