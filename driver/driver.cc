@@ -25,7 +25,8 @@ Driver::Driver(DriverOptions options)
     backend_ = master->local ? MakeLocalBackend(std::move(backend))
                              : MakeClusterBackend(std::move(backend));
   } else {
-    backend.master = MasterUrl{.local = true, .local_threads = 1};
+    backend.master.local = true;
+    backend.master.local_threads = 1;
     backend_ = MakeLocalBackend(std::move(backend));
     Fail(std::string(View(master.status().message())));
   }

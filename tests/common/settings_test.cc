@@ -97,7 +97,7 @@ TEST_CASE("settings: a bad value is an error naming the key and the value", "[se
                  Case{"kiln.executor.memory", "-1g"}, Case{"kiln.task.maxFailures", "abc"},
                  Case{"kiln.task.maxFailures", "-2"}, Case{"kiln.deploy.spreadOut", "maybe"},
                  Case{"kiln.worker.timeout", "soon"}, Case{"kiln.files.maxPartitionBytes", "0"},
-                 Case{"kiln.reducer.maxSizeInFlight", ""}}) {
+                 Case{"kiln.shuffle.io.chunkSize", ""}}) {
     INFO(c.key << "=" << c.value);
     Config config;
     absl::Status s = config.Set(c.key, c.value);

@@ -1,0 +1,182 @@
+// The Dataset API end to end in local mode, in this process: real task threads, real
+// shuffle files in a temporary directory.
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <numeric>
+#include <sstream>
+
+#include "driver/kiln.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln {
+namespace {
+
+namespace fs = std::filesystem;
+using KV = std::pair<std::string, int64_t>;
+
+Context& Local() {
+  static Context ctx(ContextOptions{.master = "local[2]",
+                                    .app_name = "local-api-test",
+                                    .conf = {"kiln.ui.showConsoleProgress=false"},
+                                    .exit_on_failure = false});
+  return ctx;
+}
+
+std::vector<int64_t> Range(int64_t n) {
+  std::vector<int64_t> v(n);
+  std::iota(v.begin(), v.end(), 0);
+  return v;
+}
+
+struct TempDir {
+  TempDir() {
+    char templ[] = "/tmp/kiln-local-test-XXXXXX";
+    path = mkdtemp(templ);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string path;
+};
+
+TEST_CASE("local: narrow operations fuse and keep order", "[local]") {
+  int64_t add = 10;  // captured by value and shipped with the closure
+  auto ds = Local().parallelize(Range(1000), 4).map([add](int64_t x) { return x + add; }).filter([](int64_t x) {
+    return x % 3 == 0;
+  });
+  std::vector<int64_t> expected;
+  for (int64_t x = 0; x < 1000; ++x) {
+    if ((x + 10) % 3 == 0) expected.push_back(x + 10);
+  }
+  CHECK(ds.num_partitions() == 4);
+  CHECK(ds.collect() == expected);
+  CHECK(ds.count() == static_cast<int64_t>(expected.size()));
+  CHECK(ds.take(3) == std::vector<int64_t>(expected.begin(), expected.begin() + 3));
+  CHECK(ds.reduce([](int64_t a, int64_t b) { return a + b; }) ==
+        std::accumulate(expected.begin(), expected.end(), int64_t{0}));
+}
+
+TEST_CASE("local: flat_map in both forms and map_partitions", "[local]") {
+  auto lines = Local().parallelize(std::vector<std::string>{"a b", "", "c d e"}, 2);
+  auto emitted = lines.flat_map([](const std::string& s, Emit<std::string>& out) {
+    std::istringstream in(s);
+    std::string w;
+    while (in >> w) out(w);
+  });
+  auto returned = lines.flat_map([](const std::string& s) {
+    std::vector<char> chars(s.begin(), s.end());
+    return chars;
+  });
+  CHECK(emitted.collect() == std::vector<std::string>{"a", "b", "c", "d", "e"});
+  CHECK(returned.count() == 8);
+  auto sizes = Local().parallelize(Range(10), 3).map_partitions([](std::vector<int64_t> part) {
+    return std::vector<size_t>{part.size()};
+  });
+  CHECK(sizes.collect() == std::vector<size_t>{3, 3, 4});
+}
+
+TEST_CASE("local: reduce_by_key, group_by_key, join", "[local]") {
+  std::vector<KV> pairs;
+  std::map<std::string, int64_t> sums;
+  for (int i = 0; i < 5000; ++i) {
+    std::string key = "k" + std::to_string(i % 37);
+    pairs.emplace_back(key, i);
+    sums[key] += i;
+  }
+  auto ds = Local().parallelize(pairs, 5);
+  auto reduced = ds.reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3).collect();
+  CHECK(std::map<std::string, int64_t>(reduced.begin(), reduced.end()) == sums);
+  CHECK(reduced.size() == sums.size());
+
+  auto grouped = ds.group_by_key(4).collect();
+  REQUIRE(grouped.size() == 37);
+  for (auto& [key, values] : grouped) {
+    CHECK(std::accumulate(values.begin(), values.end(), int64_t{0}) == sums[key]);
+  }
+
+  auto names = Local().parallelize(std::vector<std::pair<std::string, std::string>>{
+                                       {"k1", "one"}, {"k2", "two"}, {"k2", "deux"}, {"zz", "none"}},
+                                   2);
+  auto joined = ds.filter([](const KV& kv) { return kv.second < 40; }).join(names, 2).collect();
+  // k1: 1, 38; k2: 2, 39 -> 2 + 2*2 = 6 rows; zz matches nothing.
+  CHECK(joined.size() == 6);
+  for (auto& [key, vw] : joined) CHECK((key == "k1" || key == "k2"));
+}
+
+TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  for (int64_t i = 0; i < 3000; ++i) pairs.emplace_back((i * 7919) % 1009, i);
+  auto ds = Local().parallelize(pairs, 4);
+  auto up = ds.sort_by_key(true, 3);
+  CHECK(up.num_partitions() == 3);
+  auto asc = up.collect();
+  REQUIRE(asc.size() == pairs.size());
+  CHECK(std::is_sorted(asc.begin(), asc.end(),
+                       [](const auto& a, const auto& b) { return a.first < b.first; }));
+  auto desc = ds.sort_by_key(false, 3).collect();
+  CHECK(std::is_sorted(desc.begin(), desc.end(),
+                       [](const auto& a, const auto& b) { return a.first > b.first; }));
+}
+
+TEST_CASE("local: repartition and coalesce", "[local]") {
+  auto ds = Local().parallelize(Range(100), 2);
+  auto more = ds.repartition(7);
+  CHECK(more.num_partitions() == 7);
+  auto all = more.collect();
+  std::sort(all.begin(), all.end());
+  CHECK(all == Range(100));
+  auto fewer = more.coalesce(3);
+  CHECK(fewer.num_partitions() == 3);
+  CHECK(fewer.count() == 100);
+  CHECK(ds.coalesce(5).num_partitions() == 2);  // coalesce never grows
+}
+
+TEST_CASE("local: text_file and save_as_text_file round trip", "[local]") {
+  TempDir dir;
+  {
+    std::ofstream(dir.path + "/a.txt") << "one\r\ntwo\n\nthree";
+    std::ofstream(dir.path + "/b.txt") << "four\n";
+    std::ofstream(dir.path + "/_ignored") << "never\n";
+  }
+  auto lines = Local().text_file(dir.path);
+  CHECK(lines.collect() == std::vector<std::string>{"one", "two", "", "three", "four"});
+  std::string out = dir.path + "/out";
+  lines.filter([](const std::string& s) { return !s.empty(); }).save_as_text_file(out);
+  CHECK(fs::exists(out + "/_SUCCESS"));
+  CHECK_FALSE(fs::exists(out + "/_temporary"));
+  std::string all;
+  for (int p = 0; p < lines.num_partitions(); ++p) {
+    char name[32];
+    std::snprintf(name, sizeof(name), "/part-%05d", p);
+    std::ifstream in(out + name);
+    all += std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  CHECK(all == "one\ntwo\nthree\nfour\n");
+  // An existing output directory is refused before any task runs.
+  CHECK_THROWS_WITH(lines.save_as_text_file(out), Catch::Contains("already exists"));
+}
+
+TEST_CASE("local: a missing input path fails on the driver, naming it", "[local]") {
+  CHECK_THROWS_WITH(Local().text_file("/no/such/input"), Catch::Contains("/no/such/input"));
+}
+
+TEST_CASE("local: a throwing task fails the job with its message", "[local]") {
+  auto ds = Local().parallelize(Range(100), 2).map([](int64_t x) {
+    if (x == 42) throw std::runtime_error("boom at 42");
+    return x;
+  });
+  CHECK_THROWS_WITH(ds.count(), Catch::Contains("boom at 42") && Catch::Contains("failed 4 times"));
+  // The context stays usable.
+  CHECK(Local().parallelize(Range(10), 2).count() == 10);
+}
+
+TEST_CASE("local: reduce of an empty dataset is an error", "[local]") {
+  auto empty = Local().parallelize(std::vector<int64_t>{}, 2);
+  CHECK(empty.count() == 0);
+  CHECK_THROWS_WITH(empty.reduce([](int64_t a, int64_t b) { return a + b; }),
+                    Catch::Contains("empty collection"));
+}
+
+}  // namespace
+}  // namespace kiln

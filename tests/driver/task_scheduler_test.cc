@@ -1,0 +1,171 @@
+#include "driver/task_scheduler.h"
+
+#include <future>
+
+#include "absl/synchronization/mutex.h"
+#include "common/wait.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Records the batches it is sent.
+class FakeExecutor final : public ExecutorHandle {
+ public:
+  FakeExecutor(std::string id, int cores) {
+    info_.id = std::move(id);
+    info_.host = "host-" + info_.id;
+    info_.cores = cores;
+  }
+  const ExecutorInfo& info() const override { return info_; }
+  bool Launch(const proto::LaunchTasks& launch) override {
+    absl::MutexLock lock(&mu_);
+    batches_.push_back(launch);
+    return true;
+  }
+  std::vector<proto::LaunchTasks> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+  std::vector<proto::TaskDescription> tasks() {
+    std::vector<proto::TaskDescription> out;
+    for (const auto& b : batches()) out.insert(out.end(), b.tasks().begin(), b.tasks().end());
+    return out;
+  }
+
+ private:
+  ExecutorInfo info_;
+  absl::Mutex mu_;
+  std::vector<proto::LaunchTasks> batches_;
+};
+
+TaskSet MakeSet(int tasks) {
+  TaskSet set;
+  set.plan.set_stage_id(3);
+  set.plan.set_stage_key("3.0");
+  for (int i = 0; i < tasks; ++i) set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i)});
+  return set;
+}
+
+proto::TaskStatus Finished(int64_t task_id, const std::string& result) {
+  proto::TaskStatus s;
+  s.set_task_id(task_id);
+  s.set_state(proto::TASK_FINISHED);
+  s.set_result(result);
+  return s;
+}
+
+proto::TaskStatus Failed(int64_t task_id, const std::string& error) {
+  proto::TaskStatus s;
+  s.set_task_id(task_id);
+  s.set_state(proto::TASK_FAILED);
+  s.set_error(error);
+  return s;
+}
+
+TEST_CASE("task scheduler: tasks go out in one batch per executor, plan first", "[scheduler]") {
+  TaskScheduler tasks({.max_failures = 4});
+  auto a = std::make_shared<FakeExecutor>("a", 2);
+  auto b = std::make_shared<FakeExecutor>("b", 2);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(6)); });
+  REQUIRE(WaitFor([&] { return a->tasks().size() + b->tasks().size() == 4; }, 10s));
+  REQUIRE(a->batches().size() == 1);
+  CHECK(a->batches()[0].plans_size() == 1);
+  CHECK(a->batches()[0].tasks_size() == 2);
+  CHECK(b->batches()[0].tasks_size() == 2);
+  // Finishing tasks frees cores for the two queued ones.
+  for (const auto& t : a->tasks()) tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
+  CHECK(a->batches()[1].plans_size() == 0);  // the executor has the plan already
+  for (const auto& t : a->tasks()) tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  for (const auto& t : b->tasks()) tasks.OnStatuses("b", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  TaskSetOutcome out = outcome.get();
+  REQUIRE(out.status.ok());
+  REQUIRE(out.results.size() == 6);
+  for (int i = 0; i < 6; ++i) CHECK(out.results[i].status.result() == "r" + std::to_string(i));
+}
+
+TEST_CASE("task scheduler: a task failing max_failures times fails the stage, naming where", "[scheduler]") {
+  TaskScheduler tasks({.max_failures = 2});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  tasks.AddExecutor(a);
+  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(1)); });
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1; }, 10s));
+  tasks.OnStatuses("a", {Failed(a->tasks()[0].task_id(), "boom")});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  CHECK(a->tasks()[1].attempt() == 1);
+  tasks.OnStatuses("a", {Failed(a->tasks()[1].task_id(), "boom again")});
+  TaskSetOutcome out = outcome.get();
+  REQUIRE_FALSE(out.status.ok());
+  std::string message(out.status.message());
+  CHECK(message.find("failed 2 times") != std::string::npos);
+  CHECK(message.find("executor a, host host-a") != std::string::npos);
+  CHECK(message.find("boom again") != std::string::npos);
+}
+
+TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]") {
+  TaskScheduler tasks({.max_failures = 1});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  auto b = std::make_shared<FakeExecutor>("b", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));
+  tasks.OnStatuses("b", {Finished(b->tasks()[0].task_id(), "")});
+  tasks.RemoveExecutor("a", "test");  // not counted as a failure (max_failures is 1)
+  REQUIRE(WaitFor([&] { return b->tasks().size() == 2; }, 10s));
+  CHECK(b->tasks()[1].partition() == a->tasks()[0].partition());
+  // A late status from the removed executor is ignored.
+  tasks.OnStatuses("a", {Failed(a->tasks()[0].task_id(), "late")});
+  tasks.OnStatuses("b", {Finished(b->tasks()[1].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+  CHECK(tasks.TotalCores() == 1);
+}
+
+TEST_CASE("task scheduler: a fetch failure ends the task set for a resubmit", "[scheduler]") {
+  TaskScheduler tasks({});
+  auto a = std::make_shared<FakeExecutor>("a", 2);
+  tasks.AddExecutor(a);
+  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  proto::TaskStatus s;
+  s.set_task_id(a->tasks()[0].task_id());
+  s.set_state(proto::TASK_FETCH_FAILED);
+  s.set_fetch_failed_shuffle(4);
+  s.set_fetch_failed_map(1);
+  s.set_fetch_failed_address("10.0.0.1:7078");
+  tasks.OnStatuses("a", {s});
+  TaskSetOutcome out = outcome.get();
+  CHECK(out.status.ok());
+  REQUIRE(out.fetch_failed.has_value());
+  CHECK(out.fetch_failed->shuffle_id == 4);
+  CHECK(out.fetch_failed->map_id == 1);
+  CHECK(out.fetch_failed->address == "10.0.0.1:7078");
+  // The other task's late status frees its core for the next set.
+  tasks.OnStatuses("a", {Finished(a->tasks()[1].task_id(), "")});
+  auto next = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[2].task_id(), ""), Finished(a->tasks()[3].task_id(), "")});
+  CHECK(next.get().status.ok());
+}
+
+TEST_CASE("task scheduler: an empty task set completes at once", "[scheduler]") {
+  TaskScheduler tasks({});
+  CHECK(tasks.RunTaskSet(MakeSet(0)).status.ok());
+}
+
+TEST_CASE("task scheduler: waiting for cores times out or succeeds", "[scheduler]") {
+  TaskScheduler tasks({});
+  CHECK_FALSE(tasks.WaitForCores(1, 10ms));
+  tasks.AddExecutor(std::make_shared<FakeExecutor>("a", 3));
+  CHECK(tasks.WaitForCores(3, 10ms));
+  tasks.Stop("bye");
+  CHECK(tasks.RunTaskSet(MakeSet(1)).status.code() == absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace kiln::internal

@@ -1,0 +1,13 @@
+# Driver library: closure shipping, plans and stages, schedulers, the local-mode API,
+# kiln-submit's argument checks.
+kiln_add_test(NAME driver_unit_tests LABEL unit
+  SOURCES driver/closure_test.cc driver/stage_builder_test.cc driver/task_scheduler_test.cc
+          driver/submit_args_test.cc driver/progress_test.cc driver/readme_test.cc
+  LIBS kiln)
+target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_args.cc)
+
+# In-process local mode (threads, temp files, no sockets) and the driver's gRPC service
+# on 127.0.0.1.
+kiln_add_test(NAME driver_local_tests LABEL integration
+  SOURCES driver/local_api_test.cc driver/driver_service_test.cc
+  LIBS kiln)
