@@ -66,5 +66,7 @@ inline std::string_view View(absl::string_view s) { return {s.data(), s.size()};
 
 // Escapes a string for inclusion in a JSON document (without the quotes).
 std::string JsonEscape(std::string_view s);
+// Escapes a string for HTML text and attribute values (& < > " ').
+std::string HtmlEscape(std::string_view s);
 
 }  // namespace kiln

@@ -2,6 +2,7 @@
 
 #include "common/strings.h"
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -72,7 +73,13 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     }
   }
   pid_t parent = getpid();
+  // Block every signal across fork, so the child cannot run one of the parent's
+  // handlers before execve; the child resets them all to the default first.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
+  if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
   if (pid < 0) {
     close_fds();
     return absl::ResourceExhaustedError(StrCat("fork failed: ", strerror(errno)));
@@ -83,11 +90,13 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
       if (getppid() != parent) _exit(126);
     }
     if (options.new_process_group) setpgid(0, 0);
-    // Undo the parent's signal mask and dispositions.
+    // Default dispositions, then no mask: what a freshly started program expects.
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    for (int sig = 1; sig < NSIG; ++sig) sigaction(sig, &dfl, nullptr);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    signal(SIGPIPE, SIG_DFL);
     if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
     if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
     int devnull = open("/dev/null", O_RDONLY);

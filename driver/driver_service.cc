@@ -126,11 +126,12 @@ grpc::Status DriverService::Connect(
     tasks_->OnStatuses(info.id, std::move(statuses));
   }
   executor->Close();
+  // The scheduler forgets the executor before ShutdownExecutors can see it gone.
+  tasks_->RemoveExecutor(info.id, "its stream closed");
   {
     absl::MutexLock lock(&mu_);
     executors_.erase(info.id);
   }
-  tasks_->RemoveExecutor(info.id, "its stream closed");
   return grpc::Status::OK;
 }
 

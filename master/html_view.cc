@@ -6,26 +6,11 @@
 namespace kiln::master {
 namespace {
 
-std::string Escape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out.push_back(c);
-    }
-  }
-  return out;
-}
-
 std::string Mib(int64_t mb) { return FormatBytes(mb * 1024 * 1024); }
 
 void Row(std::string* out, const std::vector<std::string>& cells, const char* tag = "td") {
   StrAppend(out, "<tr>");
-  for (const std::string& c : cells) StrAppend(out, "<", tag, ">", Escape(c), "</", tag, ">");
+  for (const std::string& c : cells) StrAppend(out, "<", tag, ">", HtmlEscape(c), "</", tag, ">");
   StrAppend(out, "</tr>\n");
 }
 
@@ -50,11 +35,11 @@ std::string RenderHtml(const ClusterView& view) {
       "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head><body>\n";
   int alive = 0;
   for (const WorkerView& w : view.workers) alive += w.state == "ALIVE" ? 1 : 0;
-  StrAppend(&out, "<h1>Kiln Master at ", Escape(view.url), "</h1>\n<ul>\n",
+  StrAppend(&out, "<h1>Kiln Master at ", HtmlEscape(view.url), "</h1>\n<ul>\n",
             "<li>Alive workers: ", alive, "</li>\n",
             "<li>Cores in use: ", view.cores, " total, ", view.cores_used, " used</li>\n",
-            "<li>Memory in use: ", Escape(Mib(view.memory_mb)), " total, ",
-            Escape(Mib(view.memory_used_mb)), " used</li>\n",
+            "<li>Memory in use: ", HtmlEscape(Mib(view.memory_mb)), " total, ",
+            HtmlEscape(Mib(view.memory_used_mb)), " used</li>\n",
             "<li>Applications: ", view.active_apps.size(), " running, ",
             view.completed_apps.size(), " completed</li>\n</ul>\n");
   StrAppend(&out, "<h2>Workers (", view.workers.size(), ")</h2>\n<table>\n");

@@ -21,20 +21,6 @@ Usage Used(const std::vector<ExecutorView>& executors) {
 
 const char* StateName(const ExecutorView& e) { return e.running ? "RUNNING" : "LAUNCHING"; }
 
-std::string HtmlEscape(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors) {

@@ -38,6 +38,7 @@ TEST_CASE("cluster: two workers come up ALIVE with 4 cores in total", "[cluster]
   INFO("/json: " << state.dump());
   REQUIRE(state.is_object());
   CHECK(Str(state, "status") == "ALIVE");
+  CHECK(Str(state, "url") == cluster.master_url());
   CHECK(Int(state, "cores") == 4);
   CHECK(Int(state, "coresused") == 0);
   CHECK(Int(state, "memory") == 2 * 2048);
@@ -121,6 +122,9 @@ TEST_CASE("cluster: a restarted master comes back on the same ports", "[cluster]
   CHECK(cluster.master_port() == port);
   CHECK(cluster.master_ui_port() == ui_port);
   CHECK(Str(cluster.MasterState(), "status") == "ALIVE");
+  // The workers find the new master and register again.
+  REQUIRE_OK(cluster.WaitForWorkersAlive(seconds(30)));
+  CHECK(Int(cluster.MasterState(), "cores") == 4);
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 

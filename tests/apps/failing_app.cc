@@ -1,0 +1,36 @@
+// failing_app MODE — a Kiln application for the job tests (tests/jobs/failure_test.cc).
+//
+//   MODE=throw  a job whose map throws std::runtime_error("boom at record 42") on the
+//               record 42 (of 0..99, in 4 partitions): the job must fail, the driver
+//               report the task's message with the executor and host it ran on, and
+//               exit non-zero.
+//   MODE=ok     the same job without the throw: prints "count=100" and exits 0.
+
+#include <cstdint>
+#include <cstdio>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "driver/kiln.h"
+
+int main(int argc, char** argv) {
+  kiln::Context ctx(argc, argv);
+  const std::string mode = argc == 2 ? argv[1] : "";
+  if (mode != "throw" && mode != "ok") {
+    std::fprintf(stderr, "usage: failing_app throw|ok\n");
+    return 2;
+  }
+  const bool fail = mode == "throw";  // captured by value: decides on the executors
+  std::vector<int64_t> records(100);
+  std::iota(records.begin(), records.end(), 0);
+  int64_t n = ctx.parallelize(records, 4)
+                  .map([fail](int64_t x) {
+                    if (fail && x == 42) throw std::runtime_error("boom at record 42");
+                    return x * 2;
+                  })
+                  .count();
+  std::printf("count=%lld\n", static_cast<long long>(n));
+  return 0;
+}

@@ -1,0 +1,187 @@
+// The Dataset API end to end: tests/apps/api_app prints the results of every operation
+// over 0..N-1; each must equal what this test computes with plain loops.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/strings.h"
+#include "tests/jobs/job_util.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/mini_cluster.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::test::jobs {
+namespace {
+
+constexpr int64_t kN = 600;
+constexpr int kK = 3;        // the int the app's functions capture
+constexpr double kD = 2.75;  // the double they capture
+constexpr int kSlices = 5;   // the app's parallelize
+
+// The app's formats: numbers, doubles as %.17g, pairs "a:b", lists joined with ','.
+std::string Str(int64_t v) { return std::to_string(v); }
+std::string Str(const std::string& v) { return v; }
+std::string Str(double v) {
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  return buf;
+}
+template <class A, class B>
+std::string Str(const std::pair<A, B>& p) {
+  return Str(p.first) + ":" + Str(p.second);
+}
+template <class T>
+std::string Str(const std::vector<T>& v) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) out += (i > 0 ? "," : "") + Str(v[i]);
+  return out;
+}
+template <class T>
+std::vector<T> Sorted(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Every "name=value" the app must print, except those checked by property (the sizes
+// of repartition's partitions), computed with plain loops.
+std::map<std::string, std::string> Expected(int default_parallelism) {
+  std::vector<int64_t> nums;
+  for (int64_t x = 0; x < kN; ++x) nums.push_back(x);
+  std::map<std::string, std::string> e;
+  e["default_parallelism"] = Str(int64_t{default_parallelism});
+  e["partitions"] = Str(int64_t{kSlices});
+  e["collect"] = Str(nums);
+  e["count"] = Str(kN);
+
+  std::vector<int64_t> mapped, filtered, emitted, part_stats, multiples;
+  std::vector<double> doubles;
+  for (int64_t x : nums) {
+    mapped.push_back(x * kK + static_cast<int64_t>(static_cast<double>(x) * kD));
+    if (x % kK == 0) filtered.push_back(x);
+    for (int64_t i = 0; i < x % kK; ++i) emitted.push_back(x * 10 + i);
+    if (x % 4 == 0) {
+      doubles.push_back(static_cast<double>(x) * kD);
+      doubles.push_back(-static_cast<double>(x) * kD);
+    }
+    multiples.push_back(x * kK);
+  }
+  e["map"] = Str(mapped);
+  e["filter"] = Str(filtered);
+  e["flat_map_emit"] = Str(emitted);
+  e["flat_map_vector"] = Str(doubles);
+  for (int p = 0; p < kSlices; ++p) {  // parallelize: contiguous slices of N*p/S
+    int64_t begin = kN * p / kSlices, end = kN * (p + 1) / kSlices, sum = 0;
+    for (int64_t x = begin; x < end; ++x) sum += x;
+    part_stats.push_back(end - begin);
+    part_stats.push_back(sum * kK);
+  }
+  e["map_partitions"] = Str(part_stats);
+
+  std::vector<std::pair<int64_t, int64_t>> keyed;
+  std::map<int64_t, int64_t> sums;
+  for (int64_t x : nums) {
+    if (keyed.size() < 12) keyed.emplace_back(x % (kK + 4), x);
+    sums[x % (kK + 4)] += x;
+  }
+  e["key_by"] = Str(keyed);
+  e["reduce_by_key"] = Str(std::vector<std::pair<int64_t, int64_t>>(sums.begin(), sums.end()));
+
+  std::map<std::string, std::vector<int64_t>> groups;
+  for (int64_t x : nums) groups["g" + std::to_string(x % 5)].push_back(x);
+  std::vector<std::pair<std::string, std::string>> grouped;
+  for (const auto& [key, values] : groups) grouped.emplace_back(key, Str(values));
+  e["group_by_key"] = Str(grouped);
+
+  std::vector<std::string> joined;
+  for (int64_t x = 0; x < 50; ++x) {
+    int64_t key = x % 10;
+    if (key % 2 == 0) joined.push_back(Str(key) + ":" + Str(x) + "/n" + Str(key));
+    if (key == 4) joined.push_back(Str(key) + ":" + Str(x) + "/four");
+  }
+  e["join"] = Str(Sorted(joined));
+
+  std::vector<std::pair<int64_t, int64_t>> pairs;
+  std::vector<int64_t> keys;
+  for (int64_t x : nums) {
+    pairs.emplace_back((x * 37 + kK) % 211, x);
+    keys.push_back((x * 37 + kK) % 211);
+  }
+  std::sort(keys.begin(), keys.end());
+  e["sort_asc_partitions"] = "4";
+  e["sort_desc_partitions"] = "3";
+  e["sort_asc_keys"] = Str(keys);
+  e["sort_asc_pairs"] = Str(Sorted(pairs));
+  std::reverse(keys.begin(), keys.end());
+  e["sort_desc_keys"] = Str(keys);
+  e["sort_desc_pairs"] = Str(Sorted(pairs));
+
+  e["repartition_partitions"] = "7";
+  e["repartition_records"] = Str(nums);
+  // coalesce(2) of 5 partitions: parents {0, 1} and {2, 3, 4}, in order.
+  e["coalesce_partitions"] = "2";
+  e["coalesce_sizes"] = Str(std::vector<int64_t>{kN * 2 / kSlices, kN - kN * 2 / kSlices});
+  e["coalesce_collect"] = Str(nums);
+  e["coalesce_count"] = Str(kN);
+
+  e["take"] = Str(std::vector<int64_t>(multiples.begin(), multiples.begin() + 7));
+  e["take_across"] = Str(std::vector<int64_t>(nums.begin(), nums.begin() + kN / 2));
+  e["take_all"] = Str(nums);
+  e["reduce"] = Str(kN * (kN - 1) / 2);
+  e["reduce_capture"] = Str(static_cast<int64_t>(static_cast<double>(kN - 1) * kD));
+  e["foreach"] = "ok";
+  return e;
+}
+
+void CheckApi(const std::string& master, int default_parallelism) {
+  CommandResult r = Submit(master, {}, AppPath("api_app"),
+                           {Str(kN), std::to_string(kK), "2.75"});
+  INFO("api_app on " << master << ": exit code " << r.exit_code << "\n--- stderr ---\n"
+                     << r.err);
+  REQUIRE(r.exit_code == 0);
+  std::map<std::string, std::string> got;
+  for (const std::string& line : SplitLines(r.out)) {
+    size_t eq = line.find('=');
+    REQUIRE(eq != std::string::npos);
+    got[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  for (const auto& [name, value] : Expected(default_parallelism)) {
+    INFO(name);
+    REQUIRE(got.count(name) == 1);
+    CHECK(got[name] == value);
+  }
+  // repartition(7): exactly 7 partitions of about equal size (round robin from each of
+  // the 5 map partitions: at most 5 apart), no record lost or doubled.
+  std::vector<int64_t> sizes;
+  for (std::string_view s : Split(got["repartition_sizes"], ',')) {
+    int64_t v = -1;
+    CHECK(ParseNumber(s, &v));
+    sizes.push_back(v);
+  }
+  INFO("repartition_sizes=" << got["repartition_sizes"]);
+  REQUIRE(sizes.size() == 7);
+  int64_t total = 0;
+  for (int64_t s : sizes) total += s;
+  CHECK(total == kN);
+  CHECK(*std::max_element(sizes.begin(), sizes.end()) -
+            *std::min_element(sizes.begin(), sizes.end()) <=
+        kSlices);
+}
+
+TEST_CASE("jobs: the Dataset API on a 2-worker cluster", "[jobs][api]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  CheckApi(cluster.master_url(), /*default_parallelism=*/4);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("jobs: the Dataset API in local[2]", "[jobs][api]") {
+  CheckApi("local[2]", /*default_parallelism=*/2);
+}
+
+}  // namespace
+}  // namespace kiln::test::jobs

@@ -1,0 +1,127 @@
+// wordcount end to end: kiln-submit runs build/bin/wordcount on a 2-worker mini
+// cluster and in local[2]; its output must equal counts computed here, exactly.
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "common/strings.h"
+#include "tests/jobs/job_util.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/mini_cluster.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::test::jobs {
+namespace {
+
+// Runs wordcount INPUT OUT on `master` and checks the exit code, the output dir (every
+// "word\tcount" line, _SUCCESS, nothing temporary left, `parts` part files when >= 0)
+// and the top 10 printed on stdout.
+void CheckWordCount(const std::string& master, const std::vector<std::string>& flags,
+                    const std::string& input, const WordCounts& expected, int parts) {
+  TempDir dir("kiln-wc-out-");
+  const std::string out = dir.Sub("out");
+  auto start = std::chrono::steady_clock::now();
+  CommandResult r = Submit(master, flags, BinPath("wordcount"), {input, out});
+  auto ms = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+  INFO("kiln-submit --master " << master << " " << Join(flags, " ") << " wordcount " << input
+                               << " (" << ms.count() << " ms): " << r.ToString());
+  REQUIRE(r.exit_code == 0);
+  CHECK_FALSE(AppIdFromStderr(r.err).empty());
+  CHECK(PathExists(out + "/_SUCCESS"));
+  CHECK_FALSE(PathExists(out + "/_temporary"));
+  std::vector<std::string> names = PartFiles(out);
+  for (size_t i = 0; i < names.size(); ++i) {  // part-00000 ... part-(n-1), nothing else
+    char want[32];
+    std::snprintf(want, sizeof(want), "part-%05zu", i);
+    CHECK(names[i] == want);
+  }
+  CHECK(ListDir(out).size() == names.size() + 1);  // + _SUCCESS
+  if (parts >= 0) CHECK(names.size() == static_cast<size_t>(parts));
+  std::string all = ReadParts(out);
+  CHECK((all.empty() || all.back() == '\n'));
+  CHECK(SortedLines(all) == WordCountLines(expected));
+  CHECK(r.out == TopTen(expected));
+}
+
+WordCounts CountOf(const std::string& text) {
+  WordCounts counts;
+  CountWords(text, &counts);
+  return counts;
+}
+
+TEST_CASE("jobs: wordcount on a 2-worker cluster equals the reference", "[jobs][wordcount]") {
+  TempDir in("kiln-wc-in-");
+  const std::string text = GenerateText(/*seed=*/1, /*lines=*/4000);
+  WriteTestFile(in.Sub("input.txt"), text);
+  WordCounts expected = CountOf(text);
+  REQUIRE(expected.size() > 10);
+
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  // 4 reduce partitions: the default parallelism is the cluster's 2 x 2 executor cores.
+  CheckWordCount(cluster.master_url(), {}, in.Sub("input.txt"), expected, 4);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("jobs: wordcount in local[2] equals the reference", "[jobs][wordcount]") {
+  TempDir in("kiln-wc-in-");
+  const std::string text = GenerateText(/*seed=*/1, /*lines=*/4000);
+  WriteTestFile(in.Sub("input.txt"), text);
+  CheckWordCount("local[2]", {}, in.Sub("input.txt"), CountOf(text), 2);
+}
+
+// A directory of files of different shapes, whose lines straddle small splits; files
+// named _* and .* are not input.
+WordCounts WriteInputDir(const std::string& dir) {
+  WordCounts expected;
+  for (uint32_t seed = 2; seed <= 5; ++seed) {
+    std::string text = GenerateText(seed, 30 + 15 * static_cast<int>(seed));
+    if (seed == 3) text += "\n";  // this one ends with a newline
+    WriteTestFile(dir + "/file-" + std::to_string(seed) + ".txt", text);
+    CountWords(text, &expected);
+  }
+  std::string long_line(300, 'w');  // one word longer than several splits
+  long_line += " tail\r\nnext";
+  WriteTestFile(dir + "/long.txt", long_line);
+  CountWords(long_line, &expected);
+  WriteTestFile(dir + "/empty.txt", "");
+  WriteTestFile(dir + "/_ignored.txt", "ignored words here\n");
+  WriteTestFile(dir + "/.hidden", "hidden words here\n");
+  return expected;
+}
+
+TEST_CASE("jobs: wordcount over a directory with small splits on the cluster",
+          "[jobs][wordcount][splits]") {
+  TempDir in("kiln-wc-in-");
+  WordCounts expected = WriteInputDir(in.path());
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  // Three jobs, one after the other, on the same cluster.
+  CheckWordCount(cluster.master_url(), {"--conf", "kiln.files.maxPartitionBytes=37"}, in.path(),
+                 expected, 4);
+  CheckWordCount(cluster.master_url(), {"--conf", "kiln.files.maxPartitionBytes=1000"},
+                 in.path(), expected, 4);
+  CheckWordCount(cluster.master_url(),
+                 {"--conf", "kiln.files.maxPartitionBytes=37", "--conf",
+                  "kiln.default.parallelism=3"},
+                 in.path(), expected, 3);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("jobs: wordcount over a directory with small splits in local[2]",
+          "[jobs][wordcount][splits]") {
+  TempDir in("kiln-wc-in-");
+  WordCounts expected = WriteInputDir(in.path());
+  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=37"}, in.path(), expected,
+                 2);
+  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=1000"}, in.path(),
+                 expected, 2);
+  CheckWordCount("local[2]",
+                 {"--conf", "kiln.files.maxPartitionBytes=37", "--conf",
+                  "kiln.default.parallelism=3"},
+                 in.path(), expected, 3);
+}
+
+}  // namespace
+}  // namespace kiln::test::jobs

@@ -1,0 +1,29 @@
+# End-to-end job tests: kiln-submit runs the examples and the test applications of
+# tests/apps on a mini cluster and in local mode, and the tests compare the outputs
+# with references computed independently. Included from tests/CMakeLists.txt.
+
+# Test applications: plain Kiln programs, shipped to executors like any user's binary.
+set(KILN_TEST_APPS_DIR ${CMAKE_BINARY_DIR}/tests/apps)
+foreach(app failing_app api_app)
+  add_executable(${app} ${CMAKE_CURRENT_LIST_DIR}/apps/${app}.cc)
+  target_link_libraries(${app} PRIVATE kiln kiln_warnings)
+  set_target_properties(${app} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${KILN_TEST_APPS_DIR})
+endforeach()
+
+add_library(kiln_job_test_util STATIC ${CMAKE_CURRENT_LIST_DIR}/jobs/job_util.cc)
+target_link_libraries(kiln_job_test_util PUBLIC kiln_test_support PRIVATE kiln_warnings)
+target_compile_definitions(kiln_job_test_util PRIVATE
+  KILN_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
+  KILN_TEST_APPS_DIR="${KILN_TEST_APPS_DIR}")
+
+kiln_add_test(NAME jobs_test LABEL integration
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/wordcount_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/city_report_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/submit_errors_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/failure_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/api_test.cc
+  LIBS kiln_job_test_util)
+# Everything the tests start must be built first.
+add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
+  failing_app api_app)
