@@ -216,6 +216,23 @@ class Dataset {
         internal::MakeOp<runtime::JoinSource<K, V, W>>(), {left, right}, "join");
   }
 
+  // Left outer join by key: (k, (v, w)) for every match, and (k, (v, nullopt)) for a
+  // left record whose key the other side lacks.
+  template <class Other>
+  auto left_outer_join(const Other& other, int partitions = 0) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
+                  "kiln: left_outer_join needs two datasets of pairs with the same key type");
+    int r = Partitions(partitions);
+    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
+    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
+    return Shuffled<std::pair<K, std::pair<V, std::optional<W>>>>(
+        internal::MakeOp<runtime::LeftOuterJoinSource<K, V, W>>(), {left, right},
+        "left_outer_join");
+  }
+
   // Sorted by key across partitions: partition i holds keys before partition i+1's.
   // The range bounds come from a sample of the keys (a job runs now to take it).
   Dataset<T> sort_by_key(bool ascending = true, int partitions = 0) const {

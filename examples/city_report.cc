@@ -4,14 +4,16 @@
 // first row starting with "id," is a header and skipped; fields hold no commas). For
 // every city with active users, writes "city<TAB>active_users<TAB>order_total" to the
 // new directory OUTPUT, sorted by city: the number of users whose status is "active",
-// and the sum of the amounts of all orders placed by users of that city (amounts have
-// at most two decimals and are summed exactly, in cents).
+// and the sum of the amounts of all orders placed by users of that city (0.00 when
+// there are none; amounts have at most two decimals and are summed exactly, in cents).
 //
 // Stages: active users counted per city (a shuffle), orders joined with their user's
-// city (a join) and summed per city (a shuffle), the two joined by city and sorted.
+// city (a join) and summed per city (a shuffle), the two left-outer-joined by city and
+// sorted.
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -109,10 +111,12 @@ int main(int argc, char** argv) {
           })
           .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
 
-  active_per_city.join(total_per_city)
+  // A city with active users but no orders reports 0.00: a left outer join.
+  active_per_city.left_outer_join(total_per_city)
       .sort_by_key()
-      .map([](std::pair<std::string, std::pair<int64_t, int64_t>> x) {
-        return x.first + "\t" + std::to_string(x.second.first) + "\t" + FormatCents(x.second.second);
+      .map([](std::pair<std::string, std::pair<int64_t, std::optional<int64_t>>> x) {
+        return x.first + "\t" + std::to_string(x.second.first) + "\t" +
+               FormatCents(x.second.second.value_or(0));
       })
       .save_as_text_file(argv[3]);
   return 0;

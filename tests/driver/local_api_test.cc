@@ -104,6 +104,15 @@ TEST_CASE("local: reduce_by_key, group_by_key, join", "[local]") {
   for (auto& [key, vw] : joined) CHECK((key == "k1" || key == "k2"));
 }
 
+TEST_CASE("local: left_outer_join keeps unmatched left records", "[local]") {
+  auto left = Local().parallelize(std::vector<std::pair<int64_t, std::string>>{{1, "a"}, {2, "b"}, {3, "c"}}, 2);
+  auto right = Local().parallelize(std::vector<std::pair<int64_t, int64_t>>{{2, 20}, {2, 21}, {4, 40}}, 2);
+  auto rows = left.left_outer_join(right, 3).collect();
+  std::sort(rows.begin(), rows.end());
+  using Row = std::pair<int64_t, std::pair<std::string, std::optional<int64_t>>>;
+  CHECK(rows == std::vector<Row>{{1, {"a", std::nullopt}}, {2, {"b", 20}}, {2, {"b", 21}}, {3, {"c", std::nullopt}}});
+}
+
 TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
   std::vector<std::pair<int64_t, int64_t>> pairs;
   for (int64_t i = 0; i < 3000; ++i) pairs.emplace_back((i * 7919) % 1009, i);

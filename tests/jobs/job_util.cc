@@ -286,7 +286,7 @@ CityData GenerateCityData(uint32_t seed, int users, int orders) {
   }
   data.orders_csv = "id,user_id,amount\n";
   for (int id = 0; id < orders; ++id) {
-    // The first orders cover every city (see the inner join in city_report), then
+    // The first orders cover every city, then
     // random users, and now and then a user who does not exist (left out).
     int user = id < kNumCities ? users_by_city[id].front() : static_cast<int>(rng.Below(users));
     bool ghost = id >= kNumCities && rng.Below(50) == 0;

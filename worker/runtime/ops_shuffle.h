@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -351,6 +352,42 @@ class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>>
       for (const V& v : it->second) {
         emit_status = this->out_.Emit(
             std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
+        if (!emit_status.ok()) return;
+      }
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// left_outer_join's reduce side: the right side is built into a hash table, the left
+// side streams past it; a left record without a match comes out once, with no value.
+template <class K, class V, class W>
+class LeftOuterJoinSource final
+    : public ShuffleSourceBase<std::pair<K, std::pair<V, std::optional<W>>>> {
+ public:
+  using Out = std::pair<K, std::pair<V, std::optional<W>>>;
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<LeftOuterJoinSource>(), p, 2);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyMap<K, std::vector<W>> right;
+    absl::Status s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split,
+                                                  [&](std::pair<K, W>& kw) {
+      right[kw.first].push_back(std::move(kw.second));
+    });
+    if (!s.ok()) return s;
+    absl::Status emit_status;
+    s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+      if (!emit_status.ok()) return;
+      auto it = right.find(kv.first);
+      if (it == right.end()) {
+        emit_status = this->out_.Emit(Out(kv.first, {std::move(kv.second), std::nullopt}));
+        return;
+      }
+      for (const W& w : it->second) {
+        emit_status = this->out_.Emit(Out(kv.first, {kv.second, w}));
         if (!emit_status.ok()) return;
       }
     });
