@@ -14,8 +14,11 @@ run=$(mktemp -d /tmp/kiln-quickstart.XXXXXX)
 pids=()
 cleanup() {
   status=$?
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  # Workers first, so they can still tell the master that their executors stopped.
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
+    kill "${pids[$i]}" 2>/dev/null || true
+    wait "${pids[$i]}" 2>/dev/null || true
+  done
   if [ "$status" -ne 0 ]; then
     echo "quickstart failed; last lines of the daemons' logs:" >&2
     tail -n 20 "$run"/*.log >&2 || true

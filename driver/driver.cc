@@ -74,7 +74,7 @@ std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& n
 
 void Driver::Fail(const std::string& message) {
   if (!options_.exit_on_failure) throw JobFailed(message);
-  spdlog::error("app={} {}", backend_ ? backend_->app_id() : "", message);
+  // The one report of the failure: a plain line for the user, not a log line too.
   std::fprintf(stderr, "kiln: %s\n", message.c_str());
   Stop("FAILED");
   std::fflush(nullptr);
