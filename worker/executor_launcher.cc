@@ -1,5 +1,7 @@
 #include "worker/executor_launcher.h"
 
+#include <set>
+
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/status.h"
@@ -90,8 +92,54 @@ void ExecutorLauncher::Run() {
       if (queue_.empty()) return;
       request = std::move(queue_.front());
       queue_.pop_front();
+      launching_[{request.app_id(), request.executor_id()}] = request.binary_digest();
     }
     Launch(request);
+    absl::MutexLock lock(&mu_);
+    launching_.erase({request.app_id(), request.executor_id()});
+  }
+}
+
+void ExecutorLauncher::CancelApp(const std::string& app_id) {
+  CancelLaunches([&](const Key& key) { return key.first == app_id; },
+                 "the application finished before the executor started");
+}
+
+void ExecutorLauncher::CancelExecutor(const std::string& app_id, int executor_id) {
+  CancelLaunches([&](const Key& key) { return key == Key{app_id, executor_id}; },
+                 "killed before it started");
+}
+
+void ExecutorLauncher::CancelLaunches(const std::function<bool(const Key&)>& match,
+                                      const std::string& why) {
+  std::vector<proto::LaunchExecutorRequest> dropped;
+  std::set<std::string> cancel;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = queue_.begin(); it != queue_.end();) {
+      if (match({it->app_id(), it->executor_id()})) {
+        dropped.push_back(std::move(*it));
+        it = queue_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    std::set<std::string> still_wanted;
+    for (const auto& [key, digest] : launching_) {
+      (match(key) ? cancel : still_wanted).insert(digest);
+    }
+    for (const std::string& digest : still_wanted) cancel.erase(digest);
+  }
+  for (const auto& r : dropped) {
+    spdlog::info("app={} executor={}: launch dropped: {}", r.app_id(), r.executor_id(), why);
+    table_->EndLaunch(r.app_id(), r.executor_id());
+    reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_KILLED, why);
+  }
+  if (options_.cancel_fetch) {
+    for (const std::string& digest : cancel) {
+      spdlog::info("cancelling the fetch of binary {}: {}", digest, why);
+      options_.cancel_fetch(digest);
+    }
   }
 }
 
@@ -99,9 +147,6 @@ absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecuto
                                                       const std::string& dir) {
   ASSIGN_OR_RETURN(std::string binary,
                    binaries_->Get({r.driver_address(), r.app_id()}, r.binary_digest()));
-  if (table_->IsKillRequested(r.app_id(), r.executor_id())) {
-    return absl::CancelledError("killed before it started");
-  }
   RETURN_IF_ERROR(MakeDirs(dir));
   ExecutorCommand command{
       .binary_path = binary,
@@ -120,6 +165,10 @@ absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecuto
   spawn.stdout_path = dir + "/stdout";
   spawn.stderr_path = dir + "/stderr";
   spawn.die_with_parent = true;
+  // Last check before the fork (a kill after it is sent by SetRunning at once).
+  if (table_->IsKillRequested(r.app_id(), r.executor_id())) {
+    return absl::CancelledError("killed before it started");
+  }
   return Spawn(spawn);
 }
 
@@ -129,8 +178,10 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
                r.executor_id(), r.cores(), r.memory_mb(), r.driver_address());
   absl::StatusOr<pid_t> pid = FetchAndSpawn(r, dir);
   if (!pid.ok()) {
+    // A cancelled fetch may end with the error of its last attempt.
+    const bool killed = absl::IsCancelled(pid.status()) ||
+                        table_->IsKillRequested(r.app_id(), r.executor_id());
     table_->EndLaunch(r.app_id(), r.executor_id());
-    const bool killed = absl::IsCancelled(pid.status());
     std::string message = StrCat("cannot launch executor: ", View(pid.status().message()));
     if (killed) {
       spdlog::info("app={} executor={} killed before it started", r.app_id(), r.executor_id());

@@ -9,12 +9,19 @@
 // that forked them: the launcher threads live until Stop(), so the worker stops its
 // executors before it stops the launcher.
 //
+// A launch of a finished application, or of a killed executor, is cancelled: dropped if
+// still queued, its binary fetch cancelled (unless another launch waits on that binary)
+// if under way; it never spawns a process.
+//
 // Thread-safe. Start()/Stop() once each. Lock order: the launcher's lock, then the
 // table's.
 
 #include <chrono>
 #include <deque>
+#include <functional>
+#include <map>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -34,6 +41,9 @@ struct ExecutorLauncherOptions {
   std::string host;        // advertised host of the worker
   int port = 0;            // the worker's gRPC port (its shuffle service)
   int threads = 2;         // launches in parallel (binary fetches of different apps)
+  // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
+  // CANCELLED). Optional.
+  std::function<void(const std::string& digest)> cancel_fetch;
 };
 
 class ExecutorLauncher {
@@ -53,7 +63,18 @@ class ExecutorLauncher {
   // finished applications and duplicates, and queues the launch. Returns at once.
   absl::Status Submit(const proto::LaunchExecutorRequest& request);
 
+  // Cancels the launches of `app_id` (which has finished) / of one executor (which was
+  // killed): queued ones are dropped and reported KILLED; fetches under way are
+  // cancelled unless a launch of another executor waits on the same binary. Call it
+  // after marking them in the table (ExecutorTable::FinishApp / Kill), so that a launch
+  // whose fetch completes anyway does not spawn.
+  void CancelApp(const std::string& app_id);
+  void CancelExecutor(const std::string& app_id, int executor_id);
+
  private:
+  using Key = std::pair<std::string, int>;  // app id, executor id
+  // Cancels the launches whose key matches `match`.
+  void CancelLaunches(const std::function<bool(const Key&)>& match, const std::string& why);
   void Run();
   void Launch(const proto::LaunchExecutorRequest& request);
   absl::StatusOr<pid_t> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
@@ -66,6 +87,8 @@ class ExecutorLauncher {
   absl::Mutex mu_;
   std::deque<proto::LaunchExecutorRequest> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  // The launches under way (taken off the queue), with their binary digests.
+  std::map<Key, std::string> launching_ ABSL_GUARDED_BY(mu_);
   std::vector<std::thread> threads_;
 };
 

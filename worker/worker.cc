@@ -2,7 +2,7 @@
 
 #include <time.h>
 
-#include <set>
+#include <map>
 
 #include "common/clients/driver_client.h"
 #include "common/files.h"
@@ -22,32 +22,39 @@ std::string MakeWorkerId(const std::string& host, int port) {
   return StrCat("worker-", stamp, "-", host, "-", port);
 }
 
-// The binary fetches in flight, so that Stop() can cancel them. Thread-safe.
+// The binary fetches in flight, by digest, so that Stop() and a finished application
+// can cancel them. Thread-safe.
 class Worker::ActiveFetches {
  public:
   absl::Status Fetch(DriverClientOptions options, const std::string& app_id,
                      const std::string& digest, const std::string& dest_path) {
     DriverClient client(std::move(options));
+    std::multimap<std::string, DriverClient*>::iterator it;
     {
       absl::MutexLock lock(&mu_);
       if (cancelled_) return absl::CancelledError("worker shutting down");
-      clients_.insert(&client);
+      it = clients_.emplace(digest, &client);
     }
     absl::Status status = client.FetchBinary(app_id, digest, dest_path);
     absl::MutexLock lock(&mu_);
-    clients_.erase(&client);
+    clients_.erase(it);
     return status;
+  }
+  void Cancel(const std::string& digest) {
+    absl::MutexLock lock(&mu_);
+    auto [first, last] = clients_.equal_range(digest);
+    for (auto it = first; it != last; ++it) it->second->Cancel();
   }
   void CancelAll() {
     absl::MutexLock lock(&mu_);
     cancelled_ = true;
-    for (DriverClient* client : clients_) client->Cancel();
+    for (auto& [digest, client] : clients_) client->Cancel();
   }
 
  private:
   absl::Mutex mu_;
   bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  std::set<DriverClient*> clients_ ABSL_GUARDED_BY(mu_);
+  std::multimap<std::string, DriverClient*> clients_ ABSL_GUARDED_BY(mu_);
 };
 
 namespace {
@@ -73,8 +80,7 @@ Worker::Worker(WorkerOptions options)
                 [this](const BinarySource& s, const std::string& d, const std::string& p) {
                   return FetchBinary(s, d, p);
                 }),
-      master_(MasterOptions(options_, std::chrono::milliseconds(0))),
-      report_master_(MasterOptions(options_, std::chrono::seconds(10))) {
+      master_(MasterOptions(options_, std::chrono::milliseconds(0))) {
   info_.host = options_.host;
   info_.master_url = options_.master_url;
   info_.cores = options_.cores;
@@ -91,6 +97,22 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
                source.driver_address);
   return fetches_->Fetch(std::move(options), source.app_id, digest, dest_path);
+}
+
+absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& request) {
+  const auto deadline = std::chrono::steady_clock::now() + kReportRetryFor;
+  rpc::Backoff backoff(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
+  while (true) {
+    absl::Status status = master_.ExecutorStateChanged(request);
+    const bool retryable = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+    if (!retryable || std::chrono::steady_clock::now() >= deadline) return status;
+    // Once a stop is requested, one attempt only: the master may be gone too.
+    absl::MutexLock lock(&stop_mu_);
+    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_requested_; };
+    if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::FromChrono(backoff.Next()))) {
+      return status;
+    }
+  }
 }
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
@@ -146,8 +168,7 @@ absl::Status Worker::Listen() {
 
   reporter_ = std::make_unique<StateReporter>(
       info_.id, [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
-        // While shutting down, one attempt: the master may be gone too.
-        return (draining ? master_ : report_master_).ExecutorStateChanged(r);
+        return draining ? master_.ExecutorStateChanged(r) : SendReport(r);
       });
   supervisor_ = std::make_unique<ExecutorSupervisor>(
       ExecutorSupervisorOptions{.work_dir = options_.work_dir,
@@ -157,7 +178,10 @@ absl::Status Worker::Listen() {
       ExecutorLauncherOptions{.work_dir = options_.work_dir,
                               .worker_id = info_.id,
                               .host = options_.host,
-                              .port = info_.port},
+                              .port = info_.port,
+                              .cancel_fetch = [this](const std::string& digest) {
+                                fetches_->Cancel(digest);
+                              }},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};
 
@@ -189,6 +213,8 @@ void Worker::RequestStop() {
 void Worker::Stop() {
   if (stopped_) return;
   stopped_ = true;
+  // First: from now on state reports get one attempt (SendReport), so that the reports
+  // of the executors killed below do not wait on a master that is gone.
   RequestStop();
   if (link_ != nullptr) link_->Stop();
   fetches_->CancelAll();

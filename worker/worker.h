@@ -51,6 +51,8 @@ struct WorkerOptions {
 
 class Worker {
  public:
+  static constexpr std::chrono::milliseconds kReportRetryFor{10'000};
+
   explicit Worker(WorkerOptions options);
   ~Worker();
 
@@ -72,6 +74,9 @@ class Worker {
   class ActiveFetches;
   absl::Status FetchBinary(const BinarySource& source, const std::string& digest,
                            const std::string& dest_path);
+  // Sends a state report, retrying UNAVAILABLE for kReportRetryFor, but only until a
+  // stop is requested (then the master may be gone too: a worker must stop promptly).
+  absl::Status SendReport(const proto::ExecutorStateChangedRequest& request);
   absl::StatusOr<int> StartHttp(const std::string& bind_host);
   std::unique_ptr<MasterLink> MakeMasterLink();
 
@@ -85,8 +90,7 @@ class Worker {
   HttpServer http_;
   ExecutorTable table_;
   BinaryCache binaries_;
-  MasterClient master_;          // registration, heartbeats, last reports: single attempts
-  MasterClient report_master_;   // state reports: retries briefly
+  MasterClient master_;          // single attempts; SendReport retries state reports
   std::unique_ptr<StateReporter> reporter_;
   std::unique_ptr<ExecutorSupervisor> supervisor_;
   std::unique_ptr<ExecutorLauncher> launcher_;

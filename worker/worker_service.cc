@@ -32,6 +32,7 @@ grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
   if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("kill requested app={} executor={}", req->app_id(), req->executor_id());
   control->table->Kill(req->app_id(), req->executor_id());
+  control->launcher->CancelExecutor(req->app_id(), req->executor_id());
   return grpc::Status::OK;
 }
 
@@ -43,6 +44,7 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
   if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("application finished app={}: stopping its executors", req->app_id());
   control->table->FinishApp(req->app_id());
+  control->launcher->CancelApp(req->app_id());
   control->supervisor->CleanUpWhenIdle(req->app_id());
   return grpc::Status::OK;
 }

@@ -1,7 +1,8 @@
 // Integration: a real kiln-worker process between an in-process fake master and fake
 // driver. Covers registration, binary fetch (once per digest), the executor argv
 // contract, exit reporting (EXITED / FAILED with stderr / KILLED), shuffle serving over
-// gRPC, application cleanup and shutdown.
+// gRPC, application cleanup and shutdown (also with the master gone), and launches
+// cancelled while their binary is being fetched.
 
 #include <signal.h>
 #include <unistd.h>
@@ -128,6 +129,32 @@ class FakeDriver final : public proto::Driver::Service {
   int fetches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// A driver that never delivers its binary: it refuses (UNAVAILABLE, as a driver going
+// away) or holds the call until the worker cancels it.
+class StuckDriver final : public proto::Driver::Service {
+ public:
+  explicit StuckDriver(bool refuse) : refuse_(refuse) {}
+  grpc::Status FetchBinary(grpc::ServerContext* ctx, const proto::FetchBinaryRequest*,
+                           grpc::ServerWriter<proto::BinaryChunk>*) override {
+    absl::MutexLock lock(&mu_);
+    ++fetches_;
+    if (refuse_) return grpc::Status(grpc::StatusCode::UNAVAILABLE, "driver going away");
+    // gRPC's sync API has no cancellation callback: look every few ms.
+    while (!ctx->IsCancelled()) cancelled_.WaitWithTimeout(&mu_, absl::Milliseconds(10));
+    return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+  }
+  int fetches() {
+    absl::MutexLock lock(&mu_);
+    return fetches_;
+  }
+
+ private:
+  const bool refuse_;
+  absl::Mutex mu_;
+  absl::CondVar cancelled_;
+  int fetches_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
 proto::LaunchExecutorRequest Launch(const std::string& app, int id, const std::string& driver,
                                     const std::string& digest) {
   proto::LaunchExecutorRequest r;
@@ -144,6 +171,23 @@ proto::LaunchExecutorRequest Launch(const std::string& app, int id, const std::s
 std::string LastMessage(FakeMaster& master, const std::string& app, int id) {
   auto changes = master.Changes(app, id);
   return changes.empty() ? "" : changes.back().message();
+}
+
+// The worker's argv against a master at `master_port`; ready file in `dir`.
+std::vector<std::string> WorkerArgv(TempDir& dir, int master_port) {
+  return {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port),
+          "--port", "0", "--ui-port", "0", "--cores", "4", "--memory", "4g", "--work-dir",
+          dir.Sub("work"), "--ready-file", dir.Sub("worker.ready"), "--conf",
+          "kiln.worker.heartbeatInterval=100ms"};
+}
+
+// The executors in the worker's /json; -1 if it does not answer.
+int ExecutorsInUi(int ui_port) {
+  auto body = HttpGet("127.0.0.1", ui_port, "/json");
+  if (!body.ok()) return -1;
+  auto json = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+  if (!json.is_object() || !json["executors"].is_array()) return -1;
+  return static_cast<int>(json["executors"].size());
 }
 
 TEST_CASE("a worker launches, supervises and cleans up executors and serves shuffle blocks",
@@ -310,6 +354,91 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   CHECK(exit->code() == 0);
   CHECK(master.WaitForState(app2, 0, proto::EXECUTOR_KILLED));
   CHECK(FindExecutorPids(dir.path()).empty());
+}
+
+TEST_CASE("a worker stops promptly on SIGTERM when the master is gone",
+          "[worker][integration]") {
+  TempDir dir;
+  auto digest = Sha256File(kFakeExecutor);
+  REQUIRE_OK(digest);
+  FakeMaster master;
+  FakeDriver driver(kFakeExecutor, *digest);
+  auto master_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&master});
+  REQUIRE_OK(master_server);
+  auto driver_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&driver});
+  REQUIRE_OK(driver_server);
+  DaemonProcess worker(WorkerArgv(dir, master_server->port), dir.Sub("worker.log"));
+  REQUIRE_OK(worker.Start());
+  auto ports = worker.WaitReady(dir.Sub("worker.ready"), kTimeout);
+  REQUIRE_OK(ports);
+  INFO("worker log:\n" << worker.LogTail(60));
+  REQUIRE(WaitFor([&] { return !master.registrations().empty(); }, kTimeout));
+
+  // A running executor, whose KILLED report at shutdown has no master to go to.
+  const std::string app = "app-20240101000000-0003";
+  WorkerClient client({.address = StrCat("127.0.0.1:", ports->at("grpc_port"))});
+  REQUIRE_OK(client.LaunchExecutor(
+      Launch(app, 0, StrCat("127.0.0.1:", driver_server->port), *digest)));
+  REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_RUNNING));
+  master_server->server->Shutdown(std::chrono::system_clock::now());
+  master_server->server.reset();
+
+  const auto start = std::chrono::steady_clock::now();
+  auto exit = worker.Terminate(kTimeout);
+  const auto took = std::chrono::steady_clock::now() - start;
+  REQUIRE(exit.has_value());
+  CHECK(exit->code() == 0);
+  CHECK(took < std::chrono::seconds(3));
+  CHECK(WaitFor([&] { return FindExecutorPids(dir.path()).empty(); }, kTimeout));
+}
+
+TEST_CASE("a finished application's launches are cancelled during the binary fetch",
+          "[worker][integration]") {
+  TempDir dir;
+  FakeMaster master;
+  StuckDriver silent(/*refuse=*/false);
+  StuckDriver refusing(/*refuse=*/true);
+  auto master_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&master});
+  REQUIRE_OK(master_server);
+  auto silent_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&silent});
+  REQUIRE_OK(silent_server);
+  auto refusing_server = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {&refusing});
+  REQUIRE_OK(refusing_server);
+  DaemonProcess worker(WorkerArgv(dir, master_server->port), dir.Sub("worker.log"));
+  REQUIRE_OK(worker.Start());
+  auto ports = worker.WaitReady(dir.Sub("worker.ready"), kTimeout);
+  REQUIRE_OK(ports);
+  const int ui = ports->at("ui_port");
+  INFO("worker log:\n" << worker.LogTail(60));
+  REQUIRE(WaitFor([&] { return !master.registrations().empty(); }, kTimeout));
+
+  // Both launcher threads fetch (one from each driver); the third launch is queued.
+  const std::string app_a = "app-20240101000000-0004";
+  const std::string app_b = "app-20240101000000-0005";
+  WorkerClient client({.address = StrCat("127.0.0.1:", ports->at("grpc_port"))});
+  REQUIRE_OK(client.LaunchExecutor(
+      Launch(app_a, 0, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'))));
+  REQUIRE_OK(client.LaunchExecutor(
+      Launch(app_b, 0, StrCat("127.0.0.1:", refusing_server->port), std::string(64, 'b'))));
+  REQUIRE(WaitFor([&] { return silent.fetches() == 1 && refusing.fetches() >= 1; }, kTimeout));
+  REQUIRE_OK(client.LaunchExecutor(
+      Launch(app_a, 1, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'))));
+  REQUIRE(ExecutorsInUi(ui) == 3);
+
+  REQUIRE_OK(client.ApplicationFinished(app_a));
+  REQUIRE_OK(client.ApplicationFinished(app_b));
+  CHECK(WaitFor([&] { return ExecutorsInUi(ui) == 0; }, std::chrono::seconds(2)));
+  CHECK(master.WaitForState(app_a, 0, proto::EXECUTOR_KILLED));
+  CHECK(master.WaitForState(app_a, 1, proto::EXECUTOR_KILLED));
+  CHECK(master.WaitForState(app_b, 0, proto::EXECUTOR_KILLED));
+  for (const auto& [app, id] : {std::pair{app_a, 0}, {app_a, 1}, {app_b, 0}}) {
+    CHECK(master.Changes(app, id).size() == 1);  // KILLED only, never RUNNING
+  }
+  CHECK(FindExecutorPids(dir.path()).empty());
+  CHECK(silent.fetches() == 1);
+  auto exit = worker.Terminate(kTimeout);
+  REQUIRE(exit.has_value());
+  CHECK(exit->code() == 0);
 }
 
 }  // namespace
