@@ -204,33 +204,14 @@ class Dataset {
   // Inner join by key: (k, (v, w)) for every v and w with the same key k.
   template <class Other>
   auto join(const Other& other, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
-                  "kiln: join needs two datasets of pairs with the same key type");
-    int r = Partitions(partitions);
-    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
-    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
-    return Shuffled<std::pair<K, std::pair<V, W>>>(
-        internal::MakeOp<runtime::JoinSource<K, V, W>>(), {left, right}, "join");
+    return JoinBy<runtime::JoinSource>(other, partitions, "join");
   }
 
   // Left outer join by key: (k, (v, w)) for every match, and (k, (v, nullopt)) for a
   // left record whose key the other side lacks.
   template <class Other>
   auto left_outer_join(const Other& other, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
-                  "kiln: left_outer_join needs two datasets of pairs with the same key type");
-    int r = Partitions(partitions);
-    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
-    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
-    return Shuffled<std::pair<K, std::pair<V, std::optional<W>>>>(
-        internal::MakeOp<runtime::LeftOuterJoinSource<K, V, W>>(), {left, right},
-        "left_outer_join");
+    return JoinBy<runtime::LeftOuterJoinSource>(other, partitions, "left_outer_join");
   }
 
   // Sorted by key across partitions: partition i holds keys before partition i+1's.
@@ -378,6 +359,21 @@ class Dataset {
     node->deps = std::move(deps);
     node->params_prefix = std::move(prefix);
     return Dataset<U>(runner_, std::move(node));
+  }
+
+  // Both sides hash-partitioned by key into the same partitions, read by JoinOp<K,V,W>.
+  template <template <class, class, class> class JoinOp, class Other>
+  auto JoinBy(const Other& other, int partitions, const char* name) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
+                  "kiln: a join needs two datasets of pairs with the same key type");
+    int r = Partitions(partitions);
+    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
+    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
+    using Op = JoinOp<K, V, W>;
+    return Shuffled<typename Op::Out>(internal::MakeOp<Op>(), {left, right}, name);
   }
 
   std::vector<std::string> Run(proto::OpSpec sink, const char* action) const {

@@ -335,6 +335,7 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
 template <class K, class V, class W>
 class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>> {
  public:
+  using Out = std::pair<K, std::pair<V, W>>;
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
     return CreateShuffleSource(std::make_unique<JoinSource>(), p, 2);
   }
