@@ -17,26 +17,11 @@
 #include <vector>
 
 #include "driver/kiln.h"
+#include "tests/apps/api_format.h"
 
 namespace {
 
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(const std::string& v) { return v; }
-std::string Str(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
-}
-template <class A, class B>
-std::string Str(const std::pair<A, B>& p) {
-  return Str(p.first) + ":" + Str(p.second);
-}
-template <class T>
-std::string Str(const std::vector<T>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i > 0 ? "," : "") + Str(v[i]);
-  return out;
-}
+using ::kiln::test::api_format::Str;
 
 template <class T>
 void Print(const char* name, const T& value) {

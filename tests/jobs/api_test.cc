@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "tests/apps/api_format.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
@@ -23,24 +24,7 @@ constexpr int kK = 3;        // the int the app's functions capture
 constexpr double kD = 2.75;  // the double they capture
 constexpr int kSlices = 5;   // the app's parallelize
 
-// The app's formats: numbers, doubles as %.17g, pairs "a:b", lists joined with ','.
-std::string Str(int64_t v) { return std::to_string(v); }
-std::string Str(const std::string& v) { return v; }
-std::string Str(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
-  return buf;
-}
-template <class A, class B>
-std::string Str(const std::pair<A, B>& p) {
-  return Str(p.first) + ":" + Str(p.second);
-}
-template <class T>
-std::string Str(const std::vector<T>& v) {
-  std::string out;
-  for (size_t i = 0; i < v.size(); ++i) out += (i > 0 ? "," : "") + Str(v[i]);
-  return out;
-}
+using ::kiln::test::api_format::Str;
 template <class T>
 std::vector<T> Sorted(std::vector<T> v) {
   std::sort(v.begin(), v.end());

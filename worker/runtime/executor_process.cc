@@ -110,8 +110,8 @@ int RunExecutorProcess(int argc, char** argv) {
     spdlog::error("{}", View(args.status().message()));
     return 2;
   }
-  absl::StatusOr<std::string> digest = SelfExePath().ok() ? Sha256File(*SelfExePath())
-                                                          : SelfExePath().status();
+  absl::StatusOr<std::string> self = SelfExePath();
+  absl::StatusOr<std::string> digest = self.ok() ? Sha256File(*self) : self.status();
   if (!digest.ok()) {
     spdlog::error("cannot compute this binary's digest: {}", View(digest.status().message()));
     return 1;

@@ -120,10 +120,11 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   absl::Status Drain() {
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
     for (const auto& kv : map_) {
-      Writer w(this->writer_->Buffer(static_cast<int>(KeyHash<K>()(kv.first) % r)));
+      const int partition = static_cast<int>(KeyHash<K>()(kv.first) % r);
+      Writer w(this->writer_->Buffer(partition));
       Encode(w, kv.first);
       Encode(w, kv.second);
-      absl::Status s = this->writer_->Appended(static_cast<int>(KeyHash<K>()(kv.first) % r));
+      absl::Status s = this->writer_->Appended(partition);
       if (!s.ok()) return s;
     }
     map_.clear();
