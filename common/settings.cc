@@ -54,6 +54,9 @@ constexpr SettingDef kSettings[] = {
      "How long a driver or worker keeps trying to reach the master before it gives up."},
     {"kiln.rpc.message.maxSize", T::kBytes, "256m",
      "Largest gRPC message (task results travel in one message)."},
+    {"kiln.scheduler.launchAhead", T::kInt, "2",
+     "Tasks per core queued on an executor behind its running ones while the stage's tasks "
+     "are short (under 20 ms on average); 0 = one task per core, as in Spark."},
     {"kiln.scheduler.maxRegisteredResourcesWaitingTime", T::kDuration, "30s",
      "How long a job waits for its first executor before it fails."},
     {"kiln.shuffle.io.chunkSize", T::kBytes, "1m",

@@ -12,7 +12,8 @@ namespace kiln::internal {
 Driver::Driver(DriverOptions options)
     : options_(std::move(options)),
       tasks_(TaskSchedulerOptions{
-          .max_failures = std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures")))}),
+          .max_failures = std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
+          .launch_ahead = std::max<int>(0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead")))}),
       dag_(&tasks_, &outputs_),
       progress_(&tasks_) {
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));

@@ -13,7 +13,7 @@ void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
     absl::MutexLock lock(&mu_);
     const ExecutorInfo& info = executor->info();
     executor_order_.push_back(info.id);
-    executors_[info.id] = Executor{std::move(executor), info.cores, {}};
+    executors_[info.id] = Executor{std::move(executor), info.cores, info.cores, {}};
     launches = AssignLocked();
   }
   SendLaunches(std::move(launches));
@@ -73,6 +73,7 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
   const ExecutorInfo info = ex != executors_.end() ? ex->second.handle->info() : ExecutorInfo{};
   switch (status.state()) {
     case proto::TASK_FINISHED:
+      finished_nanos_ += status.metrics().run_nanos();
       results_[index] = TaskResult{std::move(status), info};
       ++done_;
       return;
@@ -113,13 +114,13 @@ std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
     const std::string& id = executor_order_[next_executor_ % executor_order_.size()];
     ++next_executor_;
     Executor& ex = executors_[id];
-    if (ex.free_cores <= 0) {
+    if (ex.free_cores <= -LaunchAheadLocked(ex.cores)) {
       ++idle_rounds;
       continue;
     }
     idle_rounds = 0;
     int index = queue_.front();
-    queue_.erase(queue_.begin());
+    queue_.pop_front();
     --ex.free_cores;
     auto [it, inserted] = slot.try_emplace(id, launches.size());
     if (inserted) launches.push_back(Launch{ex.handle, {}});
@@ -150,6 +151,12 @@ void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
   }
 }
 
+int TaskScheduler::LaunchAheadLocked(int cores) const {
+  // Until a task of the stage has finished, its tasks' length is unknown: no launch ahead.
+  if (done_ == 0 || finished_nanos_ / done_ >= options_.short_task.count()) return 0;
+  return options_.launch_ahead * cores;
+}
+
 bool TaskScheduler::SetDoneLocked() const {
   return !stopped_.empty() || !failure_.ok() || fetch_failed_.has_value() ||
          done_ == static_cast<int>(set_.tasks.size());
@@ -169,6 +176,7 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
     failures_.assign(n, 0);
     results_.assign(n, std::nullopt);
     done_ = 0;
+    finished_nanos_ = 0;
     failure_ = absl::OkStatus();
     fetch_failed_.reset();
     launches = AssignLocked();

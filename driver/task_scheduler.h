@@ -2,10 +2,14 @@
 // TaskScheduler: gives the tasks of the running stage to free executor cores, in
 // batches (one LaunchTasks message per executor per scheduling round), retries failed
 // tasks up to kiln.task.maxFailures, and reschedules the tasks of a lost executor.
+// While a stage's tasks are short (their mean run time below short_task), each
+// executor also gets launch_ahead tasks per core queued behind the running ones, so
+// its cores never wait a round trip for their next task.
 // One task set runs at a time. Thread-safe: statuses arrive on executor threads while
 // the job thread waits in RunTaskSet; no lock is held while launching.
 
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +56,8 @@ struct TaskSetOutcome {
 struct TaskSchedulerOptions {
   int max_failures = 4;                  // kiln.task.maxFailures
   size_t max_launch_bytes = 16 << 20;    // split LaunchTasks messages past this size
+  int launch_ahead = 2;                  // kiln.scheduler.launchAhead
+  std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
 };
 
 // What the progress bar shows.
@@ -89,7 +95,8 @@ class TaskScheduler {
  private:
   struct Executor {
     std::shared_ptr<ExecutorHandle> handle;
-    int free_cores = 0;
+    int cores = 0;
+    int free_cores = 0;  // below 0 when tasks are launched ahead
     absl::flat_hash_map<std::string, bool> known_plans;  // stage keys sent to it
   };
   struct Running {
@@ -108,6 +115,8 @@ class TaskScheduler {
   void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Tasks an executor with `cores` cores may hold beyond its cores right now.
+  int LaunchAheadLocked(int cores) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TaskSchedulerOptions options_;
   mutable absl::Mutex mu_;
@@ -122,11 +131,12 @@ class TaskScheduler {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool active_ ABSL_GUARDED_BY(mu_) = false;
   TaskSet set_ ABSL_GUARDED_BY(mu_);
-  std::vector<int> queue_ ABSL_GUARDED_BY(mu_);  // task indices waiting for a core
+  std::deque<int> queue_ ABSL_GUARDED_BY(mu_);  // task indices waiting for a core
   std::vector<int> attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<int> failures_ ABSL_GUARDED_BY(mu_);
   std::vector<std::optional<TaskResult>> results_ ABSL_GUARDED_BY(mu_);
   int done_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t finished_nanos_ ABSL_GUARDED_BY(mu_) = 0;  // summed run time of the done tasks
   absl::Status failure_ ABSL_GUARDED_BY(mu_);
   std::optional<FetchFailed> fetch_failed_ ABSL_GUARDED_BY(mu_);
 };

@@ -57,6 +57,12 @@ proto::TaskStatus Finished(int64_t task_id, const std::string& result) {
   return s;
 }
 
+proto::TaskStatus FinishedAfter(int64_t task_id, std::chrono::nanoseconds run) {
+  proto::TaskStatus s = Finished(task_id, "");
+  s.mutable_metrics()->set_run_nanos(run.count());
+  return s;
+}
+
 proto::TaskStatus Failed(int64_t task_id, const std::string& error) {
   proto::TaskStatus s;
   s.set_task_id(task_id);
@@ -65,13 +71,35 @@ proto::TaskStatus Failed(int64_t task_id, const std::string& error) {
   return s;
 }
 
+// Runs a task set on another thread. If the test ends first (a failed assertion), the
+// scheduler is stopped so the set returns instead of blocking the test forever.
+class AsyncRun {
+ public:
+  AsyncRun(TaskScheduler& tasks, TaskSet set)
+      : tasks_(tasks),
+        future_(std::async(std::launch::async, [&tasks, set = std::move(set)]() mutable {
+          return tasks.RunTaskSet(std::move(set));
+        })) {}
+  ~AsyncRun() {
+    if (future_.valid()) {
+      tasks_.Stop("test ended");
+      future_.wait();
+    }
+  }
+  TaskSetOutcome get() { return future_.get(); }
+
+ private:
+  TaskScheduler& tasks_;
+  std::future<TaskSetOutcome> future_;
+};
+
 TEST_CASE("task scheduler: tasks go out in one batch per executor, plan first", "[scheduler]") {
-  TaskScheduler tasks({.max_failures = 4});
+  TaskScheduler tasks({.max_failures = 4, .launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 2);
   auto b = std::make_shared<FakeExecutor>("b", 2);
   tasks.AddExecutor(a);
   tasks.AddExecutor(b);
-  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(6)); });
+  AsyncRun outcome(tasks, MakeSet(6));
   REQUIRE(WaitFor([&] { return a->tasks().size() + b->tasks().size() == 4; }, 10s));
   REQUIRE(a->batches().size() == 1);
   CHECK(a->batches()[0].plans_size() == 1);
@@ -90,10 +118,10 @@ TEST_CASE("task scheduler: tasks go out in one batch per executor, plan first", 
 }
 
 TEST_CASE("task scheduler: a task failing max_failures times fails the stage, naming where", "[scheduler]") {
-  TaskScheduler tasks({.max_failures = 2});
+  TaskScheduler tasks({.max_failures = 2, .launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 1);
   tasks.AddExecutor(a);
-  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(1)); });
+  AsyncRun outcome(tasks, MakeSet(1));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 1; }, 10s));
   tasks.OnStatuses("a", {Failed(a->tasks()[0].task_id(), "boom")});
   REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
@@ -108,12 +136,12 @@ TEST_CASE("task scheduler: a task failing max_failures times fails the stage, na
 }
 
 TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]") {
-  TaskScheduler tasks({.max_failures = 1});
+  TaskScheduler tasks({.max_failures = 1, .launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 1);
   auto b = std::make_shared<FakeExecutor>("b", 1);
   tasks.AddExecutor(a);
   tasks.AddExecutor(b);
-  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  AsyncRun outcome(tasks, MakeSet(2));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));
   tasks.OnStatuses("b", {Finished(b->tasks()[0].task_id(), "")});
   tasks.RemoveExecutor("a", "test");  // not counted as a failure (max_failures is 1)
@@ -127,10 +155,10 @@ TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]"
 }
 
 TEST_CASE("task scheduler: a fetch failure ends the task set for a resubmit", "[scheduler]") {
-  TaskScheduler tasks({});
+  TaskScheduler tasks({.launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 2);
   tasks.AddExecutor(a);
-  auto outcome = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  AsyncRun outcome(tasks, MakeSet(2));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
   proto::TaskStatus s;
   s.set_task_id(a->tasks()[0].task_id());
@@ -147,19 +175,41 @@ TEST_CASE("task scheduler: a fetch failure ends the task set for a resubmit", "[
   CHECK(out.fetch_failed->address == "10.0.0.1:7078");
   // The other task's late status frees its core for the next set.
   tasks.OnStatuses("a", {Finished(a->tasks()[1].task_id(), "")});
-  auto next = std::async(std::launch::async, [&] { return tasks.RunTaskSet(MakeSet(2)); });
+  AsyncRun next(tasks, MakeSet(2));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
   tasks.OnStatuses("a", {Finished(a->tasks()[2].task_id(), ""), Finished(a->tasks()[3].task_id(), "")});
   CHECK(next.get().status.ok());
 }
 
+TEST_CASE("task scheduler: short tasks are launched ahead of free cores, long ones are not",
+          "[scheduler]") {
+  TaskScheduler tasks({.launch_ahead = 2, .short_task = 20ms});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  tasks.AddExecutor(a);
+  AsyncRun outcome(tasks, MakeSet(20));
+  // Nothing is known of the stage's tasks yet: one task per core.
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1; }, 10s));
+  // A short task finished: its core gets the next task plus two queued behind it.
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[0].task_id(), 1ms)});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
+  // The mean run time is now 500 ms: no more launching ahead. The executor holds 3
+  // tasks; finishing one leaves 2 for its single core, so none is sent.
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[1].task_id(), 999ms)});
+  CHECK(a->tasks().size() == 4);
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[2].task_id(), 1s)});
+  CHECK(a->tasks().size() == 4);
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[3].task_id(), 1s)});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 5; }, 10s));
+  CHECK(a->batches().back().tasks_size() == 1);
+}
+
 TEST_CASE("task scheduler: an empty task set completes at once", "[scheduler]") {
-  TaskScheduler tasks({});
+  TaskScheduler tasks({.launch_ahead = 0});
   CHECK(tasks.RunTaskSet(MakeSet(0)).status.ok());
 }
 
 TEST_CASE("task scheduler: waiting for cores times out or succeeds", "[scheduler]") {
-  TaskScheduler tasks({});
+  TaskScheduler tasks({.launch_ahead = 0});
   CHECK_FALSE(tasks.WaitForCores(1, 10ms));
   tasks.AddExecutor(std::make_shared<FakeExecutor>("a", 3));
   CHECK(tasks.WaitForCores(3, 10ms));
