@@ -11,6 +11,10 @@
 #include <utility>
 
 #include "common/codec.h"
+// Inlined: hashing a short key is then a few instructions instead of a library call.
+#ifndef XXH_INLINE_ALL
+#define XXH_INLINE_ALL
+#endif
 #include "xxhash.h"
 
 namespace kiln {

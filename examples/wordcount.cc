@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,10 +18,6 @@
 namespace {
 
 using WordCount = std::pair<std::string, int64_t>;
-
-bool IsSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
-}
 
 // Most frequent first; ties by word, so the order is the same on every run.
 bool MoreFrequent(const WordCount& a, const WordCount& b) {
@@ -38,14 +35,7 @@ int main(int argc, char** argv) {
   auto counts =
       ctx.text_file(argv[1])
           .flat_map([](const std::string& line, kiln::Emit<WordCount>& out) {
-            size_t i = 0;
-            const size_t n = line.size();
-            while (i < n) {
-              while (i < n && IsSpace(line[i])) ++i;
-              size_t start = i;
-              while (i < n && !IsSpace(line[i])) ++i;
-              if (i > start) out(WordCount(line.substr(start, i - start), 1));
-            }
+            for (std::string_view word : kiln::Words(line)) out.emplace(word, 1);
           })
           .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
 

@@ -8,6 +8,7 @@ kiln_add_test(NAME common_test LABEL unit
     ${CMAKE_CURRENT_LIST_DIR}/common/settings_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/strings_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/units_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/words_test.cc
   LIBS kiln_common kiln_test_support)
 
 kiln_add_test(NAME subprocess_test LABEL integration

@@ -128,6 +128,23 @@ TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
                        [](const auto& a, const auto& b) { return a.first > b.first; }));
 }
 
+TEST_CASE("local: sort_by_key on strings is bytewise and stable", "[local]") {
+  // Keys sharing 8-byte prefixes, shorter than 8 bytes, empty, and with high bytes.
+  const std::vector<std::string> keys = {"abcdefgh2", "abcdefgh1", "abcdefgh", "", "a",
+                                         "\xff", "a\x80", "zz", "abcdefgh1"};
+  std::vector<std::pair<std::string, int64_t>> pairs;
+  for (int64_t i = 0; i < 900; ++i) pairs.emplace_back(keys[(i * 7) % keys.size()], i);
+  auto ds = Local().parallelize(pairs, 1);
+  for (bool ascending : {true, false}) {
+    auto sorted = ds.sort_by_key(ascending, 3).collect();
+    auto expected = pairs;
+    std::stable_sort(expected.begin(), expected.end(), [&](const auto& a, const auto& b) {
+      return ascending ? a.first < b.first : b.first < a.first;
+    });
+    CHECK(sorted == expected);
+  }
+}
+
 TEST_CASE("local: repartition and coalesce", "[local]") {
   auto ds = Local().parallelize(Range(100), 2);
   auto more = ds.repartition(7);

@@ -3,7 +3,7 @@
 // number of records without building a container per input record:
 //
 //   lines.flat_map([](const std::string& line, kiln::Emit<std::string>& out) {
-//     for (auto word : Words(line)) out(std::string(word));
+//     for (std::string_view word : kiln::Words(line)) out.emplace(word);
 //   });
 
 #include <tuple>
@@ -23,6 +23,11 @@ class Emit {
 
   void operator()(const U& value) { Check(emitter_->Emit(value)); }
   void operator()(U&& value) { Check(emitter_->Emit(std::move(value))); }
+  // Constructs the record in place in the outgoing batch (no temporary).
+  template <class... Args>
+  void emplace(Args&&... args) {
+    Check(emitter_->Emplace(std::forward<Args>(args)...));
+  }
 
   // The first error raised downstream; emitting goes on but the task fails with it.
   const absl::Status& status() const { return status_; }

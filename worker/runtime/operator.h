@@ -114,6 +114,12 @@ class BatchEmitter {
     if (batch_.size() >= kBatchSize) return Flush();
     return absl::OkStatus();
   }
+  template <class... Args>
+  absl::Status Emplace(Args&&... args) {
+    batch_.emplace_back(std::forward<Args>(args)...);
+    if (batch_.size() >= kBatchSize) return Flush();
+    return absl::OkStatus();
+  }
   absl::Status Flush() {
     if (batch_.empty()) return absl::OkStatus();
     absl::Status s = (*next_)->Push(batch_);
