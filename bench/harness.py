@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Runs Kiln's benchmarks side by side with Apache Spark, Dask and single-thread C++.
+
+Started by bench/run.sh, which builds everything first. Each benchmark runs on every
+system in interleaved repetitions (system A, B, C, A, B, C, ...), every output is
+checked against the same checksum, and one table is printed, ending with one
+machine-readable line per benchmark:
+
+    RESULT <benchmark> <kiln_s> <spark_s> <dask_s> <single_s>
+
+(median seconds; '-' where a system does not run that benchmark).
+"""
+
+import argparse
+import os
+import platform
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+
+import others  # noqa: E402  (Spark and Dask clusters)
+
+SYSTEMS = ["kiln", "spark", "dask", "single"]
+
+
+class Sizes:
+    """What each benchmark processes, full run or --quick."""
+
+    def __init__(self, quick):
+        self.cold_records = 10_000
+        self.sched_tasks = 20_000 if quick else 100_000
+        # Spark and Dask schedule a few hundred tasks a second here: they run fewer
+        # tasks, and their times are scaled to sched_tasks (same tasks/s).
+        self.sched_tasks_others = 2_000 if quick else 10_000
+        self.sched_jobs = 200 if quick else 1000
+        self.text_bytes = (256 if quick else 1024) << 20
+        self.sort_bytes = 256_000_000 if quick else 2_000_000_000
+        self.reps_small = 3 if quick else 5
+        self.reps_large = 1 if quick else 3
+        # Reduce partitions of word count and sort, the same on every system.
+        self.parts = 4 if quick else 8
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+    raise RuntimeError(f"timed out after {timeout}s waiting for {what}")
+
+
+class KilnCluster:
+    """A kiln-master and one kiln-worker with `cores` cores on 127.0.0.1; applications
+    get `cores` executors of 1 core each, like Spark's."""
+
+    def __init__(self, workdir, bin_dir, cores=2, executor_memory="4g", worker_memory="10g"):
+        self.workdir = workdir
+        self.bin = bin_dir
+        self.cores = cores
+        self.executor_memory = executor_memory
+        self.worker_memory = worker_memory
+        self.procs = []
+        self.master = None
+
+    def _start(self, name, argv, ready):
+        log = open(os.path.join(self.workdir, name + ".log"), "w")
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(proc)
+
+        def ready_now():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited during start-up; see {log.name}")
+            return os.path.exists(ready) and os.path.getsize(ready) > 0
+
+        wait_for(ready_now, 30, f"{name} to start")
+        with open(ready) as f:
+            return dict(line.strip().split("=", 1) for line in f if "=" in line)
+
+    def start(self):
+        os.makedirs(self.workdir, exist_ok=True)
+        ports = self._start("master", [os.path.join(self.bin, "kiln-master"), "--host", "127.0.0.1",
+                                       "--port", "0", "--ui-port", "0", "--ready-file",
+                                       os.path.join(self.workdir, "master.ready")],
+                            os.path.join(self.workdir, "master.ready"))
+        self.master = f"kiln://127.0.0.1:{ports['grpc_port']}"
+        self._start("worker", [os.path.join(self.bin, "kiln-worker"), "--master", self.master,
+                               "--host", "127.0.0.1", "--port", "0", "--ui-port", "0",
+                               "--cores", str(self.cores), "--memory", self.worker_memory,
+                               "--work-dir", os.path.join(self.workdir, "worker"),
+                               "--ready-file", os.path.join(self.workdir, "worker.ready")],
+                    os.path.join(self.workdir, "worker.ready"))
+        ui = f"http://127.0.0.1:{ports['ui_port']}/json"
+
+        def worker_alive():
+            import json
+            import urllib.request
+            with urllib.request.urlopen(ui, timeout=2) as r:
+                return sum(w.get("state") == "ALIVE" for w in json.load(r).get("workers", [])) >= 1
+
+        wait_for(worker_alive, 30, "the Kiln worker to register")
+
+    def stop(self):
+        # Worker first, so it can still report its executors' exits.
+        for proc in reversed(self.procs):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+        self.procs = []
+
+    def command(self, sub, args):
+        return [os.path.join(self.bin, "kiln-submit"), "--master", self.master,
+                "--executor-cores", "1", "--executor-memory", self.executor_memory,
+                "--total-executor-cores", str(self.cores),
+                "--conf", "kiln.ui.showConsoleProgress=false",
+                os.path.join(self.bin, "kiln_bench"), sub, *args]
+
+
+class Single:
+    """The hand-written single-thread C++ programs (word count and sort only)."""
+
+    def __init__(self, bin_dir):
+        self.bin = bin_dir
+
+    def start(self):
+        pass
+
+    def stop(self):
+        pass
+
+    def command(self, sub, args):
+        if sub == "wordcount":
+            return [os.path.join(self.bin, "bench_single_wordcount"), args[0], args[1]]
+        if sub == "sort":
+            return [os.path.join(self.bin, "bench_single_sort"), args[0], args[1]]
+        return None
+
+
+class Run:
+    def __init__(self, wall, values):
+        self.wall = wall
+        self.values = values
+
+    def get(self, key):
+        """A BENCH value; "seconds" of a program that prints none (the single-thread
+        baselines) is its wall time."""
+        if key in self.values:
+            return float(self.values[key])
+        return self.wall if key == "seconds" else None
+
+
+def run_once(system, cmd, log_dir, label, timeout):
+    log = os.path.join(log_dir, f"{label}.{system}.log")
+    t = time.monotonic()
+    with open(log, "w") as err:
+        try:
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=err, text=True,
+                                  timeout=timeout, start_new_session=True)
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"{label} on {system} timed out after {timeout}s; see {log}")
+    wall = time.monotonic() - t
+    if proc.returncode != 0:
+        with open(log) as f:
+            tail = "".join(f.readlines()[-15:])
+        raise RuntimeError(f"{label} on {system} exited {proc.returncode}; see {log}\n{tail}")
+    return Run(wall, others.parse_bench_lines(proc.stdout))
+
+
+class Benchmark:
+    """One benchmark: how to call each system, what to check, what to report."""
+
+    def __init__(self, name, sub, args, reps, metric, unit_of_work=None, unit=None,
+                 check=None, systems=SYSTEMS, outputs=False, system_args=None, scale=None):
+        self.name = name
+        self.sub = sub
+        self.args = args
+        self.system_args = system_args or {}  # system -> args, where they differ
+        self.scale = scale or {}              # system -> factor applied to its metric
+        self.reps = reps
+        self.metric = metric          # "wall" or a BENCH key
+        self.unit_of_work = unit_of_work
+        self.unit = unit
+        self.check = check            # f(output_dir) -> checksum string
+        self.systems = systems
+        self.outputs = outputs        # True: args end with OUTPUT PARTS
+
+
+def data_file(data_dir, bin_dir, kind, size, seed):
+    path = os.path.join(data_dir, f"{kind}-{size}-{seed}.txt")
+    if not os.path.exists(path):
+        print(f"generating {path} ...", file=sys.stderr, flush=True)
+        subprocess.run([os.path.join(bin_dir, "bench_data"), kind, str(size), str(seed), path + ".tmp"],
+                       check=True)
+        os.rename(path + ".tmp", path)
+    return path
+
+
+def fmt_seconds(xs):
+    med = statistics.median(xs)
+    return f"{med:.4f} ({min(xs):.4f}-{max(xs):.4f})" if med < 1 else f"{med:.2f} ({min(xs):.2f}-{max(xs):.2f})"
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repetitions (< 10 min)")
+    parser.add_argument("--only", default="", help="comma-separated benchmarks to run (default: all)")
+    parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated systems")
+    parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
+    parser.add_argument("--data-dir", default=os.environ.get("KILN_BENCH_DATA", "/var/tmp/kiln-bench"))
+    opts = parser.parse_args()
+
+    sizes = Sizes(opts.quick)
+    bin_dir = os.path.join(opts.build_dir, "bin")
+    os.makedirs(opts.data_dir, exist_ok=True)
+    run_dir = tempfile.mkdtemp(prefix="kiln-bench-run.")
+    log_dir = os.path.join(run_dir, "logs")
+    os.makedirs(log_dir)
+    wanted = [s for s in opts.systems.split(",") if s]
+    only = [b for b in opts.only.split(",") if b]
+
+    def check_words(out):
+        r = subprocess.run([os.path.join(bin_dir, "bench_data"), "check-words", out],
+                           check=True, stdout=subprocess.PIPE, text=True)
+        return r.stdout.strip()
+
+    def check_sort_of(input_path):
+        def check(out):
+            r = subprocess.run([os.path.join(bin_dir, "bench_data"), "check-sort", input_path, out],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            if r.returncode != 0:
+                raise RuntimeError(r.stderr.strip())
+            return r.stdout.strip()
+        return check
+
+    benches = []
+    if not only or "cold" in only:
+        benches.append(Benchmark("cold", "cold", [str(sizes.cold_records)], sizes.reps_small, "wall",
+                                 systems=["kiln", "spark", "dask"]))
+    if not only or "sched_tasks" in only:
+        others_args = [str(sizes.sched_tasks_others)]
+        factor = sizes.sched_tasks / sizes.sched_tasks_others
+        benches.append(Benchmark("sched_tasks", "sched_tasks", [str(sizes.sched_tasks)], sizes.reps_small,
+                                 "seconds", sizes.sched_tasks, "tasks/s", systems=["kiln", "spark", "dask"],
+                                 system_args={"spark": others_args, "dask": others_args},
+                                 scale={"spark": factor, "dask": factor}))
+    if not only or "sched_jobs" in only:
+        benches.append(Benchmark("sched_jobs", "sched_jobs", [str(sizes.sched_jobs)], sizes.reps_small,
+                                 "median_ms", systems=["kiln", "spark", "dask"]))
+    if not only or "wordcount" in only:
+        text = data_file(opts.data_dir, bin_dir, "text", sizes.text_bytes, 42)
+        benches.append(Benchmark("wordcount", "wordcount", [text], sizes.reps_large, "seconds",
+                                 sizes.text_bytes / 1e6, "MB/s", check=check_words, outputs=True))
+    if not only or "sort" in only:
+        records = data_file(opts.data_dir, bin_dir, "records", sizes.sort_bytes, 7)
+        benches.append(Benchmark("sort", "sort", [records], sizes.reps_large, "seconds",
+                                 sizes.sort_bytes / 1e6, "MB/s", check=check_sort_of(records), outputs=True))
+
+    clusters = {}
+    try:
+        for system in wanted:
+            workdir = os.path.join(run_dir, system)
+            os.makedirs(workdir, exist_ok=True)
+            if system == "kiln":
+                clusters[system] = KilnCluster(workdir, bin_dir)
+            elif system == "spark":
+                jar_dir = os.path.join(opts.build_dir, "bench-spark")
+                subprocess.run(["bash", os.path.join(HERE, "spark", "build.sh"), jar_dir], check=True)
+                clusters[system] = others.SparkCluster(workdir, os.path.join(jar_dir, "kiln-bench-spark.jar"))
+            elif system == "dask":
+                clusters[system] = others.DaskCluster(workdir)
+            elif system == "single":
+                clusters[system] = Single(bin_dir)
+            else:
+                raise SystemExit(f"harness: unknown system {system!r} (--systems takes {','.join(SYSTEMS)})")
+            clusters[system].start()
+
+        results = {}   # (bench, system) -> [Run]
+        failures = []
+        for b in benches:
+            systems = [s for s in wanted if s in b.systems]
+            reference = None
+            for rep in range(b.reps):
+                for system in systems:
+                    args = list(b.system_args.get(system, b.args))
+                    out = None
+                    if b.outputs:
+                        out = os.path.join(run_dir, f"out-{b.name}-{system}-{rep}")
+                        args += [out, str(sizes.parts)]
+                    cmd = clusters[system].command(b.sub, args)
+                    if cmd is None:
+                        continue
+                    try:
+                        r = run_once(system, cmd, log_dir, f"{b.name}.{rep}", timeout=3600)
+                        if r.values.get("unsupported"):
+                            continue
+                        if b.name == "cold" and r.get("count") != sizes.cold_records:
+                            raise RuntimeError(f"cold on {system} counted {r.values.get('count')}")
+                        if b.check:
+                            checksum = b.check(out)
+                            if reference is None:
+                                reference = (system, checksum)
+                            elif checksum != reference[1]:
+                                raise RuntimeError(f"{b.name} on {system}: output {checksum} differs from "
+                                                   f"{reference[0]}'s {reference[1]}")
+                        if system in b.scale and b.metric in r.values:
+                            r.values[b.metric] = str(float(r.values[b.metric]) * b.scale[system])
+                        results.setdefault((b.name, system), []).append(r)
+                        print(f"  {b.name} rep {rep + 1}/{b.reps} {system}: "
+                              f"{r.get(b.metric) if b.metric != 'wall' else r.wall:.4f}"
+                              f"{' [' + checksum + ']' if b.check else ''}", file=sys.stderr, flush=True)
+                    except RuntimeError as e:
+                        failures.append(str(e))
+                        print(f"  FAILED: {e}", file=sys.stderr, flush=True)
+                    finally:
+                        if out:
+                            shutil.rmtree(out, ignore_errors=True)
+        print_table(benches, wanted, results, sizes)
+        for f in failures:
+            print(f"FAILED: {f}")
+        return 1 if failures else 0
+    finally:
+        for c in clusters.values():
+            try:
+                c.stop()
+            except Exception as e:  # keep stopping the others
+                print(f"harness: stopping a cluster: {e}", file=sys.stderr)
+        if os.environ.get("KILN_BENCH_KEEP") is None:
+            shutil.rmtree(run_dir, ignore_errors=True)
+        else:
+            print(f"harness: kept {run_dir}", file=sys.stderr)
+
+
+def metric_values(b, runs):
+    if b.metric == "wall":
+        return [r.wall for r in runs]
+    return [r.get(b.metric) for r in runs if r.get(b.metric) is not None]
+
+
+def print_table(benches, wanted, results, sizes):
+    print()
+    print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+          f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB; "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    header = f"{'benchmark':<12} {'system':<7} {'median (min-max)':<26} {'throughput':<20} " \
+             f"{'kiln speed-up':<14} {'wall incl. start-up':<20}"
+    print(header)
+    print("-" * len(header))
+    result_lines = []
+    for b in benches:
+        unit = "ms" if b.metric.endswith("_ms") else "s"
+        kiln = metric_values(b, results.get((b.name, "kiln"), []))
+        kiln_med = statistics.median(kiln) if kiln else None
+        medians = {}
+        for system in SYSTEMS:
+            runs = results.get((b.name, system), [])
+            xs = metric_values(b, runs)
+            if not xs:
+                continue
+            med = statistics.median(xs)
+            medians[system] = med
+            through = ""
+            if b.unit_of_work:
+                through = f"{b.unit_of_work / med:,.0f} {b.unit}"
+            elif b.metric == "median_ms":
+                p99 = statistics.median([r.get("p99_ms") for r in runs])
+                through = f"p99 {p99:.3f} ms"
+            ratio = "" if system == "kiln" or kiln_med is None else f"{med / kiln_med:.1f}x"
+            walls = [r.wall for r in runs]
+            print(f"{b.name:<12} {system:<7} {fmt_seconds(xs) + ' ' + unit:<26} {through:<20} "
+                  f"{ratio:<14} {statistics.median(walls):.2f} s")
+        result_lines.append("RESULT " + b.name + " " + " ".join(
+            f"{medians[s] / (1000 if unit == 'ms' else 1):.6g}" if s in medians else "-" for s in SYSTEMS))
+    print()
+    print(f"(kiln speed-up = other system's median / Kiln's. sched_tasks: {sizes.sched_tasks:,} empty tasks "
+          f"on Kiln; Spark and Dask run {sizes.sched_tasks_others:,} and their times are scaled to "
+          f"{sizes.sched_tasks:,}. sched_jobs: ms per one-task job. Word count and sort: "
+          f"{sizes.parts} reduce partitions; seconds exclude session start, the last column includes it.)")
+    for line in result_lines:
+        print(line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
