@@ -43,7 +43,8 @@ class Sizes:
         self.sched_jobs = 200 if quick else 1000
         self.text_bytes = (256 if quick else 1024) << 20
         self.sort_bytes = 256_000_000 if quick else 2_000_000_000
-        self.reps_small = 3 if quick else 5
+        self.shuffle_bytes = (1 if quick else 4) << 30
+        self.reps_small = 3
         self.reps_large = 1 if quick else 3
         # Reduce partitions of word count and sort, the same on every system.
         self.parts = 4 if quick else 8
@@ -61,15 +62,18 @@ def wait_for(predicate, timeout, what):
 
 
 class KilnCluster:
-    """A kiln-master and one kiln-worker with `cores` cores on 127.0.0.1; applications
-    get `cores` executors of 1 core each, like Spark's."""
+    """A kiln-master and `workers` kiln-workers on 127.0.0.1, `cores` cores in all;
+    applications get `cores` executors of 1 core each, like Spark's."""
 
-    def __init__(self, workdir, bin_dir, cores=2, executor_memory="4g", worker_memory="10g"):
+    def __init__(self, workdir, bin_dir, cores=2, workers=1, executor_memory="4g",
+                 worker_memory="10g", conf=()):
         self.workdir = workdir
         self.bin = bin_dir
         self.cores = cores
+        self.workers = workers
         self.executor_memory = executor_memory
         self.worker_memory = worker_memory
+        self.conf = list(conf)
         self.procs = []
         self.master = None
 
@@ -94,21 +98,24 @@ class KilnCluster:
                                        os.path.join(self.workdir, "master.ready")],
                             os.path.join(self.workdir, "master.ready"))
         self.master = f"kiln://127.0.0.1:{ports['grpc_port']}"
-        self._start("worker", [os.path.join(self.bin, "kiln-worker"), "--master", self.master,
+        for i in range(self.workers):
+            name = f"worker{i}"
+            self._start(name, [os.path.join(self.bin, "kiln-worker"), "--master", self.master,
                                "--host", "127.0.0.1", "--port", "0", "--ui-port", "0",
-                               "--cores", str(self.cores), "--memory", self.worker_memory,
-                               "--work-dir", os.path.join(self.workdir, "worker"),
-                               "--ready-file", os.path.join(self.workdir, "worker.ready")],
-                    os.path.join(self.workdir, "worker.ready"))
+                               "--cores", str(self.cores // self.workers), "--memory", self.worker_memory,
+                               "--work-dir", os.path.join(self.workdir, name),
+                               "--ready-file", os.path.join(self.workdir, name + ".ready")],
+                        os.path.join(self.workdir, name + ".ready"))
         ui = f"http://127.0.0.1:{ports['ui_port']}/json"
 
-        def worker_alive():
+        def workers_alive():
             import json
             import urllib.request
             with urllib.request.urlopen(ui, timeout=2) as r:
-                return sum(w.get("state") == "ALIVE" for w in json.load(r).get("workers", [])) >= 1
+                alive = sum(w.get("state") == "ALIVE" for w in json.load(r).get("workers", []))
+                return alive >= self.workers
 
-        wait_for(worker_alive, 30, "the Kiln worker to register")
+        wait_for(workers_alive, 30, "the Kiln workers to register")
 
     def stop(self):
         # Worker first, so it can still report its executors' exits.
@@ -127,6 +134,7 @@ class KilnCluster:
                 "--executor-cores", "1", "--executor-memory", self.executor_memory,
                 "--total-executor-cores", str(self.cores),
                 "--conf", "kiln.ui.showConsoleProgress=false",
+                *[a for c in self.conf for a in ("--conf", c)],
                 os.path.join(self.bin, "kiln_bench"), sub, *args]
 
 
@@ -150,6 +158,47 @@ class Single:
         return None
 
 
+class TcpBaseline:
+    """Loopback TCP as measured by iperf3 (one stream): the yardstick of the shuffle
+    benchmarks."""
+
+    def __init__(self, workdir):
+        self.workdir = workdir
+        self.proc = None
+        self.port = None
+
+    def start(self):
+        import socket
+        self.port = others.free_ports(1)[0]
+        log = open(os.path.join(self.workdir, "iperf3.log"), "w")
+        self.proc = subprocess.Popen(["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.port)],
+                                     stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"iperf3 -s exited; see {log.name}")
+            with socket.socket() as sock:
+                return sock.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_for(listening, 30, "iperf3 to listen")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def command(self, sub, args):
+        if not sub.startswith("shuffle"):
+            return None
+        return ["iperf3", "-c", "127.0.0.1", "-p", str(self.port), "-n", args[0], "-J"]
+
+    @staticmethod
+    def parse(stdout):
+        import json
+        received = json.loads(stdout)["end"]["sum_received"]
+        return {"seconds": str(received["seconds"]), "bytes": str(received["bytes"])}
+
+
 class Run:
     def __init__(self, wall, values):
         self.wall = wall
@@ -163,7 +212,7 @@ class Run:
         return self.wall if key == "seconds" else None
 
 
-def run_once(system, cmd, log_dir, label, timeout):
+def run_once(system, cmd, log_dir, label, timeout, parse=None):
     log = os.path.join(log_dir, f"{label}.{system}.log")
     t = time.monotonic()
     with open(log, "w") as err:
@@ -177,19 +226,21 @@ def run_once(system, cmd, log_dir, label, timeout):
         with open(log) as f:
             tail = "".join(f.readlines()[-15:])
         raise RuntimeError(f"{label} on {system} exited {proc.returncode}; see {log}\n{tail}")
-    return Run(wall, others.parse_bench_lines(proc.stdout))
+    return Run(wall, (parse or others.parse_bench_lines)(proc.stdout))
 
 
 class Benchmark:
     """One benchmark: how to call each system, what to check, what to report."""
 
     def __init__(self, name, sub, args, reps, metric, unit_of_work=None, unit=None,
-                 check=None, systems=SYSTEMS, outputs=False, system_args=None, scale=None):
+                 check=None, systems=SYSTEMS, outputs=False, system_args=None, scale=None,
+                 runs_on=None):
         self.name = name
         self.sub = sub
         self.args = args
         self.system_args = system_args or {}  # system -> args, where they differ
         self.scale = scale or {}              # system -> factor applied to its metric
+        self.runs_on = runs_on or {}          # system -> the cluster that runs it, if not its own
         self.reps = reps
         self.metric = metric          # "wall" or a BENCH key
         self.unit_of_work = unit_of_work
@@ -269,7 +320,36 @@ def main():
         benches.append(Benchmark("sort", "sort", [records], sizes.reps_large, "seconds",
                                  sizes.sort_bytes / 1e6, "MB/s", check=check_sort_of(records), outputs=True))
 
+    for maps in (16, 200):
+        name = f"shuffle_{maps}"
+        if not only or name in only:
+            benches.append(Benchmark(name, "shuffle", [str(sizes.shuffle_bytes), str(maps), str(maps)],
+                                     sizes.reps_small, "seconds", sizes.shuffle_bytes / 1e6, "MB/s",
+                                     systems=["kiln", "single"],
+                                     system_args={"single": [str(sizes.shuffle_bytes)]},
+                                     runs_on={"kiln": "kiln2", "single": "tcp"}))
+
     clusters = {}
+
+    def cluster(key):
+        """The cluster `key`, started on first use (kiln2 and tcp serve the shuffle
+        benchmarks only)."""
+        if key not in clusters:
+            workdir = os.path.join(run_dir, key)
+            os.makedirs(workdir, exist_ok=True)
+            if key == "kiln2":
+                # Two workers, so half of every reducer's blocks cross the network;
+                # uncompressed, so the transport is what is measured.
+                c = KilnCluster(workdir, bin_dir, workers=2, executor_memory="2g", worker_memory="4g",
+                                conf=["kiln.io.compression.codec=none"])
+            elif key == "tcp":
+                c = TcpBaseline(workdir)
+            else:
+                raise SystemExit(f"harness: unknown cluster {key!r}")
+            clusters[key] = c
+            c.start()
+        return clusters[key]
+
     try:
         for system in wanted:
             workdir = os.path.join(run_dir, system)
@@ -300,11 +380,13 @@ def main():
                     if b.outputs:
                         out = os.path.join(run_dir, f"out-{b.name}-{system}-{rep}")
                         args += [out, str(sizes.parts)]
-                    cmd = clusters[system].command(b.sub, args)
+                    runner = cluster(b.runs_on[system]) if system in b.runs_on else clusters[system]
+                    cmd = runner.command(b.sub, args)
                     if cmd is None:
                         continue
                     try:
-                        r = run_once(system, cmd, log_dir, f"{b.name}.{rep}", timeout=3600)
+                        r = run_once(system, cmd, log_dir, f"{b.name}.{rep}", timeout=3600,
+                                     parse=getattr(runner, "parse", None))
                         if r.values.get("unsupported"):
                             continue
                         if b.name == "cold" and r.get("count") != sizes.cold_records:
@@ -378,9 +460,12 @@ def print_table(benches, wanted, results, sizes):
             elif b.metric == "median_ms":
                 p99 = statistics.median([r.get("p99_ms") for r in runs])
                 through = f"p99 {p99:.3f} ms"
+            label = "tcp" if b.runs_on.get(system) == "tcp" else system
             ratio = "" if system == "kiln" or kiln_med is None else f"{med / kiln_med:.1f}x"
+            if label == "tcp" and kiln_med:
+                ratio = f"Kiln at {med / kiln_med:.0%}"
             walls = [r.wall for r in runs]
-            print(f"{b.name:<12} {system:<7} {fmt_seconds(xs) + ' ' + unit:<26} {through:<20} "
+            print(f"{b.name:<12} {label:<7} {fmt_seconds(xs) + ' ' + unit:<26} {through:<20} "
                   f"{ratio:<14} {statistics.median(walls):.2f} s")
         result_lines.append("RESULT " + b.name + " " + " ".join(
             f"{medians[s] / (1000 if unit == 'ms' else 1):.6g}" if s in medians else "-" for s in SYSTEMS))
@@ -388,7 +473,10 @@ def print_table(benches, wanted, results, sizes):
     print(f"(kiln speed-up = other system's median / Kiln's. sched_tasks: {sizes.sched_tasks:,} empty tasks "
           f"on Kiln; Spark and Dask run {sizes.sched_tasks_others:,} and their times are scaled to "
           f"{sizes.sched_tasks:,}. sched_jobs: ms per one-task job. Word count and sort: "
-          f"{sizes.parts} reduce partitions; seconds exclude session start, the last column includes it.)")
+          f"{sizes.parts} reduce partitions; seconds exclude session start, the last column includes it. "
+          f"shuffle_N: N map x N reduce tasks, {sizes.shuffle_bytes >> 30} GiB uncompressed, read back "
+          f"once more and timed, on 2 Kiln workers of 1 core; tcp = iperf3 moving the same bytes over "
+          f"loopback, one stream, in the 'single' column of RESULT.)")
     for line in result_lines:
         print(line)
 

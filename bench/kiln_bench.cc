@@ -5,6 +5,11 @@
 //   kiln_bench sched_jobs N                 N sequential one-task jobs (after 20 warm-ups)
 //   kiln_bench wordcount INPUT OUTPUT PARTS word count, PARTS reduce partitions
 //   kiln_bench sort INPUT OUTPUT PARTS      lines sorted by their first 10 bytes
+//   kiln_bench shuffle BYTES MAPS REDUCES   all-to-all: MAPS tasks make BYTES in all of
+//                                           10 KB records, dealt over REDUCES partitions;
+//                                           "seconds" times reading the shuffle once more
+//                                           (the map outputs are reused), so it measures
+//                                           the shuffle read alone
 //
 // Prints "BENCH key value" lines on stdout: seconds (the measured work, after the
 // context is up), session_seconds (context start and first executors), and per
@@ -25,6 +30,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// Record size of the shuffle benchmark.
+constexpr size_t kRecordBytes = 10'000;
+
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();
 }
@@ -32,7 +40,8 @@ double Seconds(Clock::time_point since) {
 int Usage() {
   std::fprintf(stderr,
                "usage: kiln_bench cold N | sched_tasks N | sched_jobs N |\n"
-               "       wordcount INPUT OUTPUT PARTS | sort INPUT OUTPUT PARTS\n");
+               "       wordcount INPUT OUTPUT PARTS | sort INPUT OUTPUT PARTS |\n"
+               "       shuffle BYTES MAPS REDUCES\n");
   return 2;
 }
 
@@ -126,6 +135,38 @@ int main(int argc, char** argv) {
         .map([](std::pair<std::string, std::string> kv) { return std::move(kv.second); })
         .save_as_text_file(args[2]);
     std::printf("BENCH seconds %.6f\n", Seconds(t));
+    return 0;
+  }
+  if (bench == "shuffle" && args.size() == 4) {
+    const int64_t bytes = Number(argv[2]);
+    const int maps = static_cast<int>(Number(argv[3]));
+    const int reduces = static_cast<int>(Number(argv[4]));
+    const int64_t records_per_map = bytes / static_cast<int64_t>(kRecordBytes) / maps;
+    std::printf("BENCH session_seconds %.6f\n", WarmUp(ctx, start));
+    std::vector<int> ids(static_cast<size_t>(maps));
+    for (int i = 0; i < maps; ++i) ids[static_cast<size_t>(i)] = i;
+    auto shuffled =
+        ctx.parallelize(ids, maps)
+            .flat_map([records_per_map](const int& map, kiln::Emit<std::string>& out) {
+              // Bytes that do not repeat within a record; each record starts elsewhere.
+              std::string pattern(2 * kRecordBytes, '\0');
+              uint64_t x = 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(map + 1);
+              for (char& c : pattern) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                c = static_cast<char>(x);
+              }
+              for (int64_t r = 0; r < records_per_map; ++r) {
+                out.emplace(pattern, static_cast<size_t>(r * 7919) % kRecordBytes, kRecordBytes);
+              }
+            })
+            .repartition(reduces);
+    Clock::time_point t = Clock::now();
+    const int64_t n = shuffled.count();
+    std::printf("BENCH write_seconds %.6f\n", Seconds(t));
+    t = Clock::now();
+    if (shuffled.count() != n || n != records_per_map * maps) return 1;
+    std::printf("BENCH seconds %.6f\nBENCH bytes %lld\n", Seconds(t),
+                static_cast<long long>(n) * static_cast<long long>(kRecordBytes));
     return 0;
   }
   return Usage();

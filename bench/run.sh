@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh [--quick] [--only B1,B2] [--systems kiln,spark,dask,single]
 #
-# Installs what the benchmarks need (Kiln's build dependencies, JDK 17, pyspark and
+# Installs what the benchmarks need (Kiln's build dependencies, JDK 17, iperf3, pyspark and
 # Dask from PyPI), builds Kiln (Release), generates the seeded inputs once (in
 # $KILN_BENCH_DATA, default /var/tmp/kiln-bench) and runs bench/harness.py, which
 # prints the results table. --quick: smaller inputs and fewer repetitions (< 10 min).
@@ -9,10 +9,13 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 bash deploy/install-deps.sh
-if ! command -v javac >/dev/null 2>&1; then
+missing=()
+command -v javac >/dev/null 2>&1 || missing+=(openjdk-17-jdk-headless)
+command -v iperf3 >/dev/null 2>&1 || missing+=(iperf3)
+if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 python3 -m pip install --quiet --disable-pip-version-check \
   'pyspark==4.3.0' 'dask[distributed]==2026.8.0' 'pandas==3.1.1' 'pyarrow==26.0.1'

@@ -33,3 +33,10 @@ add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app)
 # Everything the tests start must be built first.
 add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
   failing_app api_app slow_app)
+
+# The benchmark programs give correct outputs (no timing here).
+kiln_add_test(NAME bench_programs_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/bench_programs_test.cc
+  LIBS kiln_job_test_util)
+add_dependencies(bench_programs_test kiln-submit kiln_bench bench_data bench_single_wordcount
+  bench_single_sort)
