@@ -110,9 +110,7 @@ class BatchEmitter {
 
   template <class U>
   absl::Status Emit(U&& value) {
-    batch_.push_back(std::forward<U>(value));
-    if (batch_.size() >= kBatchSize) return Flush();
-    return absl::OkStatus();
+    return Emplace(std::forward<U>(value));
   }
   template <class... Args>
   absl::Status Emplace(Args&&... args) {

@@ -32,14 +32,52 @@ struct HashAdapter {
 template <class K, class V>
 using KeyMap = absl::flat_hash_map<K, V, HashAdapter<K>>;
 
-// Merges a batch of pairs into `map` with f(V, V) -> V. The slots of the whole batch
-// are prefetched first, so the cache misses of a large map overlap instead of
-// stalling one record at a time.
+// A key stored with its KeyHash, computed once: a combine map never hashes a key again
+// (not to insert after a prefetch, not when it grows), and draining it partitions by
+// the stored hash. Lookups go through HashedRef, which points at the caller's key and
+// moves it into the map only when the key is new.
+template <class K>
+struct HashedRef {
+  K* key;
+  uint64_t hash;
+};
+template <class K>
+struct Hashed {
+  explicit Hashed(HashedRef<K> ref) : key(std::move(*ref.key)), hash(ref.hash) {}
+  K key;
+  uint64_t hash;
+};
+template <class K>
+struct StoredHash {
+  using is_transparent = void;
+  size_t operator()(const Hashed<K>& k) const { return static_cast<size_t>(k.hash); }
+  size_t operator()(const HashedRef<K>& k) const { return static_cast<size_t>(k.hash); }
+};
+template <class K>
+struct StoredHashEq {
+  using is_transparent = void;
+  static bool Same(uint64_t ha, const K& a, uint64_t hb, const K& b) { return ha == hb && a == b; }
+  bool operator()(const Hashed<K>& a, const Hashed<K>& b) const { return Same(a.hash, a.key, b.hash, b.key); }
+  bool operator()(const Hashed<K>& a, const HashedRef<K>& b) const { return Same(a.hash, a.key, b.hash, *b.key); }
+  bool operator()(const HashedRef<K>& a, const Hashed<K>& b) const { return Same(a.hash, *a.key, b.hash, b.key); }
+};
+template <class K, class V>
+using CombineMap = absl::flat_hash_map<Hashed<K>, V, StoredHash<K>, StoredHashEq<K>>;
+
+// Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
+// slots of the whole batch are prefetched first, so the cache misses of a large map
+// overlap instead of stalling one record at a time.
 template <class K, class V, class F>
-void MergeInto(KeyMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
-  for (const auto& kv : batch) map.prefetch(kv.first);
-  for (auto& kv : batch) {
-    auto [it, inserted] = map.try_emplace(std::move(kv.first), std::move(kv.second));
+void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+  thread_local std::vector<uint64_t> hashes;
+  hashes.resize(batch.size());
+  for (size_t i = 0; i < batch.size(); ++i) {
+    hashes[i] = KeyHash<K>()(batch[i].first);
+    map.prefetch(HashedRef<K>{&batch[i].first, hashes[i]});
+  }
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto& kv = batch[i];
+    auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]}, std::move(kv.second));
     if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
   }
 }
@@ -130,9 +168,9 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   absl::Status Drain() {
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
     for (const auto& kv : map_) {
-      const int partition = static_cast<int>(KeyHash<K>()(kv.first) % r);
+      const int partition = static_cast<int>(kv.first.hash % r);
       Writer w(this->writer_->Buffer(partition));
-      Encode(w, kv.first);
+      Encode(w, kv.first.key);
       Encode(w, kv.second);
       absl::Status s = this->writer_->Appended(partition);
       if (!s.ok()) return s;
@@ -141,7 +179,7 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return absl::OkStatus();
   }
 
-  KeyMap<K, V> map_;
+  CombineMap<K, V> map_;
 };
 
 // sort_by_key's map side: partition p holds the keys k with bounds[p-1] < k <= bounds[p]
@@ -299,7 +337,7 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     F& f = fn.get();
-    KeyMap<K, V> map;
+    CombineMap<K, V> map;
     std::vector<std::pair<K, V>> batch;
     batch.reserve(kBatchSize);
     absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
@@ -313,7 +351,7 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
     if (!s.ok()) return s;
     MergeInto(map, batch, f);
     for (auto& kv : map) {
-      s = this->out_.Emit(std::pair<K, V>(kv.first, std::move(kv.second)));
+      s = this->out_.Emplace(kv.first.key, std::move(kv.second));
       if (!s.ok()) return s;
     }
     return this->out_.Flush();
