@@ -50,25 +50,44 @@ absl::Status WorkerClient::ApplicationFinished(const std::string& app_id) {
 absl::Status WorkerClient::FetchShuffleBlocks(
     const proto::FetchShuffleBlocksRequest& request, std::chrono::milliseconds timeout,
     const std::function<absl::Status(const proto::ShuffleChunk&)>& on_chunk) {
-  auto ctx = rpc::ContextWithDeadline(timeout);
-  std::unique_ptr<grpc::ClientReader<proto::ShuffleChunk>> reader =
-      stub_->FetchShuffleBlocks(ctx.get(), request);
+  std::unique_ptr<BlockStream> stream = OpenShuffleBlocks(request, timeout);
   proto::ShuffleChunk chunk;
-  absl::Status callback_status;
-  while (reader->Read(&chunk)) {
-    callback_status = on_chunk(chunk);
+  while (stream->Next(&chunk)) {
+    absl::Status callback_status = on_chunk(chunk);
     if (!callback_status.ok()) {
-      ctx->TryCancel();
-      break;
+      stream->Finish().IgnoreError();  // cancelled by us: the callback's error is the one
+      return callback_status;
     }
   }
-  grpc::Status status = reader->Finish();
-  if (!callback_status.ok()) return callback_status;
-  if (!status.ok()) {
-    return Annotate(rpc::ToAbsl(status), StrCat("fetching shuffle ", request.shuffle_id(),
-                                                " reduce ", request.reduce_id(), " from worker ",
-                                                options_.address));
-  }
+  return stream->Finish();
+}
+
+std::unique_ptr<WorkerClient::BlockStream> WorkerClient::OpenShuffleBlocks(
+    const proto::FetchShuffleBlocksRequest& request, std::chrono::milliseconds timeout) {
+  std::unique_ptr<BlockStream> stream(new BlockStream());
+  stream->ctx_ = rpc::ContextWithDeadline(timeout);
+  stream->reader_ = stub_->FetchShuffleBlocks(stream->ctx_.get(), request);
+  stream->what_ = StrCat("fetching shuffle ", request.shuffle_id(), " reduce ",
+                         request.reduce_id(), " from worker ", options_.address);
+  return stream;
+}
+
+WorkerClient::BlockStream::~BlockStream() { Finish().IgnoreError(); }
+
+bool WorkerClient::BlockStream::Next(proto::ShuffleChunk* chunk) {
+  if (ended_) return false;
+  if (reader_->Read(chunk)) return true;
+  ended_ = true;
+  return false;
+}
+
+absl::Status WorkerClient::BlockStream::Finish() {
+  if (finished_) return absl::OkStatus();
+  finished_ = true;
+  if (!ended_) ctx_->TryCancel();
+  grpc::Status status = reader_->Finish();
+  if (!ended_) return absl::CancelledError(StrCat(what_, ": stopped by the reader"));
+  if (!status.ok()) return Annotate(rpc::ToAbsl(status), what_);
   return absl::OkStatus();
 }
 

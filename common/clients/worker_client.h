@@ -35,6 +35,29 @@ class WorkerClient {
       const proto::FetchShuffleBlocksRequest& request, std::chrono::milliseconds timeout,
       const std::function<absl::Status(const proto::ShuffleChunk&)>& on_chunk);
 
+  // The same call as a stream the caller pulls chunks from, so that it can hold several
+  // open (one per worker) and read them in the order it needs; gRPC flow control holds
+  // each sender back meanwhile. `timeout` bounds the stream from its opening.
+  class BlockStream {
+   public:
+    ~BlockStream();  // cancels a stream that was not read to its end
+    // The next chunk; false at the end of the stream or on an error (see Finish).
+    bool Next(proto::ShuffleChunk* chunk);
+    // The stream's outcome; cancels it first if chunks are left.
+    absl::Status Finish();
+
+   private:
+    friend class WorkerClient;
+    BlockStream() = default;
+    std::unique_ptr<grpc::ClientContext> ctx_;
+    std::unique_ptr<grpc::ClientReader<proto::ShuffleChunk>> reader_;
+    std::string what_;  // "fetching shuffle S reduce R from worker A"
+    bool ended_ = false;
+    bool finished_ = false;
+  };
+  std::unique_ptr<BlockStream> OpenShuffleBlocks(const proto::FetchShuffleBlocksRequest& request,
+                                                 std::chrono::milliseconds timeout);
+
   const std::string& address() const { return options_.address; }
 
  private:

@@ -24,7 +24,9 @@ using testing::ScratchDir;
 constexpr int kShuffle = 2;
 constexpr int kPartitions = 3;
 
-// Serves the blocks of its app dir in `chunk_bytes` pieces, round-robin over the maps.
+// Serves the blocks of its app dir in `chunk_bytes` pieces, block after block in the
+// order asked (as a worker does); with `interleave`, round-robin over the maps instead,
+// which breaks the protocol.
 class FakeShuffleService final : public proto::Worker::Service {
  public:
   FakeShuffleService(std::string app_dir, size_t chunk_bytes)
@@ -44,25 +46,34 @@ class FakeShuffleService final : public proto::Worker::Service {
     }
     std::vector<size_t> sent(blocks.size(), 0);
     std::vector<bool> done(blocks.size(), false);
-    for (size_t left = blocks.size(); left > 0;) {
-      for (size_t i = 0; i < blocks.size(); ++i) {
-        if (done[i]) continue;
-        proto::ShuffleChunk chunk;
-        chunk.set_map_id(req->map_ids(static_cast<int>(i)));
-        size_t n = std::min(chunk_bytes_, blocks[i].size() - sent[i]);
-        chunk.set_data(blocks[i].substr(sent[i], n));
-        sent[i] += n;
-        if (sent[i] == blocks[i].size()) {
-          chunk.set_last(true);
-          done[i] = true;
-          --left;
+    // One chunk of block i; true when it was the block's last.
+    auto send = [&](size_t i) {
+      proto::ShuffleChunk chunk;
+      chunk.set_map_id(req->map_ids(static_cast<int>(i)));
+      size_t n = std::min(chunk_bytes_, blocks[i].size() - sent[i]);
+      chunk.set_data(blocks[i].substr(sent[i], n));
+      sent[i] += n;
+      done[i] = sent[i] == blocks[i].size();
+      chunk.set_last(done[i]);
+      writer->Write(chunk);
+      return done[i];
+    };
+    if (interleave) {
+      for (size_t left = blocks.size(); left > 0;) {
+        for (size_t i = 0; i < blocks.size(); ++i) {
+          if (!done[i] && send(i)) --left;
         }
-        writer->Write(chunk);
+      }
+    } else {
+      for (size_t i = 0; i < blocks.size(); ++i) {
+        while (!send(i)) {
+        }
       }
     }
     return grpc::Status::OK;
   }
 
+  std::atomic<bool> interleave{false};
   std::atomic<int> calls{0};
 
  private:
@@ -110,33 +121,40 @@ void AddMap(proto::ShuffleReadParams* params, int map_id, const std::string& wor
   map->set_address(address);
 }
 
-absl::Status ReadSorted(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
-                        std::vector<std::string>* out) {
+absl::Status ReadAll(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
+                     std::vector<std::string>* out) {
   out->clear();
-  absl::Status s = reader->Read(params, reduce, [&](std::string_view frame) {
+  return reader->Read(params, reduce, [&](std::string_view frame) {
     Reader r(frame);
     while (!r.done()) out->emplace_back(r.GetLengthPrefixed());
     return r.ok() ? absl::OkStatus() : absl::DataLossError("bad record");
   });
+}
+
+absl::Status ReadSorted(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
+                        std::vector<std::string>* out) {
+  absl::Status s = ReadAll(reader, params, reduce, out);
   std::sort(out->begin(), out->end());
   return s;
 }
 
-TEST_CASE("shuffle_fetch: local and remote blocks, interleaved chunks, one request per worker") {
+TEST_CASE("shuffle_fetch: local and remote blocks in map-id order, one request per worker") {
   ScratchDir local_dir;
   FakeWorker a(/*chunk_bytes=*/37), b(/*chunk_bytes=*/4096);
-  std::vector<std::vector<std::string>> expected(kPartitions);
+  std::vector<std::vector<std::string>> expected(kPartitions);  // in map-id order
   WriteMap(a.dir.path(), 0, 400, &expected);
-  WriteMap(a.dir.path(), 1, 300, &expected);
+  WriteMap(local_dir.path(), 1, 200, &expected);
   WriteMap(b.dir.path(), 2, 500, &expected);
-  WriteMap(local_dir.path(), 3, 200, &expected);
+  WriteMap(a.dir.path(), 3, 300, &expected);
+  WriteMap(b.dir.path(), 4, 100, &expected);
 
   proto::ShuffleReadParams params;
   params.set_shuffle_id(kShuffle);
-  AddMap(&params, 0, "worker-a", a.address);
+  AddMap(&params, 3, "worker-a", a.address);
   AddMap(&params, 2, "worker-b", b.address);
-  AddMap(&params, 3, "worker-local", "127.0.0.1:1");  // local: never dialled
-  AddMap(&params, 1, "worker-a", a.address);
+  AddMap(&params, 1, "worker-local", "127.0.0.1:1");  // local: never dialled
+  AddMap(&params, 4, "worker-b", b.address);
+  AddMap(&params, 0, "worker-a", a.address);
 
   WorkerClientCache clients;
   ShuffleReaderOptions options;
@@ -147,15 +165,33 @@ TEST_CASE("shuffle_fetch: local and remote blocks, interleaved chunks, one reque
   for (int p = 0; p < kPartitions; ++p) {
     INFO("partition " << p);
     std::vector<std::string> got;
-    REQUIRE(ReadSorted(&reader, params, p, &got).ok());
-    std::vector<std::string> want = expected[p];
-    std::sort(want.begin(), want.end());
-    CHECK(got == want);
+    REQUIRE(ReadAll(&reader, params, p, &got).ok());
+    CHECK(got == expected[p]);  // exactly: map 0's records, then map 1's, ...
   }
-  CHECK(a.service.calls == kPartitions);  // maps 0 and 1 in one request per partition
+  CHECK(a.service.calls == kPartitions);  // maps 0 and 3 in one request per partition
   CHECK(b.service.calls == kPartitions);
   CHECK(reader.metrics().remote_bytes > 0);
   CHECK(reader.metrics().local_bytes > 0);
+}
+
+TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
+  FakeWorker a(/*chunk_bytes=*/50);
+  a.service.interleave = true;
+  std::vector<std::vector<std::string>> expected(kPartitions);
+  WriteMap(a.dir.path(), 0, 300, &expected);
+  WriteMap(a.dir.path(), 1, 300, &expected);
+  proto::ShuffleReadParams params;
+  params.set_shuffle_id(kShuffle);
+  AddMap(&params, 0, "worker-a", a.address);
+  AddMap(&params, 1, "worker-a", a.address);
+  WorkerClientCache clients;
+  ShuffleReader reader(ShuffleReaderOptions{}, &clients);
+  std::vector<std::string> got;
+  absl::Status s = ReadAll(&reader, params, 0, &got);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.code() == absl::StatusCode::kDataLoss);
+  REQUIRE(GetFetchFailure(s).has_value());
+  CHECK(GetFetchFailure(s)->map_id == 0);
 }
 
 TEST_CASE("shuffle_fetch: a map output missing on a worker is a fetch failure naming it") {

@@ -99,22 +99,51 @@ FrameDecoder* ShuffleReader::Decoder(size_t i) {
 
 absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
                                  FrameCallback on_frame) {
-  std::vector<std::string> addresses;  // remote workers, in order of first appearance
-  std::unordered_map<std::string, std::vector<int>> remote_maps;
-  for (const proto::MapLocation& map : params.maps()) {
-    bool local = map.address().empty() || (!options_.local_worker_id.empty() &&
-                                            map.worker_id() == options_.local_worker_id);
-    if (local) {
-      RETURN_IF_ERROR(ReadLocal(params.shuffle_id(), map.map_id(), reduce_id, on_frame));
-      continue;
-    }
-    auto [it, inserted] = remote_maps.try_emplace(map.address());
-    if (inserted) addresses.push_back(map.address());
-    it->second.push_back(map.map_id());
+  // Map outputs in map-id order, wherever they are: a reduce task sees the same input
+  // in the same order on every run, also after a fault moved map outputs to other
+  // workers, so what it computes and writes is byte-identical.
+  std::vector<const proto::MapLocation*> maps;
+  for (const proto::MapLocation& map : params.maps()) maps.push_back(&map);
+  std::sort(maps.begin(), maps.end(), [](const proto::MapLocation* a, const proto::MapLocation* b) {
+    return a->map_id() < b->map_id();
+  });
+  auto is_local = [&](const proto::MapLocation& map) {
+    return map.address().empty() ||
+           (!options_.local_worker_id.empty() && map.worker_id() == options_.local_worker_id);
+  };
+  // One stream per remote worker, all opened now so that every worker's blocks are in
+  // flight while earlier ones are consumed.
+  std::unordered_map<std::string, RemoteStream> remotes;
+  for (const proto::MapLocation* map : maps) {
+    if (is_local(*map)) continue;
+    RemoteStream& remote = remotes[map->address()];
+    remote.request.set_app_id(options_.app_id);
+    remote.request.set_shuffle_id(params.shuffle_id());
+    remote.request.set_reduce_id(reduce_id);
+    remote.request.add_map_ids(map->map_id());
   }
-  for (const std::string& address : addresses) {
-    RETURN_IF_ERROR(
-        ReadRemote(params.shuffle_id(), address, remote_maps[address], reduce_id, on_frame));
+  if (!remotes.empty() && clients_ == nullptr) {
+    return absl::InternalError("shuffle reader has no worker clients for remote blocks");
+  }
+  for (auto& [address, remote] : remotes) {
+    remote.stream = clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
+  }
+  for (const proto::MapLocation* map : maps) {
+    if (is_local(*map)) {
+      RETURN_IF_ERROR(ReadLocal(params.shuffle_id(), map->map_id(), reduce_id, on_frame));
+    } else {
+      RETURN_IF_ERROR(ReadRemote(remotes[map->address()], params.shuffle_id(), map->address(),
+                                 map->map_id(), reduce_id, on_frame));
+    }
+  }
+  for (auto& [address, remote] : remotes) {
+    const int last_map = remote.request.map_ids(remote.request.map_ids_size() - 1);
+    absl::Status status = remote.stream->Next(&chunk_)
+                              ? absl::DataLossError("the worker sent more than was asked")
+                              : remote.stream->Finish();
+    if (!status.ok()) {
+      return FetchFailedError(FetchFailure{params.shuffle_id(), last_map, address}, status);
+    }
   }
   return absl::OkStatus();
 }
@@ -175,62 +204,40 @@ absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
   return absl::OkStatus();
 }
 
-absl::Status ShuffleReader::ReadRemote(int shuffle_id, const std::string& address,
-                                       const std::vector<int>& map_ids, int reduce_id,
+absl::Status ShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
+                                       const std::string& address, int map_id, int reduce_id,
                                        FrameCallback on_frame) {
-  if (clients_ == nullptr) {
-    return absl::InternalError("shuffle reader has no worker clients for remote blocks");
-  }
-  std::shared_ptr<WorkerClient> client = clients_->Get(address);
-  proto::FetchShuffleBlocksRequest request;
-  request.set_app_id(options_.app_id);
-  request.set_shuffle_id(shuffle_id);
-  request.set_reduce_id(reduce_id);
-  std::unordered_map<int, size_t> slots;
-  for (size_t i = 0; i < map_ids.size(); ++i) {
-    request.add_map_ids(map_ids[i]);
-    slots.emplace(map_ids[i], i);
-    Decoder(i)->Reset(BlockLabel(shuffle_id, map_ids[i], reduce_id, address));
-  }
-  std::vector<char> done(map_ids.size(), 0);
-  int failed_map = -1;  // set when a block itself is bad
+  const FetchFailure failure{shuffle_id, map_id, address};
+  FrameDecoder* decoder = Decoder(0);
+  decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, address));
   absl::Status caller_status;
   auto deliver = [&](std::string_view frame) {
     metrics_.raw_bytes += static_cast<int64_t>(frame.size());
     caller_status = on_frame(frame);
     return caller_status;
   };
-  auto on_chunk = [&](const proto::ShuffleChunk& chunk) -> absl::Status {
-    auto it = slots.find(chunk.map_id());
-    if (it == slots.end() || done[it->second]) {
-      failed_map = chunk.map_id();
-      return absl::DataLossError(StrCat("worker sent an unexpected block of map ", chunk.map_id()));
+  while (true) {
+    if (!remote.stream->Next(&chunk_)) {
+      absl::Status status = remote.stream->Finish();
+      if (status.ok()) {
+        status = absl::DataLossError(StrCat("the stream ended before the block of map ", map_id));
+      }
+      return FetchFailedError(failure, status);
     }
-    FrameDecoder* decoder = decoders_[it->second].get();
-    metrics_.remote_bytes += static_cast<int64_t>(chunk.data().size());
-    absl::Status status = decoder->Feed(chunk.data(), deliver);
-    if (status.ok() && chunk.last()) status = decoder->Finish();
-    if (!status.ok()) {
-      if (caller_status.ok()) failed_map = chunk.map_id();
-      return status;
+    if (chunk_.map_id() != map_id) {
+      return FetchFailedError(failure, absl::DataLossError(StrCat(
+                                           "worker sent a chunk of map ", chunk_.map_id(),
+                                           " where the block of map ", map_id, " was due")));
     }
-    if (chunk.last()) {
-      done[it->second] = 1;
-      metrics_.frames += decoder->frames();
-      if (decoder->frames() > 0) ++metrics_.blocks;
-    }
-    return absl::OkStatus();
-  };
-  absl::Status status = client->FetchShuffleBlocks(request, options_.fetch_timeout, on_chunk);
-  if (!caller_status.ok()) return status;
-  size_t first_missing = std::find(done.begin(), done.end(), 0) - done.begin();
-  if (status.ok() && first_missing < done.size()) {
-    status = absl::DataLossError(StrCat("the stream ended before the block of map ",
-                                        map_ids[first_missing]));
+    metrics_.remote_bytes += static_cast<int64_t>(chunk_.data().size());
+    absl::Status status = decoder->Feed(chunk_.data(), deliver);
+    if (status.ok() && chunk_.last()) status = decoder->Finish();
+    if (!status.ok()) return caller_status.ok() ? FetchFailedError(failure, status) : status;
+    if (chunk_.last()) break;
   }
-  if (status.ok()) return status;
-  if (failed_map < 0) failed_map = map_ids[std::min(first_missing, map_ids.size() - 1)];
-  return FetchFailedError(FetchFailure{shuffle_id, failed_map, address}, status);
+  metrics_.frames += decoder->frames();
+  if (decoder->frames() > 0) ++metrics_.blocks;
+  return absl::OkStatus();
 }
 
 }  // namespace kiln::runtime

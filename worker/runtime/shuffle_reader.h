@@ -2,13 +2,14 @@
 // ShuffleReader: reads reduce partition r of a shuffle from every map output and hands
 // the decoded frames (whole encoded records) to the caller, which decodes the records.
 //
-// Map outputs on this worker (a MapLocation whose worker_id is the local worker's, or
-// whose address is empty: local mode) are read from disk with pread through the index.
-// The others are streamed with WorkerClient::FetchShuffleBlocks, one request per worker
-// naming all of that worker's map ids. Workers are read one after another and each
-// stream is consumed as it arrives (gRPC flow control holds the sender back), so memory
-// stays at about one chunk plus one frame per map output of the current worker; no
-// separate bytes-in-flight cap is needed.
+// Map outputs are read in map-id order, wherever they are, so that a reduce task sees
+// the same input in the same order on every run and after any fault. Map outputs on
+// this worker (a MapLocation whose worker_id is the local worker's, or whose address is
+// empty: local mode) are read from disk with pread through the index. The others come
+// from WorkerClient::OpenShuffleBlocks, one stream per worker naming all of that
+// worker's map ids, all opened at the start; each is read when its next block is due,
+// and gRPC flow control holds the senders back meanwhile, so memory stays at about a
+// chunk plus one frame, plus each stream's flow-control window.
 //
 // A block that cannot be read (missing file, unreachable worker, corrupt frame) fails
 // Read() with a status that carries a FetchFailure (see GetFetchFailure) naming the
@@ -26,12 +27,9 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clients/worker_client.h"
 #include "proto/task.pb.h"
 #include "worker/runtime/block_format.h"
-
-namespace kiln {
-class WorkerClient;
-}
 
 namespace kiln::runtime {
 
@@ -90,7 +88,7 @@ class ShuffleReader {
   ShuffleReader& operator=(const ShuffleReader&) = delete;
 
   // Calls `on_frame` once per frame of reduce partition `reduce_id` of every map output
-  // in `params`. Frames of one block arrive in order; blocks arrive grouped by worker.
+  // in `params`, block after block in map-id order, the frames of a block in order.
   absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
                     FrameCallback on_frame);
 
@@ -98,14 +96,19 @@ class ShuffleReader {
 
  private:
   absl::Status ReadLocal(int shuffle_id, int map_id, int reduce_id, FrameCallback on_frame);
-  absl::Status ReadRemote(int shuffle_id, const std::string& address,
-                          const std::vector<int>& map_ids, int reduce_id,
-                          FrameCallback on_frame);
+  struct RemoteStream {
+    proto::FetchShuffleBlocksRequest request;
+    std::unique_ptr<WorkerClient::BlockStream> stream;
+  };
+  // Reads the next block of `remote`, which must be map `map_id`'s.
+  absl::Status ReadRemote(RemoteStream& remote, int shuffle_id, const std::string& address,
+                          int map_id, int reduce_id, FrameCallback on_frame);
   FrameDecoder* Decoder(size_t i);
 
   ShuffleReaderOptions options_;
   WorkerClientCache* clients_;
   std::string buffer_;
+  proto::ShuffleChunk chunk_;  // reused: keeps its capacity
   std::vector<std::unique_ptr<FrameDecoder>> decoders_;
   ShuffleReadMetrics metrics_;
 };
