@@ -145,6 +145,20 @@ TEST_CASE("local: sort_by_key on strings is bytewise and stable", "[local]") {
   }
 }
 
+TEST_CASE("local: reduce_by_key and group_by_key give the same order on every run", "[local]") {
+  std::vector<std::pair<std::string, int64_t>> pairs;
+  for (int64_t i = 0; i < 5000; ++i) pairs.emplace_back("k" + std::to_string(i * 7919 % 1201), i);
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  auto ds = Local().parallelize(pairs, 4);
+  const auto reduced = ds.reduce_by_key(sum, 3).collect();
+  const auto grouped = ds.group_by_key(3).collect();
+  for (int run = 0; run < 3; ++run) {
+    // Every job builds new hash tables at new addresses; the order must not follow them.
+    CHECK(ds.reduce_by_key(sum, 3).collect() == reduced);
+    CHECK(ds.group_by_key(3).collect() == grouped);
+  }
+}
+
 TEST_CASE("local: repartition and coalesce", "[local]") {
   auto ds = Local().parallelize(Range(100), 2);
   auto more = ds.repartition(7);

@@ -123,5 +123,30 @@ TEST_CASE("jobs: wordcount over a directory with small splits in local[2]",
                  in.path(), expected, 3);
 }
 
+TEST_CASE("jobs: wordcount writes the same bytes on a cluster, in local[2] and in local[1]",
+          "[jobs][wordcount][deterministic]") {
+  TempDir in("kiln-wc-in-");
+  WriteTestFile(in.Sub("input.txt"), GenerateText(/*seed=*/7, /*lines=*/3000));
+  // Many small map tasks, so that map outputs spread over both workers.
+  const std::vector<std::string> flags = {"--conf", "kiln.files.maxPartitionBytes=4000", "--conf",
+                                          "kiln.default.parallelism=3"};
+  auto run = [&](const std::string& master, const std::string& name) {
+    TempDir out("kiln-wc-out-");
+    CommandResult r = Submit(master, flags, BinPath("wordcount"), {in.Sub("input.txt"), out.Sub(name)});
+    INFO(master << ": " << r.ToString());
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(PartFiles(out.Sub(name)).size() == 3);
+    return ReadParts(out.Sub(name));
+  };
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  const std::string reference = run(cluster.master_url(), "a");
+  CHECK_FALSE(reference.empty());
+  CHECK(run(cluster.master_url(), "b") == reference);
+  CHECK(run("local[2]", "c") == reference);
+  CHECK(run("local[1]", "d") == reference);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
 }  // namespace
 }  // namespace kiln::test::jobs

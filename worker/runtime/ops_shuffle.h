@@ -64,6 +64,38 @@ struct StoredHashEq {
 template <class K, class V>
 using CombineMap = absl::flat_hash_map<Hashed<K>, V, StoredHash<K>, StoredHashEq<K>>;
 
+// Orders keys that have no operator< by their encoding (only hash ties need it).
+template <class K>
+bool KeyLess(const K& a, const K& b) {
+  if constexpr (requires { a < b; }) {
+    return a < b;
+  } else {
+    std::string ea, eb;
+    Writer wa(&ea), wb(&eb);
+    Encode(wa, a);
+    Encode(wb, b);
+    return ea < eb;
+  }
+}
+
+// The entries of a combine map in a fixed order: by stored hash, then by key. absl's
+// tables iterate in an order salted with their memory address, which changes from run
+// to run; a task's output must not, so that reruns and faults leave it byte-identical.
+template <class K, class V>
+std::vector<std::pair<const Hashed<K>, V>*> InHashOrder(CombineMap<K, V>& map) {
+  std::vector<std::pair<uint64_t, std::pair<const Hashed<K>, V>*>> order;
+  order.reserve(map.size());
+  for (auto& entry : map) order.emplace_back(entry.first.hash, &entry);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return KeyLess(a.second->first.key, b.second->first.key);
+  });
+  std::vector<std::pair<const Hashed<K>, V>*> entries;
+  entries.reserve(order.size());
+  for (const auto& [hash, entry] : order) entries.push_back(entry);
+  return entries;
+}
+
 // Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
 // slots of the whole batch are prefetched first, so the cache misses of a large map
 // overlap instead of stalling one record at a time.
@@ -167,6 +199,8 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
 
   absl::Status Drain() {
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
+    // In the map's own order: the reduce side merges each key's values in map-id order
+    // and emits in InHashOrder, so the order of keys within a block changes nothing.
     for (const auto& kv : map_) {
       const int partition = static_cast<int>(kv.first.hash % r);
       Writer w(this->writer_->Buffer(partition));
@@ -350,8 +384,8 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
     });
     if (!s.ok()) return s;
     MergeInto(map, batch, f);
-    for (auto& kv : map) {
-      s = this->out_.Emplace(kv.first.key, std::move(kv.second));
+    for (auto* kv : InHashOrder(map)) {
+      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
       if (!s.ok()) return s;
     }
     return this->out_.Flush();
@@ -359,7 +393,7 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
   Closure<F> fn;
 };
 
-// group_by_key's reduce side: every value of a key, in arrival order.
+// group_by_key's reduce side: every value of a key, in arrival order (map-id order).
 template <class K, class V>
 class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector<V>>> {
  public:
@@ -367,14 +401,15 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
     return CreateShuffleSource(std::make_unique<GroupByKeySource>(), p, 1);
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    KeyMap<K, std::vector<V>> map;
+    CombineMap<K, std::vector<V>> map;
     absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
                                                   [&](std::pair<K, V>& kv) {
-      map[kv.first].push_back(std::move(kv.second));
+      HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
+      map.try_emplace(ref).first->second.push_back(std::move(kv.second));
     });
     if (!s.ok()) return s;
-    for (auto& kv : map) {
-      s = this->out_.Emit(std::pair<K, std::vector<V>>(kv.first, std::move(kv.second)));
+    for (auto* kv : InHashOrder(map)) {
+      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
       if (!s.ok()) return s;
     }
     return this->out_.Flush();
