@@ -40,10 +40,8 @@ TEST_CASE("jobs: a throwing task fails the job on the cluster", "[jobs][failure]
   const std::string app = AppIdFromStderr(r.err);
   INFO(r.ToString());
   CHECK_FALSE(app.empty());
-  Json entry;
-  CHECK(WaitFor(
-      [&] { return !(entry = FindApp(cluster.MasterState(), "completedapps", app)).is_null(); },
-      seconds(15)));
+  Json entry = WaitForCompletedApp(cluster, app);
+  CHECK_FALSE(entry.is_null());
   INFO("/json: " << cluster.MasterState().dump());
   CHECK((entry.is_object() && entry.value("state", "") == "FAILED"));
   REQUIRE_OK(CheckClusterIdle(cluster));

@@ -59,6 +59,14 @@ Json FindApp(const Json& state, const char* list, const std::string& id) {
   return Json();
 }
 
+Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id,
+                         milliseconds timeout) {
+  Json entry;
+  WaitFor([&] { return !(entry = FindApp(cluster.MasterState(), "completedapps", id)).is_null(); },
+          timeout);
+  return entry;
+}
+
 absl::Status CheckClusterIdle(const MiniCluster& cluster, milliseconds timeout) {
   absl::Status leaks = cluster.CheckNoLeaks(timeout);
   if (!leaks.ok()) return leaks;

@@ -38,6 +38,11 @@ std::string AppIdFromStderr(const std::string& err);
 // "completedapps"), or null.
 Json FindApp(const Json& state, const char* list, const std::string& id);
 
+// Application `id`'s entry in the master's "completedapps", waiting up to `timeout` for
+// it to appear; null if it does not.
+Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id,
+                         milliseconds timeout = seconds(15));
+
 // The check that ends every cluster test: the master's leak check
 // (MiniCluster::CheckNoLeaks: resources free, no executor process), then every worker's
 // own GET /json lists no executor (it has reaped them and reported their end). The

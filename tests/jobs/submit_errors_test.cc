@@ -114,10 +114,8 @@ TEST_CASE("jobs: a missing input path fails on the driver on the cluster", "[job
   const std::string app = AppIdFromStderr(r.err);
   INFO(r.ToString());
   REQUIRE_FALSE(app.empty());
-  Json entry;
-  CHECK(WaitFor(
-      [&] { return !(entry = FindApp(cluster.MasterState(), "completedapps", app)).is_null(); },
-      seconds(15)));
+  Json entry = WaitForCompletedApp(cluster, app);
+  CHECK_FALSE(entry.is_null());
   INFO("/json: " << cluster.MasterState().dump());
   CHECK((entry.is_object() && entry.value("state", "") == "FAILED"));
   CHECK(FindApp(cluster.MasterState(), "activeapps", app).is_null());

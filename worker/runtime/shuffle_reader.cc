@@ -92,11 +92,6 @@ ShuffleReader::ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* cl
 
 ShuffleReader::~ShuffleReader() = default;
 
-FrameDecoder* ShuffleReader::Decoder(size_t i) {
-  while (decoders_.size() <= i) decoders_.push_back(std::make_unique<FrameDecoder>());
-  return decoders_[i].get();
-}
-
 absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
                                  FrameCallback on_frame) {
   // Map outputs in map-id order, wherever they are: a reduce task sees the same input
@@ -171,7 +166,7 @@ absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
                                                                 std::strerror(errno))));
   }
   FdCloser closer(fd);
-  FrameDecoder* decoder = Decoder(0);
+  FrameDecoder* decoder = &decoder_;
   decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, ""));
   absl::Status caller_status;
   auto deliver = [&](std::string_view frame) {
@@ -208,7 +203,7 @@ absl::Status ShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
                                        const std::string& address, int map_id, int reduce_id,
                                        FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, address};
-  FrameDecoder* decoder = Decoder(0);
+  FrameDecoder* decoder = &decoder_;
   decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, address));
   absl::Status caller_status;
   auto deliver = [&](std::string_view frame) {

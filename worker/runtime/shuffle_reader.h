@@ -103,13 +103,12 @@ class ShuffleReader {
   // Reads the next block of `remote`, which must be map `map_id`'s.
   absl::Status ReadRemote(RemoteStream& remote, int shuffle_id, const std::string& address,
                           int map_id, int reduce_id, FrameCallback on_frame);
-  FrameDecoder* Decoder(size_t i);
 
   ShuffleReaderOptions options_;
   WorkerClientCache* clients_;
   std::string buffer_;
   proto::ShuffleChunk chunk_;  // reused: keeps its capacity
-  std::vector<std::unique_ptr<FrameDecoder>> decoders_;
+  FrameDecoder decoder_;  // blocks arrive whole, one at a time: one decoder serves all
   ShuffleReadMetrics metrics_;
 };
 
