@@ -44,6 +44,9 @@ class Sizes:
         self.text_bytes = (256 if quick else 1024) << 20
         self.sort_bytes = 256_000_000 if quick else 2_000_000_000
         self.shuffle_bytes = (1 if quick else 4) << 30
+        self.graph_vertices = 200_000 if quick else 2_000_000
+        self.graph_edges = 2_000_000 if quick else 20_000_000
+        self.pagerank_iterations = 10
         self.reps_small = 3
         self.reps_large = 1 if quick else 3
         # Reduce partitions of word count and sort, the same on every system.
@@ -139,7 +142,7 @@ class KilnCluster:
 
 
 class Single:
-    """The hand-written single-thread C++ programs (word count and sort only)."""
+    """The hand-written single-thread C++ programs (word count, sort, PageRank)."""
 
     def __init__(self, bin_dir):
         self.bin = bin_dir
@@ -155,6 +158,8 @@ class Single:
             return [os.path.join(self.bin, "bench_single_wordcount"), args[0], args[1]]
         if sub == "sort":
             return [os.path.join(self.bin, "bench_single_sort"), args[0], args[1]]
+        if sub == "pagerank":  # INPUT ITERS OUTPUT (one thread: no partitions)
+            return [os.path.join(self.bin, "bench_single_pagerank"), args[0], args[1], args[2]]
         return None
 
 
@@ -250,11 +255,12 @@ class Benchmark:
         self.outputs = outputs        # True: args end with OUTPUT PARTS
 
 
-def data_file(data_dir, bin_dir, kind, size, seed):
-    path = os.path.join(data_dir, f"{kind}-{size}-{seed}.txt")
+def data_file(data_dir, bin_dir, kind, *sizes, seed):
+    """bench_data KIND SIZES... SEED OUT, generated once into data_dir."""
+    path = os.path.join(data_dir, "-".join([kind, *map(str, sizes), str(seed)]) + ".txt")
     if not os.path.exists(path):
         print(f"generating {path} ...", file=sys.stderr, flush=True)
-        subprocess.run([os.path.join(bin_dir, "bench_data"), kind, str(size), str(seed), path + ".tmp"],
+        subprocess.run([os.path.join(bin_dir, "bench_data"), kind, *map(str, sizes), str(seed), path + ".tmp"],
                        check=True)
         os.rename(path + ".tmp", path)
     return path
@@ -288,6 +294,11 @@ def main():
                            check=True, stdout=subprocess.PIPE, text=True)
         return r.stdout.strip()
 
+    def check_ranks(out):
+        r = subprocess.run([os.path.join(bin_dir, "bench_data"), "check-ranks", out],
+                           check=True, stdout=subprocess.PIPE, text=True)
+        return r.stdout.strip()
+
     def check_sort_of(input_path):
         def check(out):
             r = subprocess.run([os.path.join(bin_dir, "bench_data"), "check-sort", input_path, out],
@@ -312,13 +323,20 @@ def main():
         benches.append(Benchmark("sched_jobs", "sched_jobs", [str(sizes.sched_jobs)], sizes.reps_small,
                                  "median_ms", systems=["kiln", "spark", "dask"]))
     if not only or "wordcount" in only:
-        text = data_file(opts.data_dir, bin_dir, "text", sizes.text_bytes, 42)
+        text = data_file(opts.data_dir, bin_dir, "text", sizes.text_bytes, seed=42)
         benches.append(Benchmark("wordcount", "wordcount", [text], sizes.reps_large, "seconds",
                                  sizes.text_bytes / 1e6, "MB/s", check=check_words, outputs=True))
     if not only or "sort" in only:
-        records = data_file(opts.data_dir, bin_dir, "records", sizes.sort_bytes, 7)
+        records = data_file(opts.data_dir, bin_dir, "records", sizes.sort_bytes, seed=7)
         benches.append(Benchmark("sort", "sort", [records], sizes.reps_large, "seconds",
                                  sizes.sort_bytes / 1e6, "MB/s", check=check_sort_of(records), outputs=True))
+
+    if not only or "pagerank" in only:
+        graph = data_file(opts.data_dir, bin_dir, "graph", sizes.graph_vertices, sizes.graph_edges, seed=11)
+        benches.append(Benchmark("pagerank", "pagerank", [graph, str(sizes.pagerank_iterations)],
+                                 sizes.reps_large, "seconds",
+                                 sizes.graph_edges * sizes.pagerank_iterations / 1e6, "Medges/s",
+                                 check=check_ranks, outputs=True))
 
     for maps in (16, 200):
         name = f"shuffle_{maps}"

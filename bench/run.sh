@@ -22,6 +22,6 @@ python3 -m pip install --quiet --disable-pip-version-check \
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target kiln-master kiln-worker kiln-submit kiln_bench bench_data \
-  bench_single_wordcount bench_single_sort
+  bench_single_wordcount bench_single_sort bench_single_pagerank
 
 exec python3 bench/harness.py "$@"

@@ -35,23 +35,32 @@ constexpr SettingDef kSettings[] = {
      "Address executors and workers use to reach the driver; empty = the host's name "
      "as the master sees it (127.0.0.1 for a loopback master)."},
     {"kiln.driver.memory", T::kMemoryMb, "1g",
-     "Memory of the driver process; validated and recorded, not yet enforced."},
+     "Memory of the driver process; in local mode it sizes the storage of cached partitions "
+     "(see kiln.memory.*). Not enforced as a process limit."},
     {"kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral."},
     {"kiln.executor.cores", T::kInt, "0",
      "Cores per executor; 0 = one executor per worker with all of its free cores."},
     {"kiln.executor.memory", T::kMemoryMb, "1g",
-     "Memory per executor: the master reserves it on a worker; not yet enforced as a "
-     "process limit."},
+     "Memory per executor: the master reserves it on a worker and it sizes the storage of "
+     "cached partitions (see kiln.memory.*); not yet enforced as a process limit."},
     {"kiln.files.maxPartitionBytes", T::kBytes, "128m",
      "Largest byte range of an input file read by one text_file partition."},
     {"kiln.io.compression.codec", T::kString, "lz4",
      "Compression of shuffle blocks: lz4, zstd or none."},
     {"kiln.local.dir", T::kString, "",
      "Scratch space of local mode (shuffle files); empty = $TMPDIR or /tmp."},
+    {"kiln.locality.wait", T::kDuration, "3s",
+     "How long a task whose input is cached on a busy executor waits for it before it runs "
+     "elsewhere and recomputes the input."},
     {"kiln.master", T::kString, "local[*]",
      "Cluster to run on: kiln://host:port or local, local[N], local[*]."},
     {"kiln.master.connectTimeout", T::kDuration, "30s",
      "How long a driver or worker keeps trying to reach the master before it gives up."},
+    {"kiln.memory.fraction", T::kFraction, "0.6",
+     "Share of an executor's memory beyond 300 MiB that Kiln manages (execution and storage)."},
+    {"kiln.memory.storageFraction", T::kFraction, "0.5",
+     "Share of the managed memory that cached partitions may use; the least recently used "
+     "are evicted past it."},
     {"kiln.rpc.message.maxSize", T::kBytes, "256m",
      "Largest gRPC message (task results travel in one message)."},
     {"kiln.scheduler.launchAhead", T::kInt, "2",
@@ -91,9 +100,9 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
       if (!ParseBool(value, &v)) return bad("expected true or false");
       return absl::OkStatus();
     }
-    case T::kDouble: {
+    case T::kFraction: {
       double v;
-      if (!ParseNumber(value, &v)) return bad("expected a number");
+      if (!ParseNumber(value, &v) || !(v >= 0 && v <= 1)) return bad("expected a number from 0 to 1");
       return absl::OkStatus();
     }
     case T::kBytes: {
@@ -225,7 +234,7 @@ bool Config::GetBool(std::string_view key) const {
 
 double Config::GetDouble(std::string_view key) const {
   double v = 0;
-  KILN_CHECK(ParseNumber(Raw(key, T::kDouble), &v));
+  KILN_CHECK(ParseNumber(Raw(key, T::kFraction), &v));
   return v;
 }
 

@@ -20,7 +20,7 @@
 
 namespace kiln {
 
-enum class SettingType { kString, kInt, kBool, kBytes, kDuration, kDouble, kMemoryMb };
+enum class SettingType { kString, kInt, kBool, kBytes, kDuration, kFraction, kMemoryMb };
 
 struct SettingDef {
   std::string_view name;

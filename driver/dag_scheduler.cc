@@ -19,12 +19,12 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
     const std::shared_ptr<const PlanNode>& node, const proto::OpSpec& sink) {
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
-  StageTemplate stage = BuildStage(node, sink);
-  std::vector<int> all(stage.root_partitions.size());
+  StageTemplate stage = BuildStage(node, sink, cache_);
+  std::vector<int> all(static_cast<size_t>(stage.num_partitions));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   FetchFailed last;
   for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
-    RETURN_IF_ERROR(EnsureParents(*stage.root, 0));
+    RETURN_IF_ERROR(EnsureParents(stage, all, 0));
     TaskSetOutcome outcome = RunStage(stage, all);
     if (!outcome.status.ok()) return outcome.status;
     if (outcome.fetch_failed) {
@@ -40,9 +40,11 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
   return FetchRetriesExhausted(last);
 }
 
-absl::Status DagScheduler::EnsureParents(const PlanNode& root, int depth) {
-  if (root.kind != PlanNode::Kind::kShuffled) return absl::OkStatus();
-  for (const auto& dep : root.deps) RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));
+absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
+                                        const std::vector<int>& partitions, int depth) {
+  if (stage.root->kind != PlanNode::Kind::kShuffled) return absl::OkStatus();
+  if (ReadsOnlyCache(stage, partitions, *cache_)) return absl::OkStatus();
+  for (const auto& dep : stage.root->deps) RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));
   return absl::OkStatus();
 }
 
@@ -52,8 +54,8 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
   for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
     std::vector<int> missing = outputs_->Missing(dep.shuffle_id, maps);
     if (missing.empty()) return absl::OkStatus();
-    StageTemplate stage = BuildStage(dep.map_side, dep.write_op);
-    RETURN_IF_ERROR(EnsureParents(*stage.root, depth));
+    StageTemplate stage = BuildStage(dep.map_side, dep.write_op, cache_);
+    RETURN_IF_ERROR(EnsureParents(stage, missing, depth));
     TaskSetOutcome outcome = RunStage(stage, missing);
     if (!outcome.status.ok()) return outcome.status;
     if (outcome.fetch_failed) {
@@ -78,7 +80,9 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
                                       const std::vector<int>& partitions) {
   TaskSet set;
   set.plan = MakeStagePlan(stage, next_stage_id_++, 0, *outputs_);
-  for (int p : partitions) set.tasks.push_back(TaskSpec{p, TaskSplit(stage, p)});
+  for (int p : partitions) {
+    set.tasks.push_back(TaskSpec{p, TaskSplit(stage, p), PreferredExecutors(stage, p, *cache_)});
+  }
   spdlog::debug("stage={} ({}) submitted with {} task(s)", set.plan.stage_id(), stage.name,
                 set.tasks.size());
   return tasks_->RunTaskSet(std::move(set));

@@ -1,6 +1,7 @@
 #pragma once
 // DagScheduler: runs a job: computes the shuffles the final stage depends on (only the
-// map outputs that are missing: outputs are reused across jobs), then the final stage.
+// map outputs that are missing: outputs are reused across jobs, and none is needed
+// below a cached dataset), then the final stage.
 // A fetch failure forgets the lost map outputs and reruns the stages that made them,
 // up to kMaxStageAttempts times. Stages run one after another. Thread-safe; jobs are
 // serialized.
@@ -22,8 +23,8 @@ class DagScheduler {
  public:
   static constexpr int kMaxStageAttempts = 4;  // spark.stage.maxConsecutiveAttempts
 
-  DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs)
-      : tasks_(tasks), outputs_(outputs) {}
+  DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache)
+      : tasks_(tasks), outputs_(outputs), cache_(cache) {}
 
   // Every partition's encoded result, in partition order.
   absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
@@ -32,13 +33,17 @@ class DagScheduler {
   int jobs_run() const { return jobs_.load(); }
 
  private:
-  absl::Status EnsureParents(const PlanNode& root, int depth);
+  // Computes the missing map outputs the stage's tasks `partitions` read, unless they
+  // read only cached blocks.
+  absl::Status EnsureParents(const StageTemplate& stage, const std::vector<int>& partitions,
+                             int depth);
   absl::Status EnsureShuffle(const ShuffleDependency& dep, int depth);
   TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions);
   void ForgetLost(const FetchFailed& failure);
 
   TaskScheduler* tasks_;
   MapOutputTracker* outputs_;
+  const CacheTracker* cache_;
   absl::Mutex job_mu_;  // one job at a time
   std::atomic<int> next_stage_id_{0};
   std::atomic<int> jobs_{0};

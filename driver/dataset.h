@@ -24,6 +24,7 @@
 #include "worker/runtime/closure.h"
 #include "worker/runtime/emit.h"
 #include "worker/runtime/op_registry.h"
+#include "worker/runtime/ops_cache.h"
 #include "worker/runtime/ops_narrow.h"
 #include "worker/runtime/ops_shuffle.h"
 #include "worker/runtime/ops_sink.h"
@@ -33,6 +34,10 @@ namespace kiln {
 
 template <class T>
 class Dataset;
+
+// Where persist() keeps partitions. Kiln has Spark's MEMORY_ONLY (deserialized
+// records in executor memory); the disk levels are not implemented yet.
+enum class StorageLevel { kMemoryOnly };
 
 namespace internal {
 
@@ -241,6 +246,36 @@ class Dataset {
     return Shuffled<T>(internal::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
                        std::move(prefix));
   }
+
+  // ------------------------------------------------------------ caching
+
+  // Keeps each partition in the memory of the executor that computes it, from the
+  // first action that computes it on; later jobs read it there instead of recomputing
+  // it, and their tasks go to the executors that hold their partitions (waiting up to
+  // kiln.locality.wait for them). Spark's RDD.cache(): MEMORY_ONLY. A partition that
+  // does not fit the executor's storage memory (kiln.memory.*), was evicted for more
+  // recently used ones, or whose executor was lost, is recomputed from its lineage.
+  // Returns this dataset (the same one: caching marks it, as in Spark).
+  Dataset<T> cache() const { return persist(StorageLevel::kMemoryOnly); }
+
+  Dataset<T> persist(StorageLevel level) const {
+    switch (level) {
+      case StorageLevel::kMemoryOnly:
+        break;
+    }
+    std::string params;
+    Writer(&params).PutVarint(static_cast<uint64_t>(node_->id));
+    runner_->Persist(*node_, internal::MakeOp<runtime::CachePointOp<T>>({}, std::move(params)));
+    return *this;
+  }
+
+  // Stops caching and drops the cached partitions from every executor.
+  Dataset<T> unpersist() const {
+    runner_->Unpersist(*node_);
+    return *this;
+  }
+
+  bool is_cached() const { return runner_->IsPersisted(*node_); }
 
   // ------------------------------------------------------------ actions
 

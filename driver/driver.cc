@@ -13,8 +13,10 @@ Driver::Driver(DriverOptions options)
     : options_(std::move(options)),
       tasks_(TaskSchedulerOptions{
           .max_failures = std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
-          .launch_ahead = std::max<int>(0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead")))}),
-      dag_(&tasks_, &outputs_),
+          .launch_ahead = std::max<int>(0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
+          .locality_wait = options_.conf.GetDuration("kiln.locality.wait")},
+             &cache_),
+      dag_(&tasks_, &outputs_, &cache_),
       progress_(&tasks_) {
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
   BackendOptions backend;
@@ -72,6 +74,18 @@ std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& n
   }
   return *std::move(results);
 }
+
+void Driver::Persist(const PlanNode& node, proto::OpSpec cache_op) {
+  cache_.Persist(node.id, node.num_partitions, std::move(cache_op));
+}
+
+void Driver::Unpersist(const PlanNode& node) {
+  if (cache_.Unpersist(node.id)) tasks_.RemoveDataset(node.id);
+}
+
+bool Driver::IsPersisted(const PlanNode& node) const { return cache_.CacheOp(node.id).has_value(); }
+
+int Driver::CachedPartitions(const PlanNode& node) const { return cache_.CachedPartitions(node.id); }
 
 void Driver::Fail(const std::string& message) {
   if (!options_.exit_on_failure) throw JobFailed(message);

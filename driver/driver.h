@@ -9,6 +9,7 @@
 
 #include "common/settings.h"
 #include "driver/backend.h"
+#include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
 #include "driver/job_runner.h"
 #include "driver/map_output_tracker.h"
@@ -36,6 +37,10 @@ class Driver final : public JobRunner {
   std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
                                   const proto::OpSpec& sink, std::string_view action) override;
   [[noreturn]] void Fail(const std::string& message) override;
+  void Persist(const PlanNode& node, proto::OpSpec cache_op) override;
+  void Unpersist(const PlanNode& node) override;
+  bool IsPersisted(const PlanNode& node) const override;
+  int CachedPartitions(const PlanNode& node) const override;
 
   void Stop(const std::string& final_state);
   const std::string& app_id() const { return backend_->app_id(); }
@@ -45,6 +50,7 @@ class Driver final : public JobRunner {
   void WaitForExecutors();
 
   DriverOptions options_;
+  CacheTracker cache_;
   TaskScheduler tasks_;
   MapOutputTracker outputs_;
   DagScheduler dag_;

@@ -23,6 +23,12 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
     return Write(message);
   }
 
+  bool RemoveDataset(int dataset) override {
+    proto::DriverMessage message;
+    message.mutable_remove_dataset()->set_dataset(dataset);
+    return Write(message);
+  }
+
   bool Write(const proto::DriverMessage& message) {
     absl::MutexLock lock(&write_mu_);
     if (closed_) return false;

@@ -23,6 +23,9 @@ class ExecutorHandle {
   // Sends a batch of tasks. False when the executor is gone (the caller removes it).
   // Never called with a scheduler lock held.
   virtual bool Launch(const proto::LaunchTasks& launch) = 0;
+  // Asks the executor to drop its cached blocks of `dataset` (unpersist). False when
+  // the executor is gone. Never called with a scheduler lock held.
+  virtual bool RemoveDataset(int dataset) = 0;
 };
 
 }  // namespace kiln::internal

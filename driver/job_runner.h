@@ -36,6 +36,15 @@ class JobRunner {
                                           const proto::OpSpec& sink, std::string_view action) = 0;
   // Reports an error found on the driver (a bad path, an empty reduce) the same way.
   [[noreturn]] virtual void Fail(const std::string& message) = 0;
+
+  // Caches the dataset's partitions on the executors that compute them, through its
+  // cache point operator `cache_op`. Idempotent.
+  virtual void Persist(const PlanNode& node, proto::OpSpec cache_op) = 0;
+  // Stops caching the dataset and drops its cached partitions.
+  virtual void Unpersist(const PlanNode& node) = 0;
+  virtual bool IsPersisted(const PlanNode& node) const = 0;
+  // How many of its partitions some executor holds (for tests and the UI).
+  virtual int CachedPartitions(const PlanNode& node) const = 0;
 };
 
 }  // namespace internal

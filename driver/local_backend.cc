@@ -9,6 +9,7 @@
 #include "common/strings.h"
 #include "driver/backend.h"
 #include "spdlog/spdlog.h"
+#include "worker/runtime/block_store.h"
 #include "worker/runtime/task_pool.h"
 
 namespace kiln::internal {
@@ -16,16 +17,22 @@ namespace {
 
 class LocalExecutor final : public ExecutorHandle {
  public:
-  LocalExecutor(ExecutorInfo info, runtime::TaskPool* pool) : info_(std::move(info)), pool_(pool) {}
+  LocalExecutor(ExecutorInfo info, runtime::TaskPool* pool, runtime::BlockStore* blocks)
+      : info_(std::move(info)), pool_(pool), blocks_(blocks) {}
   const ExecutorInfo& info() const override { return info_; }
   bool Launch(const proto::LaunchTasks& launch) override {
     pool_->Submit(launch);
+    return true;
+  }
+  bool RemoveDataset(int dataset) override {
+    blocks_->RemoveDataset(dataset);
     return true;
   }
 
  private:
   ExecutorInfo info_;
   runtime::TaskPool* pool_;
+  runtime::BlockStore* blocks_;
 };
 
 class LocalBackend final : public Backend {
@@ -54,15 +61,20 @@ class LocalBackend final : public Backend {
     if (!codec.ok()) return codec.status();
     env.compression = *codec;
     env_ = std::make_unique<runtime::ShuffleEnv>(env);
+    // Local mode caches in the driver's memory, as Spark's local mode does.
+    const Config& conf = options_.conf;
+    blocks_ = std::make_unique<runtime::BlockStore>(runtime::StorageCapacity(
+        conf.GetMemoryMb("kiln.driver.memory") << 20, conf.GetDouble("kiln.memory.fraction"),
+        conf.GetDouble("kiln.memory.storageFraction")));
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
-        options_.master.local_threads, env_.get(),
+        options_.master.local_threads, runtime::ExecutorEnv{env_.get(), blocks_.get()},
         [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
     ExecutorInfo info;
     info.id = "driver";
     info.host = "localhost";
     info.cores = options_.master.local_threads;
-    options_.tasks->AddExecutor(std::make_shared<LocalExecutor>(info, pool_.get()));
+    options_.tasks->AddExecutor(std::make_shared<LocalExecutor>(info, pool_.get(), blocks_.get()));
     spdlog::debug("app={} local mode with {} thread(s), scratch dir {}", app_id_,
                   options_.master.local_threads, dir_);
     return absl::OkStatus();
@@ -73,6 +85,7 @@ class LocalBackend final : public Backend {
     pool_->Stop();
     options_.tasks->RemoveExecutor("driver", "application ended");
     pool_.reset();
+    blocks_.reset();
     env_.reset();
     if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
   }
@@ -85,6 +98,7 @@ class LocalBackend final : public Backend {
   std::string app_id_;
   std::string dir_;
   std::unique_ptr<runtime::ShuffleEnv> env_;
+  std::unique_ptr<runtime::BlockStore> blocks_;
   std::unique_ptr<runtime::TaskPool> pool_;
 };
 

@@ -23,10 +23,11 @@ std::vector<int> MapOutputTracker::Missing(int shuffle_id, int num_maps) const {
   return missing;
 }
 
-proto::ShuffleReadParams MapOutputTracker::Locations(int shuffle_id) const {
+proto::ShuffleReadParams MapOutputTracker::Locations(int shuffle_id, int num_maps) const {
   absl::MutexLock lock(&mu_);
   proto::ShuffleReadParams params;
   params.set_shuffle_id(shuffle_id);
+  params.set_num_maps(num_maps);
   auto it = outputs_.find(shuffle_id);
   if (it == outputs_.end()) return params;
   for (const auto& location : it->second) {

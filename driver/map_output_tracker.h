@@ -19,8 +19,8 @@ class MapOutputTracker {
   void Register(int shuffle_id, int num_maps, int map_id, const proto::MapLocation& location);
   // Map ids of `shuffle_id` without a live output, ascending.
   std::vector<int> Missing(int shuffle_id, int num_maps) const;
-  // Every map output's location (the shuffle must be complete).
-  proto::ShuffleReadParams Locations(int shuffle_id) const;
+  // The location of every map output known (a reader fails to fetch the others).
+  proto::ShuffleReadParams Locations(int shuffle_id, int num_maps) const;
   // Forgets one output; with a non-empty address, every output served from that
   // address (the worker is presumably gone). Returns how many outputs were dropped.
   int MarkLost(int shuffle_id, int map_id, const std::string& address);

@@ -26,6 +26,17 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
     if (executors_.erase(executor_id) == 0) return;
     executor_order_.erase(std::remove(executor_order_.begin(), executor_order_.end(), executor_id),
                           executor_order_.end());
+    if (cache_ != nullptr) cache_->RemoveExecutor(executor_id);
+    // Tasks that waited for this executor alone may now run anywhere.
+    if (auto local = local_.find(executor_id); local != local_.end()) {
+      for (int index : local->second) {
+        const auto& preferred = set_.tasks[index].preferred;
+        bool live = std::any_of(preferred.begin(), preferred.end(),
+                                [&](const std::string& id) { return executors_.contains(id); });
+        if (queued_[index] && !live) anywhere_.push_back(index);
+      }
+      local_.erase(local);
+    }
     int requeued = 0;
     for (auto it = running_.begin(); it != running_.end();) {
       if (it->second.executor_id != executor_id) {
@@ -33,7 +44,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
         continue;
       }
       if (active_ && it->second.generation == generation_ && !results_[it->second.index]) {
-        queue_.push_back(it->second.index);
+        EnqueueLocked(it->second.index);
         ++requeued;
       }
       running_.erase(it++);
@@ -61,6 +72,11 @@ void TaskScheduler::OnStatuses(const std::string& executor_id,
 }
 
 void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status) {
+  if (cache_ != nullptr && executors_.contains(executor_id)) {
+    for (const proto::BlockUpdate& update : status.block_updates()) {
+      cache_->Update(executor_id, update);
+    }
+  }
   auto it = running_.find(status.task_id());
   if (it == running_.end()) return;  // from an executor already removed
   Running run = it->second;
@@ -95,7 +111,7 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
             set_.plan.stage_id(), " failed ", failures_[index], " times, most recent failure (",
             where, "): ", status.error()));
       } else {
-        queue_.push_back(index);
+        EnqueueLocked(index);
       }
     }
   }
@@ -103,24 +119,25 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
 
 std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
   std::vector<Launch> launches;
-  if (!active_ || !failure_.ok() || fetch_failed_ || queue_.empty() || executor_order_.empty()) {
+  if (!active_ || !failure_.ok() || fetch_failed_ || waiting_ == 0 || executor_order_.empty()) {
     return launches;
   }
   absl::flat_hash_map<std::string, size_t> slot;  // executor id -> index in launches
   size_t bytes = 0;
   // Round-robin over executors, one task at a time, so a stage spreads over them.
   size_t idle_rounds = 0;
-  while (!queue_.empty() && idle_rounds < executor_order_.size()) {
+  while (waiting_ > 0 && idle_rounds < executor_order_.size()) {
     const std::string& id = executor_order_[next_executor_ % executor_order_.size()];
     ++next_executor_;
     Executor& ex = executors_[id];
-    if (ex.free_cores <= -LaunchAheadLocked(ex.cores)) {
+    bool local = false;
+    int index = ex.free_cores <= -LaunchAheadLocked(ex.cores) ? -1 : NextTaskLocked(id, &local);
+    if (index < 0) {
       ++idle_rounds;
       continue;
     }
     idle_rounds = 0;
-    int index = queue_.front();
-    queue_.pop_front();
+    if (local) last_local_launch_ = options_.clock->Now();
     --ex.free_cores;
     auto [it, inserted] = slot.try_emplace(id, launches.size());
     if (inserted) launches.push_back(Launch{ex.handle, {}});
@@ -141,6 +158,52 @@ std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
   return launches;
+}
+
+void TaskScheduler::EnqueueLocked(int index) {
+  if (queued_[index]) return;
+  queued_[index] = 1;
+  ++waiting_;
+  bool live = false;
+  for (const std::string& id : set_.tasks[index].preferred) {
+    if (!executors_.contains(id)) continue;
+    local_[id].push_back(index);
+    live = true;
+  }
+  (live ? preferring_ : anywhere_).push_back(index);
+}
+
+int TaskScheduler::NextTaskLocked(const std::string& id, bool* local) {
+  auto take = [this](std::deque<int>& queue) {
+    while (!queue.empty()) {
+      int index = queue.front();
+      queue.pop_front();
+      if (!queued_[index]) continue;  // taken from another queue
+      queued_[index] = 0;
+      --waiting_;
+      return index;
+    }
+    return -1;
+  };
+  if (auto it = local_.find(id); it != local_.end()) {
+    int index = take(it->second);
+    if (index >= 0) {
+      *local = true;
+      return index;
+    }
+  }
+  int index = take(anywhere_);
+  if (index >= 0) return index;
+  if (options_.clock->Now() - last_local_launch_ >= options_.locality_wait) return take(preferring_);
+  return -1;
+}
+
+bool TaskScheduler::DelayingLocked(std::chrono::nanoseconds* left) const {
+  bool waiting = std::any_of(preferring_.begin(), preferring_.end(),
+                             [this](int index) { return queued_[index] != 0; });
+  if (!waiting) return false;
+  *left = options_.locality_wait - (options_.clock->Now() - last_local_launch_);
+  return left->count() > 0;
 }
 
 void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
@@ -170,8 +233,13 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
     active_ = true;
     const size_t n = set.tasks.size();
     set_ = std::move(set);
-    queue_.clear();
-    for (size_t i = 0; i < n; ++i) queue_.push_back(static_cast<int>(i));
+    anywhere_.clear();
+    preferring_.clear();
+    local_.clear();
+    queued_.assign(n, 0);
+    waiting_ = 0;
+    last_local_launch_ = options_.clock->Now();
+    for (size_t i = 0; i < n; ++i) EnqueueLocked(static_cast<int>(i));
     attempts_.assign(n, 0);
     failures_.assign(n, 0);
     results_.assign(n, std::nullopt);
@@ -184,10 +252,24 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
   SendLaunches(std::move(launches));
 
   absl::MutexLock lock(&mu_);
-  mu_.Await(absl::Condition(this, &TaskScheduler::SetDoneLocked));
+  const absl::Condition done(this, &TaskScheduler::SetDoneLocked);
+  std::chrono::nanoseconds left{};
+  while (DelayingLocked(&left)) {
+    // Tasks wait for their preferred executors: wake when the wait runs out.
+    if (mu_.AwaitWithTimeout(done, absl::FromChrono(left))) break;
+    launches = AssignLocked();
+    if (launches.empty()) continue;
+    mu_.Unlock();
+    SendLaunches(std::move(launches));
+    mu_.Lock();
+  }
+  mu_.Await(done);
   TaskSetOutcome outcome;
   active_ = false;
-  queue_.clear();
+  anywhere_.clear();
+  preferring_.clear();
+  local_.clear();
+  waiting_ = 0;
   if (!stopped_.empty()) {
     outcome.status = absl::CancelledError(stopped_);
   } else if (!failure_.ok()) {
@@ -222,6 +304,16 @@ bool TaskScheduler::WaitForCores(int cores, std::chrono::milliseconds timeout) {
   };
   mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Milliseconds(timeout.count()));
   return stopped_.empty() && enough();
+}
+
+void TaskScheduler::RemoveDataset(int dataset) {
+  std::vector<std::shared_ptr<ExecutorHandle>> handles;
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [id, ex] : executors_) handles.push_back(ex.handle);
+  }
+  // An executor that is gone is removed when its stream closes; nothing to do here.
+  for (auto& handle : handles) handle->RemoveDataset(dataset);
 }
 
 void TaskScheduler::Stop(const std::string& reason) {

@@ -5,6 +5,9 @@
 // While a stage's tasks are short (their mean run time below short_task), each
 // executor also gets launch_ahead tasks per core queued behind the running ones, so
 // its cores never wait a round trip for their next task.
+// A task whose input is cached on some executors (see CacheTracker) waits for one of
+// them, up to locality_wait since the set's last launch there (Spark's delay
+// scheduling), then runs wherever a core is free.
 // One task set runs at a time. Thread-safe: statuses arrive on executor threads while
 // the job thread waits in RunTaskSet; no lock is held while launching.
 
@@ -19,6 +22,8 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
+#include "driver/cache_tracker.h"
 #include "driver/executor_handle.h"
 #include "proto/driver.pb.h"
 
@@ -27,6 +32,7 @@ namespace kiln::internal {
 struct TaskSpec {
   int partition = 0;
   std::string split;
+  std::vector<std::string> preferred;  // executors holding its cached input, best first
 };
 
 struct TaskSet {
@@ -58,6 +64,8 @@ struct TaskSchedulerOptions {
   size_t max_launch_bytes = 16 << 20;    // split LaunchTasks messages past this size
   int launch_ahead = 2;                  // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
+  std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
+  const Clock* clock = RealClock::Get();
 };
 
 // What the progress bar shows.
@@ -71,7 +79,9 @@ struct StageProgress {
 
 class TaskScheduler {
  public:
-  explicit TaskScheduler(TaskSchedulerOptions options) : options_(options) {}
+  // `cache` (may be null) learns the blocks executors report in task statuses.
+  explicit TaskScheduler(TaskSchedulerOptions options, CacheTracker* cache = nullptr)
+      : options_(options), cache_(cache) {}
 
   void AddExecutor(std::shared_ptr<ExecutorHandle> executor);
   // Tasks running there go back to the queue (not counted as failures).
@@ -86,6 +96,9 @@ class TaskScheduler {
   // Runs the task set to the end: every task finished, a task failed max_failures
   // times, a fetch failure, or Stop().
   TaskSetOutcome RunTaskSet(TaskSet set);
+
+  // Tells every executor to drop its cached blocks of `dataset`.
+  void RemoveDataset(int dataset);
 
   // Ends any wait with an error; later task sets fail at once.
   void Stop(const std::string& reason);
@@ -117,8 +130,16 @@ class TaskScheduler {
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Tasks an executor with `cores` cores may hold beyond its cores right now.
   int LaunchAheadLocked(int cores) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queues a task: for its live preferred executors, or for any.
+  void EnqueueLocked(int index) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The next task for executor `id` (-1: none may run there now). `local` tells whether
+  // it prefers `id`.
+  int NextTaskLocked(const std::string& id, bool* local) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Whether queued tasks wait for their preferred executors; `left` is how long yet.
+  bool DelayingLocked(std::chrono::nanoseconds* left) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const TaskSchedulerOptions options_;
+  CacheTracker* const cache_;
   mutable absl::Mutex mu_;
   absl::flat_hash_map<std::string, Executor> executors_ ABSL_GUARDED_BY(mu_);
   std::vector<std::string> executor_order_ ABSL_GUARDED_BY(mu_);  // round-robin order
@@ -131,7 +152,16 @@ class TaskScheduler {
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;
   bool active_ ABSL_GUARDED_BY(mu_) = false;
   TaskSet set_ ABSL_GUARDED_BY(mu_);
-  std::deque<int> queue_ ABSL_GUARDED_BY(mu_);  // task indices waiting for a core
+  // Task indices waiting for a core. A task with preferred executors sits in the
+  // queue of each of them and in preferring_; one without (or whose preferred
+  // executors are gone) in anywhere_. queued_ tells which entries are still waiting
+  // (a task leaves every queue when it is taken from one).
+  std::deque<int> anywhere_ ABSL_GUARDED_BY(mu_);
+  std::deque<int> preferring_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::deque<int>> local_ ABSL_GUARDED_BY(mu_);
+  std::vector<char> queued_ ABSL_GUARDED_BY(mu_);
+  int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // tasks queued
+  std::chrono::steady_clock::time_point last_local_launch_ ABSL_GUARDED_BY(mu_);
   std::vector<int> attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<int> failures_ ABSL_GUARDED_BY(mu_);
   std::vector<std::optional<TaskResult>> results_ ABSL_GUARDED_BY(mu_);

@@ -4,7 +4,7 @@
 
 # Test applications: plain Kiln programs, shipped to executors like any user's binary.
 set(KILN_TEST_APPS_DIR ${CMAKE_BINARY_DIR}/tests/apps)
-foreach(app failing_app api_app slow_app)
+foreach(app failing_app api_app slow_app cache_app)
   add_executable(${app} ${CMAKE_CURRENT_LIST_DIR}/apps/${app}.cc)
   target_link_libraries(${app} PRIVATE kiln kiln_warnings)
   set_target_properties(${app} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${KILN_TEST_APPS_DIR})
@@ -23,6 +23,7 @@ kiln_add_test(NAME jobs_test LABEL integration
     ${CMAKE_CURRENT_LIST_DIR}/jobs/submit_errors_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/failure_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/api_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/cache_test.cc
   LIBS kiln_job_test_util)
 
 # Faults injected while a job runs (label fault).
@@ -32,11 +33,11 @@ kiln_add_test(NAME fault_test LABEL fault
 add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app)
 # Everything the tests start must be built first.
 add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
-  failing_app api_app slow_app)
+  failing_app api_app slow_app cache_app)
 
 # The benchmark programs give correct outputs (no timing here).
 kiln_add_test(NAME bench_programs_test LABEL integration
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/bench_programs_test.cc
   LIBS kiln_job_test_util)
 add_dependencies(bench_programs_test kiln-submit kiln_bench bench_data bench_single_wordcount
-  bench_single_sort)
+  bench_single_sort bench_single_pagerank)

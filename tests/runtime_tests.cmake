@@ -1,8 +1,9 @@
 # Unit tests of the executor runtime's data path: block framing, shuffle writer and
-# reader, text splits and line reading. Included from tests/CMakeLists.txt.
+# reader, text splits and line reading, the block store of cached partitions. Included from tests/CMakeLists.txt.
 kiln_add_test(NAME runtime_data_tests LABEL unit
   SOURCES
     runtime/block_format_test.cc
+    runtime/block_store_test.cc
     runtime/shuffle_io_test.cc
     runtime/text_input_test.cc
   LIBS kiln_runtime)

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "driver/kiln.h"
+#include "tests/driver/local_test_util.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln {
@@ -17,19 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 using KV = std::pair<std::string, int64_t>;
 
-Context& Local() {
-  static Context ctx(ContextOptions{.master = "local[2]",
-                                    .app_name = "local-api-test",
-                                    .conf = {"kiln.ui.showConsoleProgress=false"},
-                                    .exit_on_failure = false});
-  return ctx;
-}
-
-std::vector<int64_t> Range(int64_t n) {
-  std::vector<int64_t> v(n);
-  std::iota(v.begin(), v.end(), 0);
-  return v;
-}
+using test::Local;
+using test::Range;
 
 struct TempDir {
   TempDir() {

@@ -47,35 +47,120 @@ std::vector<std::string> Kinds(const StageTemplate& stage) {
   return out;
 }
 
-std::vector<std::string> Splits(const StageTemplate& stage, int partition) {
+// The parent units of a coalesced task.
+std::vector<std::string> Parents(std::string_view unit) {
   std::vector<std::string> out;
-  REQUIRE(DecodeAll(TaskSplit(stage, partition), &out));
+  REQUIRE(DecodeAll(unit, &out));
   return out;
+}
+
+// A cache point's unit: (partition, the unit below).
+std::pair<int, std::string> CacheUnit(std::string_view unit) {
+  Reader r(unit);
+  int partition = static_cast<int>(r.GetVarint());
+  std::string lineage(r.GetLengthPrefixed());
+  REQUIRE(r.ok());
+  REQUIRE(r.done());
+  return {partition, lineage};
+}
+
+proto::OpSpec CacheOp(int dataset) { return Op("cache" + std::to_string(dataset)); }
+
+proto::BlockUpdate Stored(int dataset, int partition, bool stored = true) {
+  proto::BlockUpdate u;
+  u.set_dataset(dataset);
+  u.set_partition(partition);
+  u.set_stored(stored);
+  return u;
 }
 
 TEST_CASE("stages: narrow operators fuse into one stage ending at the sink", "[stages]") {
   auto plan = Narrow(Narrow(Source(3), "map"), "filter");
-  StageTemplate stage = BuildStage(plan, Op("sink"));
+  StageTemplate stage = BuildStage(plan, Op("sink"), nullptr);
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "filter", "sink"});
-  REQUIRE(stage.root_partitions.size() == 3);
-  CHECK(Splits(stage, 2) == std::vector<std::string>{"split2"});
+  CHECK(stage.num_partitions == 3);
+  CHECK(stage.boundaries.empty());
+  CHECK(TaskSplit(stage, 2) == "split2");
 }
 
 TEST_CASE("stages: a coalesced task reads several parent partitions", "[stages]") {
   auto plan = Narrow(Coalesce(Narrow(Source(4), "map"), {{0, 1}, {2, 3}}), "after");
-  StageTemplate stage = BuildStage(plan, Op("sink"));
+  StageTemplate stage = BuildStage(plan, Op("sink"), nullptr);
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "boundary", "after", "sink"});
-  REQUIRE(stage.root_partitions.size() == 2);
-  CHECK(Splits(stage, 1) == std::vector<std::string>{"split2", "split3"});
+  CHECK(stage.num_partitions == 2);
+  CHECK(Parents(TaskSplit(stage, 1)) == std::vector<std::string>{"split2", "split3"});
 }
 
-TEST_CASE("stages: nested coalesces flatten to one boundary", "[stages]") {
+TEST_CASE("stages: nested coalesces are nested boundaries", "[stages]") {
   auto inner = Coalesce(Source(4), {{0, 1}, {2}, {3}});
   auto outer = Coalesce(inner, {{0}, {1, 2}});
-  StageTemplate stage = BuildStage(outer, Op("sink"));
-  CHECK(Kinds(stage) == std::vector<std::string>{"source", "boundary", "sink"});
-  CHECK(Splits(stage, 0) == std::vector<std::string>{"split0", "split1"});
-  CHECK(Splits(stage, 1) == std::vector<std::string>{"split2", "split3"});
+  StageTemplate stage = BuildStage(outer, Op("sink"), nullptr);
+  CHECK(Kinds(stage) == std::vector<std::string>{"source", "boundary", "boundary", "sink"});
+  REQUIRE(stage.boundaries.size() == 2);
+  CHECK(stage.boundaries[0].node == inner.get());  // innermost first
+  std::vector<std::string> first = Parents(TaskSplit(stage, 0));
+  REQUIRE(first.size() == 1);
+  CHECK(Parents(first[0]) == std::vector<std::string>{"split0", "split1"});
+  std::vector<std::string> second = Parents(TaskSplit(stage, 1));
+  REQUIRE(second.size() == 2);
+  CHECK(Parents(second[0]) == std::vector<std::string>{"split2"});
+  CHECK(Parents(second[1]) == std::vector<std::string>{"split3"});
+}
+
+TEST_CASE("stages: a persisted dataset gets a cache point after its operator", "[stages][cache]") {
+  auto source = Source(3);
+  source->id = 1;
+  auto mapped = Narrow(source, "map");
+  mapped->id = 2;
+  auto plan = Narrow(mapped, "filter");
+  plan->id = 3;
+  CacheTracker cache;
+  cache.Persist(2, 3, CacheOp(2));
+  StageTemplate stage = BuildStage(plan, Op("sink"), &cache);
+  CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "cache2", "filter", "sink"});
+  auto [partition, lineage] = CacheUnit(TaskSplit(stage, 1));
+  CHECK(partition == 1);
+  CHECK(lineage == "split1");
+
+  // Nothing cached yet: no preference, and the stage computes from its source.
+  CHECK(PreferredExecutors(stage, 1, cache).empty());
+  CHECK_FALSE(ReadsOnlyCache(stage, {0, 1, 2}, cache));
+  cache.Update("exec-a", Stored(2, 0));
+  cache.Update("exec-b", Stored(2, 1));
+  cache.Update("exec-a", Stored(2, 1));
+  CHECK(PreferredExecutors(stage, 1, cache) == std::vector<std::string>{"exec-b", "exec-a"});
+  CHECK(ReadsOnlyCache(stage, {0, 1}, cache));
+  CHECK_FALSE(ReadsOnlyCache(stage, {0, 1, 2}, cache));
+  // Evicted, and a lost executor: their blocks are forgotten.
+  cache.Update("exec-b", Stored(2, 1, false));
+  CHECK(PreferredExecutors(stage, 1, cache) == std::vector<std::string>{"exec-a"});
+  cache.RemoveExecutor("exec-a");
+  CHECK(PreferredExecutors(stage, 0, cache).empty());
+  CHECK(cache.CachedPartitions(2) == 0);
+  // Unpersisted: no cache point any more.
+  CHECK(cache.Unpersist(2));
+  CHECK(Kinds(BuildStage(plan, Op("sink"), &cache)) ==
+        std::vector<std::string>{"source", "map", "filter", "sink"});
+}
+
+TEST_CASE("stages: a coalesce over a cached dataset prefers where most blocks are", "[stages][cache]") {
+  auto source = Source(4);
+  source->id = 1;
+  auto merged = Coalesce(source, {{0, 1, 2}, {3}});
+  merged->id = 2;
+  CacheTracker cache;
+  cache.Persist(1, 4, CacheOp(1));
+  StageTemplate stage = BuildStage(merged, Op("sink"), &cache);
+  CHECK(Kinds(stage) == std::vector<std::string>{"source", "cache1", "boundary", "sink"});
+  std::vector<std::string> parents = Parents(TaskSplit(stage, 0));
+  REQUIRE(parents.size() == 3);
+  CHECK(CacheUnit(parents[2]) == std::pair<int, std::string>{2, "split2"});
+  cache.Update("x", Stored(1, 0));
+  cache.Update("y", Stored(1, 1));
+  cache.Update("y", Stored(1, 2));
+  CHECK(PreferredExecutors(stage, 0, cache) == std::vector<std::string>{"y", "x"});
+  CHECK(ReadsOnlyCache(stage, {0}, cache));
+  CHECK_FALSE(ReadsOnlyCache(stage, {1}, cache));
 }
 
 TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says", "[stages]") {
@@ -99,7 +184,7 @@ TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says"
   }
   CHECK(tracker.Missing(5, 2).empty());
 
-  StageTemplate stage = BuildStage(reduced, Op("sink"));
+  StageTemplate stage = BuildStage(reduced, Op("sink"), nullptr);
   proto::StagePlan plan = MakeStagePlan(stage, 9, 0, tracker);
   CHECK(plan.stage_key() == "9.0");
   std::vector<std::string> reads;
@@ -110,10 +195,10 @@ TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says"
   CHECK(params.shuffle_id() == 5);
   REQUIRE(params.maps_size() == 2);
   CHECK(params.maps(1).address() == "127.0.0.1:7001");
+  CHECK(params.num_maps() == 2);
   // The reduce task's split is its reduce partition.
-  std::vector<std::string> splits = Splits(stage, 2);
-  REQUIRE(splits.size() == 1);
-  Reader r(splits[0]);
+  const std::string split = TaskSplit(stage, 2);
+  Reader r(split);
   CHECK(r.GetVarint() == 2);
 }
 

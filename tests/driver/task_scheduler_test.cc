@@ -29,6 +29,15 @@ class FakeExecutor final : public ExecutorHandle {
     absl::MutexLock lock(&mu_);
     return batches_;
   }
+  bool RemoveDataset(int dataset) override {
+    absl::MutexLock lock(&mu_);
+    removed_.push_back(dataset);
+    return true;
+  }
+  std::vector<int> removed() {
+    absl::MutexLock lock(&mu_);
+    return removed_;
+  }
   std::vector<proto::TaskDescription> tasks() {
     std::vector<proto::TaskDescription> out;
     for (const auto& b : batches()) out.insert(out.end(), b.tasks().begin(), b.tasks().end());
@@ -39,6 +48,7 @@ class FakeExecutor final : public ExecutorHandle {
   ExecutorInfo info_;
   absl::Mutex mu_;
   std::vector<proto::LaunchTasks> batches_;
+  std::vector<int> removed_;
 };
 
 TaskSet MakeSet(int tasks) {
@@ -201,6 +211,91 @@ TEST_CASE("task scheduler: short tasks are launched ahead of free cores, long on
   tasks.OnStatuses("a", {FinishedAfter(a->tasks()[3].task_id(), 1s)});
   REQUIRE(WaitFor([&] { return a->tasks().size() == 5; }, 10s));
   CHECK(a->batches().back().tasks_size() == 1);
+}
+
+TaskSet PreferringSet(int tasks, const std::vector<std::string>& preferred) {
+  TaskSet set = MakeSet(tasks);
+  for (TaskSpec& t : set.tasks) t.preferred = preferred;
+  return set;
+}
+
+TEST_CASE("task scheduler: tasks wait for the executor holding their input, up to the locality wait",
+          "[scheduler][cache]") {
+  FakeClock clock;
+  TaskScheduler tasks({.launch_ahead = 0, .locality_wait = 3000ms, .clock = &clock});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  auto b = std::make_shared<FakeExecutor>("b", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  AsyncRun outcome(tasks, PreferringSet(3, {"b"}));
+  REQUIRE(WaitFor([&] { return b->tasks().size() == 1; }, 10s));
+  CHECK(a->tasks().empty());  // a is free, but the tasks wait for b
+  tasks.OnStatuses("b", {Finished(b->tasks()[0].task_id(), "")});
+  REQUIRE(WaitFor([&] { return b->tasks().size() == 2; }, 10s));
+  clock.Advance(2999ms);
+  tasks.OnStatuses("a", {});  // any event reconsiders the queue
+  CHECK(a->tasks().empty());
+  // The wait counts from the last launch on a preferred executor: past it, any
+  // executor takes the task.
+  clock.Advance(1ms);
+  tasks.OnStatuses("a", {});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[0].task_id(), "")});
+  tasks.OnStatuses("b", {Finished(b->tasks()[1].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+}
+
+TEST_CASE("task scheduler: without a live preferred executor a task runs anywhere at once",
+          "[scheduler][cache]") {
+  FakeClock clock;
+  TaskScheduler tasks({.launch_ahead = 0, .locality_wait = 3600s, .clock = &clock});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  auto b = std::make_shared<FakeExecutor>("b", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  TaskSet set = PreferringSet(3, {"b"});
+  set.tasks[2].preferred = {"gone"};  // never registered
+  AsyncRun outcome(tasks, std::move(set));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));
+  CHECK(a->tasks()[0].partition() == 2);
+  tasks.OnStatuses("a", {Finished(a->tasks()[0].task_id(), "")});
+  // b is lost: the task waiting for it goes to a without waiting, and so does the one
+  // b was running.
+  tasks.RemoveExecutor("b", "test");
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[1].task_id(), "")});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 3; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[2].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+}
+
+TEST_CASE("task scheduler: block updates in statuses reach the cache tracker", "[scheduler][cache]") {
+  CacheTracker cache;
+  cache.Persist(7, 2, proto::OpSpec());
+  TaskScheduler tasks({.launch_ahead = 0}, &cache);
+  auto a = std::make_shared<FakeExecutor>("a", 2);
+  tasks.AddExecutor(a);
+  AsyncRun outcome(tasks, MakeSet(2));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  proto::TaskStatus done = Finished(a->tasks()[0].task_id(), "");
+  proto::BlockUpdate* stored = done.add_block_updates();
+  stored->set_dataset(7);
+  stored->set_partition(1);
+  stored->set_stored(true);
+  // A failed task's blocks count too: the block was complete before the task failed.
+  proto::TaskStatus failed = Failed(a->tasks()[1].task_id(), "later failure");
+  *failed.add_block_updates() = *stored;
+  failed.mutable_block_updates(0)->set_partition(0);
+  tasks.OnStatuses("a", {done, failed});
+  CHECK(cache.Locations(7, 1) == std::vector<std::string>{"a"});
+  CHECK(cache.Locations(7, 0) == std::vector<std::string>{"a"});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 3; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[2].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+  tasks.RemoveDataset(7);
+  CHECK(a->removed() == std::vector<int>{7});
+  tasks.RemoveExecutor("a", "test");
+  CHECK(cache.CachedPartitions(7) == 0);
 }
 
 TEST_CASE("task scheduler: an empty task set completes at once", "[scheduler]") {

@@ -71,6 +71,24 @@ TEST_CASE("bench: Kiln's word count and sort agree with the single-thread baseli
   CHECK(Run({BinPath("bench_data"), "check-sort", records, dir.Sub("short")}).exit_code == 1);
 }
 
+TEST_CASE("bench: Kiln's PageRank agrees with the single-thread baseline", "[bench]") {
+  TempDir dir("kiln-bench-test-");
+  const std::string graph = dir.Sub("graph");
+  Data({"graph", "3000", "30000", "11", graph});
+  REQUIRE(Run({BinPath("bench_single_pagerank"), graph, "5", dir.Sub("single")}).exit_code == 0);
+  const std::string expected = Data({"check-ranks", dir.Sub("single")});
+  CHECK(expected.find("vertices=") == 0);
+  // On more partitions than executor cores, so cached links are reused across rounds.
+  CommandResult kiln = Submit("local[2]", {}, BinPath("kiln_bench"),
+                              {"pagerank", graph, "5", dir.Sub("kiln"), "3"});
+  INFO(kiln.ToString());
+  REQUIRE(kiln.exit_code == 0);
+  CHECK(Data({"check-ranks", dir.Sub("kiln")}) == expected);
+  // Another number of rounds gives other ranks.
+  REQUIRE(Run({BinPath("bench_single_pagerank"), graph, "4", dir.Sub("single4")}).exit_code == 0);
+  CHECK(Data({"check-ranks", dir.Sub("single4")}) != expected);
+}
+
 TEST_CASE("bench: the shuffle benchmark reads back every byte it wrote", "[bench]") {
   CommandResult r = Submit("local[2]", {"--conf", "kiln.io.compression.codec=none"},
                            BinPath("kiln_bench"), {"shuffle", "20000000", "4", "5"});

@@ -15,6 +15,7 @@
 #include "common/strings.h"
 #include "proto/driver.grpc.pb.h"
 #include "spdlog/spdlog.h"
+#include "worker/runtime/block_store.h"
 #include "worker/runtime/task_pool.h"
 
 namespace kiln::runtime {
@@ -153,17 +154,25 @@ int RunExecutorProcess(int argc, char** argv) {
       ParseCompression(conf->GetString("kiln.io.compression.codec")).value_or(Compression::kLz4);
   env_options.max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize");
   ShuffleEnv env(env_options);
-  spdlog::info("app={} executor={} registered with driver {} cores={}", args->app_id,
-               args->executor_id, args->driver, args->cores);
+  BlockStore blocks(StorageCapacity(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction"),
+                                    conf->GetDouble("kiln.memory.storageFraction")));
+  spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB",
+               args->app_id, args->executor_id, args->driver, args->cores,
+               blocks.capacity() >> 20);
 
   int exit_code = 1;
   {
     StatusSender sender(stream.get());
-    TaskPool pool(args->cores, &env, [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
+    TaskPool pool(args->cores, ExecutorEnv{&env, &blocks},
+                  [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
     proto::DriverMessage message;
     while (stream->Read(&message)) {
       if (message.has_launch()) {
         pool.Submit(message.launch());
+      } else if (message.has_remove_dataset()) {
+        int removed = blocks.RemoveDataset(message.remove_dataset().dataset());
+        spdlog::debug("app={} executor={} unpersisted dataset {} ({} block(s))", args->app_id,
+                      args->executor_id, message.remove_dataset().dataset(), removed);
       } else if (message.has_shutdown()) {
         spdlog::info("app={} executor={} shutting down: {}", args->app_id, args->executor_id,
                      message.shutdown().reason());

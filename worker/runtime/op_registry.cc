@@ -16,8 +16,16 @@ std::map<std::string, OpFactory, std::less<>>& Table() {
 }  // namespace
 
 const char* RegisterOp(const char* kind, OpFactory factory) {
-  Table().emplace(kind, factory);
-  return kind;
+  std::string key = kind;
+  for (int n = 2;; ++n) {
+    auto [it, inserted] = Table().emplace(key, factory);
+    if (inserted || it->second == factory) return it->first.c_str();  // map keys never move
+    // Two types, one name: types in anonymous namespaces of different translation
+    // units (lambdas in same-named functions) share their mangled name. Static
+    // initializers run in the same order in every process of one binary, so the
+    // numbered keys agree between the driver and its executors.
+    key = StrCat(kind, "#", n);
+  }
 }
 
 absl::StatusOr<OpFactory> FindOp(std::string_view kind) {

@@ -17,7 +17,8 @@ namespace kiln::runtime {
 using OpFactory = absl::StatusOr<std::unique_ptr<OpBase>> (*)(std::string_view closure,
                                                               std::string_view params);
 
-// Adds a factory; returns `kind` so that it can initialize a static member.
+// Adds a factory; returns its key (`kind`, or `kind#N` when another type registered
+// that name first) so that it can initialize a static member.
 const char* RegisterOp(const char* kind, OpFactory factory);
 // NotFound when the kind is unknown (a different binary: the digest check should have
 // caught it).

@@ -21,6 +21,7 @@
 
 namespace kiln::runtime {
 
+class BlockStore;
 class ShuffleEnv;
 
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
@@ -36,11 +37,13 @@ struct TaskContext {
   std::string app_dir;     // this executor's application dir on its worker (shuffle files)
   std::string worker_id;   // "" in local mode
   ShuffleEnv* shuffle = nullptr;
+  BlockStore* blocks = nullptr;  // this executor's cached partitions
 
   // Outputs.
   std::string result;                    // result tasks: encoded result
   std::vector<int64_t> partition_sizes;  // shuffle map tasks: bytes per reduce partition
   proto::TaskMetrics metrics;
+  std::vector<proto::BlockUpdate> block_updates;  // cached blocks stored or evicted
 };
 
 class OpBase {

@@ -102,6 +102,14 @@ absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int red
   std::sort(maps.begin(), maps.end(), [](const proto::MapLocation* a, const proto::MapLocation* b) {
     return a->map_id() < b->map_id();
   });
+  // A map output the driver does not know (lost, and the stage that makes it did not
+  // rerun because the input was expected from a cache) must be made first.
+  for (int m = 0; m < params.num_maps(); ++m) {
+    if (static_cast<size_t>(m) >= maps.size() || maps[m]->map_id() != m) {
+      return FetchFailedError(FetchFailure{params.shuffle_id(), m, ""},
+                              absl::NotFoundError("the map output is not available"));
+    }
+  }
   auto is_local = [&](const proto::MapLocation& map) {
     return map.address().empty() ||
            (!options_.local_worker_id.empty() && map.worker_id() == options_.local_worker_id);

@@ -5,7 +5,7 @@
 
 namespace kiln::runtime {
 
-TaskPool::TaskPool(int threads, ShuffleEnv* env, StatusCallback on_status)
+TaskPool::TaskPool(int threads, ExecutorEnv env, StatusCallback on_status)
     : env_(env), on_status_(std::move(on_status)) {
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Loop(); });
 }

@@ -14,7 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/driver.pb.h"
-#include "worker/runtime/shuffle_env.h"
+#include "worker/runtime/task_runner.h"
 
 namespace kiln::runtime {
 
@@ -22,7 +22,7 @@ class TaskPool {
  public:
   using StatusCallback = std::function<void(proto::TaskStatus)>;
 
-  TaskPool(int threads, ShuffleEnv* env, StatusCallback on_status);
+  TaskPool(int threads, ExecutorEnv env, StatusCallback on_status);
   ~TaskPool();  // Stop()
 
   // Queues the tasks (plans first). Tasks whose plan is unknown fail at once.
@@ -37,7 +37,7 @@ class TaskPool {
   };
   void Loop();
 
-  ShuffleEnv* env_;
+  const ExecutorEnv env_;
   StatusCallback on_status_;
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, std::shared_ptr<const proto::StagePlan>> plans_

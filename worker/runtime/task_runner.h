@@ -5,18 +5,29 @@
 // the task with the exception's message. Thread-safe (no shared state besides `env`).
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "proto/task.pb.h"
+#include "worker/runtime/block_store.h"
 #include "worker/runtime/shuffle_env.h"
 
 namespace kiln::runtime {
 
-proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
-                          ShuffleEnv* env);
+// What the tasks of one executor share.
+struct ExecutorEnv {
+  ShuffleEnv* shuffle = nullptr;
+  BlockStore* blocks = nullptr;  // null: nothing is cached
+};
 
-// A task's split field is a list of sub-splits: one per parent partition (several for a
-// coalesced partition).
-std::string EncodeSplits(const std::vector<std::string>& splits);
+proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
+                          const ExecutorEnv& env);
+
+// A task's split is a tree that mirrors the segments of its stage's operator chain
+// (cut at coalesces and cache points). With no boundary it is the source's split. At
+// a coalesce it lists one unit per merged parent partition; at a cache point it names
+// the partition of the persisted dataset and holds the unit that computes it.
+std::string EncodeCoalesceUnit(const std::vector<std::string>& parents);
+std::string EncodeCacheUnit(int partition, std::string_view lineage);
 
 }  // namespace kiln::runtime

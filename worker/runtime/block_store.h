@@ -1,0 +1,90 @@
+#pragma once
+// BlockStore: the partitions of persisted datasets that an executor keeps in memory
+// ("blocks", named rdd_<dataset>_<partition> as in Spark), under a byte budget: the
+// storage share of the executor's memory.
+//
+// A task that computes a persisted partition reserves memory as the block grows
+// ("unrolling", as Spark calls it) and stores it when complete; when a reservation
+// does not fit, the least recently used blocks of *other* datasets are evicted (never
+// one of the same dataset, which would only make the dataset evict itself in a cycle,
+// and never a block a task is reading right now). If even that cannot make room,
+// nothing is evicted and the caller gives up caching that partition: it is recomputed
+// from its lineage when needed, as Spark's MEMORY_ONLY does.
+//
+// Blocks are type-erased (shared_ptr<const void>): every block of one dataset holds
+// the same C++ type, known to the operator that stores and reads it. A reader keeps
+// its block alive while it holds the pointer. Thread-safe.
+
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
+
+namespace kiln::runtime {
+
+struct BlockId {
+  int dataset = 0;
+  int partition = 0;
+
+  std::string Name() const;  // "rdd_<dataset>_<partition>"
+  friend bool operator==(const BlockId&, const BlockId&) = default;
+  template <class H>
+  friend H AbslHashValue(H h, const BlockId& id) {
+    return H::combine(std::move(h), id.dataset, id.partition);
+  }
+};
+
+// The storage budget of an executor with `memory_bytes` of memory, as Spark's unified
+// memory manager computes it: 300 MiB reserved, `fraction` of the rest managed, and
+// `storage_fraction` of that for cached blocks. (Execution memory is not accounted
+// yet, so storage keeps to its own share instead of borrowing execution's.)
+int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fraction);
+
+class BlockStore {
+ public:
+  explicit BlockStore(int64_t capacity_bytes) : capacity_(capacity_bytes) {}
+
+  // The block, or null when this executor does not hold it. Marks it most recently used.
+  std::shared_ptr<const void> Get(BlockId id);
+
+  // Reserves `bytes` more for a block of `dataset` being built, evicting blocks of other
+  // datasets (appended to `evicted`) if needed. False, with nothing evicted or
+  // reserved, when the budget cannot hold it.
+  bool Reserve(int dataset, int64_t bytes, std::vector<BlockId>* evicted);
+  // Returns reserved bytes (a block given up, or reserved beyond its final size).
+  void Release(int64_t bytes);
+  // Stores a complete block of `bytes`, all of them reserved before by the caller (the
+  // reservation becomes the block's). Replaces a copy stored by an earlier attempt.
+  void Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes);
+
+  // Drops every block of `dataset` (unpersist); returns how many.
+  int RemoveDataset(int dataset);
+
+  int64_t capacity() const { return capacity_; }
+  int64_t used() const;      // bytes of stored blocks
+  int64_t reserved() const;  // bytes reserved by blocks being built
+  size_t size() const;       // stored blocks
+
+ private:
+  struct Entry {
+    std::shared_ptr<const void> data;
+    int64_t bytes = 0;
+    std::list<BlockId>::iterator lru;  // position in lru_
+  };
+  void EraseLocked(absl::flat_hash_map<BlockId, Entry>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int64_t capacity_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<BlockId, Entry> blocks_ ABSL_GUARDED_BY(mu_);
+  std::list<BlockId> lru_ ABSL_GUARDED_BY(mu_);  // least recently used first
+  int64_t used_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace kiln::runtime
