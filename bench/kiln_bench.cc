@@ -150,7 +150,6 @@ int main(int argc, char** argv) {
     Clock::time_point t = Clock::now();
     using Edge = std::pair<int64_t, int64_t>;
     using Rank = std::pair<int64_t, double>;
-    using Links = std::pair<int64_t, std::vector<int64_t>>;
     auto links = ctx.text_file(args[1])
                      .map([](const std::string& line) {
                        Edge e{0, 0};
@@ -162,7 +161,9 @@ int main(int argc, char** argv) {
                      })
                      .group_by_key(parts)
                      .cache();
-    auto ranks = links.map([](const Links& l) { return Rank(l.first, 1.0); });
+    // map_values keeps links' placement by key: each round's join reads links where
+    // they are cached and shuffles only the ranks (Spark's co-partitioned join).
+    auto ranks = links.map_values([](const std::vector<int64_t>&) { return 1.0; });
     for (int i = 0; i < iterations; ++i) {
       ranks = links.join(ranks, parts)
                   .flat_map([](const std::pair<int64_t, std::pair<std::vector<int64_t>, double>>& l,
@@ -172,7 +173,7 @@ int main(int argc, char** argv) {
                     for (int64_t d : dsts) out.emplace(d, share);
                   })
                   .reduce_by_key([](double a, double b) { return a + b; }, parts)
-                  .map([](Rank r) { return Rank(r.first, 0.15 + 0.85 * r.second); });
+                  .map_values([](double sum) { return 0.15 + 0.85 * sum; });
     }
     ranks
         .map([](const Rank& r) {

@@ -42,9 +42,9 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
 
 absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
                                         const std::vector<int>& partitions, int depth) {
-  if (stage.root->kind != PlanNode::Kind::kShuffled) return absl::OkStatus();
-  if (ReadsOnlyCache(stage, partitions, *cache_)) return absl::OkStatus();
-  for (const auto& dep : stage.root->deps) RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));
+  for (const ShuffleDependency* dep : NeededShuffles(stage, partitions, *cache_)) {
+    RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));
+  }
   return absl::OkStatus();
 }
 

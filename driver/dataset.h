@@ -25,6 +25,7 @@
 #include "worker/runtime/emit.h"
 #include "worker/runtime/op_registry.h"
 #include "worker/runtime/ops_cache.h"
+#include "worker/runtime/ops_join.h"
 #include "worker/runtime/ops_narrow.h"
 #include "worker/runtime/ops_shuffle.h"
 #include "worker/runtime/ops_sink.h"
@@ -112,11 +113,28 @@ class Dataset {
     return Narrow<U>(internal::MakeOp<runtime::MapOp<T, U, F>>(runtime::EncodeClosure(f)), "map");
   }
 
-  // Keeps the records for which f(const T&) is true.
+  // Keeps the records for which f(const T&) is true. Keeps the placement of keys by
+  // hash too (see join).
   template <class F>
   Dataset<T> filter(F f) const {
     return Narrow<T>(internal::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)),
-                     "filter");
+                     "filter", /*keeps_keys=*/true);
+  }
+
+  // (k, f(v)) for every pair (k, v). Unlike map, it keeps the placement of keys by
+  // hash, so a later join with a dataset partitioned the same way needs no shuffle of
+  // this side (Spark's mapValues).
+  template <class F>
+  auto map_values(F f) const {
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using U = std::decay_t<std::invoke_result_t<F&, V&&>>;
+    auto g = [f](std::pair<K, V> kv) mutable {
+      return std::pair<K, U>(std::move(kv.first), f(std::move(kv.second)));
+    };
+    return Narrow<std::pair<K, U>>(
+        internal::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(runtime::EncodeClosure(g)),
+        "map_values", /*keeps_keys=*/true);
   }
 
   // Zero or more records per record: f(const T&, kiln::Emit<U>&) emitting each output
@@ -193,7 +211,7 @@ class Dataset {
     auto dep = NewShuffle(internal::MakeOp<runtime::CombineShuffleSink<K, V, F>>(closure),
                           Partitions(partitions));
     return Shuffled<T>(internal::MakeOp<runtime::ReduceByKeySource<K, V, F>>(closure), {dep},
-                       "reduce_by_key");
+                       "reduce_by_key", {}, /*by_key=*/true);
   }
 
   // (key, every value of the key).
@@ -203,20 +221,45 @@ class Dataset {
     auto dep = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(),
                           Partitions(partitions));
     return Shuffled<std::pair<K, std::vector<V>>>(
-        internal::MakeOp<runtime::GroupByKeySource<K, V>>(), {dep}, "group_by_key");
+        internal::MakeOp<runtime::GroupByKeySource<K, V>>(), {dep}, "group_by_key", {},
+        /*by_key=*/true);
   }
 
-  // Inner join by key: (k, (v, w)) for every v and w with the same key k.
+  // Inner join by key: (k, (v, w)) for every v and w with the same key k. Both sides
+  // are shuffled by key into `partitions` partitions (0: the partition count of a side
+  // already placed by key hash, as reduce_by_key, group_by_key, join and their
+  // map_values/filter leave it, else kiln.default.parallelism), except a side already
+  // placed that way: it joins where it is, and only the other side moves (Spark's
+  // co-partitioned join). The result is placed by key hash too.
   template <class Other>
   auto join(const Other& other, int partitions = 0) const {
-    return JoinBy<runtime::JoinSource>(other, partitions, "join");
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    const int r = JoinPartitions(other, partitions);
+    if (node_->key_partitions == r) {
+      return JoinWhereItIs<runtime::PartitionedJoinOp<K, V, W>>(*this, other, r, "join");
+    }
+    if (other.node_->key_partitions == r) {
+      return JoinWhereItIs<runtime::PartitionedRightJoinOp<K, V, W>>(other, *this, r, "join");
+    }
+    return JoinBy<runtime::JoinSource>(other, r, "join");
   }
 
   // Left outer join by key: (k, (v, w)) for every match, and (k, (v, nullopt)) for a
-  // left record whose key the other side lacks.
+  // left record whose key the other side lacks. Partitions as join (a partitioned
+  // right side is shuffled all the same).
   template <class Other>
   auto left_outer_join(const Other& other, int partitions = 0) const {
-    return JoinBy<runtime::LeftOuterJoinSource>(other, partitions, "left_outer_join");
+    using K = typename internal::PairTraits<T>::Key;
+    using V = typename internal::PairTraits<T>::Value;
+    using W = typename internal::PairTraits<typename Other::value_type>::Value;
+    const int r = JoinPartitions(other, partitions);
+    if (node_->key_partitions == r) {
+      return JoinWhereItIs<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
+                                                                       "left_outer_join");
+    }
+    return JoinBy<runtime::LeftOuterJoinSource>(other, r, "left_outer_join");
   }
 
   // Sorted by key across partitions: partition i holds keys before partition i+1's.
@@ -360,11 +403,35 @@ class Dataset {
   }
 
   template <class U>
-  Dataset<U> Narrow(proto::OpSpec op, const char* name) const {
+  Dataset<U> Narrow(proto::OpSpec op, const char* name, bool keeps_keys = false) const {
     auto node = NewNode(internal::PlanNode::Kind::kNarrow, name, num_partitions());
     node->op = std::move(op);
     node->parent = node_;
+    if (keeps_keys) node->key_partitions = node_->key_partitions;
     return Dataset<U>(runner_, std::move(node));
+  }
+
+  template <class Other>
+  int JoinPartitions(const Other& other, int requested) const {
+    if (requested != 0) return Partitions(requested);
+    if (node_->key_partitions > 0) return node_->key_partitions;
+    if (other.node_->key_partitions > 0) return other.node_->key_partitions;
+    return Partitions(0);
+  }
+
+  // A join whose `stay` side is placed by key hash into r partitions: a narrow
+  // operator over it reads the shuffled `move` side.
+  template <class Op, class Stay, class Move>
+  static auto JoinWhereItIs(const Stay& stay, const Move& move, int r, const char* name) {
+    using MK = typename internal::PairTraits<typename Move::value_type>::Key;
+    using MV = typename internal::PairTraits<typename Move::value_type>::Value;
+    auto dep = move.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<MK, MV>>(), r);
+    auto node = stay.NewNode(internal::PlanNode::Kind::kNarrow, name, r);
+    node->op = internal::MakeOp<Op>();
+    node->parent = stay.node_;
+    node->deps = {dep};
+    node->key_partitions = r;
+    return Dataset<typename Op::Out>(stay.runner_, std::move(node));
   }
 
   int Partitions(int requested) const {
@@ -385,30 +452,32 @@ class Dataset {
     return dep;
   }
 
+  // by_key: the source places records by the hash of their key.
   template <class U>
   Dataset<U> Shuffled(proto::OpSpec source,
                       std::vector<std::shared_ptr<internal::ShuffleDependency>> deps,
-                      const char* name, std::string prefix = {}) const {
+                      const char* name, std::string prefix = {}, bool by_key = false) const {
     auto node = NewNode(internal::PlanNode::Kind::kShuffled, name, deps[0]->num_partitions);
     node->op = std::move(source);
     node->deps = std::move(deps);
     node->params_prefix = std::move(prefix);
+    if (by_key) node->key_partitions = node->num_partitions;
     return Dataset<U>(runner_, std::move(node));
   }
 
   // Both sides hash-partitioned by key into the same partitions, read by JoinOp<K,V,W>.
   template <template <class, class, class> class JoinOp, class Other>
-  auto JoinBy(const Other& other, int partitions, const char* name) const {
+  auto JoinBy(const Other& other, int r, const char* name) const {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
     using W = typename internal::PairTraits<typename Other::value_type>::Value;
     static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
                   "kiln: a join needs two datasets of pairs with the same key type");
-    int r = Partitions(partitions);
     auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
     auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
     using Op = JoinOp<K, V, W>;
-    return Shuffled<typename Op::Out>(internal::MakeOp<Op>(), {left, right}, name);
+    return Shuffled<typename Op::Out>(internal::MakeOp<Op>(), {left, right}, name, {},
+                                      /*by_key=*/true);
   }
 
   std::vector<std::string> Run(proto::OpSpec sink, const char* action) const {

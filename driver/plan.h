@@ -35,13 +35,19 @@ struct PlanNode {
   // kSource: the source operator and one split per partition.
   // kNarrow: the operator. kCoalesce: the boundary operator.
   // kShuffled: the reduce-side source; its params are `params_prefix` followed by the
-  // encoded ShuffleReadParams of each dependency, filled in when a stage runs.
+  // encoded ShuffleReadParams of each dependency, filled in when a stage runs. A
+  // kNarrow node may read shuffles too (a join whose other side is partitioned like
+  // this one), with params made the same way.
   proto::OpSpec op;
   std::vector<std::string> splits;
   std::shared_ptr<const PlanNode> parent;          // kNarrow, kCoalesce
   std::vector<std::vector<int>> groups;            // kCoalesce: parent partitions per partition
-  std::vector<std::shared_ptr<ShuffleDependency>> deps;  // kShuffled
-  std::string params_prefix;                       // kShuffled
+  std::vector<std::shared_ptr<ShuffleDependency>> deps;  // kShuffled, kNarrow
+  std::string params_prefix;                       // with deps
+  // > 0: the records are (key, value) pairs, each in partition KeyHash(key) % this
+  // (Spark's HashPartitioner), so a join with a dataset placed the same way needs no
+  // shuffle of this side.
+  int key_partitions = 0;
 };
 
 }  // namespace kiln::internal

@@ -16,15 +16,20 @@ StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const prot
   stage.name = last->name;
   stage.num_partitions = last->num_partitions;
   std::vector<proto::OpSpec> reversed = {sink};
+  // Indices count from the sink while walking back; fixed up once the length is known.
   std::vector<StageTemplate::Boundary> boundaries;  // outermost first
+  std::vector<StageTemplate::Read> reads;
   auto add = [&](const PlanNode* node) {
     std::optional<proto::OpSpec> cache_op = cache ? cache->CacheOp(node->id) : std::nullopt;
     if (cache_op) {
       reversed.push_back(std::move(*cache_op));
-      boundaries.push_back({node, true});
+      boundaries.push_back({node, true, reversed.size() - 1});
     }
     reversed.push_back(node->op);
-    if (node->kind == PlanNode::Kind::kCoalesce) boundaries.push_back({node, false});
+    if (node->kind == PlanNode::Kind::kCoalesce) {
+      boundaries.push_back({node, false, reversed.size() - 1});
+    }
+    if (!node->deps.empty()) reads.push_back({reversed.size() - 1, node});
   };
   std::shared_ptr<const PlanNode> node = last;
   while (node->kind == PlanNode::Kind::kNarrow || node->kind == PlanNode::Kind::kCoalesce) {
@@ -34,7 +39,11 @@ StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const prot
   add(node.get());
   stage.root = node;
   stage.ops.assign(reversed.rbegin(), reversed.rend());
+  const size_t last_op = stage.ops.size() - 1;
+  for (auto& b : boundaries) b.op = last_op - b.op;
+  for (auto& r : reads) r.op = last_op - r.op;
   stage.boundaries.assign(boundaries.rbegin(), boundaries.rend());
+  stage.reads.assign(reads.rbegin(), reads.rend());
   return stage;
 }
 
@@ -44,16 +53,18 @@ namespace {
 // the dataset at that level (narrow operators keep partition numbers).
 std::string Unit(const StageTemplate& stage, size_t level, int partition) {
   if (level == 0) {
-    if (stage.root->kind == PlanNode::Kind::kSource) return stage.root->splits[partition];
+    if (stage.root->kind == PlanNode::Kind::kSource) {
+      return runtime::EncodeSourceUnit(partition, stage.root->splits[partition]);
+    }
     std::string s;
     Writer(&s).PutVarint(static_cast<uint64_t>(partition));
-    return s;
+    return runtime::EncodeSourceUnit(partition, s);
   }
   const StageTemplate::Boundary& b = stage.boundaries[level - 1];
   if (b.cache) return runtime::EncodeCacheUnit(partition, Unit(stage, level - 1, partition));
   std::vector<std::string> parents;
   for (int q : b.node->groups[partition]) parents.push_back(Unit(stage, level - 1, q));
-  return runtime::EncodeCoalesceUnit(parents);
+  return runtime::EncodeCoalesceUnit(partition, parents);
 }
 
 // Visits the outermost cached blocks the task reads: `on_cached(locations)` for each;
@@ -112,19 +123,40 @@ bool ReadsOnlyCache(const StageTemplate& stage, const std::vector<int>& partitio
   return true;
 }
 
+std::vector<const ShuffleDependency*> NeededShuffles(const StageTemplate& stage,
+                                                     const std::vector<int>& partitions,
+                                                     const CacheTracker& cache) {
+  size_t below = 0;  // operators below the innermost cache point never run
+  if (ReadsOnlyCache(stage, partitions, cache)) {
+    for (const auto& b : stage.boundaries) {
+      if (b.cache) {
+        below = b.op;
+        break;
+      }
+    }
+  }
+  std::vector<const ShuffleDependency*> out;
+  for (const StageTemplate::Read& read : stage.reads) {
+    if (read.op < below) continue;
+    for (const auto& dep : read.node->deps) out.push_back(dep.get());
+  }
+  return out;
+}
+
 proto::StagePlan MakeStagePlan(const StageTemplate& stage, int stage_id, int attempt,
                                const MapOutputTracker& tracker) {
   proto::StagePlan plan;
   plan.set_stage_id(stage_id);
   plan.set_stage_key(StrCat(stage_id, ".", attempt));
   for (const proto::OpSpec& op : stage.ops) *plan.add_ops() = op;
-  if (stage.root->kind == PlanNode::Kind::kShuffled) {
-    std::vector<std::string> reads;
-    for (const auto& dep : stage.root->deps) {
-      reads.push_back(tracker.Locations(dep->shuffle_id, dep->map_side->num_partitions).SerializeAsString());
+  for (const StageTemplate::Read& read : stage.reads) {
+    std::vector<std::string> locations;
+    for (const auto& dep : read.node->deps) {
+      locations.push_back(
+          tracker.Locations(dep->shuffle_id, dep->map_side->num_partitions).SerializeAsString());
     }
-    std::string params = stage.root->params_prefix + EncodeAll(reads);
-    plan.mutable_ops(0)->set_params(std::move(params));
+    plan.mutable_ops(static_cast<int>(read.op))
+        ->set_params(read.node->params_prefix + EncodeAll(locations));
   }
   return plan;
 }

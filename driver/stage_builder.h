@@ -23,11 +23,17 @@ struct StageTemplate {
   struct Boundary {
     const PlanNode* node = nullptr;  // the coalesce, or the persisted dataset
     bool cache = false;              // a cache point (else a coalesce)
+    size_t op = 0;                   // its index in ops
+  };
+  struct Read {
+    size_t op = 0;                   // an operator that reads shuffles
+    const PlanNode* node = nullptr;  // its node (deps, params_prefix)
   };
   std::string name;                          // the last node's name ("map", "reduce_by_key")
   std::shared_ptr<const PlanNode> root;      // a kSource or kShuffled node
   std::vector<proto::OpSpec> ops;            // ops[0] = root's source, last = the sink
   std::vector<Boundary> boundaries;          // innermost (nearest the source) first
+  std::vector<Read> reads;                   // the shuffled root and narrow joins
   int num_partitions = 0;                    // tasks of the stage
 };
 
@@ -45,6 +51,11 @@ std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int part
 // points need not run.
 bool ReadsOnlyCache(const StageTemplate& stage, const std::vector<int>& partitions,
                     const CacheTracker& cache);
+// The shuffles the given tasks need: all that the stage reads, but those read below
+// every cache point when the tasks read only cached blocks.
+std::vector<const ShuffleDependency*> NeededShuffles(const StageTemplate& stage,
+                                                     const std::vector<int>& partitions,
+                                                     const CacheTracker& cache);
 
 // The plan of one stage attempt: the template's operators, with a shuffled root's
 // source given the current locations of its map outputs.

@@ -103,6 +103,66 @@ TEST_CASE("local: left_outer_join keeps unmatched left records", "[local]") {
   CHECK(rows == std::vector<Row>{{1, {"a", std::nullopt}}, {2, {"b", 20}}, {2, {"b", 21}}, {3, {"c", std::nullopt}}});
 }
 
+// Every join form gives the rows a plain nested loop gives, whichever side is already
+// placed by key (reduce_by_key output, kept by map_values and filter) and so stays.
+TEST_CASE("local: joins with a partitioned side equal the shuffled joins", "[local][join]") {
+  using P = std::pair<int64_t, int64_t>;
+  std::vector<P> left_rows, right_rows;
+  for (int64_t i = 0; i < 3000; ++i) left_rows.emplace_back(i % 101, i);
+  for (int64_t i = 0; i < 500; ++i) right_rows.emplace_back((i * 7) % 131, -i);
+  // Left: one record per key, placed by key into 4 partitions; right: not placed.
+  auto left = Local().parallelize(left_rows, 3)
+                  .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 4)
+                  .map_values([](int64_t v) { return v * 2; })
+                  .filter([](const P& kv) { return kv.first != 5; });
+  auto right = Local().parallelize(right_rows, 2);
+  std::map<int64_t, int64_t> left_map;
+  for (const P& kv : left.collect()) left_map[kv.first] = kv.second;
+  REQUIRE(left_map.size() == 100);
+
+  using Row = std::pair<int64_t, std::pair<int64_t, int64_t>>;
+  std::vector<Row> expected;
+  for (const P& r : right_rows) {
+    auto it = left_map.find(r.first);
+    if (it != left_map.end()) expected.push_back({r.first, {it->second, r.second}});
+  }
+  std::sort(expected.begin(), expected.end());
+  auto sorted = [](std::vector<Row> rows) {
+    std::sort(rows.begin(), rows.end());
+    return rows;
+  };
+  auto stays_left = left.join(right);
+  CHECK(stays_left.num_partitions() == 4);  // the partitioned side's partitions
+  CHECK(sorted(stays_left.collect()) == expected);
+  CHECK(sorted(left.join(right, 5).collect()) == expected);  // another count: both shuffled
+  // The partitioned side on the right: it stays, the left side moves.
+  auto swapped = right.join(left).collect();
+  std::vector<Row> swapped_expected;
+  for (const Row& r : expected) swapped_expected.push_back({r.first, {r.second.second, r.second.first}});
+  CHECK(sorted(swapped) == sorted(swapped_expected));
+  // Both sides partitioned alike (the joined output is placed by key too).
+  auto self = stays_left.map_values([](std::pair<int64_t, int64_t> vw) { return vw.first; });
+  auto both = left.join(self).collect();
+  CHECK(both.size() == expected.size());
+  for (const auto& [k, vw] : both) CHECK(vw.first == vw.second);
+
+  using OuterRow = std::pair<int64_t, std::pair<int64_t, std::optional<int64_t>>>;
+  std::vector<OuterRow> outer_expected;
+  for (const auto& [k, v] : left_map) {
+    bool matched = false;
+    for (const P& r : right_rows) {
+      if (r.first != k) continue;
+      outer_expected.push_back({k, {v, r.second}});
+      matched = true;
+    }
+    if (!matched) outer_expected.push_back({k, {v, std::nullopt}});
+  }
+  std::sort(outer_expected.begin(), outer_expected.end());
+  auto outer = left.left_outer_join(right).collect();
+  std::sort(outer.begin(), outer.end());
+  CHECK(outer == outer_expected);
+}
+
 TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
   std::vector<std::pair<int64_t, int64_t>> pairs;
   for (int64_t i = 0; i < 3000; ++i) pairs.emplace_back((i * 7919) % 1009, i);

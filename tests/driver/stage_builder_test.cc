@@ -47,21 +47,37 @@ std::vector<std::string> Kinds(const StageTemplate& stage) {
   return out;
 }
 
-// The parent units of a coalesced task.
-std::vector<std::string> Parents(std::string_view unit) {
+// A unit: (partition, the rest).
+std::pair<int, std::string> Unit(std::string_view unit) {
+  Reader r(unit);
+  int partition = static_cast<int>(r.GetVarint());
+  std::string rest(r.GetBytes(r.remaining()));
+  REQUIRE(r.ok());
+  return {partition, rest};
+}
+
+// The source splits of source units.
+std::vector<std::string> Splits(const std::vector<std::string>& units) {
   std::vector<std::string> out;
-  REQUIRE(DecodeAll(unit, &out));
+  for (const std::string& u : units) out.push_back(Unit(u).second);
   return out;
 }
 
-// A cache point's unit: (partition, the unit below).
+// The parent units of a coalesced unit.
+std::vector<std::string> Parents(std::string_view unit) {
+  std::vector<std::string> out;
+  REQUIRE(DecodeAll(Unit(unit).second, &out));
+  return out;
+}
+
+// A cache point's unit: (partition, the split of the source unit below).
 std::pair<int, std::string> CacheUnit(std::string_view unit) {
-  Reader r(unit);
-  int partition = static_cast<int>(r.GetVarint());
+  auto [partition, rest] = Unit(unit);
+  Reader r(rest);
   std::string lineage(r.GetLengthPrefixed());
   REQUIRE(r.ok());
   REQUIRE(r.done());
-  return {partition, lineage};
+  return {partition, Unit(lineage).second};
 }
 
 proto::OpSpec CacheOp(int dataset) { return Op("cache" + std::to_string(dataset)); }
@@ -80,7 +96,7 @@ TEST_CASE("stages: narrow operators fuse into one stage ending at the sink", "[s
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "filter", "sink"});
   CHECK(stage.num_partitions == 3);
   CHECK(stage.boundaries.empty());
-  CHECK(TaskSplit(stage, 2) == "split2");
+  CHECK(Unit(TaskSplit(stage, 2)) == std::pair<int, std::string>{2, "split2"});
 }
 
 TEST_CASE("stages: a coalesced task reads several parent partitions", "[stages]") {
@@ -88,7 +104,7 @@ TEST_CASE("stages: a coalesced task reads several parent partitions", "[stages]"
   StageTemplate stage = BuildStage(plan, Op("sink"), nullptr);
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "boundary", "after", "sink"});
   CHECK(stage.num_partitions == 2);
-  CHECK(Parents(TaskSplit(stage, 1)) == std::vector<std::string>{"split2", "split3"});
+  CHECK(Splits(Parents(TaskSplit(stage, 1))) == std::vector<std::string>{"split2", "split3"});
 }
 
 TEST_CASE("stages: nested coalesces are nested boundaries", "[stages]") {
@@ -100,11 +116,12 @@ TEST_CASE("stages: nested coalesces are nested boundaries", "[stages]") {
   CHECK(stage.boundaries[0].node == inner.get());  // innermost first
   std::vector<std::string> first = Parents(TaskSplit(stage, 0));
   REQUIRE(first.size() == 1);
-  CHECK(Parents(first[0]) == std::vector<std::string>{"split0", "split1"});
+  CHECK(Splits(Parents(first[0])) == std::vector<std::string>{"split0", "split1"});
   std::vector<std::string> second = Parents(TaskSplit(stage, 1));
   REQUIRE(second.size() == 2);
-  CHECK(Parents(second[0]) == std::vector<std::string>{"split2"});
-  CHECK(Parents(second[1]) == std::vector<std::string>{"split3"});
+  CHECK(Unit(second[0]).first == 1);  // partitions of the inner coalesce
+  CHECK(Splits(Parents(second[0])) == std::vector<std::string>{"split2"});
+  CHECK(Splits(Parents(second[1])) == std::vector<std::string>{"split3"});
 }
 
 TEST_CASE("stages: a persisted dataset gets a cache point after its operator", "[stages][cache]") {
@@ -197,9 +214,62 @@ TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says"
   CHECK(params.maps(1).address() == "127.0.0.1:7001");
   CHECK(params.num_maps() == 2);
   // The reduce task's split is its reduce partition.
-  const std::string split = TaskSplit(stage, 2);
+  const std::string split = Unit(TaskSplit(stage, 2)).second;
   Reader r(split);
   CHECK(r.GetVarint() == 2);
+}
+
+TEST_CASE("stages: a join with a partitioned side reads only the other side's shuffle",
+          "[stages][join]") {
+  auto dep = std::make_shared<ShuffleDependency>();
+  dep->shuffle_id = 3;
+  dep->map_side = Source(2);
+  dep->num_partitions = 4;
+  auto grouped = std::make_shared<PlanNode>();
+  grouped->kind = PlanNode::Kind::kShuffled;
+  grouped->id = 1;
+  grouped->num_partitions = 4;
+  grouped->key_partitions = 4;
+  grouped->op = Op("group");
+  grouped->deps = {dep};
+  auto other = std::make_shared<ShuffleDependency>();
+  other->shuffle_id = 4;
+  other->map_side = Source(3);
+  other->num_partitions = 4;
+  auto joined = Narrow(grouped, "join");
+  joined->deps = {other};
+  auto plan = Narrow(joined, "after");
+
+  CacheTracker cache;
+  StageTemplate stage = BuildStage(plan, Op("sink"), &cache);
+  CHECK(Kinds(stage) == std::vector<std::string>{"group", "join", "after", "sink"});
+  REQUIRE(stage.reads.size() == 2);
+  CHECK(stage.reads[0].op == 0);
+  CHECK(stage.reads[1].op == 1);
+  auto ids = [](const std::vector<const ShuffleDependency*>& deps) {
+    std::vector<int> out;
+    for (const auto* d : deps) out.push_back(d->shuffle_id);
+    return out;
+  };
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, cache)) == std::vector<int>{3, 4});
+  MapOutputTracker tracker;
+  proto::StagePlan stage_plan = MakeStagePlan(stage, 1, 0, tracker);
+  std::vector<std::string> reads;
+  REQUIRE(DecodeAll(stage_plan.ops(1).params(), &reads));
+  REQUIRE(reads.size() == 1);
+  proto::ShuffleReadParams params;
+  REQUIRE(params.ParseFromString(reads[0]));
+  CHECK(params.shuffle_id() == 4);
+  CHECK(params.num_maps() == 3);
+
+  // The grouped side cached everywhere: its own shuffle is not needed any more, the
+  // other side's still is.
+  cache.Persist(1, 4, CacheOp(1));
+  for (int p = 0; p < 4; ++p) cache.Update("a", Stored(1, p));
+  stage = BuildStage(plan, Op("sink"), &cache);
+  CHECK(Kinds(stage) == std::vector<std::string>{"group", "cache1", "join", "after", "sink"});
+  CHECK(stage.reads[1].op == 2);
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, cache)) == std::vector<int>{4});
 }
 
 TEST_CASE("map outputs: losing a worker forgets everything it served", "[stages]") {

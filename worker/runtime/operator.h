@@ -38,6 +38,9 @@ struct TaskContext {
   std::string worker_id;   // "" in local mode
   ShuffleEnv* shuffle = nullptr;
   BlockStore* blocks = nullptr;  // this executor's cached partitions
+  // The partition of the datasets computed by the operators being opened (differs
+  // from `partition` below a coalesce).
+  int dataset_partition = 0;
 
   // Outputs.
   std::string result;                    // result tasks: encoded result

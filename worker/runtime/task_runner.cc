@@ -72,27 +72,31 @@ struct Pipeline {
 absl::Status Drive(Pipeline& p, size_t s, std::string_view unit) {
   const size_t begin = p.starts[s];
   const size_t end = s + 1 < p.starts.size() ? p.starts[s + 1] : p.ops.size();
+  Reader reader(unit);
+  const int partition = static_cast<int>(reader.GetVarint());
+  if (!reader.ok()) return absl::DataLossError("corrupt task split");
+  const std::string_view rest = reader.GetBytes(reader.remaining());
   if (!p.fresh[s]) RETURN_IF_ERROR(Instantiate(p.plan, begin, end, &p.ops));
   p.fresh[s] = false;
+  p.ctx.dataset_partition = partition;
   RETURN_IF_ERROR(LinkAndOpen(p.ops, begin, end, p.ctx));
   if (s == 0) {
     auto* source = dynamic_cast<Source*>(p.ops[0].get());
     if (source == nullptr) return absl::InternalError("the first operator of a stage is not a source");
-    RETURN_IF_ERROR(source->Run(p.ctx, unit));
+    RETURN_IF_ERROR(source->Run(p.ctx, rest));
     return source->EndOutput(p.ctx);
   }
   auto* boundary = dynamic_cast<SegmentBoundary*>(p.ops[begin].get());
   if (auto* cache = dynamic_cast<CacheBoundary*>(boundary)) {
-    Reader reader(unit);
-    int partition = static_cast<int>(reader.GetVarint());
-    std::string_view lineage = reader.GetLengthPrefixed();
-    if (!reader.ok()) return absl::DataLossError("corrupt task split (cache point)");
+    Reader child(rest);
+    std::string_view lineage = child.GetLengthPrefixed();
+    if (!child.ok()) return absl::DataLossError("corrupt task split (cache point)");
     cache->BeginPartition(partition);
     ASSIGN_OR_RETURN(bool replayed, cache->Replay(p.ctx));
     if (!replayed) RETURN_IF_ERROR(Drive(p, s - 1, lineage));
   } else {
     std::vector<std::string> parents;
-    if (!DecodeAll(unit, &parents)) return absl::DataLossError("corrupt task split (coalesce)");
+    if (!DecodeAll(rest, &parents)) return absl::DataLossError("corrupt task split (coalesce)");
     for (const std::string& parent : parents) RETURN_IF_ERROR(Drive(p, s - 1, parent));
   }
   return boundary->FinishDownstream(p.ctx);
@@ -114,7 +118,17 @@ absl::Status RunPipeline(const proto::StagePlan& plan, std::string_view split, T
 
 }  // namespace
 
-std::string EncodeCoalesceUnit(const std::vector<std::string>& parents) { return EncodeAll(parents); }
+std::string EncodeSourceUnit(int partition, std::string_view split) {
+  std::string unit;
+  Writer w(&unit);
+  w.PutVarint(static_cast<uint64_t>(partition));
+  w.PutBytes(split.data(), split.size());
+  return unit;
+}
+
+std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents) {
+  return EncodeSourceUnit(partition, EncodeAll(parents));
+}
 
 std::string EncodeCacheUnit(int partition, std::string_view lineage) {
   std::string unit;

@@ -24,10 +24,13 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
                           const ExecutorEnv& env);
 
 // A task's split is a tree that mirrors the segments of its stage's operator chain
-// (cut at coalesces and cache points). With no boundary it is the source's split. At
-// a coalesce it lists one unit per merged parent partition; at a cache point it names
-// the partition of the persisted dataset and holds the unit that computes it.
-std::string EncodeCoalesceUnit(const std::vector<std::string>& parents);
+// (cut at coalesces and cache points). Each unit starts with the partition number of
+// the datasets its segment computes (operators see it as
+// TaskContext::dataset_partition when opened): at the source, followed by the source's
+// split; at a coalesce, by one unit per merged parent partition; at a cache point, by
+// the unit that computes the persisted partition when no block is there.
+std::string EncodeSourceUnit(int partition, std::string_view split);
+std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents);
 std::string EncodeCacheUnit(int partition, std::string_view lineage);
 
 }  // namespace kiln::runtime
