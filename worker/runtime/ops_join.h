@@ -57,6 +57,19 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 
  protected:
   PartitionedJoinBase() : out_(&this->next_) {}
+
+  // One output per match, make(ks, value, match); the streaming record's value is
+  // copied for all matches but the last, which takes it (a cached group of values is
+  // not copied twice).
+  template <class B2, class Make>
+  absl::Status EmitEach(std::pair<K, S>& ks, const std::vector<B2>& matches, Make make) {
+    for (size_t i = 0; i + 1 < matches.size(); ++i) {
+      absl::Status s = out_.Emit(make(ks, S(ks.second), matches[i]));
+      if (!s.ok()) return s;
+    }
+    return out_.Emit(make(ks, std::move(ks.second), matches.back()));
+  }
+
   BatchEmitter<Out> out_;
 
  private:
@@ -72,11 +85,9 @@ class PartitionedJoinOp final
   using Out = std::pair<K, std::pair<V, W>>;
   absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
     if (matches == nullptr) return absl::OkStatus();
-    for (const W& w : *matches) {
-      absl::Status s = this->out_.Emplace(kv.first, std::pair<V, W>(kv.second, w));
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
+    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
+      return Out(kv.first, std::pair<V, W>(std::move(v), w));
+    });
   }
 };
 
@@ -89,11 +100,9 @@ class PartitionedRightJoinOp final
   using Out = std::pair<K, std::pair<V, W>>;
   absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches) {
     if (matches == nullptr) return absl::OkStatus();
-    for (const V& v : *matches) {
-      absl::Status s = this->out_.Emplace(kw.first, std::pair<V, W>(v, kw.second));
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
+    return this->EmitEach(kw, *matches, [](std::pair<K, W>& kw, W w, const V& v) {
+      return Out(kw.first, std::pair<V, W>(v, std::move(w)));
+    });
   }
 };
 
@@ -109,11 +118,9 @@ class PartitionedLeftOuterJoinOp final
     if (matches == nullptr) {
       return this->out_.Emplace(kv.first, std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt));
     }
-    for (const W& w : *matches) {
-      absl::Status s = this->out_.Emplace(kv.first, std::pair<V, std::optional<W>>(kv.second, w));
-      if (!s.ok()) return s;
-    }
-    return absl::OkStatus();
+    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
+      return Out(kv.first, std::pair<V, std::optional<W>>(std::move(v), w));
+    });
   }
 };
 
