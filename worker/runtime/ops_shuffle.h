@@ -97,17 +97,24 @@ std::vector<std::pair<const Hashed<K>, V>*> InHashOrder(CombineMap<K, V>& map) {
 }
 
 // Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
-// slots of the whole batch are prefetched first, so the cache misses of a large map
-// overlap instead of stalling one record at a time.
+// slot of the record kPrefetchAhead places ahead is prefetched before each merge, so
+// the cache misses of a large map overlap instead of stalling one record at a time
+// (prefetching the whole batch at once overflows the CPU's few outstanding-miss
+// buffers: the early lines are gone by the time they are used).
 template <class K, class V, class F>
 void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+  constexpr size_t kPrefetchAhead = 16;
   thread_local std::vector<uint64_t> hashes;
-  hashes.resize(batch.size());
-  for (size_t i = 0; i < batch.size(); ++i) {
-    hashes[i] = KeyHash<K>()(batch[i].first);
+  const size_t n = batch.size();
+  hashes.resize(n);
+  for (size_t i = 0; i < n; ++i) hashes[i] = KeyHash<K>()(batch[i].first);
+  for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) {
     map.prefetch(HashedRef<K>{&batch[i].first, hashes[i]});
   }
-  for (size_t i = 0; i < batch.size(); ++i) {
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      map.prefetch(HashedRef<K>{&batch[i + kPrefetchAhead].first, hashes[i + kPrefetchAhead]});
+    }
     auto& kv = batch[i];
     auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]}, std::move(kv.second));
     if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
