@@ -1,10 +1,14 @@
-// slow_app OUTPUT [unsorted]: a job slow enough to be hit by a fault while it runs. 16
-// map tasks each sleep 40 ms per 100 records, then a shuffle sums values per key; the
-// output is "key<TAB>sum" lines, sorted by key across the part files, or with
-// `unsorted` in the order reduce_by_key gives them.
+// slow_app OUTPUT [unsorted|cached]: a job slow enough to be hit by a fault while it
+// runs. 16 map tasks each sleep 40 ms per 100 records, then a shuffle sums values per
+// key; the output is "key<TAB>sum" lines, sorted by key across the part files, or with
+// `unsorted` in the order reduce_by_key gives them. With `cached`, the sums are cached
+// by a first job (a count), "cached" is printed, and the output is written (sorted)
+// once the file OUTPUT.go exists, so that a test can break the cluster in between.
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <utility>
@@ -14,7 +18,8 @@
 
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
-  if (argc != 2 && !(argc == 3 && std::string(argv[2]) == "unsorted")) return 2;
+  const std::string mode = argc == 3 ? argv[2] : "";
+  if (argc != 2 && !(argc == 3 && (mode == "unsorted" || mode == "cached"))) return 2;
   std::vector<int64_t> numbers(16 * 400);
   for (size_t i = 0; i < numbers.size(); ++i) numbers[i] = static_cast<int64_t>(i);
   auto sums = ctx.parallelize(numbers, 16)
@@ -26,7 +31,18 @@ int main(int argc, char** argv) {
   auto to_line = [](std::pair<int64_t, int64_t> kv) {
     return std::to_string(kv.first) + "\t" + std::to_string(kv.second);
   };
-  if (argc == 3) {
+  if (mode == "cached") {
+    sums.cache();
+    std::printf("cached %lld\n", static_cast<long long>(sums.count()));
+    std::fflush(stdout);
+    const std::string go = std::string(argv[1]) + ".go";
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!std::filesystem::exists(go)) {
+      if (std::chrono::steady_clock::now() > deadline) return 3;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    sums.sort_by_key(true, 2).map(to_line).save_as_text_file(argv[1]);
+  } else if (mode == "unsorted") {
     sums.map(to_line).save_as_text_file(argv[1]);
   } else {
     sums.sort_by_key(true, 2).map(to_line).save_as_text_file(argv[1]);

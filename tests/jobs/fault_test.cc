@@ -31,6 +31,36 @@ bool AnyShuffleOutput(const std::string& dir) {
   return false;
 }
 
+// kiln-submit of slow_app on the cluster, in the background (stdout and stderr in
+// DIR/submit.out and DIR/submit.err); terminated if the test ends before it does.
+class BackgroundSubmit {
+ public:
+  BackgroundSubmit(const MiniCluster& cluster, const TempDir& dir,
+                   const std::vector<std::string>& app_args) {
+    SpawnOptions submit;
+    submit.argv = {BinPath("kiln-submit"), "--master", cluster.master_url(), "--conf",
+                   "kiln.ui.showConsoleProgress=false", AppPath("slow_app")};
+    submit.argv.insert(submit.argv.end(), app_args.begin(), app_args.end());
+    submit.stdout_path = dir.Sub("submit.out");
+    submit.stderr_path = dir.Sub("submit.err");
+    absl::StatusOr<pid_t> pid = Spawn(submit);
+    REQUIRE(pid.ok());
+    pid_ = *pid;
+  }
+  ~BackgroundSubmit() {
+    if (!exit_) Terminate(pid_, std::chrono::seconds(1));
+  }
+  // Its exit, waiting up to 60 s; null if it is still running.
+  const std::optional<ExitInfo>& Wait() {
+    WaitFor([&] { return (exit_ = TryWait(pid_)).has_value(); }, seconds(60));
+    return exit_;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::optional<ExitInfo> exit_;
+};
+
 // Runs slow_app with `args` in local[2] (the reference) and on a 2-worker cluster where
 // one executor is SIGKILLed once the first map outputs exist; the outputs must be the
 // same bytes and the cluster must end idle.
@@ -44,21 +74,9 @@ void CheckExecutorKillLeavesOutput(const std::vector<std::string>& args) {
 
   MiniCluster cluster;
   REQUIRE_OK(cluster.Start());
-  SpawnOptions submit;
-  submit.argv = {BinPath("kiln-submit"), "--master", cluster.master_url(), "--conf",
-                 "kiln.ui.showConsoleProgress=false", AppPath("slow_app"), dir.Sub("out")};
-  submit.argv.insert(submit.argv.end(), args.begin(), args.end());
-  submit.stdout_path = dir.Sub("submit.out");
-  submit.stderr_path = dir.Sub("submit.err");
-  absl::StatusOr<pid_t> pid = Spawn(submit);
-  REQUIRE(pid.ok());
-  struct Reaper {
-    pid_t pid;
-    bool done = false;
-    ~Reaper() {
-      if (!done) Terminate(pid, std::chrono::seconds(1));
-    }
-  } reaper{*pid};
+  std::vector<std::string> app_args = {dir.Sub("out")};
+  app_args.insert(app_args.end(), args.begin(), args.end());
+  BackgroundSubmit submit(cluster, dir, app_args);
 
   // Once the first map outputs exist, kill one of the two executors.
   REQUIRE(WaitFor([&] { return AnyShuffleOutput(cluster.temp_dir()); }, seconds(30)));
@@ -66,9 +84,8 @@ void CheckExecutorKillLeavesOutput(const std::vector<std::string>& args) {
   REQUIRE_FALSE(executors.empty());
   REQUIRE(kill(executors.front(), SIGKILL) == 0);
 
-  std::optional<ExitInfo> exit;
-  REQUIRE(WaitFor([&] { return (exit = TryWait(*pid)).has_value(); }, seconds(60)));
-  reaper.done = true;
+  const std::optional<ExitInfo>& exit = submit.Wait();
+  REQUIRE(exit.has_value());
   INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
   CHECK(exit->code() == 0);
   CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
@@ -83,6 +100,38 @@ TEST_CASE("fault: an executor killed mid-job leaves the output byte-identical", 
 TEST_CASE("fault: an executor killed mid-job leaves an unsorted reduce_by_key output "
           "byte-identical", "[fault]") {
   CheckExecutorKillLeavesOutput({"unsorted"});
+}
+
+// A cached dataset whose executor dies between two jobs: the lost partitions are
+// recomputed from their lineage (the shuffle files outlive the executor), the others
+// read from the surviving executor's cache; the output is the fault-free one.
+TEST_CASE("fault: an executor lost with cached partitions leaves the output byte-identical",
+          "[fault][cache]") {
+  TempDir dir("kiln-fault-");
+  WriteTestFile(dir.Sub("reference.go"), "");
+  CommandResult reference =
+      Submit("local[2]", {}, AppPath("slow_app"), {dir.Sub("reference"), "cached"});
+  INFO(reference.ToString());
+  REQUIRE(reference.exit_code == 0);
+  CHECK(reference.out == "cached 97\n");
+
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  BackgroundSubmit submit(cluster, dir, {dir.Sub("out"), "cached"});
+
+  REQUIRE(WaitFor([&] { return ReadFile(dir.Sub("submit.out")).value_or("") == "cached 97\n"; },
+                  seconds(60)));
+  std::vector<pid_t> executors = cluster.ExecutorPids();
+  REQUIRE(executors.size() == 2);
+  REQUIRE(kill(executors.front(), SIGKILL) == 0);
+  WriteTestFile(dir.Sub("out.go"), "");
+
+  const std::optional<ExitInfo>& exit = submit.Wait();
+  REQUIRE(exit.has_value());
+  INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
+  CHECK(exit->code() == 0);
+  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
+  REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
 }  // namespace
