@@ -3,11 +3,12 @@
 // sequence of frames; each frame holds whole encoded records (a record never spans two
 // frames), about `frame_bytes` (64 KiB) of them before compression:
 //
-//   [uint8 codec][uint32 raw_len][uint32 stored_len][uint32 xxh32(stored bytes)][stored]
+//   [uint8 codec][uint32 raw_len][uint32 stored_len][uint32 checksum][stored]
 //
 // little-endian, codec 0 = none, 1 = lz4, 2 = zstd. A frame that does not shrink is
 // stored uncompressed (codec 0) whatever the configured compression, so readers must
-// honour each frame's own codec byte. An empty block has no frames.
+// honour each frame's own codec byte. The checksum is the low 32 bits of XXH3-64 of
+// the stored bytes. An empty block has no frames.
 
 #include <cstdint>
 #include <memory>
