@@ -16,16 +16,15 @@ absl::Status FetchRetriesExhausted(const FetchFailed& f) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
-    const std::shared_ptr<const PlanNode>& node, const proto::OpSpec& sink) {
+    const std::shared_ptr<const PlanNode>& node, const proto::OpSpec& sink,
+    const std::vector<int>& partitions) {
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
   StageTemplate stage = BuildStage(node, sink, cache_);
-  std::vector<int> all(static_cast<size_t>(stage.num_partitions));
-  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   FetchFailed last;
   for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
-    RETURN_IF_ERROR(EnsureParents(stage, all, 0));
-    TaskSetOutcome outcome = RunStage(stage, all);
+    RETURN_IF_ERROR(EnsureParents(stage, partitions, 0));
+    TaskSetOutcome outcome = RunStage(stage, partitions);
     if (!outcome.status.ok()) return outcome.status;
     if (outcome.fetch_failed) {
       last = *outcome.fetch_failed;

@@ -26,9 +26,10 @@ class DagScheduler {
   DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache)
       : tasks_(tasks), outputs_(outputs), cache_(cache) {}
 
-  // Every partition's encoded result, in partition order.
+  // The encoded results of `partitions` of `node` (ascending, distinct), in that order.
   absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
-                                                  const proto::OpSpec& sink);
+                                                  const proto::OpSpec& sink,
+                                                  const std::vector<int>& partitions);
 
   int jobs_run() const { return jobs_.load(); }
 

@@ -332,14 +332,50 @@ class Dataset {
   }
 
   // Every record, in partition order, on the driver.
-  std::vector<T> collect() const { return Collect(internal::MakeOp<runtime::CollectSink<T>>(), -1); }
+  std::vector<T> collect() const {
+    std::vector<T> all;
+    std::vector<T> part;
+    for (const std::string& r : Run(internal::MakeOp<runtime::CollectSink<T>>(), "collect")) {
+      part.clear();
+      if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
+      for (T& x : part) all.push_back(std::move(x));
+    }
+    return all;
+  }
 
-  // The first n records in partition order.
+  // The first n records in partition order. Like Spark's take, it scans partitions
+  // incrementally: one job on the first partition, then jobs on more partitions at a
+  // time (up to 4 times as many as scanned so far, fewer when the records found so far
+  // say fewer will do) until n records are found or every partition has been read.
   std::vector<T> take(int64_t n) const {
-    if (n <= 0) return {};
-    std::string limit;
-    Writer(&limit).PutVarint(static_cast<uint64_t>(n));
-    return Collect(internal::MakeOp<runtime::CollectSink<T>>({}, limit), n);
+    std::vector<T> all;
+    const int total = num_partitions();
+    int scanned = 0;
+    std::vector<T> part;
+    while (static_cast<int64_t>(all.size()) < n && scanned < total) {
+      int64_t tries = 1;
+      if (scanned > 0) {
+        tries = int64_t{scanned} * kTakeScaleUp;
+        if (!all.empty()) {
+          const double needed = 1.5 * static_cast<double>(n) * scanned / static_cast<double>(all.size());
+          tries = std::clamp<int64_t>(static_cast<int64_t>(needed) + 1 - scanned, 1, tries);
+        }
+      }
+      std::vector<int> partitions;
+      for (int p = scanned; p < total && p < scanned + tries; ++p) partitions.push_back(p);
+      scanned += static_cast<int>(partitions.size());
+      std::string limit;
+      Writer(&limit).PutVarint(static_cast<uint64_t>(n - static_cast<int64_t>(all.size())));
+      for (const std::string& r : runner_->RunJobOn(
+               node_, internal::MakeOp<runtime::CollectSink<T>>({}, limit), "take", partitions)) {
+        part.clear();
+        if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
+        for (T& x : part) {
+          if (static_cast<int64_t>(all.size()) < n) all.push_back(std::move(x));
+        }
+      }
+    }
+    return all;
   }
 
   // Folds all records with f(T, T) -> T (associative and commutative). An empty
@@ -480,22 +516,10 @@ class Dataset {
                                       /*by_key=*/true);
   }
 
+  static constexpr int64_t kTakeScaleUp = 4;  // Spark's spark.rdd.limit.scaleUpFactor
+
   std::vector<std::string> Run(proto::OpSpec sink, const char* action) const {
     return runner_->RunJob(node_, sink, action);
-  }
-
-  std::vector<T> Collect(proto::OpSpec sink, int64_t limit) const {
-    std::vector<T> all;
-    std::vector<T> part;
-    for (const std::string& r : Run(std::move(sink), limit < 0 ? "collect" : "take")) {
-      part.clear();
-      if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
-      for (T& x : part) {
-        if (limit >= 0 && static_cast<int64_t>(all.size()) >= limit) return all;
-        all.push_back(std::move(x));
-      }
-    }
-    return all;
   }
 
   internal::JobRunner* runner_;

@@ -65,10 +65,19 @@ int Driver::DefaultParallelism() {
 
 std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& node,
                                         const proto::OpSpec& sink, std::string_view action) {
+  std::vector<int> all(static_cast<size_t>(node->num_partitions));
+  for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
+  return RunJobOn(node, sink, action, all);
+}
+
+std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>& node,
+                                          const proto::OpSpec& sink, std::string_view action,
+                                          const std::vector<int>& partitions) {
   WaitForExecutors();
   int job = jobs_++;
-  spdlog::debug("app={} job={} ({}) started", app_id(), job, action);
-  absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink);
+  spdlog::debug("app={} job={} ({}) started on {} partition(s)", app_id(), job, action,
+                partitions.size());
+  absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink, partitions);
   if (!results.ok()) {
     Fail(StrCat("job ", job, " (", action, ") failed: ", View(results.status().message())));
   }

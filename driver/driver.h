@@ -36,6 +36,9 @@ class Driver final : public JobRunner {
   int DefaultParallelism() override;
   std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
                                   const proto::OpSpec& sink, std::string_view action) override;
+  std::vector<std::string> RunJobOn(const std::shared_ptr<const PlanNode>& node,
+                                    const proto::OpSpec& sink, std::string_view action,
+                                    const std::vector<int>& partitions) override;
   [[noreturn]] void Fail(const std::string& message) override;
   void Persist(const PlanNode& node, proto::OpSpec cache_op) override;
   void Unpersist(const PlanNode& node) override;

@@ -34,6 +34,10 @@ class JobRunner {
   // "collect", ...). On failure it reports the error and exits, or throws JobFailed.
   virtual std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
                                           const proto::OpSpec& sink, std::string_view action) = 0;
+  // The same for some partitions only (ascending, distinct): their results, in order.
+  virtual std::vector<std::string> RunJobOn(const std::shared_ptr<const PlanNode>& node,
+                                            const proto::OpSpec& sink, std::string_view action,
+                                            const std::vector<int>& partitions) = 0;
   // Reports an error found on the driver (a bad path, an empty reduce) the same way.
   [[noreturn]] virtual void Fail(const std::string& message) = 0;
 

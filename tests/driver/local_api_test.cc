@@ -7,6 +7,7 @@
 #include <map>
 #include <numeric>
 #include <sstream>
+#include <stdexcept>
 
 #include "driver/kiln.h"
 #include "tests/driver/local_test_util.h"
@@ -161,6 +162,25 @@ TEST_CASE("local: joins with a partitioned side equal the shuffled joins", "[loc
   auto outer = left.left_outer_join(right).collect();
   std::sort(outer.begin(), outer.end());
   CHECK(outer == outer_expected);
+}
+
+// take scans partitions incrementally: it must never run a partition it does not need
+// (here, one whose records throw).
+TEST_CASE("local: take reads only the partitions it needs", "[local]") {
+  auto ds = Local().parallelize(Range(1000), 100).map([](int64_t x) {
+    if (x >= 50) throw std::runtime_error("partition beyond the 5th was read");
+    return x;
+  });
+  CHECK(ds.take(5) == std::vector<int64_t>{0, 1, 2, 3, 4});
+  // 10 records in the first partition: 1.5 * 25 / 10 per partition -> 3 more.
+  std::vector<int64_t> first25 = ds.take(25);
+  CHECK(first25 == std::vector<int64_t>(Range(25)));
+  CHECK(ds.take(0).empty());
+  // Empty leading partitions: 1, then 4, then 20 partitions are scanned.
+  auto late = Local().parallelize(Range(1000), 100).filter([](int64_t x) { return x >= 200 && x < 260; });
+  CHECK(late.take(3) == std::vector<int64_t>{200, 201, 202});
+  // More than there is: every partition, every record.
+  CHECK(Local().parallelize(Range(30), 7).take(100) == Range(30));
 }
 
 TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
