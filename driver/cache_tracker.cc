@@ -4,12 +4,13 @@
 
 namespace kiln::internal {
 
-void CacheTracker::Persist(int dataset, int num_partitions, proto::OpSpec cache_op) {
+bool CacheTracker::Persist(int dataset, int num_partitions, proto::OpSpec cache_op) {
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = datasets_.try_emplace(dataset);
-  if (!inserted) return;
+  if (!inserted) return it->second.cache_op.SerializeAsString() == cache_op.SerializeAsString();
   it->second.cache_op = std::move(cache_op);
   it->second.holders.resize(static_cast<size_t>(num_partitions));
+  return true;
 }
 
 bool CacheTracker::Unpersist(int dataset) {

@@ -19,8 +19,9 @@ namespace kiln::internal {
 
 class CacheTracker {
  public:
-  // Marks a dataset persisted; `cache_op` is its cache point operator. Idempotent.
-  void Persist(int dataset, int num_partitions, proto::OpSpec cache_op);
+  // Marks a dataset persisted; `cache_op` is its cache point operator. Idempotent;
+  // false (and no change) when it is persisted with another operator (storage level).
+  bool Persist(int dataset, int num_partitions, proto::OpSpec cache_op);
   // Forgets a persisted dataset and its blocks; false when it was not persisted.
   bool Unpersist(int dataset);
   // The cache point operator of a persisted dataset.

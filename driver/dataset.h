@@ -36,10 +36,6 @@ namespace kiln {
 template <class T>
 class Dataset;
 
-// Where persist() keeps partitions. Kiln has Spark's MEMORY_ONLY (deserialized
-// records in executor memory); the disk levels are not implemented yet.
-enum class StorageLevel { kMemoryOnly };
-
 namespace internal {
 
 template <class T>
@@ -301,13 +297,15 @@ class Dataset {
   // Returns this dataset (the same one: caching marks it, as in Spark).
   Dataset<T> cache() const { return persist(StorageLevel::kMemoryOnly); }
 
+  // persist(level): as cache(), at a storage level: kMemoryOnly (cache()),
+  // kMemoryAndDisk (a partition that does not fit in storage memory, or that is
+  // evicted, is kept on the executor's disk instead of being dropped), kDiskOnly
+  // (encoded on the executor's disk). Blocks on disk are lost with their executor.
   Dataset<T> persist(StorageLevel level) const {
-    switch (level) {
-      case StorageLevel::kMemoryOnly:
-        break;
-    }
     std::string params;
-    Writer(&params).PutVarint(static_cast<uint64_t>(node_->id));
+    Writer w(&params);
+    w.PutVarint(static_cast<uint64_t>(node_->id));
+    w.PutVarint(static_cast<uint64_t>(level));
     runner_->Persist(*node_, internal::MakeOp<runtime::CachePointOp<T>>({}, std::move(params)));
     return *this;
   }

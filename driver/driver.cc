@@ -85,7 +85,10 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
 }
 
 void Driver::Persist(const PlanNode& node, proto::OpSpec cache_op) {
-  cache_.Persist(node.id, node.num_partitions, std::move(cache_op));
+  if (!cache_.Persist(node.id, node.num_partitions, std::move(cache_op))) {
+    Fail(StrCat("persist: the ", node.name, " dataset is already persisted at another storage "
+                "level; unpersist it first"));
+  }
 }
 
 void Driver::Unpersist(const PlanNode& node) {

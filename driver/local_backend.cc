@@ -63,9 +63,13 @@ class LocalBackend final : public Backend {
     env_ = std::make_unique<runtime::ShuffleEnv>(env);
     // Local mode caches in the driver's memory, as Spark's local mode does.
     const Config& conf = options_.conf;
-    blocks_ = std::make_unique<runtime::BlockStore>(runtime::StorageCapacity(
-        conf.GetMemoryMb("kiln.driver.memory") << 20, conf.GetDouble("kiln.memory.fraction"),
-        conf.GetDouble("kiln.memory.storageFraction")));
+    absl::Status blocks_dir = MakeDirs(dir_ + "/blocks");
+    if (!blocks_dir.ok()) return blocks_dir;
+    blocks_ = std::make_unique<runtime::BlockStore>(
+        runtime::StorageCapacity(conf.GetMemoryMb("kiln.driver.memory") << 20,
+                                 conf.GetDouble("kiln.memory.fraction"),
+                                 conf.GetDouble("kiln.memory.storageFraction")),
+        dir_ + "/blocks");
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
         options_.master.local_threads, runtime::ExecutorEnv{env_.get(), blocks_.get()},

@@ -21,6 +21,24 @@ std::atomic<int64_t> g_calls{0};
 using test::Local;
 using test::Range;
 
+// A local[1] application with 3 MiB of storage memory ((310 MiB - 300 MiB) * 0.6 *
+// 0.5), and datasets whose records count their computations in g_calls.
+struct SmallStorage {
+  explicit SmallStorage(const char* name)
+      : ctx(ContextOptions{.master = "local[1]",
+                           .app_name = name,
+                           .conf = {"kiln.ui.showConsoleProgress=false", "kiln.driver.memory=310m"},
+                           .exit_on_failure = false}) {}
+  // 0..n-1 in `partitions` partitions, 8 bytes a record.
+  Dataset<int64_t> Counted(int64_t n, int partitions) {
+    return ctx.parallelize(Range(n), partitions).map([](int64_t x) {
+      ++g_calls;
+      return x;
+    });
+  }
+  Context ctx;
+};
+
 template <class T>
 int Cached(Context& ctx, const Dataset<T>& ds) {
   return ctx.runner()->CachedPartitions(*ds.node());
@@ -112,17 +130,9 @@ TEST_CASE("local cache: a cached shuffled dataset and cached coalesced partition
 
 TEST_CASE("local cache: storage memory is a budget; the least recently used dataset gives way",
           "[local][cache]") {
-  // (310 MiB - 300 MiB) * 0.6 * 0.5 = 3 MiB of storage.
-  Context ctx(ContextOptions{.master = "local[1]",
-                             .app_name = "local-cache-small",
-                             .conf = {"kiln.ui.showConsoleProgress=false", "kiln.driver.memory=310m"},
-                             .exit_on_failure = false});
-  auto counted = [&](int64_t n, int partitions) {
-    return ctx.parallelize(Range(n), partitions).map([](int64_t x) {
-      ++g_calls;
-      return x;
-    });
-  };
+  SmallStorage small("local-cache-small");
+  Context& ctx = small.ctx;
+  auto counted = [&](int64_t n, int partitions) { return small.Counted(n, partitions); };
   // 1M records (8 MB) do not fit: nothing is cached, the results are still right.
   g_calls = 0;
   auto big = counted(1'000'000, 2).cache();
@@ -145,6 +155,55 @@ TEST_CASE("local cache: storage memory is a budget; the least recently used data
   g_calls = 0;
   CHECK(a.count() == 200'000);
   CHECK(g_calls == 100'000);
+}
+
+TEST_CASE("local cache: DISK_ONLY keeps partitions on disk", "[local][cache]") {
+  g_calls = 0;
+  auto ds = Local().parallelize(Range(5000), 3).map([](int64_t x) {
+    ++g_calls;
+    return std::to_string(x);
+  });
+  ds.persist(StorageLevel::kDiskOnly);
+  CHECK(ds.count() == 5000);
+  CHECK(Cached(Local(), ds) == 3);
+  std::vector<std::string> all = ds.collect();
+  REQUIRE(all.size() == 5000);
+  CHECK(all[4321] == "4321");
+  CHECK(g_calls == 5000);
+  // Another level for a persisted dataset is refused, naming the problem.
+  try {
+    ds.persist(StorageLevel::kMemoryOnly);
+    FAIL("persist at another level was accepted");
+  } catch (const JobFailed& e) {
+    CHECK(std::string(e.what()).find("already persisted at another storage level") != std::string::npos);
+  }
+  ds.unpersist();
+  CHECK(ds.count() == 5000);
+  CHECK(g_calls == 10000);
+}
+
+TEST_CASE("local cache: MEMORY_AND_DISK keeps what memory cannot hold on disk", "[local][cache]") {
+  SmallStorage small("local-cache-disk");
+  Context& ctx = small.ctx;
+  auto counted = [&](int64_t n, int partitions) { return small.Counted(n, partitions); };
+  // 8 MB: more than memory holds; the partitions go to disk and are not recomputed.
+  g_calls = 0;
+  auto big = counted(1'000'000, 2).persist(StorageLevel::kMemoryAndDisk);
+  CHECK(big.reduce([](int64_t a, int64_t b) { return a + b; }) == 499'999'500'000);
+  CHECK(Cached(ctx, big) == 2);
+  CHECK(big.reduce([](int64_t a, int64_t b) { return a + b; }) == 499'999'500'000);
+  CHECK(g_calls == 1'000'000);
+  big.unpersist();
+
+  // A MEMORY_AND_DISK block evicted by another dataset goes to disk, still cached.
+  auto a = counted(200'000, 2).persist(StorageLevel::kMemoryAndDisk);
+  auto b = counted(200'000, 2).cache();
+  CHECK(a.count() == 200'000);
+  CHECK(b.count() == 200'000);
+  CHECK(Cached(ctx, a) == 2);
+  g_calls = 0;
+  CHECK(a.collect() == Range(200'000));
+  CHECK(g_calls == 0);
 }
 
 }  // namespace

@@ -1,20 +1,37 @@
 #include "worker/runtime/block_store.h"
 
+#include <algorithm>
+#include <filesystem>
+
+#include "common/codec.h"
 #include "common/memory_size.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::runtime {
 namespace {
 
+std::vector<std::string> ListDirNames(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
 std::shared_ptr<const void> Data(int value) { return std::make_shared<const int>(value); }
+
+std::vector<BlockId> Ids(const std::vector<Evicted>& evicted) {
+  std::vector<BlockId> ids;
+  for (const Evicted& e : evicted) ids.push_back(e.id);
+  return ids;
+}
 
 // Reserves and stores a block of `bytes`; returns what it evicted.
 std::vector<BlockId> Store(BlockStore& store, BlockId id, int64_t bytes, bool* ok = nullptr) {
-  std::vector<BlockId> evicted;
+  std::vector<Evicted> evicted;
   bool reserved = store.Reserve(id.dataset, bytes, &evicted);
   if (ok != nullptr) *ok = reserved;
   if (reserved) store.Put(id, Data(id.partition), bytes);
-  return evicted;
+  return Ids(evicted);
 }
 
 TEST_CASE("block store: storage capacity follows Spark's unified memory", "[cache]") {
@@ -66,7 +83,7 @@ TEST_CASE("block store: a block being read is not evicted", "[cache]") {
 TEST_CASE("block store: reservations count against the budget until released or stored",
           "[cache]") {
   BlockStore store(100);
-  std::vector<BlockId> evicted;
+  std::vector<Evicted> evicted;
   REQUIRE(store.Reserve(1, 70, &evicted));
   CHECK_FALSE(store.Reserve(2, 40, &evicted));  // nothing stored to evict
   store.Release(20);
@@ -85,6 +102,74 @@ TEST_CASE("block store: reservations count against the budget until released or 
   CHECK(store.used() == 40);
   CHECK(store.size() == 1);
   CHECK(BlockId{3, 7}.Name() == "rdd_3_7");
+}
+
+TEST_CASE("block store: an evicted block with a spill function goes to the evicting caller",
+          "[cache]") {
+  BlockStore store(100);
+  int spills = 0;
+  SpillFn spill = [&](BlockId id, const std::shared_ptr<const void>& data) {
+    ++spills;
+    return id == BlockId{1, 0} && *std::static_pointer_cast<const int>(data) == 0;
+  };
+  std::vector<Evicted> evicted;
+  REQUIRE(store.Reserve(1, 60, &evicted));
+  store.Put({1, 0}, Data(0), 60, spill);
+  REQUIRE(store.Reserve(2, 60, &evicted));
+  REQUIRE(evicted.size() == 1);
+  CHECK(spills == 0);  // the store only hands it over
+  REQUIRE(evicted[0].spill);
+  CHECK(evicted[0].spill(evicted[0].id, evicted[0].data));
+  CHECK(spills == 1);
+}
+
+TEST_CASE("block store: disk blocks are framed files, removed with their dataset", "[cache]") {
+  char templ[] = "/tmp/kiln-blocks-test-XXXXXX";
+  const std::string dir = mkdtemp(templ);
+  BlockStore store(100, dir);
+  REQUIRE(store.has_disk());
+  const BlockId id{4, 2};
+  CHECK(store.DiskPath(id) == dir + "/rdd_4_2");
+  {
+    DiskBlockWriter writer(store.DiskPath(id));
+    bool appended = true;
+    for (int i = 0; i < 100000; ++i) {  // several frames
+      Writer w(writer.buffer());
+      Encode(w, std::string("record ") + std::to_string(i));
+      appended = writer.Appended().ok() && appended;
+    }
+    REQUIRE(appended);
+    absl::StatusOr<int64_t> bytes = writer.Commit();
+    REQUIRE(bytes.ok());
+    store.AddDisk(id, *bytes);
+  }
+  CHECK(store.OnDisk(id));
+  CHECK(store.disk_bytes() > 1'000'000);
+  int records = 0, frames = 0;
+  bool in_order = true;
+  REQUIRE(ReadDiskBlock(store.DiskPath(id), [&](std::string_view frame) {
+    ++frames;
+    Reader r(frame);
+    std::string x;
+    while (!r.done()) {
+      Decode(r, x);
+      in_order = in_order && x == std::string("record ") + std::to_string(records);
+      ++records;
+    }
+    return absl::OkStatus();
+  }).ok());
+  CHECK(records == 100000);
+  CHECK(frames > 1);
+  CHECK(in_order);
+  // An abandoned writer leaves nothing behind.
+  { DiskBlockWriter abandoned(store.DiskPath({4, 3})); }
+  CHECK(ListDirNames(dir) == std::vector<std::string>{"rdd_4_2"});
+  CHECK(store.RemoveDataset(4) == 1);
+  CHECK_FALSE(store.OnDisk(id));
+  CHECK(ListDirNames(dir).empty());
+  CHECK(ReadDiskBlock(store.DiskPath(id), [](std::string_view) { return absl::OkStatus(); }).code() ==
+        absl::StatusCode::kNotFound);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("memory size: records count their heap", "[cache]") {

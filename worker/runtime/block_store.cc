@@ -1,6 +1,14 @@
 #include "worker/runtime/block_store.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
 #include "common/check.h"
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace kiln::runtime {
@@ -22,7 +30,7 @@ std::shared_ptr<const void> BlockStore::Get(BlockId id) {
   return it->second.data;
 }
 
-bool BlockStore::Reserve(int dataset, int64_t bytes, std::vector<BlockId>* evicted) {
+bool BlockStore::Reserve(int dataset, int64_t bytes, std::vector<Evicted>* evicted) {
   absl::MutexLock lock(&mu_);
   int64_t shortfall = used_ + reserved_ + bytes - capacity_;
   if (shortfall > 0) {
@@ -38,8 +46,9 @@ bool BlockStore::Reserve(int dataset, int64_t bytes, std::vector<BlockId>* evict
     }
     if (freed < shortfall) return false;
     for (const BlockId& id : victims) {
-      EraseLocked(blocks_.find(id));
-      evicted->push_back(id);
+      auto it = blocks_.find(id);
+      evicted->push_back(Evicted{id, it->second.data, std::move(it->second.spill)});
+      EraseLocked(it);
     }
   }
   reserved_ += bytes;
@@ -52,28 +61,53 @@ void BlockStore::Release(int64_t bytes) {
   reserved_ -= bytes;
 }
 
-void BlockStore::Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes) {
+void BlockStore::Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes, SpillFn spill) {
   absl::MutexLock lock(&mu_);
   KILN_CHECK(bytes <= reserved_);
   reserved_ -= bytes;
   auto old = blocks_.find(id);
   if (old != blocks_.end()) EraseLocked(old);
   lru_.push_back(id);
-  blocks_[id] = Entry{std::move(data), bytes, std::prev(lru_.end())};
+  blocks_[id] = Entry{std::move(data), bytes, std::prev(lru_.end()), std::move(spill)};
   used_ += bytes;
 }
 
-int BlockStore::RemoveDataset(int dataset) {
+std::string BlockStore::DiskPath(BlockId id) const { return disk_dir_ + "/" + id.Name(); }
+
+void BlockStore::AddDisk(BlockId id, int64_t bytes) {
   absl::MutexLock lock(&mu_);
+  disk_[id] = bytes;
+}
+
+bool BlockStore::OnDisk(BlockId id) const {
+  absl::MutexLock lock(&mu_);
+  return disk_.contains(id);
+}
+
+int BlockStore::RemoveDataset(int dataset) {
+  std::vector<std::string> files;
   int removed = 0;
-  for (auto it = blocks_.begin(); it != blocks_.end();) {
-    auto next = std::next(it);
-    if (it->first.dataset == dataset) {
-      EraseLocked(it);
-      ++removed;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto it = blocks_.begin(); it != blocks_.end();) {
+      auto next = std::next(it);
+      if (it->first.dataset == dataset) {
+        EraseLocked(it);
+        ++removed;
+      }
+      it = next;
     }
-    it = next;
+    for (auto it = disk_.begin(); it != disk_.end();) {
+      auto next = std::next(it);
+      if (it->first.dataset == dataset) {
+        files.push_back(DiskPath(it->first));
+        disk_.erase(it);
+        ++removed;
+      }
+      it = next;
+    }
   }
+  for (const std::string& f : files) std::remove(f.c_str());
   return removed;
 }
 
@@ -96,6 +130,88 @@ int64_t BlockStore::reserved() const {
 size_t BlockStore::size() const {
   absl::MutexLock lock(&mu_);
   return blocks_.size();
+}
+
+int64_t BlockStore::disk_bytes() const {
+  absl::MutexLock lock(&mu_);
+  int64_t bytes = 0;
+  for (const auto& [id, size] : disk_) bytes += size;
+  return bytes;
+}
+
+DiskBlockWriter::DiskBlockWriter(std::string path) : path_(std::move(path)) {
+  fd_ = ::open((path_ + ".tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    open_ = absl::InternalError(StrCat("cannot create cached block file ", path_, ".tmp: ",
+                                       std::strerror(errno)));
+  }
+}
+
+DiskBlockWriter::~DiskBlockWriter() {
+  if (fd_ >= 0) ::close(fd_);
+  if (!committed_) std::remove((path_ + ".tmp").c_str());
+}
+
+absl::Status DiskBlockWriter::Flush() {
+  if (!open_.ok()) return open_;
+  if (raw_.empty()) return absl::OkStatus();
+  framed_.clear();
+  AppendFrame(Compression::kNone, raw_, &framed_);
+  raw_.clear();
+  const char* p = framed_.data();
+  size_t left = framed_.size();
+  while (left > 0) {
+    ssize_t n = ::write(fd_, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      return absl::InternalError(StrCat("cannot write cached block file ", path_, ".tmp: ",
+                                        std::strerror(errno)));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  bytes_ += static_cast<int64_t>(framed_.size());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int64_t> DiskBlockWriter::Commit() {
+  absl::Status s = Flush();
+  if (!s.ok()) return s;
+  int fd = fd_;
+  fd_ = -1;
+  if (::close(fd) != 0 || std::rename((path_ + ".tmp").c_str(), path_.c_str()) != 0) {
+    return absl::InternalError(StrCat("cannot finish cached block file ", path_, ": ",
+                                      std::strerror(errno)));
+  }
+  committed_ = true;
+  return bytes_;
+}
+
+absl::Status ReadDiskBlock(const std::string& path, FrameCallback on_frame) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    return absl::NotFoundError(StrCat("cannot open cached block file ", path, ": ",
+                                      std::strerror(errno)));
+  }
+  FrameDecoder decoder(path);
+  std::string chunk(1 << 20, '\0');
+  absl::Status status;
+  while (status.ok()) {
+    ssize_t n = ::read(fd, chunk.data(), chunk.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      status = absl::InternalError(StrCat("cannot read cached block file ", path, ": ",
+                                          std::strerror(errno)));
+      break;
+    }
+    if (n == 0) {
+      status = decoder.Finish();
+      break;
+    }
+    status = decoder.Feed(std::string_view(chunk.data(), static_cast<size_t>(n)), on_frame);
+  }
+  ::close(fd);
+  return status;
 }
 
 }  // namespace kiln::runtime

@@ -154,8 +154,15 @@ int RunExecutorProcess(int argc, char** argv) {
       ParseCompression(conf->GetString("kiln.io.compression.codec")).value_or(Compression::kLz4);
   env_options.max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize");
   ShuffleEnv env(env_options);
+  // Cached blocks on disk go under the application dir, removed with it.
+  std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);
+  if (absl::Status s = MakeDirs(blocks_dir); !s.ok()) {
+    spdlog::error("app={} executor={} {}", args->app_id, args->executor_id, View(s.message()));
+    return 1;
+  }
   BlockStore blocks(StorageCapacity(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction"),
-                                    conf->GetDouble("kiln.memory.storageFraction")));
+                                    conf->GetDouble("kiln.memory.storageFraction")),
+                    blocks_dir);
   spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB",
                args->app_id, args->executor_id, args->driver, args->cores,
                blocks.capacity() >> 20);

@@ -1,13 +1,17 @@
 #pragma once
 // CachePointOp<T>: where a persisted dataset's records pass in a task pipeline. It is
 // a segment boundary (see ops_narrow.h) that the task runner drives one partition of
-// the dataset at a time: if this executor holds the partition's block, Replay pushes
-// the cached records downstream and the operators that compute the partition never
-// run; otherwise the partition is computed from its lineage and the records are
-// copied into a new block on their way through, stored when the partition is
-// complete (Spark's getOrElseUpdate). A partition that does not fit the storage
-// budget is passed through uncached. Stores and evictions are reported to the driver
-// through the task's block updates.
+// the dataset at a time: if this executor holds the partition's block (in memory or on
+// disk), Replay pushes the cached records downstream and the operators that compute
+// the partition never run; otherwise the partition is computed from its lineage and
+// the records are copied into a new block on their way through, stored when the
+// partition is complete (Spark's getOrElseUpdate).
+//
+// Storage levels, as Spark's: MEMORY_ONLY keeps records in memory and passes a
+// partition that does not fit through uncached; MEMORY_AND_DISK writes such a
+// partition to disk instead, and its in-memory blocks go to disk when evicted;
+// DISK_ONLY writes every partition to disk (encoded, framed, checksummed). Stores,
+// spills and evictions are reported to the driver through the task's block updates.
 
 #include <cstdint>
 #include <memory>
@@ -24,6 +28,13 @@
 #include "worker/runtime/operator.h"
 #include "worker/runtime/ops_narrow.h"
 
+namespace kiln {
+
+// Where persist() keeps partitions (Spark's StorageLevel, deserialized in memory).
+enum class StorageLevel : uint8_t { kMemoryOnly = 0, kMemoryAndDisk = 1, kDiskOnly = 2 };
+
+}  // namespace kiln
+
 namespace kiln::runtime {
 
 // The task runner's view of a CachePointOp: which partition flows next, and replay.
@@ -36,12 +47,21 @@ class CacheBoundary : public SegmentBoundary {
   virtual absl::StatusOr<bool> Replay(TaskContext& ctx) = 0;
 };
 
-// A cached partition: the records in the batches they arrived in (no reallocation
-// while it grows; replayed batch by batch).
+// A cached partition in memory: the records in the batches they arrived in (no
+// reallocation while it grows; replayed batch by batch).
 template <class T>
 struct CachedBlock {
   std::vector<std::vector<T>> chunks;
 };
+
+inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
+  proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
+  update->set_dataset(id.dataset);
+  update->set_partition(id.partition);
+  update->set_stored(stored);
+  update->set_disk(disk);
+  update->set_bytes(bytes);
+}
 
 template <class T>
 class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheBoundary {
@@ -49,11 +69,15 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     Reader reader(params);
     int dataset = static_cast<int>(reader.GetVarint());
-    if (!reader.ok()) return absl::InternalError("cache point: corrupt parameters");
-    return std::unique_ptr<OpBase>(std::make_unique<CachePointOp>(dataset));
+    uint64_t level = reader.GetVarint();
+    if (!reader.ok() || level > static_cast<uint64_t>(StorageLevel::kDiskOnly)) {
+      return absl::InternalError("cache point: corrupt parameters");
+    }
+    return std::unique_ptr<OpBase>(
+        std::make_unique<CachePointOp>(dataset, static_cast<StorageLevel>(level)));
   }
 
-  explicit CachePointOp(int dataset) : dataset_(dataset) {}
+  CachePointOp(int dataset, StorageLevel level) : dataset_(dataset), level_(level) {}
   ~CachePointOp() override { GiveUp(); }
 
   absl::Status Open(TaskContext& ctx) override {
@@ -65,57 +89,146 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
   void BeginPartition(int partition) override {
     GiveUp();
     partition_ = partition;
-    caching_ = store_ != nullptr;
-    block_ = std::make_shared<CachedBlock<T>>();
-    heap_bytes_ = 0;
+    if (store_ == nullptr) return;
+    if (level_ == StorageLevel::kDiskOnly && store_->has_disk()) {
+      disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
+      mode_ = Mode::kDisk;
+    } else {
+      block_ = std::make_shared<CachedBlock<T>>();
+      mode_ = Mode::kMemory;
+    }
   }
 
   absl::StatusOr<bool> Replay(TaskContext& ctx) override {
     if (store_ == nullptr) return false;
-    auto block = std::static_pointer_cast<const CachedBlock<T>>(store_->Get(Id()));
-    if (block == nullptr) return false;
-    GiveUp();  // nothing to build
-    std::vector<T> batch;
-    for (const std::vector<T>& chunk : block->chunks) {
-      batch.assign(chunk.begin(), chunk.end());
-      ctx.metrics.set_records_read(ctx.metrics.records_read() + static_cast<int64_t>(chunk.size()));
-      absl::Status s = this->next_->Push(batch);
-      if (!s.ok()) return s;
+    if (auto block = std::static_pointer_cast<const CachedBlock<T>>(store_->Get(Id()))) {
+      GiveUp();  // nothing to build
+      std::vector<T> batch;
+      for (const std::vector<T>& chunk : block->chunks) {
+        batch.assign(chunk.begin(), chunk.end());
+        CountRead(ctx, chunk.size());
+        absl::Status s = this->next_->Push(batch);
+        if (!s.ok()) return s;
+      }
+      return true;
     }
+    if (level_ == StorageLevel::kMemoryOnly || !store_->OnDisk(Id())) return false;
+    GiveUp();
+    absl::Status s = ReplayDisk(ctx);
+    if (!s.ok()) return s;
     return true;
   }
 
   absl::Status Push(std::vector<T>& batch) override {
-    if (caching_) Keep(batch, *ctx_);
+    if (mode_ == Mode::kMemory) {
+      Keep(batch, *ctx_);  // may move the block, this batch included, to disk
+    } else if (mode_ == Mode::kDisk) {
+      absl::Status s = WriteDisk(batch);
+      if (!s.ok()) return s;
+    }
     return this->next_->Push(batch);
   }
 
   // The end of one partition of the persisted dataset: store its block.
   absl::Status Finish(TaskContext& ctx) override {
-    if (!caching_) return absl::OkStatus();
+    if (mode_ == Mode::kDisk) {
+      mode_ = Mode::kNone;
+      absl::StatusOr<int64_t> bytes = disk_->Commit();
+      disk_.reset();
+      if (!bytes.ok()) return bytes.status();
+      store_->AddDisk(Id(), *bytes);
+      AddBlockUpdate(ctx, Id(), true, true, *bytes);
+      return absl::OkStatus();
+    }
+    if (mode_ != Mode::kMemory) return absl::OkStatus();
     int64_t bytes = Bytes();
     if (bytes > reserved_ && !ReserveMore(bytes - reserved_, ctx)) {
       GiveUp();
       return absl::OkStatus();
     }
-    caching_ = false;
+    mode_ = Mode::kNone;
     store_->Release(reserved_ - bytes);
     reserved_ = 0;
-    store_->Put(Id(), std::move(block_), bytes);
-    proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
-    update->set_dataset(dataset_);
-    update->set_partition(partition_);
-    update->set_stored(true);
-    update->set_bytes(bytes);
+    SpillFn spill;
+    if (level_ == StorageLevel::kMemoryAndDisk && store_->has_disk()) {
+      BlockStore* store = store_;
+      spill = [store](BlockId id, const std::shared_ptr<const void>& data) {
+        return SpillToDisk(store, id, data);
+      };
+    }
+    store_->Put(Id(), std::move(block_), bytes, std::move(spill));
+    AddBlockUpdate(ctx, Id(), true, false, bytes);
     return absl::OkStatus();
   }
 
   absl::Status FinishDownstream(TaskContext& ctx) override { return this->next_->Finish(ctx); }
 
  private:
-  BlockId Id() const { return BlockId{dataset_, partition_}; }
+  enum class Mode { kNone, kMemory, kDisk };
 
+  BlockId Id() const { return BlockId{dataset_, partition_}; }
   int64_t Bytes() const { return static_cast<int64_t>(heap_bytes_ + chunk_bytes_); }
+
+  static void CountRead(TaskContext& ctx, size_t records) {
+    ctx.metrics.set_records_read(ctx.metrics.records_read() + static_cast<int64_t>(records));
+  }
+
+  static absl::Status Encode(DiskBlockWriter& disk, const T& x) {
+    Writer w(disk.buffer());
+    ::kiln::Encode(w, x);
+    return disk.Appended();
+  }
+
+  // An evicted MEMORY_AND_DISK block, written to disk by the task that evicts it.
+  static bool SpillToDisk(BlockStore* store, BlockId id, const std::shared_ptr<const void>& data) {
+    auto block = std::static_pointer_cast<const CachedBlock<T>>(data);
+    DiskBlockWriter disk(store->DiskPath(id));
+    for (const std::vector<T>& chunk : block->chunks) {
+      for (const T& x : chunk) {
+        if (!Encode(disk, x).ok()) return false;
+      }
+    }
+    absl::StatusOr<int64_t> bytes = disk.Commit();
+    if (!bytes.ok()) {
+      spdlog::warn("cannot spill {} to disk: {}", id.Name(), View(bytes.status().message()));
+      return false;
+    }
+    store->AddDisk(id, *bytes);
+    return true;
+  }
+
+  absl::Status ReplayDisk(TaskContext& ctx) {
+    std::vector<T> batch;
+    batch.reserve(kBatchSize);
+    T record{};
+    absl::Status s = ReadDiskBlock(store_->DiskPath(Id()), [&](std::string_view frame) -> absl::Status {
+      Reader r(frame);
+      while (!r.done()) {
+        Decode(r, record);
+        if (!r.ok()) return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
+        batch.push_back(std::move(record));
+        if (batch.size() == kBatchSize) {
+          CountRead(ctx, batch.size());
+          absl::Status pushed = this->next_->Push(batch);
+          batch.clear();
+          if (!pushed.ok()) return pushed;
+        }
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    if (batch.empty()) return absl::OkStatus();
+    CountRead(ctx, batch.size());
+    return this->next_->Push(batch);
+  }
+
+  absl::Status WriteDisk(const std::vector<T>& batch) {
+    for (const T& x : batch) {
+      absl::Status s = Encode(*disk_, x);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 
   void Keep(const std::vector<T>& batch, TaskContext& ctx) {
     std::vector<T>& chunk = block_->chunks.emplace_back(batch.begin(), batch.end());
@@ -127,45 +240,66 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     if (grown <= 0) return;
     // Reserve ahead in steps (1 MiB, or an eighth of the block so far), not per batch.
     int64_t step = std::max<int64_t>(grown, std::max<int64_t>(1 << 20, reserved_ / 8));
-    if (!ReserveMore(step, ctx) && !ReserveMore(grown, ctx)) {
-      spdlog::warn("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
-                   "bytes in use); the partition is not cached",
-                   ctx.task_id, Id().Name(), Bytes(), store_->used(),
-                   store_->capacity());
-      GiveUp();
+    if (ReserveMore(step, ctx) || ReserveMore(grown, ctx)) return;
+    if (level_ == StorageLevel::kMemoryAndDisk && store_->has_disk()) {
+      spdlog::debug("task={} {} does not fit in storage memory; writing it to disk", ctx.task_id,
+                    Id().Name());
+      MoveToDisk();
+      return;
+    }
+    spdlog::warn("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
+                 "bytes in use); the partition is not cached",
+                 ctx.task_id, Id().Name(), Bytes(), store_->used(), store_->capacity());
+    GiveUp();
+  }
+
+  // MEMORY_AND_DISK past the memory budget: the records so far go to a disk block,
+  // and so will the rest.
+  void MoveToDisk() {
+    std::shared_ptr<CachedBlock<T>> block = std::move(block_);
+    GiveUp();
+    disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
+    mode_ = Mode::kDisk;
+    for (const std::vector<T>& chunk : block->chunks) {
+      if (!WriteDisk(chunk).ok()) {
+        GiveUp();  // the error shows again at Commit only if we kept going; stop caching
+        return;
+      }
     }
   }
 
   bool ReserveMore(int64_t bytes, TaskContext& ctx) {
-    std::vector<BlockId> evicted;
+    std::vector<Evicted> evicted;
     if (!store_->Reserve(dataset_, bytes, &evicted)) return false;
     reserved_ += bytes;
-    for (const BlockId& id : evicted) {
-      proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
-      update->set_dataset(id.dataset);
-      update->set_partition(id.partition);
-      update->set_stored(false);
-      spdlog::debug("task={} evicted {} to cache {}", ctx.task_id, id.Name(), Id().Name());
+    for (Evicted& e : evicted) {
+      const bool spilled = e.spill && e.spill(e.id, e.data);
+      AddBlockUpdate(ctx, e.id, spilled, spilled, 0);
+      spdlog::debug("task={} {} {} to cache {}", ctx.task_id, spilled ? "spilled" : "evicted",
+                    e.id.Name(), Id().Name());
     }
     return true;
   }
 
   // Stops building the current block and returns its reservation.
   void GiveUp() {
-    caching_ = false;
+    mode_ = Mode::kNone;
     if (reserved_ > 0) store_->Release(reserved_);
     reserved_ = 0;
     block_.reset();
+    disk_.reset();
     heap_bytes_ = 0;
     chunk_bytes_ = 0;
   }
 
   const int dataset_;
+  const StorageLevel level_;
   BlockStore* store_ = nullptr;
   TaskContext* ctx_ = nullptr;
   int partition_ = 0;
-  bool caching_ = false;
+  Mode mode_ = Mode::kNone;
   std::shared_ptr<CachedBlock<T>> block_;
+  std::unique_ptr<DiskBlockWriter> disk_;
   size_t heap_bytes_ = 0;   // heap owned by the records
   size_t chunk_bytes_ = 0;  // the chunks' arrays and headers
   int64_t reserved_ = 0;
