@@ -492,6 +492,9 @@ def print_table(benches, wanted, results, sizes):
           f"on Kiln; Spark and Dask run {sizes.sched_tasks_others:,} and their times are scaled to "
           f"{sizes.sched_tasks:,}. sched_jobs: ms per one-task job. Word count and sort: "
           f"{sizes.parts} reduce partitions; seconds exclude session start, the last column includes it. "
+          f"pagerank: {sizes.graph_vertices:,} vertices, {sizes.graph_edges:,} edges, "
+          f"{sizes.pagerank_iterations} rounds, links cached, {sizes.parts} partitions; "
+          f"Medges/s = edges x rounds / s. "
           f"shuffle_N: N map x N reduce tasks, {sizes.shuffle_bytes >> 30} GiB uncompressed, read back "
           f"once more and timed, on 2 Kiln workers of 1 core; tcp = iperf3 moving the same bytes over "
           f"loopback, one stream, in the 'single' column of RESULT.)")
