@@ -90,7 +90,9 @@ class Words {
   };
 
   iterator begin() const { return iterator(text_.data(), text_.data() + text_.size()); }
-  iterator end() const { return iterator(text_.data() + text_.size(), text_.data() + text_.size()); }
+  iterator end() const {
+    return iterator(text_.data() + text_.size(), text_.data() + text_.size());
+  }
 
  private:
   std::string_view text_;

@@ -20,6 +20,7 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
     const std::vector<int>& partitions) {
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
+  skip_cached_parents_ = true;
   StageTemplate stage = BuildStage(node, sink, cache_);
   FetchFailed last;
   for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
@@ -41,7 +42,8 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
 
 absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
                                         const std::vector<int>& partitions, int depth) {
-  for (const ShuffleDependency* dep : NeededShuffles(stage, partitions, *cache_)) {
+  for (const ShuffleDependency* dep :
+       NeededShuffles(stage, partitions, skip_cached_parents_ ? cache_ : nullptr)) {
     RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));
   }
   return absl::OkStatus();
@@ -88,6 +90,10 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
 }
 
 void DagScheduler::ForgetLost(const FetchFailed& failure) {
+  // A task that was expected to read a cached block read the shuffle below it instead
+  // (the block was evicted, or the task ran elsewhere): from now on this job computes
+  // every shuffle its stages read, cached or not.
+  skip_cached_parents_ = false;
   int dropped = outputs_->MarkLost(failure.shuffle_id, failure.map_id, failure.address);
   spdlog::warn("fetch failure for shuffle {} map {} ({}); {} map output(s) will be recomputed",
                failure.shuffle_id, failure.map_id, failure.message, dropped);

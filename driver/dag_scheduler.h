@@ -46,6 +46,9 @@ class DagScheduler {
   MapOutputTracker* outputs_;
   const CacheTracker* cache_;
   absl::Mutex job_mu_;  // one job at a time
+  // Until a fetch failure in the running job: shuffles below fully cached datasets are
+  // not computed. Guarded by job_mu_ (one job at a time).
+  bool skip_cached_parents_ = true;
   std::atomic<int> next_stage_id_{0};
   std::atomic<int> jobs_{0};
 };

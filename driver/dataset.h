@@ -129,7 +129,8 @@ class Dataset {
       return std::pair<K, U>(std::move(kv.first), f(std::move(kv.second)));
     };
     return Narrow<std::pair<K, U>>(
-        internal::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(runtime::EncodeClosure(g)),
+        internal::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(
+            runtime::EncodeClosure(g)),
         "map_values", /*keeps_keys=*/true);
   }
 
@@ -355,7 +356,8 @@ class Dataset {
       if (scanned > 0) {
         tries = int64_t{scanned} * kTakeScaleUp;
         if (!all.empty()) {
-          const double needed = 1.5 * static_cast<double>(n) * scanned / static_cast<double>(all.size());
+          const double needed =
+              1.5 * static_cast<double>(n) * scanned / static_cast<double>(all.size());
           tries = std::clamp<int64_t>(static_cast<int64_t>(needed) + 1 - scanned, 1, tries);
         }
       }

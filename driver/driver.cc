@@ -97,7 +97,9 @@ void Driver::Unpersist(const PlanNode& node) {
 
 bool Driver::IsPersisted(const PlanNode& node) const { return cache_.CacheOp(node.id).has_value(); }
 
-int Driver::CachedPartitions(const PlanNode& node) const { return cache_.CachedPartitions(node.id); }
+int Driver::CachedPartitions(const PlanNode& node) const {
+  return cache_.CachedPartitions(node.id);
+}
 
 void Driver::Fail(const std::string& message) {
   if (!options_.exit_on_failure) throw JobFailed(message);

@@ -125,9 +125,9 @@ bool ReadsOnlyCache(const StageTemplate& stage, const std::vector<int>& partitio
 
 std::vector<const ShuffleDependency*> NeededShuffles(const StageTemplate& stage,
                                                      const std::vector<int>& partitions,
-                                                     const CacheTracker& cache) {
+                                                     const CacheTracker* cache) {
   size_t below = 0;  // operators below the innermost cache point never run
-  if (ReadsOnlyCache(stage, partitions, cache)) {
+  if (cache != nullptr && ReadsOnlyCache(stage, partitions, *cache)) {
     for (const auto& b : stage.boundaries) {
       if (b.cache) {
         below = b.op;

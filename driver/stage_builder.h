@@ -52,10 +52,11 @@ std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int part
 bool ReadsOnlyCache(const StageTemplate& stage, const std::vector<int>& partitions,
                     const CacheTracker& cache);
 // The shuffles the given tasks need: all that the stage reads, but those read below
-// every cache point when the tasks read only cached blocks.
+// every cache point when `cache` (may be null: no skipping) says the tasks read only
+// cached blocks.
 std::vector<const ShuffleDependency*> NeededShuffles(const StageTemplate& stage,
                                                      const std::vector<int>& partitions,
-                                                     const CacheTracker& cache);
+                                                     const CacheTracker* cache);
 
 // The plan of one stage attempt: the template's operators, with a shuffled root's
 // source given the current locations of its map outputs.

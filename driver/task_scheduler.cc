@@ -171,6 +171,7 @@ void TaskScheduler::EnqueueLocked(int index) {
     live = true;
   }
   (live ? preferring_ : anywhere_).push_back(index);
+  if (live) delay_armed_ = true;
 }
 
 int TaskScheduler::NextTaskLocked(const std::string& id, bool* local) {
@@ -194,8 +195,8 @@ int TaskScheduler::NextTaskLocked(const std::string& id, bool* local) {
   }
   int index = take(anywhere_);
   if (index >= 0) return index;
-  if (options_.clock->Now() - last_local_launch_ >= options_.locality_wait) return take(preferring_);
-  return -1;
+  if (options_.clock->Now() - last_local_launch_ < options_.locality_wait) return -1;
+  return take(preferring_);
 }
 
 bool TaskScheduler::DelayingLocked(std::chrono::nanoseconds* left) const {
@@ -252,18 +253,30 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
   SendLaunches(std::move(launches));
 
   absl::MutexLock lock(&mu_);
-  const absl::Condition done(this, &TaskScheduler::SetDoneLocked);
-  std::chrono::nanoseconds left{};
-  while (DelayingLocked(&left)) {
-    // Tasks wait for their preferred executors: wake when the wait runs out.
-    if (mu_.AwaitWithTimeout(done, absl::FromChrono(left))) break;
+  // Wakes when the set is done, and when a task starts to wait for its preferred
+  // executors (a retry, or a task of a lost executor): then the locality wait needs
+  // a timer again.
+  const absl::Condition wake(
+      +[](TaskScheduler* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
+        return self->SetDoneLocked() || self->delay_armed_;
+      },
+      this);
+  while (!SetDoneLocked()) {
+    std::chrono::nanoseconds left{};
+    delay_armed_ = false;
+    if (!DelayingLocked(&left)) {
+      mu_.Await(wake);
+      continue;
+    }
+    // Tasks wait for their preferred executors: when the wait runs out, any executor
+    // may take them.
+    mu_.AwaitWithTimeout(wake, absl::FromChrono(left));
     launches = AssignLocked();
     if (launches.empty()) continue;
     mu_.Unlock();
     SendLaunches(std::move(launches));
     mu_.Lock();
   }
-  mu_.Await(done);
   TaskSetOutcome outcome;
   active_ = false;
   anywhere_.clear();

@@ -6,8 +6,9 @@
 // executor also gets launch_ahead tasks per core queued behind the running ones, so
 // its cores never wait a round trip for their next task.
 // A task whose input is cached on some executors (see CacheTracker) waits for one of
-// them, up to locality_wait since the set's last launch there (Spark's delay
-// scheduling), then runs wherever a core is free.
+// them, up to locality_wait since the set's last launch on a preferred executor
+// (Spark's delay scheduling, one timer per task set), then runs wherever a core is
+// free.
 // One task set runs at a time. Thread-safe: statuses arrive on executor threads while
 // the job thread waits in RunTaskSet; no lock is held while launching.
 
@@ -162,6 +163,7 @@ class TaskScheduler {
   std::vector<char> queued_ ABSL_GUARDED_BY(mu_);
   int waiting_ ABSL_GUARDED_BY(mu_) = 0;  // tasks queued
   std::chrono::steady_clock::time_point last_local_launch_ ABSL_GUARDED_BY(mu_);
+  bool delay_armed_ ABSL_GUARDED_BY(mu_) = false;  // a task began to wait for locality
   std::vector<int> attempts_ ABSL_GUARDED_BY(mu_);
   std::vector<int> failures_ ABSL_GUARDED_BY(mu_);
   std::vector<std::optional<TaskResult>> results_ ABSL_GUARDED_BY(mu_);

@@ -251,7 +251,7 @@ TEST_CASE("stages: a join with a partitioned side reads only the other side's sh
     for (const auto* d : deps) out.push_back(d->shuffle_id);
     return out;
   };
-  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, cache)) == std::vector<int>{3, 4});
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, &cache)) == std::vector<int>{3, 4});
   MapOutputTracker tracker;
   proto::StagePlan stage_plan = MakeStagePlan(stage, 1, 0, tracker);
   std::vector<std::string> reads;
@@ -269,7 +269,9 @@ TEST_CASE("stages: a join with a partitioned side reads only the other side's sh
   stage = BuildStage(plan, Op("sink"), &cache);
   CHECK(Kinds(stage) == std::vector<std::string>{"group", "cache1", "join", "after", "sink"});
   CHECK(stage.reads[1].op == 2);
-  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, cache)) == std::vector<int>{4});
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, &cache)) == std::vector<int>{4});
+  // Without trusting the cache (after a fetch failure), everything.
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, nullptr)) == std::vector<int>{3, 4});
 }
 
 TEST_CASE("map outputs: losing a worker forgets everything it served", "[stages]") {

@@ -4,6 +4,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/wait.h"
+#include "tests/driver/fake_executor.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::internal {
@@ -11,60 +12,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Records the batches it is sent.
-class FakeExecutor final : public ExecutorHandle {
- public:
-  FakeExecutor(std::string id, int cores) {
-    info_.id = std::move(id);
-    info_.host = "host-" + info_.id;
-    info_.cores = cores;
-  }
-  const ExecutorInfo& info() const override { return info_; }
-  bool Launch(const proto::LaunchTasks& launch) override {
-    absl::MutexLock lock(&mu_);
-    batches_.push_back(launch);
-    return true;
-  }
-  std::vector<proto::LaunchTasks> batches() {
-    absl::MutexLock lock(&mu_);
-    return batches_;
-  }
-  bool RemoveDataset(int dataset) override {
-    absl::MutexLock lock(&mu_);
-    removed_.push_back(dataset);
-    return true;
-  }
-  std::vector<int> removed() {
-    absl::MutexLock lock(&mu_);
-    return removed_;
-  }
-  std::vector<proto::TaskDescription> tasks() {
-    std::vector<proto::TaskDescription> out;
-    for (const auto& b : batches()) out.insert(out.end(), b.tasks().begin(), b.tasks().end());
-    return out;
-  }
-
- private:
-  ExecutorInfo info_;
-  absl::Mutex mu_;
-  std::vector<proto::LaunchTasks> batches_;
-  std::vector<int> removed_;
-};
-
 TaskSet MakeSet(int tasks) {
   TaskSet set;
   set.plan.set_stage_id(3);
   set.plan.set_stage_key("3.0");
-  for (int i = 0; i < tasks; ++i) set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i)});
+  for (int i = 0; i < tasks; ++i) set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i), {}});
   return set;
-}
-
-proto::TaskStatus Finished(int64_t task_id, const std::string& result) {
-  proto::TaskStatus s;
-  s.set_task_id(task_id);
-  s.set_state(proto::TASK_FINISHED);
-  s.set_result(result);
-  return s;
 }
 
 proto::TaskStatus FinishedAfter(int64_t task_id, std::chrono::nanoseconds run) {

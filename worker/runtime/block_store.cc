@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -84,6 +85,14 @@ bool BlockStore::OnDisk(BlockId id) const {
   return disk_.contains(id);
 }
 
+void BlockStore::DropDisk(BlockId id) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (disk_.erase(id) == 0) return;
+  }
+  std::remove(DiskPath(id).c_str());
+}
+
 int BlockStore::RemoveDataset(int dataset) {
   std::vector<std::string> files;
   int removed = 0;
@@ -140,16 +149,18 @@ int64_t BlockStore::disk_bytes() const {
 }
 
 DiskBlockWriter::DiskBlockWriter(std::string path) : path_(std::move(path)) {
-  fd_ = ::open((path_ + ".tmp").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  static std::atomic<uint64_t> next{0};
+  temp_ = StrCat(path_, ".tmp-", getpid(), "-", next++);
+  fd_ = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    open_ = absl::InternalError(StrCat("cannot create cached block file ", path_, ".tmp: ",
+    open_ = absl::InternalError(StrCat("cannot create cached block file ", temp_, ": ",
                                        std::strerror(errno)));
   }
 }
 
 DiskBlockWriter::~DiskBlockWriter() {
   if (fd_ >= 0) ::close(fd_);
-  if (!committed_) std::remove((path_ + ".tmp").c_str());
+  if (!committed_) std::remove(temp_.c_str());
 }
 
 absl::Status DiskBlockWriter::Flush() {
@@ -164,7 +175,7 @@ absl::Status DiskBlockWriter::Flush() {
     ssize_t n = ::write(fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
-      return absl::InternalError(StrCat("cannot write cached block file ", path_, ".tmp: ",
+      return absl::InternalError(StrCat("cannot write cached block file ", temp_, ": ",
                                         std::strerror(errno)));
     }
     p += n;
@@ -179,7 +190,7 @@ absl::StatusOr<int64_t> DiskBlockWriter::Commit() {
   if (!s.ok()) return s;
   int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0 || std::rename((path_ + ".tmp").c_str(), path_.c_str()) != 0) {
+  if (::close(fd) != 0 || std::rename(temp_.c_str(), path_.c_str()) != 0) {
     return absl::InternalError(StrCat("cannot finish cached block file ", path_, ": ",
                                       std::strerror(errno)));
   }

@@ -56,10 +56,13 @@ struct BlockId {
 int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fraction);
 
 // Disk block files: framed (block_format.h, uncompressed as Spark's spark.rdd.compress
-// defaults to false) encoded records, written to `path` + ".tmp" and renamed on Commit.
+// defaults to false) encoded records, written to a temporary file of this writer's own
+// (two writers of one block never meet) and renamed to `path` on Commit.
 class DiskBlockWriter {
  public:
   explicit DiskBlockWriter(std::string path);
+  // Whether the temporary file could be created.
+  const absl::Status& status() const { return open_; }
   ~DiskBlockWriter();  // removes an uncommitted file
   DiskBlockWriter(const DiskBlockWriter&) = delete;
   DiskBlockWriter& operator=(const DiskBlockWriter&) = delete;
@@ -74,6 +77,7 @@ class DiskBlockWriter {
   absl::Status Flush();
 
   std::string path_;
+  std::string temp_;
   int fd_ = -1;
   absl::Status open_;
   std::string raw_;
@@ -122,6 +126,8 @@ class BlockStore {
   std::string DiskPath(BlockId id) const;
   void AddDisk(BlockId id, int64_t bytes);
   bool OnDisk(BlockId id) const;
+  // Forgets a disk block and deletes its file (found unreadable).
+  void DropDisk(BlockId id);
 
   // Drops every block of `dataset` (unpersist), in memory and on disk; returns how many.
   int RemoveDataset(int dataset);

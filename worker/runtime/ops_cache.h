@@ -13,6 +13,8 @@
 // DISK_ONLY writes every partition to disk (encoded, framed, checksummed). Stores,
 // spills and evictions are reported to the driver through the task's block updates.
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -54,6 +56,22 @@ struct CachedBlock {
   std::vector<std::vector<T>> chunks;
 };
 
+// Warns at most every 10 s (process-wide); in between, the message goes to debug. A
+// dataset that does not fit would otherwise warn once per partition.
+template <class... Args>
+void WarnSometimes(spdlog::format_string_t<Args...> format, Args&&... args) {
+  static std::atomic<int64_t> next_ns{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = next_ns.load();
+  if (now >= next && next_ns.compare_exchange_strong(next, now + 10'000'000'000)) {
+    spdlog::warn(format, std::forward<Args>(args)...);
+  } else {
+    spdlog::debug(format, std::forward<Args>(args)...);
+  }
+}
+
 inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
   proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
   update->set_dataset(id.dataset);
@@ -71,7 +89,7 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     int dataset = static_cast<int>(reader.GetVarint());
     uint64_t level = reader.GetVarint();
     if (!reader.ok() || level > static_cast<uint64_t>(StorageLevel::kDiskOnly)) {
-      return absl::InternalError("cache point: corrupt parameters");
+      return absl::DataLossError("cache point: corrupt parameters");
     }
     return std::unique_ptr<OpBase>(
         std::make_unique<CachePointOp>(dataset, static_cast<StorageLevel>(level)));
@@ -91,8 +109,7 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     partition_ = partition;
     if (store_ == nullptr) return;
     if (level_ == StorageLevel::kDiskOnly && store_->has_disk()) {
-      disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
-      mode_ = Mode::kDisk;
+      mode_ = Mode::kDisk;  // the file is created by the first write, if replay misses
     } else {
       block_ = std::make_shared<CachedBlock<T>>();
       mode_ = Mode::kMemory;
@@ -114,17 +131,16 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     }
     if (level_ == StorageLevel::kMemoryOnly || !store_->OnDisk(Id())) return false;
     GiveUp();
-    absl::Status s = ReplayDisk(ctx);
-    if (!s.ok()) return s;
-    return true;
+    absl::StatusOr<bool> replayed = ReplayDisk(ctx);
+    if (replayed.ok() && !*replayed) BeginPartition(partition_);  // compute it after all
+    return replayed;
   }
 
   absl::Status Push(std::vector<T>& batch) override {
     if (mode_ == Mode::kMemory) {
       Keep(batch, *ctx_);  // may move the block, this batch included, to disk
     } else if (mode_ == Mode::kDisk) {
-      absl::Status s = WriteDisk(batch);
-      if (!s.ok()) return s;
+      WriteDisk(batch);
     }
     return this->next_->Push(batch);
   }
@@ -132,10 +148,14 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
   // The end of one partition of the persisted dataset: store its block.
   absl::Status Finish(TaskContext& ctx) override {
     if (mode_ == Mode::kDisk) {
-      mode_ = Mode::kNone;
+      if (!OpenDisk()) return absl::OkStatus();  // an empty partition
       absl::StatusOr<int64_t> bytes = disk_->Commit();
+      if (!bytes.ok()) {
+        StopDisk(bytes.status());
+        return absl::OkStatus();
+      }
+      mode_ = Mode::kNone;
       disk_.reset();
-      if (!bytes.ok()) return bytes.status();
       store_->AddDisk(Id(), *bytes);
       AddBlockUpdate(ctx, Id(), true, true, *bytes);
       return absl::OkStatus();
@@ -190,44 +210,77 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     }
     absl::StatusOr<int64_t> bytes = disk.Commit();
     if (!bytes.ok()) {
-      spdlog::warn("cannot spill {} to disk: {}", id.Name(), View(bytes.status().message()));
+      WarnSometimes("cannot spill {} to disk, it is dropped: {}", id.Name(),
+                    View(bytes.status().message()));
       return false;
     }
     store->AddDisk(id, *bytes);
     return true;
   }
 
-  absl::Status ReplayDisk(TaskContext& ctx) {
+  // A block file that cannot be read is dropped, so that the task's next attempt
+  // computes the partition again.
+  absl::StatusOr<bool> ReplayDisk(TaskContext& ctx) {
+    int64_t pushed = 0;
+    absl::Status s = PushDiskBlock(ctx, &pushed);
+    if (s.ok()) return true;
+    store_->DropDisk(Id());
+    if (pushed == 0) return false;  // nothing went downstream yet: compute it here
+    return s;
+  }
+
+  absl::Status PushDiskBlock(TaskContext& ctx, int64_t* pushed) {
     std::vector<T> batch;
     batch.reserve(kBatchSize);
     T record{};
-    absl::Status s = ReadDiskBlock(store_->DiskPath(Id()), [&](std::string_view frame) -> absl::Status {
+    auto on_frame = [&](std::string_view frame) -> absl::Status {
       Reader r(frame);
       while (!r.done()) {
         Decode(r, record);
-        if (!r.ok()) return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
+        if (!r.ok()) {
+          return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
+        }
         batch.push_back(std::move(record));
         if (batch.size() == kBatchSize) {
           CountRead(ctx, batch.size());
-          absl::Status pushed = this->next_->Push(batch);
+          *pushed += static_cast<int64_t>(batch.size());
+          absl::Status next = this->next_->Push(batch);
           batch.clear();
-          if (!pushed.ok()) return pushed;
+          if (!next.ok()) return next;
         }
       }
       return absl::OkStatus();
-    });
+    };
+    absl::Status s = ReadDiskBlock(store_->DiskPath(Id()), on_frame);
     if (!s.ok()) return s;
     if (batch.empty()) return absl::OkStatus();
     CountRead(ctx, batch.size());
+    *pushed += static_cast<int64_t>(batch.size());
     return this->next_->Push(batch);
   }
 
-  absl::Status WriteDisk(const std::vector<T>& batch) {
+  // The disk block being written, created on first use; false (and caching stopped)
+  // when it cannot be.
+  bool OpenDisk() {
+    if (disk_ == nullptr) disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
+    if (disk_->status().ok()) return true;
+    StopDisk(disk_->status());
+    return false;
+  }
+
+  // A disk error stops caching this partition; the task goes on (its records are fine).
+  void StopDisk(const absl::Status& error) {
+    WarnSometimes("task={} cannot cache {} on disk, it is not cached: {}", ctx_->task_id,
+                  Id().Name(), View(error.message()));
+    GiveUp();
+  }
+
+  void WriteDisk(const std::vector<T>& batch) {
+    if (!OpenDisk()) return;
     for (const T& x : batch) {
       absl::Status s = Encode(*disk_, x);
-      if (!s.ok()) return s;
+      if (!s.ok()) return StopDisk(s);
     }
-    return absl::OkStatus();
   }
 
   void Keep(const std::vector<T>& batch, TaskContext& ctx) {
@@ -247,9 +300,9 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
       MoveToDisk();
       return;
     }
-    spdlog::warn("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
-                 "bytes in use); the partition is not cached",
-                 ctx.task_id, Id().Name(), Bytes(), store_->used(), store_->capacity());
+    WarnSometimes("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
+                  "bytes in use); the partition is not cached",
+                  ctx.task_id, Id().Name(), Bytes(), store_->used(), store_->capacity());
     GiveUp();
   }
 
@@ -258,13 +311,10 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
   void MoveToDisk() {
     std::shared_ptr<CachedBlock<T>> block = std::move(block_);
     GiveUp();
-    disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
     mode_ = Mode::kDisk;
     for (const std::vector<T>& chunk : block->chunks) {
-      if (!WriteDisk(chunk).ok()) {
-        GiveUp();  // the error shows again at Commit only if we kept going; stop caching
-        return;
-      }
+      WriteDisk(chunk);
+      if (mode_ != Mode::kDisk) return;  // a disk error stopped caching
     }
   }
 

@@ -43,7 +43,8 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   absl::Status Push(std::vector<std::pair<K, S>>& batch) override {
     for (std::pair<K, S>& ks : batch) {
       auto it = table_.find(ks.first);
-      absl::Status s = static_cast<Derived*>(this)->Join(ks, it == table_.end() ? nullptr : &it->second);
+      const std::vector<B>* matches = it == table_.end() ? nullptr : &it->second;
+      absl::Status s = static_cast<Derived*>(this)->Join(ks, matches);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
@@ -80,7 +81,8 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 // join, left side partitioned: (k, (v, w)) for every w of the right side's k.
 template <class K, class V, class W>
 class PartitionedJoinOp final
-    : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>, PartitionedJoinOp<K, V, W>> {
+    : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
+                                 PartitionedJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
@@ -116,7 +118,8 @@ class PartitionedLeftOuterJoinOp final
   using Out = std::pair<K, std::pair<V, std::optional<W>>>;
   absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
     if (matches == nullptr) {
-      return this->out_.Emplace(kv.first, std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt));
+      return this->out_.Emplace(kv.first,
+                                std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt));
     }
     return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
       return Out(kv.first, std::pair<V, std::optional<W>>(std::move(v), w));

@@ -106,8 +106,10 @@ absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int red
   // rerun because the input was expected from a cache) must be made first.
   for (int m = 0; m < params.num_maps(); ++m) {
     if (static_cast<size_t>(m) >= maps.size() || maps[m]->map_id() != m) {
-      return FetchFailedError(FetchFailure{params.shuffle_id(), m, ""},
-                              absl::NotFoundError("the map output is not available"));
+      return FetchFailedError(
+          FetchFailure{params.shuffle_id(), m, ""},
+          absl::NotFoundError(StrCat("map output ", m, " of shuffle ", params.shuffle_id(),
+                                     " is not available; its map stage runs again")));
     }
   }
   auto is_local = [&](const proto::MapLocation& map) {
@@ -129,7 +131,8 @@ absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int red
     return absl::InternalError("shuffle reader has no worker clients for remote blocks");
   }
   for (auto& [address, remote] : remotes) {
-    remote.stream = clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
+    remote.stream =
+        clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
   }
   for (const proto::MapLocation* map : maps) {
     if (is_local(*map)) {

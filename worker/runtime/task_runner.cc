@@ -82,7 +82,9 @@ absl::Status Drive(Pipeline& p, size_t s, std::string_view unit) {
   RETURN_IF_ERROR(LinkAndOpen(p.ops, begin, end, p.ctx));
   if (s == 0) {
     auto* source = dynamic_cast<Source*>(p.ops[0].get());
-    if (source == nullptr) return absl::InternalError("the first operator of a stage is not a source");
+    if (source == nullptr) {
+      return absl::InternalError("the first operator of a stage is not a source");
+    }
     RETURN_IF_ERROR(source->Run(p.ctx, rest));
     return source->EndOutput(p.ctx);
   }

@@ -1,0 +1,63 @@
+#pragma once
+// For the scheduler tests: FakeExecutor, an ExecutorHandle that records what it is
+// sent (task batches, dataset removals) and never runs anything (thread-safe), and
+// the statuses tests answer with.
+
+#include <string>
+#include <vector>
+
+#include "absl/synchronization/mutex.h"
+#include "driver/executor_handle.h"
+
+namespace kiln::internal {
+
+// Records the batches it is sent.
+class FakeExecutor final : public ExecutorHandle {
+ public:
+  FakeExecutor(std::string id, int cores) {
+    info_.id = std::move(id);
+    info_.host = "host-" + info_.id;
+    info_.cores = cores;
+  }
+  const ExecutorInfo& info() const override { return info_; }
+  bool Launch(const proto::LaunchTasks& launch) override {
+    absl::MutexLock lock(&mu_);
+    batches_.push_back(launch);
+    return true;
+  }
+  std::vector<proto::LaunchTasks> batches() {
+    absl::MutexLock lock(&mu_);
+    return batches_;
+  }
+  bool RemoveDataset(int dataset) override {
+    absl::MutexLock lock(&mu_);
+    removed_.push_back(dataset);
+    return true;
+  }
+  std::vector<int> removed() {
+    absl::MutexLock lock(&mu_);
+    return removed_;
+  }
+  std::vector<proto::TaskDescription> tasks() {
+    std::vector<proto::TaskDescription> out;
+    for (const auto& b : batches()) out.insert(out.end(), b.tasks().begin(), b.tasks().end());
+    return out;
+  }
+
+ private:
+  ExecutorInfo info_;
+  absl::Mutex mu_;
+  std::vector<proto::LaunchTasks> batches_;
+  std::vector<int> removed_;
+};
+
+// A finished task's status with its result bytes.
+inline proto::TaskStatus Finished(int64_t task_id, const std::string& result) {
+  proto::TaskStatus s;
+  s.set_task_id(task_id);
+  s.set_state(proto::TASK_FINISHED);
+  s.set_result(result);
+  return s;
+}
+
+}  // namespace kiln::internal
