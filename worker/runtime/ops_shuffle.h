@@ -5,6 +5,7 @@
 // output and merge it (reduce, group, join, sort, or pass through).
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <type_traits>
 #include <memory>
@@ -63,6 +64,19 @@ struct StoredHashEq {
 };
 template <class K, class V>
 using CombineMap = absl::flat_hash_map<Hashed<K>, V, StoredHash<K>, StoredHashEq<K>>;
+
+// How many keys the last combine map of an operator type held in this process (its
+// tasks see similar data): the next task's map starts that large instead of growing
+// through every doubling, each of which rehashes every key. One per Op type.
+template <class Op>
+class SizeHint {
+ public:
+  static size_t Get() { return size_.load(std::memory_order_relaxed); }
+  static void Set(size_t keys) { size_.store(keys, std::memory_order_relaxed); }
+
+ private:
+  inline static std::atomic<size_t> size_{0};
+};
 
 // Orders keys that have no operator< by their encoding (only hash ties need it).
 template <class K>
@@ -189,6 +203,10 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     if (!s.ok()) return s;
     return CombineShuffleSink::ParseParams(std::move(op), p);
   }
+  absl::Status Open(TaskContext& ctx) override {
+    map_.reserve(SizeHint<CombineShuffleSink>::Get());
+    return ShuffleSinkBase<std::pair<K, V>>::Open(ctx);
+  }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
     MergeInto(map_, batch, fn.get());
     if (map_.size() >= kMaxKeys) return Drain();
@@ -205,6 +223,7 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   static constexpr size_t kMaxKeys = 1 << 20;
 
   absl::Status Drain() {
+    SizeHint<CombineShuffleSink>::Set(map_.size());
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
     // In the map's own order: the reduce side merges each key's values in map-id order
     // and emits in InHashOrder, so the order of keys within a block changes nothing.
@@ -379,6 +398,7 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     F& f = fn.get();
     CombineMap<K, V> map;
+    map.reserve(SizeHint<ReduceByKeySource>::Get());
     std::vector<std::pair<K, V>> batch;
     batch.reserve(kBatchSize);
     absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
@@ -391,6 +411,7 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
     });
     if (!s.ok()) return s;
     MergeInto(map, batch, f);
+    SizeHint<ReduceByKeySource>::Set(map.size());
     for (auto* kv : InHashOrder(map)) {
       s = this->out_.Emplace(kv->first.key, std::move(kv->second));
       if (!s.ok()) return s;
