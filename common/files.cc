@@ -38,6 +38,18 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view content) 
   return absl::OkStatus();
 }
 
+absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return absl::InternalError(StrCat("cannot write ", path, ": ", std::strerror(errno)));
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status MakeDirs(const std::string& path) {
   std::error_code ec;
   fs::create_directories(path, ec);

@@ -12,6 +12,9 @@ namespace kiln {
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Writes to "<path>.tmp" and renames it over `path`, so readers never see a partial file.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view content);
+// Writes all of `data` to the open file `fd` (retrying short writes and EINTR); the
+// error names `path`.
+absl::Status WriteAll(int fd, std::string_view data, const std::string& path);
 // Creates the directory and its parents (like mkdir -p).
 absl::Status MakeDirs(const std::string& path);
 // Removes a file or directory tree; a missing path is not an error.

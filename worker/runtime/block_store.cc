@@ -169,18 +169,8 @@ absl::Status DiskBlockWriter::Flush() {
   framed_.clear();
   AppendFrame(Compression::kNone, raw_, &framed_);
   raw_.clear();
-  const char* p = framed_.data();
-  size_t left = framed_.size();
-  while (left > 0) {
-    ssize_t n = ::write(fd_, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      return absl::InternalError(StrCat("cannot write cached block file ", temp_, ": ",
-                                        std::strerror(errno)));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
+  absl::Status s = WriteAll(fd_, framed_, temp_);
+  if (!s.ok()) return s;
   bytes_ += static_cast<int64_t>(framed_.size());
   return absl::OkStatus();
 }

@@ -23,19 +23,6 @@ absl::Status IoError(std::string_view what, const std::string& path) {
   return absl::InternalError(StrCat(what, " shuffle file ", path, ": ", std::strerror(errno)));
 }
 
-absl::Status WriteAll(int fd, const char* data, size_t size, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::write(fd, data, size);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return IoError("writing", path);
-    }
-    data += n;
-    size -= static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 }  // namespace
 
 namespace internal {
@@ -65,7 +52,7 @@ class BufferedFile {
       return absl::OkStatus();
     }
     RETURN_IF_ERROR(Flush());
-    if (data.size() >= capacity_) return WriteAll(fd_, data.data(), data.size(), path_);
+    if (data.size() >= capacity_) return WriteAll(fd_, data, path_);
     buffer_->append(data.data(), data.size());
     return absl::OkStatus();
   }
@@ -81,7 +68,7 @@ class BufferedFile {
 
  private:
   absl::Status Flush() {
-    absl::Status status = WriteAll(fd_, buffer_->data(), buffer_->size(), path_);
+    absl::Status status = WriteAll(fd_, *buffer_, path_);
     buffer_->clear();
     return status;
   }
