@@ -1,6 +1,7 @@
 #include "common/files.h"
 
 #include "common/strings.h"
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -38,12 +39,76 @@ absl::Status WriteFileAtomic(const std::string& path, std::string_view content) 
   return absl::OkStatus();
 }
 
+absl::Status ErrnoStatus(int err, std::string_view what) {
+  std::string message = StrCat(what, ": ", std::strerror(err));
+  switch (err) {
+    case ENOENT:
+    case ENOTDIR:
+      return absl::NotFoundError(message);
+    case EEXIST:
+      return absl::AlreadyExistsError(message);
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return absl::PermissionDeniedError(message);
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+      return absl::ResourceExhaustedError(message);
+    default:
+      return absl::InternalError(message);
+  }
+}
+
+void ScopedFd::Reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+absl::Status ScopedFd::Close(const std::string& path) {
+  if (fd_ < 0) return absl::OkStatus();
+  if (::close(Release()) != 0) return ErrnoStatus(errno, StrCat("cannot close ", path));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ScopedFd> OpenFile(const std::string& path, int flags, std::string_view what,
+                                  mode_t mode) {
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
+  if (fd < 0) return ErrnoStatus(errno, StrCat("cannot open ", what, " ", path));
+  return ScopedFd(fd);
+}
+
+absl::StatusOr<size_t> ReadAt(int fd, uint64_t offset, char* buf, size_t size,
+                              const std::string& path) {
+  size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::pread(fd, buf + done, size - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoStatus(errno, StrCat("cannot read ", path, " at byte ", offset + done));
+    if (n == 0) break;
+    done += static_cast<size_t>(n);
+  }
+  return done;
+}
+
+absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size,
+                        const std::string& path) {
+  absl::StatusOr<size_t> got = ReadAt(fd, offset, buf, size, path);
+  if (!got.ok()) return got.status();
+  if (*got < size) {
+    return absl::DataLossError(StrCat(path, " is truncated: it ends at byte ", offset + *got,
+                                      ", before byte ", offset + size));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return absl::InternalError(StrCat("cannot write ", path, ": ", std::strerror(errno)));
+      return ErrnoStatus(errno, StrCat("cannot write ", path));
     }
     data.remove_prefix(static_cast<size_t>(n));
   }
@@ -103,6 +168,16 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::st
         StrCat("cannot create a directory under ", parent, ": ", strerror(errno)));
   }
   return templ;
+}
+
+bool IsSafePathComponent(const std::string& id) {
+  if (id.empty() || id == "." || id == "..") return false;
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace kiln

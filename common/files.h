@@ -1,20 +1,68 @@
 #pragma once
-// Small file helpers. All return Status errors that name the path.
+// File I/O written once (LevelDB's Env discipline): an owned file descriptor, reads and
+// writes that retry EINTR and short transfers, and one mapping of errno to absl::Status.
+// Every error names the path. Thread-compatible.
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "absl/status/statusor.h"
 
 namespace kiln {
 
+// The status for errno value `err` after `what` failed ("cannot open /x"): NotFound,
+// AlreadyExists, PermissionDenied, ResourceExhausted (disk full), or Internal, with
+// strerror's text after `what`.
+absl::Status ErrnoStatus(int err, std::string_view what);
+
+// An open file descriptor, closed when it goes out of scope. Move-only.
+class ScopedFd {
+ public:
+  ScopedFd() = default;
+  explicit ScopedFd(int fd) : fd_(fd) {}
+  ScopedFd(ScopedFd&& other) noexcept : fd_(other.Release()) {}
+  ScopedFd& operator=(ScopedFd&& other) noexcept {
+    Reset(other.Release());
+    return *this;
+  }
+  ~ScopedFd() { Reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  int Release() { return std::exchange(fd_, -1); }
+  void Reset(int fd = -1);
+  // Closes now and reports a failed close (lost writes on some file systems).
+  absl::Status Close(const std::string& path);
+
+ private:
+  int fd_ = -1;
+};
+
+// open(2) with O_CLOEXEC added. The error says "cannot open <what> <path>: <reason>"
+// (`what`: "input file", "shuffle file", ...).
+absl::StatusOr<ScopedFd> OpenFile(const std::string& path, int flags,
+                                  std::string_view what = "file", mode_t mode = 0644);
+
+// Reads up to `size` bytes at `offset` into `buf`, retrying EINTR and short reads: fewer
+// than `size` only at the end of the file.
+absl::StatusOr<size_t> ReadAt(int fd, uint64_t offset, char* buf, size_t size,
+                              const std::string& path);
+// Reads exactly `size` bytes at `offset`; DataLoss naming the path and the offset when
+// the file ends first.
+absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size,
+                        const std::string& path);
+
+// Writes all of `data` to `fd` (retrying short writes and EINTR).
+absl::Status WriteAll(int fd, std::string_view data, const std::string& path);
+
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Writes to "<path>.tmp" and renames it over `path`, so readers never see a partial file.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view content);
-// Writes all of `data` to the open file `fd` (retrying short writes and EINTR); the
-// error names `path`.
-absl::Status WriteAll(int fd, std::string_view data, const std::string& path);
 // Creates the directory and its parents (like mkdir -p).
 absl::Status MakeDirs(const std::string& path);
 // Removes a file or directory tree; a missing path is not an error.
@@ -25,5 +73,9 @@ absl::StatusOr<std::string> Sha256File(const std::string& path);
 absl::StatusOr<std::string> SelfExePath();
 // Creates a fresh directory under `parent` named "<prefix>XXXXXX".
 absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::string& prefix);
+
+// True for ids safe to use as one path component (application ids, file names that
+// come over the network): [A-Za-z0-9._-]+, and not "." or "..".
+bool IsSafePathComponent(const std::string& id);
 
 }  // namespace kiln

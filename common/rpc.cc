@@ -1,8 +1,6 @@
 #include "common/rpc.h"
 
 #include "common/strings.h"
-#include <random>
-#include <thread>
 
 #include "common/status.h"
 
@@ -62,28 +60,6 @@ std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::millisecon
   auto ctx = std::make_unique<grpc::ClientContext>();
   ctx->set_deadline(std::chrono::system_clock::now() + timeout);
   return ctx;
-}
-
-std::chrono::milliseconds Backoff::Next() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  std::uniform_int_distribution<int64_t> dist(next_.count() / 2, next_.count());
-  std::chrono::milliseconds delay(dist(rng));
-  next_ = std::min(max_, next_ * 2);
-  return delay;
-}
-
-absl::Status RetryUnavailable(const std::string& what, std::chrono::milliseconds total,
-                              const std::function<grpc::Status()>& attempt) {
-  auto deadline = std::chrono::steady_clock::now() + total;
-  Backoff backoff(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
-  while (true) {
-    grpc::Status s = attempt();
-    bool retryable = s.error_code() == grpc::StatusCode::UNAVAILABLE ||
-                     s.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED;
-    auto now = std::chrono::steady_clock::now();
-    if (s.ok() || !retryable || now >= deadline) return Annotate(ToAbsl(s), what);
-    std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(backoff.Next(), deadline - now));
-  }
 }
 
 }  // namespace kiln::rpc

@@ -1,6 +1,6 @@
 #pragma once
 // gRPC plumbing shared by every process: servers on a chosen or ephemeral port,
-// channels, deadlines, status conversion and retry with jittered backoff.
+// channels, deadlines and status conversion (retries: common/retry.h).
 
 #include <chrono>
 #include <functional>
@@ -39,24 +39,5 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
 
 // A ClientContext with a deadline `timeout` from now.
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::milliseconds timeout);
-
-// Exponential backoff with full jitter, for retrying UNAVAILABLE.
-class Backoff {
- public:
-  Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
-      : next_(initial), max_(max) {}
-  // The delay before the next attempt; grows after each call.
-  std::chrono::milliseconds Next();
-
- private:
-  std::chrono::milliseconds next_;
-  std::chrono::milliseconds max_;
-};
-
-// Calls `attempt` (which should set its own per-call deadline) until it returns
-// anything but UNAVAILABLE/DEADLINE_EXCEEDED, or `total` has passed. The last error is
-// returned with `what` as context.
-absl::Status RetryUnavailable(const std::string& what, std::chrono::milliseconds total,
-                              const std::function<grpc::Status()>& attempt);
 
 }  // namespace kiln::rpc

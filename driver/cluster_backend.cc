@@ -3,11 +3,9 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
-#include <thread>
 
+#include "common/background.h"
 #include "common/clients/master_client.h"
 #include "common/files.h"
 #include "common/rpc.h"
@@ -23,47 +21,16 @@ bool IsLoopback(const std::string& host) {
   return host == "localhost" || host.starts_with("127.") || host == "::1";
 }
 
-// Tells the master every kiln.driver.heartbeatInterval that the driver is alive.
-class HeartbeatLoop {
- public:
-  HeartbeatLoop(MasterClient* master, std::string app_id, std::chrono::milliseconds interval)
-      : master_(master), app_id_(std::move(app_id)), interval_(interval) {}
-  ~HeartbeatLoop() { Stop(); }
-
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
-  void Stop() {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    if (thread_.joinable()) thread_.join();
+// One heartbeat to the master: tells it the driver is alive.
+void SendHeartbeat(MasterClient* master, const std::string& app_id) {
+  auto reply = master->ApplicationHeartbeat(app_id);
+  if (!reply.ok()) {
+    spdlog::warn("app={} heartbeat to master {} failed: {}", app_id, master->address(),
+                 View(reply.status().message()));
+  } else if (!reply->known()) {
+    spdlog::error("app={} the master no longer knows this application", app_id);
   }
-
- private:
-  void Loop() {
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
-      lock.unlock();
-      auto reply = master_->ApplicationHeartbeat(app_id_);
-      if (!reply.ok()) {
-        spdlog::warn("app={} heartbeat to master {} failed: {}", app_id_, master_->address(),
-                     View(reply.status().message()));
-      } else if (!reply->known()) {
-        spdlog::error("app={} the master no longer knows this application", app_id_);
-      }
-      lock.lock();
-    }
-  }
-
-  MasterClient* master_;
-  const std::string app_id_;
-  const std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
-};
+}
 
 class ClusterBackend final : public Backend {
  public:
@@ -120,8 +87,9 @@ class ClusterBackend final : public Backend {
     granted_cores_ = reply->granted_cores();
     service_->SetAppId(app_id_);
     registered_ = true;
-    heartbeat_ = std::make_unique<HeartbeatLoop>(master_.get(), app_id_,
-                                                 conf.GetDuration("kiln.driver.heartbeatInterval"));
+    heartbeat_ = std::make_unique<PeriodicThread>(
+        conf.GetDuration("kiln.driver.heartbeatInterval"),
+        [master = master_.get(), app_id = app_id_] { SendHeartbeat(master, app_id); });
     heartbeat_->Start();
     spdlog::info("app={} registered with master {} (driver at {})", app_id_,
                  options_.master.original, driver_address);
@@ -155,7 +123,7 @@ class ClusterBackend final : public Backend {
   std::unique_ptr<DriverService> service_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MasterClient> master_;
-  std::unique_ptr<HeartbeatLoop> heartbeat_;
+  std::unique_ptr<PeriodicThread> heartbeat_;  // every kiln.driver.heartbeatInterval
 };
 
 }  // namespace

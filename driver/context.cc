@@ -4,12 +4,13 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "common/executor_command.h"
 #include "common/logging.h"
 #include "common/strings.h"
 #include "driver/driver.h"
 #include "spdlog/spdlog.h"
-#include "worker/runtime/executor_process.h"
-#include "worker/runtime/text_input.h"
+#include "runtime/executor_process.h"
+#include "runtime/text_input.h"
 
 extern char** environ;
 
@@ -49,7 +50,7 @@ void EnsureLogging() {
 }  // namespace
 
 Context::Context(int argc, char** argv) {
-  if (runtime::IsExecutorInvocation(argc, argv)) {
+  if (IsExecutorInvocation(argc, argv)) {
     std::fflush(nullptr);
     std::_Exit(runtime::RunExecutorProcess(argc, argv));
   }

@@ -4,7 +4,7 @@
 // save_as_text_file, foreach) run it as a job on the cluster.
 //
 // Functions given to transformations run on executors: they must be shippable (see
-// worker/runtime/closure.h: capture numbers and other trivially copyable values by
+// runtime/closure.h: capture numbers and other trivially copyable values by
 // value). Record types need a codec (common/codec.h). Datasets are cheap to copy.
 
 #include <algorithm>
@@ -21,15 +21,15 @@
 #include "common/codec.h"
 #include "driver/job_runner.h"
 #include "driver/plan.h"
-#include "worker/runtime/closure.h"
-#include "worker/runtime/emit.h"
-#include "worker/runtime/op_registry.h"
-#include "worker/runtime/ops_cache.h"
-#include "worker/runtime/ops_join.h"
-#include "worker/runtime/ops_narrow.h"
-#include "worker/runtime/ops_shuffle.h"
-#include "worker/runtime/ops_sink.h"
-#include "worker/runtime/ops_source.h"
+#include "runtime/closure.h"
+#include "runtime/emit.h"
+#include "runtime/op_registry.h"
+#include "runtime/ops_cache.h"
+#include "runtime/ops_join.h"
+#include "runtime/ops_narrow.h"
+#include "runtime/ops_shuffle.h"
+#include "runtime/ops_sink.h"
+#include "runtime/ops_source.h"
 
 namespace kiln {
 

@@ -5,5 +5,5 @@
 #include "common/words.h"
 #include "driver/context.h"
 #include "driver/dataset.h"
-#include "worker/runtime/emit.h"
-#include "worker/runtime/to_text.h"
+#include "runtime/emit.h"
+#include "runtime/to_text.h"

@@ -9,8 +9,8 @@
 #include "common/strings.h"
 #include "driver/backend.h"
 #include "spdlog/spdlog.h"
-#include "worker/runtime/block_store.h"
-#include "worker/runtime/task_pool.h"
+#include "runtime/block_store.h"
+#include "runtime/task_pool.h"
 
 namespace kiln::internal {
 namespace {

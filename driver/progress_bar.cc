@@ -23,45 +23,40 @@ std::string RenderProgress(const StageProgress& p, int width) {
   return out;
 }
 
+ProgressBar::ProgressBar(const TaskScheduler* tasks)
+    : tasks_(tasks), loop_(std::chrono::milliseconds(200), [this] { Draw(); }) {}
+
 void ProgressBar::Start() {
   if (!isatty(STDERR_FILENO)) return;
-  thread_ = std::thread([this] { Loop(); });
+  started_ = true;
+  loop_.Start();
 }
 
 void ProgressBar::Stop() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  loop_.Stop();
+  if (started_) Clear();
 }
 
-void ProgressBar::Loop() {
-  bool shown = false;
-  std::unique_lock<std::mutex> lock(mu_);
-  auto clear = [&] {
-    if (shown) std::fprintf(stderr, "\r%*s\r", 100, "");
-    shown = false;
-  };
-  // Like Spark, wait a little before showing a stage, so quick jobs stay quiet.
-  int active_ticks = 0;
-  while (!cv_.wait_for(lock, std::chrono::milliseconds(200), [this] { return stopping_; })) {
-    StageProgress p = tasks_->Progress();
-    if (!p.active) {
-      clear();
-      active_ticks = 0;
-      continue;
-    }
-    if (++active_ticks < 3) continue;
-    struct winsize ws {};
-    int width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    std::string line = RenderProgress(p, std::min(width - 1, 100));
-    std::fprintf(stderr, "\r%s", line.c_str());
-    std::fflush(stderr);
-    shown = true;
+void ProgressBar::Clear() {
+  if (shown_) std::fprintf(stderr, "\r%*s\r", 100, "");
+  shown_ = false;
+}
+
+void ProgressBar::Draw() {
+  StageProgress p = tasks_->Progress();
+  if (!p.active) {
+    Clear();
+    active_ticks_ = 0;
+    return;
   }
-  clear();
+  // Like Spark, wait a little before showing a stage, so quick jobs stay quiet.
+  if (++active_ticks_ < 3) return;
+  struct winsize ws {};
+  int width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
+  std::string line = RenderProgress(p, std::min(width - 1, 100));
+  std::fprintf(stderr, "\r%s", line.c_str());
+  std::fflush(stderr);
+  shown_ = true;
 }
 
 }  // namespace kiln::internal

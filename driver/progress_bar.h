@@ -4,11 +4,9 @@
 // Shown only when stderr is a terminal and kiln.ui.showConsoleProgress is true.
 // Owns its drawing thread (Start/Stop). Thread-safe.
 
-#include <condition_variable>
-#include <mutex>
 #include <string>
-#include <thread>
 
+#include "common/background.h"
 #include "driver/task_scheduler.h"
 
 namespace kiln::internal {
@@ -18,19 +16,21 @@ std::string RenderProgress(const StageProgress& p, int width);
 
 class ProgressBar {
  public:
-  explicit ProgressBar(const TaskScheduler* tasks) : tasks_(tasks) {}
+  explicit ProgressBar(const TaskScheduler* tasks);
   ~ProgressBar() { Stop(); }
   void Start();
   void Stop();
 
  private:
-  void Loop();
+  void Draw();   // one tick
+  void Clear();  // erases the bar if it is shown
 
   const TaskScheduler* tasks_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::thread thread_;
+  // Drawing state, touched by the loop's thread only (and by Stop once it has joined).
+  bool started_ = false;
+  bool shown_ = false;
+  int active_ticks_ = 0;
+  PeriodicThread loop_;
 };
 
 }  // namespace kiln::internal

@@ -6,7 +6,7 @@
 
 #include "common/codec.h"
 #include "common/strings.h"
-#include "worker/runtime/task_runner.h"
+#include "runtime/task_runner.h"
 
 namespace kiln::internal {
 

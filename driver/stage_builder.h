@@ -7,7 +7,7 @@
 // partition runs the operators below it once per merged partition, and a persisted
 // dataset gets a cache point after its operator, which replays the partition where an
 // executor holds it and computes (and caches) it otherwise. Each task's split is a
-// tree that mirrors these boundaries (see worker/runtime/task_runner.h).
+// tree that mirrors these boundaries (see runtime/task_runner.h).
 
 #include <memory>
 #include <string>

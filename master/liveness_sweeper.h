@@ -7,10 +7,8 @@
 // the destructor. SweepOnce() may be called directly (tests do, with a FakeClock).
 
 #include <chrono>
-#include <thread>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "common/clock.h"
 
 namespace kiln::master {
@@ -36,25 +34,18 @@ struct LivenessOptions {
 class LivenessSweeper {
  public:
   LivenessSweeper(LivenessOptions options, LivenessTarget* target);  // target not owned
-  ~LivenessSweeper();
-  LivenessSweeper(const LivenessSweeper&) = delete;
-  LivenessSweeper& operator=(const LivenessSweeper&) = delete;
 
-  void Start();
-  void Stop();
+  void Start() { loop_.Start(); }
+  void Stop() { loop_.Stop(); }
   void SweepOnce();
 
   std::chrono::milliseconds interval() const { return interval_; }
 
  private:
-  void Loop();
-
   const LivenessOptions options_;
   const std::chrono::milliseconds interval_;
   LivenessTarget* const target_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread loop_;
 };
 
 }  // namespace kiln::master

@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
+#include "common/background.h"
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
 #include "common/rpc.h"
 #include "common/strings.h"
-#include "master/command_queue.h"
 #include "master/grpc_worker_commands.h"
 #include "master/html_view.h"
 #include "master/json_view.h"
@@ -56,7 +56,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   GrpcWorkerCommandsOptions command_options;
   command_options.max_message_bytes = settings.max_message_bytes;
   GrpcWorkerCommands commands(command_options);
-  CommandQueue queue;
+  SerialQueue queue;  // worker commands, off the RPC threads
 
   MasterOptions options;
   options.spread_out = settings.spread_out;

@@ -38,7 +38,7 @@ struct MasterOptions {
   std::function<std::chrono::system_clock::time_point()> wall_clock;
   WorkerCommands* commands = nullptr;  // required; not owned
   // Runs a closure that performs decided commands; empty = run it on the calling thread
-  // right away. Production posts it to a CommandQueue so that an RPC caller does not wait
+  // right away. Production posts it to a SerialQueue so that an RPC caller does not wait
   // for worker RPCs.
   std::function<void(std::function<void()>)> dispatch;
 };

@@ -1,7 +1,9 @@
 # Tests of common/: pure unit tests, and the subprocess test (real processes).
 kiln_add_test(NAME common_test LABEL unit
   SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/common/background_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/codec_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/executor_command_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/key_hash_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/master_url_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/ready_file_test.cc

@@ -2,19 +2,18 @@
 
 #include <set>
 
+#include "common/executor_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/subprocess.h"
 #include "spdlog/spdlog.h"
-#include "worker/executor_argv.h"
-#include "worker/runtime/shuffle_files.h"
 
 namespace kiln::worker {
 
 absl::Status ValidateLaunchRequest(const proto::LaunchExecutorRequest& r) {
-  if (!runtime::IsSafePathComponent(r.app_id())) {
+  if (!IsSafePathComponent(r.app_id())) {
     return absl::InvalidArgumentError(StrCat("invalid app id '", r.app_id(), "'"));
   }
   if (r.executor_id() < 0) {
@@ -36,68 +35,46 @@ absl::Status ValidateLaunchRequest(const proto::LaunchExecutorRequest& r) {
 
 ExecutorLauncher::ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTable* table,
                                    BinaryCache* binaries, StateReporter* reporter)
-    : options_(std::move(options)), table_(table), binaries_(binaries), reporter_(reporter) {}
-
-ExecutorLauncher::~ExecutorLauncher() { Stop(); }
-
-void ExecutorLauncher::Start() {
-  for (int i = 0; i < std::max(1, options_.threads); ++i) {
-    threads_.emplace_back([this] { Run(); });
-  }
-}
+    : options_(std::move(options)),
+      table_(table),
+      binaries_(binaries),
+      reporter_(reporter),
+      queue_({.threads = std::max(1, options_.threads)},
+             [this](std::vector<proto::LaunchExecutorRequest>& batch) {
+               for (const auto& request : batch) Run(request);
+             }) {}
 
 void ExecutorLauncher::Close() {
-  std::deque<proto::LaunchExecutorRequest> dropped;
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-    dropped.swap(queue_);
-  }
-  for (const auto& r : dropped) {
-    table_->EndLaunch(r.app_id(), r.executor_id());
-    reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_KILLED,
-                      "worker shutting down before the executor started");
-  }
+  Drop(queue_.Close(), "worker shutting down before the executor started");
 }
 
 void ExecutorLauncher::Stop() {
   Close();
-  for (std::thread& t : threads_) {
-    if (t.joinable()) t.join();
-  }
-  threads_.clear();
+  queue_.Stop();
 }
 
 absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& request) {
   RETURN_IF_ERROR(ValidateLaunchRequest(request));
-  // One critical section, so that a launch is either queued before Close() (and dropped
-  // by it) or refused.
-  absl::MutexLock lock(&mu_);
-  if (stopping_) return absl::UnavailableError("worker is shutting down");
-  RETURN_IF_ERROR(table_->BeginLaunch({request.app_id(), request.executor_id(), request.cores(),
-                                       request.memory_mb()}));
-  queue_.push_back(request);
+  RETURN_IF_ERROR(table_->BeginLaunch(
+      {request.app_id(), request.executor_id(), request.cores(), request.memory_mb()}));
+  if (!queue_.Push(request)) {  // closed: it is either queued before Close() or refused
+    table_->EndLaunch(request.app_id(), request.executor_id());
+    return absl::UnavailableError("worker is shutting down");
+  }
   return absl::OkStatus();
 }
 
-void ExecutorLauncher::Run() {
-  while (true) {
-    proto::LaunchExecutorRequest request;
-    {
-      absl::MutexLock lock(&mu_);
-      auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-        return !queue_.empty() || stopping_;
-      };
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;
-      request = std::move(queue_.front());
-      queue_.pop_front();
-      launching_[{request.app_id(), request.executor_id()}] = request.binary_digest();
-    }
-    Launch(request);
+void ExecutorLauncher::Run(const proto::LaunchExecutorRequest& request) {
+  const Key key{request.app_id(), request.executor_id()};
+  {
     absl::MutexLock lock(&mu_);
-    launching_.erase({request.app_id(), request.executor_id()});
+    launching_[key] = request.binary_digest();
   }
+  // A cancel that came before the entry above did not see this launch, but it came
+  // after the table marked the executor killed: Launch sees that before it spawns.
+  Launch(request);
+  absl::MutexLock lock(&mu_);
+  launching_.erase(key);
 }
 
 void ExecutorLauncher::CancelApp(const std::string& app_id) {
@@ -112,34 +89,33 @@ void ExecutorLauncher::CancelExecutor(const std::string& app_id, int executor_id
 
 void ExecutorLauncher::CancelLaunches(const std::function<bool(const Key&)>& match,
                                       const std::string& why) {
-  std::vector<proto::LaunchExecutorRequest> dropped;
+  Drop(queue_.RemoveIf([&](const proto::LaunchExecutorRequest& r) {
+         return match({r.app_id(), r.executor_id()});
+       }),
+       why);
   std::set<std::string> cancel;
   {
     absl::MutexLock lock(&mu_);
-    for (auto it = queue_.begin(); it != queue_.end();) {
-      if (match({it->app_id(), it->executor_id()})) {
-        dropped.push_back(std::move(*it));
-        it = queue_.erase(it);
-      } else {
-        ++it;
-      }
-    }
     std::set<std::string> still_wanted;
     for (const auto& [key, digest] : launching_) {
       (match(key) ? cancel : still_wanted).insert(digest);
     }
     for (const std::string& digest : still_wanted) cancel.erase(digest);
   }
-  for (const auto& r : dropped) {
-    spdlog::info("app={} executor={}: launch dropped: {}", r.app_id(), r.executor_id(), why);
-    table_->EndLaunch(r.app_id(), r.executor_id());
-    reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_KILLED, why);
-  }
   if (options_.cancel_fetch) {
     for (const std::string& digest : cancel) {
       spdlog::info("cancelling the fetch of binary {}: {}", digest, why);
       options_.cancel_fetch(digest);
     }
+  }
+}
+
+void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dropped,
+                            const std::string& why) {
+  for (const auto& r : dropped) {
+    spdlog::info("app={} executor={}: launch dropped: {}", r.app_id(), r.executor_id(), why);
+    table_->EndLaunch(r.app_id(), r.executor_id());
+    reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_KILLED, why);
   }
 }
 
@@ -156,8 +132,8 @@ absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecuto
       .cores = r.cores(),
       .memory_mb = r.memory_mb(),
       .worker_id = options_.worker_id,
-      .worker_host = options_.host,
-      .worker_port = options_.port,
+      .host = options_.host,
+      .shuffle_address = StrCat(options_.host, ":", options_.port),
       .app_dir = StrCat(options_.work_dir, "/", r.app_id()),
   };
   SpawnOptions spawn;

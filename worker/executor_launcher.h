@@ -13,21 +13,18 @@
 // still queued, its binary fetch cancelled (unless another launch waits on that binary)
 // if under way; it never spawns a process.
 //
-// Thread-safe. Start()/Stop() once each. Lock order: the launcher's lock, then the
-// table's.
+// Thread-safe. Start()/Stop() once each. The launcher's lock is never held while it
+// calls the table, the reporter or the binary cache.
 
-#include <chrono>
-#include <deque>
 #include <functional>
 #include <map>
 #include <string>
 #include <utility>
-#include <thread>
-#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "proto/worker.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/executor_table.h"
@@ -50,9 +47,8 @@ class ExecutorLauncher {
  public:
   ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTable* table, BinaryCache* binaries,
                    StateReporter* reporter);
-  ~ExecutorLauncher();
 
-  void Start();
+  void Start() { queue_.Start(); }
   // Refuses new launches; launches queued but not started are dropped and reported
   // KILLED. Launches under way go on (cancel their fetches to hurry them).
   void Close();
@@ -75,7 +71,10 @@ class ExecutorLauncher {
   using Key = std::pair<std::string, int>;  // app id, executor id
   // Cancels the launches whose key matches `match`.
   void CancelLaunches(const std::function<bool(const Key&)>& match, const std::string& why);
-  void Run();
+  // Drops launches that never started: reported KILLED with `why`.
+  void Drop(const std::vector<proto::LaunchExecutorRequest>& dropped, const std::string& why);
+  // Runs one launch on a queue thread, registered in `launching_` meanwhile.
+  void Run(const proto::LaunchExecutorRequest& request);
   void Launch(const proto::LaunchExecutorRequest& request);
   absl::StatusOr<pid_t> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
                                       const std::string& dir);
@@ -85,11 +84,9 @@ class ExecutorLauncher {
   BinaryCache* const binaries_;
   StateReporter* const reporter_;
   absl::Mutex mu_;
-  std::deque<proto::LaunchExecutorRequest> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   // The launches under way (taken off the queue), with their binary digests.
   std::map<Key, std::string> launching_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::thread> threads_;
+  WorkQueue<proto::LaunchExecutorRequest> queue_;  // last: stopped first
 };
 
 // Checks the fields of a launch request; the error names the field and value.

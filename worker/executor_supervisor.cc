@@ -32,35 +32,14 @@ std::string TailOfFile(const std::string& path, int max_lines) {
 
 ExecutorSupervisor::ExecutorSupervisor(ExecutorSupervisorOptions options, ExecutorTable* table,
                                        StateReporter* reporter)
-    : options_(std::move(options)), table_(table), reporter_(reporter) {}
-
-ExecutorSupervisor::~ExecutorSupervisor() { Stop(); }
-
-void ExecutorSupervisor::Start() { thread_ = std::thread([this] { Run(); }); }
-
-void ExecutorSupervisor::Stop() {
-  {
-    absl::MutexLock lock(&mu_);
-    stopping_ = true;
-  }
-  if (thread_.joinable()) thread_.join();
-}
+    : options_(std::move(options)),
+      table_(table),
+      reporter_(reporter),
+      loop_(options_.tick, [this] { Tick(); }) {}
 
 void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id) {
   absl::MutexLock lock(&mu_);
   pending_cleanups_.insert(app_id);
-}
-
-void ExecutorSupervisor::Run() {
-  while (true) {
-    {
-      absl::MutexLock lock(&mu_);
-      auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return stopping_; };
-      mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::FromChrono(options_.tick));
-      if (stopping_) return;
-    }
-    Tick();
-  }
 }
 
 void ExecutorSupervisor::Tick() {

@@ -6,15 +6,15 @@
 // directories of finished applications once their executors are gone (their shuffle
 // files live there, so not before).
 //
-// Thread-safe. Start()/Stop() once each; Stop() returns within about one tick.
+// Thread-safe. Start()/Stop() once each; Stop() waits for the tick in progress.
 
 #include <chrono>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "worker/executor_table.h"
 #include "worker/state_reporter.h"
 
@@ -30,10 +30,9 @@ class ExecutorSupervisor {
  public:
   ExecutorSupervisor(ExecutorSupervisorOptions options, ExecutorTable* table,
                      StateReporter* reporter);
-  ~ExecutorSupervisor();
 
-  void Start();
-  void Stop();
+  void Start() { loop_.Start(); }
+  void Stop() { loop_.Stop(); }
 
   // Deletes <work_dir>/<app_id> once the application has no executors left (when
   // cleanup is enabled). `app_id` must be a safe path component.
@@ -43,16 +42,14 @@ class ExecutorSupervisor {
   void Tick();
 
  private:
-  void Run();
   void ReportExit(const ExecutorExit& exit);
 
   const ExecutorSupervisorOptions options_;
   ExecutorTable* const table_;
   StateReporter* const reporter_;
   absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::set<std::string> pending_cleanups_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  PeriodicThread loop_;  // last: stopped first
 };
 
 // The last `max_lines` lines of a text file (at most its last 4 KiB); "" if unreadable.

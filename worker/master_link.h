@@ -4,18 +4,17 @@
 // and registers again — with the executors still running — when the master replies
 // reregister=true (it restarted, or had declared this worker dead).
 //
-// Thread-safe. Start()/Stop() once each; Stop() also aborts a Register() in progress
-// and returns within one master call's timeout.
+// Thread-safe. Start()/Stop() once each. Raising the owner's stop signal makes a
+// Register() in progress give up (within one master call's timeout) and the heartbeats
+// stop.
 
 #include <chrono>
 #include <functional>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "common/clients/master_client.h"
 
 namespace kiln::worker {
@@ -25,6 +24,7 @@ struct MasterLinkOptions {
   proto::RegisterWorkerRequest registration;              // without executors
   std::chrono::milliseconds heartbeat_interval{15'000};   // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};      // kiln.master.connectTimeout
+  const StopSignal* stop = nullptr;  // the owner's stop request; not owned; required
 };
 
 class MasterLink {
@@ -41,22 +41,17 @@ class MasterLink {
   absl::Status Register();
 
   void Start();  // the heartbeat loop
-  // Makes Register() give up and the loop end, without waiting for it. Any thread.
-  void Cancel();
-  void Stop();   // Cancel() and wait for the loop
+  void Stop();   // ends the loop (the stop signal need not be raised)
 
  private:
   absl::Status RegisterOnce();
-  void Run();
-  // Waits `d` or until Stop(); false when stopping.
-  bool Sleep(std::chrono::milliseconds d);
+  void Heartbeat();  // one tick of the loop
 
   const MasterLinkOptions options_;
   MasterClient* const client_;
   const RunningExecutors running_;
-  absl::Mutex mu_;
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::thread thread_;
+  PeriodicThread heartbeats_;
+  bool failing_ = false;  // heartbeats fail since the last success (loop thread only)
 };
 
 }  // namespace kiln::worker

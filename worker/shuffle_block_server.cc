@@ -2,34 +2,17 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
 #include <vector>
 
 #include "common/status.h"
 #include "common/strings.h"
-#include "worker/runtime/shuffle_files.h"
+#include "common/files.h"
+#include "common/shuffle_files.h"
 
 namespace kiln::worker {
 namespace {
-
-// Closes a file descriptor on scope exit.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string MapOutputName(const std::string& app_id, int shuffle_id, int map_id) {
   return StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ") of app ", app_id);
@@ -44,7 +27,7 @@ ShuffleBlockServer::ShuffleBlockServer(ShuffleBlockServerOptions options)
 
 absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& request,
                                        const ChunkSink& sink) const {
-  if (!runtime::IsSafePathComponent(request.app_id())) {
+  if (!IsSafePathComponent(request.app_id())) {
     return absl::InvalidArgumentError(
         StrCat("invalid app id '", request.app_id(), "' in a shuffle fetch"));
   }
@@ -68,25 +51,25 @@ absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
                                             int map_id, proto::ShuffleChunk* chunk,
                                             const ChunkSink& sink) const {
   const std::string name = MapOutputName(r.app_id(), r.shuffle_id(), map_id);
-  const std::string index_path = runtime::ShuffleIndexPath(app_dir, r.shuffle_id(), map_id);
-  const std::string data_path = runtime::ShuffleDataPath(app_dir, r.shuffle_id(), map_id);
+  const std::string index_path = ShuffleIndexPath(app_dir, r.shuffle_id(), map_id);
+  const std::string data_path = ShuffleDataPath(app_dir, r.shuffle_id(), map_id);
   struct stat st;
   if (stat(index_path.c_str(), &st) != 0) {
     return absl::NotFoundError(StrCat(name, " not found on this worker: no ", index_path));
   }
-  auto offsets = runtime::ReadShuffleIndex(index_path);
+  auto offsets = ReadShuffleIndex(index_path);
   if (!offsets.ok()) return Annotate(offsets.status(), name);
   const int partitions = static_cast<int>(offsets->size()) - 1;
   if (r.reduce_id() >= partitions) {
     return absl::InvalidArgumentError(StrCat("reduce id ", r.reduce_id(), " is out of range: ",
                                              name, " has ", partitions, " partitions"));
   }
-  Fd fd(open(data_path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (fd.get() < 0) {
-    if (errno == ENOENT) {
+  absl::StatusOr<ScopedFd> fd = OpenFile(data_path, O_RDONLY, "shuffle file");
+  if (!fd.ok()) {
+    if (absl::IsNotFound(fd.status())) {
       return absl::NotFoundError(StrCat(name, " not found on this worker: no ", data_path));
     }
-    return absl::PermissionDeniedError(StrCat("cannot open ", data_path, ": ", strerror(errno)));
+    return fd.status();
   }
   uint64_t offset = (*offsets)[r.reduce_id()];
   const uint64_t end = (*offsets)[r.reduce_id() + 1];
@@ -95,20 +78,7 @@ absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
   do {
     const uint64_t n = std::min<uint64_t>(end - offset, options_.chunk_size);
     buffer->resize(n);
-    size_t done = 0;
-    while (done < n) {
-      ssize_t got = pread(fd.get(), buffer->data() + done, n - done,
-                          static_cast<off_t>(offset + done));
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) {
-        return absl::DataLossError(StrCat("cannot read ", data_path, ": ", strerror(errno)));
-      }
-      if (got == 0) {
-        return absl::DataLossError(StrCat(name, " is truncated: ", data_path, " ends before byte ",
-                                          offset + done, " that its index points to"));
-      }
-      done += static_cast<size_t>(got);
-    }
+    RETURN_IF_ERROR(Annotate(PreadFully(fd->get(), offset, buffer->data(), n, data_path), name));
     offset += n;
     chunk->set_last(offset == end);
     RETURN_IF_ERROR(sink(*chunk));

@@ -6,13 +6,11 @@
 // (the master may be gone when a worker shuts down) and returns.
 
 #include <chrono>
-#include <deque>
 #include <functional>
-#include <thread>
+#include <string>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "proto/master.pb.h"
 
 namespace kiln::worker {
@@ -26,9 +24,8 @@ class StateReporter {
 
   StateReporter(std::string worker_id, Sender send,
                 std::chrono::milliseconds drain_timeout = std::chrono::seconds(3));
-  ~StateReporter();
 
-  void Start();
+  void Start() { queue_.Start(); }
   void Stop();
 
   // Queues a report; `exit_code` matters for EXITED/FAILED (-N for signal N).
@@ -36,16 +33,12 @@ class StateReporter {
               const std::string& message, int exit_code = 0);
 
  private:
-  void Run();
+  void Send(const proto::ExecutorStateChangedRequest& request);
 
   const std::string worker_id_;
   const Sender send_;
   const std::chrono::milliseconds drain_timeout_;
-  absl::Mutex mu_;
-  std::deque<proto::ExecutorStateChangedRequest> queue_ ABSL_GUARDED_BY(mu_);
-  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
-  std::chrono::steady_clock::time_point drain_deadline_ ABSL_GUARDED_BY(mu_);
-  std::thread thread_;
+  WorkQueue<proto::ExecutorStateChangedRequest> queue_;
 };
 
 }  // namespace kiln::worker

@@ -6,6 +6,7 @@
 
 #include "common/clients/driver_client.h"
 #include "common/files.h"
+#include "common/retry.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/wait.h"
@@ -100,19 +101,9 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
 }
 
 absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& request) {
-  const auto deadline = std::chrono::steady_clock::now() + kReportRetryFor;
-  rpc::Backoff backoff(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
-  while (true) {
-    absl::Status status = master_.ExecutorStateChanged(request);
-    const bool retryable = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
-    if (!retryable || std::chrono::steady_clock::now() >= deadline) return status;
-    // Once a stop is requested, one attempt only: the master may be gone too.
-    absl::MutexLock lock(&stop_mu_);
-    auto stopping = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(stop_mu_) { return stop_requested_; };
-    if (stop_mu_.AwaitWithTimeout(absl::Condition(&stopping), absl::FromChrono(backoff.Next()))) {
-      return status;
-    }
-  }
+  // Once a stop is requested, one attempt only: the master may be gone too.
+  return rpc::RetryUnavailable({.total = kReportRetryFor, .stop = &stop_requested_},
+                               [&] { return master_.ExecutorStateChanged(request); });
 }
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
@@ -131,6 +122,7 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
   link_options.master_url = options_.master_url;
   link_options.heartbeat_interval = options_.heartbeat_interval;
   link_options.connect_timeout = options_.connect_timeout;
+  link_options.stop = &stop_requested_;
   proto::RegisterWorkerRequest& reg = link_options.registration;
   reg.set_worker_id(info_.id);
   reg.set_host(options_.host);
@@ -185,9 +177,7 @@ absl::Status Worker::Listen() {
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};
 
-  absl::MutexLock lock(&stop_mu_);
   link_ = MakeMasterLink();
-  if (stop_requested_) link_->Cancel();
   spdlog::info("worker={} listening grpc={}:{} ui={}:{} cores={} memory_mb={} work_dir={}",
                info_.id, bind_host, info_.port, bind_host, info_.ui_port, options_.cores,
                options_.memory_mb, options_.work_dir);
@@ -205,9 +195,7 @@ absl::Status Worker::Register() {
 }
 
 void Worker::RequestStop() {
-  absl::MutexLock lock(&stop_mu_);
-  stop_requested_ = true;
-  if (link_ != nullptr) link_->Cancel();
+  stop_requested_.Raise();
 }
 
 void Worker::Stop() {

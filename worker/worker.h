@@ -96,8 +96,7 @@ class Worker {
   std::unique_ptr<ExecutorLauncher> launcher_;
   std::unique_ptr<MasterLink> link_;
   ExecutorControl control_;
-  absl::Mutex stop_mu_;
-  bool stop_requested_ ABSL_GUARDED_BY(stop_mu_) = false;
+  StopSignal stop_requested_;  // RequestStop(): ends a registration and report retries
   bool stopped_ = false;
 };
 

@@ -3,7 +3,7 @@
 #include "common/rpc.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
-#include "worker/runtime/shuffle_files.h"
+#include "common/files.h"
 
 namespace kiln::worker {
 namespace {
@@ -29,7 +29,7 @@ grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
                                          proto::KillExecutorReply*) {
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
-  if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  if (!IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("kill requested app={} executor={}", req->app_id(), req->executor_id());
   control->table->Kill(req->app_id(), req->executor_id());
   control->launcher->CancelExecutor(req->app_id(), req->executor_id());
@@ -41,7 +41,7 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
                                                 proto::ApplicationFinishedReply*) {
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
-  if (!runtime::IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  if (!IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("application finished app={}: stopping its executors", req->app_id());
   control->table->FinishApp(req->app_id());
   control->launcher->CancelApp(req->app_id());

@@ -13,6 +13,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "proto/driver.grpc.pb.h"
 
 namespace kiln {
@@ -46,9 +47,9 @@ class DriverClient {
 
   DriverClientOptions options_;
   std::unique_ptr<proto::Driver::Stub> stub_;
+  StopSignal cancelled_;
   absl::Mutex mu_;
-  bool cancelled_ ABSL_GUARDED_BY(mu_) = false;
-  std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(mu_);
+  std::set<grpc::ClientContext*> active_ ABSL_GUARDED_BY(mu_);  // calls in flight
 };
 
 }  // namespace kiln

@@ -1,5 +1,6 @@
 #include "common/clients/master_client.h"
 
+#include "common/retry.h"
 #include "common/rpc.h"
 #include "common/strings.h"
 
@@ -17,13 +18,13 @@ absl::StatusOr<Rep> Call(proto::Master::Stub* stub, Method method, const Req& re
                          const MasterClientOptions& options, const char* name,
                          bool retry = true) {
   Rep reply;
-  absl::Status status = rpc::RetryUnavailable(
-      StrCat(name, " to master ", options.address), retry ? options.retry_for
-                                                          : std::chrono::milliseconds(0),
-      [&] {
-        auto ctx = rpc::ContextWithDeadline(options.call_timeout);
-        return (stub->*method)(ctx.get(), request, &reply);
-      });
+  rpc::RetryOptions retry_options{.what = StrCat(name, " to master ", options.address),
+                                  .total = retry ? options.retry_for
+                                                 : std::chrono::milliseconds(0)};
+  absl::Status status = rpc::RetryUnavailable(retry_options, [&] {
+    auto ctx = rpc::ContextWithDeadline(options.call_timeout);
+    return rpc::ToAbsl((stub->*method)(ctx.get(), request, &reply));
+  });
   if (!status.ok()) return status;
   return reply;
 }

@@ -1,5 +1,6 @@
 #include "common/clients/worker_client.h"
 
+#include "common/retry.h"
 #include "common/rpc.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -17,11 +18,11 @@ template <class Req, class Rep, class Method>
 absl::Status Call(proto::Worker::Stub* stub, Method method, const Req& request,
                   const WorkerClientOptions& options, const char* name) {
   Rep reply;
-  return rpc::RetryUnavailable(StrCat(name, " to worker ", options.address), options.retry_for,
-                               [&] {
-                                 auto ctx = rpc::ContextWithDeadline(options.call_timeout);
-                                 return (stub->*method)(ctx.get(), request, &reply);
-                               });
+  return rpc::RetryUnavailable(
+      {.what = StrCat(name, " to worker ", options.address), .total = options.retry_for}, [&] {
+        auto ctx = rpc::ContextWithDeadline(options.call_timeout);
+        return rpc::ToAbsl((stub->*method)(ctx.get(), request, &reply));
+      });
 }
 
 }  // namespace

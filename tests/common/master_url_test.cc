@@ -5,11 +5,12 @@
 #include <thread>
 
 #include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
 
 namespace kiln {
 namespace {
 
-std::string Message(const absl::Status& s) { return std::string(s.message()); }
+using test::Message;
 
 TEST_CASE("master url: kiln://host:port is one master", "[master_url]") {
   absl::StatusOr<MasterUrl> u = ParseMasterUrl("kiln://h:7077");

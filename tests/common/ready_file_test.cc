@@ -12,7 +12,7 @@
 namespace kiln {
 namespace {
 
-std::string Message(const absl::Status& s) { return std::string(s.message()); }
+using test::Message;
 
 TEST_CASE("ready file: round trip", "[ready_file]") {
   test::TempDir dir;

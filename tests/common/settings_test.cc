@@ -16,7 +16,7 @@ namespace {
 
 using test::TempDir;
 
-std::string Message(const absl::Status& s) { return std::string(s.message()); }
+using test::Message;
 
 std::string WriteFile(const TempDir& dir, const std::string& name, const std::string& text) {
   std::string path = dir.Sub(name);

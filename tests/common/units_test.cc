@@ -6,6 +6,7 @@
 
 #include "common/strings.h"
 #include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
 
 namespace kiln {
 namespace {
@@ -17,7 +18,7 @@ constexpr int64_t kMiB = int64_t{1} << 20;
 constexpr int64_t kGiB = int64_t{1} << 30;
 constexpr int64_t kTiB = int64_t{1} << 40;
 
-std::string Message(const absl::Status& s) { return std::string(s.message()); }
+using test::Message;
 
 TEST_CASE("units: ParseBytes accepts sizes with every suffix", "[units]") {
   CHECK(ParseBytes("512m").value() == 512 * kMiB);

@@ -3,9 +3,9 @@
 
 #include "common/codec.h"
 #include "tests/kiln_catch.h"
-#include "worker/runtime/closure.h"
-#include "worker/runtime/op_registry.h"
-#include "worker/runtime/ops_narrow.h"
+#include "runtime/closure.h"
+#include "runtime/op_registry.h"
+#include "runtime/ops_narrow.h"
 
 namespace {
 

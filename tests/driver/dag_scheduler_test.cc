@@ -8,18 +8,13 @@
 
 #include "common/wait.h"
 #include "tests/driver/fake_executor.h"
+#include "tests/driver/test_ops.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::internal {
 namespace {
 
 using namespace std::chrono_literals;
-
-proto::OpSpec Op(const std::string& kind) {
-  proto::OpSpec op;
-  op.set_kind(kind);
-  return op;
-}
 
 // The first operator's kind of each task's stage plan, in launch order.
 std::vector<std::pair<proto::TaskDescription, std::string>> Launched(FakeExecutor& ex) {

@@ -1,16 +1,11 @@
 #include "driver/stage_builder.h"
 
 #include "common/codec.h"
+#include "tests/driver/test_ops.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::internal {
 namespace {
-
-proto::OpSpec Op(const std::string& kind) {
-  proto::OpSpec op;
-  op.set_kind(kind);
-  return op;
-}
 
 std::shared_ptr<PlanNode> Source(int partitions) {
   auto node = std::make_shared<PlanNode>();

@@ -1,34 +1,14 @@
-// The master's owned loops: CommandQueue and LivenessSweeper start, work and stop.
+// The master's liveness sweeper: its cutoffs, its loop, its stop.
 
 #include <atomic>
-#include <vector>
 
 #include "absl/synchronization/notification.h"
 #include "common/clock.h"
-#include "master/command_queue.h"
 #include "master/liveness_sweeper.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::master {
 namespace {
-
-TEST_CASE("command queue: runs closures in order on its thread, drops after Stop") {
-  CommandQueue queue;
-  std::vector<int> order;  // written only on the queue's thread until `done`
-  absl::Notification done;
-  for (int i = 0; i < 100; ++i) queue.Post([&order, i] { order.push_back(i); });
-  queue.Post([&done] { done.Notify(); });
-  queue.Start();
-  REQUIRE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
-  queue.Stop();
-  std::vector<int> expected;
-  for (int i = 0; i < 100; ++i) expected.push_back(i);
-  CHECK(order == expected);
-  bool ran = false;
-  queue.Post([&ran] { ran = true; });
-  queue.Stop();
-  CHECK_FALSE(ran);
-}
 
 class RecordingTarget final : public LivenessTarget {
  public:

@@ -1,4 +1,4 @@
-#include "worker/runtime/block_format.h"
+#include "runtime/block_format.h"
 
 #include <random>
 #include <string>

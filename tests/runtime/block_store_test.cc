@@ -1,4 +1,4 @@
-#include "worker/runtime/block_store.h"
+#include "runtime/block_store.h"
 
 #include <algorithm>
 #include <filesystem>

@@ -8,9 +8,9 @@
 #include "common/strings.h"
 #include "tests/kiln_catch.h"
 #include "tests/runtime/runtime_test_util.h"
-#include "worker/runtime/shuffle_files.h"
-#include "worker/runtime/shuffle_reader.h"
-#include "worker/runtime/shuffle_writer.h"
+#include "common/shuffle_files.h"
+#include "runtime/shuffle_reader.h"
+#include "runtime/shuffle_writer.h"
 
 namespace kiln::runtime {
 namespace {

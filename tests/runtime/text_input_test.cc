@@ -1,4 +1,4 @@
-#include "worker/runtime/text_input.h"
+#include "runtime/text_input.h"
 
 #include <filesystem>
 #include <random>

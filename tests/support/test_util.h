@@ -27,6 +27,9 @@ absl::Status ToStatus(const absl::StatusOr<T>& s) {
   return s.status();
 }
 
+// The message of a status, as a std::string (for CHECKs on what an error says).
+inline std::string Message(const absl::Status& s) { return std::string(s.message()); }
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents on destruction
 // unless KILN_KEEP_TEST_DIRS is set in the environment. The path is canonical (no
 // symlinks), so it can be compared with paths other processes report.

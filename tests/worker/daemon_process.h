@@ -23,6 +23,11 @@
 
 namespace kiln::test {
 
+// Where the daemons under test are built (KILN_BIN_DIR, from tests/CMakeLists.txt), and
+// how long a test waits for one of them to do something.
+inline const std::string kBin = KILN_BIN_DIR;
+inline constexpr auto kTimeout = std::chrono::seconds(30);
+
 class DaemonProcess {
  public:
   DaemonProcess(std::vector<std::string> argv, std::string log_path)

@@ -9,7 +9,7 @@
 #include "common/files.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
-#include "worker/runtime/shuffle_files.h"
+#include "common/shuffle_files.h"
 
 namespace kiln::worker {
 namespace {
@@ -26,16 +26,16 @@ struct Received {
 void WriteMapOutput(const std::string& work_dir, const std::string& app, int shuffle, int map,
                     const std::vector<std::string>& blocks) {
   const std::string app_dir = work_dir + "/" + app;
-  REQUIRE_OK(MakeDirs(runtime::ShuffleDir(app_dir)));
+  REQUIRE_OK(MakeDirs(ShuffleDir(app_dir)));
   std::string data;
   std::vector<uint64_t> offsets{0};
   for (const std::string& b : blocks) {
     data += b;
     offsets.push_back(data.size());
   }
-  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(app_dir, shuffle, map), data));
-  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleIndexPath(app_dir, shuffle, map),
-                             runtime::EncodeShuffleIndex(offsets)));
+  REQUIRE_OK(WriteFileAtomic(ShuffleDataPath(app_dir, shuffle, map), data));
+  REQUIRE_OK(WriteFileAtomic(ShuffleIndexPath(app_dir, shuffle, map),
+                             EncodeShuffleIndex(offsets)));
 }
 
 proto::FetchShuffleBlocksRequest Request(const std::string& app, int shuffle, int reduce,
@@ -128,7 +128,7 @@ TEST_CASE("missing map outputs are NOT_FOUND naming shuffle and map", "[worker][
     CHECK(got.size() == 1);  // map 0 was sent before the error
   }
   SECTION("missing data") {
-    REQUIRE(std::remove(runtime::ShuffleDataPath(dir.Sub("app-1"), 2, 0).c_str()) == 0);
+    REQUIRE(std::remove(ShuffleDataPath(dir.Sub("app-1"), 2, 0).c_str()) == 0);
     std::vector<Received> got;
     absl::Status s = Serve(server, Request("app-1", 2, 0, {0}), &got);
     CHECK(absl::IsNotFound(s));
@@ -139,7 +139,7 @@ TEST_CASE("missing map outputs are NOT_FOUND naming shuffle and map", "[worker][
     CHECK(absl::IsNotFound(Serve(server, Request("app-2", 2, 0, {0}), &got)));
   }
   SECTION("truncated data is DATA_LOSS") {
-    REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(dir.Sub("app-1"), 2, 0), "a"));
+    REQUIRE_OK(WriteFileAtomic(ShuffleDataPath(dir.Sub("app-1"), 2, 0), "a"));
     std::vector<Received> got;
     CHECK(absl::IsDataLoss(Serve(server, Request("app-1", 2, 0, {0}), &got)));
   }

@@ -22,14 +22,12 @@
 #include "tests/support/processes.h"
 #include "tests/support/test_util.h"
 #include "tests/worker/daemon_process.h"
-#include "worker/runtime/shuffle_files.h"
+#include "common/shuffle_files.h"
 
 namespace kiln::test {
 namespace {
 
-const std::string kBin = KILN_BIN_DIR;
 const std::string kFakeExecutor = KILN_FAKE_EXECUTOR;
-constexpr auto kTimeout = std::chrono::seconds(30);
 
 class FakeMaster final : public proto::Master::Service {
  public:
@@ -302,10 +300,10 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   // Shuffle blocks over gRPC, in chunks of 1k.
   std::string block(5000, '\0');
   for (size_t i = 0; i < block.size(); ++i) block[i] = static_cast<char>(i * 7);
-  REQUIRE_OK(MakeDirs(runtime::ShuffleDir(app_dir)));
-  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleDataPath(app_dir, 0, 4), "xy" + block));
-  REQUIRE_OK(WriteFileAtomic(runtime::ShuffleIndexPath(app_dir, 0, 4),
-                             runtime::EncodeShuffleIndex({0, 2, 2 + block.size()})));
+  REQUIRE_OK(MakeDirs(ShuffleDir(app_dir)));
+  REQUIRE_OK(WriteFileAtomic(ShuffleDataPath(app_dir, 0, 4), "xy" + block));
+  REQUIRE_OK(WriteFileAtomic(ShuffleIndexPath(app_dir, 0, 4),
+                             EncodeShuffleIndex({0, 2, 2 + block.size()})));
   proto::FetchShuffleBlocksRequest fetch;
   fetch.set_app_id(app);
   fetch.set_shuffle_id(0);

@@ -18,8 +18,6 @@
 namespace kiln::test {
 namespace {
 
-const std::string kBin = KILN_BIN_DIR;
-constexpr auto kTimeout = std::chrono::seconds(30);
 
 // A port nobody listens on: bound, then released.
 int ClosedPort() {

@@ -1,0 +1,55 @@
+#include "common/executor_command.h"
+
+#include "common/strings.h"
+
+namespace kiln {
+
+std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& c) {
+  return {
+      c.binary_path,
+      std::string(kExecutorFlag),
+      StrCat("--driver=", c.driver_address),
+      StrCat("--app-id=", c.app_id),
+      StrCat("--executor-id=", c.executor_id),
+      StrCat("--cores=", c.cores),
+      StrCat("--memory-mb=", c.memory_mb),
+      StrCat("--worker-id=", c.worker_id),
+      StrCat("--host=", c.host),
+      StrCat("--shuffle-address=", c.shuffle_address),
+      StrCat("--app-dir=", c.app_dir),
+  };
+}
+
+bool IsExecutorInvocation(int argc, const char* const* argv) {
+  return argc >= 2 && std::string_view(argv[1]) == kExecutorFlag;
+}
+
+absl::StatusOr<ExecutorCommand> ParseExecutorArgv(int argc, const char* const* argv) {
+  ExecutorCommand c;
+  if (argc > 0) c.binary_path = argv[0];
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg(argv[i]);
+    const size_t eq = arg.find('=');
+    bool ok = arg.starts_with("--") && eq != std::string_view::npos;
+    if (ok) {
+      const std::string_view key = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
+      if (key == "driver") c.driver_address = value;
+      else if (key == "app-id") c.app_id = value;
+      else if (key == "executor-id") ok = ParseNumber(value, &c.executor_id);
+      else if (key == "cores") ok = ParseNumber(value, &c.cores) && c.cores > 0;
+      else if (key == "memory-mb") ok = ParseNumber(value, &c.memory_mb) && c.memory_mb > 0;
+      else if (key == "worker-id") c.worker_id = value;
+      else if (key == "host") c.host = value;
+      else if (key == "shuffle-address") c.shuffle_address = value;
+      else if (key == "app-dir") c.app_dir = value;
+      else ok = false;
+    }
+    if (!ok) return absl::InvalidArgumentError(StrCat("executor: bad argument '", arg, "'"));
+  }
+  if (c.driver_address.empty() || c.app_id.empty() || c.app_dir.empty()) {
+    return absl::InvalidArgumentError("executor: --driver, --app-id and --app-dir are required");
+  }
+  return c;
+}
+
+}  // namespace kiln

@@ -1,0 +1,45 @@
+#pragma once
+// The command line a worker starts an executor with: the contract between the worker
+// daemon, which builds it, and the executor runtime inside the application's binary,
+// which parses it. Both sides use this file, so they cannot drift apart:
+//
+//   <binary> --kiln-executor --driver=H:P --app-id=A --executor-id=N --cores=C
+//            --memory-mb=M --worker-id=W --host=H --shuffle-address=H:P --app-dir=D
+//
+// One argument per value (the worker uses execve, no shell), so values may hold spaces.
+// Pure functions: thread-safe.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kiln {
+
+struct ExecutorCommand {
+  std::string binary_path;      // argv[0]: the application binary the worker cached
+  std::string driver_address;   // host:port of the driver's gRPC service
+  std::string app_id;
+  int executor_id = 0;
+  int cores = 1;
+  int64_t memory_mb = 1024;
+  std::string worker_id;
+  std::string host;             // the host the worker advertises: the executor's host
+  std::string shuffle_address;  // host:port of the worker's shuffle service
+  std::string app_dir;          // absolute <work-dir>/<app-id> on the worker
+};
+
+inline constexpr std::string_view kExecutorFlag = "--kiln-executor";
+
+std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& command);
+
+// True when argv is an executor's: argv[1] is --kiln-executor.
+bool IsExecutorInvocation(int argc, const char* const* argv);
+
+// Reads back what BuildExecutorArgv built. INVALID_ARGUMENT naming the argument that is
+// unknown or malformed, or the required one (--driver, --app-id, --app-dir) missing.
+absl::StatusOr<ExecutorCommand> ParseExecutorArgv(int argc, const char* const* argv);
+
+}  // namespace kiln

@@ -1,0 +1,162 @@
+#pragma once
+// BlockStore: the partitions of persisted datasets that an executor keeps in memory
+// ("blocks", named rdd_<dataset>_<partition> as in Spark), under a byte budget: the
+// storage share of the executor's memory.
+//
+// A task that computes a persisted partition reserves memory as the block grows
+// ("unrolling", as Spark calls it) and stores it when complete; when a reservation
+// does not fit, the least recently used blocks of *other* datasets are evicted (never
+// one of the same dataset, which would only make the dataset evict itself in a cycle,
+// and never a block a task is reading right now). If even that cannot make room,
+// nothing is evicted and the caller gives up caching that partition: it is recomputed
+// from its lineage when needed, as Spark's MEMORY_ONLY does.
+//
+// Blocks are type-erased (shared_ptr<const void>): every block of one dataset holds
+// the same C++ type, known to the operator that stores and reads it. A reader keeps
+// its block alive while it holds the pointer.
+//
+// Blocks of the disk storage levels are files of framed, encoded records under the
+// store's directory (registered once complete). An in-memory block stored with a spill
+// function (MEMORY_AND_DISK) is written to disk by whoever evicts it, instead of being
+// dropped. Thread-safe; no file is touched with the lock held.
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "common/files.h"
+#include "runtime/block_format.h"
+
+namespace kiln::runtime {
+
+struct BlockId {
+  int dataset = 0;
+  int partition = 0;
+
+  std::string Name() const;  // "rdd_<dataset>_<partition>"
+  friend bool operator==(const BlockId&, const BlockId&) = default;
+  template <class H>
+  friend H AbslHashValue(H h, const BlockId& id) {
+    return H::combine(std::move(h), id.dataset, id.partition);
+  }
+};
+
+// The storage budget of an executor with `memory_bytes` of memory, as Spark's unified
+// memory manager computes it: 300 MiB reserved, `fraction` of the rest managed, and
+// `storage_fraction` of that for cached blocks. (Execution memory is not accounted
+// yet, so storage keeps to its own share instead of borrowing execution's.)
+int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fraction);
+
+// Disk block files: framed (block_format.h, uncompressed as Spark's spark.rdd.compress
+// defaults to false) encoded records, written to a temporary file of this writer's own
+// (two writers of one block never meet) and renamed to `path` on Commit.
+class DiskBlockWriter {
+ public:
+  explicit DiskBlockWriter(std::string path);
+  // Whether the temporary file could be created.
+  const absl::Status& status() const { return open_; }
+  ~DiskBlockWriter();  // removes an uncommitted file
+  DiskBlockWriter(const DiskBlockWriter&) = delete;
+  DiskBlockWriter& operator=(const DiskBlockWriter&) = delete;
+
+  // A buffer to encode records into; call Appended() after each record.
+  std::string* buffer() { return &raw_; }
+  absl::Status Appended() { return raw_.size() >= kDefaultFrameBytes ? Flush() : absl::OkStatus(); }
+  // Flushes, closes and renames; the file's size in bytes.
+  absl::StatusOr<int64_t> Commit();
+
+ private:
+  absl::Status Flush();
+
+  std::string path_;
+  std::string temp_;
+  ScopedFd fd_;
+  absl::Status open_;
+  std::string raw_;
+  std::string framed_;
+  int64_t bytes_ = 0;
+  bool committed_ = false;
+};
+
+// Feeds every frame of a disk block file to `on_frame`.
+absl::Status ReadDiskBlock(const std::string& path, FrameCallback on_frame);
+
+// Writes an evicted block to disk; true when it is there (then registered).
+using SpillFn = std::function<bool(BlockId, const std::shared_ptr<const void>&)>;
+
+struct Evicted {
+  BlockId id;
+  std::shared_ptr<const void> data;
+  SpillFn spill;  // empty: the block is dropped
+};
+
+class BlockStore {
+ public:
+  // `disk_dir` holds the files of disk blocks ("" = no disk levels).
+  explicit BlockStore(int64_t capacity_bytes, std::string disk_dir = "")
+      : capacity_(capacity_bytes), disk_dir_(std::move(disk_dir)) {}
+
+  // The block, or null when this executor does not hold it in memory. Marks it most
+  // recently used.
+  std::shared_ptr<const void> Get(BlockId id);
+
+  // Reserves `bytes` more for a block of `dataset` being built, evicting blocks of other
+  // datasets (appended to `evicted`; the caller spills those that have a spill
+  // function) if needed. False, with nothing evicted or reserved, when the budget
+  // cannot hold it.
+  bool Reserve(int dataset, int64_t bytes, std::vector<Evicted>* evicted);
+  // Returns reserved bytes (a block given up, or reserved beyond its final size).
+  void Release(int64_t bytes);
+  // Stores a complete block of `bytes`, all of them reserved before by the caller (the
+  // reservation becomes the block's). Replaces a copy stored by an earlier attempt.
+  // `spill` (may be empty) writes it to disk when it is evicted.
+  void Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes, SpillFn spill = {});
+
+  // Disk blocks. DiskPath is where a block's file goes (write it under another name
+  // and rename it there); AddDisk registers it once complete.
+  bool has_disk() const { return !disk_dir_.empty(); }
+  std::string DiskPath(BlockId id) const;
+  void AddDisk(BlockId id, int64_t bytes);
+  bool OnDisk(BlockId id) const;
+  // Forgets a disk block and deletes its file (found unreadable).
+  void DropDisk(BlockId id);
+
+  // Drops every block of `dataset` (unpersist), in memory and on disk; returns how many.
+  int RemoveDataset(int dataset);
+
+  int64_t capacity() const { return capacity_; }
+  int64_t used() const;       // bytes of stored blocks
+  int64_t reserved() const;   // bytes reserved by blocks being built
+  size_t size() const;        // stored blocks in memory
+  int64_t disk_bytes() const; // bytes of disk blocks
+
+ private:
+  struct Entry {
+    std::shared_ptr<const void> data;
+    int64_t bytes = 0;
+    std::list<BlockId>::iterator lru;  // position in lru_
+    SpillFn spill;
+  };
+  void EraseLocked(absl::flat_hash_map<BlockId, Entry>::iterator it)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const int64_t capacity_;
+  const std::string disk_dir_;
+  mutable absl::Mutex mu_;
+  absl::flat_hash_map<BlockId, int64_t> disk_ ABSL_GUARDED_BY(mu_);  // bytes per file
+  absl::flat_hash_map<BlockId, Entry> blocks_ ABSL_GUARDED_BY(mu_);
+  std::list<BlockId> lru_ ABSL_GUARDED_BY(mu_);  // least recently used first
+  int64_t used_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+}  // namespace kiln::runtime

@@ -1,0 +1,151 @@
+#include "runtime/executor_process.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <vector>
+
+#include "common/background.h"
+#include "common/executor_command.h"
+#include "common/files.h"
+#include "common/logging.h"
+#include "common/rpc.h"
+#include "common/settings.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "proto/driver.grpc.pb.h"
+#include "spdlog/spdlog.h"
+#include "runtime/block_store.h"
+#include "runtime/task_pool.h"
+
+namespace kiln::runtime {
+namespace {
+
+using DriverStream = grpc::ClientReaderWriter<proto::ExecutorMessage, proto::DriverMessage>;
+
+// Statuses from task threads, written to the stream by one sender thread: all that
+// wait go in one message.
+class StatusSender {
+ public:
+  explicit StatusSender(DriverStream* stream)
+      : stream_(stream),
+        queue_({.threads = 1, .max_batch = 0},
+               [this](std::vector<proto::TaskStatus>& batch) { Send(batch); }) {
+    queue_.Start();
+  }
+  ~StatusSender() { Stop(); }
+
+  void Add(proto::TaskStatus status) { queue_.Push(std::move(status)); }
+  // Sends what is queued, then stops.
+  void Stop() { queue_.Drain(std::chrono::milliseconds::max()); }
+
+ private:
+  void Send(std::vector<proto::TaskStatus>& batch) {
+    if (broken_) return;  // the driver went away; the reader notices
+    proto::ExecutorMessage message;
+    for (proto::TaskStatus& s : batch) *message.mutable_statuses()->add_statuses() = std::move(s);
+    if (!stream_->Write(message)) broken_ = true;
+  }
+
+  DriverStream* const stream_;
+  bool broken_ = false;  // touched by the queue's one thread only
+  WorkQueue<proto::TaskStatus> queue_;
+};
+
+}  // namespace
+
+int RunExecutorProcess(int argc, const char* const* argv) {
+  InitLogging("executor");
+  absl::StatusOr<ExecutorCommand> args = ParseExecutorArgv(argc, argv);
+  if (!args.ok()) {
+    spdlog::error("{}", View(args.status().message()));
+    return 2;
+  }
+  absl::StatusOr<std::string> self = SelfExePath();
+  absl::StatusOr<std::string> digest = self.ok() ? Sha256File(*self) : self.status();
+  if (!digest.ok()) {
+    spdlog::error("cannot compute this binary's digest: {}", View(digest.status().message()));
+    return 1;
+  }
+  auto stub = proto::Driver::NewStub(rpc::MakeChannel(args->driver_address));
+  grpc::ClientContext context;
+  auto stream = stub->Connect(&context);
+  proto::ExecutorMessage hello;
+  proto::RegisterExecutor* reg = hello.mutable_register_();
+  reg->set_app_id(args->app_id);
+  reg->set_executor_id(args->executor_id);
+  reg->set_host(args->host);
+  reg->set_cores(args->cores);
+  reg->set_binary_digest(*digest);
+  reg->set_worker_id(args->worker_id);
+  reg->set_shuffle_address(args->shuffle_address);
+  reg->set_pid(static_cast<int>(getpid()));
+  proto::DriverMessage reply;
+  if (!stream->Write(hello) || !stream->Read(&reply)) {
+    spdlog::error("app={} executor={} cannot reach the driver at {}: {}", args->app_id,
+                  args->executor_id, args->driver_address, stream->Finish().error_message());
+    return 1;
+  }
+  if (reply.has_shutdown()) {
+    spdlog::error("app={} executor={} refused by the driver: {}", args->app_id,
+                  args->executor_id, reply.shutdown().reason());
+    return 1;
+  }
+  absl::StatusOr<Config> conf = Config::Deserialize(reply.registered().conf());
+  if (!conf.ok()) {
+    spdlog::error("bad configuration from the driver: {}", View(conf.status().message()));
+    return 1;
+  }
+  ShuffleEnvOptions env_options;
+  env_options.app_id = args->app_id;
+  env_options.app_dir = args->app_dir;
+  env_options.worker_id = args->worker_id;
+  env_options.compression =
+      ParseCompression(conf->GetString("kiln.io.compression.codec")).value_or(Compression::kLz4);
+  env_options.max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize");
+  ShuffleEnv env(env_options);
+  // Cached blocks on disk go under the application dir, removed with it.
+  std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);
+  if (absl::Status s = MakeDirs(blocks_dir); !s.ok()) {
+    spdlog::error("app={} executor={} {}", args->app_id, args->executor_id, View(s.message()));
+    return 1;
+  }
+  BlockStore blocks(StorageCapacity(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction"),
+                                    conf->GetDouble("kiln.memory.storageFraction")),
+                    blocks_dir);
+  spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB",
+               args->app_id, args->executor_id, args->driver_address, args->cores,
+               blocks.capacity() >> 20);
+
+  int exit_code = 1;
+  {
+    StatusSender sender(stream.get());
+    TaskPool pool(args->cores, ExecutorEnv{&env, &blocks},
+                  [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
+    proto::DriverMessage message;
+    while (stream->Read(&message)) {
+      if (message.has_launch()) {
+        pool.Submit(message.launch());
+      } else if (message.has_remove_dataset()) {
+        int removed = blocks.RemoveDataset(message.remove_dataset().dataset());
+        spdlog::debug("app={} executor={} unpersisted dataset {} ({} block(s))", args->app_id,
+                      args->executor_id, message.remove_dataset().dataset(), removed);
+      } else if (message.has_shutdown()) {
+        spdlog::info("app={} executor={} shutting down: {}", args->app_id, args->executor_id,
+                     message.shutdown().reason());
+        exit_code = 0;
+        break;
+      }
+    }
+    if (exit_code != 0) {
+      spdlog::error("app={} executor={} lost the driver at {}; exiting", args->app_id,
+                    args->executor_id, args->driver_address);
+    }
+    pool.Stop();
+    sender.Stop();
+  }
+  context.TryCancel();
+  return exit_code;
+}
+
+}  // namespace kiln::runtime

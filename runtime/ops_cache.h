@@ -1,0 +1,358 @@
+#pragma once
+// CachePointOp<T>: where a persisted dataset's records pass in a task pipeline. It is
+// a segment boundary (see ops_narrow.h) that the task runner drives one partition of
+// the dataset at a time: if this executor holds the partition's block (in memory or on
+// disk), Replay pushes the cached records downstream and the operators that compute
+// the partition never run; otherwise the partition is computed from its lineage and
+// the records are copied into a new block on their way through, stored when the
+// partition is complete (Spark's getOrElseUpdate).
+//
+// Storage levels, as Spark's: MEMORY_ONLY keeps records in memory and passes a
+// partition that does not fit through uncached; MEMORY_AND_DISK writes such a
+// partition to disk instead, and its in-memory blocks go to disk when evicted;
+// DISK_ONLY writes every partition to disk (encoded, framed, checksummed). Stores,
+// spills and evictions are reported to the driver through the task's block updates.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/codec.h"
+#include "common/memory_size.h"
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+#include "runtime/block_store.h"
+#include "runtime/operator.h"
+#include "runtime/ops_narrow.h"
+
+namespace kiln {
+
+// Where persist() keeps partitions (Spark's StorageLevel, deserialized in memory).
+enum class StorageLevel : uint8_t { kMemoryOnly = 0, kMemoryAndDisk = 1, kDiskOnly = 2 };
+
+}  // namespace kiln
+
+namespace kiln::runtime {
+
+// The task runner's view of a CachePointOp: which partition flows next, and replay.
+class CacheBoundary : public SegmentBoundary {
+ public:
+  // The partition of the persisted dataset that the next records belong to.
+  virtual void BeginPartition(int partition) = 0;
+  // Pushes the cached block of the current partition downstream; false when this
+  // executor does not hold it (then the partition is computed and cached).
+  virtual absl::StatusOr<bool> Replay(TaskContext& ctx) = 0;
+};
+
+// A cached partition in memory: the records in the batches they arrived in (no
+// reallocation while it grows; replayed batch by batch).
+template <class T>
+struct CachedBlock {
+  std::vector<std::vector<T>> chunks;
+};
+
+// Warns at most every 10 s (process-wide); in between, the message goes to debug. A
+// dataset that does not fit would otherwise warn once per partition.
+template <class... Args>
+void WarnSometimes(spdlog::format_string_t<Args...> format, Args&&... args) {
+  static std::atomic<int64_t> next_ns{0};
+  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch())
+                          .count();
+  int64_t next = next_ns.load();
+  if (now >= next && next_ns.compare_exchange_strong(next, now + 10'000'000'000)) {
+    spdlog::warn(format, std::forward<Args>(args)...);
+  } else {
+    spdlog::debug(format, std::forward<Args>(args)...);
+  }
+}
+
+inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
+  proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
+  update->set_dataset(id.dataset);
+  update->set_partition(id.partition);
+  update->set_stored(stored);
+  update->set_disk(disk);
+  update->set_bytes(bytes);
+}
+
+template <class T>
+class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheBoundary {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
+    Reader reader(params);
+    int dataset = static_cast<int>(reader.GetVarint());
+    uint64_t level = reader.GetVarint();
+    if (!reader.ok() || level > static_cast<uint64_t>(StorageLevel::kDiskOnly)) {
+      return absl::DataLossError("cache point: corrupt parameters");
+    }
+    return std::unique_ptr<OpBase>(
+        std::make_unique<CachePointOp>(dataset, static_cast<StorageLevel>(level)));
+  }
+
+  CachePointOp(int dataset, StorageLevel level) : dataset_(dataset), level_(level) {}
+  ~CachePointOp() override { GiveUp(); }
+
+  absl::Status Open(TaskContext& ctx) override {
+    store_ = ctx.blocks;
+    ctx_ = &ctx;
+    return absl::OkStatus();
+  }
+
+  void BeginPartition(int partition) override {
+    GiveUp();
+    partition_ = partition;
+    if (store_ == nullptr) return;
+    if (level_ == StorageLevel::kDiskOnly && store_->has_disk()) {
+      mode_ = Mode::kDisk;  // the file is created by the first write, if replay misses
+    } else {
+      block_ = std::make_shared<CachedBlock<T>>();
+      mode_ = Mode::kMemory;
+    }
+  }
+
+  absl::StatusOr<bool> Replay(TaskContext& ctx) override {
+    if (store_ == nullptr) return false;
+    if (auto block = std::static_pointer_cast<const CachedBlock<T>>(store_->Get(Id()))) {
+      GiveUp();  // nothing to build
+      std::vector<T> batch;
+      for (const std::vector<T>& chunk : block->chunks) {
+        batch.assign(chunk.begin(), chunk.end());
+        CountRead(ctx, chunk.size());
+        absl::Status s = this->next_->Push(batch);
+        if (!s.ok()) return s;
+      }
+      return true;
+    }
+    if (level_ == StorageLevel::kMemoryOnly || !store_->OnDisk(Id())) return false;
+    GiveUp();
+    absl::StatusOr<bool> replayed = ReplayDisk(ctx);
+    if (replayed.ok() && !*replayed) BeginPartition(partition_);  // compute it after all
+    return replayed;
+  }
+
+  absl::Status Push(std::vector<T>& batch) override {
+    if (mode_ == Mode::kMemory) {
+      Keep(batch, *ctx_);  // may move the block, this batch included, to disk
+    } else if (mode_ == Mode::kDisk) {
+      WriteDisk(batch);
+    }
+    return this->next_->Push(batch);
+  }
+
+  // The end of one partition of the persisted dataset: store its block.
+  absl::Status Finish(TaskContext& ctx) override {
+    if (mode_ == Mode::kDisk) {
+      if (!OpenDisk()) return absl::OkStatus();  // an empty partition
+      absl::StatusOr<int64_t> bytes = disk_->Commit();
+      if (!bytes.ok()) {
+        StopDisk(bytes.status());
+        return absl::OkStatus();
+      }
+      mode_ = Mode::kNone;
+      disk_.reset();
+      store_->AddDisk(Id(), *bytes);
+      AddBlockUpdate(ctx, Id(), true, true, *bytes);
+      return absl::OkStatus();
+    }
+    if (mode_ != Mode::kMemory) return absl::OkStatus();
+    int64_t bytes = Bytes();
+    if (bytes > reserved_ && !ReserveMore(bytes - reserved_, ctx)) {
+      GiveUp();
+      return absl::OkStatus();
+    }
+    mode_ = Mode::kNone;
+    store_->Release(reserved_ - bytes);
+    reserved_ = 0;
+    SpillFn spill;
+    if (level_ == StorageLevel::kMemoryAndDisk && store_->has_disk()) {
+      BlockStore* store = store_;
+      spill = [store](BlockId id, const std::shared_ptr<const void>& data) {
+        return SpillToDisk(store, id, data);
+      };
+    }
+    store_->Put(Id(), std::move(block_), bytes, std::move(spill));
+    AddBlockUpdate(ctx, Id(), true, false, bytes);
+    return absl::OkStatus();
+  }
+
+  absl::Status FinishDownstream(TaskContext& ctx) override { return this->next_->Finish(ctx); }
+
+ private:
+  enum class Mode { kNone, kMemory, kDisk };
+
+  BlockId Id() const { return BlockId{dataset_, partition_}; }
+  int64_t Bytes() const { return static_cast<int64_t>(heap_bytes_ + chunk_bytes_); }
+
+  static void CountRead(TaskContext& ctx, size_t records) {
+    ctx.metrics.set_records_read(ctx.metrics.records_read() + static_cast<int64_t>(records));
+  }
+
+  static absl::Status Encode(DiskBlockWriter& disk, const T& x) {
+    Writer w(disk.buffer());
+    ::kiln::Encode(w, x);
+    return disk.Appended();
+  }
+
+  // An evicted MEMORY_AND_DISK block, written to disk by the task that evicts it.
+  static bool SpillToDisk(BlockStore* store, BlockId id, const std::shared_ptr<const void>& data) {
+    auto block = std::static_pointer_cast<const CachedBlock<T>>(data);
+    DiskBlockWriter disk(store->DiskPath(id));
+    for (const std::vector<T>& chunk : block->chunks) {
+      for (const T& x : chunk) {
+        if (!Encode(disk, x).ok()) return false;
+      }
+    }
+    absl::StatusOr<int64_t> bytes = disk.Commit();
+    if (!bytes.ok()) {
+      WarnSometimes("cannot spill {} to disk, it is dropped: {}", id.Name(),
+                    View(bytes.status().message()));
+      return false;
+    }
+    store->AddDisk(id, *bytes);
+    return true;
+  }
+
+  // A block file that cannot be read is dropped, so that the task's next attempt
+  // computes the partition again.
+  absl::StatusOr<bool> ReplayDisk(TaskContext& ctx) {
+    int64_t pushed = 0;
+    absl::Status s = PushDiskBlock(ctx, &pushed);
+    if (s.ok()) return true;
+    store_->DropDisk(Id());
+    if (pushed == 0) return false;  // nothing went downstream yet: compute it here
+    return s;
+  }
+
+  absl::Status PushDiskBlock(TaskContext& ctx, int64_t* pushed) {
+    std::vector<T> batch;
+    batch.reserve(kBatchSize);
+    T record{};
+    auto on_frame = [&](std::string_view frame) -> absl::Status {
+      Reader r(frame);
+      while (!r.done()) {
+        Decode(r, record);
+        if (!r.ok()) {
+          return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
+        }
+        batch.push_back(std::move(record));
+        if (batch.size() == kBatchSize) {
+          CountRead(ctx, batch.size());
+          *pushed += static_cast<int64_t>(batch.size());
+          absl::Status next = this->next_->Push(batch);
+          batch.clear();
+          if (!next.ok()) return next;
+        }
+      }
+      return absl::OkStatus();
+    };
+    absl::Status s = ReadDiskBlock(store_->DiskPath(Id()), on_frame);
+    if (!s.ok()) return s;
+    if (batch.empty()) return absl::OkStatus();
+    CountRead(ctx, batch.size());
+    *pushed += static_cast<int64_t>(batch.size());
+    return this->next_->Push(batch);
+  }
+
+  // The disk block being written, created on first use; false (and caching stopped)
+  // when it cannot be.
+  bool OpenDisk() {
+    if (disk_ == nullptr) disk_ = std::make_unique<DiskBlockWriter>(store_->DiskPath(Id()));
+    if (disk_->status().ok()) return true;
+    StopDisk(disk_->status());
+    return false;
+  }
+
+  // A disk error stops caching this partition; the task goes on (its records are fine).
+  void StopDisk(const absl::Status& error) {
+    WarnSometimes("task={} cannot cache {} on disk, it is not cached: {}", ctx_->task_id,
+                  Id().Name(), View(error.message()));
+    GiveUp();
+  }
+
+  void WriteDisk(const std::vector<T>& batch) {
+    if (!OpenDisk()) return;
+    for (const T& x : batch) {
+      absl::Status s = Encode(*disk_, x);
+      if (!s.ok()) return StopDisk(s);
+    }
+  }
+
+  void Keep(const std::vector<T>& batch, TaskContext& ctx) {
+    std::vector<T>& chunk = block_->chunks.emplace_back(batch.begin(), batch.end());
+    if constexpr (!std::is_trivially_copyable_v<T>) {
+      for (const T& x : chunk) heap_bytes_ += HeapBytes<T>::Of(x);
+    }
+    chunk_bytes_ += chunk.capacity() * sizeof(T) + sizeof(std::vector<T>);
+    const int64_t grown = Bytes() - reserved_;
+    if (grown <= 0) return;
+    // Reserve ahead in steps (1 MiB, or an eighth of the block so far), not per batch.
+    int64_t step = std::max<int64_t>(grown, std::max<int64_t>(1 << 20, reserved_ / 8));
+    if (ReserveMore(step, ctx) || ReserveMore(grown, ctx)) return;
+    if (level_ == StorageLevel::kMemoryAndDisk && store_->has_disk()) {
+      spdlog::debug("task={} {} does not fit in storage memory; writing it to disk", ctx.task_id,
+                    Id().Name());
+      MoveToDisk();
+      return;
+    }
+    WarnSometimes("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
+                  "bytes in use); the partition is not cached",
+                  ctx.task_id, Id().Name(), Bytes(), store_->used(), store_->capacity());
+    GiveUp();
+  }
+
+  // MEMORY_AND_DISK past the memory budget: the records so far go to a disk block,
+  // and so will the rest.
+  void MoveToDisk() {
+    std::shared_ptr<CachedBlock<T>> block = std::move(block_);
+    GiveUp();
+    mode_ = Mode::kDisk;
+    for (const std::vector<T>& chunk : block->chunks) {
+      WriteDisk(chunk);
+      if (mode_ != Mode::kDisk) return;  // a disk error stopped caching
+    }
+  }
+
+  bool ReserveMore(int64_t bytes, TaskContext& ctx) {
+    std::vector<Evicted> evicted;
+    if (!store_->Reserve(dataset_, bytes, &evicted)) return false;
+    reserved_ += bytes;
+    for (Evicted& e : evicted) {
+      const bool spilled = e.spill && e.spill(e.id, e.data);
+      AddBlockUpdate(ctx, e.id, spilled, spilled, 0);
+      spdlog::debug("task={} {} {} to cache {}", ctx.task_id, spilled ? "spilled" : "evicted",
+                    e.id.Name(), Id().Name());
+    }
+    return true;
+  }
+
+  // Stops building the current block and returns its reservation.
+  void GiveUp() {
+    mode_ = Mode::kNone;
+    if (reserved_ > 0) store_->Release(reserved_);
+    reserved_ = 0;
+    block_.reset();
+    disk_.reset();
+    heap_bytes_ = 0;
+    chunk_bytes_ = 0;
+  }
+
+  const int dataset_;
+  const StorageLevel level_;
+  BlockStore* store_ = nullptr;
+  TaskContext* ctx_ = nullptr;
+  int partition_ = 0;
+  Mode mode_ = Mode::kNone;
+  std::shared_ptr<CachedBlock<T>> block_;
+  std::unique_ptr<DiskBlockWriter> disk_;
+  size_t heap_bytes_ = 0;   // heap owned by the records
+  size_t chunk_bytes_ = 0;  // the chunks' arrays and headers
+  int64_t reserved_ = 0;
+};
+
+}  // namespace kiln::runtime

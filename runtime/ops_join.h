@@ -1,0 +1,130 @@
+#pragma once
+// Joins with a partitioned side (Spark's co-partitioned join): when one side of a join
+// is already placed by key hash into the join's partitions, its records stream through
+// one of these operators in the task that computes their partition, with no shuffle;
+// only the other side is shuffled, and the operator reads that side's records of the
+// same partition (TaskContext::dataset_partition) into a hash table when it opens.
+// Outputs come in the streaming side's order, each record's matches in map-id order.
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "runtime/operator.h"
+#include "runtime/ops_shuffle.h"
+
+namespace kiln::runtime {
+
+// Streams pairs (K, S); holds the other side's (K, B) pairs of the partition.
+// Derived::Join(kv, matches or null, out) emits the outputs of one streaming record.
+template <class K, class S, class B, class Out, class Derived>
+class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Out> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
+    auto op = std::make_unique<Derived>();
+    absl::StatusOr<std::vector<proto::ShuffleReadParams>> inputs = ParseReadParams(params, 1);
+    if (!inputs.ok()) return inputs.status();
+    op->input_ = std::move((*inputs)[0]);
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+
+  absl::Status Open(TaskContext& ctx) override {
+    table_.clear();
+    std::string split;
+    Writer(&split).PutVarint(static_cast<uint64_t>(ctx.dataset_partition));
+    return ReadShuffle<std::pair<K, B>>(ctx, input_, split, [&](std::pair<K, B>& kb) {
+      table_[kb.first].push_back(std::move(kb.second));
+    });
+  }
+
+  absl::Status Push(std::vector<std::pair<K, S>>& batch) override {
+    for (std::pair<K, S>& ks : batch) {
+      auto it = table_.find(ks.first);
+      const std::vector<B>* matches = it == table_.end() ? nullptr : &it->second;
+      absl::Status s = static_cast<Derived*>(this)->Join(ks, matches);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Finish(TaskContext& ctx) override {
+    absl::Status s = out_.Flush();
+    if (!s.ok()) return s;
+    return this->next_->Finish(ctx);
+  }
+
+ protected:
+  PartitionedJoinBase() : out_(&this->next_) {}
+
+  // One output per match, make(ks, value, match); the streaming record's value is
+  // copied for all matches but the last, which takes it (a cached group of values is
+  // not copied twice).
+  template <class B2, class Make>
+  absl::Status EmitEach(std::pair<K, S>& ks, const std::vector<B2>& matches, Make make) {
+    for (size_t i = 0; i + 1 < matches.size(); ++i) {
+      absl::Status s = out_.Emit(make(ks, S(ks.second), matches[i]));
+      if (!s.ok()) return s;
+    }
+    return out_.Emit(make(ks, std::move(ks.second), matches.back()));
+  }
+
+  BatchEmitter<Out> out_;
+
+ private:
+  proto::ShuffleReadParams input_;
+  KeyMap<K, std::vector<B>> table_;
+};
+
+// join, left side partitioned: (k, (v, w)) for every w of the right side's k.
+template <class K, class V, class W>
+class PartitionedJoinOp final
+    : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
+                                 PartitionedJoinOp<K, V, W>> {
+ public:
+  using Out = std::pair<K, std::pair<V, W>>;
+  absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
+    if (matches == nullptr) return absl::OkStatus();
+    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
+      return Out(kv.first, std::pair<V, W>(std::move(v), w));
+    });
+  }
+};
+
+// join, right side partitioned: the right side streams, the left side is the table.
+template <class K, class V, class W>
+class PartitionedRightJoinOp final
+    : public PartitionedJoinBase<K, W, V, std::pair<K, std::pair<V, W>>,
+                                 PartitionedRightJoinOp<K, V, W>> {
+ public:
+  using Out = std::pair<K, std::pair<V, W>>;
+  absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches) {
+    if (matches == nullptr) return absl::OkStatus();
+    return this->EmitEach(kw, *matches, [](std::pair<K, W>& kw, W w, const V& v) {
+      return Out(kw.first, std::pair<V, W>(v, std::move(w)));
+    });
+  }
+};
+
+// left_outer_join, left side partitioned: as join, and (k, (v, nullopt)) for a left
+// record without a match.
+template <class K, class V, class W>
+class PartitionedLeftOuterJoinOp final
+    : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, std::optional<W>>>,
+                                 PartitionedLeftOuterJoinOp<K, V, W>> {
+ public:
+  using Out = std::pair<K, std::pair<V, std::optional<W>>>;
+  absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
+    if (matches == nullptr) {
+      return this->out_.Emplace(kv.first,
+                                std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt));
+    }
+    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
+      return Out(kv.first, std::pair<V, std::optional<W>>(std::move(v), w));
+    });
+  }
+};
+
+}  // namespace kiln::runtime

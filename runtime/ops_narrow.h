@@ -1,0 +1,170 @@
+#pragma once
+// Narrow operators: per-record (or per-partition) transformations fused into the task
+// of their parent. Each processes whole batches; the user's function is inlined into
+// the batch loop.
+
+#include <memory>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "runtime/closure.h"
+#include "runtime/emit.h"
+#include "runtime/operator.h"
+
+namespace kiln::runtime {
+
+// Shared Create() for operators built from a closure alone.
+template <class Op>
+absl::StatusOr<std::unique_ptr<OpBase>> CreateWithClosure(std::string_view closure) {
+  auto op = std::make_unique<Op>();
+  absl::Status s = op->fn.Decode(closure);
+  if (!s.ok()) return s;
+  return std::unique_ptr<OpBase>(std::move(op));
+}
+
+// The common tail of a one-in, one-out operator: an output batch and Finish.
+template <class In, class Out>
+class Transform : public Consumer<In>, public Producer<Out> {
+ public:
+  Transform() : out_(&this->next_) {}
+  absl::Status Finish(TaskContext& ctx) override {
+    absl::Status s = out_.Flush();
+    if (!s.ok()) return s;
+    return this->next_->Finish(ctx);
+  }
+
+ protected:
+  BatchEmitter<Out> out_;
+};
+
+template <class T, class U, class F>
+class MapOp final : public Transform<T, U> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    return CreateWithClosure<MapOp>(c);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    F& f = fn.get();
+    std::vector<U>& out = this->out_.batch();
+    for (T& x : batch) {
+      out.push_back(f(std::move(x)));
+      if (out.size() >= kBatchSize) {
+        absl::Status s = this->out_.Flush();
+        if (!s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+  Closure<F> fn;
+};
+
+template <class T, class F>
+class FilterOp final : public Consumer<T>, public Producer<T> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    return CreateWithClosure<FilterOp>(c);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    F& f = fn.get();
+    size_t kept = 0;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (f(std::as_const(batch[i]))) {
+        if (kept != i) batch[kept] = std::move(batch[i]);
+        ++kept;
+      }
+    }
+    batch.resize(kept);
+    if (batch.empty()) return absl::OkStatus();
+    return this->next_->Push(batch);
+  }
+  absl::Status Finish(TaskContext& ctx) override { return this->next_->Finish(ctx); }
+  Closure<F> fn;
+};
+
+// flat_map with a function returning a range of U.
+template <class T, class U, class F>
+class FlatMapOp final : public Transform<T, U> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    return CreateWithClosure<FlatMapOp>(c);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    F& f = fn.get();
+    for (T& x : batch) {
+      for (auto&& y : f(std::as_const(x))) {
+        absl::Status s = this->out_.Emit(std::forward<decltype(y)>(y));
+        if (!s.ok()) return s;
+      }
+    }
+    return absl::OkStatus();
+  }
+  Closure<F> fn;
+};
+
+// flat_map with a function f(const T&, Emit<U>&).
+template <class T, class U, class F>
+class FlatMapEmitOp final : public Transform<T, U> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    return CreateWithClosure<FlatMapEmitOp>(c);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    F& f = fn.get();
+    Emit<U> emit(&this->out_);
+    for (const T& x : batch) f(x, emit);
+    return emit.status();
+  }
+  Closure<F> fn;
+};
+
+// map_partitions: f(std::vector<T>) -> std::vector<U> over the whole partition.
+template <class T, class U, class F>
+class MapPartitionsOp final : public Consumer<T>, public Producer<U> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    return CreateWithClosure<MapPartitionsOp>(c);
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    for (T& x : batch) all_.push_back(std::move(x));
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    std::vector<U> out = fn.get()(std::move(all_));
+    for (size_t i = 0; i < out.size(); i += kBatchSize) {
+      size_t end = std::min(out.size(), i + kBatchSize);
+      std::vector<U> batch(std::make_move_iterator(out.begin() + i),
+                           std::make_move_iterator(out.begin() + end));
+      absl::Status s = this->next_->Push(batch);
+      if (!s.ok()) return s;
+    }
+    return this->next_->Finish(ctx);
+  }
+  Closure<F> fn;
+
+ private:
+  std::vector<T> all_;
+};
+
+// Marks where a coalesced task's parent partitions end: the operators before it run
+// once per parent partition (a fresh chain each time, finished each time), the ones
+// after it once per task. Finish() from upstream is swallowed; the task runner calls
+// FinishDownstream() after the last parent partition.
+class SegmentBoundary : public virtual OpBase {
+ public:
+  virtual absl::Status FinishDownstream(TaskContext& ctx) = 0;
+};
+
+template <class T>
+class CoalesceBoundaryOp final : public Consumer<T>, public Producer<T>, public SegmentBoundary {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
+    return std::unique_ptr<OpBase>(std::make_unique<CoalesceBoundaryOp>());
+  }
+  absl::Status Push(std::vector<T>& batch) override { return this->next_->Push(batch); }
+  absl::Status Finish(TaskContext&) override { return absl::OkStatus(); }
+  absl::Status FinishDownstream(TaskContext& ctx) override { return this->next_->Finish(ctx); }
+};
+
+}  // namespace kiln::runtime

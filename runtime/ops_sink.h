@@ -1,0 +1,240 @@
+#pragma once
+// Result sinks: the last operator of a result stage's task. Each leaves its encoded
+// per-partition result in TaskContext::result for the driver to merge.
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/codec.h"
+#include "common/files.h"
+#include "common/strings.h"
+#include "runtime/closure.h"
+#include "runtime/operator.h"
+#include "runtime/to_text.h"
+
+namespace kiln::runtime {
+
+// collect(): every record, encoded as a vector<T>.
+template <class T>
+class CollectSink final : public Consumer<T>, public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
+    auto op = std::make_unique<CollectSink>();
+    if (!params.empty()) {
+      Reader r(params);
+      op->limit_ = r.GetVarint();  // take(n): keep at most n records
+    }
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    Writer w(&body_);
+    for (const T& x : batch) {
+      if (count_ >= limit_) break;
+      Encode(w, x);
+      ++count_;
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    Writer w(&ctx.result);
+    w.PutVarint(count_);
+    w.PutBytes(body_.data(), body_.size());
+    ctx.metrics.set_records_written(static_cast<int64_t>(count_));
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string body_;
+  uint64_t count_ = 0;
+  uint64_t limit_ = UINT64_MAX;
+};
+
+// count(): the number of records, as a varint.
+template <class T>
+class CountSink final : public Consumer<T>, public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
+    return std::unique_ptr<OpBase>(std::make_unique<CountSink>());
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    count_ += batch.size();
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    Writer(&ctx.result).PutVarint(count_);
+    return absl::OkStatus();
+  }
+
+ private:
+  uint64_t count_ = 0;
+};
+
+// reduce(f): the partition's fold, as an encoded optional<T> (empty partitions: none).
+template <class T, class F>
+class ReduceSink final : public Consumer<T>, public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    auto op = std::make_unique<ReduceSink>();
+    absl::Status s = op->fn.Decode(c);
+    if (!s.ok()) return s;
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    F& f = fn.get();
+    for (T& x : batch) {
+      if (acc_) {
+        acc_ = f(std::move(*acc_), std::move(x));
+      } else {
+        acc_ = std::move(x);
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    Writer w(&ctx.result);
+    Encode(w, acc_);
+    return absl::OkStatus();
+  }
+  Closure<F> fn;
+
+ private:
+  std::optional<T> acc_;
+};
+
+// foreach(f): runs f on every record on the executors; no result.
+template <class T, class F>
+class ForeachSink final : public Consumer<T>, public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
+    auto op = std::make_unique<ForeachSink>();
+    absl::Status s = op->fn.Decode(c);
+    if (!s.ok()) return s;
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    for (const T& x : batch) fn.get()(x);
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext&) override { return absl::OkStatus(); }
+  Closure<F> fn;
+};
+
+// A deterministic sample of the keys of a pair dataset, for sort_by_key's range
+// bounds: reservoir sampling seeded by the partition index.
+template <class K, class V>
+class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
+    auto op = std::make_unique<KeySampleSink>();
+    Reader r(params);
+    op->size_ = r.GetVarint();
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Open(TaskContext& ctx) override {
+    rng_.seed(static_cast<uint64_t>(ctx.partition) * 0x9e3779b97f4a7c15ULL + 1);
+    return absl::OkStatus();
+  }
+  absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
+    for (auto& kv : batch) {
+      ++seen_;
+      if (sample_.size() < size_) {
+        sample_.push_back(std::move(kv.first));
+      } else {
+        uint64_t j = std::uniform_int_distribution<uint64_t>(0, seen_ - 1)(rng_);
+        if (j < size_) sample_[j] = std::move(kv.first);
+      }
+    }
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    Writer w(&ctx.result);
+    w.PutVarint(seen_);
+    Encode(w, sample_);
+    return absl::OkStatus();
+  }
+
+ private:
+  uint64_t size_ = 0;
+  uint64_t seen_ = 0;
+  std::vector<K> sample_;
+  std::mt19937_64 rng_;
+};
+
+// save_as_text_file(dir): one line per record into dir/_temporary/<attempt file>,
+// renamed to dir/part-NNNNN when the task succeeds (the commit). A retried attempt
+// writes its own file, so a failed attempt never leaves a half-written part.
+template <class T>
+class SaveTextSink final : public Consumer<T>, public Sink {
+ public:
+  static_assert(HasToText<T>,
+                "kiln: save_as_text_file needs kiln::ToText<T> for this record type (or map "
+                "the records to std::string first)");
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
+    auto op = std::make_unique<SaveTextSink>();
+    op->dir_ = std::string(params);
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  ~SaveTextSink() override {
+    if (fd_.valid()) {
+      fd_.Reset();
+      ::unlink(tmp_path_.c_str());  // a failed attempt leaves nothing behind
+    }
+  }
+  absl::Status Open(TaskContext& ctx) override {
+    char name[32];
+    std::snprintf(name, sizeof(name), "part-%05d", ctx.partition);
+    final_path_ = dir_ + "/" + name;
+    tmp_path_ = StrCat(dir_, "/_temporary/", name, "-attempt-", ctx.task_id, "-", ctx.attempt);
+    absl::StatusOr<ScopedFd> fd = OpenFile(tmp_path_, O_WRONLY | O_CREAT | O_TRUNC, "output file");
+    if (!fd.ok()) return fd.status();
+    fd_ = *std::move(fd);
+    buffer_.reserve(kFlushBytes + 4096);
+    return absl::OkStatus();
+  }
+  absl::Status Push(std::vector<T>& batch) override {
+    for (const T& x : batch) {
+      ToText<T>::Append(buffer_, x);
+      buffer_.push_back('\n');
+    }
+    records_ += batch.size();
+    if (buffer_.size() >= kFlushBytes) return Flush();
+    return absl::OkStatus();
+  }
+  absl::Status Finish(TaskContext& ctx) override {
+    absl::Status s = Flush();
+    if (s.ok()) s = fd_.Close(tmp_path_);
+    if (!s.ok()) return s;
+    if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
+      return ErrnoStatus(errno, StrCat("cannot commit ", final_path_));
+    }
+    ctx.metrics.set_records_written(static_cast<int64_t>(records_));
+    return absl::OkStatus();
+  }
+
+ private:
+  static constexpr size_t kFlushBytes = 1 << 20;
+
+  absl::Status Flush() {
+    absl::Status s = WriteAll(fd_.get(), buffer_, tmp_path_);
+    buffer_.clear();
+    return s;
+  }
+
+  std::string dir_, final_path_, tmp_path_, buffer_;
+  ScopedFd fd_;
+  uint64_t records_ = 0;
+};
+
+}  // namespace kiln::runtime

@@ -1,0 +1,224 @@
+#include "runtime/shuffle_reader.h"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/cord.h"
+#include "common/clients/worker_client.h"
+#include "common/files.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "common/shuffle_files.h"
+
+namespace kiln::runtime {
+namespace {
+
+constexpr char kFetchFailureUrl[] = "type.kiln.dev/kiln.FetchFailure";
+
+std::string BlockLabel(int shuffle_id, int map_id, int reduce_id, const std::string& address) {
+  std::string label = StrCat("shuffle ", shuffle_id, " map ", map_id, " reduce ", reduce_id);
+  if (!address.empty()) StrAppend(&label, " from worker ", address);
+  return label;
+}
+
+}  // namespace
+
+absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& cause) {
+  std::string where = failure.address.empty() ? "local disk" : StrCat("worker ", failure.address);
+  absl::Status status(cause.ok() ? absl::StatusCode::kUnknown : cause.code(),
+                      StrCat("fetch failed: shuffle ", failure.shuffle_id, " map ",
+                             failure.map_id, " on ", where, ": ", cause.message()));
+  std::string payload = StrCat(failure.shuffle_id, "\n", failure.map_id, "\n", failure.address);
+  status.SetPayload(kFetchFailureUrl,
+                    absl::Cord(absl::string_view(payload.data(), payload.size())));
+  return status;
+}
+
+std::optional<FetchFailure> GetFetchFailure(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kFetchFailureUrl);
+  if (!payload.has_value()) return std::nullopt;
+  std::string text(*payload);
+  size_t first = text.find('\n');
+  size_t second = first == std::string::npos ? first : text.find('\n', first + 1);
+  if (second == std::string::npos) return std::nullopt;
+  FetchFailure failure;
+  std::string_view view(text);
+  if (!ParseNumber(view.substr(0, first), &failure.shuffle_id) ||
+      !ParseNumber(view.substr(first + 1, second - first - 1), &failure.map_id)) {
+    return std::nullopt;
+  }
+  failure.address = text.substr(second + 1);
+  return failure;
+}
+
+WorkerClientCache::WorkerClientCache(int64_t max_message_bytes)
+    : max_message_bytes_(max_message_bytes) {}
+
+WorkerClientCache::~WorkerClientCache() = default;
+
+std::shared_ptr<WorkerClient> WorkerClientCache::Get(const std::string& address) {
+  absl::MutexLock lock(&mu_);
+  std::shared_ptr<WorkerClient>& client = clients_[address];
+  if (client == nullptr) {
+    WorkerClientOptions options;
+    options.address = address;
+    options.max_message_bytes = max_message_bytes_;
+    client = std::make_shared<WorkerClient>(std::move(options));  // no I/O: channels connect lazily
+  }
+  return client;
+}
+
+ShuffleReader::ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients)
+    : options_(std::move(options)), clients_(clients) {
+  options_.io_buffer_bytes = std::max<int64_t>(options_.io_buffer_bytes, 4096);
+}
+
+ShuffleReader::~ShuffleReader() = default;
+
+absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
+                                 FrameCallback on_frame) {
+  // Map outputs in map-id order, wherever they are: a reduce task sees the same input
+  // in the same order on every run, also after a fault moved map outputs to other
+  // workers, so what it computes and writes is byte-identical.
+  std::vector<const proto::MapLocation*> maps;
+  for (const proto::MapLocation& map : params.maps()) maps.push_back(&map);
+  std::sort(maps.begin(), maps.end(), [](const proto::MapLocation* a, const proto::MapLocation* b) {
+    return a->map_id() < b->map_id();
+  });
+  // A map output the driver does not know (lost, and the stage that makes it did not
+  // rerun because the input was expected from a cache) must be made first.
+  for (int m = 0; m < params.num_maps(); ++m) {
+    if (static_cast<size_t>(m) >= maps.size() || maps[m]->map_id() != m) {
+      return FetchFailedError(
+          FetchFailure{params.shuffle_id(), m, ""},
+          absl::NotFoundError(StrCat("map output ", m, " of shuffle ", params.shuffle_id(),
+                                     " is not available; its map stage runs again")));
+    }
+  }
+  auto is_local = [&](const proto::MapLocation& map) {
+    return map.address().empty() ||
+           (!options_.local_worker_id.empty() && map.worker_id() == options_.local_worker_id);
+  };
+  // One stream per remote worker, all opened now so that every worker's blocks are in
+  // flight while earlier ones are consumed.
+  std::unordered_map<std::string, RemoteStream> remotes;
+  for (const proto::MapLocation* map : maps) {
+    if (is_local(*map)) continue;
+    RemoteStream& remote = remotes[map->address()];
+    remote.request.set_app_id(options_.app_id);
+    remote.request.set_shuffle_id(params.shuffle_id());
+    remote.request.set_reduce_id(reduce_id);
+    remote.request.add_map_ids(map->map_id());
+  }
+  if (!remotes.empty() && clients_ == nullptr) {
+    return absl::InternalError("shuffle reader has no worker clients for remote blocks");
+  }
+  for (auto& [address, remote] : remotes) {
+    remote.stream =
+        clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
+  }
+  for (const proto::MapLocation* map : maps) {
+    if (is_local(*map)) {
+      RETURN_IF_ERROR(ReadLocal(params.shuffle_id(), map->map_id(), reduce_id, on_frame));
+    } else {
+      RETURN_IF_ERROR(ReadRemote(remotes[map->address()], params.shuffle_id(), map->address(),
+                                 map->map_id(), reduce_id, on_frame));
+    }
+  }
+  for (auto& [address, remote] : remotes) {
+    const int last_map = remote.request.map_ids(remote.request.map_ids_size() - 1);
+    absl::Status status = remote.stream->Next(&chunk_)
+                              ? absl::DataLossError("the worker sent more than was asked")
+                              : remote.stream->Finish();
+    if (!status.ok()) {
+      return FetchFailedError(FetchFailure{params.shuffle_id(), last_map, address}, status);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
+                                      FrameCallback on_frame) {
+  const FetchFailure failure{shuffle_id, map_id, ""};
+  const std::string index_path = ShuffleIndexPath(options_.local_app_dir, shuffle_id, map_id);
+  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
+  if (!offsets.ok()) return FetchFailedError(failure, offsets.status());
+  if (reduce_id < 0 || static_cast<size_t>(reduce_id) + 1 >= offsets->size()) {
+    return FetchFailedError(
+        failure, absl::DataLossError(StrCat("shuffle index ", index_path, " has ",
+                                            offsets->size() - 1, " partitions, not reduce ",
+                                            reduce_id)));
+  }
+  uint64_t pos = (*offsets)[reduce_id];
+  const uint64_t end = (*offsets)[reduce_id + 1];
+  if (pos == end) return absl::OkStatus();
+
+  const std::string data_path = ShuffleDataPath(options_.local_app_dir, shuffle_id, map_id);
+  absl::StatusOr<ScopedFd> fd = OpenFile(data_path, O_RDONLY, "shuffle file");
+  if (!fd.ok()) return FetchFailedError(failure, fd.status());
+  FrameDecoder* decoder = &decoder_;
+  decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, ""));
+  absl::Status caller_status;
+  auto deliver = [&](std::string_view frame) {
+    metrics_.raw_bytes += static_cast<int64_t>(frame.size());
+    caller_status = on_frame(frame);
+    return caller_status;
+  };
+  if (buffer_.size() < static_cast<size_t>(options_.io_buffer_bytes)) {
+    buffer_.resize(static_cast<size_t>(options_.io_buffer_bytes));
+  }
+  while (pos < end) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(end - pos, buffer_.size()));
+    absl::Status status = PreadFully(fd->get(), pos, buffer_.data(), n, data_path);
+    if (!status.ok()) return FetchFailedError(failure, status);
+    pos += n;
+    metrics_.local_bytes += static_cast<int64_t>(n);
+    status = decoder->Feed(std::string_view(buffer_.data(), n), deliver);
+    if (!status.ok()) return caller_status.ok() ? FetchFailedError(failure, status) : status;
+  }
+  absl::Status status = decoder->Finish();
+  if (!status.ok()) return FetchFailedError(failure, status);
+  metrics_.frames += decoder->frames();
+  ++metrics_.blocks;
+  return absl::OkStatus();
+}
+
+absl::Status ShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
+                                       const std::string& address, int map_id, int reduce_id,
+                                       FrameCallback on_frame) {
+  const FetchFailure failure{shuffle_id, map_id, address};
+  FrameDecoder* decoder = &decoder_;
+  decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, address));
+  absl::Status caller_status;
+  auto deliver = [&](std::string_view frame) {
+    metrics_.raw_bytes += static_cast<int64_t>(frame.size());
+    caller_status = on_frame(frame);
+    return caller_status;
+  };
+  while (true) {
+    if (!remote.stream->Next(&chunk_)) {
+      absl::Status status = remote.stream->Finish();
+      if (status.ok()) {
+        status = absl::DataLossError(StrCat("the stream ended before the block of map ", map_id));
+      }
+      return FetchFailedError(failure, status);
+    }
+    if (chunk_.map_id() != map_id) {
+      return FetchFailedError(failure, absl::DataLossError(StrCat(
+                                           "worker sent a chunk of map ", chunk_.map_id(),
+                                           " where the block of map ", map_id, " was due")));
+    }
+    metrics_.remote_bytes += static_cast<int64_t>(chunk_.data().size());
+    absl::Status status = decoder->Feed(chunk_.data(), deliver);
+    if (status.ok() && chunk_.last()) status = decoder->Finish();
+    if (!status.ok()) return caller_status.ok() ? FetchFailedError(failure, status) : status;
+    if (chunk_.last()) break;
+  }
+  metrics_.frames += decoder->frames();
+  if (decoder->frames() > 0) ++metrics_.blocks;
+  return absl::OkStatus();
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,115 @@
+#pragma once
+// ShuffleReader: reads reduce partition r of a shuffle from every map output and hands
+// the decoded frames (whole encoded records) to the caller, which decodes the records.
+//
+// Map outputs are read in map-id order, wherever they are, so that a reduce task sees
+// the same input in the same order on every run and after any fault. Map outputs on
+// this worker (a MapLocation whose worker_id is the local worker's, or whose address is
+// empty: local mode) are read from disk with pread through the index. The others come
+// from WorkerClient::OpenShuffleBlocks, one stream per worker naming all of that
+// worker's map ids, all opened at the start; each is read when its next block is due,
+// and gRPC flow control holds the senders back meanwhile, so memory stays at about a
+// chunk plus one frame, plus each stream's flow-control window.
+//
+// A block that cannot be read (missing file, unreachable worker, corrupt frame) fails
+// Read() with a status that carries a FetchFailure (see GetFetchFailure) naming the
+// shuffle and map id, so the scheduler can rerun the map stage. An error returned by
+// the caller's frame callback is passed through unchanged and carries none.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "common/clients/worker_client.h"
+#include "proto/task.pb.h"
+#include "runtime/block_format.h"
+
+namespace kiln::runtime {
+
+// Which map output could not be read.
+struct FetchFailure {
+  int shuffle_id = -1;
+  int map_id = -1;
+  std::string address;  // the worker's shuffle service; empty for a local read
+};
+
+// Wraps `cause` (keeping its code) into an error that carries `failure`.
+absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& cause);
+// The FetchFailure carried by `status`, if any.
+std::optional<FetchFailure> GetFetchFailure(const absl::Status& status);
+
+// One WorkerClient per worker address, shared by the tasks of an executor.
+// Thread-safe.
+class WorkerClientCache {
+ public:
+  explicit WorkerClientCache(int64_t max_message_bytes = 256 << 20);
+  ~WorkerClientCache();
+
+  std::shared_ptr<WorkerClient> Get(const std::string& address);
+
+ private:
+  const int64_t max_message_bytes_;
+  absl::Mutex mu_;
+  std::unordered_map<std::string, std::shared_ptr<WorkerClient>> clients_
+      ABSL_GUARDED_BY(mu_);
+};
+
+struct ShuffleReaderOptions {
+  std::string app_id;           // names the application in fetch requests
+  std::string local_worker_id;  // map outputs of this worker are read from disk...
+  std::string local_app_dir;    // ...under ShuffleDir(local_app_dir)
+  std::chrono::milliseconds fetch_timeout{std::chrono::minutes(5)};  // per worker stream
+  int64_t io_buffer_bytes = 1 << 20;  // pread size of local blocks
+};
+
+struct ShuffleReadMetrics {
+  int64_t blocks = 0;         // non-empty blocks read
+  int64_t frames = 0;
+  int64_t local_bytes = 0;    // stored (compressed) block bytes read from disk
+  int64_t remote_bytes = 0;   // stored block bytes fetched from other workers
+  int64_t raw_bytes = 0;      // decoded frame bytes handed to the caller
+};
+
+// Not thread-safe: one reader per reduce task (it reuses its buffers across Read calls).
+class ShuffleReader {
+ public:
+  // `clients` is not owned and must outlive the reader; it may be null when every map
+  // output is local.
+  ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients);
+  ~ShuffleReader();
+  ShuffleReader(const ShuffleReader&) = delete;
+  ShuffleReader& operator=(const ShuffleReader&) = delete;
+
+  // Calls `on_frame` once per frame of reduce partition `reduce_id` of every map output
+  // in `params`, block after block in map-id order, the frames of a block in order.
+  absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
+                    FrameCallback on_frame);
+
+  const ShuffleReadMetrics& metrics() const { return metrics_; }
+
+ private:
+  absl::Status ReadLocal(int shuffle_id, int map_id, int reduce_id, FrameCallback on_frame);
+  struct RemoteStream {
+    proto::FetchShuffleBlocksRequest request;
+    std::unique_ptr<WorkerClient::BlockStream> stream;
+  };
+  // Reads the next block of `remote`, which must be map `map_id`'s.
+  absl::Status ReadRemote(RemoteStream& remote, int shuffle_id, const std::string& address,
+                          int map_id, int reduce_id, FrameCallback on_frame);
+
+  ShuffleReaderOptions options_;
+  WorkerClientCache* clients_;
+  std::string buffer_;
+  proto::ShuffleChunk chunk_;  // reused: keeps its capacity
+  FrameDecoder decoder_;  // blocks arrive whole, one at a time: one decoder serves all
+  ShuffleReadMetrics metrics_;
+};
+
+}  // namespace kiln::runtime

@@ -1,0 +1,188 @@
+#include "runtime/task_runner.h"
+
+#include <cxxabi.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <memory>
+
+#include "common/codec.h"
+#include "common/status.h"
+#include "common/strings.h"
+#include "runtime/op_registry.h"
+#include "runtime/ops_cache.h"
+#include "runtime/ops_narrow.h"
+
+namespace kiln::runtime {
+namespace {
+
+using Ops = std::vector<std::unique_ptr<OpBase>>;
+
+// An operator's C++ type for error messages (shortened: lambda types are long).
+std::string Demangled(const std::string& kind) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(kind.c_str(), nullptr, nullptr, &status), std::free);
+  std::string out = status == 0 && name ? std::string(name.get()) : kind;
+  constexpr size_t kMax = 160;
+  if (out.size() > kMax) out = out.substr(0, kMax) + "...";
+  return out;
+}
+
+absl::Status Instantiate(const proto::StagePlan& plan, size_t begin, size_t end, Ops* ops) {
+  for (size_t i = begin; i < end; ++i) {
+    const proto::OpSpec& spec = plan.ops(static_cast<int>(i));
+    ASSIGN_OR_RETURN(OpFactory factory, FindOp(spec.kind()));
+    absl::StatusOr<std::unique_ptr<OpBase>> op = factory(spec.closure(), spec.params());
+    if (!op.ok()) {
+      return absl::Status(op.status().code(), StrCat("operator ", i, " of stage ", plan.stage_key(),
+                                                     " (", Demangled(spec.kind()), "): ",
+                                                     View(op.status().message())));
+    }
+    (*ops)[i] = *std::move(op);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LinkAndOpen(Ops& ops, size_t begin, size_t end, TaskContext& ctx) {
+  for (size_t i = begin; i < end; ++i) {
+    if (i + 1 < ops.size()) RETURN_IF_ERROR(ops[i]->LinkTo(ops[i + 1].get()));
+  }
+  for (size_t i = begin; i < end; ++i) RETURN_IF_ERROR(ops[i]->Open(ctx));
+  return absl::OkStatus();
+}
+
+// One task's operator chain, cut into segments at its boundaries (coalesces and cache
+// points): segment 0 starts at the source, segment s > 0 at boundary s. The split is
+// a tree that mirrors the segments (see EncodeCoalesceUnit / EncodeCacheUnit).
+struct Pipeline {
+  const proto::StagePlan& plan;
+  TaskContext& ctx;
+  Ops ops;
+  std::vector<size_t> starts;  // first op of each segment
+  std::vector<bool> fresh;     // segment s holds unused operators (the first build)
+};
+
+// Runs segment `s` over one unit of the split, with fresh operators for the segment
+// (so per-partition operators see one partition of their dataset) linked to the
+// already built first operator of the segment above. Segment 0 runs the source; a
+// coalesce runs the segment below once per merged partition; a cache point replays
+// its block or runs the segment below to compute (and cache) it.
+absl::Status Drive(Pipeline& p, size_t s, std::string_view unit) {
+  const size_t begin = p.starts[s];
+  const size_t end = s + 1 < p.starts.size() ? p.starts[s + 1] : p.ops.size();
+  Reader reader(unit);
+  const int partition = static_cast<int>(reader.GetVarint());
+  if (!reader.ok()) return absl::DataLossError("corrupt task split");
+  const std::string_view rest = reader.GetBytes(reader.remaining());
+  if (!p.fresh[s]) RETURN_IF_ERROR(Instantiate(p.plan, begin, end, &p.ops));
+  p.fresh[s] = false;
+  p.ctx.dataset_partition = partition;
+  RETURN_IF_ERROR(LinkAndOpen(p.ops, begin, end, p.ctx));
+  if (s == 0) {
+    auto* source = dynamic_cast<Source*>(p.ops[0].get());
+    if (source == nullptr) {
+      return absl::InternalError("the first operator of a stage is not a source");
+    }
+    RETURN_IF_ERROR(source->Run(p.ctx, rest));
+    return source->EndOutput(p.ctx);
+  }
+  auto* boundary = dynamic_cast<SegmentBoundary*>(p.ops[begin].get());
+  if (auto* cache = dynamic_cast<CacheBoundary*>(boundary)) {
+    Reader child(rest);
+    std::string_view lineage = child.GetLengthPrefixed();
+    if (!child.ok()) return absl::DataLossError("corrupt task split (cache point)");
+    cache->BeginPartition(partition);
+    ASSIGN_OR_RETURN(bool replayed, cache->Replay(p.ctx));
+    if (!replayed) RETURN_IF_ERROR(Drive(p, s - 1, lineage));
+  } else {
+    std::vector<std::string> parents;
+    if (!DecodeAll(rest, &parents)) return absl::DataLossError("corrupt task split (coalesce)");
+    for (const std::string& parent : parents) RETURN_IF_ERROR(Drive(p, s - 1, parent));
+  }
+  return boundary->FinishDownstream(p.ctx);
+}
+
+absl::Status RunPipeline(const proto::StagePlan& plan, std::string_view split, TaskContext& ctx) {
+  const size_t n = static_cast<size_t>(plan.ops_size());
+  if (n < 2) return absl::InternalError("a stage plan needs a source and a sink");
+  Pipeline p{plan, ctx, Ops(n), {0}, {}};
+  // The first build of the whole chain shows where the boundaries are; each segment
+  // uses it on its first run.
+  RETURN_IF_ERROR(Instantiate(plan, 0, n, &p.ops));
+  for (size_t i = 1; i + 1 < n; ++i) {
+    if (dynamic_cast<SegmentBoundary*>(p.ops[i].get()) != nullptr) p.starts.push_back(i);
+  }
+  p.fresh.assign(p.starts.size(), true);
+  return Drive(p, p.starts.size() - 1, split);
+}
+
+}  // namespace
+
+std::string EncodeSourceUnit(int partition, std::string_view split) {
+  std::string unit;
+  Writer w(&unit);
+  w.PutVarint(static_cast<uint64_t>(partition));
+  w.PutBytes(split.data(), split.size());
+  return unit;
+}
+
+std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents) {
+  return EncodeSourceUnit(partition, EncodeAll(parents));
+}
+
+std::string EncodeCacheUnit(int partition, std::string_view lineage) {
+  std::string unit;
+  Writer w(&unit);
+  w.PutVarint(static_cast<uint64_t>(partition));
+  w.PutLengthPrefixed(lineage);
+  return unit;
+}
+
+proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
+                          const ExecutorEnv& env) {
+  auto start = std::chrono::steady_clock::now();
+  proto::TaskStatus status;
+  status.set_task_id(task.task_id());
+  TaskContext ctx;
+  ctx.task_id = task.task_id();
+  ctx.stage_id = plan.stage_id();
+  ctx.partition = task.partition();
+  ctx.attempt = task.attempt();
+  ctx.app_dir = env.shuffle->options().app_dir;
+  ctx.worker_id = env.shuffle->options().worker_id;
+  ctx.shuffle = env.shuffle;
+  ctx.blocks = env.blocks;
+
+  absl::Status result;
+  try {
+    result = RunPipeline(plan, task.split(), ctx);
+  } catch (const std::exception& e) {
+    result = absl::UnknownError(StrCat("user code threw: ", e.what()));
+  } catch (...) {
+    result = absl::UnknownError("user code threw a non-standard exception");
+  }
+  ctx.metrics.set_run_nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::steady_clock::now() - start)
+                                .count());
+  *status.mutable_metrics() = ctx.metrics;
+  for (proto::BlockUpdate& u : ctx.block_updates) *status.add_block_updates() = std::move(u);
+  if (result.ok()) {
+    status.set_state(proto::TASK_FINISHED);
+    status.set_result(std::move(ctx.result));
+    for (int64_t size : ctx.partition_sizes) status.add_partition_sizes(size);
+  } else if (auto failure = GetFetchFailure(result)) {
+    status.set_state(proto::TASK_FETCH_FAILED);
+    status.set_fetch_failed_shuffle(failure->shuffle_id);
+    status.set_fetch_failed_map(failure->map_id);
+    status.set_fetch_failed_address(failure->address);
+    status.set_error(std::string(View(result.message())));
+  } else {
+    status.set_state(proto::TASK_FAILED);
+    status.set_error(std::string(View(result.message())));
+  }
+  return status;
+}
+
+}  // namespace kiln::runtime

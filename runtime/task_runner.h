@@ -1,0 +1,36 @@
+#pragma once
+// RunTask: runs one task attempt: rebuilds the stage's operators from the registry,
+// links them, feeds the task's split(s) through and returns the task's status (result
+// bytes, map output sizes, metrics, or the error). A user function that throws fails
+// the task with the exception's message. Thread-safe (no shared state besides `env`).
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "proto/task.pb.h"
+#include "runtime/block_store.h"
+#include "runtime/shuffle_env.h"
+
+namespace kiln::runtime {
+
+// What the tasks of one executor share.
+struct ExecutorEnv {
+  ShuffleEnv* shuffle = nullptr;
+  BlockStore* blocks = nullptr;  // null: nothing is cached
+};
+
+proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
+                          const ExecutorEnv& env);
+
+// A task's split is a tree that mirrors the segments of its stage's operator chain
+// (cut at coalesces and cache points). Each unit starts with the partition number of
+// the datasets its segment computes (operators see it as
+// TaskContext::dataset_partition when opened): at the source, followed by the source's
+// split; at a coalesce, by one unit per merged parent partition; at a cache point, by
+// the unit that computes the persisted partition when no block is there.
+std::string EncodeSourceUnit(int partition, std::string_view split);
+std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents);
+std::string EncodeCacheUnit(int partition, std::string_view lineage);
+
+}  // namespace kiln::runtime

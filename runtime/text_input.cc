@@ -1,0 +1,183 @@
+#include "runtime/text_input.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <system_error>
+
+#include "common/files.h"
+#include "common/status.h"
+#include "common/strings.h"
+
+namespace kiln::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+// How much is read past the split's end at a time to finish its last line.
+constexpr int64_t kTailReadBytes = 64 << 10;
+
+void AddFileSplits(const std::string& path, int64_t size, int64_t max_bytes,
+                   std::vector<FileSplit>* splits) {
+  for (int64_t start = 0; start < size; start += max_bytes) {
+    splits->push_back(FileSplit{path, start, std::min(max_bytes, size - start), size});
+  }
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
+                                                     int64_t max_partition_bytes) {
+  if (max_partition_bytes <= 0) {
+    return absl::InvalidArgumentError(StrCat(
+        "kiln.files.maxPartitionBytes must be greater than 0, not ", max_partition_bytes));
+  }
+  std::error_code ec;
+  fs::file_status status = fs::status(path_or_dir, ec);
+  if (status.type() == fs::file_type::not_found) {
+    return absl::NotFoundError(StrCat("input path does not exist: ", path_or_dir));
+  }
+  if (ec) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot read input path ", path_or_dir, ": ", ec.message()));
+  }
+  std::vector<FileSplit> splits;
+  if (!fs::is_directory(status)) {
+    uintmax_t size = fs::file_size(path_or_dir, ec);
+    if (ec) {
+      return absl::InvalidArgumentError(
+          StrCat("input path ", path_or_dir, " is not a readable file: ", ec.message()));
+    }
+    AddFileSplits(path_or_dir, static_cast<int64_t>(size), max_partition_bytes, &splits);
+    return splits;
+  }
+  std::vector<std::pair<std::string, int64_t>> files;
+  fs::directory_iterator it(path_or_dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (name.empty() || name[0] == '.' || name[0] == '_') continue;
+    std::error_code file_ec;
+    if (!it->is_regular_file(file_ec)) continue;
+    uintmax_t size = it->file_size(file_ec);
+    if (file_ec) {
+      return absl::PermissionDeniedError(
+          StrCat("cannot read input file ", it->path().string(), ": ", file_ec.message()));
+    }
+    files.emplace_back(it->path().string(), static_cast<int64_t>(size));
+  }
+  if (ec) {
+    return absl::PermissionDeniedError(
+        StrCat("cannot list input directory ", path_or_dir, ": ", ec.message()));
+  }
+  std::sort(files.begin(), files.end());
+  for (const auto& [path, size] : files) AddFileSplits(path, size, max_partition_bytes, &splits);
+  return splits;
+}
+
+LineReader::LineReader(int64_t buffer_bytes)
+    : min_capacity_(static_cast<size_t>(std::max<int64_t>(buffer_bytes, 16))) {}
+
+LineReader::~LineReader() { Close(); }
+
+void LineReader::Close() { fd_.Reset(); }
+
+absl::Status LineReader::Open(const FileSplit& split) {
+  Close();
+  path_ = split.path;
+  status_ = absl::OkStatus();
+  end_ = split.start + split.length;
+  buf_offset_ = split.start > 0 ? split.start - 1 : 0;
+  pos_ = limit_ = 0;
+  eof_ = false;
+  done_ = true;
+  absl::StatusOr<ScopedFd> fd = OpenFile(path_, O_RDONLY, "input file");
+  if (!fd.ok()) {
+    status_ = fd.status();
+    return status_;
+  }
+  fd_ = *std::move(fd);
+  ::posix_fadvise(fd_.get(), split.start, 0, POSIX_FADV_SEQUENTIAL);
+  if (buffer_.size() < min_capacity_) buffer_.resize(min_capacity_);
+  if (split.length <= 0) return absl::OkStatus();
+  done_ = false;
+  if (split.start > 0 && !SkipPartialLine()) done_ = true;
+  return status_;
+}
+
+bool LineReader::Fill() {
+  if (eof_ || !status_.ok()) return false;
+  if (pos_ > 0) {
+    std::memmove(buffer_.data(), buffer_.data() + pos_, limit_ - pos_);
+    buf_offset_ += static_cast<int64_t>(pos_);
+    limit_ -= pos_;
+    pos_ = 0;
+  }
+  if (limit_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a very long line
+  const int64_t read_at = buf_offset_ + static_cast<int64_t>(limit_);
+  size_t want = std::min<size_t>(buffer_.size() - limit_,
+                                 static_cast<size_t>(std::max<int64_t>(end_ - read_at, 0) +
+                                                     kTailReadBytes));
+  absl::StatusOr<size_t> n = ReadAt(fd_.get(), static_cast<uint64_t>(read_at),
+                                    buffer_.data() + limit_, want, path_);
+  if (!n.ok()) {
+    status_ = n.status();
+    return false;
+  }
+  eof_ = *n < want;  // ReadAt stops short only at the end of the file
+  limit_ += *n;
+  bytes_read_ += static_cast<int64_t>(*n);
+  return *n > 0;
+}
+
+bool LineReader::SkipPartialLine() {
+  for (;;) {
+    if (pos_ == limit_ && !Fill()) return false;
+    const char* base = buffer_.data();
+    const void* nl = std::memchr(base + pos_, '\n', limit_ - pos_);
+    if (nl != nullptr) {
+      pos_ = static_cast<size_t>(static_cast<const char*>(nl) - base) + 1;
+      return true;
+    }
+    pos_ = limit_;
+  }
+}
+
+bool LineReader::Next(std::string_view* line) {
+  if (done_) return false;
+  if (buf_offset_ + static_cast<int64_t>(pos_) >= end_) {  // the line starts in the next split
+    done_ = true;
+    return false;
+  }
+  size_t scanned = pos_;  // bytes before `scanned` hold no '\n'
+  for (;;) {
+    const char* base = buffer_.data();
+    const void* nl = std::memchr(base + scanned, '\n', limit_ - scanned);
+    if (nl != nullptr) {
+      size_t q = static_cast<size_t>(static_cast<const char*>(nl) - base);
+      size_t len = q - pos_;
+      if (len > 0 && base[q - 1] == '\r') --len;
+      *line = std::string_view(base + pos_, len);
+      pos_ = q + 1;
+      ++lines_;
+      return true;
+    }
+    size_t partial = limit_ - pos_;
+    if (!Fill()) {
+      done_ = true;
+      if (!status_.ok() || pos_ == limit_) return false;
+      size_t len = limit_ - pos_;  // the last line has no final newline
+      if (buffer_[limit_ - 1] == '\r') --len;
+      *line = std::string_view(buffer_.data() + pos_, len);
+      pos_ = limit_;
+      ++lines_;
+      return true;
+    }
+    scanned = pos_ + partial;
+  }
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,83 @@
+#pragma once
+// Text input: byte-range splits of files, and the lines of one split.
+//
+// A line belongs to the split in which it starts (Hadoop's LineRecordReader rule), so
+// no line is lost or read twice at a split boundary: a split that does not start at
+// byte 0 skips the text up to and including the first '\n' at or after byte start-1,
+// and every split reads past its end to finish the last line that starts inside it.
+// Lines end at '\n'; a '\r' before the '\n' is dropped; a last line without a final
+// newline is still a line; empty lines are kept.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/files.h"
+
+namespace kiln::runtime {
+
+struct FileSplit {
+  std::string path;
+  int64_t start = 0;
+  int64_t length = 0;
+  int64_t file_size = 0;
+};
+
+// The splits of a file, or of the files of a directory (not recursive; sorted by name;
+// names starting with '.' or '_' are skipped, as are subdirectories). Each file is cut
+// into ranges of at most `max_partition_bytes` (kiln.files.maxPartitionBytes); an empty
+// file has no split. A missing path is NotFound ("input path does not exist: <path>").
+absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
+                                                     int64_t max_partition_bytes);
+
+// Reads the lines of one split with pread in large blocks into a buffer it reuses (across
+// splits too, through Open). Not thread-safe.
+//
+//   LineReader reader;
+//   RETURN_IF_ERROR(reader.Open(split));
+//   std::string_view line;
+//   while (reader.Next(&line)) Use(line);
+//   RETURN_IF_ERROR(reader.status());
+class LineReader {
+ public:
+  explicit LineReader(int64_t buffer_bytes = 1 << 20);
+  ~LineReader();
+  LineReader(const LineReader&) = delete;
+  LineReader& operator=(const LineReader&) = delete;
+
+  absl::Status Open(const FileSplit& split);
+
+  // The next line, without its line terminator, valid until the next call. False at
+  // the end of the split or on a read error (then status() says which).
+  bool Next(std::string_view* line);
+
+  const absl::Status& status() const { return status_; }
+  int64_t bytes_read() const { return bytes_read_; }  // bytes read from the file
+  int64_t lines() const { return lines_; }
+
+ private:
+  // Reads more of the file after the unconsumed bytes; false at end of file or error.
+  bool Fill();
+  // Makes `pos_` point at the first line that starts at or after `start`.
+  bool SkipPartialLine();
+  void Close();
+
+  std::string buffer_;
+  size_t min_capacity_;
+  ScopedFd fd_;
+  std::string path_;
+  int64_t end_ = 0;         // the split's end offset
+  int64_t buf_offset_ = 0;  // file offset of buffer_[0]
+  size_t pos_ = 0;          // start of the unconsumed bytes in buffer_
+  size_t limit_ = 0;        // end of the valid bytes in buffer_
+  bool eof_ = false;
+  bool done_ = true;
+  absl::Status status_;
+  int64_t bytes_read_ = 0;
+  int64_t lines_ = 0;
+};
+
+}  // namespace kiln::runtime
