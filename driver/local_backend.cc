@@ -10,6 +10,7 @@
 #include "driver/backend.h"
 #include "spdlog/spdlog.h"
 #include "runtime/block_store.h"
+#include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
 
 namespace kiln::internal {
@@ -53,14 +54,11 @@ class LocalBackend final : public Backend {
     absl::StatusOr<std::string> dir = MakeTempDir(parent, "kiln-" + app_id_ + "-");
     if (!dir.ok()) return dir.status();
     dir_ = *dir;
-    runtime::ShuffleEnvOptions env;
-    env.app_id = app_id_;
-    env.app_dir = dir_;
     absl::StatusOr<runtime::Compression> codec =
         runtime::ParseCompression(options_.conf.GetString("kiln.io.compression.codec"));
     if (!codec.ok()) return codec.status();
-    env.compression = *codec;
-    env_ = std::make_unique<runtime::ShuffleEnv>(env);
+    env_ = runtime::MakeShuffleEnv(
+        {.app_id = app_id_, .app_dir = dir_, .compression = *codec});
     // Local mode caches in the driver's memory, as Spark's local mode does.
     const Config& conf = options_.conf;
     absl::Status blocks_dir = MakeDirs(dir_ + "/blocks");

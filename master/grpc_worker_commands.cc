@@ -5,23 +5,15 @@
 namespace kiln::master {
 
 GrpcWorkerCommands::GrpcWorkerCommands(GrpcWorkerCommandsOptions options)
-    : options_(options) {}
+    : clients_([options](const std::string& address) {
+        return std::make_shared<WorkerClient>(
+            WorkerClientOptions{.address = address,
+                                .call_timeout = options.call_timeout,
+                                .retry_for = options.retry_for,
+                                .max_message_bytes = options.max_message_bytes});
+      }) {}
 
 GrpcWorkerCommands::~GrpcWorkerCommands() = default;
-
-std::shared_ptr<WorkerClient> GrpcWorkerCommands::ClientFor(const std::string& address) {
-  absl::MutexLock lock(&mu_);
-  std::shared_ptr<WorkerClient>& client = clients_[address];
-  if (client == nullptr) {
-    WorkerClientOptions o;
-    o.address = address;
-    o.call_timeout = options_.call_timeout;
-    o.retry_for = options_.retry_for;
-    o.max_message_bytes = options_.max_message_bytes;
-    client = std::make_shared<WorkerClient>(std::move(o));
-  }
-  return client;
-}
 
 absl::Status GrpcWorkerCommands::LaunchExecutor(const std::string& worker_address,
                                                 const ExecutorLaunch& launch) {
@@ -34,17 +26,17 @@ absl::Status GrpcWorkerCommands::LaunchExecutor(const std::string& worker_addres
   request.set_driver_address(launch.driver_address);
   request.set_binary_digest(launch.binary_digest);
   request.set_binary_size(launch.binary_size);
-  return ClientFor(worker_address)->LaunchExecutor(request);
+  return clients_.Get(worker_address)->LaunchExecutor(request);
 }
 
 absl::Status GrpcWorkerCommands::KillExecutor(const std::string& worker_address,
                                               const std::string& app_id, int executor_id) {
-  return ClientFor(worker_address)->KillExecutor(app_id, executor_id);
+  return clients_.Get(worker_address)->KillExecutor(app_id, executor_id);
 }
 
 absl::Status GrpcWorkerCommands::ApplicationFinished(const std::string& worker_address,
                                                      const std::string& app_id) {
-  return ClientFor(worker_address)->ApplicationFinished(app_id);
+  return clients_.Get(worker_address)->ApplicationFinished(app_id);
 }
 
 }  // namespace kiln::master

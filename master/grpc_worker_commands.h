@@ -1,14 +1,12 @@
 #pragma once
 // GrpcWorkerCommands: WorkerCommands over gRPC, one cached kiln::WorkerClient per worker
-// address. Thread-safe; the cache lock is never held during an RPC.
+// address. Thread-safe.
 
 #include <chrono>
-#include <map>
 #include <memory>
 #include <string>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/synchronization/mutex.h"
+#include "common/clients/client_cache.h"
 #include "master/worker_commands.h"
 
 namespace kiln {
@@ -38,11 +36,7 @@ class GrpcWorkerCommands final : public WorkerCommands {
                                    const std::string& app_id) override;
 
  private:
-  std::shared_ptr<WorkerClient> ClientFor(const std::string& address);
-
-  const GrpcWorkerCommandsOptions options_;
-  absl::Mutex mu_;
-  std::map<std::string, std::shared_ptr<WorkerClient>> clients_ ABSL_GUARDED_BY(mu_);
+  ClientCache<WorkerClient> clients_;
 };
 
 }  // namespace kiln::master

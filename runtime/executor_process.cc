@@ -16,6 +16,7 @@
 #include "proto/driver.grpc.pb.h"
 #include "spdlog/spdlog.h"
 #include "runtime/block_store.h"
+#include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
 
 namespace kiln::runtime {
@@ -96,14 +97,14 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     spdlog::error("bad configuration from the driver: {}", View(conf.status().message()));
     return 1;
   }
-  ShuffleEnvOptions env_options;
-  env_options.app_id = args->app_id;
-  env_options.app_dir = args->app_dir;
-  env_options.worker_id = args->worker_id;
-  env_options.compression =
-      ParseCompression(conf->GetString("kiln.io.compression.codec")).value_or(Compression::kLz4);
-  env_options.max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize");
-  ShuffleEnv env(env_options);
+  std::unique_ptr<ShuffleEnv> shuffle = MakeShuffleEnv({
+      .app_id = args->app_id,
+      .app_dir = args->app_dir,
+      .worker_id = args->worker_id,
+      .compression = ParseCompression(conf->GetString("kiln.io.compression.codec"))
+                         .value_or(Compression::kLz4),
+      .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
+  });
   // Cached blocks on disk go under the application dir, removed with it.
   std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);
   if (absl::Status s = MakeDirs(blocks_dir); !s.ok()) {
@@ -120,7 +121,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   int exit_code = 1;
   {
     StatusSender sender(stream.get());
-    TaskPool pool(args->cores, ExecutorEnv{&env, &blocks},
+    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks},
                   [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
     proto::DriverMessage message;
     while (stream->Read(&message)) {

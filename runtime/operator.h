@@ -34,8 +34,6 @@ struct TaskContext {
   int stage_id = 0;
   int partition = 0;
   int attempt = 0;
-  std::string app_dir;     // this executor's application dir on its worker (shuffle files)
-  std::string worker_id;   // "" in local mode
   ShuffleEnv* shuffle = nullptr;
   BlockStore* blocks = nullptr;  // this executor's cached partitions
   // The partition of the datasets computed by the operators being opened (differs

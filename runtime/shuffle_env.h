@@ -1,57 +1,47 @@
 #pragma once
-// ShuffleEnv: what the shuffle operators of one executor share: where this executor's
-// map outputs go, how blocks are compressed, and the clients used to fetch remote
-// blocks. Thread-safe (task threads share one).
+// ShuffleEnv: how the shuffle operators of one executor write map outputs and read
+// reduce partitions — as interfaces, so that the operator templates a user's program
+// instantiates see neither gRPC nor the clients behind them. runtime/executor_shuffle.h
+// builds the real one (files on the worker's disk, blocks fetched from other workers).
 
+#include <cstdint>
 #include <memory>
-#include <string>
 
+#include "absl/status/status.h"
+#include "proto/task.pb.h"
 #include "runtime/block_format.h"
-#include "runtime/shuffle_reader.h"
 #include "runtime/shuffle_writer.h"
 
 namespace kiln::runtime {
 
-struct ShuffleEnvOptions {
-  std::string app_id;
-  std::string app_dir;    // this executor's application dir (local mode: a temp dir)
-  std::string worker_id;  // "" in local mode: every block is read from app_dir
-  Compression compression = Compression::kLz4;
-  int64_t frame_bytes = kDefaultFrameBytes;
-  int64_t spill_bytes = 64 << 20;
-  int64_t max_message_bytes = 256 << 20;
+struct ShuffleReadMetrics {
+  int64_t blocks = 0;         // non-empty blocks read
+  int64_t frames = 0;
+  int64_t local_bytes = 0;    // stored (compressed) block bytes read from disk
+  int64_t remote_bytes = 0;   // stored block bytes fetched from other workers
+  int64_t raw_bytes = 0;      // decoded frame bytes handed to the caller
 };
 
+// Reads reduce partitions. Not thread-safe: one per reduce task.
+class ShuffleReader {
+ public:
+  virtual ~ShuffleReader() = default;
+  // Calls `on_frame` once per frame of reduce partition `reduce_id` of every map output
+  // in `params`, block after block in map-id order, the frames of a block in order. A
+  // block that cannot be read fails the call with a fetch failure (see
+  // runtime/shuffle_reader.h); an error `on_frame` returns is passed through unchanged.
+  virtual absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
+                            FrameCallback on_frame) = 0;
+  virtual const ShuffleReadMetrics& metrics() const = 0;
+};
+
+// Thread-safe: the task threads of an executor share one.
 class ShuffleEnv {
  public:
-  explicit ShuffleEnv(ShuffleEnvOptions options)
-      : options_(std::move(options)), clients_(options_.max_message_bytes) {}
-
-  std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id, int num_partitions) {
-    ShuffleWriterOptions w;
-    w.app_dir = options_.app_dir;
-    w.shuffle_id = shuffle_id;
-    w.map_id = map_id;
-    w.num_partitions = num_partitions;
-    w.compression = options_.compression;
-    w.frame_bytes = options_.frame_bytes;
-    w.spill_bytes = options_.spill_bytes;
-    return std::make_unique<ShuffleWriter>(std::move(w));
-  }
-
-  std::unique_ptr<ShuffleReader> NewReader() {
-    ShuffleReaderOptions r;
-    r.app_id = options_.app_id;
-    r.local_worker_id = options_.worker_id;
-    r.local_app_dir = options_.app_dir;
-    return std::make_unique<ShuffleReader>(std::move(r), &clients_);
-  }
-
-  const ShuffleEnvOptions& options() const { return options_; }
-
- private:
-  ShuffleEnvOptions options_;
-  WorkerClientCache clients_;
+  virtual ~ShuffleEnv() = default;
+  virtual std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id,
+                                                   int num_partitions) = 0;
+  virtual std::unique_ptr<ShuffleReader> NewReader() = 0;
 };
 
 }  // namespace kiln::runtime

@@ -54,30 +54,20 @@ std::optional<FetchFailure> GetFetchFailure(const absl::Status& status) {
 }
 
 WorkerClientCache::WorkerClientCache(int64_t max_message_bytes)
-    : max_message_bytes_(max_message_bytes) {}
+    : ClientCache<WorkerClient>([max_message_bytes](const std::string& address) {
+        return std::make_shared<WorkerClient>(
+            WorkerClientOptions{.address = address, .max_message_bytes = max_message_bytes});
+      }) {}
 
-WorkerClientCache::~WorkerClientCache() = default;
-
-std::shared_ptr<WorkerClient> WorkerClientCache::Get(const std::string& address) {
-  absl::MutexLock lock(&mu_);
-  std::shared_ptr<WorkerClient>& client = clients_[address];
-  if (client == nullptr) {
-    WorkerClientOptions options;
-    options.address = address;
-    options.max_message_bytes = max_message_bytes_;
-    client = std::make_shared<WorkerClient>(std::move(options));  // no I/O: channels connect lazily
-  }
-  return client;
-}
-
-ShuffleReader::ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients)
+WorkerShuffleReader::WorkerShuffleReader(WorkerShuffleReaderOptions options,
+                                         WorkerClientCache* clients)
     : options_(std::move(options)), clients_(clients) {
   options_.io_buffer_bytes = std::max<int64_t>(options_.io_buffer_bytes, 4096);
 }
 
-ShuffleReader::~ShuffleReader() = default;
+WorkerShuffleReader::~WorkerShuffleReader() = default;
 
-absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
+absl::Status WorkerShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
                                  FrameCallback on_frame) {
   // Map outputs in map-id order, wherever they are: a reduce task sees the same input
   // in the same order on every run, also after a fault moved map outputs to other
@@ -139,7 +129,7 @@ absl::Status ShuffleReader::Read(const proto::ShuffleReadParams& params, int red
   return absl::OkStatus();
 }
 
-absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
+absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
                                       FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, ""};
   const std::string index_path = ShuffleIndexPath(options_.local_app_dir, shuffle_id, map_id);
@@ -185,7 +175,7 @@ absl::Status ShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
   return absl::OkStatus();
 }
 
-absl::Status ShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
+absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
                                        const std::string& address, int map_id, int reduce_id,
                                        FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, address};

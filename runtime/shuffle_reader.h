@@ -1,6 +1,7 @@
 #pragma once
-// ShuffleReader: reads reduce partition r of a shuffle from every map output and hands
-// the decoded frames (whole encoded records) to the caller, which decodes the records.
+// WorkerShuffleReader: the executor's ShuffleReader (runtime/shuffle_env.h). It reads
+// reduce partition r of a shuffle from every map output and hands the decoded frames
+// (whole encoded records) to the caller, which decodes the records.
 //
 // Map outputs are read in map-id order, wherever they are, so that a reduce task sees
 // the same input in the same order on every run and after any fault. Map outputs on
@@ -27,9 +28,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clients/client_cache.h"
 #include "common/clients/worker_client.h"
 #include "proto/task.pb.h"
 #include "runtime/block_format.h"
+#include "runtime/shuffle_env.h"
 
 namespace kiln::runtime {
 
@@ -46,22 +49,12 @@ absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& c
 std::optional<FetchFailure> GetFetchFailure(const absl::Status& status);
 
 // One WorkerClient per worker address, shared by the tasks of an executor.
-// Thread-safe.
-class WorkerClientCache {
+class WorkerClientCache : public ClientCache<WorkerClient> {
  public:
   explicit WorkerClientCache(int64_t max_message_bytes = 256 << 20);
-  ~WorkerClientCache();
-
-  std::shared_ptr<WorkerClient> Get(const std::string& address);
-
- private:
-  const int64_t max_message_bytes_;
-  absl::Mutex mu_;
-  std::unordered_map<std::string, std::shared_ptr<WorkerClient>> clients_
-      ABSL_GUARDED_BY(mu_);
 };
 
-struct ShuffleReaderOptions {
+struct WorkerShuffleReaderOptions {
   std::string app_id;           // names the application in fetch requests
   std::string local_worker_id;  // map outputs of this worker are read from disk...
   std::string local_app_dir;    // ...under ShuffleDir(local_app_dir)
@@ -69,30 +62,19 @@ struct ShuffleReaderOptions {
   int64_t io_buffer_bytes = 1 << 20;  // pread size of local blocks
 };
 
-struct ShuffleReadMetrics {
-  int64_t blocks = 0;         // non-empty blocks read
-  int64_t frames = 0;
-  int64_t local_bytes = 0;    // stored (compressed) block bytes read from disk
-  int64_t remote_bytes = 0;   // stored block bytes fetched from other workers
-  int64_t raw_bytes = 0;      // decoded frame bytes handed to the caller
-};
-
 // Not thread-safe: one reader per reduce task (it reuses its buffers across Read calls).
-class ShuffleReader {
+class WorkerShuffleReader final : public ShuffleReader {
  public:
   // `clients` is not owned and must outlive the reader; it may be null when every map
   // output is local.
-  ShuffleReader(ShuffleReaderOptions options, WorkerClientCache* clients);
-  ~ShuffleReader();
-  ShuffleReader(const ShuffleReader&) = delete;
-  ShuffleReader& operator=(const ShuffleReader&) = delete;
+  WorkerShuffleReader(WorkerShuffleReaderOptions options, WorkerClientCache* clients);
+  ~WorkerShuffleReader() override;
+  WorkerShuffleReader(const WorkerShuffleReader&) = delete;
+  WorkerShuffleReader& operator=(const WorkerShuffleReader&) = delete;
 
-  // Calls `on_frame` once per frame of reduce partition `reduce_id` of every map output
-  // in `params`, block after block in map-id order, the frames of a block in order.
   absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
-                    FrameCallback on_frame);
-
-  const ShuffleReadMetrics& metrics() const { return metrics_; }
+                    FrameCallback on_frame) override;
+  const ShuffleReadMetrics& metrics() const override { return metrics_; }
 
  private:
   absl::Status ReadLocal(int shuffle_id, int map_id, int reduce_id, FrameCallback on_frame);
@@ -104,7 +86,7 @@ class ShuffleReader {
   absl::Status ReadRemote(RemoteStream& remote, int shuffle_id, const std::string& address,
                           int map_id, int reduce_id, FrameCallback on_frame);
 
-  ShuffleReaderOptions options_;
+  WorkerShuffleReaderOptions options_;
   WorkerClientCache* clients_;
   std::string buffer_;
   proto::ShuffleChunk chunk_;  // reused: keeps its capacity

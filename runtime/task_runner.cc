@@ -13,6 +13,7 @@
 #include "runtime/op_registry.h"
 #include "runtime/ops_cache.h"
 #include "runtime/ops_narrow.h"
+#include "runtime/shuffle_reader.h"
 
 namespace kiln::runtime {
 namespace {
@@ -150,8 +151,6 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.stage_id = plan.stage_id();
   ctx.partition = task.partition();
   ctx.attempt = task.attempt();
-  ctx.app_dir = env.shuffle->options().app_dir;
-  ctx.worker_id = env.shuffle->options().worker_id;
   ctx.shuffle = env.shuffle;
   ctx.blocks = env.blocks;
 

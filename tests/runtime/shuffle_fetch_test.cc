@@ -157,11 +157,11 @@ TEST_CASE("shuffle_fetch: local and remote blocks in map-id order, one request p
   AddMap(&params, 0, "worker-a", a.address);
 
   WorkerClientCache clients;
-  ShuffleReaderOptions options;
+  WorkerShuffleReaderOptions options;
   options.app_id = "app-test";
   options.local_worker_id = "worker-local";
   options.local_app_dir = local_dir.path();
-  ShuffleReader reader(options, &clients);
+  WorkerShuffleReader reader(options, &clients);
   for (int p = 0; p < kPartitions; ++p) {
     INFO("partition " << p);
     std::vector<std::string> got;
@@ -185,7 +185,7 @@ TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
   AddMap(&params, 0, "worker-a", a.address);
   AddMap(&params, 1, "worker-a", a.address);
   WorkerClientCache clients;
-  ShuffleReader reader(ShuffleReaderOptions{}, &clients);
+  WorkerShuffleReader reader(WorkerShuffleReaderOptions{}, &clients);
   std::vector<std::string> got;
   absl::Status s = ReadAll(&reader, params, 0, &got);
   REQUIRE_FALSE(s.ok());
@@ -204,9 +204,9 @@ TEST_CASE("shuffle_fetch: a map output missing on a worker is a fetch failure na
   AddMap(&params, 5, "worker-a", a.address);  // never written
 
   WorkerClientCache clients;
-  ShuffleReaderOptions options;
+  WorkerShuffleReaderOptions options;
   options.local_worker_id = "worker-local";
-  ShuffleReader reader(options, &clients);
+  WorkerShuffleReader reader(options, &clients);
   std::vector<std::string> got;
   absl::Status s = ReadSorted(&reader, params, 0, &got);
   REQUIRE_FALSE(s.ok());

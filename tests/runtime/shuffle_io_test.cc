@@ -74,8 +74,8 @@ std::vector<int64_t> WriteMap(const ShuffleWriterOptions& base, int map_id, int 
   return *sizes;
 }
 
-ShuffleReaderOptions LocalReader(const std::string& app_dir) {
-  ShuffleReaderOptions options;
+WorkerShuffleReaderOptions LocalReader(const std::string& app_dir) {
+  WorkerShuffleReaderOptions options;
   options.local_app_dir = app_dir;
   return options;
 }
@@ -125,7 +125,7 @@ void CheckRoundTrip(ShuffleWriterOptions options, bool expect_spill) {
   CHECK(files.size() == 2 * maps);
   for (const std::string& f : files) CHECK(f.find(".tmp") == std::string::npos);
 
-  ShuffleReader reader(LocalReader(dir.path()), nullptr);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   for (int p = 0; p < options.num_partitions; ++p) {
     INFO("partition " << p);
     CHECK(ReadPartition(&reader, LocalParams(maps), p) == expected[p]);
@@ -166,7 +166,7 @@ TEST_CASE("shuffle_io: one partition, and a map output with no records") {
   auto sizes = writer.Commit();
   REQUIRE(sizes.ok());
   CHECK(*sizes == std::vector<int64_t>{0, 0, 0});
-  ShuffleReader reader(LocalReader(dir.path()), nullptr);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   CHECK(ReadPartition(&reader, LocalParams(1), 0) == expected[0]);
   proto::ShuffleReadParams only_empty;
   only_empty.set_shuffle_id(kShuffle);
@@ -182,7 +182,7 @@ TEST_CASE("shuffle_io: a new attempt replaces an earlier output") {
   ShuffleWriter writer(options);
   REQUIRE(writer.Add(0, "\x03" "abc" "\x01").ok());  // one encoded Record
   REQUIRE(writer.Commit().ok());
-  ShuffleReader reader(LocalReader(dir.path()), nullptr);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   CHECK(ReadPartition(&reader, LocalParams(1), 0) == std::vector<Record>{{"abc", 1}});
   CHECK(ReadPartition(&reader, LocalParams(1), 1).empty());
 }
@@ -205,7 +205,7 @@ TEST_CASE("shuffle_io: a missing or corrupt local output is a fetch failure nami
                                .compression = Compression::kNone};
   Expected expected(2);
   WriteMap(options, 0, 100, &expected);
-  ShuffleReader reader(LocalReader(dir.path()), nullptr);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   auto ignore = [](std::string_view) { return absl::OkStatus(); };
 
   absl::Status missing = reader.Read(LocalParams(2), 0, ignore);  // map 1 was never written
@@ -234,7 +234,7 @@ TEST_CASE("shuffle_io: an error of the frame callback is passed through as is") 
   ShuffleWriterOptions options{.app_dir = dir.path(), .shuffle_id = kShuffle, .num_partitions = 1};
   Expected expected(1);
   WriteMap(options, 0, 100, &expected);
-  ShuffleReader reader(LocalReader(dir.path()), nullptr);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   absl::Status s = reader.Read(LocalParams(1), 0, [](std::string_view) {
     return absl::InvalidArgumentError("user code failed");
   });
@@ -246,11 +246,11 @@ TEST_CASE("shuffle_io: an unreachable remote worker is a fetch failure naming ma
   ScratchDir dir;
   WorkerClientCache clients;
   CHECK(clients.Get("127.0.0.1:1") == clients.Get("127.0.0.1:1"));
-  ShuffleReaderOptions options = LocalReader(dir.path());
+  WorkerShuffleReaderOptions options = LocalReader(dir.path());
   options.app_id = "app-1";
   options.local_worker_id = "worker-local";
   options.fetch_timeout = std::chrono::seconds(20);
-  ShuffleReader reader(options, &clients);
+  WorkerShuffleReader reader(options, &clients);
   proto::ShuffleReadParams params;
   params.set_shuffle_id(kShuffle);
   proto::MapLocation* map = params.add_maps();
