@@ -4,10 +4,10 @@
 
 namespace kiln::internal {
 
-bool CacheTracker::Persist(int dataset, int num_partitions, proto::OpSpec cache_op) {
+bool CacheTracker::Persist(int dataset, int num_partitions, runtime::OpSpec cache_op) {
   absl::MutexLock lock(&mu_);
   auto [it, inserted] = datasets_.try_emplace(dataset);
-  if (!inserted) return it->second.cache_op.SerializeAsString() == cache_op.SerializeAsString();
+  if (!inserted) return it->second.cache_op == cache_op;
   it->second.cache_op = std::move(cache_op);
   it->second.holders.resize(static_cast<size_t>(num_partitions));
   return true;
@@ -18,7 +18,7 @@ bool CacheTracker::Unpersist(int dataset) {
   return datasets_.erase(dataset) > 0;
 }
 
-std::optional<proto::OpSpec> CacheTracker::CacheOp(int dataset) const {
+std::optional<runtime::OpSpec> CacheTracker::CacheOp(int dataset) const {
   absl::MutexLock lock(&mu_);
   auto it = datasets_.find(dataset);
   if (it == datasets_.end()) return std::nullopt;

@@ -14,6 +14,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/task.pb.h"
+#include "runtime/op_registry.h"
 
 namespace kiln::internal {
 
@@ -21,11 +22,11 @@ class CacheTracker {
  public:
   // Marks a dataset persisted; `cache_op` is its cache point operator. Idempotent;
   // false (and no change) when it is persisted with another operator (storage level).
-  bool Persist(int dataset, int num_partitions, proto::OpSpec cache_op);
+  bool Persist(int dataset, int num_partitions, runtime::OpSpec cache_op);
   // Forgets a persisted dataset and its blocks; false when it was not persisted.
   bool Unpersist(int dataset);
   // The cache point operator of a persisted dataset.
-  std::optional<proto::OpSpec> CacheOp(int dataset) const;
+  std::optional<runtime::OpSpec> CacheOp(int dataset) const;
 
   // A block stored on, or evicted from, an executor.
   void Update(const std::string& executor_id, const proto::BlockUpdate& update);
@@ -39,7 +40,7 @@ class CacheTracker {
 
  private:
   struct Dataset {
-    proto::OpSpec cache_op;
+    runtime::OpSpec cache_op;
     std::vector<std::vector<std::string>> holders;  // per partition
   };
   mutable absl::Mutex mu_;

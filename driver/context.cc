@@ -89,7 +89,7 @@ Dataset<std::string> Context::text_file(const std::string& path) {
   node->id = driver_->NewNodeId();
   node->name = "text_file";
   node->num_partitions = static_cast<int>(splits->size());
-  node->op = internal::MakeOp<runtime::TextFileSource>();
+  node->op = runtime::MakeOp<runtime::TextFileSource>();
   for (const runtime::FileSplit& split : *splits) {
     node->splits.push_back(runtime::TextFileSource::EncodeSplit(split));
   }
@@ -101,17 +101,4 @@ int Context::default_parallelism() { return driver_->DefaultParallelism(); }
 void Context::stop() { driver_->Stop("FINISHED"); }
 internal::JobRunner* Context::runner() { return driver_.get(); }
 
-namespace internal {
-
-std::string EncodeShuffleWrite(int shuffle_id, int num_partitions, std::string range_bounds,
-                               bool ascending) {
-  proto::ShuffleWriteParams params;
-  params.set_shuffle_id(shuffle_id);
-  params.set_num_partitions(num_partitions);
-  params.set_range_bounds(std::move(range_bounds));
-  params.set_ascending(ascending);
-  return params.SerializeAsString();
-}
-
-}  // namespace internal
 }  // namespace kiln

@@ -13,6 +13,7 @@
 // default master being local[*].
 
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -52,7 +53,7 @@ class Context {
     node->id = runner()->NewNodeId();
     node->name = "parallelize";
     node->num_partitions = n;
-    node->op = internal::MakeOp<runtime::ParallelizeSource<T>>();
+    node->op = runtime::MakeOp<runtime::ParallelizeSource<T>>();
     const size_t size = data.size();
     for (int i = 0; i < n; ++i) {
       size_t begin = size * static_cast<size_t>(i) / static_cast<size_t>(n);

@@ -16,7 +16,7 @@ absl::Status FetchRetriesExhausted(const FetchFailed& f) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
-    const std::shared_ptr<const PlanNode>& node, const proto::OpSpec& sink,
+    const std::shared_ptr<const PlanNode>& node, const runtime::OpSpec& sink,
     const std::vector<int>& partitions) {
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
@@ -66,11 +66,10 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
     }
     for (size_t i = 0; i < missing.size(); ++i) {
       const TaskResult& r = outcome.results[i];
-      proto::MapLocation location;
-      location.set_map_id(missing[i]);
-      location.set_worker_id(r.executor.worker_id);
-      location.set_address(r.executor.shuffle_address);
-      outputs_->Register(dep.shuffle_id, maps, missing[i], location);
+      outputs_->Register(dep.shuffle_id, maps, missing[i],
+                         {.map_id = missing[i],
+                          .worker_id = r.executor.worker_id,
+                          .address = r.executor.shuffle_address});
     }
   }
   if (outputs_->Missing(dep.shuffle_id, maps).empty()) return absl::OkStatus();

@@ -28,7 +28,7 @@ class DagScheduler {
 
   // The encoded results of `partitions` of `node` (ascending, distinct), in that order.
   absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
-                                                  const proto::OpSpec& sink,
+                                                  const runtime::OpSpec& sink,
                                                   const std::vector<int>& partitions);
 
   int jobs_run() const { return jobs_.load(); }

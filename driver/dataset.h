@@ -49,18 +49,6 @@ struct PairTraits<std::pair<K, V>> {
   using Value = V;
 };
 
-template <class Op>
-proto::OpSpec MakeOp(std::string closure = {}, std::string params = {}) {
-  proto::OpSpec spec;
-  spec.set_kind(runtime::Registered<Op>::kind);
-  spec.set_closure(std::move(closure));
-  spec.set_params(std::move(params));
-  return spec;
-}
-
-std::string EncodeShuffleWrite(int shuffle_id, int num_partitions, std::string range_bounds = {},
-                               bool ascending = true);
-
 // Chooses the range bounds of sort_by_key from per-partition samples, each weighted by
 // how many records its partition held (as Spark's RangePartitioner does).
 template <class K>
@@ -106,14 +94,14 @@ class Dataset {
   template <class F>
   auto map(F f) const {
     using U = std::decay_t<std::invoke_result_t<F&, T&&>>;
-    return Narrow<U>(internal::MakeOp<runtime::MapOp<T, U, F>>(runtime::EncodeClosure(f)), "map");
+    return Narrow<U>(runtime::MakeOp<runtime::MapOp<T, U, F>>(runtime::EncodeClosure(f)), "map");
   }
 
   // Keeps the records for which f(const T&) is true. Keeps the placement of keys by
   // hash too (see join).
   template <class F>
   Dataset<T> filter(F f) const {
-    return Narrow<T>(internal::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)),
+    return Narrow<T>(runtime::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)),
                      "filter", /*keeps_keys=*/true);
   }
 
@@ -129,7 +117,7 @@ class Dataset {
       return std::pair<K, U>(std::move(kv.first), f(std::move(kv.second)));
     };
     return Narrow<std::pair<K, U>>(
-        internal::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(
+        runtime::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(
             runtime::EncodeClosure(g)),
         "map_values", /*keeps_keys=*/true);
   }
@@ -141,12 +129,12 @@ class Dataset {
     using E = runtime::EmitTargetT<F>;
     if constexpr (!std::is_void_v<E>) {
       return Narrow<E>(
-          internal::MakeOp<runtime::FlatMapEmitOp<T, E, F>>(runtime::EncodeClosure(f)),
+          runtime::MakeOp<runtime::FlatMapEmitOp<T, E, F>>(runtime::EncodeClosure(f)),
           "flat_map");
     } else {
       using R = std::invoke_result_t<F&, const T&>;
       using U = std::decay_t<std::ranges::range_value_t<R>>;
-      return Narrow<U>(internal::MakeOp<runtime::FlatMapOp<T, U, F>>(runtime::EncodeClosure(f)),
+      return Narrow<U>(runtime::MakeOp<runtime::FlatMapOp<T, U, F>>(runtime::EncodeClosure(f)),
                        "flat_map");
     }
   }
@@ -156,7 +144,7 @@ class Dataset {
   auto map_partitions(F f) const {
     using U = typename std::invoke_result_t<F&, std::vector<T>&&>::value_type;
     return Narrow<U>(
-        internal::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
+        runtime::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
         "map_partitions");
   }
 
@@ -176,7 +164,7 @@ class Dataset {
     if (partitions <= 0) runner_->Fail("coalesce: the partition count must be > 0");
     if (partitions >= num_partitions()) return *this;
     auto node = NewNode(internal::PlanNode::Kind::kCoalesce, "coalesce", partitions);
-    node->op = internal::MakeOp<runtime::CoalesceBoundaryOp<T>>();
+    node->op = runtime::MakeOp<runtime::CoalesceBoundaryOp<T>>();
     node->parent = node_;
     const int64_t parents = num_partitions();
     for (int64_t i = 0; i < partitions; ++i) {
@@ -194,8 +182,8 @@ class Dataset {
   // Exactly `partitions` partitions of about equal size, through a shuffle.
   Dataset<T> repartition(int partitions) const {
     if (partitions <= 0) runner_->Fail("repartition: the partition count must be > 0");
-    auto dep = NewShuffle(internal::MakeOp<runtime::RoundRobinShuffleSink<T>>(), partitions);
-    return Shuffled<T>(internal::MakeOp<runtime::PassThroughShuffleSource<T>>(), {dep},
+    auto dep = NewShuffle<runtime::RoundRobinShuffleSink<T>>(partitions);
+    return Shuffled<T>(runtime::MakeOp<runtime::PassThroughShuffleSource<T>>(), {dep},
                        "repartition");
   }
 
@@ -205,9 +193,8 @@ class Dataset {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
     std::string closure = runtime::EncodeClosure(f);
-    auto dep = NewShuffle(internal::MakeOp<runtime::CombineShuffleSink<K, V, F>>(closure),
-                          Partitions(partitions));
-    return Shuffled<T>(internal::MakeOp<runtime::ReduceByKeySource<K, V, F>>(closure), {dep},
+    auto dep = NewShuffle<runtime::CombineShuffleSink<K, V, F>>(Partitions(partitions), closure);
+    return Shuffled<T>(runtime::MakeOp<runtime::ReduceByKeySource<K, V, F>>(closure), {dep},
                        "reduce_by_key", {}, /*by_key=*/true);
   }
 
@@ -215,10 +202,9 @@ class Dataset {
   auto group_by_key(int partitions = 0) const {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
-    auto dep = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(),
-                          Partitions(partitions));
+    auto dep = NewShuffle<runtime::HashShuffleSink<K, V>>(Partitions(partitions));
     return Shuffled<std::pair<K, std::vector<V>>>(
-        internal::MakeOp<runtime::GroupByKeySource<K, V>>(), {dep}, "group_by_key", {},
+        runtime::MakeOp<runtime::GroupByKeySource<K, V>>(), {dep}, "group_by_key", {},
         /*by_key=*/true);
   }
 
@@ -264,27 +250,23 @@ class Dataset {
   Dataset<T> sort_by_key(bool ascending = true, int partitions = 0) const {
     using K = typename internal::PairTraits<T>::Key;
     using V = typename internal::PairTraits<T>::Value;
+    using Sample = runtime::KeySampleSink<K, V>;
     int r = Partitions(partitions);
-    std::string size;
-    Writer(&size).PutVarint(static_cast<uint64_t>(
-        std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions())));
+    const uint64_t per_partition = static_cast<uint64_t>(
+        std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
     std::vector<std::string> results = runner_->RunJob(
-        node_, internal::MakeOp<runtime::KeySampleSink<K, V>>({}, size), "sort_by_key sample");
-    std::vector<std::pair<uint64_t, std::vector<K>>> samples;
-    for (const std::string& result : results) {
-      Reader reader(result);
-      uint64_t seen = reader.GetVarint();
-      std::vector<K> keys;
-      Decode(reader, keys);
-      samples.emplace_back(seen, std::move(keys));
+        node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
+        "sort_by_key sample");
+    std::vector<std::pair<uint64_t, std::vector<K>>> samples(results.size());
+    for (size_t i = 0; i < results.size(); ++i) {
+      if (!Sample::DecodeResult(results[i], &samples[i].first, &samples[i].second)) {
+        runner_->Fail("corrupt task result");
+      }
     }
     std::vector<K> bounds = internal::ChooseBounds(std::move(samples), r);
-    proto::OpSpec write = internal::MakeOp<runtime::RangeShuffleSink<K, V>>();
-    auto dep = NewShuffle(write, r, EncodeAll(bounds), ascending);
-    std::string prefix;
-    Writer(&prefix).PutVarint(ascending ? 1 : 0);
-    return Shuffled<T>(internal::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
-                       std::move(prefix));
+    auto dep = NewShuffle<runtime::RangeShuffleSink<K, V>>(r, {}, EncodeAll(bounds), ascending);
+    return Shuffled<T>(runtime::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
+                       runtime::SortSource<K, V>::EncodeParams(ascending));
   }
 
   // ------------------------------------------------------------ caching
@@ -303,11 +285,9 @@ class Dataset {
   // evicted, is kept on the executor's disk instead of being dropped), kDiskOnly
   // (encoded on the executor's disk). Blocks on disk are lost with their executor.
   Dataset<T> persist(StorageLevel level) const {
-    std::string params;
-    Writer w(&params);
-    w.PutVarint(static_cast<uint64_t>(node_->id));
-    w.PutVarint(static_cast<uint64_t>(level));
-    runner_->Persist(*node_, internal::MakeOp<runtime::CachePointOp<T>>({}, std::move(params)));
+    using CachePoint = runtime::CachePointOp<T>;
+    runner_->Persist(*node_,
+                     runtime::MakeOp<CachePoint>({}, CachePoint::EncodeParams(node_->id, level)));
     return *this;
   }
 
@@ -323,7 +303,7 @@ class Dataset {
 
   int64_t count() const {
     int64_t total = 0;
-    for (const std::string& r : Run(internal::MakeOp<runtime::CountSink<T>>(), "count")) {
+    for (const std::string& r : Run(runtime::MakeOp<runtime::CountSink<T>>(), "count")) {
       Reader reader(r);
       total += static_cast<int64_t>(reader.GetVarint());
     }
@@ -334,7 +314,7 @@ class Dataset {
   std::vector<T> collect() const {
     std::vector<T> all;
     std::vector<T> part;
-    for (const std::string& r : Run(internal::MakeOp<runtime::CollectSink<T>>(), "collect")) {
+    for (const std::string& r : Run(runtime::MakeOp<runtime::CollectSink<T>>(), "collect")) {
       part.clear();
       if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
       for (T& x : part) all.push_back(std::move(x));
@@ -364,10 +344,11 @@ class Dataset {
       std::vector<int> partitions;
       for (int p = scanned; p < total && p < scanned + tries; ++p) partitions.push_back(p);
       scanned += static_cast<int>(partitions.size());
-      std::string limit;
-      Writer(&limit).PutVarint(static_cast<uint64_t>(n - static_cast<int64_t>(all.size())));
+      const uint64_t limit = static_cast<uint64_t>(n - static_cast<int64_t>(all.size()));
+      using Collect = runtime::CollectSink<T>;
       for (const std::string& r : runner_->RunJobOn(
-               node_, internal::MakeOp<runtime::CollectSink<T>>({}, limit), "take", partitions)) {
+               node_, runtime::MakeOp<Collect>({}, Collect::EncodeParams(limit)), "take",
+               partitions)) {
         part.clear();
         if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
         for (T& x : part) {
@@ -384,7 +365,7 @@ class Dataset {
   T reduce(F f) const {
     std::optional<T> acc;
     for (const std::string& r :
-         Run(internal::MakeOp<runtime::ReduceSink<T, F>>(runtime::EncodeClosure(f)), "reduce")) {
+         Run(runtime::MakeOp<runtime::ReduceSink<T, F>>(runtime::EncodeClosure(f)), "reduce")) {
       Reader reader(r);
       std::optional<T> part;
       Decode(reader, part);
@@ -398,7 +379,7 @@ class Dataset {
   // Runs f(const T&) on every record, on the executors.
   template <class F>
   void foreach(F f) const {
-    Run(internal::MakeOp<runtime::ForeachSink<T, F>>(runtime::EncodeClosure(f)), "foreach");
+    Run(runtime::MakeOp<runtime::ForeachSink<T, F>>(runtime::EncodeClosure(f)), "foreach");
   }
 
   // Writes one text file per partition (part-00000, ...) into the new directory `dir`,
@@ -415,7 +396,7 @@ class Dataset {
       runner_->Fail("save_as_text_file: cannot create output directory " + absolute + ": " +
                     ec.message());
     }
-    Run(internal::MakeOp<runtime::SaveTextSink<T>>({}, absolute), "save_as_text_file");
+    Run(runtime::MakeOp<runtime::SaveTextSink<T>>({}, absolute), "save_as_text_file");
     std::filesystem::remove_all(absolute + "/_temporary", ec);
     FILE* success = std::fopen((absolute + "/_SUCCESS").c_str(), "w");
     if (success == nullptr) runner_->Fail("save_as_text_file: cannot write " + absolute + "/_SUCCESS");
@@ -439,7 +420,7 @@ class Dataset {
   }
 
   template <class U>
-  Dataset<U> Narrow(proto::OpSpec op, const char* name, bool keeps_keys = false) const {
+  Dataset<U> Narrow(runtime::OpSpec op, const char* name, bool keeps_keys = false) const {
     auto node = NewNode(internal::PlanNode::Kind::kNarrow, name, num_partitions());
     node->op = std::move(op);
     node->parent = node_;
@@ -461,9 +442,9 @@ class Dataset {
   static auto JoinWhereItIs(const Stay& stay, const Move& move, int r, const char* name) {
     using MK = typename internal::PairTraits<typename Move::value_type>::Key;
     using MV = typename internal::PairTraits<typename Move::value_type>::Value;
-    auto dep = move.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<MK, MV>>(), r);
+    auto dep = move.template NewShuffle<runtime::HashShuffleSink<MK, MV>>(r);
     auto node = stay.NewNode(internal::PlanNode::Kind::kNarrow, name, r);
-    node->op = internal::MakeOp<Op>();
+    node->op = runtime::MakeOp<Op>();
     node->parent = stay.node_;
     node->deps = {dep};
     node->key_partitions = r;
@@ -475,22 +456,26 @@ class Dataset {
     return requested > 0 ? requested : runner_->DefaultParallelism();
   }
 
-  std::shared_ptr<internal::ShuffleDependency> NewShuffle(proto::OpSpec write, int partitions,
+  // A shuffle of this dataset into `partitions`, written by the sink WriteOp.
+  template <class WriteOp>
+  std::shared_ptr<internal::ShuffleDependency> NewShuffle(int partitions, std::string closure = {},
                                                           std::string bounds = {},
                                                           bool ascending = true) const {
     auto dep = std::make_shared<internal::ShuffleDependency>();
     dep->shuffle_id = runner_->NewShuffleId();
     dep->map_side = node_;
     dep->num_partitions = partitions;
-    write.set_params(
-        internal::EncodeShuffleWrite(dep->shuffle_id, partitions, std::move(bounds), ascending));
-    dep->write_op = std::move(write);
+    dep->write_op = runtime::MakeOp<WriteOp>(
+        std::move(closure), WriteOp::EncodeParams({.shuffle_id = dep->shuffle_id,
+                                                   .num_partitions = partitions,
+                                                   .range_bounds = std::move(bounds),
+                                                   .ascending = ascending}));
     return dep;
   }
 
   // by_key: the source places records by the hash of their key.
   template <class U>
-  Dataset<U> Shuffled(proto::OpSpec source,
+  Dataset<U> Shuffled(runtime::OpSpec source,
                       std::vector<std::shared_ptr<internal::ShuffleDependency>> deps,
                       const char* name, std::string prefix = {}, bool by_key = false) const {
     auto node = NewNode(internal::PlanNode::Kind::kShuffled, name, deps[0]->num_partitions);
@@ -509,16 +494,16 @@ class Dataset {
     using W = typename internal::PairTraits<typename Other::value_type>::Value;
     static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
                   "kiln: a join needs two datasets of pairs with the same key type");
-    auto left = NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, V>>(), r);
-    auto right = other.NewShuffle(internal::MakeOp<runtime::HashShuffleSink<K, W>>(), r);
+    auto left = NewShuffle<runtime::HashShuffleSink<K, V>>(r);
+    auto right = other.template NewShuffle<runtime::HashShuffleSink<K, W>>(r);
     using Op = JoinOp<K, V, W>;
-    return Shuffled<typename Op::Out>(internal::MakeOp<Op>(), {left, right}, name, {},
+    return Shuffled<typename Op::Out>(runtime::MakeOp<Op>(), {left, right}, name, {},
                                       /*by_key=*/true);
   }
 
   static constexpr int64_t kTakeScaleUp = 4;  // Spark's spark.rdd.limit.scaleUpFactor
 
-  std::vector<std::string> Run(proto::OpSpec sink, const char* action) const {
+  std::vector<std::string> Run(runtime::OpSpec sink, const char* action) const {
     return runner_->RunJob(node_, sink, action);
   }
 

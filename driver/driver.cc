@@ -64,14 +64,14 @@ int Driver::DefaultParallelism() {
 }
 
 std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& node,
-                                        const proto::OpSpec& sink, std::string_view action) {
+                                        const runtime::OpSpec& sink, std::string_view action) {
   std::vector<int> all(static_cast<size_t>(node->num_partitions));
   for (size_t i = 0; i < all.size(); ++i) all[i] = static_cast<int>(i);
   return RunJobOn(node, sink, action, all);
 }
 
 std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>& node,
-                                          const proto::OpSpec& sink, std::string_view action,
+                                          const runtime::OpSpec& sink, std::string_view action,
                                           const std::vector<int>& partitions) {
   WaitForExecutors();
   int job = jobs_++;
@@ -84,7 +84,7 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
   return *std::move(results);
 }
 
-void Driver::Persist(const PlanNode& node, proto::OpSpec cache_op) {
+void Driver::Persist(const PlanNode& node, runtime::OpSpec cache_op) {
   if (!cache_.Persist(node.id, node.num_partitions, std::move(cache_op))) {
     Fail(StrCat("persist: the ", node.name, " dataset is already persisted at another storage "
                 "level; unpersist it first"));

@@ -35,12 +35,12 @@ class Driver final : public JobRunner {
   int NewShuffleId() override { return next_shuffle_++; }
   int DefaultParallelism() override;
   std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
-                                  const proto::OpSpec& sink, std::string_view action) override;
+                                  const runtime::OpSpec& sink, std::string_view action) override;
   std::vector<std::string> RunJobOn(const std::shared_ptr<const PlanNode>& node,
-                                    const proto::OpSpec& sink, std::string_view action,
+                                    const runtime::OpSpec& sink, std::string_view action,
                                     const std::vector<int>& partitions) override;
   [[noreturn]] void Fail(const std::string& message) override;
-  void Persist(const PlanNode& node, proto::OpSpec cache_op) override;
+  void Persist(const PlanNode& node, runtime::OpSpec cache_op) override;
   void Unpersist(const PlanNode& node) override;
   bool IsPersisted(const PlanNode& node) const override;
   int CachedPartitions(const PlanNode& node) const override;

@@ -33,17 +33,17 @@ class JobRunner {
   // partition's encoded result in partition order. `action` names the job ("count",
   // "collect", ...). On failure it reports the error and exits, or throws JobFailed.
   virtual std::vector<std::string> RunJob(const std::shared_ptr<const PlanNode>& node,
-                                          const proto::OpSpec& sink, std::string_view action) = 0;
+                                          const runtime::OpSpec& sink, std::string_view action) = 0;
   // The same for some partitions only (ascending, distinct): their results, in order.
   virtual std::vector<std::string> RunJobOn(const std::shared_ptr<const PlanNode>& node,
-                                            const proto::OpSpec& sink, std::string_view action,
+                                            const runtime::OpSpec& sink, std::string_view action,
                                             const std::vector<int>& partitions) = 0;
   // Reports an error found on the driver (a bad path, an empty reduce) the same way.
   [[noreturn]] virtual void Fail(const std::string& message) = 0;
 
   // Caches the dataset's partitions on the executors that compute them, through its
   // cache point operator `cache_op`. Idempotent.
-  virtual void Persist(const PlanNode& node, proto::OpSpec cache_op) = 0;
+  virtual void Persist(const PlanNode& node, runtime::OpSpec cache_op) = 0;
   // Stops caching the dataset and drops its cached partitions.
   virtual void Unpersist(const PlanNode& node) = 0;
   virtual bool IsPersisted(const PlanNode& node) const = 0;

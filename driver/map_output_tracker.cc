@@ -3,7 +3,7 @@
 namespace kiln::internal {
 
 void MapOutputTracker::Register(int shuffle_id, int num_maps, int map_id,
-                                const proto::MapLocation& location) {
+                                const runtime::MapLocation& location) {
   absl::MutexLock lock(&mu_);
   auto& maps = outputs_[shuffle_id];
   if (static_cast<int>(maps.size()) < num_maps) maps.resize(num_maps);
@@ -23,15 +23,13 @@ std::vector<int> MapOutputTracker::Missing(int shuffle_id, int num_maps) const {
   return missing;
 }
 
-proto::ShuffleReadParams MapOutputTracker::Locations(int shuffle_id, int num_maps) const {
+runtime::ShuffleReadParams MapOutputTracker::Locations(int shuffle_id, int num_maps) const {
   absl::MutexLock lock(&mu_);
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(shuffle_id);
-  params.set_num_maps(num_maps);
+  runtime::ShuffleReadParams params{.shuffle_id = shuffle_id, .num_maps = num_maps};
   auto it = outputs_.find(shuffle_id);
   if (it == outputs_.end()) return params;
   for (const auto& location : it->second) {
-    if (location) *params.add_maps() = *location;
+    if (location) params.maps.push_back(*location);
   }
   return params;
 }
@@ -43,7 +41,7 @@ int MapOutputTracker::MarkLost(int shuffle_id, int map_id, const std::string& ad
     for (size_t m = 0; m < maps.size(); ++m) {
       if (!maps[m]) continue;
       bool same_output = id == shuffle_id && static_cast<int>(m) == map_id;
-      bool same_worker = !address.empty() && maps[m]->address() == address;
+      bool same_worker = !address.empty() && maps[m]->address == address;
       if (same_output || same_worker) {
         maps[m].reset();
         ++dropped;

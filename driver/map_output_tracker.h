@@ -10,24 +10,24 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
-#include "proto/task.pb.h"
+#include "runtime/shuffle_params.h"
 
 namespace kiln::internal {
 
 class MapOutputTracker {
  public:
-  void Register(int shuffle_id, int num_maps, int map_id, const proto::MapLocation& location);
+  void Register(int shuffle_id, int num_maps, int map_id, const runtime::MapLocation& location);
   // Map ids of `shuffle_id` without a live output, ascending.
   std::vector<int> Missing(int shuffle_id, int num_maps) const;
   // The location of every map output known (a reader fails to fetch the others).
-  proto::ShuffleReadParams Locations(int shuffle_id, int num_maps) const;
+  runtime::ShuffleReadParams Locations(int shuffle_id, int num_maps) const;
   // Forgets one output; with a non-empty address, every output served from that
   // address (the worker is presumably gone). Returns how many outputs were dropped.
   int MarkLost(int shuffle_id, int map_id, const std::string& address);
 
  private:
   mutable absl::Mutex mu_;
-  absl::flat_hash_map<int, std::vector<std::optional<proto::MapLocation>>> outputs_
+  absl::flat_hash_map<int, std::vector<std::optional<runtime::MapLocation>>> outputs_
       ABSL_GUARDED_BY(mu_);
 };
 

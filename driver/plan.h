@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "proto/task.pb.h"
+#include "runtime/op_registry.h"
 
 namespace kiln::internal {
 
@@ -20,7 +20,7 @@ struct PlanNode;
 struct ShuffleDependency {
   int shuffle_id = 0;
   std::shared_ptr<const PlanNode> map_side;
-  proto::OpSpec write_op;  // a shuffle sink; params = ShuffleWriteParams
+  runtime::OpSpec write_op;  // a shuffle sink; params = ShuffleWriteParams
   int num_partitions = 0;
 };
 
@@ -38,7 +38,7 @@ struct PlanNode {
   // encoded ShuffleReadParams of each dependency, filled in when a stage runs. A
   // kNarrow node may read shuffles too (a join whose other side is partitioned like
   // this one), with params made the same way.
-  proto::OpSpec op;
+  runtime::OpSpec op;
   std::vector<std::string> splits;
   std::shared_ptr<const PlanNode> parent;          // kNarrow, kCoalesce
   std::vector<std::vector<int>> groups;            // kCoalesce: parent partitions per partition

@@ -6,21 +6,22 @@
 
 #include "common/codec.h"
 #include "common/strings.h"
+#include "runtime/shuffle_params.h"
 #include "runtime/task_runner.h"
 
 namespace kiln::internal {
 
-StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const proto::OpSpec& sink,
+StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const runtime::OpSpec& sink,
                          const CacheTracker* cache) {
   StageTemplate stage;
   stage.name = last->name;
   stage.num_partitions = last->num_partitions;
-  std::vector<proto::OpSpec> reversed = {sink};
+  std::vector<runtime::OpSpec> reversed = {sink};
   // Indices count from the sink while walking back; fixed up once the length is known.
   std::vector<StageTemplate::Boundary> boundaries;  // outermost first
   std::vector<StageTemplate::Read> reads;
   auto add = [&](const PlanNode* node) {
-    std::optional<proto::OpSpec> cache_op = cache ? cache->CacheOp(node->id) : std::nullopt;
+    std::optional<runtime::OpSpec> cache_op = cache ? cache->CacheOp(node->id) : std::nullopt;
     if (cache_op) {
       reversed.push_back(std::move(*cache_op));
       boundaries.push_back({node, true, reversed.size() - 1});
@@ -148,15 +149,19 @@ proto::StagePlan MakeStagePlan(const StageTemplate& stage, int stage_id, int att
   proto::StagePlan plan;
   plan.set_stage_id(stage_id);
   plan.set_stage_key(StrCat(stage_id, ".", attempt));
-  for (const proto::OpSpec& op : stage.ops) *plan.add_ops() = op;
+  for (const runtime::OpSpec& op : stage.ops) {
+    proto::OpSpec* spec = plan.add_ops();
+    spec->set_kind(op.kind);
+    spec->set_closure(op.closure);
+    spec->set_params(op.params);
+  }
   for (const StageTemplate::Read& read : stage.reads) {
-    std::vector<std::string> locations;
+    std::vector<runtime::ShuffleReadParams> locations;
     for (const auto& dep : read.node->deps) {
-      locations.push_back(
-          tracker.Locations(dep->shuffle_id, dep->map_side->num_partitions).SerializeAsString());
+      locations.push_back(tracker.Locations(dep->shuffle_id, dep->map_side->num_partitions));
     }
     plan.mutable_ops(static_cast<int>(read.op))
-        ->set_params(read.node->params_prefix + EncodeAll(locations));
+        ->set_params(runtime::AppendReadParams(read.node->params_prefix, locations));
   }
   return plan;
 }

@@ -31,14 +31,14 @@ struct StageTemplate {
   };
   std::string name;                          // the last node's name ("map", "reduce_by_key")
   std::shared_ptr<const PlanNode> root;      // a kSource or kShuffled node
-  std::vector<proto::OpSpec> ops;            // ops[0] = root's source, last = the sink
+  std::vector<runtime::OpSpec> ops;            // ops[0] = root's source, last = the sink
   std::vector<Boundary> boundaries;          // innermost (nearest the source) first
   std::vector<Read> reads;                   // the shuffled root and narrow joins
   int num_partitions = 0;                    // tasks of the stage
 };
 
 // `cache` (may be null) says which datasets are persisted.
-StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const proto::OpSpec& sink,
+StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const runtime::OpSpec& sink,
                          const CacheTracker* cache);
 
 // The encoded split of one task of the stage.

@@ -5,6 +5,7 @@
 // Thread-safe for lookups after main() starts.
 
 #include <memory>
+#include <string>
 #include <string_view>
 #include <typeinfo>
 
@@ -12,6 +13,16 @@
 #include "runtime/operator.h"
 
 namespace kiln::runtime {
+
+// One step of a fused task pipeline, as the driver ships it: a registered operator of
+// the user's binary, named by `kind`, with its closure bytes and its parameters, both
+// encoded by the operator type itself (its EncodeClosure / EncodeParams).
+struct OpSpec {
+  std::string kind;
+  std::string closure;
+  std::string params;
+  friend bool operator==(const OpSpec&, const OpSpec&) = default;
+};
 
 // Builds an operator from its closure bytes and parameters (both encoded by the op).
 using OpFactory = absl::StatusOr<std::unique_ptr<OpBase>> (*)(std::string_view closure,
@@ -34,5 +45,11 @@ struct Registered {
 };
 template <class Op>
 const char* const Registered<Op>::kind = RegisterOp(typeid(Op).name(), &Op::Create);
+
+// The spec of operator type Op (naming it registers Op in every process of the binary).
+template <class Op>
+OpSpec MakeOp(std::string closure = {}, std::string params = {}) {
+  return OpSpec{Registered<Op>::kind, std::move(closure), std::move(params)};
+}
 
 }  // namespace kiln::runtime

@@ -17,7 +17,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "proto/task.pb.h"
 
 namespace kiln::runtime {
 
@@ -27,6 +26,25 @@ class ShuffleEnv;
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
 // to stay in cache.
 inline constexpr size_t kBatchSize = 1024;
+
+// What a task attempt did, as its operators count it (sent to the driver with its
+// status).
+struct TaskMetrics {
+  int64_t run_nanos = 0;
+  int64_t records_read = 0;
+  int64_t records_written = 0;
+  int64_t shuffle_bytes_written = 0;
+  int64_t shuffle_bytes_read = 0;
+};
+
+// A cached block that a task stored on, or evicted from, its executor.
+struct BlockUpdate {
+  int dataset = 0;     // the persisted dataset (plan node id)
+  int partition = 0;
+  bool stored = false;  // false: evicted (and not kept on disk)
+  bool disk = false;    // stored on the executor's disk
+  int64_t bytes = 0;    // when stored
+};
 
 // Everything one task attempt sees and produces. Not thread-safe (one per task).
 struct TaskContext {
@@ -43,8 +61,8 @@ struct TaskContext {
   // Outputs.
   std::string result;                    // result tasks: encoded result
   std::vector<int64_t> partition_sizes;  // shuffle map tasks: bytes per reduce partition
-  proto::TaskMetrics metrics;
-  std::vector<proto::BlockUpdate> block_updates;  // cached blocks stored or evicted
+  TaskMetrics metrics;
+  std::vector<BlockUpdate> block_updates;  // cached blocks stored or evicted
 };
 
 class OpBase {

@@ -73,17 +73,21 @@ void WarnSometimes(spdlog::format_string_t<Args...> format, Args&&... args) {
 }
 
 inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
-  proto::BlockUpdate* update = &ctx.block_updates.emplace_back();
-  update->set_dataset(id.dataset);
-  update->set_partition(id.partition);
-  update->set_stored(stored);
-  update->set_disk(disk);
-  update->set_bytes(bytes);
+  ctx.block_updates.push_back(BlockUpdate{
+      .dataset = id.dataset, .partition = id.partition, .stored = stored, .disk = disk,
+      .bytes = bytes});
 }
 
 template <class T>
 class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheBoundary {
  public:
+  static std::string EncodeParams(int dataset, StorageLevel level) {
+    std::string params;
+    Writer w(&params);
+    w.PutVarint(static_cast<uint64_t>(dataset));
+    w.PutVarint(static_cast<uint64_t>(level));
+    return params;
+  }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     Reader reader(params);
     int dataset = static_cast<int>(reader.GetVarint());
@@ -190,7 +194,7 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
   int64_t Bytes() const { return static_cast<int64_t>(heap_bytes_ + chunk_bytes_); }
 
   static void CountRead(TaskContext& ctx, size_t records) {
-    ctx.metrics.set_records_read(ctx.metrics.records_read() + static_cast<int64_t>(records));
+    ctx.metrics.records_read += static_cast<int64_t>(records);
   }
 
   static absl::Status Encode(DiskBlockWriter& disk, const T& x) {

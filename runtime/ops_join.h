@@ -25,7 +25,7 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
  public:
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     auto op = std::make_unique<Derived>();
-    absl::StatusOr<std::vector<proto::ShuffleReadParams>> inputs = ParseReadParams(params, 1);
+    absl::StatusOr<std::vector<ShuffleReadParams>> inputs = ParseReadParams(params, 1);
     if (!inputs.ok()) return inputs.status();
     op->input_ = std::move((*inputs)[0]);
     return std::unique_ptr<OpBase>(std::move(op));
@@ -74,7 +74,7 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   BatchEmitter<Out> out_;
 
  private:
-  proto::ShuffleReadParams input_;
+  ShuffleReadParams input_;
   KeyMap<K, std::vector<B>> table_;
 };
 

@@ -23,6 +23,7 @@
 #include "runtime/closure.h"
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
+#include "runtime/shuffle_params.h"
 
 namespace kiln::runtime {
 
@@ -141,16 +142,24 @@ void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f)
 template <class T>
 class ShuffleSinkBase : public Consumer<T>, public Sink {
  public:
+  // The params of every shuffle sink (decoded by ParseParams).
+  static std::string EncodeParams(const ShuffleWriteParams& params) {
+    std::string out;
+    Writer w(&out);
+    Encode(w, params);
+    return out;
+  }
+
   absl::Status Open(TaskContext& ctx) override {
-    writer_ = ctx.shuffle->NewWriter(params_.shuffle_id(), ctx.partition, params_.num_partitions());
+    writer_ = ctx.shuffle->NewWriter(params_.shuffle_id, ctx.partition, params_.num_partitions);
     return absl::OkStatus();
   }
   absl::Status Finish(TaskContext& ctx) override {
     absl::StatusOr<std::vector<int64_t>> sizes = writer_->Commit();
     if (!sizes.ok()) return sizes.status();
     ctx.partition_sizes = *std::move(sizes);
-    ctx.metrics.set_records_written(writer_->records_written());
-    ctx.metrics.set_shuffle_bytes_written(writer_->bytes_written());
+    ctx.metrics.records_written = writer_->records_written();
+    ctx.metrics.shuffle_bytes_written = writer_->bytes_written();
     return absl::OkStatus();
   }
 
@@ -158,8 +167,9 @@ class ShuffleSinkBase : public Consumer<T>, public Sink {
   template <class Op>
   static absl::StatusOr<std::unique_ptr<OpBase>> ParseParams(std::unique_ptr<Op> op,
                                                              std::string_view params) {
-    if (!op->params_.ParseFromArray(params.data(), static_cast<int>(params.size())) ||
-        op->params_.num_partitions() <= 0) {
+    Reader r(params);
+    Decode(r, op->params_);
+    if (!r.ok() || !r.done() || op->params_.num_partitions <= 0) {
       return absl::DataLossError("corrupt shuffle write parameters");
     }
     return std::unique_ptr<OpBase>(std::move(op));
@@ -170,7 +180,7 @@ class ShuffleSinkBase : public Consumer<T>, public Sink {
     return writer_->Appended(partition);
   }
 
-  proto::ShuffleWriteParams params_;
+  ShuffleWriteParams params_;
   std::unique_ptr<ShuffleWriter> writer_;
 };
 
@@ -182,7 +192,7 @@ class HashShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return HashShuffleSink::ParseParams(std::make_unique<HashShuffleSink>(), p);
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
+    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions);
     for (const auto& kv : batch) {
       absl::Status s = this->Write(static_cast<int>(KeyHash<K>()(kv.first) % r), kv);
       if (!s.ok()) return s;
@@ -224,7 +234,7 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
 
   absl::Status Drain() {
     SizeHint<CombineShuffleSink>::Set(map_.size());
-    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions());
+    const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions);
     // In the map's own order: the reduce side merges each key's values in map-id order
     // and emits in InHashOrder, so the order of keys within a block changes nothing.
     for (const auto& kv : map_) {
@@ -252,14 +262,14 @@ class RangeShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     auto parsed = RangeShuffleSink::ParseParams(std::move(op), p);
     if (!parsed.ok()) return parsed;
     auto* self = dynamic_cast<RangeShuffleSink*>(parsed->get());
-    if (!DecodeAll(self->params_.range_bounds(), &self->bounds_)) {
+    if (!DecodeAll(self->params_.range_bounds, &self->bounds_)) {
       return absl::DataLossError("corrupt range bounds");
     }
     return parsed;
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    const bool asc = this->params_.ascending();
-    const int last = this->params_.num_partitions() - 1;
+    const bool asc = this->params_.ascending;
+    const int last = this->params_.num_partitions - 1;
     for (const auto& kv : batch) {
       int p = static_cast<int>(std::lower_bound(bounds_.begin(), bounds_.end(), kv.first) -
                                bounds_.begin());
@@ -284,11 +294,11 @@ class RoundRobinShuffleSink final : public ShuffleSinkBase<T> {
   }
   absl::Status Open(TaskContext& ctx) override {
     next_partition_ = static_cast<int>(MixHash(static_cast<uint64_t>(ctx.partition)) %
-                                       static_cast<uint64_t>(this->params_.num_partitions()));
+                                       static_cast<uint64_t>(this->params_.num_partitions));
     return ShuffleSinkBase<T>::Open(ctx);
   }
   absl::Status Push(std::vector<T>& batch) override {
-    const int r = this->params_.num_partitions();
+    const int r = this->params_.num_partitions;
     for (const T& x : batch) {
       absl::Status s = this->Write(next_partition_, x);
       if (!s.ok()) return s;
@@ -306,7 +316,7 @@ class RoundRobinShuffleSink final : public ShuffleSinkBase<T> {
 // Reads reduce partition `split` (a varint) of each shuffle in the params and hands
 // every decoded record of type R to `on_record`.
 template <class R, class OnRecord>
-absl::Status ReadShuffle(TaskContext& ctx, const proto::ShuffleReadParams& params,
+absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params,
                          std::string_view split, OnRecord&& on_record) {
   Reader sr(split);
   int reduce_id = static_cast<int>(sr.GetVarint());
@@ -324,27 +334,9 @@ absl::Status ReadShuffle(TaskContext& ctx, const proto::ShuffleReadParams& param
     }
     return absl::OkStatus();
   });
-  ctx.metrics.set_records_read(ctx.metrics.records_read() + records);
-  ctx.metrics.set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read() +
-                                     reader->metrics().local_bytes +
-                                     reader->metrics().remote_bytes);
+  ctx.metrics.records_read += records;
+  ctx.metrics.shuffle_bytes_read += reader->metrics().local_bytes + reader->metrics().remote_bytes;
   return s;
-}
-
-// Parameters of a reduce-side source: the ShuffleReadParams of each input shuffle.
-inline absl::StatusOr<std::vector<proto::ShuffleReadParams>> ParseReadParams(
-    std::string_view params, size_t expected) {
-  std::vector<std::string> encoded;
-  if (!DecodeAll(params, &encoded) || encoded.size() != expected) {
-    return absl::DataLossError("corrupt shuffle read parameters");
-  }
-  std::vector<proto::ShuffleReadParams> out(expected);
-  for (size_t i = 0; i < expected; ++i) {
-    if (!out[i].ParseFromString(encoded[i])) {
-      return absl::DataLossError("corrupt shuffle read parameters");
-    }
-  }
-  return out;
 }
 
 template <class Op>
@@ -360,7 +352,7 @@ absl::StatusOr<std::unique_ptr<OpBase>> CreateShuffleSource(std::unique_ptr<Op> 
 template <class Out>
 class ShuffleSourceBase : public SourceOf<Out> {
  public:
-  std::vector<proto::ShuffleReadParams> inputs_;
+  std::vector<ShuffleReadParams> inputs_;
 
  protected:
   ShuffleSourceBase() : out_(&this->next_) {}
@@ -554,6 +546,12 @@ std::vector<uint32_t> SortedOrder(const std::vector<std::pair<K, V>>& records, b
 template <class K, class V>
 class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
  public:
+  // The prefix of its params (the driver appends the read params).
+  static std::string EncodeParams(bool ascending) {
+    std::string prefix;
+    Writer(&prefix).PutVarint(ascending ? 1 : 0);
+    return prefix;
+  }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
     auto op = std::make_unique<SortSource>();
     Reader r(p);

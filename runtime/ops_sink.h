@@ -30,11 +30,18 @@ namespace kiln::runtime {
 template <class T>
 class CollectSink final : public Consumer<T>, public Sink {
  public:
+  // take(n): keep at most `limit` records (no params: every record).
+  static std::string EncodeParams(uint64_t limit) {
+    std::string params;
+    Writer(&params).PutVarint(limit);
+    return params;
+  }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     auto op = std::make_unique<CollectSink>();
     if (!params.empty()) {
       Reader r(params);
-      op->limit_ = r.GetVarint();  // take(n): keep at most n records
+      op->limit_ = r.GetVarint();
+      if (!r.ok()) return absl::DataLossError("collect: corrupt parameters");
     }
     return std::unique_ptr<OpBase>(std::move(op));
   }
@@ -51,7 +58,7 @@ class CollectSink final : public Consumer<T>, public Sink {
     Writer w(&ctx.result);
     w.PutVarint(count_);
     w.PutBytes(body_.data(), body_.size());
-    ctx.metrics.set_records_written(static_cast<int64_t>(count_));
+    ctx.metrics.records_written = static_cast<int64_t>(count_);
     return absl::OkStatus();
   }
 
@@ -136,11 +143,25 @@ class ForeachSink final : public Consumer<T>, public Sink {
 template <class K, class V>
 class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
  public:
+  // Keep up to `size` keys of each partition.
+  static std::string EncodeParams(uint64_t size) {
+    std::string params;
+    Writer(&params).PutVarint(size);
+    return params;
+  }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     auto op = std::make_unique<KeySampleSink>();
     Reader r(params);
     op->size_ = r.GetVarint();
+    if (!r.ok()) return absl::DataLossError("key sample: corrupt parameters");
     return std::unique_ptr<OpBase>(std::move(op));
+  }
+  // A partition's result: how many records it held, and the sampled keys.
+  static bool DecodeResult(std::string_view result, uint64_t* seen, std::vector<K>* keys) {
+    Reader r(result);
+    *seen = r.GetVarint();
+    Decode(r, *keys);
+    return r.ok() && r.done();
   }
   absl::Status Open(TaskContext& ctx) override {
     rng_.seed(static_cast<uint64_t>(ctx.partition) * 0x9e3779b97f4a7c15ULL + 1);
@@ -219,7 +240,7 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
       return ErrnoStatus(errno, StrCat("cannot commit ", final_path_));
     }
-    ctx.metrics.set_records_written(static_cast<int64_t>(records_));
+    ctx.metrics.records_written = static_cast<int64_t>(records_);
     return absl::OkStatus();
   }
 

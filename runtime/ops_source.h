@@ -2,6 +2,7 @@
 // Sources that read input data: parallelize()d records and text files.
 
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -17,6 +18,14 @@ namespace kiln::runtime {
 template <class T>
 class ParallelizeSource final : public SourceOf<T> {
  public:
+  // The split of one slice: its records.
+  static std::string EncodeSplit(std::span<const T> records) {
+    std::string split;
+    Writer w(&split);
+    w.PutVarint(records.size());
+    for (const T& x : records) Encode(w, x);
+    return split;
+  }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
     return std::unique_ptr<OpBase>(std::make_unique<ParallelizeSource>());
   }
@@ -35,7 +44,7 @@ class ParallelizeSource final : public SourceOf<T> {
       }
     }
     if (!r.ok()) return absl::DataLossError("corrupt parallelize split");
-    ctx.metrics.set_records_read(ctx.metrics.records_read() + static_cast<int64_t>(n));
+    ctx.metrics.records_read += static_cast<int64_t>(n);
     if (batch.empty()) return absl::OkStatus();
     return this->next_->Push(batch);
   }
@@ -83,7 +92,7 @@ class TextFileSource final : public SourceOf<std::string> {
       }
     }
     if (!reader_.status().ok()) return reader_.status();
-    ctx.metrics.set_records_read(ctx.metrics.records_read() + lines);
+    ctx.metrics.records_read += lines;
     if (n == 0) return absl::OkStatus();
     batch.resize(n);
     return this->next_->Push(batch);

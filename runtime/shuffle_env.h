@@ -8,8 +8,8 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "proto/task.pb.h"
 #include "runtime/block_format.h"
+#include "runtime/shuffle_params.h"
 #include "runtime/shuffle_writer.h"
 
 namespace kiln::runtime {
@@ -30,7 +30,7 @@ class ShuffleReader {
   // in `params`, block after block in map-id order, the frames of a block in order. A
   // block that cannot be read fails the call with a fetch failure (see
   // runtime/shuffle_reader.h); an error `on_frame` returns is passed through unchanged.
-  virtual absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
+  virtual absl::Status Read(const ShuffleReadParams& params, int reduce_id,
                             FrameCallback on_frame) = 0;
   virtual const ShuffleReadMetrics& metrics() const = 0;
 };

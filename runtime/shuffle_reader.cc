@@ -67,40 +67,40 @@ WorkerShuffleReader::WorkerShuffleReader(WorkerShuffleReaderOptions options,
 
 WorkerShuffleReader::~WorkerShuffleReader() = default;
 
-absl::Status WorkerShuffleReader::Read(const proto::ShuffleReadParams& params, int reduce_id,
+absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int reduce_id,
                                  FrameCallback on_frame) {
   // Map outputs in map-id order, wherever they are: a reduce task sees the same input
   // in the same order on every run, also after a fault moved map outputs to other
   // workers, so what it computes and writes is byte-identical.
-  std::vector<const proto::MapLocation*> maps;
-  for (const proto::MapLocation& map : params.maps()) maps.push_back(&map);
-  std::sort(maps.begin(), maps.end(), [](const proto::MapLocation* a, const proto::MapLocation* b) {
-    return a->map_id() < b->map_id();
+  std::vector<const MapLocation*> maps;
+  for (const MapLocation& map : params.maps) maps.push_back(&map);
+  std::sort(maps.begin(), maps.end(), [](const MapLocation* a, const MapLocation* b) {
+    return a->map_id < b->map_id;
   });
   // A map output the driver does not know (lost, and the stage that makes it did not
   // rerun because the input was expected from a cache) must be made first.
-  for (int m = 0; m < params.num_maps(); ++m) {
-    if (static_cast<size_t>(m) >= maps.size() || maps[m]->map_id() != m) {
+  for (int m = 0; m < params.num_maps; ++m) {
+    if (static_cast<size_t>(m) >= maps.size() || maps[m]->map_id != m) {
       return FetchFailedError(
-          FetchFailure{params.shuffle_id(), m, ""},
-          absl::NotFoundError(StrCat("map output ", m, " of shuffle ", params.shuffle_id(),
+          FetchFailure{params.shuffle_id, m, ""},
+          absl::NotFoundError(StrCat("map output ", m, " of shuffle ", params.shuffle_id,
                                      " is not available; its map stage runs again")));
     }
   }
-  auto is_local = [&](const proto::MapLocation& map) {
-    return map.address().empty() ||
-           (!options_.local_worker_id.empty() && map.worker_id() == options_.local_worker_id);
+  auto is_local = [&](const MapLocation& map) {
+    return map.address.empty() ||
+           (!options_.local_worker_id.empty() && map.worker_id == options_.local_worker_id);
   };
   // One stream per remote worker, all opened now so that every worker's blocks are in
   // flight while earlier ones are consumed.
   std::unordered_map<std::string, RemoteStream> remotes;
-  for (const proto::MapLocation* map : maps) {
+  for (const MapLocation* map : maps) {
     if (is_local(*map)) continue;
-    RemoteStream& remote = remotes[map->address()];
+    RemoteStream& remote = remotes[map->address];
     remote.request.set_app_id(options_.app_id);
-    remote.request.set_shuffle_id(params.shuffle_id());
+    remote.request.set_shuffle_id(params.shuffle_id);
     remote.request.set_reduce_id(reduce_id);
-    remote.request.add_map_ids(map->map_id());
+    remote.request.add_map_ids(map->map_id);
   }
   if (!remotes.empty() && clients_ == nullptr) {
     return absl::InternalError("shuffle reader has no worker clients for remote blocks");
@@ -109,12 +109,12 @@ absl::Status WorkerShuffleReader::Read(const proto::ShuffleReadParams& params, i
     remote.stream =
         clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
   }
-  for (const proto::MapLocation* map : maps) {
+  for (const MapLocation* map : maps) {
     if (is_local(*map)) {
-      RETURN_IF_ERROR(ReadLocal(params.shuffle_id(), map->map_id(), reduce_id, on_frame));
+      RETURN_IF_ERROR(ReadLocal(params.shuffle_id, map->map_id, reduce_id, on_frame));
     } else {
-      RETURN_IF_ERROR(ReadRemote(remotes[map->address()], params.shuffle_id(), map->address(),
-                                 map->map_id(), reduce_id, on_frame));
+      RETURN_IF_ERROR(ReadRemote(remotes[map->address], params.shuffle_id, map->address,
+                                 map->map_id, reduce_id, on_frame));
     }
   }
   for (auto& [address, remote] : remotes) {
@@ -123,7 +123,7 @@ absl::Status WorkerShuffleReader::Read(const proto::ShuffleReadParams& params, i
                               ? absl::DataLossError("the worker sent more than was asked")
                               : remote.stream->Finish();
     if (!status.ok()) {
-      return FetchFailedError(FetchFailure{params.shuffle_id(), last_map, address}, status);
+      return FetchFailedError(FetchFailure{params.shuffle_id, last_map, address}, status);
     }
   }
   return absl::OkStatus();

@@ -72,7 +72,7 @@ class WorkerShuffleReader final : public ShuffleReader {
   WorkerShuffleReader(const WorkerShuffleReader&) = delete;
   WorkerShuffleReader& operator=(const WorkerShuffleReader&) = delete;
 
-  absl::Status Read(const proto::ShuffleReadParams& params, int reduce_id,
+  absl::Status Read(const ShuffleReadParams& params, int reduce_id,
                     FrameCallback on_frame) override;
   const ShuffleReadMetrics& metrics() const override { return metrics_; }
 

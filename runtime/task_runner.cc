@@ -162,11 +162,22 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   } catch (...) {
     result = absl::UnknownError("user code threw a non-standard exception");
   }
-  ctx.metrics.set_run_nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                std::chrono::steady_clock::now() - start)
-                                .count());
-  *status.mutable_metrics() = ctx.metrics;
-  for (proto::BlockUpdate& u : ctx.block_updates) *status.add_block_updates() = std::move(u);
+  proto::TaskMetrics* metrics = status.mutable_metrics();
+  metrics->set_run_nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                             std::chrono::steady_clock::now() - start)
+                             .count());
+  metrics->set_records_read(ctx.metrics.records_read);
+  metrics->set_records_written(ctx.metrics.records_written);
+  metrics->set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read);
+  metrics->set_shuffle_bytes_written(ctx.metrics.shuffle_bytes_written);
+  for (const BlockUpdate& u : ctx.block_updates) {
+    proto::BlockUpdate* out = status.add_block_updates();
+    out->set_dataset(u.dataset);
+    out->set_partition(u.partition);
+    out->set_stored(u.stored);
+    out->set_disk(u.disk);
+    out->set_bytes(u.bytes);
+  }
   if (result.ok()) {
     status.set_state(proto::TASK_FINISHED);
     status.set_result(std::move(ctx.result));

@@ -38,7 +38,7 @@ std::shared_ptr<PlanNode> Coalesce(std::shared_ptr<const PlanNode> parent,
 
 std::vector<std::string> Kinds(const StageTemplate& stage) {
   std::vector<std::string> out;
-  for (const auto& op : stage.ops) out.push_back(op.kind());
+  for (const auto& op : stage.ops) out.push_back(op.kind);
   return out;
 }
 
@@ -75,7 +75,7 @@ std::pair<int, std::string> CacheUnit(std::string_view unit) {
   return {partition, Unit(lineage).second};
 }
 
-proto::OpSpec CacheOp(int dataset) { return Op("cache" + std::to_string(dataset)); }
+runtime::OpSpec CacheOp(int dataset) { return Op("cache" + std::to_string(dataset)); }
 
 proto::BlockUpdate Stored(int dataset, int partition, bool stored = true) {
   proto::BlockUpdate u;
@@ -188,26 +188,24 @@ TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says"
   MapOutputTracker tracker;
   CHECK(tracker.Missing(5, 2) == std::vector<int>{0, 1});
   for (int m = 0; m < 2; ++m) {
-    proto::MapLocation loc;
-    loc.set_map_id(m);
-    loc.set_worker_id("w" + std::to_string(m));
-    loc.set_address("127.0.0.1:" + std::to_string(7000 + m));
-    tracker.Register(5, 2, m, loc);
+    tracker.Register(5, 2, m,
+                     {.map_id = m,
+                      .worker_id = "w" + std::to_string(m),
+                      .address = "127.0.0.1:" + std::to_string(7000 + m)});
   }
   CHECK(tracker.Missing(5, 2).empty());
 
   StageTemplate stage = BuildStage(reduced, Op("sink"), nullptr);
   proto::StagePlan plan = MakeStagePlan(stage, 9, 0, tracker);
   CHECK(plan.stage_key() == "9.0");
-  std::vector<std::string> reads;
-  REQUIRE(DecodeAll(plan.ops(0).params(), &reads));
-  REQUIRE(reads.size() == 1);
-  proto::ShuffleReadParams params;
-  REQUIRE(params.ParseFromString(reads[0]));
-  CHECK(params.shuffle_id() == 5);
-  REQUIRE(params.maps_size() == 2);
-  CHECK(params.maps(1).address() == "127.0.0.1:7001");
-  CHECK(params.num_maps() == 2);
+  absl::StatusOr<std::vector<runtime::ShuffleReadParams>> reads =
+      runtime::ParseReadParams(plan.ops(0).params(), 1);
+  REQUIRE(reads.ok());
+  const runtime::ShuffleReadParams& params = (*reads)[0];
+  CHECK(params.shuffle_id == 5);
+  REQUIRE(params.maps.size() == 2);
+  CHECK(params.maps[1].address == "127.0.0.1:7001");
+  CHECK(params.num_maps == 2);
   // The reduce task's split is its reduce partition.
   const std::string split = Unit(TaskSplit(stage, 2)).second;
   Reader r(split);
@@ -249,13 +247,11 @@ TEST_CASE("stages: a join with a partitioned side reads only the other side's sh
   CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, &cache)) == std::vector<int>{3, 4});
   MapOutputTracker tracker;
   proto::StagePlan stage_plan = MakeStagePlan(stage, 1, 0, tracker);
-  std::vector<std::string> reads;
-  REQUIRE(DecodeAll(stage_plan.ops(1).params(), &reads));
-  REQUIRE(reads.size() == 1);
-  proto::ShuffleReadParams params;
-  REQUIRE(params.ParseFromString(reads[0]));
-  CHECK(params.shuffle_id() == 4);
-  CHECK(params.num_maps() == 3);
+  absl::StatusOr<std::vector<runtime::ShuffleReadParams>> reads =
+      runtime::ParseReadParams(stage_plan.ops(1).params(), 1);
+  REQUIRE(reads.ok());
+  CHECK((*reads)[0].shuffle_id == 4);
+  CHECK((*reads)[0].num_maps == 3);
 
   // The grouped side cached everywhere: its own shuffle is not needed any more, the
   // other side's still is.
@@ -272,9 +268,7 @@ TEST_CASE("stages: a join with a partitioned side reads only the other side's sh
 TEST_CASE("map outputs: losing a worker forgets everything it served", "[stages]") {
   MapOutputTracker tracker;
   for (int m = 0; m < 4; ++m) {
-    proto::MapLocation loc;
-    loc.set_map_id(m);
-    loc.set_address(m % 2 == 0 ? "a:1" : "b:1");
+    runtime::MapLocation loc{.map_id = m, .address = m % 2 == 0 ? "a:1" : "b:1"};
     tracker.Register(1, 4, m, loc);
     tracker.Register(2, 4, m, loc);
   }

@@ -224,7 +224,7 @@ TEST_CASE("task scheduler: without a live preferred executor a task runs anywher
 
 TEST_CASE("task scheduler: block updates in statuses reach the cache tracker", "[scheduler][cache]") {
   CacheTracker cache;
-  cache.Persist(7, 2, proto::OpSpec());
+  cache.Persist(7, 2, runtime::OpSpec());
   TaskScheduler tasks({.launch_ahead = 0}, &cache);
   auto a = std::make_shared<FakeExecutor>("a", 2);
   tasks.AddExecutor(a);

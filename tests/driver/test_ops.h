@@ -7,10 +7,6 @@
 
 namespace kiln::internal {
 
-inline proto::OpSpec Op(const std::string& kind) {
-  proto::OpSpec op;
-  op.set_kind(kind);
-  return op;
-}
+inline runtime::OpSpec Op(const std::string& kind) { return runtime::OpSpec{.kind = kind}; }
 
 }  // namespace kiln::internal

@@ -113,15 +113,12 @@ void WriteMap(const std::string& app_dir, int map_id, int records,
   REQUIRE(writer.Commit().ok());
 }
 
-void AddMap(proto::ShuffleReadParams* params, int map_id, const std::string& worker_id,
+void AddMap(ShuffleReadParams* params, int map_id, const std::string& worker_id,
             const std::string& address) {
-  proto::MapLocation* map = params->add_maps();
-  map->set_map_id(map_id);
-  map->set_worker_id(worker_id);
-  map->set_address(address);
+  params->maps.push_back({.map_id = map_id, .worker_id = worker_id, .address = address});
 }
 
-absl::Status ReadAll(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
+absl::Status ReadAll(ShuffleReader* reader, const ShuffleReadParams& params, int reduce,
                      std::vector<std::string>* out) {
   out->clear();
   return reader->Read(params, reduce, [&](std::string_view frame) {
@@ -131,7 +128,7 @@ absl::Status ReadAll(ShuffleReader* reader, const proto::ShuffleReadParams& para
   });
 }
 
-absl::Status ReadSorted(ShuffleReader* reader, const proto::ShuffleReadParams& params, int reduce,
+absl::Status ReadSorted(ShuffleReader* reader, const ShuffleReadParams& params, int reduce,
                         std::vector<std::string>* out) {
   absl::Status s = ReadAll(reader, params, reduce, out);
   std::sort(out->begin(), out->end());
@@ -148,8 +145,7 @@ TEST_CASE("shuffle_fetch: local and remote blocks in map-id order, one request p
   WriteMap(a.dir.path(), 3, 300, &expected);
   WriteMap(b.dir.path(), 4, 100, &expected);
 
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(kShuffle);
+  ShuffleReadParams params{.shuffle_id = kShuffle};
   AddMap(&params, 3, "worker-a", a.address);
   AddMap(&params, 2, "worker-b", b.address);
   AddMap(&params, 1, "worker-local", "127.0.0.1:1");  // local: never dialled
@@ -180,8 +176,7 @@ TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
   std::vector<std::vector<std::string>> expected(kPartitions);
   WriteMap(a.dir.path(), 0, 300, &expected);
   WriteMap(a.dir.path(), 1, 300, &expected);
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(kShuffle);
+  ShuffleReadParams params{.shuffle_id = kShuffle};
   AddMap(&params, 0, "worker-a", a.address);
   AddMap(&params, 1, "worker-a", a.address);
   WorkerClientCache clients;
@@ -198,8 +193,7 @@ TEST_CASE("shuffle_fetch: a map output missing on a worker is a fetch failure na
   FakeWorker a(/*chunk_bytes=*/1000);
   std::vector<std::vector<std::string>> expected(kPartitions);
   WriteMap(a.dir.path(), 0, 100, &expected);
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(kShuffle);
+  ShuffleReadParams params{.shuffle_id = kShuffle};
   AddMap(&params, 0, "worker-a", a.address);
   AddMap(&params, 5, "worker-a", a.address);  // never written
 
@@ -221,8 +215,7 @@ TEST_CASE("shuffle_fetch: a map output missing on a worker is a fetch failure na
   std::string data = *ReadFile(path);
   data[data.size() - 3] ^= 0x11;
   testing::WriteBytes(path, data);
-  proto::ShuffleReadParams one;
-  one.set_shuffle_id(kShuffle);
+  ShuffleReadParams one{.shuffle_id = kShuffle};
   AddMap(&one, 0, "worker-a", a.address);
   absl::Status corrupt = absl::OkStatus();
   for (int p = 0; p < kPartitions && corrupt.ok(); ++p) corrupt = ReadSorted(&reader, one, p, &got);

@@ -80,14 +80,13 @@ WorkerShuffleReaderOptions LocalReader(const std::string& app_dir) {
   return options;
 }
 
-proto::ShuffleReadParams LocalParams(int maps) {
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(kShuffle);
-  for (int m = 0; m < maps; ++m) params.add_maps()->set_map_id(m);
+ShuffleReadParams LocalParams(int maps) {
+  ShuffleReadParams params{.shuffle_id = kShuffle};
+  for (int m = 0; m < maps; ++m) params.maps.push_back({.map_id = m});
   return params;
 }
 
-std::vector<Record> ReadPartition(ShuffleReader* reader, const proto::ShuffleReadParams& params,
+std::vector<Record> ReadPartition(ShuffleReader* reader, const ShuffleReadParams& params,
                                   int reduce) {
   std::vector<Record> got;
   absl::Status s = reader->Read(params, reduce, [&](std::string_view frame) {
@@ -168,9 +167,7 @@ TEST_CASE("shuffle_io: one partition, and a map output with no records") {
   CHECK(*sizes == std::vector<int64_t>{0, 0, 0});
   WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   CHECK(ReadPartition(&reader, LocalParams(1), 0) == expected[0]);
-  proto::ShuffleReadParams only_empty;
-  only_empty.set_shuffle_id(kShuffle);
-  only_empty.add_maps()->set_map_id(1);
+  ShuffleReadParams only_empty{.shuffle_id = kShuffle, .maps = {{.map_id = 1}}};
   CHECK(ReadPartition(&reader, only_empty, 2).empty());
 }
 
@@ -251,12 +248,9 @@ TEST_CASE("shuffle_io: an unreachable remote worker is a fetch failure naming ma
   options.local_worker_id = "worker-local";
   options.fetch_timeout = std::chrono::seconds(20);
   WorkerShuffleReader reader(options, &clients);
-  proto::ShuffleReadParams params;
-  params.set_shuffle_id(kShuffle);
-  proto::MapLocation* map = params.add_maps();
-  map->set_map_id(6);
-  map->set_worker_id("worker-far");
-  map->set_address("127.0.0.1:1");
+  ShuffleReadParams params{
+      .shuffle_id = kShuffle,
+      .maps = {{.map_id = 6, .worker_id = "worker-far", .address = "127.0.0.1:1"}}};
   absl::Status s = reader.Read(params, 0, [](std::string_view) { return absl::OkStatus(); });
   REQUIRE_FALSE(s.ok());
   auto failure = GetFetchFailure(s);
