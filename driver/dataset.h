@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -386,21 +385,9 @@ class Dataset {
   // one line per record (kiln::ToText), then an empty _SUCCESS file. An existing `dir`
   // is refused before any task runs.
   void save_as_text_file(const std::string& dir) const {
-    std::string absolute = std::filesystem::absolute(dir).lexically_normal().string();
-    std::error_code ec;
-    if (std::filesystem::exists(absolute, ec)) {
-      runner_->Fail("save_as_text_file: output directory " + absolute + " already exists");
-    }
-    std::filesystem::create_directories(absolute + "/_temporary", ec);
-    if (ec) {
-      runner_->Fail("save_as_text_file: cannot create output directory " + absolute + ": " +
-                    ec.message());
-    }
+    const std::string absolute = runner_->StartOutput(dir, "save_as_text_file");
     Run(runtime::MakeOp<runtime::SaveTextSink<T>>({}, absolute), "save_as_text_file");
-    std::filesystem::remove_all(absolute + "/_temporary", ec);
-    FILE* success = std::fopen((absolute + "/_SUCCESS").c_str(), "w");
-    if (success == nullptr) runner_->Fail("save_as_text_file: cannot write " + absolute + "/_SUCCESS");
-    std::fclose(success);
+    runner_->CommitOutput(absolute, "save_as_text_file");
   }
 
   const std::shared_ptr<const internal::PlanNode>& node() const { return node_; }

@@ -2,7 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
+#include "common/files.h"
 #include "common/master_url.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
@@ -99,6 +101,26 @@ bool Driver::IsPersisted(const PlanNode& node) const { return cache_.CacheOp(nod
 
 int Driver::CachedPartitions(const PlanNode& node) const {
   return cache_.CachedPartitions(node.id);
+}
+
+std::string Driver::StartOutput(const std::string& dir, std::string_view action) {
+  namespace fs = std::filesystem;
+  const std::string absolute = fs::absolute(dir).lexically_normal().string();
+  std::error_code ec;
+  if (fs::exists(absolute, ec)) {
+    Fail(StrCat(action, ": output directory ", absolute, " already exists"));
+  }
+  fs::create_directories(absolute + "/_temporary", ec);
+  if (ec) {
+    Fail(StrCat(action, ": cannot create output directory ", absolute, ": ", ec.message()));
+  }
+  return absolute;
+}
+
+void Driver::CommitOutput(const std::string& absolute_dir, std::string_view action) {
+  RemoveAll(absolute_dir + "/_temporary").IgnoreError();
+  absl::Status success = WriteFileAtomic(absolute_dir + "/_SUCCESS", "");
+  if (!success.ok()) Fail(StrCat(action, ": ", View(success.message())));
 }
 
 void Driver::Fail(const std::string& message) {

@@ -41,6 +41,13 @@ class JobRunner {
   // Reports an error found on the driver (a bad path, an empty reduce) the same way.
   [[noreturn]] virtual void Fail(const std::string& message) = 0;
 
+  // An action's output directory, for a commit protocol: StartOutput refuses an existing
+  // `dir` and makes it with its _temporary/ (where tasks write); it returns the absolute
+  // path. CommitOutput removes _temporary/ and writes _SUCCESS. Failures are reported
+  // as Fail does, naming `action` and the path.
+  virtual std::string StartOutput(const std::string& dir, std::string_view action) = 0;
+  virtual void CommitOutput(const std::string& absolute_dir, std::string_view action) = 0;
+
   // Caches the dataset's partitions on the executors that compute them, through its
   // cache point operator `cache_op`. Idempotent.
   virtual void Persist(const PlanNode& node, runtime::OpSpec cache_op) = 0;

@@ -8,6 +8,11 @@
 #include <cstdio>
 #include <cstring>
 
+#include <list>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "common/check.h"
 #include "common/files.h"
 #include "common/status.h"
@@ -24,94 +29,127 @@ int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fr
 
 std::string BlockId::Name() const { return StrCat("rdd_", dataset, "_", partition); }
 
+struct BlockStore::State {
+  struct Entry {
+    std::shared_ptr<const void> data;
+    int64_t bytes = 0;
+    std::list<BlockId>::iterator lru;  // position in lru
+    SpillFn spill;
+  };
+  using Blocks = absl::flat_hash_map<BlockId, Entry>;
+
+  void EraseLocked(Blocks::iterator it) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu) {
+    used -= it->second.bytes;
+    lru.erase(it->second.lru);
+    blocks.erase(it);
+  }
+
+  mutable absl::Mutex mu;
+  absl::flat_hash_map<BlockId, int64_t> disk ABSL_GUARDED_BY(mu);  // bytes per file
+  Blocks blocks ABSL_GUARDED_BY(mu);
+  std::list<BlockId> lru ABSL_GUARDED_BY(mu);  // least recently used first
+  int64_t used ABSL_GUARDED_BY(mu) = 0;
+  int64_t reserved ABSL_GUARDED_BY(mu) = 0;
+};
+
+BlockStore::BlockStore(int64_t capacity_bytes, std::string disk_dir)
+    : capacity_(capacity_bytes), disk_dir_(std::move(disk_dir)), state_(std::make_unique<State>()) {}
+
+BlockStore::~BlockStore() = default;
+
 std::shared_ptr<const void> BlockStore::Get(BlockId id) {
-  absl::MutexLock lock(&mu_);
-  auto it = blocks_.find(id);
-  if (it == blocks_.end()) return nullptr;
-  lru_.splice(lru_.end(), lru_, it->second.lru);
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  auto it = st.blocks.find(id);
+  if (it == st.blocks.end()) return nullptr;
+  st.lru.splice(st.lru.end(), st.lru, it->second.lru);
   return it->second.data;
 }
 
 bool BlockStore::Reserve(int dataset, int64_t bytes, std::vector<Evicted>* evicted) {
-  absl::MutexLock lock(&mu_);
-  int64_t shortfall = used_ + reserved_ + bytes - capacity_;
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  int64_t shortfall = st.used + st.reserved + bytes - capacity_;
   if (shortfall > 0) {
     // Evict only if enough can go: blocks of other datasets that nobody is reading.
     std::vector<BlockId> victims;
     int64_t freed = 0;
-    for (const BlockId& id : lru_) {
+    for (const BlockId& id : st.lru) {
       if (freed >= shortfall) break;
-      const Entry& e = blocks_.at(id);
+      const State::Entry& e = st.blocks.at(id);
       if (id.dataset == dataset || e.data.use_count() > 1) continue;
       victims.push_back(id);
       freed += e.bytes;
     }
     if (freed < shortfall) return false;
     for (const BlockId& id : victims) {
-      auto it = blocks_.find(id);
+      auto it = st.blocks.find(id);
       evicted->push_back(Evicted{id, it->second.data, std::move(it->second.spill)});
-      EraseLocked(it);
+      st.EraseLocked(it);
     }
   }
-  reserved_ += bytes;
+  st.reserved += bytes;
   return true;
 }
 
 void BlockStore::Release(int64_t bytes) {
-  absl::MutexLock lock(&mu_);
-  KILN_CHECK(bytes <= reserved_);
-  reserved_ -= bytes;
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  KILN_CHECK(bytes <= st.reserved);
+  st.reserved -= bytes;
 }
 
 void BlockStore::Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes, SpillFn spill) {
-  absl::MutexLock lock(&mu_);
-  KILN_CHECK(bytes <= reserved_);
-  reserved_ -= bytes;
-  auto old = blocks_.find(id);
-  if (old != blocks_.end()) EraseLocked(old);
-  lru_.push_back(id);
-  blocks_[id] = Entry{std::move(data), bytes, std::prev(lru_.end()), std::move(spill)};
-  used_ += bytes;
+  State& st = *state_;
+  absl::MutexLock lock(&st.mu);
+  KILN_CHECK(bytes <= st.reserved);
+  st.reserved -= bytes;
+  auto old = st.blocks.find(id);
+  if (old != st.blocks.end()) st.EraseLocked(old);
+  st.lru.push_back(id);
+  st.blocks[id] = State::Entry{std::move(data), bytes, std::prev(st.lru.end()), std::move(spill)};
+  st.used += bytes;
 }
 
 std::string BlockStore::DiskPath(BlockId id) const { return disk_dir_ + "/" + id.Name(); }
 
 void BlockStore::AddDisk(BlockId id, int64_t bytes) {
-  absl::MutexLock lock(&mu_);
-  disk_[id] = bytes;
+  absl::MutexLock lock(&state_->mu);
+  state_->disk[id] = bytes;
 }
 
 bool BlockStore::OnDisk(BlockId id) const {
-  absl::MutexLock lock(&mu_);
-  return disk_.contains(id);
+  absl::MutexLock lock(&state_->mu);
+  return state_->disk.contains(id);
 }
 
 void BlockStore::DropDisk(BlockId id) {
   {
-    absl::MutexLock lock(&mu_);
-    if (disk_.erase(id) == 0) return;
+    absl::MutexLock lock(&state_->mu);
+    if (state_->disk.erase(id) == 0) return;
   }
   std::remove(DiskPath(id).c_str());
 }
 
 int BlockStore::RemoveDataset(int dataset) {
+  State& st = *state_;
   std::vector<std::string> files;
   int removed = 0;
   {
-    absl::MutexLock lock(&mu_);
-    for (auto it = blocks_.begin(); it != blocks_.end();) {
+    absl::MutexLock lock(&st.mu);
+    for (auto it = st.blocks.begin(); it != st.blocks.end();) {
       auto next = std::next(it);
       if (it->first.dataset == dataset) {
-        EraseLocked(it);
+        st.EraseLocked(it);
         ++removed;
       }
       it = next;
     }
-    for (auto it = disk_.begin(); it != disk_.end();) {
+    for (auto it = st.disk.begin(); it != st.disk.end();) {
       auto next = std::next(it);
       if (it->first.dataset == dataset) {
         files.push_back(DiskPath(it->first));
-        disk_.erase(it);
+        st.disk.erase(it);
         ++removed;
       }
       it = next;
@@ -121,31 +159,25 @@ int BlockStore::RemoveDataset(int dataset) {
   return removed;
 }
 
-void BlockStore::EraseLocked(absl::flat_hash_map<BlockId, Entry>::iterator it) {
-  used_ -= it->second.bytes;
-  lru_.erase(it->second.lru);
-  blocks_.erase(it);
-}
-
 int64_t BlockStore::used() const {
-  absl::MutexLock lock(&mu_);
-  return used_;
+  absl::MutexLock lock(&state_->mu);
+  return state_->used;
 }
 
 int64_t BlockStore::reserved() const {
-  absl::MutexLock lock(&mu_);
-  return reserved_;
+  absl::MutexLock lock(&state_->mu);
+  return state_->reserved;
 }
 
 size_t BlockStore::size() const {
-  absl::MutexLock lock(&mu_);
-  return blocks_.size();
+  absl::MutexLock lock(&state_->mu);
+  return state_->blocks.size();
 }
 
 int64_t BlockStore::disk_bytes() const {
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&state_->mu);
   int64_t bytes = 0;
-  for (const auto& [id, size] : disk_) bytes += size;
+  for (const auto& [id, size] : state_->disk) bytes += size;
   return bytes;
 }
 

@@ -22,17 +22,13 @@
 
 #include <cstdint>
 #include <functional>
-#include <list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
-#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "runtime/block_format.h"
 
@@ -102,8 +98,10 @@ struct Evicted {
 class BlockStore {
  public:
   // `disk_dir` holds the files of disk blocks ("" = no disk levels).
-  explicit BlockStore(int64_t capacity_bytes, std::string disk_dir = "")
-      : capacity_(capacity_bytes), disk_dir_(std::move(disk_dir)) {}
+  explicit BlockStore(int64_t capacity_bytes, std::string disk_dir = "");
+  ~BlockStore();
+  BlockStore(const BlockStore&) = delete;
+  BlockStore& operator=(const BlockStore&) = delete;
 
   // The block, or null when this executor does not hold it in memory. Marks it most
   // recently used.
@@ -140,23 +138,11 @@ class BlockStore {
   int64_t disk_bytes() const; // bytes of disk blocks
 
  private:
-  struct Entry {
-    std::shared_ptr<const void> data;
-    int64_t bytes = 0;
-    std::list<BlockId>::iterator lru;  // position in lru_
-    SpillFn spill;
-  };
-  void EraseLocked(absl::flat_hash_map<BlockId, Entry>::iterator it)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  struct State;  // the blocks, under a mutex (block_store.cc)
 
   const int64_t capacity_;
   const std::string disk_dir_;
-  mutable absl::Mutex mu_;
-  absl::flat_hash_map<BlockId, int64_t> disk_ ABSL_GUARDED_BY(mu_);  // bytes per file
-  absl::flat_hash_map<BlockId, Entry> blocks_ ABSL_GUARDED_BY(mu_);
-  std::list<BlockId> lru_ ABSL_GUARDED_BY(mu_);  // least recently used first
-  int64_t used_ ABSL_GUARDED_BY(mu_) = 0;
-  int64_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
+  const std::unique_ptr<State> state_;
 };
 
 }  // namespace kiln::runtime

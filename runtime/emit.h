@@ -6,14 +6,16 @@
 //     for (std::string_view word : kiln::Words(line)) out.emplace(word);
 //   });
 
-#include <tuple>
-#include <type_traits>
 #include <utility>
 
 #include "absl/status/status.h"
-#include "runtime/operator.h"
 
 namespace kiln {
+
+namespace runtime {
+template <class Out>
+class BatchEmitter;  // runtime/operator.h
+}  // namespace runtime
 
 template <class U>
 class Emit {
@@ -40,42 +42,4 @@ class Emit {
   absl::Status status_;
 };
 
-namespace runtime {
-
-// The parameter types of a (non-generic) callable's operator().
-template <class M>
-struct CallArgs {
-  using type = void;
-};
-template <class C, class R, class... A>
-struct CallArgs<R (C::*)(A...) const> {
-  using type = std::tuple<A...>;
-};
-template <class C, class R, class... A>
-struct CallArgs<R (C::*)(A...)> {
-  using type = std::tuple<A...>;
-};
-
-template <class F, class = void>
-struct EmitTarget {
-  using type = void;
-};
-template <class Args>
-struct EmitTargetOfArgs {
-  using type = void;
-};
-template <class A, class U>
-struct EmitTargetOfArgs<std::tuple<A, Emit<U>&>> {
-  using type = U;
-};
-template <class F>
-struct EmitTarget<F, std::void_t<decltype(&F::operator())>> {
-  using type = typename EmitTargetOfArgs<typename CallArgs<decltype(&F::operator())>::type>::type;
-};
-
-// The U of a flat_map function written as f(const T&, kiln::Emit<U>&), else void.
-template <class F>
-using EmitTargetT = typename EmitTarget<F>::type;
-
-}  // namespace runtime
 }  // namespace kiln

@@ -23,19 +23,13 @@
 
 #include "absl/status/statusor.h"
 #include "common/codec.h"
+#include "common/logging.h"
 #include "common/memory_size.h"
 #include "common/strings.h"
-#include "spdlog/spdlog.h"
 #include "runtime/block_store.h"
 #include "runtime/operator.h"
 #include "runtime/ops_narrow.h"
-
-namespace kiln {
-
-// Where persist() keeps partitions (Spark's StorageLevel, deserialized in memory).
-enum class StorageLevel : uint8_t { kMemoryOnly = 0, kMemoryAndDisk = 1, kDiskOnly = 2 };
-
-}  // namespace kiln
+#include "runtime/storage_level.h"
 
 namespace kiln::runtime {
 
@@ -56,21 +50,9 @@ struct CachedBlock {
   std::vector<std::vector<T>> chunks;
 };
 
-// Warns at most every 10 s (process-wide); in between, the message goes to debug. A
-// dataset that does not fit would otherwise warn once per partition.
-template <class... Args>
-void WarnSometimes(spdlog::format_string_t<Args...> format, Args&&... args) {
-  static std::atomic<int64_t> next_ns{0};
-  const int64_t now = std::chrono::duration_cast<std::chrono::nanoseconds>(
-                          std::chrono::steady_clock::now().time_since_epoch())
-                          .count();
-  int64_t next = next_ns.load();
-  if (now >= next && next_ns.compare_exchange_strong(next, now + 10'000'000'000)) {
-    spdlog::warn(format, std::forward<Args>(args)...);
-  } else {
-    spdlog::debug(format, std::forward<Args>(args)...);
-  }
-}
+// Caching problems warn at most every 10 s (process-wide); in between, they go to
+// debug. A dataset that does not fit would otherwise warn once per partition.
+inline RateLimitedWarning cache_warnings;
 
 inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
   ctx.block_updates.push_back(BlockUpdate{
@@ -214,8 +196,8 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     }
     absl::StatusOr<int64_t> bytes = disk.Commit();
     if (!bytes.ok()) {
-      WarnSometimes("cannot spill {} to disk, it is dropped: {}", id.Name(),
-                    View(bytes.status().message()));
+      cache_warnings.Log(StrCat("cannot spill ", id.Name(), " to disk, it is dropped: ",
+                                View(bytes.status().message())));
       return false;
     }
     store->AddDisk(id, *bytes);
@@ -274,8 +256,8 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
 
   // A disk error stops caching this partition; the task goes on (its records are fine).
   void StopDisk(const absl::Status& error) {
-    WarnSometimes("task={} cannot cache {} on disk, it is not cached: {}", ctx_->task_id,
-                  Id().Name(), View(error.message()));
+    cache_warnings.Log(StrCat("task=", ctx_->task_id, " cannot cache ", Id().Name(),
+                              " on disk, it is not cached: ", View(error.message())));
     GiveUp();
   }
 
@@ -299,14 +281,17 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     int64_t step = std::max<int64_t>(grown, std::max<int64_t>(1 << 20, reserved_ / 8));
     if (ReserveMore(step, ctx) || ReserveMore(grown, ctx)) return;
     if (level_ == StorageLevel::kMemoryAndDisk && store_->has_disk()) {
-      spdlog::debug("task={} {} does not fit in storage memory; writing it to disk", ctx.task_id,
-                    Id().Name());
+      if (LogEnabled(LogLevel::kDebug)) {
+        Log(LogLevel::kDebug, StrCat("task=", ctx.task_id, " ", Id().Name(),
+                                     " does not fit in storage memory; writing it to disk"));
+      }
       MoveToDisk();
       return;
     }
-    WarnSometimes("task={} not enough storage memory to cache {} ({} bytes so far, {} of {} "
-                  "bytes in use); the partition is not cached",
-                  ctx.task_id, Id().Name(), Bytes(), store_->used(), store_->capacity());
+    cache_warnings.Log(StrCat("task=", ctx.task_id, " not enough storage memory to cache ",
+                              Id().Name(), " (", Bytes(), " bytes so far, ", store_->used(),
+                              " of ", store_->capacity(),
+                              " bytes in use); the partition is not cached"));
     GiveUp();
   }
 
@@ -329,8 +314,10 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     for (Evicted& e : evicted) {
       const bool spilled = e.spill && e.spill(e.id, e.data);
       AddBlockUpdate(ctx, e.id, spilled, spilled, 0);
-      spdlog::debug("task={} {} {} to cache {}", ctx.task_id, spilled ? "spilled" : "evicted",
-                    e.id.Name(), Id().Name());
+      if (LogEnabled(LogLevel::kDebug)) {
+        Log(LogLevel::kDebug, StrCat("task=", ctx.task_id, spilled ? " spilled " : " evicted ",
+                                     e.id.Name(), " to cache ", Id().Name()));
+      }
     }
     return true;
   }

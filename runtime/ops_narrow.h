@@ -5,6 +5,8 @@
 
 #include <memory>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,41 @@
 #include "runtime/operator.h"
 
 namespace kiln::runtime {
+
+// The parameter types of a (non-generic) callable's operator().
+template <class M>
+struct CallArgs {
+  using type = void;
+};
+template <class C, class R, class... A>
+struct CallArgs<R (C::*)(A...) const> {
+  using type = std::tuple<A...>;
+};
+template <class C, class R, class... A>
+struct CallArgs<R (C::*)(A...)> {
+  using type = std::tuple<A...>;
+};
+
+template <class F, class = void>
+struct EmitTarget {
+  using type = void;
+};
+template <class Args>
+struct EmitTargetOfArgs {
+  using type = void;
+};
+template <class A, class U>
+struct EmitTargetOfArgs<std::tuple<A, Emit<U>&>> {
+  using type = U;
+};
+template <class F>
+struct EmitTarget<F, std::void_t<decltype(&F::operator())>> {
+  using type = typename EmitTargetOfArgs<typename CallArgs<decltype(&F::operator())>::type>::type;
+};
+
+// The U of a flat_map function written as f(const T&, kiln::Emit<U>&), else void.
+template <class F>
+using EmitTargetT = typename EmitTarget<F>::type;
 
 // Shared Create() for operators built from a closure alone.
 template <class Op>
