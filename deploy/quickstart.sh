@@ -8,7 +8,7 @@ cd "$repo"
 
 bash deploy/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build --target kiln-master kiln-worker kiln-submit wordcount city_report
+cmake --build build --target kiln-master kiln-worker kiln-submit wordcount
 
 run=$(mktemp -d /tmp/kiln-quickstart.XXXXXX)
 pids=()
