@@ -41,3 +41,15 @@ kiln_add_test(NAME bench_programs_test LABEL integration
   LIBS kiln_job_test_util)
 add_dependencies(bench_programs_test kiln-submit kiln_bench bench_data bench_single_wordcount
   bench_single_sort bench_single_pagerank)
+
+# cmake --install, and examples/standalone built against the installed tree and run by
+# the installed kiln-submit.
+kiln_add_test(NAME install_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/install_test.cc
+  LIBS kiln_job_test_util)
+target_compile_definitions(install_test PRIVATE
+  KILN_CMAKE="${CMAKE_COMMAND}"
+  KILN_CMAKE_GENERATOR="${CMAKE_GENERATOR}"
+  KILN_BUILD_DIR="${CMAKE_BINARY_DIR}")
+# Everything `cmake --install` copies must be built first.
+add_dependencies(install_test kiln-master kiln-worker kiln-submit kiln)

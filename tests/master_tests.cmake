@@ -6,6 +6,6 @@ kiln_add_test(NAME master_unit_tests LABEL unit
 
 kiln_add_test(NAME master_process_tests LABEL integration
   SOURCES master/master_process_test.cc
-  LIBS kiln_common kiln_clients)
+  LIBS kiln_common kiln_http kiln_clients)
 # The integration test runs the binary.
 add_dependencies(master_process_tests kiln-master)

@@ -9,7 +9,7 @@ add_library(kiln_test_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/run_command.cc
   ${CMAKE_CURRENT_LIST_DIR}/test_util.cc)
 target_link_libraries(kiln_test_support
-  PUBLIC kiln_common Catch2::Catch2 nlohmann_json::nlohmann_json
+  PUBLIC kiln_common kiln_http Catch2::Catch2 nlohmann_json::nlohmann_json
   PRIVATE kiln_warnings)
 target_include_directories(kiln_test_support PUBLIC ${PROJECT_SOURCE_DIR})
 # Where the mini cluster finds kiln-master and kiln-worker.
