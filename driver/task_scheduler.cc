@@ -1,8 +1,7 @@
 #include "driver/task_scheduler.h"
 
-#include <algorithm>
+#include <utility>
 
-#include "common/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -11,9 +10,7 @@ void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
   std::vector<Launch> launches;
   {
     absl::MutexLock lock(&mu_);
-    const ExecutorInfo& info = executor->info();
-    executor_order_.push_back(info.id);
-    executors_[info.id] = Executor{std::move(executor), info.cores, info.cores, {}};
+    pool_.Add(std::move(executor));
     launches = AssignLocked();
   }
   SendLaunches(std::move(launches));
@@ -23,28 +20,18 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
   std::vector<Launch> launches;
   {
     absl::MutexLock lock(&mu_);
-    if (executors_.erase(executor_id) == 0) return;
-    executor_order_.erase(std::remove(executor_order_.begin(), executor_order_.end(), executor_id),
-                          executor_order_.end());
+    if (!pool_.Remove(executor_id)) return;
     if (cache_ != nullptr) cache_->RemoveExecutor(executor_id);
-    // Tasks that waited for this executor alone may now run anywhere.
-    if (auto local = local_.find(executor_id); local != local_.end()) {
-      for (int index : local->second) {
-        const auto& preferred = set_.tasks[index].preferred;
-        bool live = std::any_of(preferred.begin(), preferred.end(),
-                                [&](const std::string& id) { return executors_.contains(id); });
-        if (queued_[index] && !live) anywhere_.push_back(index);
-      }
-      local_.erase(local);
-    }
+    if (set_ != nullptr) set_->ExecutorLost(executor_id);
     int requeued = 0;
     for (auto it = running_.begin(); it != running_.end();) {
       if (it->second.executor_id != executor_id) {
         ++it;
         continue;
       }
-      if (active_ && it->second.generation == generation_ && !results_[it->second.index]) {
-        EnqueueLocked(it->second.index);
+      if (set_ != nullptr && it->second.generation == generation_ &&
+          !set_->has_result(it->second.index)) {
+        set_->Requeue(it->second.index);
         ++requeued;
       }
       running_.erase(it++);
@@ -72,139 +59,61 @@ void TaskScheduler::OnStatuses(const std::string& executor_id,
 }
 
 void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status) {
-  if (cache_ != nullptr && executors_.contains(executor_id)) {
+  ExecutorPool::Executor* ex = pool_.Find(executor_id);
+  if (cache_ != nullptr && ex != nullptr) {
     for (const proto::BlockUpdate& update : status.block_updates()) {
       cache_->Update(executor_id, update);
     }
   }
   auto it = running_.find(status.task_id());
   if (it == running_.end()) return;  // from an executor already removed
-  Running run = it->second;
+  const Running run = it->second;
   running_.erase(it);
-  auto ex = executors_.find(run.executor_id);
-  if (ex != executors_.end()) ++ex->second.free_cores;
-  if (!active_ || run.generation != generation_ || results_[run.index]) return;  // stale
-
-  const int index = run.index;
-  const ExecutorInfo info = ex != executors_.end() ? ex->second.handle->info() : ExecutorInfo{};
-  switch (status.state()) {
-    case proto::TASK_FINISHED:
-      finished_nanos_ += status.metrics().run_nanos();
-      results_[index] = TaskResult{std::move(status), info};
-      ++done_;
-      return;
-    case proto::TASK_FETCH_FAILED:
-      if (!fetch_failed_) {
-        fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
-                                    status.fetch_failed_address(), status.error()};
-      }
-      return;
-    default: {
-      const std::string where = StrCat("executor ", info.id, ", host ", info.host);
-      ++failures_[index];
-      spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}",
-                   set_.tasks[index].partition, set_.plan.stage_id(), where, attempts_[index],
-                   status.error());
-      if (failures_[index] >= options_.max_failures) {
-        failure_ = absl::AbortedError(StrCat(
-            "Job aborted due to stage failure: task ", set_.tasks[index].partition, " in stage ",
-            set_.plan.stage_id(), " failed ", failures_[index], " times, most recent failure (",
-            where, "): ", status.error()));
-      } else {
-        EnqueueLocked(index);
-      }
-    }
-  }
+  ExecutorPool::Executor* ran_on = pool_.Find(run.executor_id);
+  if (ran_on != nullptr) ++ran_on->free_cores;
+  if (set_ == nullptr || run.generation != generation_) return;  // of an earlier set
+  set_->OnStatus(run.index, std::move(status),
+                 ran_on != nullptr ? ran_on->handle->info() : ExecutorInfo{});
 }
 
 std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
   std::vector<Launch> launches;
-  if (!active_ || !failure_.ok() || fetch_failed_ || waiting_ == 0 || executor_order_.empty()) {
-    return launches;
-  }
+  if (set_ == nullptr || set_->Done() || !set_->waiting() || pool_.size() == 0) return launches;
+  const proto::StagePlan& plan = set_->set().plan;
   absl::flat_hash_map<std::string, size_t> slot;  // executor id -> index in launches
   size_t bytes = 0;
-  // Round-robin over executors, one task at a time, so a stage spreads over them.
+  // Round-robin over executors, one task at a time, so that a stage spreads over them.
   size_t idle_rounds = 0;
-  while (waiting_ > 0 && idle_rounds < executor_order_.size()) {
-    const std::string& id = executor_order_[next_executor_ % executor_order_.size()];
-    ++next_executor_;
-    Executor& ex = executors_[id];
-    bool local = false;
-    int index = ex.free_cores <= -LaunchAheadLocked(ex.cores) ? -1 : NextTaskLocked(id, &local);
+  while (set_->waiting() && idle_rounds < pool_.size()) {
+    ExecutorPool::Executor& ex = pool_.Next();
+    const std::string& id = ex.handle->info().id;
+    const int index =
+        ex.free_cores <= -set_->LaunchAhead(ex.cores) ? -1 : set_->NextTask(id);
     if (index < 0) {
       ++idle_rounds;
       continue;
     }
     idle_rounds = 0;
-    if (local) last_local_launch_ = options_.clock->Now();
     --ex.free_cores;
     auto [it, inserted] = slot.try_emplace(id, launches.size());
     if (inserted) launches.push_back(Launch{ex.handle, {}});
     proto::LaunchTasks& message = launches[it->second].message;
-    if (!ex.known_plans.contains(set_.plan.stage_key())) {
-      ex.known_plans[set_.plan.stage_key()] = true;
-      *message.add_plans() = set_.plan;
-      bytes += set_.plan.ByteSizeLong();
+    if (ex.known_plans.insert(plan.stage_key()).second) {
+      *message.add_plans() = plan;
+      bytes += plan.ByteSizeLong();
     }
+    const TaskSpec& spec = set_->task(index);
     proto::TaskDescription* task = message.add_tasks();
     task->set_task_id(next_task_id_);
-    task->set_stage_key(set_.plan.stage_key());
-    task->set_partition(set_.tasks[index].partition);
-    task->set_attempt(attempts_[index]++);
-    task->set_split(set_.tasks[index].split);
-    bytes += set_.tasks[index].split.size() + 32;
+    task->set_stage_key(plan.stage_key());
+    task->set_partition(spec.partition);
+    task->set_attempt(set_->attempts(index) - 1);
+    task->set_split(spec.split);
+    bytes += spec.split.size() + 32;
     running_[next_task_id_++] = Running{id, index, generation_};
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
   return launches;
-}
-
-void TaskScheduler::EnqueueLocked(int index) {
-  if (queued_[index]) return;
-  queued_[index] = 1;
-  ++waiting_;
-  bool live = false;
-  for (const std::string& id : set_.tasks[index].preferred) {
-    if (!executors_.contains(id)) continue;
-    local_[id].push_back(index);
-    live = true;
-  }
-  (live ? preferring_ : anywhere_).push_back(index);
-  if (live) delay_armed_ = true;
-}
-
-int TaskScheduler::NextTaskLocked(const std::string& id, bool* local) {
-  auto take = [this](std::deque<int>& queue) {
-    while (!queue.empty()) {
-      int index = queue.front();
-      queue.pop_front();
-      if (!queued_[index]) continue;  // taken from another queue
-      queued_[index] = 0;
-      --waiting_;
-      return index;
-    }
-    return -1;
-  };
-  if (auto it = local_.find(id); it != local_.end()) {
-    int index = take(it->second);
-    if (index >= 0) {
-      *local = true;
-      return index;
-    }
-  }
-  int index = take(anywhere_);
-  if (index >= 0) return index;
-  if (options_.clock->Now() - last_local_launch_ < options_.locality_wait) return -1;
-  return take(preferring_);
-}
-
-bool TaskScheduler::DelayingLocked(std::chrono::nanoseconds* left) const {
-  bool waiting = std::any_of(preferring_.begin(), preferring_.end(),
-                             [this](int index) { return queued_[index] != 0; });
-  if (!waiting) return false;
-  *left = options_.locality_wait - (options_.clock->Now() - last_local_launch_);
-  return left->count() > 0;
 }
 
 void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
@@ -215,15 +124,8 @@ void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
   }
 }
 
-int TaskScheduler::LaunchAheadLocked(int cores) const {
-  // Until a task of the stage has finished, its tasks' length is unknown: no launch ahead.
-  if (done_ == 0 || finished_nanos_ / done_ >= options_.short_task.count()) return 0;
-  return options_.launch_ahead * cores;
-}
-
 bool TaskScheduler::SetDoneLocked() const {
-  return !stopped_.empty() || !failure_.ok() || fetch_failed_.has_value() ||
-         done_ == static_cast<int>(set_.tasks.size());
+  return !stopped_.empty() || set_ == nullptr || set_->Done();
 }
 
 TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
@@ -231,40 +133,33 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
   {
     absl::MutexLock lock(&mu_);
     ++generation_;
-    active_ = true;
-    const size_t n = set.tasks.size();
-    set_ = std::move(set);
-    anywhere_.clear();
-    preferring_.clear();
-    local_.clear();
-    queued_.assign(n, 0);
-    waiting_ = 0;
-    last_local_launch_ = options_.clock->Now();
-    for (size_t i = 0; i < n; ++i) EnqueueLocked(static_cast<int>(i));
-    attempts_.assign(n, 0);
-    failures_.assign(n, 0);
-    results_.assign(n, std::nullopt);
-    done_ = 0;
-    finished_nanos_ = 0;
-    failure_ = absl::OkStatus();
-    fetch_failed_.reset();
+    set_ = std::make_unique<TaskSetManager>(
+        std::move(set),
+        TaskSetOptions{.max_failures = options_.max_failures,
+                       .launch_ahead = options_.launch_ahead,
+                       .short_task = options_.short_task,
+                       .locality_wait = options_.locality_wait,
+                       .clock = options_.clock},
+        [this](const std::string& id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+          return pool_.Contains(id);  // called by the manager, under mu_
+        });
     launches = AssignLocked();
   }
   SendLaunches(std::move(launches));
 
   absl::MutexLock lock(&mu_);
   // Wakes when the set is done, and when a task starts to wait for its preferred
-  // executors (a retry, or a task of a lost executor): then the locality wait needs
-  // a timer again.
+  // executors (a retry, or a task of a lost executor): then the locality wait needs a
+  // timer again.
   const absl::Condition wake(
       +[](TaskScheduler* self) ABSL_EXCLUSIVE_LOCKS_REQUIRED(self->mu_) {
-        return self->SetDoneLocked() || self->delay_armed_;
+        return self->SetDoneLocked() || self->set_->locality_armed();
       },
       this);
   while (!SetDoneLocked()) {
     std::chrono::nanoseconds left{};
-    delay_armed_ = false;
-    if (!DelayingLocked(&left)) {
+    set_->ClearLocalityArmed();
+    if (!set_->Delaying(&left)) {
       mu_.Await(wake);
       continue;
     }
@@ -278,44 +173,31 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
     mu_.Lock();
   }
   TaskSetOutcome outcome;
-  active_ = false;
-  anywhere_.clear();
-  preferring_.clear();
-  local_.clear();
-  waiting_ = 0;
   if (!stopped_.empty()) {
     outcome.status = absl::CancelledError(stopped_);
-  } else if (!failure_.ok()) {
-    outcome.status = failure_;
-  } else if (fetch_failed_) {
-    outcome.fetch_failed = fetch_failed_;
   } else {
-    for (auto& r : results_) outcome.results.push_back(std::move(*r));
+    outcome = set_->TakeOutcome();
   }
+  set_.reset();
   return outcome;
 }
 
 int TaskScheduler::TotalCores() const {
   absl::MutexLock lock(&mu_);
-  int cores = 0;
-  for (const auto& [id, ex] : executors_) cores += ex.handle->info().cores;
-  return cores;
+  return pool_.TotalCores();
 }
 
 int TaskScheduler::ExecutorCount() const {
   absl::MutexLock lock(&mu_);
-  return static_cast<int>(executors_.size());
+  return static_cast<int>(pool_.size());
 }
 
 bool TaskScheduler::WaitForCores(int cores, std::chrono::milliseconds timeout) {
   absl::MutexLock lock(&mu_);
   auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (!stopped_.empty()) return true;
-    int total = 0;
-    for (const auto& [id, ex] : executors_) total += ex.handle->info().cores;
-    return total >= cores;
+    return !stopped_.empty() || pool_.TotalCores() >= cores;
   };
-  mu_.AwaitWithTimeout(absl::Condition(&enough), absl::Milliseconds(timeout.count()));
+  mu_.AwaitWithTimeout(absl::Condition(&enough), absl::FromChrono(timeout));
   return stopped_.empty() && enough();
 }
 
@@ -323,7 +205,7 @@ void TaskScheduler::RemoveDataset(int dataset) {
   std::vector<std::shared_ptr<ExecutorHandle>> handles;
   {
     absl::MutexLock lock(&mu_);
-    for (const auto& [id, ex] : executors_) handles.push_back(ex.handle);
+    handles = pool_.Handles();
   }
   // An executor that is gone is removed when its stream closes; nothing to do here.
   for (auto& handle : handles) handle->RemoveDataset(dataset);
@@ -337,11 +219,11 @@ void TaskScheduler::Stop(const std::string& reason) {
 StageProgress TaskScheduler::Progress() const {
   absl::MutexLock lock(&mu_);
   StageProgress p;
-  p.active = active_;
-  if (!active_) return p;
-  p.stage_id = set_.plan.stage_id();
-  p.total = static_cast<int>(set_.tasks.size());
-  p.done = done_;
+  if (set_ == nullptr) return p;
+  p.active = true;
+  p.stage_id = set_->set().plan.stage_id();
+  p.total = static_cast<int>(set_->set().tasks.size());
+  p.done = set_->finished();
   for (const auto& [id, run] : running_) p.running += run.generation == generation_ ? 1 : 0;
   return p;
 }

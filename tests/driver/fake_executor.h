@@ -1,13 +1,14 @@
 #pragma once
 // For the scheduler tests: FakeExecutor, an ExecutorHandle that records what it is
-// sent (task batches, dataset removals) and never runs anything (thread-safe), and
-// the statuses tests answer with.
+// sent (task batches, dataset removals) and never runs anything (thread-safe), the task
+// sets they run and the statuses tests answer with.
 
 #include <string>
 #include <vector>
 
 #include "absl/synchronization/mutex.h"
 #include "driver/executor_handle.h"
+#include "driver/task_set_manager.h"
 
 namespace kiln::internal {
 
@@ -50,6 +51,18 @@ class FakeExecutor final : public ExecutorHandle {
   std::vector<proto::LaunchTasks> batches_;
   std::vector<int> removed_;
 };
+
+// A task set of stage 3 ("3.0") with tasks 0..n-1 of splits "s0".., all preferring
+// `preferred`.
+inline TaskSet MakeSet(int tasks, const std::vector<std::string>& preferred = {}) {
+  TaskSet set;
+  set.plan.set_stage_id(3);
+  set.plan.set_stage_key("3.0");
+  for (int i = 0; i < tasks; ++i) {
+    set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i), preferred});
+  }
+  return set;
+}
 
 // A finished task's status with its result bytes.
 inline proto::TaskStatus Finished(int64_t task_id, const std::string& result) {

@@ -12,14 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TaskSet MakeSet(int tasks) {
-  TaskSet set;
-  set.plan.set_stage_id(3);
-  set.plan.set_stage_key("3.0");
-  for (int i = 0; i < tasks; ++i) set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i), {}});
-  return set;
-}
-
 proto::TaskStatus FinishedAfter(int64_t task_id, std::chrono::nanoseconds run) {
   proto::TaskStatus s = Finished(task_id, "");
   s.mutable_metrics()->set_run_nanos(run.count());
@@ -166,12 +158,6 @@ TEST_CASE("task scheduler: short tasks are launched ahead of free cores, long on
   CHECK(a->batches().back().tasks_size() == 1);
 }
 
-TaskSet PreferringSet(int tasks, const std::vector<std::string>& preferred) {
-  TaskSet set = MakeSet(tasks);
-  for (TaskSpec& t : set.tasks) t.preferred = preferred;
-  return set;
-}
-
 TEST_CASE("task scheduler: tasks wait for the executor holding their input, up to the locality wait",
           "[scheduler][cache]") {
   FakeClock clock;
@@ -180,7 +166,7 @@ TEST_CASE("task scheduler: tasks wait for the executor holding their input, up t
   auto b = std::make_shared<FakeExecutor>("b", 1);
   tasks.AddExecutor(a);
   tasks.AddExecutor(b);
-  AsyncRun outcome(tasks, PreferringSet(3, {"b"}));
+  AsyncRun outcome(tasks, MakeSet(3, {"b"}));
   REQUIRE(WaitFor([&] { return b->tasks().size() == 1; }, 10s));
   CHECK(a->tasks().empty());  // a is free, but the tasks wait for b
   tasks.OnStatuses("b", {Finished(b->tasks()[0].task_id(), "")});
@@ -206,7 +192,7 @@ TEST_CASE("task scheduler: without a live preferred executor a task runs anywher
   auto b = std::make_shared<FakeExecutor>("b", 1);
   tasks.AddExecutor(a);
   tasks.AddExecutor(b);
-  TaskSet set = PreferringSet(3, {"b"});
+  TaskSet set = MakeSet(3, {"b"});
   set.tasks[2].preferred = {"gone"};  // never registered
   AsyncRun outcome(tasks, std::move(set));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));

@@ -1,0 +1,141 @@
+#include "driver/task_set_manager.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "common/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace kiln::internal {
+
+TaskSetManager::TaskSetManager(TaskSet set, TaskSetOptions options, IsLive is_live)
+    : set_(std::move(set)), options_(options), is_live_(std::move(is_live)) {
+  const size_t n = set_.tasks.size();
+  queued_.assign(n, 0);
+  attempts_.assign(n, 0);
+  failures_.assign(n, 0);
+  results_.assign(n, std::nullopt);
+  last_local_launch_ = options_.clock->Now();
+  for (size_t i = 0; i < n; ++i) Enqueue(static_cast<int>(i));
+}
+
+void TaskSetManager::Enqueue(int index) {
+  if (queued_[index]) return;
+  queued_[index] = 1;
+  ++waiting_;
+  bool live = false;
+  for (const std::string& id : task(index).preferred) {
+    if (!is_live_(id)) continue;
+    local_[id].push_back(index);
+    live = true;
+  }
+  (live ? preferring_ : anywhere_).push_back(index);
+  if (live) locality_armed_ = true;
+}
+
+int TaskSetManager::Take(std::deque<int>& queue) {
+  while (!queue.empty()) {
+    const int index = queue.front();
+    queue.pop_front();
+    if (!queued_[index]) continue;  // taken from another queue
+    queued_[index] = 0;
+    --waiting_;
+    ++attempts_[index];
+    return index;
+  }
+  return -1;
+}
+
+int TaskSetManager::NextTask(const std::string& executor_id) {
+  if (Done()) return -1;
+  if (auto it = local_.find(executor_id); it != local_.end()) {
+    const int index = Take(it->second);
+    if (index >= 0) {
+      last_local_launch_ = options_.clock->Now();
+      return index;
+    }
+  }
+  const int index = Take(anywhere_);
+  if (index >= 0) return index;
+  if (options_.clock->Now() - last_local_launch_ < options_.locality_wait) return -1;
+  return Take(preferring_);
+}
+
+int TaskSetManager::LaunchAhead(int cores) const {
+  // Until a task of the set has finished, its tasks' length is unknown: none ahead.
+  if (done_ == 0 || finished_nanos_ / done_ >= options_.short_task.count()) return 0;
+  return options_.launch_ahead * cores;
+}
+
+void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where) {
+  if (Done() || has_result(index)) return;  // late: the set or the task is over
+  switch (status.state()) {
+    case proto::TASK_FINISHED:
+      finished_nanos_ += status.metrics().run_nanos();
+      results_[index] = TaskResult{std::move(status), where};
+      ++done_;
+      return;
+    case proto::TASK_FETCH_FAILED:
+      fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
+                                  status.fetch_failed_address(), status.error()};
+      return;
+    default: {
+      const std::string at = StrCat("executor ", where.id, ", host ", where.host);
+      ++failures_[index];
+      spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
+                   set_.plan.stage_id(), at, attempts_[index], status.error());
+      if (failures_[index] >= options_.max_failures) {
+        failure_ = absl::AbortedError(StrCat(
+            "Job aborted due to stage failure: task ", task(index).partition, " in stage ",
+            set_.plan.stage_id(), " failed ", failures_[index], " times, most recent failure (",
+            at, "): ", status.error()));
+      } else {
+        Enqueue(index);
+      }
+    }
+  }
+}
+
+void TaskSetManager::Requeue(int index) {
+  if (!Done() && !has_result(index)) Enqueue(index);
+}
+
+void TaskSetManager::ExecutorLost(const std::string& executor_id) {
+  auto local = local_.find(executor_id);
+  if (local == local_.end()) return;
+  for (int index : local->second) {
+    const auto& preferred = task(index).preferred;
+    const bool live = std::any_of(preferred.begin(), preferred.end(), [&](const std::string& id) {
+      return id != executor_id && is_live_(id);
+    });
+    if (queued_[index] && !live) anywhere_.push_back(index);
+  }
+  local_.erase(local);
+}
+
+bool TaskSetManager::Done() const {
+  return !failure_.ok() || fetch_failed_.has_value() ||
+         done_ == static_cast<int>(set_.tasks.size());
+}
+
+bool TaskSetManager::Delaying(std::chrono::nanoseconds* left) const {
+  const bool waiting = std::any_of(preferring_.begin(), preferring_.end(),
+                                   [this](int index) { return queued_[index] != 0; });
+  if (!waiting) return false;
+  *left = options_.locality_wait - (options_.clock->Now() - last_local_launch_);
+  return left->count() > 0;
+}
+
+TaskSetOutcome TaskSetManager::TakeOutcome() {
+  TaskSetOutcome outcome;
+  if (!failure_.ok()) {
+    outcome.status = failure_;
+  } else if (fetch_failed_) {
+    outcome.fetch_failed = fetch_failed_;
+  } else {
+    for (auto& r : results_) outcome.results.push_back(std::move(*r));
+  }
+  return outcome;
+}
+
+}  // namespace kiln::internal

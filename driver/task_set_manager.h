@@ -1,0 +1,141 @@
+#pragma once
+// TaskSetManager: one running task set (a stage attempt), as Spark's TaskSetManager: the
+// tasks waiting for a core and where they would rather run (delay scheduling), their
+// attempts and failures, their results, and whether the set is done — every task
+// finished, a task failed kiln.task.maxFailures times, or a fetch failure asks for the
+// map stage again. It knows nothing of threads, cores or RPCs: the TaskScheduler offers
+// it executors and hands it statuses under its own lock.
+//
+// Delay scheduling: a task whose input is cached on some live executors sits in their
+// queues and waits for one of them, up to `locality_wait` since the set's last launch on
+// a preferred executor (one timer per task set, as Spark's), then runs wherever a core
+// is free. A task with no live preferred executor runs anywhere at once.
+//
+// Not thread-safe. Time comes from the injected clock, so tests drive it with a
+// FakeClock alone.
+
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "common/clock.h"
+#include "driver/executor_handle.h"
+#include "proto/driver.pb.h"
+
+namespace kiln::internal {
+
+struct TaskSpec {
+  int partition = 0;
+  std::string split;
+  std::vector<std::string> preferred;  // executors holding its cached input, best first
+};
+
+struct TaskSet {
+  proto::StagePlan plan;
+  std::vector<TaskSpec> tasks;
+};
+
+// A finished task: its status and where it ran.
+struct TaskResult {
+  proto::TaskStatus status;
+  ExecutorInfo executor;
+};
+
+struct FetchFailed {
+  int shuffle_id = 0;
+  int map_id = 0;
+  std::string address;
+  std::string message;
+};
+
+struct TaskSetOutcome {
+  absl::Status status;                  // OK, or why the stage failed for good
+  std::optional<FetchFailed> fetch_failed;
+  std::vector<TaskResult> results;      // per task (valid when status is OK)
+};
+
+struct TaskSetOptions {
+  int max_failures = 4;                  // kiln.task.maxFailures
+  int launch_ahead = 2;                  // kiln.scheduler.launchAhead
+  std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
+  std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
+  const Clock* clock = RealClock::Get();
+};
+
+class TaskSetManager {
+ public:
+  // Whether an executor is registered now.
+  using IsLive = std::function<bool(const std::string& executor_id)>;
+
+  // Queues every task of `set`.
+  TaskSetManager(TaskSet set, TaskSetOptions options, IsLive is_live);
+
+  const TaskSet& set() const { return set_; }
+  const TaskSpec& task(int index) const { return set_.tasks[static_cast<size_t>(index)]; }
+
+  // The task to launch on `executor_id` now, or -1: a task that prefers it, else one
+  // without a live preference, else — once the locality wait has run out — one that
+  // prefers another executor. The task leaves every queue and its attempt is counted:
+  // the returned task's attempt number is attempts(index) - 1.
+  int NextTask(const std::string& executor_id);
+  int attempts(int index) const { return attempts_[static_cast<size_t>(index)]; }
+
+  // Tasks an executor with `cores` cores may hold beyond them now: launch_ahead per
+  // core while the set's finished tasks ran shorter than short_task on average, none
+  // before any has finished.
+  int LaunchAhead(int cores) const;
+
+  // The end of a launched attempt of task `index`, run on `where`. A failure queues the
+  // task again, or fails the set after max_failures; a fetch failure ends the set.
+  void OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where);
+  // The attempt was lost with its executor: queued again, not counted as a failure.
+  void Requeue(int index);
+  // An executor is gone: the tasks that waited for it alone may run anywhere now.
+  void ExecutorLost(const std::string& executor_id);
+
+  bool has_result(int index) const { return results_[static_cast<size_t>(index)].has_value(); }
+  bool waiting() const { return waiting_ > 0; }
+  int finished() const { return done_; }
+  bool Done() const;
+  // Whether queued tasks hold back for their preferred executors; `left`: how long yet.
+  bool Delaying(std::chrono::nanoseconds* left) const;
+  // True when a task began to wait for its preferred executors since the last call
+  // (the caller's locality timer needs arming again).
+  bool locality_armed() const { return locality_armed_; }
+  void ClearLocalityArmed() { locality_armed_ = false; }
+
+  // The outcome, once Done(); the results are moved out.
+  TaskSetOutcome TakeOutcome();
+
+ private:
+  void Enqueue(int index);
+  int Take(std::deque<int>& queue);
+
+  const TaskSet set_;
+  const TaskSetOptions options_;
+  const IsLive is_live_;
+  // Task indices waiting for a core. A task with live preferred executors sits in the
+  // queue of each of them and in preferring_; one without in anywhere_. queued_ tells
+  // which entries are still waiting (a task leaves every queue when taken from one).
+  std::deque<int> anywhere_;
+  std::deque<int> preferring_;
+  absl::flat_hash_map<std::string, std::deque<int>> local_;
+  std::vector<char> queued_;
+  int waiting_ = 0;
+  std::chrono::steady_clock::time_point last_local_launch_;
+  bool locality_armed_ = false;
+  std::vector<int> attempts_;
+  std::vector<int> failures_;
+  std::vector<std::optional<TaskResult>> results_;
+  int done_ = 0;
+  int64_t finished_nanos_ = 0;  // summed run time of the finished tasks
+  absl::Status failure_;
+  std::optional<FetchFailed> fetch_failed_;
+};
+
+}  // namespace kiln::internal

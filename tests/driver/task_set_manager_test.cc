@@ -1,0 +1,179 @@
+// TaskSetManager driven by hand, on one thread, with a FakeClock: queues, attempts,
+// failures, fetch failures, delay scheduling and launch-ahead.
+
+#include "driver/task_set_manager.h"
+
+#include <string>
+#include <vector>
+
+#include "tests/driver/fake_executor.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln::internal {
+namespace {
+
+using namespace std::chrono_literals;
+
+ExecutorInfo On(const std::string& id) { return ExecutorInfo{.id = id, .host = "host-" + id}; }
+
+proto::TaskStatus Done(int64_t task_id, std::chrono::nanoseconds run = 1s) {
+  proto::TaskStatus s = Finished(task_id, "r" + std::to_string(task_id));
+  s.mutable_metrics()->set_run_nanos(run.count());
+  return s;
+}
+
+proto::TaskStatus Failure(const std::string& error) {
+  proto::TaskStatus s;
+  s.set_state(proto::TASK_FAILED);
+  s.set_error(error);
+  return s;
+}
+
+// Executors "a" and "b" are live, nothing else.
+bool Live(const std::string& id) { return id == "a" || id == "b"; }
+
+TEST_CASE("task set: tasks go out in order and the outcome holds every result",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(3), {}, Live);
+  CHECK(m.waiting());
+  CHECK(m.NextTask("a") == 0);
+  CHECK(m.NextTask("b") == 1);
+  CHECK(m.NextTask("a") == 2);
+  CHECK(m.NextTask("a") == -1);
+  CHECK_FALSE(m.waiting());
+  CHECK(m.attempts(0) == 1);
+  for (int i : {2, 0, 1}) m.OnStatus(i, Done(i), On("a"));
+  REQUIRE(m.Done());
+  TaskSetOutcome out = m.TakeOutcome();
+  REQUIRE(out.status.ok());
+  REQUIRE(out.results.size() == 3);
+  for (int i = 0; i < 3; ++i) CHECK(out.results[i].status.result() == "r" + std::to_string(i));
+  CHECK(out.results[0].executor.id == "a");
+}
+
+TEST_CASE("task set: a failed task runs again, and fails the set after max_failures",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(1), {.max_failures = 2}, Live);
+  REQUIRE(m.NextTask("a") == 0);
+  m.OnStatus(0, Failure("boom"), On("a"));
+  CHECK_FALSE(m.Done());
+  REQUIRE(m.NextTask("b") == 0);
+  CHECK(m.attempts(0) == 2);
+  m.OnStatus(0, Failure("boom again"), On("b"));
+  REQUIRE(m.Done());
+  TaskSetOutcome out = m.TakeOutcome();
+  REQUIRE_FALSE(out.status.ok());
+  const std::string message(out.status.message());
+  CHECK(message.find("failed 2 times") != std::string::npos);
+  CHECK(message.find("executor b, host host-b") != std::string::npos);
+  CHECK(message.find("boom again") != std::string::npos);
+}
+
+TEST_CASE("task set: a lost attempt is queued again without counting as a failure",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(2), {.max_failures = 1}, Live);
+  REQUIRE(m.NextTask("a") == 0);
+  REQUIRE(m.NextTask("a") == 1);
+  m.OnStatus(1, Done(1), On("a"));
+  m.Requeue(0);
+  m.Requeue(1);  // already finished: stays finished
+  CHECK(m.NextTask("b") == 0);
+  CHECK(m.NextTask("b") == -1);
+  m.OnStatus(0, Done(0), On("b"));
+  REQUIRE(m.Done());
+  CHECK(m.TakeOutcome().status.ok());
+}
+
+TEST_CASE("task set: a fetch failure ends the set, later statuses change nothing",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(2), {}, Live);
+  REQUIRE(m.NextTask("a") == 0);
+  REQUIRE(m.NextTask("a") == 1);
+  proto::TaskStatus s;
+  s.set_state(proto::TASK_FETCH_FAILED);
+  s.set_fetch_failed_shuffle(4);
+  s.set_fetch_failed_map(1);
+  s.set_fetch_failed_address("10.0.0.1:7078");
+  s.set_error("stream broke");
+  m.OnStatus(0, s, On("a"));
+  REQUIRE(m.Done());
+  m.OnStatus(1, Done(1), On("a"));
+  CHECK(m.NextTask("a") == -1);
+  TaskSetOutcome out = m.TakeOutcome();
+  CHECK(out.status.ok());
+  REQUIRE(out.fetch_failed.has_value());
+  CHECK(out.fetch_failed->shuffle_id == 4);
+  CHECK(out.fetch_failed->map_id == 1);
+  CHECK(out.fetch_failed->address == "10.0.0.1:7078");
+  CHECK(out.fetch_failed->message == "stream broke");
+  CHECK(out.results.empty());
+}
+
+TEST_CASE("task set: tasks wait for their preferred executor up to the locality wait",
+          "[task_set]") {
+  FakeClock clock;
+  TaskSetManager m(MakeSet(3, {"b"}), {.locality_wait = 3000ms, .clock = &clock}, Live);
+  CHECK(m.locality_armed());
+  std::chrono::nanoseconds left{};
+  REQUIRE(m.Delaying(&left));
+  CHECK(left == 3000ms);
+  CHECK(m.NextTask("a") == -1);  // a is free, but the tasks wait for b
+  CHECK(m.NextTask("b") == 0);
+  clock.Advance(2999ms);
+  CHECK(m.NextTask("a") == -1);
+  REQUIRE(m.Delaying(&left));
+  CHECK(left == 1ms);
+  // The wait counts from the last launch on a preferred executor.
+  CHECK(m.NextTask("b") == 1);
+  clock.Advance(2999ms);
+  CHECK(m.NextTask("a") == -1);
+  clock.Advance(1ms);
+  CHECK_FALSE(m.Delaying(&left));
+  CHECK(m.NextTask("a") == 2);  // past it, any executor takes the task
+}
+
+TEST_CASE("task set: without a live preferred executor a task runs anywhere at once",
+          "[task_set]") {
+  FakeClock clock;
+  TaskSet set = MakeSet(3, {"b"});
+  set.tasks[2].preferred = {"gone"};  // never registered
+  TaskSetManager m(std::move(set), {.locality_wait = 3600s, .clock = &clock}, Live);
+  CHECK(m.NextTask("a") == 2);
+  CHECK(m.NextTask("a") == -1);
+  // b is lost: the tasks that waited for it alone go to a without waiting.
+  m.ExecutorLost("b");
+  CHECK(m.NextTask("a") == 0);
+  CHECK(m.NextTask("a") == 1);
+}
+
+TEST_CASE("task set: a retried task waits for its preferred executor again", "[task_set]") {
+  FakeClock clock;
+  TaskSetManager m(MakeSet(1, {"b"}), {.locality_wait = 3000ms, .clock = &clock}, Live);
+  REQUIRE(m.NextTask("b") == 0);
+  m.ClearLocalityArmed();
+  m.OnStatus(0, Failure("flaky"), On("b"));
+  CHECK(m.locality_armed());  // the scheduler's timer must be re-armed
+  CHECK(m.NextTask("a") == -1);
+  CHECK(m.NextTask("b") == 0);
+}
+
+TEST_CASE("task set: short tasks are launched ahead, long ones are not", "[task_set]") {
+  TaskSetManager m(MakeSet(4), {.launch_ahead = 2, .short_task = 20ms}, Live);
+  CHECK(m.LaunchAhead(3) == 0);  // nothing finished yet: the tasks' length is unknown
+  REQUIRE(m.NextTask("a") == 0);
+  m.OnStatus(0, Done(0, 1ms), On("a"));
+  CHECK(m.LaunchAhead(3) == 6);
+  REQUIRE(m.NextTask("a") == 1);
+  m.OnStatus(1, Done(1, 999ms), On("a"));  // the mean is now 500 ms
+  CHECK(m.LaunchAhead(3) == 0);
+}
+
+TEST_CASE("task set: an empty set is done at once", "[task_set]") {
+  TaskSetManager m(MakeSet(0), {}, Live);
+  CHECK(m.Done());
+  CHECK(m.NextTask("a") == -1);
+  CHECK(m.TakeOutcome().results.empty());
+}
+
+}  // namespace
+}  // namespace kiln::internal
