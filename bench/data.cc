@@ -85,7 +85,8 @@ class Out {
  private:
   static constexpr size_t kChunk = 1 << 22;
   void Flush() {
-    if (!buffer_.empty() && std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
+    if (!buffer_.empty() &&
+        std::fwrite(buffer_.data(), 1, buffer_.size(), file_) != buffer_.size()) {
       Die("cannot write " + path_ + ": " + std::strerror(errno));
     }
     buffer_.clear();
@@ -105,12 +106,14 @@ void GenerateText(uint64_t bytes, uint64_t seed, const std::string& path) {
     uint64_t state = r * 0x2545F4914F6CDD1DULL + 12345;
     uint64_t h = SplitMix64(state);
     size_t length = 2 + h % 9;
-    for (size_t i = 0; i < length; ++i) words[r].push_back(static_cast<char>('a' + ((h >> (8 + 5 * i)) & 31) % 26));
+    for (size_t i = 0; i < length; ++i)
+      words[r].push_back(static_cast<char>('a' + ((h >> (8 + 5 * i)) & 31) % 26));
   }
   // Zipf(s = 1): cumulative weights 1/(r+1), sampled by binary search.
   std::vector<double> cumulative(kVocabulary);
   double total = 0;
-  for (size_t r = 0; r < kVocabulary; ++r) cumulative[r] = (total += 1.0 / static_cast<double>(r + 1));
+  for (size_t r = 0; r < kVocabulary; ++r)
+    cumulative[r] = (total += 1.0 / static_cast<double>(r + 1));
   uint64_t state = seed;
   Out out(path);
   while (out.written() < bytes) {
@@ -134,7 +137,8 @@ void GenerateRecords(uint64_t bytes, uint64_t seed, const std::string& path) {
     for (int k = 0; k < 10; ++k) line[k] = static_cast<char>(0x21 + SplitMix64(state) % 94);
     std::snprintf(line + 10, 17, "%016llx", static_cast<unsigned long long>(i));
     uint64_t fill = SplitMix64(state);
-    for (int k = 26; k < 99; ++k) line[k] = static_cast<char>('A' + (fill + static_cast<uint64_t>(k) * 7) % 26);
+    for (int k = 26; k < 99; ++k)
+      line[k] = static_cast<char>('A' + (fill + static_cast<uint64_t>(k) * 7) % 26);
     line[99] = '\n';
     out.Append(std::string_view(line, 100));
   }
@@ -173,7 +177,8 @@ std::vector<uint32_t> OutDegrees(uint64_t vertices, uint64_t edges) {
   std::vector<uint32_t> degree(vertices);
   uint64_t assigned = 0;
   for (uint64_t r = 0; r < vertices; ++r) {
-    uint64_t d = base + static_cast<uint64_t>(static_cast<unsigned __int128>(rest) * weight[r] / total);
+    uint64_t d =
+        base + static_cast<uint64_t>(static_cast<unsigned __int128>(rest) * weight[r] / total);
     degree[r] = static_cast<uint32_t>(std::min(d, cap));
     assigned += degree[r];
   }
@@ -202,7 +207,8 @@ void GenerateGraph(uint64_t vertices, uint64_t edges, uint64_t seed, const std::
   }
   uint64_t state = seed;
   const std::vector<uint32_t> degree_order = Permutation(static_cast<uint32_t>(vertices), state);
-  const std::vector<uint32_t> popularity_order = Permutation(static_cast<uint32_t>(vertices), state);
+  const std::vector<uint32_t> popularity_order =
+      Permutation(static_cast<uint32_t>(vertices), state);
   const std::vector<uint32_t> by_rank = OutDegrees(vertices, edges);
   std::vector<uint32_t> degree(vertices);
   for (uint64_t r = 0; r < vertices; ++r) degree[degree_order[r]] = by_rank[r];
@@ -280,7 +286,9 @@ std::vector<std::string> OutputFiles(const std::string& dir) {
     if (name.ends_with(".crc")) continue;
     uint64_t number = 0;
     size_t i = name.find_first_of("0123456789");
-    for (; i != std::string::npos && i < name.size() && std::isdigit(static_cast<unsigned char>(name[i])); ++i) {
+    for (; i != std::string::npos && i < name.size() &&
+           std::isdigit(static_cast<unsigned char>(name[i]));
+         ++i) {
       number = number * 10 + static_cast<uint64_t>(name[i] - '0');
     }
     files.emplace_back(number, entry.path().string());
@@ -296,7 +304,8 @@ int CheckWords(const std::string& dir) {
   for (const std::string& file : OutputFiles(dir)) {
     ForEachLine(file, [&](std::string_view line) {
       size_t tab = line.rfind('\t');
-      if (tab == std::string_view::npos) Die("no tab in a line of " + file + ": " + std::string(line));
+      if (tab == std::string_view::npos)
+        Die("no tab in a line of " + file + ": " + std::string(line));
       uint64_t count = 0;
       for (char c : line.substr(tab + 1)) {
         if (c < '0' || c > '9') Die("bad count in a line of " + file + ": " + std::string(line));
@@ -361,8 +370,8 @@ int CheckRanks(const std::string& dir) {
     ForEachLine(file, [&](std::string_view line) {
       ++line_number;
       auto bad = [&](const char* why) {
-        Die(file + ":" + std::to_string(line_number) + ": " + why + ": \"" + std::string(line.substr(0, 80)) +
-            "\" (want \"vertex\\trank\")");
+        Die(file + ":" + std::to_string(line_number) + ": " + why + ": \"" +
+            std::string(line.substr(0, 80)) + "\" (want \"vertex\\trank\")");
       };
       size_t tab = line.find('\t');
       if (tab == std::string_view::npos) bad("no tab");
@@ -373,12 +382,14 @@ int CheckRanks(const std::string& dir) {
       char* rank_end = nullptr;
       errno = 0;
       double rank = std::strtod(number.c_str(), &rank_end);
-      if (number.empty() || errno != 0 || *rank_end != '\0' || !std::isfinite(rank)) bad("bad rank");
+      if (number.empty() || errno != 0 || *rank_end != '\0' || !std::isfinite(rank))
+        bad("bad rank");
       ranks.push_back({vertex, rank});
     });
   }
   // The sum in vertex order, so that it does not depend on the order of the lines.
-  std::sort(ranks.begin(), ranks.end(), [](const Rank& a, const Rank& b) { return a.vertex < b.vertex; });
+  std::sort(ranks.begin(), ranks.end(),
+            [](const Rank& a, const Rank& b) { return a.vertex < b.vertex; });
   long double sum = 0;
   for (size_t i = 0; i < ranks.size(); ++i) {
     if (i > 0 && ranks[i].vertex == ranks[i - 1].vertex) {
@@ -387,7 +398,8 @@ int CheckRanks(const std::string& dir) {
     sum += ranks[i].rank;
   }
   std::vector<std::pair<double, uint64_t>> keyed(ranks.size());
-  for (size_t i = 0; i < ranks.size(); ++i) keyed[i] = {RoundForRanking(ranks[i].rank), ranks[i].vertex};
+  for (size_t i = 0; i < ranks.size(); ++i)
+    keyed[i] = {RoundForRanking(ranks[i].rank), ranks[i].vertex};
   const size_t top = std::min<size_t>(10, keyed.size());
   std::partial_sort(keyed.begin(), keyed.begin() + static_cast<std::ptrdiff_t>(top), keyed.end(),
                     [](const auto& a, const auto& b) {
@@ -395,7 +407,8 @@ int CheckRanks(const std::string& dir) {
                     });
   std::string ids;
   for (size_t i = 0; i < top; ++i) ids += (i > 0 ? "," : "") + std::to_string(keyed[i].second);
-  std::printf("vertices=%zu sum=%.6g top=%s\n", ranks.size(), static_cast<double>(sum), ids.c_str());
+  std::printf("vertices=%zu sum=%.6g top=%s\n", ranks.size(), static_cast<double>(sum),
+              ids.c_str());
   return 0;
 }
 
@@ -412,8 +425,8 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (args.size() == 5 && args[0] == "graph") {
-    GenerateGraph(ParseCount(argv[2], "VERTICES"), ParseCount(argv[3], "EDGES"), ParseCount(argv[4], "SEED"),
-                  args[4]);
+    GenerateGraph(ParseCount(argv[2], "VERTICES"), ParseCount(argv[3], "EDGES"),
+                  ParseCount(argv[4], "SEED"), args[4]);
     return 0;
   }
   if (args.size() == 2 && args[0] == "check-words") return CheckWords(args[1]);

@@ -79,7 +79,8 @@ int main(int argc, char** argv) {
   if (bench == "cold" && args.size() == 2) {
     std::vector<int64_t> data(static_cast<size_t>(Number(argv[2])));
     for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<int64_t>(i);
-    std::printf("BENCH count %lld\n", static_cast<long long>(ctx.parallelize(std::move(data), 2).count()));
+    std::printf("BENCH count %lld\n",
+                static_cast<long long>(ctx.parallelize(std::move(data), 2).count()));
     return 0;
   }
   if (bench == "sched_tasks" && args.size() == 2) {
@@ -155,7 +156,8 @@ int main(int argc, char** argv) {
                        Edge e{0, 0};
                        const char* end = line.data() + line.size();
                        auto [p, ec] = std::from_chars(line.data(), end, e.first);
-                       if (ec != std::errc() || p == end) throw std::runtime_error("bad edge: " + line);
+                       if (ec != std::errc() || p == end)
+                         throw std::runtime_error("bad edge: " + line);
                        std::from_chars(p + 1, end, e.second);
                        return e;
                      })

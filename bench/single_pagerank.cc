@@ -56,7 +56,9 @@ Edges Parse(const std::vector<char>& data, const char* path) {
   const char* p = data.data();
   const char* const end = p + data.size();
   uint64_t line = 0;
-  auto bad = [&]() { Die(std::string(path) + ":" + std::to_string(line) + ": want \"src dst\" (decimal ids)"); };
+  auto bad = [&]() {
+    Die(std::string(path) + ":" + std::to_string(line) + ": want \"src dst\" (decimal ids)");
+  };
   auto number = [&]() -> uint32_t {
     uint64_t v = 0;
     const char* start = p;
@@ -94,7 +96,8 @@ int main(int argc, char** argv) {
   }
   int iters = 0;
   auto [iters_end, iters_ec] = std::from_chars(argv[2], argv[2] + std::strlen(argv[2]), iters);
-  if (iters_ec != std::errc() || *iters_end != '\0' || iters < 0) Die(std::string("bad ITERS: ") + argv[2]);
+  if (iters_ec != std::errc() || *iters_end != '\0' || iters < 0)
+    Die(std::string("bad ITERS: ") + argv[2]);
 
   Edges edges;
   {

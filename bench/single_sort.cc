@@ -33,7 +33,8 @@ int main(int argc, char** argv) {
   std::error_code ec;
   uintmax_t size = std::filesystem::file_size(argv[1], ec);
   if (ec || size % kRecord != 0) {
-    std::fprintf(stderr, "bench_single_sort: %s: not a file of %zu-byte records\n", argv[1], kRecord);
+    std::fprintf(stderr, "bench_single_sort: %s: not a file of %zu-byte records\n", argv[1],
+                 kRecord);
     return 1;
   }
   std::vector<char> data(size);
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   };
   const size_t n = size / kRecord;
   std::vector<Entry> entries(n);
-  for (size_t i = 0; i < n; ++i) entries[i] = {Prefix(&data[i * kRecord]), static_cast<uint32_t>(i)};
+  for (size_t i = 0; i < n; ++i)
+    entries[i] = {Prefix(&data[i * kRecord]), static_cast<uint32_t>(i)};
   std::sort(entries.begin(), entries.end(), [&](const Entry& a, const Entry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
     return std::memcmp(&data[a.index * kRecord + 8], &data[b.index * kRecord + 8], kKey - 8) < 0;
@@ -60,7 +62,8 @@ int main(int argc, char** argv) {
   std::string path = std::string(argv[2]) + "/part-00000";
   FILE* out = std::fopen(path.c_str(), "wb");
   if (out == nullptr) {
-    std::fprintf(stderr, "bench_single_sort: cannot create %s: %s\n", path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "bench_single_sort: cannot create %s: %s\n", path.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   std::vector<char> chunk;

@@ -1,7 +1,8 @@
 // bench_single_wordcount INPUT OUTDIR: the hand-written single-thread word count that
 // Kiln is measured against. Same word rule as examples/wordcount.cc (a word is a maximal
-// run of bytes that are not ASCII whitespace, the same table as kiln::Words); writes OUTDIR/part-00000 with
-// "word\tcount" lines. Reads in 4 MiB chunks, keys live in an arena, one hash map.
+// run of bytes that are not ASCII whitespace, the same table as kiln::Words); writes
+// OUTDIR/part-00000 with "word\tcount" lines. Reads in 4 MiB chunks, keys live in an arena, one
+// hash map.
 
 #include <algorithm>
 #include <cerrno>
@@ -57,7 +58,8 @@ int main(int argc, char** argv) {
   }
   FILE* in = std::fopen(argv[1], "rb");
   if (in == nullptr) {
-    std::fprintf(stderr, "bench_single_wordcount: cannot open %s: %s\n", argv[1], std::strerror(errno));
+    std::fprintf(stderr, "bench_single_wordcount: cannot open %s: %s\n", argv[1],
+                 std::strerror(errno));
     return 1;
   }
   Arena arena;
@@ -99,7 +101,8 @@ int main(int argc, char** argv) {
   std::string path = std::string(argv[2]) + "/part-00000";
   FILE* out = std::fopen(path.c_str(), "wb");
   if (out == nullptr) {
-    std::fprintf(stderr, "bench_single_wordcount: cannot create %s: %s\n", path.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "bench_single_wordcount: cannot create %s: %s\n", path.c_str(),
+                 std::strerror(errno));
     return 1;
   }
   std::string text;

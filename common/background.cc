@@ -23,7 +23,9 @@ PeriodicThread::PeriodicThread(std::chrono::milliseconds interval, std::function
 
 PeriodicThread::~PeriodicThread() { Stop(); }
 
-void PeriodicThread::Start() { thread_ = std::thread([this] { Loop(); }); }
+void PeriodicThread::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void PeriodicThread::Stop() {
   {

@@ -69,15 +69,14 @@ template <class T>
 class WorkQueue {
  public:
   struct Options {
-    int threads = 1;                   // handlers running at once
-    size_t max_batch = 1;              // items per handler call (0 = all queued)
+    int threads = 1;       // handlers running at once
+    size_t max_batch = 1;  // items per handler call (0 = all queued)
   };
   // Called on a queue thread with 1..max_batch items, in arrival order; it may move
   // them out.
   using Handler = std::function<void(std::vector<T>& batch)>;
 
-  WorkQueue(Options options, Handler handle)
-      : options_(options), handle_(std::move(handle)) {}
+  WorkQueue(Options options, Handler handle) : options_(options), handle_(std::move(handle)) {}
   ~WorkQueue() { Stop(); }
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
@@ -169,13 +168,12 @@ class WorkQueue {
       {
         absl::MutexLock lock(&mu_);
         mu_.Await(absl::Condition(
-            +[](WorkQueue* q) ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) {
-              return q->closed_ || !q->queue_.empty();
-            },
+            +[](WorkQueue* q)
+                 ABSL_EXCLUSIVE_LOCKS_REQUIRED(q->mu_) { return q->closed_ || !q->queue_.empty(); },
             this));
         if (queue_.empty() || (closed_ && absl::Now() >= drain_until_)) return;
-        const size_t n = options_.max_batch == 0 ? queue_.size()
-                                                 : std::min(queue_.size(), options_.max_batch);
+        const size_t n =
+            options_.max_batch == 0 ? queue_.size() : std::min(queue_.size(), options_.max_batch);
         for (size_t i = 0; i < n; ++i) {
           batch.push_back(std::move(queue_.front()));
           queue_.pop_front();

@@ -16,7 +16,7 @@ namespace kiln::internal {
 }
 }  // namespace kiln::internal
 
-#define KILN_CHECK(cond, ...)                                                         \
-  do {                                                                                \
+#define KILN_CHECK(cond, ...)                                                              \
+  do {                                                                                     \
     if (!(cond)) ::kiln::internal::CheckFailed(#cond, __FILE__, __LINE__, "" __VA_ARGS__); \
   } while (0)

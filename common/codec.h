@@ -102,7 +102,9 @@ struct Codec {
 
 // True when T has a codec (a specialization of kiln::Codec<T>).
 template <class T>
-inline constexpr bool HasCodec = !requires { Codec<T>::kMissing; };
+inline constexpr bool HasCodec = !requires {
+  Codec<T>::kMissing;
+};
 
 template <class T>
 void Encode(Writer& w, const T& value) {
@@ -255,17 +257,16 @@ bool DecodeAll(std::string_view data, std::vector<T>* records) {
 // KILN_CODEC(Type, a, b, c), written at global namespace scope, defines kiln::Codec<Type>
 // for an aggregate whose public fields are exactly a, b, c in declaration order (names
 // are bound by a structured binding, so all fields must be listed).
-#define KILN_CODEC(Type, ...)                                                         \
-  template <>                                                                         \
-  struct kiln::Codec<Type> {                                                          \
-    static void Encode(::kiln::Writer& w, const Type& v) {                            \
-      const auto& [__VA_ARGS__] = v;                                                  \
-      std::apply([&](const auto&... f) { (::kiln::Encode(w, f), ...); },              \
-                 std::tie(__VA_ARGS__));                                              \
-    }                                                                                 \
-    static void Decode(::kiln::Reader& r, Type& v) {                                  \
-      auto& [__VA_ARGS__] = v;                                                        \
-      auto refs = std::tie(__VA_ARGS__);                                              \
-      std::apply([&](auto&... f) { (::kiln::Decode(r, f), ...); }, refs);             \
-    }                                                                                 \
+#define KILN_CODEC(Type, ...)                                                                    \
+  template <>                                                                                    \
+  struct kiln::Codec<Type> {                                                                     \
+    static void Encode(::kiln::Writer& w, const Type& v) {                                       \
+      const auto& [__VA_ARGS__] = v;                                                             \
+      std::apply([&](const auto&... f) { (::kiln::Encode(w, f), ...); }, std::tie(__VA_ARGS__)); \
+    }                                                                                            \
+    static void Decode(::kiln::Reader& r, Type& v) {                                             \
+      auto& [__VA_ARGS__] = v;                                                                   \
+      auto refs = std::tie(__VA_ARGS__);                                                         \
+      std::apply([&](auto&... f) { (::kiln::Decode(r, f), ...); }, refs);                        \
+    }                                                                                            \
   }

@@ -33,16 +33,26 @@ absl::StatusOr<ExecutorCommand> ParseExecutorArgv(int argc, const char* const* a
     bool ok = arg.starts_with("--") && eq != std::string_view::npos;
     if (ok) {
       const std::string_view key = arg.substr(2, eq - 2), value = arg.substr(eq + 1);
-      if (key == "driver") c.driver_address = value;
-      else if (key == "app-id") c.app_id = value;
-      else if (key == "executor-id") ok = ParseNumber(value, &c.executor_id);
-      else if (key == "cores") ok = ParseNumber(value, &c.cores) && c.cores > 0;
-      else if (key == "memory-mb") ok = ParseNumber(value, &c.memory_mb) && c.memory_mb > 0;
-      else if (key == "worker-id") c.worker_id = value;
-      else if (key == "host") c.host = value;
-      else if (key == "shuffle-address") c.shuffle_address = value;
-      else if (key == "app-dir") c.app_dir = value;
-      else ok = false;
+      if (key == "driver")
+        c.driver_address = value;
+      else if (key == "app-id")
+        c.app_id = value;
+      else if (key == "executor-id")
+        ok = ParseNumber(value, &c.executor_id);
+      else if (key == "cores")
+        ok = ParseNumber(value, &c.cores) && c.cores > 0;
+      else if (key == "memory-mb")
+        ok = ParseNumber(value, &c.memory_mb) && c.memory_mb > 0;
+      else if (key == "worker-id")
+        c.worker_id = value;
+      else if (key == "host")
+        c.host = value;
+      else if (key == "shuffle-address")
+        c.shuffle_address = value;
+      else if (key == "app-dir")
+        c.app_dir = value;
+      else
+        ok = false;
     }
     if (!ok) return absl::InvalidArgumentError(StrCat("executor: bad argument '", arg, "'"));
   }

@@ -19,8 +19,8 @@
 namespace kiln {
 
 struct ExecutorCommand {
-  std::string binary_path;      // argv[0]: the application binary the worker cached
-  std::string driver_address;   // host:port of the driver's gRPC service
+  std::string binary_path;     // argv[0]: the application binary the worker cached
+  std::string driver_address;  // host:port of the driver's gRPC service
   std::string app_id;
   int executor_id = 0;
   int cores = 1;

@@ -1,6 +1,5 @@
 #include "common/files.h"
 
-#include "common/strings.h"
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -12,6 +11,7 @@
 #include <system_error>
 #include <vector>
 
+#include "common/strings.h"
 
 namespace kiln {
 
@@ -92,8 +92,7 @@ absl::StatusOr<size_t> ReadAt(int fd, uint64_t offset, char* buf, size_t size,
   return done;
 }
 
-absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size,
-                        const std::string& path) {
+absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size, const std::string& path) {
   absl::StatusOr<size_t> got = ReadAt(fd, offset, buf, size, path);
   if (!got.ok()) return got.status();
   if (*got < size) {

@@ -54,8 +54,7 @@ absl::StatusOr<size_t> ReadAt(int fd, uint64_t offset, char* buf, size_t size,
                               const std::string& path);
 // Reads exactly `size` bytes at `offset`; DataLoss naming the path and the offset when
 // the file ends first.
-absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size,
-                        const std::string& path);
+absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size, const std::string& path);
 
 // Writes all of `data` to `fd` (retrying short writes and EINTR).
 absl::Status WriteAll(int fd, std::string_view data, const std::string& path);

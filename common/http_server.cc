@@ -25,8 +25,8 @@ absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
     bound = -1;
   }
   if (bound <= 0) {
-    return absl::UnavailableError(StrCat("cannot listen for HTTP on ", host, ":", port,
-                                               " (port in use?)"));
+    return absl::UnavailableError(
+        StrCat("cannot listen for HTTP on ", host, ":", port, " (port in use?)"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return bound;

@@ -1,8 +1,8 @@
 #include "common/master_url.h"
 
-#include "common/strings.h"
 #include <thread>
 
+#include "common/strings.h"
 
 namespace kiln {
 
@@ -18,8 +18,7 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_zero_po
   int port = -1;
   if (!ParseNumber(text.substr(colon + 1), &port) || port < 0 || port > 65535 ||
       (port == 0 && !allow_zero_port)) {
-    return absl::InvalidArgumentError(
-        StrCat("'", text, "' has no valid port (1-65535)"));
+    return absl::InvalidArgumentError(StrCat("'", text, "' has no valid port (1-65535)"));
   }
   hp.port = port;
   return hp;
@@ -29,9 +28,9 @@ absl::StatusOr<MasterUrl> ParseMasterUrl(std::string_view url) {
   MasterUrl out;
   out.original = std::string(url);
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(StrCat(
-        "invalid master URL '", url, "': ", why,
-        " (expected kiln://host:port, local, local[N] or local[*])"));
+    return absl::InvalidArgumentError(
+        StrCat("invalid master URL '", url, "': ", why,
+               " (expected kiln://host:port, local, local[N] or local[*])"));
   };
   if (url == "local") {
     out.local = true;

@@ -1,8 +1,8 @@
 #include "common/ready_file.h"
 
-#include "common/strings.h"
 #include "common/files.h"
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace kiln {
 

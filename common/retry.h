@@ -29,8 +29,8 @@ class Backoff {
 bool IsTransient(const absl::Status& status);
 
 struct RetryOptions {
-  std::string what;                                // context of the final error
-  std::chrono::milliseconds total{0};              // keep trying this long; 0 = once
+  std::string what;                    // context of the final error
+  std::chrono::milliseconds total{0};  // keep trying this long; 0 = once
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{1000};
   // Once raised, no attempt starts and the wait in progress ends. Not owned; may be null.
@@ -40,9 +40,8 @@ struct RetryOptions {
 // Calls `attempt` (which sets its own per-call deadline) until it returns OK or an error
 // that `retryable` refuses, `total` has passed, or `stop` is raised; returns the last
 // status, with `what` as context on an error.
-absl::Status RetryUnavailable(const RetryOptions& options,
-                              const std::function<absl::Status()>& attempt,
-                              const std::function<bool(const absl::Status&)>& retryable =
-                                  IsTransient);
+absl::Status RetryUnavailable(
+    const RetryOptions& options, const std::function<absl::Status()>& attempt,
+    const std::function<bool(const absl::Status&)>& retryable = IsTransient);
 
 }  // namespace kiln::rpc

@@ -1,15 +1,13 @@
 #include "common/rpc.h"
 
-#include "common/strings.h"
-
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace kiln::rpc {
 
 absl::Status ToAbsl(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
-                      status.error_message());
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message());
 }
 
 grpc::Status ToGrpc(const absl::Status& status) {
@@ -35,14 +33,13 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   for (grpc::Service* service : services) builder.RegisterService(service);
   out.server = builder.BuildAndStart();
   if (out.server == nullptr || out.port == 0) {
-    return absl::UnavailableError(StrCat("cannot listen on ", address,
-                                               " (port in use or host not local?)"));
+    return absl::UnavailableError(
+        StrCat("cannot listen on ", address, " (port in use or host not local?)"));
   }
   return out;
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           int64_t max_message_bytes) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t max_message_bytes) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));

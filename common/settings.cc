@@ -1,12 +1,12 @@
 #include "common/settings.h"
 
-#include "common/strings.h"
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
 #include "common/check.h"
 #include "common/status.h"
+#include "common/strings.h"
 #include "common/units.h"
 
 namespace kiln {
@@ -70,8 +70,7 @@ constexpr SettingDef kSettings[] = {
      "How long a job waits for its first executor before it fails."},
     {"kiln.shuffle.io.chunkSize", T::kBytes, "1m",
      "Size of the chunks a worker streams shuffle blocks in."},
-    {"kiln.task.maxFailures", T::kInt, "4",
-     "Attempts of one task before its job fails."},
+    {"kiln.task.maxFailures", T::kInt, "4", "Attempts of one task before its job fails."},
     {"kiln.ui.showConsoleProgress", T::kBool, "true",
      "Show the stage progress bar on stderr when stderr is a terminal."},
     {"kiln.worker.cleanup.enabled", T::kBool, "true",
@@ -84,8 +83,7 @@ constexpr SettingDef kSettings[] = {
 
 absl::Status ParseAs(const SettingDef& def, std::string_view value) {
   auto bad = [&](std::string_view why) {
-    return absl::InvalidArgumentError(
-        StrCat("setting ", def.name, "='", value, "': ", why));
+    return absl::InvalidArgumentError(StrCat("setting ", def.name, "='", value, "': ", why));
   };
   switch (def.type) {
     case T::kString:
@@ -102,7 +100,8 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
     }
     case T::kFraction: {
       double v;
-      if (!ParseNumber(value, &v) || !(v >= 0 && v <= 1)) return bad("expected a number from 0 to 1");
+      if (!ParseNumber(value, &v) || !(v >= 0 && v <= 1))
+        return bad("expected a number from 0 to 1");
       return absl::OkStatus();
     }
     case T::kBytes: {
@@ -139,8 +138,8 @@ const SettingDef* FindSetting(std::string_view name) {
 absl::Status ValidateSetting(std::string_view name, std::string_view value) {
   const SettingDef* def = FindSetting(name);
   if (def == nullptr) {
-    return absl::InvalidArgumentError(StrCat(
-        "unknown setting '", name, "' (see the settings table in README.md)"));
+    return absl::InvalidArgumentError(
+        StrCat("unknown setting '", name, "' (see the settings table in README.md)"));
   }
   return ParseAs(*def, value);
 }
@@ -156,8 +155,8 @@ absl::Status Config::Set(std::string_view key, std::string_view value) {
 absl::Status Config::SetFromFlag(std::string_view key_equals_value) {
   size_t eq = key_equals_value.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return absl::InvalidArgumentError(StrCat(
-        "--conf '", key_equals_value, "' is not of the form key=value"));
+    return absl::InvalidArgumentError(
+        StrCat("--conf '", key_equals_value, "' is not of the form key=value"));
   }
   return Set(key_equals_value.substr(0, eq), key_equals_value.substr(eq + 1));
 }

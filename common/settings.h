@@ -46,8 +46,7 @@ class Config {
   // `environ` is the process environment (KILN_CONF_kiln_executor_memory=2g sets
   // kiln.executor.memory; dots become underscores). Every key and value is validated.
   static absl::StatusOr<Config> Load(const std::vector<std::string>& conf_flags,
-                                     const std::string& properties_file,
-                                     char** environ);
+                                     const std::string& properties_file, char** environ);
 
   // Sets one value after validating it.
   absl::Status Set(std::string_view key, std::string_view value);

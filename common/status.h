@@ -1,19 +1,19 @@
 #pragma once
 // Status helpers missing from Debian 12's Abseil (20220623).
 
-#include "common/strings.h"
 #include <utility>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/strings.h"
 
 #define KILN_CONCAT_INNER_(a, b) a##b
 #define KILN_CONCAT_(a, b) KILN_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function when `expr` yields a non-OK absl::Status.
-#define RETURN_IF_ERROR(expr)                   \
-  do {                                          \
-    ::absl::Status kiln_status_ = (expr);       \
+#define RETURN_IF_ERROR(expr)                    \
+  do {                                           \
+    ::absl::Status kiln_status_ = (expr);        \
     if (!kiln_status_.ok()) return kiln_status_; \
   } while (0)
 

@@ -1,6 +1,5 @@
 #include "common/subprocess.h"
 
-#include "common/strings.h"
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <thread>
 
+#include "common/strings.h"
 
 extern char** environ;
 

@@ -14,13 +14,13 @@
 namespace kiln {
 
 struct SpawnOptions {
-  std::vector<std::string> argv;          // argv[0] is the program path
-  std::vector<std::string> env;           // "K=V"; empty = inherit the parent's
-  std::string cwd;                        // empty = inherit
-  std::string stdout_path;                // empty = inherit
-  std::string stderr_path;                // empty = inherit
-  bool die_with_parent = true;            // PR_SET_PDEATHSIG(SIGKILL)
-  bool new_process_group = true;          // so the whole group can be signalled
+  std::vector<std::string> argv;  // argv[0] is the program path
+  std::vector<std::string> env;   // "K=V"; empty = inherit the parent's
+  std::string cwd;                // empty = inherit
+  std::string stdout_path;        // empty = inherit
+  std::string stderr_path;        // empty = inherit
+  bool die_with_parent = true;    // PR_SET_PDEATHSIG(SIGKILL)
+  bool new_process_group = true;  // so the whole group can be signalled
 };
 
 // Starts the child. Errors name the program. A program that exists but cannot be

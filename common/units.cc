@@ -1,10 +1,10 @@
 #include "common/units.h"
 
-#include "common/strings.h"
 #include <cctype>
 #include <cstdio>
 #include <limits>
 
+#include "common/strings.h"
 
 namespace kiln {
 namespace {
@@ -40,32 +40,34 @@ absl::StatusOr<int64_t> BytesWithDefaultUnit(std::string_view text, int64_t defa
   absl::Status s = SplitNumber(text, &number, &suffix);
   if (!s.ok()) return s;
   int64_t unit;
-  if (suffix.empty()) unit = default_unit;
-  else if (suffix == "b") unit = 1;
-  else if (suffix == "k" || suffix == "kb") unit = int64_t{1} << 10;
-  else if (suffix == "m" || suffix == "mb") unit = int64_t{1} << 20;
-  else if (suffix == "g" || suffix == "gb") unit = int64_t{1} << 30;
-  else if (suffix == "t" || suffix == "tb") unit = int64_t{1} << 40;
+  if (suffix.empty())
+    unit = default_unit;
+  else if (suffix == "b")
+    unit = 1;
+  else if (suffix == "k" || suffix == "kb")
+    unit = int64_t{1} << 10;
+  else if (suffix == "m" || suffix == "mb")
+    unit = int64_t{1} << 20;
+  else if (suffix == "g" || suffix == "gb")
+    unit = int64_t{1} << 30;
+  else if (suffix == "t" || suffix == "tb")
+    unit = int64_t{1} << 40;
   else {
-    return absl::InvalidArgumentError(
-        StrCat("'", text, "' has an unknown size unit '", suffix,
-                     "' (use b, k, m, g or t, e.g. 512m or 4g)"));
+    return absl::InvalidArgumentError(StrCat("'", text, "' has an unknown size unit '", suffix,
+                                             "' (use b, k, m, g or t, e.g. 512m or 4g)"));
   }
   return Scale(text, number, unit);
 }
 
 }  // namespace
 
-absl::StatusOr<int64_t> ParseBytes(std::string_view text) {
-  return BytesWithDefaultUnit(text, 1);
-}
+absl::StatusOr<int64_t> ParseBytes(std::string_view text) { return BytesWithDefaultUnit(text, 1); }
 
 absl::StatusOr<int64_t> ParseMemoryMb(std::string_view text) {
   absl::StatusOr<int64_t> bytes = BytesWithDefaultUnit(text, int64_t{1} << 20);
   if (!bytes.ok()) return bytes;
   if (*bytes < (int64_t{1} << 20)) {
-    return absl::InvalidArgumentError(
-        StrCat("'", text, "' is less than 1 MiB of memory"));
+    return absl::InvalidArgumentError(StrCat("'", text, "' is less than 1 MiB of memory"));
   }
   return *bytes >> 20;
 }
@@ -76,15 +78,19 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   absl::Status s = SplitNumber(text, &number, &suffix);
   if (!s.ok()) return s;
   int64_t unit_ms;
-  if (suffix == "ms") unit_ms = 1;
-  else if (suffix.empty() || suffix == "s") unit_ms = 1000;
-  else if (suffix == "m" || suffix == "min") unit_ms = 60'000;
-  else if (suffix == "h") unit_ms = 3'600'000;
-  else if (suffix == "d") unit_ms = 86'400'000;
+  if (suffix == "ms")
+    unit_ms = 1;
+  else if (suffix.empty() || suffix == "s")
+    unit_ms = 1000;
+  else if (suffix == "m" || suffix == "min")
+    unit_ms = 60'000;
+  else if (suffix == "h")
+    unit_ms = 3'600'000;
+  else if (suffix == "d")
+    unit_ms = 86'400'000;
   else {
-    return absl::InvalidArgumentError(
-        StrCat("'", text, "' has an unknown time unit '", suffix,
-                     "' (use ms, s, min, h or d, e.g. 30s)"));
+    return absl::InvalidArgumentError(StrCat("'", text, "' has an unknown time unit '", suffix,
+                                             "' (use ms, s, min, h or d, e.g. 30s)"));
   }
   absl::StatusOr<int64_t> ms = Scale(text, number, unit_ms);
   if (!ms.ok()) return ms.status();

@@ -47,12 +47,12 @@ class ClusterBackend final : public Backend {
     std::string host = conf.GetString("kiln.driver.host");
     if (host.empty()) {
       char name[256] = {0};
-      host = IsLoopback(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1"
-                                                                                 : name;
+      host =
+          IsLoopback(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1" : name;
     }
     std::string conf_text = conf.Serialize();
-    service_ = std::make_unique<DriverService>(
-        DriverServiceOptions{*binary, *digest, conf_text}, options_.tasks);
+    service_ = std::make_unique<DriverService>(DriverServiceOptions{*binary, *digest, conf_text},
+                                               options_.tasks);
     rpc::ServerOptions server_options;
     server_options.host = IsLoopback(host) ? host : "0.0.0.0";
     server_options.port = static_cast<int>(conf.GetInt("kiln.driver.port"));
@@ -80,8 +80,8 @@ class ClusterBackend final : public Backend {
     absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
     if (!reply.ok()) {
       return absl::UnavailableError(StrCat("cannot register with master ", options_.master.original,
-                                           " within ", client_options.retry_for.count(), " ms: ",
-                                           View(reply.status().message())));
+                                           " within ", client_options.retry_for.count(),
+                                           " ms: ", View(reply.status().message())));
     }
     app_id_ = reply->app_id();
     granted_cores_ = reply->granted_cores();

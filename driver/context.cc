@@ -8,9 +8,9 @@
 #include "common/logging.h"
 #include "common/strings.h"
 #include "driver/driver.h"
-#include "spdlog/spdlog.h"
 #include "runtime/executor_process.h"
 #include "runtime/text_input.h"
+#include "spdlog/spdlog.h"
 
 extern char** environ;
 

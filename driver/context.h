@@ -27,9 +27,9 @@ class Driver;
 }
 
 struct ContextOptions {
-  std::string master;              // overrides kiln.master when not empty
-  std::string app_name;            // overrides kiln.app.name when not empty
-  std::vector<std::string> conf;   // "key=value" settings
+  std::string master;             // overrides kiln.master when not empty
+  std::string app_name;           // overrides kiln.app.name when not empty
+  std::vector<std::string> conf;  // "key=value" settings
   // By default a failed job prints its error and exits 1 (after stopping the
   // application); with false, actions throw kiln::JobFailed instead.
   bool exit_on_failure = true;

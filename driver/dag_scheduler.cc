@@ -41,7 +41,7 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
 }
 
 absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
-                                        const std::vector<int>& partitions, int depth) {
+                                         const std::vector<int>& partitions, int depth) {
   for (const ShuffleDependency* dep :
        NeededShuffles(stage, partitions, skip_cached_parents_ ? cache_ : nullptr)) {
     RETURN_IF_ERROR(EnsureShuffle(*dep, depth + 1));

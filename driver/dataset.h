@@ -100,8 +100,8 @@ class Dataset {
   // hash too (see join).
   template <class F>
   Dataset<T> filter(F f) const {
-    return Narrow<T>(runtime::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)),
-                     "filter", /*keeps_keys=*/true);
+    return Narrow<T>(runtime::MakeOp<runtime::FilterOp<T, F>>(runtime::EncodeClosure(f)), "filter",
+                     /*keeps_keys=*/true);
   }
 
   // (k, f(v)) for every pair (k, v). Unlike map, it keeps the placement of keys by
@@ -116,8 +116,7 @@ class Dataset {
       return std::pair<K, U>(std::move(kv.first), f(std::move(kv.second)));
     };
     return Narrow<std::pair<K, U>>(
-        runtime::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(
-            runtime::EncodeClosure(g)),
+        runtime::MakeOp<runtime::MapOp<T, std::pair<K, U>, decltype(g)>>(runtime::EncodeClosure(g)),
         "map_values", /*keeps_keys=*/true);
   }
 
@@ -127,9 +126,8 @@ class Dataset {
   auto flat_map(F f) const {
     using E = runtime::EmitTargetT<F>;
     if constexpr (!std::is_void_v<E>) {
-      return Narrow<E>(
-          runtime::MakeOp<runtime::FlatMapEmitOp<T, E, F>>(runtime::EncodeClosure(f)),
-          "flat_map");
+      return Narrow<E>(runtime::MakeOp<runtime::FlatMapEmitOp<T, E, F>>(runtime::EncodeClosure(f)),
+                       "flat_map");
     } else {
       using R = std::invoke_result_t<F&, const T&>;
       using U = std::decay_t<std::ranges::range_value_t<R>>;
@@ -142,9 +140,8 @@ class Dataset {
   template <class F>
   auto map_partitions(F f) const {
     using U = typename std::invoke_result_t<F&, std::vector<T>&&>::value_type;
-    return Narrow<U>(
-        runtime::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
-        "map_partitions");
+    return Narrow<U>(runtime::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
+                     "map_partitions");
   }
 
   // (f(x), x) for every record.
@@ -239,7 +236,7 @@ class Dataset {
     const int r = JoinPartitions(other, partitions);
     if (node_->key_partitions == r) {
       return JoinWhereItIs<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
-                                                                       "left_outer_join");
+                                                                         "left_outer_join");
     }
     return JoinBy<runtime::LeftOuterJoinSource>(other, r, "left_outer_join");
   }
@@ -253,9 +250,9 @@ class Dataset {
     int r = Partitions(partitions);
     const uint64_t per_partition = static_cast<uint64_t>(
         std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
-    std::vector<std::string> results = runner_->RunJob(
-        node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
-        "sort_by_key sample");
+    std::vector<std::string> results =
+        runner_->RunJob(node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
+                        "sort_by_key sample");
     std::vector<std::pair<uint64_t, std::vector<K>>> samples(results.size());
     for (size_t i = 0; i < results.size(); ++i) {
       if (!Sample::DecodeResult(results[i], &samples[i].first, &samples[i].second)) {
@@ -345,9 +342,9 @@ class Dataset {
       scanned += static_cast<int>(partitions.size());
       const uint64_t limit = static_cast<uint64_t>(n - static_cast<int64_t>(all.size()));
       using Collect = runtime::CollectSink<T>;
-      for (const std::string& r : runner_->RunJobOn(
-               node_, runtime::MakeOp<Collect>({}, Collect::EncodeParams(limit)), "take",
-               partitions)) {
+      for (const std::string& r :
+           runner_->RunJobOn(node_, runtime::MakeOp<Collect>({}, Collect::EncodeParams(limit)),
+                             "take", partitions)) {
         part.clear();
         if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
         for (T& x : part) {
@@ -377,7 +374,7 @@ class Dataset {
 
   // Runs f(const T&) on every record, on the executors.
   template <class F>
-  void foreach(F f) const {
+  void foreach (F f) const {
     Run(runtime::MakeOp<runtime::ForeachSink<T, F>>(runtime::EncodeClosure(f)), "foreach");
   }
 

@@ -13,11 +13,14 @@ namespace kiln::internal {
 
 Driver::Driver(DriverOptions options)
     : options_(std::move(options)),
-      tasks_(TaskSchedulerOptions{
-          .max_failures = std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
-          .launch_ahead = std::max<int>(0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
-          .locality_wait = options_.conf.GetDuration("kiln.locality.wait")},
-             &cache_),
+      tasks_(
+          TaskSchedulerOptions{
+              .max_failures =
+                  std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
+              .launch_ahead = std::max<int>(
+                  0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
+              .locality_wait = options_.conf.GetDuration("kiln.locality.wait")},
+          &cache_),
       dag_(&tasks_, &outputs_, &cache_),
       progress_(&tasks_) {
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
@@ -88,7 +91,8 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
 
 void Driver::Persist(const PlanNode& node, runtime::OpSpec cache_op) {
   if (!cache_.Persist(node.id, node.num_partitions, std::move(cache_op))) {
-    Fail(StrCat("persist: the ", node.name, " dataset is already persisted at another storage "
+    Fail(StrCat("persist: the ", node.name,
+                " dataset is already persisted at another storage "
                 "level; unpersist it first"));
   }
 }

@@ -54,9 +54,9 @@ grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
                                         const proto::FetchBinaryRequest* request,
                                         grpc::ServerWriter<proto::BinaryChunk>* writer) {
   if (request->digest() != options_.binary_digest) {
-    return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                        StrCat("this driver serves binary ", options_.binary_digest, ", not ",
-                               request->digest()));
+    return grpc::Status(
+        grpc::StatusCode::NOT_FOUND,
+        StrCat("this driver serves binary ", options_.binary_digest, ", not ", request->digest()));
   }
   std::ifstream in(options_.binary_path, std::ios::binary);
   if (!in) {
@@ -92,12 +92,12 @@ grpc::Status DriverService::Connect(
   }
   std::string refusal;
   if (reg.app_id() != app_id) {
-    refusal = StrCat("executor belongs to application ", reg.app_id(), ", this driver runs ",
-                     app_id);
+    refusal =
+        StrCat("executor belongs to application ", reg.app_id(), ", this driver runs ", app_id);
   } else if (reg.binary_digest() != options_.binary_digest) {
-    refusal = StrCat("executor binary digest ", reg.binary_digest(),
-                     " differs from the driver's ", options_.binary_digest,
-                     ": the executor runs a different build of the application");
+    refusal =
+        StrCat("executor binary digest ", reg.binary_digest(), " differs from the driver's ",
+               options_.binary_digest, ": the executor runs a different build of the application");
   }
   ExecutorInfo info;
   info.id = StrCat(reg.executor_id());
@@ -106,8 +106,7 @@ grpc::Status DriverService::Connect(
   info.worker_id = reg.worker_id();
   info.shuffle_address = reg.shuffle_address();
   if (!refusal.empty()) {
-    spdlog::error("app={} executor={} host={} refused: {}", app_id, info.id, info.host,
-                  refusal);
+    spdlog::error("app={} executor={} host={} refused: {}", app_id, info.id, info.host, refusal);
     proto::DriverMessage reply;
     reply.mutable_shutdown()->set_reason(refusal);
     stream->Write(reply);
@@ -121,8 +120,8 @@ grpc::Status DriverService::Connect(
     absl::MutexLock lock(&mu_);
     executors_[info.id] = executor;
   }
-  spdlog::info("app={} executor={} registered from host={} worker={} cores={}", app_id,
-               info.id, info.host, info.worker_id, info.cores);
+  spdlog::info("app={} executor={} registered from host={} worker={} cores={}", app_id, info.id,
+               info.host, info.worker_id, info.cores);
   tasks_->AddExecutor(executor);
   while (stream->Read(&message)) {
     if (!message.has_statuses()) continue;
@@ -156,12 +155,13 @@ void DriverService::ShutdownExecutors(const std::string& reason) {
   message.mutable_shutdown()->set_reason(reason);
   for (auto& ex : executors) ex->Write(message);
   absl::MutexLock lock(&mu_);
-  mu_.AwaitWithTimeout(absl::Condition(
-                           +[](absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>>* m) {
-                             return m->empty();
-                           },
-                           &executors_),
-                       absl::Seconds(5));
+  mu_.AwaitWithTimeout(
+      absl::Condition(
+          +[](absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>>* m) {
+            return m->empty();
+          },
+          &executors_),
+      absl::Seconds(5));
 }
 
 int DriverService::connected() const {

@@ -49,8 +49,7 @@ class DriverService final : public proto::Driver::Service {
   TaskScheduler* tasks_;
   mutable absl::Mutex mu_;
   std::string app_id_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>> executors_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>> executors_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::internal

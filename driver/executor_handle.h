@@ -9,7 +9,7 @@
 namespace kiln::internal {
 
 struct ExecutorInfo {
-  std::string id;               // "0", "1", ... ("driver" in local mode)
+  std::string id;  // "0", "1", ... ("driver" in local mode)
   std::string host;
   int cores = 1;
   std::string worker_id;        // "" in local mode

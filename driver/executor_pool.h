@@ -20,7 +20,7 @@ class ExecutorPool {
   struct Executor {
     std::shared_ptr<ExecutorHandle> handle;
     int cores = 0;
-    int free_cores = 0;  // below 0 while tasks are launched ahead
+    int free_cores = 0;                            // below 0 while tasks are launched ahead
     absl::flat_hash_set<std::string> known_plans;  // stage keys sent to it
   };
 

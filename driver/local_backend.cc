@@ -8,10 +8,10 @@
 #include "common/files.h"
 #include "common/strings.h"
 #include "driver/backend.h"
-#include "spdlog/spdlog.h"
 #include "runtime/block_store.h"
 #include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
+#include "spdlog/spdlog.h"
 
 namespace kiln::internal {
 namespace {
@@ -57,8 +57,7 @@ class LocalBackend final : public Backend {
     absl::StatusOr<runtime::Compression> codec =
         runtime::ParseCompression(options_.conf.GetString("kiln.io.compression.codec"));
     if (!codec.ok()) return codec.status();
-    env_ = runtime::MakeShuffleEnv(
-        {.app_id = app_id_, .app_dir = dir_, .compression = *codec});
+    env_ = runtime::MakeShuffleEnv({.app_id = app_id_, .app_dir = dir_, .compression = *codec});
     // Local mode caches in the driver's memory, as Spark's local mode does.
     const Config& conf = options_.conf;
     absl::Status blocks_dir = MakeDirs(dir_ + "/blocks");

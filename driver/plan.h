@@ -40,10 +40,10 @@ struct PlanNode {
   // this one), with params made the same way.
   runtime::OpSpec op;
   std::vector<std::string> splits;
-  std::shared_ptr<const PlanNode> parent;          // kNarrow, kCoalesce
-  std::vector<std::vector<int>> groups;            // kCoalesce: parent partitions per partition
+  std::shared_ptr<const PlanNode> parent;  // kNarrow, kCoalesce
+  std::vector<std::vector<int>> groups;    // kCoalesce: parent partitions per partition
   std::vector<std::shared_ptr<ShuffleDependency>> deps;  // kShuffled, kNarrow
-  std::string params_prefix;                       // with deps
+  std::string params_prefix;                             // with deps
   // > 0: the records are (key, value) pairs, each in partition KeyHash(key) % this
   // (Spark's HashPartitioner), so a join with a dataset placed the same way needs no
   // shuffle of this side.

@@ -71,8 +71,8 @@ std::string Unit(const StageTemplate& stage, size_t level, int partition) {
 // Visits the outermost cached blocks the task reads: `on_cached(locations)` for each;
 // returns false if some input below every cache point is not cached.
 template <class F>
-bool VisitCached(const StageTemplate& stage, size_t level, int partition,
-                 const CacheTracker& cache, F& on_cached) {
+bool VisitCached(const StageTemplate& stage, size_t level, int partition, const CacheTracker& cache,
+                 F& on_cached) {
   if (level == 0) return false;
   const StageTemplate::Boundary& b = stage.boundaries[level - 1];
   if (b.cache) {
@@ -102,8 +102,10 @@ std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int part
   auto on_cached = [&](const std::vector<std::string>& at) {
     for (const std::string& id : at) {
       auto it = std::find_if(counts.begin(), counts.end(), [&](auto& c) { return c.second == id; });
-      if (it == counts.end()) counts.emplace_back(-1, id);
-      else --it->first;
+      if (it == counts.end())
+        counts.emplace_back(-1, id);
+      else
+        --it->first;
     }
   };
   VisitCached(stage, stage.boundaries.size(), partition, cache, on_cached);

@@ -29,12 +29,12 @@ struct StageTemplate {
     size_t op = 0;                   // an operator that reads shuffles
     const PlanNode* node = nullptr;  // its node (deps, params_prefix)
   };
-  std::string name;                          // the last node's name ("map", "reduce_by_key")
-  std::shared_ptr<const PlanNode> root;      // a kSource or kShuffled node
-  std::vector<runtime::OpSpec> ops;            // ops[0] = root's source, last = the sink
-  std::vector<Boundary> boundaries;          // innermost (nearest the source) first
-  std::vector<Read> reads;                   // the shuffled root and narrow joins
-  int num_partitions = 0;                    // tasks of the stage
+  std::string name;                      // the last node's name ("map", "reduce_by_key")
+  std::shared_ptr<const PlanNode> root;  // a kSource or kShuffled node
+  std::vector<runtime::OpSpec> ops;      // ops[0] = root's source, last = the sink
+  std::vector<Boundary> boundaries;      // innermost (nearest the source) first
+  std::vector<Read> reads;               // the shuffled root and narrow joins
+  int num_partitions = 0;                // tasks of the stage
 };
 
 // `cache` (may be null) says which datasets are persisted.

@@ -69,8 +69,13 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
       flag = arg.substr(0, eq);
       value = arg.substr(eq + 1);
     }
-    static const char* kFlags[] = {"--master", "--name", "--executor-cores", "--executor-memory",
-                                   "--total-executor-cores", "--driver-memory", "--conf",
+    static const char* kFlags[] = {"--master",
+                                   "--name",
+                                   "--executor-cores",
+                                   "--executor-memory",
+                                   "--total-executor-cores",
+                                   "--driver-memory",
+                                   "--conf",
                                    "--properties-file"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return absl::InvalidArgumentError(
@@ -82,7 +87,8 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
     }
     if (flag == "--master") {
       auto url = ParseMasterUrl(value);
-      if (!url.ok()) return absl::InvalidArgumentError(StrCat("--master: ", View(url.status().message())));
+      if (!url.ok())
+        return absl::InvalidArgumentError(StrCat("--master: ", View(url.status().message())));
       flag_settings.emplace_back("kiln.master", value);
     } else if (flag == "--name") {
       flag_settings.emplace_back("kiln.app.name", value);
@@ -123,9 +129,11 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
   ASSIGN_OR_RETURN(out.conf, Config::Load(conf_flags, properties_file, environ));
   for (const auto& [key, value] : flag_settings) RETURN_IF_ERROR(out.conf.Set(key, value));
   auto master = ParseMasterUrl(out.conf.GetString("kiln.master"));
-  if (!master.ok()) return absl::InvalidArgumentError(StrCat("kiln.master: ", View(master.status().message())));
+  if (!master.ok())
+    return absl::InvalidArgumentError(StrCat("kiln.master: ", View(master.status().message())));
   if (!out.conf.IsSet("kiln.app.name")) {
-    RETURN_IF_ERROR(out.conf.Set("kiln.app.name", std::filesystem::path(out.app).filename().string()));
+    RETURN_IF_ERROR(
+        out.conf.Set("kiln.app.name", std::filesystem::path(out.app).filename().string()));
   }
   return out;
 }

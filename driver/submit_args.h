@@ -11,15 +11,14 @@
 namespace kiln::submit {
 
 struct SubmitArgs {
-  Config conf;                 // every setting, flags applied over --conf and the file
-  std::string app;             // the application binary (checked: exists, executable)
+  Config conf;      // every setting, flags applied over --conf and the file
+  std::string app;  // the application binary (checked: exists, executable)
   std::vector<std::string> app_args;
   bool help = false;
 };
 
 // argv without the program name. Flags take "--flag value" or "--flag=value".
-absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
-                                           char** environ);
+absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args, char** environ);
 
 std::string SubmitUsage();
 

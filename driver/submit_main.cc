@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   absl::StatusOr<kiln::submit::SubmitArgs> parsed = kiln::submit::ParseSubmitArgs(args, environ);
   if (!parsed.ok()) {
-    std::fprintf(stderr, "kiln-submit: %s\n", std::string(kiln::View(parsed.status().message())).c_str());
+    std::fprintf(stderr, "kiln-submit: %s\n",
+                 std::string(kiln::View(parsed.status().message())).c_str());
     return 2;
   }
   if (parsed->help) {
@@ -38,6 +39,7 @@ int main(int argc, char** argv) {
   for (std::string& a : parsed->app_args) app_argv.push_back(a.data());
   app_argv.push_back(nullptr);
   execv(parsed->app.c_str(), app_argv.data());
-  std::fprintf(stderr, "kiln-submit: cannot run %s: %s\n", parsed->app.c_str(), std::strerror(errno));
+  std::fprintf(stderr, "kiln-submit: cannot run %s: %s\n", parsed->app.c_str(),
+               std::strerror(errno));
   return 1;
 }

@@ -27,9 +27,9 @@
 namespace kiln::internal {
 
 struct TaskSchedulerOptions {
-  int max_failures = 4;                  // kiln.task.maxFailures
-  size_t max_launch_bytes = 16 << 20;    // split LaunchTasks messages past this size
-  int launch_ahead = 2;                  // kiln.scheduler.launchAhead
+  int max_failures = 4;                // kiln.task.maxFailures
+  size_t max_launch_bytes = 16 << 20;  // split LaunchTasks messages past this size
+  int launch_ahead = 2;                // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
   std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
   const Clock* clock = RealClock::Get();
@@ -97,7 +97,7 @@ class TaskScheduler {
   absl::flat_hash_map<int64_t, Running> running_ ABSL_GUARDED_BY(mu_);  // by task id
   int64_t next_task_id_ ABSL_GUARDED_BY(mu_) = 0;
   std::string stopped_ ABSL_GUARDED_BY(mu_);
-  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;  // of the task set running or last run
+  uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;              // of the task set running or last run
   std::unique_ptr<TaskSetManager> set_ ABSL_GUARDED_BY(mu_);  // null: no set running
 };
 

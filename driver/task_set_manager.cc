@@ -85,10 +85,10 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
                    set_.plan.stage_id(), at, attempts_[index], status.error());
       if (failures_[index] >= options_.max_failures) {
-        failure_ = absl::AbortedError(StrCat(
-            "Job aborted due to stage failure: task ", task(index).partition, " in stage ",
-            set_.plan.stage_id(), " failed ", failures_[index], " times, most recent failure (",
-            at, "): ", status.error()));
+        failure_ = absl::AbortedError(
+            StrCat("Job aborted due to stage failure: task ", task(index).partition, " in stage ",
+                   set_.plan.stage_id(), " failed ", failures_[index],
+                   " times, most recent failure (", at, "): ", status.error()));
       } else {
         Enqueue(index);
       }

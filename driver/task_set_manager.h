@@ -54,14 +54,14 @@ struct FetchFailed {
 };
 
 struct TaskSetOutcome {
-  absl::Status status;                  // OK, or why the stage failed for good
+  absl::Status status;  // OK, or why the stage failed for good
   std::optional<FetchFailed> fetch_failed;
-  std::vector<TaskResult> results;      // per task (valid when status is OK)
+  std::vector<TaskResult> results;  // per task (valid when status is OK)
 };
 
 struct TaskSetOptions {
-  int max_failures = 4;                  // kiln.task.maxFailures
-  int launch_ahead = 2;                  // kiln.scheduler.launchAhead
+  int max_failures = 4;  // kiln.task.maxFailures
+  int launch_ahead = 2;  // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
   std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
   const Clock* clock = RealClock::Get();

@@ -86,8 +86,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: city_report USERS_CSV ORDERS_CSV OUTPUT\n");
     return 2;
   }
-  auto users = ctx.text_file(argv[1]).filter([](const std::string& r) { return !IsHeaderOrBlank(r); });
-  auto orders = ctx.text_file(argv[2]).filter([](const std::string& r) { return !IsHeaderOrBlank(r); });
+  auto users =
+      ctx.text_file(argv[1]).filter([](const std::string& r) { return !IsHeaderOrBlank(r); });
+  auto orders =
+      ctx.text_file(argv[2]).filter([](const std::string& r) { return !IsHeaderOrBlank(r); });
 
   using CityCount = std::pair<std::string, int64_t>;
   auto active_per_city =
@@ -104,12 +106,11 @@ int main(int argc, char** argv) {
     if (f.size() != 3) throw std::invalid_argument("bad orders row '" + r + "': expected 3 fields");
     return std::pair<int64_t, int64_t>(ParseInt(f[1], r), ParseCents(f[2], r));
   });
-  auto total_per_city =
-      amount_of_user.join(city_of_user)
-          .map([](std::pair<int64_t, std::pair<int64_t, std::string>> x) {
-            return CityCount(std::move(x.second.second), x.second.first);
-          })
-          .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+  auto total_per_city = amount_of_user.join(city_of_user)
+                            .map([](std::pair<int64_t, std::pair<int64_t, std::string>> x) {
+                              return CityCount(std::move(x.second.second), x.second.first);
+                            })
+                            .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
 
   // A city with active users but no orders reports 0.00: a left outer join.
   active_per_city.left_outer_join(total_per_city)

@@ -32,12 +32,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: wordcount INPUT OUTPUT\n");
     return 2;
   }
-  auto counts =
-      ctx.text_file(argv[1])
-          .flat_map([](const std::string& line, kiln::Emit<WordCount>& out) {
-            for (std::string_view word : kiln::Words(line)) out.emplace(word, 1);
-          })
-          .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
+  auto counts = ctx.text_file(argv[1])
+                    .flat_map([](const std::string& line, kiln::Emit<WordCount>& out) {
+                      for (std::string_view word : kiln::Words(line)) out.emplace(word, 1);
+                    })
+                    .reduce_by_key([](int64_t a, int64_t b) { return a + b; });
 
   counts.map([](WordCount wc) { return wc.first + "\t" + std::to_string(wc.second); })
       .save_as_text_file(argv[2]);
@@ -54,6 +53,7 @@ int main(int argc, char** argv) {
           .collect();
   std::sort(top.begin(), top.end(), MoreFrequent);
   if (top.size() > 10) top.resize(10);
-  for (const WordCount& wc : top) std::printf("%s\t%lld\n", wc.first.c_str(), static_cast<long long>(wc.second));
+  for (const WordCount& wc : top)
+    std::printf("%s\t%lld\n", wc.first.c_str(), static_cast<long long>(wc.second));
   return 0;
 }

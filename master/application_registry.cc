@@ -1,7 +1,7 @@
 #include "master/application_registry.h"
 
-#include <ctime>
 #include <cstdio>
+#include <ctime>
 
 #include "common/check.h"
 
@@ -9,11 +9,16 @@ namespace kiln::master {
 
 const char* AppStateName(AppState state) {
   switch (state) {
-    case AppState::kWaiting: return "WAITING";
-    case AppState::kRunning: return "RUNNING";
-    case AppState::kFinished: return "FINISHED";
-    case AppState::kFailed: return "FAILED";
-    case AppState::kKilled: return "KILLED";
+    case AppState::kWaiting:
+      return "WAITING";
+    case AppState::kRunning:
+      return "RUNNING";
+    case AppState::kFinished:
+      return "FINISHED";
+    case AppState::kFailed:
+      return "FAILED";
+    case AppState::kKilled:
+      return "KILLED";
   }
   return "UNKNOWN";
 }

@@ -16,8 +16,8 @@ void Row(std::string* out, const std::vector<std::string>& cells, const char* ta
 
 void AppTable(std::string* out, const char* title, const std::vector<AppView>& apps) {
   StrAppend(out, "<h2>", title, " (", apps.size(), ")</h2>\n<table>\n");
-  Row(out, {"Application ID", "Name", "Cores", "Memory per Executor", "Executors", "State",
-            "Duration"},
+  Row(out,
+      {"Application ID", "Name", "Cores", "Memory per Executor", "Executors", "State", "Duration"},
       "th");
   for (const AppView& a : apps) {
     Row(out, {a.id, a.name, StrCat(a.cores), Mib(a.memory_per_executor_mb),
@@ -36,18 +36,17 @@ std::string RenderHtml(const ClusterView& view) {
   int alive = 0;
   for (const WorkerView& w : view.workers) alive += w.state == "ALIVE" ? 1 : 0;
   StrAppend(&out, "<h1>Kiln Master at ", HtmlEscape(view.url), "</h1>\n<ul>\n",
-            "<li>Alive workers: ", alive, "</li>\n",
-            "<li>Cores in use: ", view.cores, " total, ", view.cores_used, " used</li>\n",
-            "<li>Memory in use: ", HtmlEscape(Mib(view.memory_mb)), " total, ",
-            HtmlEscape(Mib(view.memory_used_mb)), " used</li>\n",
-            "<li>Applications: ", view.active_apps.size(), " running, ",
-            view.completed_apps.size(), " completed</li>\n</ul>\n");
+            "<li>Alive workers: ", alive, "</li>\n", "<li>Cores in use: ", view.cores, " total, ",
+            view.cores_used, " used</li>\n", "<li>Memory in use: ", HtmlEscape(Mib(view.memory_mb)),
+            " total, ", HtmlEscape(Mib(view.memory_used_mb)), " used</li>\n",
+            "<li>Applications: ", view.active_apps.size(), " running, ", view.completed_apps.size(),
+            " completed</li>\n</ul>\n");
   StrAppend(&out, "<h2>Workers (", view.workers.size(), ")</h2>\n<table>\n");
   Row(&out, {"Worker ID", "Address", "State", "Cores", "Memory"}, "th");
   for (const WorkerView& w : view.workers) {
-    Row(&out, {w.id, StrCat(w.host, ":", w.port), w.state,
-               StrCat(w.cores, " (", w.cores_used, " used)"),
-               StrCat(Mib(w.memory_mb), " (", Mib(w.memory_used_mb), " used)")});
+    Row(&out,
+        {w.id, StrCat(w.host, ":", w.port), w.state, StrCat(w.cores, " (", w.cores_used, " used)"),
+         StrCat(Mib(w.memory_mb), " (", Mib(w.memory_used_mb), " used)")});
   }
   StrAppend(&out, "</table>\n");
   AppTable(&out, "Running Applications", view.active_apps);

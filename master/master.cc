@@ -157,8 +157,7 @@ bool Master::WorkerHeartbeat(const std::string& worker_id) {
   absl::MutexLock lock(&mu_);
   WorkerInfo* w = workers_.Find(worker_id);
   if (w == nullptr || w->state != WorkerState::kAlive) {
-    spdlog::debug("heartbeat from unknown or dead worker={}: asking it to re-register",
-                  worker_id);
+    spdlog::debug("heartbeat from unknown or dead worker={}: asking it to re-register", worker_id);
     return true;
   }
   w->last_heartbeat = options_.clock->Now();
@@ -174,8 +173,10 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
     auto it = app->executors.find(report.executor_id);
     if (it == app->executors.end()) return absl::OkStatus();
     if (it->second.worker_id != report.worker_id) {
-      spdlog::warn("executor state from a worker that does not host it app={} executor={} "
-                   "worker={}", report.app_id, report.executor_id, report.worker_id);
+      spdlog::warn(
+          "executor state from a worker that does not host it app={} executor={} "
+          "worker={}",
+          report.app_id, report.executor_id, report.worker_id);
       return absl::OkStatus();
     }
     switch (report.state) {
@@ -211,10 +212,11 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     absl::MutexLock lock(&mu_);
     Application& app = apps_.Add(request, WallNow(), options_.clock->Now());
     out.id = app.id;
-    spdlog::info("application registered app={} name={} cores_per_executor={} "
-                 "memory_per_executor={}MiB max_cores={} driver={}",
-                 app.id, request.name, request.cores_per_executor,
-                 request.memory_per_executor_mb, request.max_cores, request.driver_address);
+    spdlog::info(
+        "application registered app={} name={} cores_per_executor={} "
+        "memory_per_executor={}MiB max_cores={} driver={}",
+        app.id, request.name, request.cores_per_executor, request.memory_per_executor_mb,
+        request.max_cores, request.driver_address);
     ScheduleLocked(&commands);
     out.granted_cores = app.cores_granted();
   }
@@ -297,8 +299,7 @@ void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::strin
   workers_.MarkDead(worker_id);  // its grants leave with it
 }
 
-void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
-                                 Commands* out) {
+void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
   auto it = app.executors.find(executor_id);
   KILN_CHECK(it != app.executors.end());
   workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
@@ -308,8 +309,10 @@ void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
   int max = options_.max_executor_retries;
   if (max > 0 && app.consecutive_failures >= max) {
     EndApplicationLocked(app, AppState::kFailed,
-                         StrCat(app.consecutive_failures, " executor failures in a row "
-                                "(kiln.deploy.maxExecutorRetries=", max, ")"),
+                         StrCat(app.consecutive_failures,
+                                " executor failures in a row "
+                                "(kiln.deploy.maxExecutorRetries=",
+                                max, ")"),
                          out);
   }
 }
@@ -324,8 +327,7 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
     if (w == nullptr || w->state != WorkerState::kAlive) continue;
     out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *w, app.id));
   }
-  spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state),
-               reason);
+  spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state), reason);
   apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
 }
 
@@ -361,11 +363,11 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
     ExecutorInfo& e = apps_.AddExecutor(app, p.worker_id, p.cores, p.memory_mb);
     const WorkerInfo* w = workers_.Find(p.worker_id);
     Command c = MakeCommand(Command::Kind::kLaunch, *w, app.id, e.id);
-    c.launch = ExecutorLaunch{app.id,    req.name,           e.id,
-                              e.cores,   e.memory_mb,        req.driver_address,
-                              req.binary_digest, req.binary_size};
-    spdlog::info("launching executor app={} executor={} worker={} cores={} memory={}MiB",
-                 app.id, e.id, w->id, e.cores, e.memory_mb);
+    c.launch = ExecutorLaunch{
+        app.id,         req.name, e.id, e.cores, e.memory_mb, req.driver_address, req.binary_digest,
+        req.binary_size};
+    spdlog::info("launching executor app={} executor={} worker={} cores={} memory={}MiB", app.id,
+                 e.id, w->id, e.cores, e.memory_mb);
     out->push_back(std::move(c));
   }
 }
@@ -386,8 +388,8 @@ void Master::Perform(const Commands& commands) {
       case Command::Kind::kLaunch:
         status = options_.commands->LaunchExecutor(c.worker_address, c.launch);
         if (!status.ok()) {
-          spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id,
-                       c.executor_id, c.worker_id, View(status.message()));
+          spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id, c.executor_id,
+                       c.worker_id, View(status.message()));
           LaunchFailed(c);
         }
         continue;

@@ -30,9 +30,9 @@
 namespace kiln::master {
 
 struct MasterOptions {
-  std::string master_id;  // returned to registering workers
-  bool spread_out = true;        // kiln.deploy.spreadOut
-  int max_executor_retries = 10;  // kiln.deploy.maxExecutorRetries; 0 = no limit
+  std::string master_id;                  // returned to registering workers
+  bool spread_out = true;                 // kiln.deploy.spreadOut
+  int max_executor_retries = 10;          // kiln.deploy.maxExecutorRetries; 0 = no limit
   const Clock* clock = RealClock::Get();  // heartbeats and timeouts; not owned
   // Wall time for application ids and the UI's timestamps; empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> wall_clock;

@@ -43,8 +43,8 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       value = std::string(arg.substr(eq + 1));
       has_value = true;
     }
-    bool known = name == "--host" || name == "--port" || name == "--ui-port" ||
-                 name == "--conf" || name == "--properties-file" || name == "--ready-file";
+    bool known = name == "--host" || name == "--port" || name == "--ui-port" || name == "--conf" ||
+                 name == "--properties-file" || name == "--ready-file";
     if (!known) return absl::InvalidArgumentError(StrCat("unknown flag ", name, " (see --help)"));
     if (!has_value) {
       if (i + 1 >= args.size()) {

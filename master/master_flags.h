@@ -13,9 +13,9 @@
 namespace kiln::master {
 
 struct MasterFlags {
-  std::string host = "0.0.0.0";  // address to listen on (and to show, unless 0.0.0.0)
-  int port = 7077;               // gRPC; 0 = ephemeral
-  int ui_port = 8080;            // web UI and /json; 0 = ephemeral
+  std::string host = "0.0.0.0";   // address to listen on (and to show, unless 0.0.0.0)
+  int port = 7077;                // gRPC; 0 = ephemeral
+  int ui_port = 8080;             // web UI and /json; 0 = ephemeral
   std::vector<std::string> conf;  // "key=value", repeated --conf
   std::string properties_file;
   std::string ready_file;  // written once both servers listen (tests)

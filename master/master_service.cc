@@ -8,11 +8,16 @@ namespace {
 
 absl::StatusOr<ExecutorEvent> ToEvent(proto::ExecutorState state) {
   switch (state) {
-    case proto::EXECUTOR_LAUNCHING: return ExecutorEvent::kLaunching;
-    case proto::EXECUTOR_RUNNING: return ExecutorEvent::kRunning;
-    case proto::EXECUTOR_EXITED: return ExecutorEvent::kExited;
-    case proto::EXECUTOR_FAILED: return ExecutorEvent::kFailed;
-    case proto::EXECUTOR_KILLED: return ExecutorEvent::kKilled;
+    case proto::EXECUTOR_LAUNCHING:
+      return ExecutorEvent::kLaunching;
+    case proto::EXECUTOR_RUNNING:
+      return ExecutorEvent::kRunning;
+    case proto::EXECUTOR_EXITED:
+      return ExecutorEvent::kExited;
+    case proto::EXECUTOR_FAILED:
+      return ExecutorEvent::kFailed;
+    case proto::EXECUTOR_KILLED:
+      return ExecutorEvent::kKilled;
     default:
       return absl::InvalidArgumentError(
           StrCat("ExecutorStateChanged: state ", static_cast<int>(state), " is not valid"));
@@ -51,18 +56,22 @@ grpc::Status MasterService::ExecutorStateChanged(grpc::ServerContext*,
                                                  proto::ExecutorStateChangedReply*) {
   absl::StatusOr<ExecutorEvent> event = ToEvent(req->state());
   if (!event.ok()) return rpc::ToGrpc(event.status());
-  return rpc::ToGrpc(master_->ExecutorStateChanged({req->worker_id(), req->app_id(),
-                                                    req->executor_id(), *event, req->message(),
-                                                    req->exit_code()}));
+  return rpc::ToGrpc(
+      master_->ExecutorStateChanged({req->worker_id(), req->app_id(), req->executor_id(), *event,
+                                     req->message(), req->exit_code()}));
 }
 
 grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                                                 const proto::RegisterApplicationRequest* req,
                                                 proto::RegisterApplicationReply* reply) {
-  ApplicationRequest r{req->name(),          req->cores_per_executor(),
-                       req->memory_per_executor_mb(), req->max_cores(),
-                       req->binary_digest(), req->binary_size(),
-                       req->driver_address(), req->user()};
+  ApplicationRequest r{req->name(),
+                       req->cores_per_executor(),
+                       req->memory_per_executor_mb(),
+                       req->max_cores(),
+                       req->binary_digest(),
+                       req->binary_size(),
+                       req->driver_address(),
+                       req->user()};
   absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);
@@ -77,9 +86,9 @@ grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status MasterService::UnregisterApplication(
-    grpc::ServerContext*, const proto::UnregisterApplicationRequest* req,
-    proto::UnregisterApplicationReply*) {
+grpc::Status MasterService::UnregisterApplication(grpc::ServerContext*,
+                                                  const proto::UnregisterApplicationRequest* req,
+                                                  proto::UnregisterApplicationReply*) {
   return rpc::ToGrpc(master_->UnregisterApplication(req->app_id(), req->final_state()));
 }
 

@@ -88,8 +88,9 @@ std::vector<const WorkerInfo*> WorkerRegistry::All() const {
 
 void WorkerRegistry::ForgetOldDead() {
   while (dead_since_seq_.size() > kMaxDeadWorkers) {
-    auto oldest = std::min_element(dead_since_seq_.begin(), dead_since_seq_.end(),
-                                   [](const auto& a, const auto& b) { return a.second < b.second; });
+    auto oldest =
+        std::min_element(dead_since_seq_.begin(), dead_since_seq_.end(),
+                         [](const auto& a, const auto& b) { return a.second < b.second; });
     workers_.erase(oldest->first);
     dead_since_seq_.erase(oldest);
   }

@@ -18,7 +18,7 @@ const char* WorkerStateName(WorkerState state);  // "ALIVE", "DEAD"
 struct WorkerInfo {
   std::string id;
   std::string host;
-  int port = 0;     // gRPC (control + shuffle service)
+  int port = 0;  // gRPC (control + shuffle service)
   int ui_port = 0;
   int cores = 0;
   int64_t memory_mb = 0;

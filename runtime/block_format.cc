@@ -52,7 +52,8 @@ void AppendStored(std::string_view raw, std::string* out) {
   size_t old = out->size();
   out->resize(old + kFrameHeaderBytes);
   uint32_t len = static_cast<uint32_t>(raw.size());
-  WriteHeader(out->data() + old, Compression::kNone, len, len, FrameChecksum(raw.data(), raw.size()));
+  WriteHeader(out->data() + old, Compression::kNone, len, len,
+              FrameChecksum(raw.data(), raw.size()));
   out->append(raw.data(), raw.size());
 }
 
@@ -62,8 +63,8 @@ absl::StatusOr<Compression> ParseCompression(std::string_view name) {
   if (name == "none") return Compression::kNone;
   if (name == "lz4") return Compression::kLz4;
   if (name == "zstd") return Compression::kZstd;
-  return absl::InvalidArgumentError(StrCat("kiln.io.compression.codec='", name,
-                                           "' is not a known codec; use lz4, zstd or none"));
+  return absl::InvalidArgumentError(
+      StrCat("kiln.io.compression.codec='", name, "' is not a known codec; use lz4, zstd or none"));
 }
 
 std::string_view CompressionName(Compression compression) {
@@ -111,8 +112,8 @@ void FrameEncoder::Append(std::string_view raw, std::string* out) {
     stored = n > 0 ? static_cast<size_t>(n) : 0;
   } else {
     if (zstd_ == nullptr) zstd_ = ZSTD_createCCtx();
-    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), dst, bound, raw.data(),
-                                 raw.size(), kZstdLevel);
+    size_t n = ZSTD_compressCCtx(static_cast<ZSTD_CCtx*>(zstd_), dst, bound, raw.data(), raw.size(),
+                                 kZstdLevel);
     stored = ZSTD_isError(n) ? 0 : n;
   }
   if (stored == 0 || stored >= raw.size()) {  // incompressible: store it as is

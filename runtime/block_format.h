@@ -90,8 +90,8 @@ class FrameDecoder {
   absl::Status Corrupt(std::string_view why) const;
 
   std::string label_;
-  std::string pending_;  // the start of a frame cut by a chunk boundary
-  std::string scratch_;  // decompressed frame
+  std::string pending_;   // the start of a frame cut by a chunk boundary
+  std::string scratch_;   // decompressed frame
   void* zstd_ = nullptr;  // ZSTD_DCtx*, created on first use
   int64_t frames_ = 0;
   int64_t stored_bytes_ = 0;

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-
 #include <list>
 
 #include "absl/base/thread_annotations.h"
@@ -53,7 +52,9 @@ struct BlockStore::State {
 };
 
 BlockStore::BlockStore(int64_t capacity_bytes, std::string disk_dir)
-    : capacity_(capacity_bytes), disk_dir_(std::move(disk_dir)), state_(std::make_unique<State>()) {}
+    : capacity_(capacity_bytes),
+      disk_dir_(std::move(disk_dir)),
+      state_(std::make_unique<State>()) {}
 
 BlockStore::~BlockStore() = default;
 

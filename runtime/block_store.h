@@ -132,10 +132,10 @@ class BlockStore {
   int RemoveDataset(int dataset);
 
   int64_t capacity() const { return capacity_; }
-  int64_t used() const;       // bytes of stored blocks
-  int64_t reserved() const;   // bytes reserved by blocks being built
-  size_t size() const;        // stored blocks in memory
-  int64_t disk_bytes() const; // bytes of disk blocks
+  int64_t used() const;        // bytes of stored blocks
+  int64_t reserved() const;    // bytes reserved by blocks being built
+  size_t size() const;         // stored blocks in memory
+  int64_t disk_bytes() const;  // bytes of disk blocks
 
  private:
   struct State;  // the blocks, under a mutex (block_store.cc)

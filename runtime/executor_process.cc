@@ -14,10 +14,10 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "proto/driver.grpc.pb.h"
-#include "spdlog/spdlog.h"
 #include "runtime/block_store.h"
 #include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
+#include "spdlog/spdlog.h"
 
 namespace kiln::runtime {
 namespace {
@@ -88,8 +88,8 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     return 1;
   }
   if (reply.has_shutdown()) {
-    spdlog::error("app={} executor={} refused by the driver: {}", args->app_id,
-                  args->executor_id, reply.shutdown().reason());
+    spdlog::error("app={} executor={} refused by the driver: {}", args->app_id, args->executor_id,
+                  reply.shutdown().reason());
     return 1;
   }
   absl::StatusOr<Config> conf = Config::Deserialize(reply.registered().conf());
@@ -114,9 +114,8 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   BlockStore blocks(StorageCapacity(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction"),
                                     conf->GetDouble("kiln.memory.storageFraction")),
                     blocks_dir);
-  spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB",
-               args->app_id, args->executor_id, args->driver_address, args->cores,
-               blocks.capacity() >> 20);
+  spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB", args->app_id,
+               args->executor_id, args->driver_address, args->cores, blocks.capacity() >> 20);
 
   int exit_code = 1;
   {

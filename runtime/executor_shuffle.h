@@ -20,7 +20,7 @@ struct ShuffleEnvOptions {
   Compression compression = Compression::kLz4;  // kiln.io.compression.codec
   int64_t frame_bytes = kDefaultFrameBytes;
   int64_t spill_bytes = 64 << 20;
-  int64_t max_message_bytes = 256 << 20;        // kiln.rpc.message.maxSize
+  int64_t max_message_bytes = 256 << 20;  // kiln.rpc.message.maxSize
 };
 
 std::unique_ptr<ShuffleEnv> MakeShuffleEnv(ShuffleEnvOptions options);

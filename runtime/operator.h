@@ -39,7 +39,7 @@ struct TaskMetrics {
 
 // A cached block that a task stored on, or evicted from, its executor.
 struct BlockUpdate {
-  int dataset = 0;     // the persisted dataset (plan node id)
+  int dataset = 0;  // the persisted dataset (plan node id)
   int partition = 0;
   bool stored = false;  // false: evicted (and not kept on disk)
   bool disk = false;    // stored on the executor's disk
@@ -95,7 +95,8 @@ class Producer : public virtual OpBase {
     next_ = dynamic_cast<Consumer<Out>*>(next);
     if (next_ == nullptr) {
       return absl::InternalError(std::string("operator chain type mismatch: next operator does "
-                                             "not consume ") + typeid(Out).name());
+                                             "not consume ") +
+                                 typeid(Out).name());
     }
     return absl::OkStatus();
   }

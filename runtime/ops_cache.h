@@ -55,9 +55,11 @@ struct CachedBlock {
 inline RateLimitedWarning cache_warnings;
 
 inline void AddBlockUpdate(TaskContext& ctx, BlockId id, bool stored, bool disk, int64_t bytes) {
-  ctx.block_updates.push_back(BlockUpdate{
-      .dataset = id.dataset, .partition = id.partition, .stored = stored, .disk = disk,
-      .bytes = bytes});
+  ctx.block_updates.push_back(BlockUpdate{.dataset = id.dataset,
+                                          .partition = id.partition,
+                                          .stored = stored,
+                                          .disk = disk,
+                                          .bytes = bytes});
 }
 
 template <class T>
@@ -196,8 +198,8 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     }
     absl::StatusOr<int64_t> bytes = disk.Commit();
     if (!bytes.ok()) {
-      cache_warnings.Log(StrCat("cannot spill ", id.Name(), " to disk, it is dropped: ",
-                                View(bytes.status().message())));
+      cache_warnings.Log(StrCat("cannot spill ", id.Name(),
+                                " to disk, it is dropped: ", View(bytes.status().message())));
       return false;
     }
     store->AddDisk(id, *bytes);
@@ -289,9 +291,8 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
       return;
     }
     cache_warnings.Log(StrCat("task=", ctx.task_id, " not enough storage memory to cache ",
-                              Id().Name(), " (", Bytes(), " bytes so far, ", store_->used(),
-                              " of ", store_->capacity(),
-                              " bytes in use); the partition is not cached"));
+                              Id().Name(), " (", Bytes(), " bytes so far, ", store_->used(), " of ",
+                              store_->capacity(), " bytes in use); the partition is not cached"));
     GiveUp();
   }
 

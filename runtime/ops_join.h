@@ -80,9 +80,8 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 
 // join, left side partitioned: (k, (v, w)) for every w of the right side's k.
 template <class K, class V, class W>
-class PartitionedJoinOp final
-    : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
-                                 PartitionedJoinOp<K, V, W>> {
+class PartitionedJoinOp final : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
+                                                           PartitionedJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {

@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <atomic>
 #include <cstring>
-#include <type_traits>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,9 +59,15 @@ template <class K>
 struct StoredHashEq {
   using is_transparent = void;
   static bool Same(uint64_t ha, const K& a, uint64_t hb, const K& b) { return ha == hb && a == b; }
-  bool operator()(const Hashed<K>& a, const Hashed<K>& b) const { return Same(a.hash, a.key, b.hash, b.key); }
-  bool operator()(const Hashed<K>& a, const HashedRef<K>& b) const { return Same(a.hash, a.key, b.hash, *b.key); }
-  bool operator()(const HashedRef<K>& a, const Hashed<K>& b) const { return Same(a.hash, *a.key, b.hash, b.key); }
+  bool operator()(const Hashed<K>& a, const Hashed<K>& b) const {
+    return Same(a.hash, a.key, b.hash, b.key);
+  }
+  bool operator()(const Hashed<K>& a, const HashedRef<K>& b) const {
+    return Same(a.hash, a.key, b.hash, *b.key);
+  }
+  bool operator()(const HashedRef<K>& a, const Hashed<K>& b) const {
+    return Same(a.hash, *a.key, b.hash, b.key);
+  }
 };
 template <class K, class V>
 using CombineMap = absl::flat_hash_map<Hashed<K>, V, StoredHash<K>, StoredHashEq<K>>;
@@ -316,8 +322,8 @@ class RoundRobinShuffleSink final : public ShuffleSinkBase<T> {
 // Reads reduce partition `split` (a varint) of each shuffle in the params and hands
 // every decoded record of type R to `on_record`.
 template <class R, class OnRecord>
-absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params,
-                         std::string_view split, OnRecord&& on_record) {
+absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std::string_view split,
+                         OnRecord&& on_record) {
   Reader sr(split);
   int reduce_id = static_cast<int>(sr.GetVarint());
   if (!sr.ok()) return absl::DataLossError("corrupt shuffle split");
@@ -393,14 +399,14 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
     map.reserve(SizeHint<ReduceByKeySource>::Get());
     std::vector<std::pair<K, V>> batch;
     batch.reserve(kBatchSize);
-    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
-                                                  [&](std::pair<K, V>& kv) {
-      batch.push_back(std::move(kv));
-      if (batch.size() == kBatchSize) {
-        MergeInto(map, batch, f);
-        batch.clear();
-      }
-    });
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          batch.push_back(std::move(kv));
+          if (batch.size() == kBatchSize) {
+            MergeInto(map, batch, f);
+            batch.clear();
+          }
+        });
     if (!s.ok()) return s;
     MergeInto(map, batch, f);
     SizeHint<ReduceByKeySource>::Set(map.size());
@@ -422,11 +428,11 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     CombineMap<K, std::vector<V>> map;
-    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
-                                                  [&](std::pair<K, V>& kv) {
-      HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
-      map.try_emplace(ref).first->second.push_back(std::move(kv.second));
-    });
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
+          map.try_emplace(ref).first->second.push_back(std::move(kv.second));
+        });
     if (!s.ok()) return s;
     for (auto* kv : InHashOrder(map)) {
       s = this->out_.Emplace(kv->first.key, std::move(kv->second));
@@ -447,18 +453,17 @@ class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>>
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     KeyMap<K, std::vector<V>> left;
-    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
-                                                  [&](std::pair<K, V>& kv) {
-      left[kv.first].push_back(std::move(kv.second));
-    });
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split,
+        [&](std::pair<K, V>& kv) { left[kv.first].push_back(std::move(kv.second)); });
     if (!s.ok()) return s;
     absl::Status emit_status;
     s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split, [&](std::pair<K, W>& kw) {
       auto it = left.find(kw.first);
       if (it == left.end() || !emit_status.ok()) return;
       for (const V& v : it->second) {
-        emit_status = this->out_.Emit(
-            std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
+        emit_status =
+            this->out_.Emit(std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
         if (!emit_status.ok()) return;
       }
     });
@@ -480,10 +485,9 @@ class LeftOuterJoinSource final
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     KeyMap<K, std::vector<W>> right;
-    absl::Status s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split,
-                                                  [&](std::pair<K, W>& kw) {
-      right[kw.first].push_back(std::move(kw.second));
-    });
+    absl::Status s = ReadShuffle<std::pair<K, W>>(
+        ctx, this->inputs_[1], split,
+        [&](std::pair<K, W>& kw) { right[kw.first].push_back(std::move(kw.second)); });
     if (!s.ok()) return s;
     absl::Status emit_status;
     s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
@@ -564,10 +568,8 @@ class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     std::vector<std::pair<K, V>> all;
-    absl::Status s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split,
-                                                  [&](std::pair<K, V>& kv) {
-      all.push_back(std::move(kv));
-    });
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) { all.push_back(std::move(kv)); });
     if (!s.ok()) return s;
     for (uint32_t i : SortedOrder(all, ascending_)) {
       s = this->out_.Emit(std::move(all[i]));

@@ -15,11 +15,11 @@
 namespace kiln::runtime {
 
 struct ShuffleReadMetrics {
-  int64_t blocks = 0;         // non-empty blocks read
+  int64_t blocks = 0;  // non-empty blocks read
   int64_t frames = 0;
-  int64_t local_bytes = 0;    // stored (compressed) block bytes read from disk
-  int64_t remote_bytes = 0;   // stored block bytes fetched from other workers
-  int64_t raw_bytes = 0;      // decoded frame bytes handed to the caller
+  int64_t local_bytes = 0;   // stored (compressed) block bytes read from disk
+  int64_t remote_bytes = 0;  // stored block bytes fetched from other workers
+  int64_t raw_bytes = 0;     // decoded frame bytes handed to the caller
 };
 
 // Reads reduce partitions. Not thread-safe: one per reduce task.

@@ -22,7 +22,7 @@ struct MapLocation {
 // What a shuffle-reading operator reads: every known map output of one shuffle.
 struct ShuffleReadParams {
   int shuffle_id = 0;
-  int num_maps = 0;                // a map id below it missing from `maps` is a fetch failure
+  int num_maps = 0;  // a map id below it missing from `maps` is a fetch failure
   std::vector<MapLocation> maps;
 };
 
@@ -38,15 +38,15 @@ struct ShuffleWriteParams {
 
 KILN_CODEC(kiln::runtime::MapLocation, map_id, worker_id, address);
 KILN_CODEC(kiln::runtime::ShuffleReadParams, shuffle_id, num_maps, maps);
-KILN_CODEC(kiln::runtime::ShuffleWriteParams, shuffle_id, num_partitions, range_bounds,
-           ascending);
+KILN_CODEC(kiln::runtime::ShuffleWriteParams, shuffle_id, num_partitions, range_bounds, ascending);
 
 namespace kiln::runtime {
 
 // The params of a shuffle-reading operator are its own prefix (what its type encodes,
 // e.g. SortSource's order; often empty) followed by the read params of each shuffle it
 // reads, which the driver appends when a stage attempt runs (map outputs move).
-inline std::string AppendReadParams(std::string prefix, const std::vector<ShuffleReadParams>& reads) {
+inline std::string AppendReadParams(std::string prefix,
+                                    const std::vector<ShuffleReadParams>& reads) {
   Writer w(&prefix);
   Encode(w, reads);
   return prefix;

@@ -8,9 +8,9 @@
 #include "absl/strings/cord.h"
 #include "common/clients/worker_client.h"
 #include "common/files.h"
+#include "common/shuffle_files.h"
 #include "common/status.h"
 #include "common/strings.h"
-#include "common/shuffle_files.h"
 
 namespace kiln::runtime {
 namespace {
@@ -28,8 +28,8 @@ std::string BlockLabel(int shuffle_id, int map_id, int reduce_id, const std::str
 absl::Status FetchFailedError(const FetchFailure& failure, const absl::Status& cause) {
   std::string where = failure.address.empty() ? "local disk" : StrCat("worker ", failure.address);
   absl::Status status(cause.ok() ? absl::StatusCode::kUnknown : cause.code(),
-                      StrCat("fetch failed: shuffle ", failure.shuffle_id, " map ",
-                             failure.map_id, " on ", where, ": ", cause.message()));
+                      StrCat("fetch failed: shuffle ", failure.shuffle_id, " map ", failure.map_id,
+                             " on ", where, ": ", cause.message()));
   std::string payload = StrCat(failure.shuffle_id, "\n", failure.map_id, "\n", failure.address);
   status.SetPayload(kFetchFailureUrl,
                     absl::Cord(absl::string_view(payload.data(), payload.size())));
@@ -68,15 +68,14 @@ WorkerShuffleReader::WorkerShuffleReader(WorkerShuffleReaderOptions options,
 WorkerShuffleReader::~WorkerShuffleReader() = default;
 
 absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int reduce_id,
-                                 FrameCallback on_frame) {
+                                       FrameCallback on_frame) {
   // Map outputs in map-id order, wherever they are: a reduce task sees the same input
   // in the same order on every run, also after a fault moved map outputs to other
   // workers, so what it computes and writes is byte-identical.
   std::vector<const MapLocation*> maps;
   for (const MapLocation& map : params.maps) maps.push_back(&map);
-  std::sort(maps.begin(), maps.end(), [](const MapLocation* a, const MapLocation* b) {
-    return a->map_id < b->map_id;
-  });
+  std::sort(maps.begin(), maps.end(),
+            [](const MapLocation* a, const MapLocation* b) { return a->map_id < b->map_id; });
   // A map output the driver does not know (lost, and the stage that makes it did not
   // rerun because the input was expected from a cache) must be made first.
   for (int m = 0; m < params.num_maps; ++m) {
@@ -130,16 +129,15 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
 }
 
 absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
-                                      FrameCallback on_frame) {
+                                            FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, ""};
   const std::string index_path = ShuffleIndexPath(options_.local_app_dir, shuffle_id, map_id);
   absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
   if (!offsets.ok()) return FetchFailedError(failure, offsets.status());
   if (reduce_id < 0 || static_cast<size_t>(reduce_id) + 1 >= offsets->size()) {
-    return FetchFailedError(
-        failure, absl::DataLossError(StrCat("shuffle index ", index_path, " has ",
-                                            offsets->size() - 1, " partitions, not reduce ",
-                                            reduce_id)));
+    return FetchFailedError(failure, absl::DataLossError(StrCat(
+                                         "shuffle index ", index_path, " has ", offsets->size() - 1,
+                                         " partitions, not reduce ", reduce_id)));
   }
   uint64_t pos = (*offsets)[reduce_id];
   const uint64_t end = (*offsets)[reduce_id + 1];
@@ -176,8 +174,8 @@ absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int redu
 }
 
 absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_id,
-                                       const std::string& address, int map_id, int reduce_id,
-                                       FrameCallback on_frame) {
+                                             const std::string& address, int map_id, int reduce_id,
+                                             FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, address};
   FrameDecoder* decoder = &decoder_;
   decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, address));
@@ -196,9 +194,9 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
       return FetchFailedError(failure, status);
     }
     if (chunk_.map_id() != map_id) {
-      return FetchFailedError(failure, absl::DataLossError(StrCat(
-                                           "worker sent a chunk of map ", chunk_.map_id(),
-                                           " where the block of map ", map_id, " was due")));
+      return FetchFailedError(
+          failure, absl::DataLossError(StrCat("worker sent a chunk of map ", chunk_.map_id(),
+                                              " where the block of map ", map_id, " was due")));
     }
     metrics_.remote_bytes += static_cast<int64_t>(chunk_.data().size());
     absl::Status status = decoder->Feed(chunk_.data(), deliver);

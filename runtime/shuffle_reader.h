@@ -59,7 +59,7 @@ struct WorkerShuffleReaderOptions {
   std::string local_worker_id;  // map outputs of this worker are read from disk...
   std::string local_app_dir;    // ...under ShuffleDir(local_app_dir)
   std::chrono::milliseconds fetch_timeout{std::chrono::minutes(5)};  // per worker stream
-  int64_t io_buffer_bytes = 1 << 20;  // pread size of local blocks
+  int64_t io_buffer_bytes = 1 << 20;                                 // pread size of local blocks
 };
 
 // Not thread-safe: one reader per reduce task (it reuses its buffers across Read calls).
@@ -90,7 +90,7 @@ class WorkerShuffleReader final : public ShuffleReader {
   WorkerClientCache* clients_;
   std::string buffer_;
   proto::ShuffleChunk chunk_;  // reused: keeps its capacity
-  FrameDecoder decoder_;  // blocks arrive whole, one at a time: one decoder serves all
+  FrameDecoder decoder_;       // blocks arrive whole, one at a time: one decoder serves all
   ShuffleReadMetrics metrics_;
 };
 

@@ -12,9 +12,9 @@
 
 #include "common/check.h"
 #include "common/files.h"
+#include "common/shuffle_files.h"
 #include "common/status.h"
 #include "common/strings.h"
-#include "common/shuffle_files.h"
 
 namespace kiln::runtime {
 namespace internal {
@@ -159,9 +159,9 @@ absl::Status ShuffleWriter::Overflow(int partition) {
 absl::Status ShuffleWriter::Spill() {
   RETURN_IF_ERROR(EnsureDir());
   SpillRun run;
-  run.path = TempPath(StrCat(ShuffleDataPath(options_.app_dir, options_.shuffle_id,
-                                             options_.map_id),
-                             ".spill", runs_.size()));
+  run.path =
+      TempPath(StrCat(ShuffleDataPath(options_.app_dir, options_.shuffle_id, options_.map_id),
+                      ".spill", runs_.size()));
   run.offsets.reserve(partitions_.size() + 1);
   BufferedFile out(&io_buffer_, static_cast<size_t>(options_.io_buffer_bytes));
   RETURN_IF_ERROR(out.Open(run.path));
@@ -182,8 +182,8 @@ absl::StatusOr<std::vector<int64_t>> ShuffleWriter::Commit() {
   absl::Status status = CommitFiles(&sizes);
   if (!status.ok()) {
     Abort();
-    return Annotate(status, StrCat("committing shuffle ", options_.shuffle_id, " map ",
-                                   options_.map_id));
+    return Annotate(status,
+                    StrCat("committing shuffle ", options_.shuffle_id, " map ", options_.map_id));
   }
   for (const SpillRun& run : runs_) std::remove(run.path.c_str());
   temp_files_.clear();
@@ -221,8 +221,7 @@ absl::Status ShuffleWriter::CommitFiles(std::vector<int64_t>* sizes) {
       offsets.push_back(out.offset());
       for (size_t r = 0; status.ok() && r < runs_.size(); ++r) {
         const std::vector<uint64_t>& o = runs_[r].offsets;
-        status =
-            CopyRange(run_fds[r].get(), runs_[r].path, o[p], o[p + 1] - o[p], &scratch, &out);
+        status = CopyRange(run_fds[r].get(), runs_[r].path, o[p], o[p + 1] - o[p], &scratch, &out);
       }
       if (status.ok()) status = WritePartition(partitions_[p], &out);
     }

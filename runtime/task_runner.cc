@@ -37,9 +37,9 @@ absl::Status Instantiate(const proto::StagePlan& plan, size_t begin, size_t end,
     ASSIGN_OR_RETURN(OpFactory factory, FindOp(spec.kind()));
     absl::StatusOr<std::unique_ptr<OpBase>> op = factory(spec.closure(), spec.params());
     if (!op.ok()) {
-      return absl::Status(op.status().code(), StrCat("operator ", i, " of stage ", plan.stage_key(),
-                                                     " (", Demangled(spec.kind()), "): ",
-                                                     View(op.status().message())));
+      return absl::Status(op.status().code(),
+                          StrCat("operator ", i, " of stage ", plan.stage_key(), " (",
+                                 Demangled(spec.kind()), "): ", View(op.status().message())));
     }
     (*ops)[i] = *std::move(op);
   }
@@ -163,9 +163,9 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
     result = absl::UnknownError("user code threw a non-standard exception");
   }
   proto::TaskMetrics* metrics = status.mutable_metrics();
-  metrics->set_run_nanos(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                             std::chrono::steady_clock::now() - start)
-                             .count());
+  metrics->set_run_nanos(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
+          .count());
   metrics->set_records_read(ctx.metrics.records_read);
   metrics->set_records_written(ctx.metrics.records_written);
   metrics->set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read);

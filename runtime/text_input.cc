@@ -33,8 +33,8 @@ void AddFileSplits(const std::string& path, int64_t size, int64_t max_bytes,
 absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
                                                      int64_t max_partition_bytes) {
   if (max_partition_bytes <= 0) {
-    return absl::InvalidArgumentError(StrCat(
-        "kiln.files.maxPartitionBytes must be greater than 0, not ", max_partition_bytes));
+    return absl::InvalidArgumentError(
+        StrCat("kiln.files.maxPartitionBytes must be greater than 0, not ", max_partition_bytes));
   }
   std::error_code ec;
   fs::file_status status = fs::status(path_or_dir, ec);
@@ -118,11 +118,11 @@ bool LineReader::Fill() {
   }
   if (limit_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a very long line
   const int64_t read_at = buf_offset_ + static_cast<int64_t>(limit_);
-  size_t want = std::min<size_t>(buffer_.size() - limit_,
-                                 static_cast<size_t>(std::max<int64_t>(end_ - read_at, 0) +
-                                                     kTailReadBytes));
-  absl::StatusOr<size_t> n = ReadAt(fd_.get(), static_cast<uint64_t>(read_at),
-                                    buffer_.data() + limit_, want, path_);
+  size_t want =
+      std::min<size_t>(buffer_.size() - limit_,
+                       static_cast<size_t>(std::max<int64_t>(end_ - read_at, 0) + kTailReadBytes));
+  absl::StatusOr<size_t> n =
+      ReadAt(fd_.get(), static_cast<uint64_t>(read_at), buffer_.data() + limit_, want, path_);
   if (!n.ok()) {
     status_ = n.status();
     return false;

@@ -62,6 +62,8 @@ struct ToText<std::tuple<Ts...>> {
 };
 
 template <class T>
-inline constexpr bool HasToText = !requires { ToText<T>::kMissing; };
+inline constexpr bool HasToText = !requires {
+  ToText<T>::kMissing;
+};
 
 }  // namespace kiln

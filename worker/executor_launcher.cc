@@ -83,15 +83,18 @@ void ExecutorLauncher::CancelApp(const std::string& app_id) {
 }
 
 void ExecutorLauncher::CancelExecutor(const std::string& app_id, int executor_id) {
-  CancelLaunches([&](const Key& key) { return key == Key{app_id, executor_id}; },
-                 "killed before it started");
+  CancelLaunches(
+      [&](const Key& key) {
+        return key == Key{app_id, executor_id};
+      },
+      "killed before it started");
 }
 
 void ExecutorLauncher::CancelLaunches(const std::function<bool(const Key&)>& match,
                                       const std::string& why) {
   Drop(queue_.RemoveIf([&](const proto::LaunchExecutorRequest& r) {
-         return match({r.app_id(), r.executor_id()});
-       }),
+    return match({r.app_id(), r.executor_id()});
+  }),
        why);
   std::set<std::string> cancel;
   {
@@ -155,8 +158,8 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
   absl::StatusOr<pid_t> pid = FetchAndSpawn(r, dir);
   if (!pid.ok()) {
     // A cancelled fetch may end with the error of its last attempt.
-    const bool killed = absl::IsCancelled(pid.status()) ||
-                        table_->IsKillRequested(r.app_id(), r.executor_id());
+    const bool killed =
+        absl::IsCancelled(pid.status()) || table_->IsKillRequested(r.app_id(), r.executor_id());
     table_->EndLaunch(r.app_id(), r.executor_id());
     std::string message = StrCat("cannot launch executor: ", View(pid.status().message()));
     if (killed) {

@@ -33,11 +33,11 @@
 namespace kiln::worker {
 
 struct ExecutorLauncherOptions {
-  std::string work_dir;    // absolute
+  std::string work_dir;  // absolute
   std::string worker_id;
-  std::string host;        // advertised host of the worker
-  int port = 0;            // the worker's gRPC port (its shuffle service)
-  int threads = 2;         // launches in parallel (binary fetches of different apps)
+  std::string host;  // advertised host of the worker
+  int port = 0;      // the worker's gRPC port (its shuffle service)
+  int threads = 2;   // launches in parallel (binary fetches of different apps)
   // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
   // CANCELLED). Optional.
   std::function<void(const std::string& digest)> cancel_fetch;

@@ -21,8 +21,8 @@
 namespace kiln::worker {
 
 struct ExecutorSupervisorOptions {
-  std::string work_dir;                              // absolute
-  bool cleanup_enabled = true;                       // kiln.worker.cleanup.enabled
+  std::string work_dir;         // absolute
+  bool cleanup_enabled = true;  // kiln.worker.cleanup.enabled
   std::chrono::milliseconds tick{50};
 };
 

@@ -19,14 +19,14 @@ ExecutorTable::ExecutorTable(ProcessControl* processes, const Clock* clock,
 absl::Status ExecutorTable::BeginLaunch(const ExecutorSpec& spec) {
   absl::MutexLock lock(&mu_);
   if (finished_apps_.contains(spec.app_id)) {
-    return absl::FailedPreconditionError(
-        "application " + spec.app_id + " has finished; not launching its executor " +
-        std::to_string(spec.executor_id));
+    return absl::FailedPreconditionError("application " + spec.app_id +
+                                         " has finished; not launching its executor " +
+                                         std::to_string(spec.executor_id));
   }
   Key key{spec.app_id, spec.executor_id};
   if (entries_.contains(key)) {
-    return absl::AlreadyExistsError("executor " + std::to_string(spec.executor_id) +
-                                    " of app " + spec.app_id + " already exists on this worker");
+    return absl::AlreadyExistsError("executor " + std::to_string(spec.executor_id) + " of app " +
+                                    spec.app_id + " already exists on this worker");
   }
   entries_[key].spec = spec;
   return absl::OkStatus();

@@ -53,16 +53,16 @@ struct ExecutorSpec {
 
 struct ExecutorView {
   ExecutorSpec spec;
-  bool running = false;   // false: still LAUNCHING
-  pid_t pid = 0;          // 0 while LAUNCHING
+  bool running = false;  // false: still LAUNCHING
+  pid_t pid = 0;         // 0 while LAUNCHING
 };
 
 // An executor whose process has ended (reaped by Poll).
 struct ExecutorExit {
   ExecutorSpec spec;
   ExitInfo exit;
-  bool killed = false;     // the worker asked it to stop
-  std::string dir;         // its directory (stdout, stderr)
+  bool killed = false;  // the worker asked it to stop
+  std::string dir;      // its directory (stdout, stderr)
 };
 
 class ExecutorTable {

@@ -135,9 +135,10 @@ int Main(int argc, char** argv) {
   }
   if (absl::Status s = worker.Register(); !s.ok()) {
     if (shutdown.HasBeenNotified()) return 0;
-    spdlog::error("{} (is a master running there? check --master and "
-                  "kiln.master.connectTimeout)",
-                  View(s.message()));
+    spdlog::error(
+        "{} (is a master running there? check --master and "
+        "kiln.master.connectTimeout)",
+        View(s.message()));
     return 1;
   }
   shutdown.WaitForNotification();

@@ -33,10 +33,10 @@ absl::Status MasterLink::Register() {
     return status;
   }
   if (options_.stop->raised()) return absl::CancelledError("worker stopping");
-  return Annotate(status, StrCat("cannot register with master ", options_.master_url,
-                                 rpc::IsTransient(status)
-                                     ? " (gave up after kiln.master.connectTimeout)"
-                                     : ""));
+  return Annotate(
+      status,
+      StrCat("cannot register with master ", options_.master_url,
+             rpc::IsTransient(status) ? " (gave up after kiln.master.connectTimeout)" : ""));
 }
 
 void MasterLink::Start() { heartbeats_.Start(); }

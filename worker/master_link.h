@@ -20,10 +20,10 @@
 namespace kiln::worker {
 
 struct MasterLinkOptions {
-  std::string master_url;                                 // for messages
-  proto::RegisterWorkerRequest registration;              // without executors
-  std::chrono::milliseconds heartbeat_interval{15'000};   // kiln.worker.heartbeatInterval
-  std::chrono::milliseconds connect_timeout{30'000};      // kiln.master.connectTimeout
+  std::string master_url;                                // for messages
+  proto::RegisterWorkerRequest registration;             // without executors
+  std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
+  std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
   const StopSignal* stop = nullptr;  // the owner's stop request; not owned; required
 };
 

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <vector>
 
-#include "common/status.h"
-#include "common/strings.h"
 #include "common/files.h"
 #include "common/shuffle_files.h"
+#include "common/status.h"
+#include "common/strings.h"
 
 namespace kiln::worker {
 namespace {
@@ -47,8 +47,8 @@ absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& r
 }
 
 absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
-                                            const proto::FetchShuffleBlocksRequest& r,
-                                            int map_id, proto::ShuffleChunk* chunk,
+                                            const proto::FetchShuffleBlocksRequest& r, int map_id,
+                                            proto::ShuffleChunk* chunk,
                                             const ChunkSink& sink) const {
   const std::string name = MapOutputName(r.app_id(), r.shuffle_id(), map_id);
   const std::string index_path = ShuffleIndexPath(app_dir, r.shuffle_id(), map_id);

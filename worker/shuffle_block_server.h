@@ -15,8 +15,8 @@
 namespace kiln::worker {
 
 struct ShuffleBlockServerOptions {
-  std::string work_dir;             // absolute; application dirs are <work_dir>/<app id>
-  int64_t chunk_size = 1 << 20;     // kiln.shuffle.io.chunkSize: most bytes in one chunk
+  std::string work_dir;          // absolute; application dirs are <work_dir>/<app id>
+  int64_t chunk_size = 1 << 20;  // kiln.shuffle.io.chunkSize: most bytes in one chunk
 };
 
 class ShuffleBlockServer {
@@ -34,8 +34,7 @@ class ShuffleBlockServer {
   // the map output's partitions; NOT_FOUND naming (shuffle, map) for a missing index or
   // data file; DATA_LOSS for a corrupt or truncated map output. Blocks already sent
   // before an error stay sent.
-  absl::Status Serve(const proto::FetchShuffleBlocksRequest& request,
-                     const ChunkSink& sink) const;
+  absl::Status Serve(const proto::FetchShuffleBlocksRequest& request, const ChunkSink& sink) const;
 
  private:
   absl::Status ServeBlock(const std::string& app_dir, const proto::FetchShuffleBlocksRequest& r,

@@ -21,9 +21,8 @@ void StateReporter::Stop() {
   if (dropped > 0) spdlog::warn("dropping {} executor state reports: shutting down", dropped);
 }
 
-void StateReporter::Report(const std::string& app_id, int executor_id,
-                           proto::ExecutorState state, const std::string& message,
-                           int exit_code) {
+void StateReporter::Report(const std::string& app_id, int executor_id, proto::ExecutorState state,
+                           const std::string& message, int exit_code) {
   proto::ExecutorStateChangedRequest request;
   request.set_worker_id(worker_id_);
   request.set_app_id(app_id);

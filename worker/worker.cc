@@ -63,8 +63,7 @@ namespace {
 MasterClientOptions MasterOptions(const WorkerOptions& o, std::chrono::milliseconds retry_for) {
   MasterClientOptions m;
   m.address = o.master_address;
-  m.call_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(5),
-                                                       o.connect_timeout);
+  m.call_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(5), o.connect_timeout);
   m.retry_for = retry_for;
   return m;
 }
@@ -107,9 +106,7 @@ absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& reques
 }
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
-  http_.Get("/json", [this] {
-    return HttpResponse{.body = WorkerJson(info_, table_.Snapshot())};
-  });
+  http_.Get("/json", [this] { return HttpResponse{.body = WorkerJson(info_, table_.Snapshot())}; });
   http_.Get("/", [this] {
     return HttpResponse{.content_type = "text/html; charset=utf-8",
                         .body = WorkerHtml(info_, table_.Snapshot())};
@@ -149,9 +146,8 @@ absl::Status Worker::Listen() {
   RETURN_IF_ERROR(Annotate(MakeDirs(options_.work_dir), "work dir (--work-dir)"));
   // On a loopback-only setup listen on loopback only; otherwise on every interface.
   const std::string bind_host = IsLoopbackHost(options_.host) ? options_.host : "0.0.0.0";
-  rpc::ServerOptions server_options{.host = bind_host,
-                                    .port = options_.port,
-                                    .max_message_bytes = options_.max_message_bytes};
+  rpc::ServerOptions server_options{
+      .host = bind_host, .port = options_.port, .max_message_bytes = options_.max_message_bytes};
   ASSIGN_OR_RETURN(server_, rpc::StartServer(server_options, {&service_}));
   info_.port = server_.port;
   info_.id = MakeWorkerId(options_.host, info_.port);
@@ -167,13 +163,12 @@ absl::Status Worker::Listen() {
                                 .cleanup_enabled = options_.cleanup_enabled},
       &table_, reporter_.get());
   launcher_ = std::make_unique<ExecutorLauncher>(
-      ExecutorLauncherOptions{.work_dir = options_.work_dir,
-                              .worker_id = info_.id,
-                              .host = options_.host,
-                              .port = info_.port,
-                              .cancel_fetch = [this](const std::string& digest) {
-                                fetches_->Cancel(digest);
-                              }},
+      ExecutorLauncherOptions{
+          .work_dir = options_.work_dir,
+          .worker_id = info_.id,
+          .host = options_.host,
+          .port = info_.port,
+          .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};
 
@@ -194,9 +189,7 @@ absl::Status Worker::Register() {
   return absl::OkStatus();
 }
 
-void Worker::RequestStop() {
-  stop_requested_.Raise();
-}
+void Worker::RequestStop() { stop_requested_.Raise(); }
 
 void Worker::Stop() {
   if (stopped_) return;
@@ -212,8 +205,7 @@ void Worker::Stop() {
     launcher_->Close();
     table_.KillAll();
     if (!table_.Empty()) spdlog::info("stopping executors");
-    WaitFor([this] { return table_.Empty(); },
-            options_.kill_grace + std::chrono::seconds(5));
+    WaitFor([this] { return table_.Empty(); }, options_.kill_grace + std::chrono::seconds(5));
     launcher_->Stop();
     supervisor_->Stop();
     supervisor_->Tick();  // report what the last moments reaped

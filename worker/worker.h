@@ -26,21 +26,21 @@
 #include "worker/master_link.h"
 #include "worker/shuffle_block_server.h"
 #include "worker/state_reporter.h"
-#include "worker/worker_service.h"
 #include "worker/worker_flags.h"
+#include "worker/worker_service.h"
 #include "worker/worker_ui.h"
 
 namespace kiln::worker {
 
 struct WorkerOptions {
-  std::string master_url;        // as given, for messages and the UI
-  std::string master_address;    // host:port of the master
-  std::string host;              // advertised host
-  int port = 7078;               // 0 = ephemeral
-  int ui_port = 8081;            // 0 = ephemeral
+  std::string master_url;      // as given, for messages and the UI
+  std::string master_address;  // host:port of the master
+  std::string host;            // advertised host
+  int port = 7078;             // 0 = ephemeral
+  int ui_port = 8081;          // 0 = ephemeral
   int cores = 1;
   int64_t memory_mb = 1024;
-  std::string work_dir;          // absolute
+  std::string work_dir;                                  // absolute
   std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
   int64_t shuffle_chunk_size = 1 << 20;                  // kiln.shuffle.io.chunkSize
@@ -90,7 +90,7 @@ class Worker {
   HttpServer http_;
   ExecutorTable table_;
   BinaryCache binaries_;
-  MasterClient master_;          // single attempts; SendReport retries state reports
+  MasterClient master_;  // single attempts; SendReport retries state reports
   std::unique_ptr<StateReporter> reporter_;
   std::unique_ptr<ExecutorSupervisor> supervisor_;
   std::unique_ptr<ExecutorLauncher> launcher_;

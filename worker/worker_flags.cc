@@ -69,8 +69,7 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
     *cores_set = true;
     return absl::OkStatus();
   };
-  h["--memory"] = [f, memory_set](const std::string& flag,
-                                  const std::string& v) -> absl::Status {
+  h["--memory"] = [f, memory_set](const std::string& flag, const std::string& v) -> absl::Status {
     auto mb = ParseMemoryMb(v);
     if (!mb.ok()) return Bad(flag, v, "expected a size such as 512m or 4g");
     if (*mb <= 0) return Bad(flag, v, "must be at least 1m");

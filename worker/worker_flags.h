@@ -22,18 +22,18 @@ struct MachineInfo {
 MachineInfo DetectMachine();
 
 struct WorkerFlags {
-  std::string master_url;     // as given
-  HostPort master;            // the (first) master of the URL
-  int cores = 0;              // default: all cores of the machine
-  int64_t memory_mb = 0;      // default: physical memory minus 1 GiB, at least 1 GiB
-  std::string work_dir;       // default ./work (as given; not yet made absolute)
-  std::string host;           // default: 127.0.0.1 for a loopback master, else hostname
-  int port = 7078;            // gRPC (control + shuffle); 0 = ephemeral
-  int ui_port = 8081;         // HTTP UI; 0 = ephemeral
+  std::string master_url;         // as given
+  HostPort master;                // the (first) master of the URL
+  int cores = 0;                  // default: all cores of the machine
+  int64_t memory_mb = 0;          // default: physical memory minus 1 GiB, at least 1 GiB
+  std::string work_dir;           // default ./work (as given; not yet made absolute)
+  std::string host;               // default: 127.0.0.1 for a loopback master, else hostname
+  int port = 7078;                // gRPC (control + shuffle); 0 = ephemeral
+  int ui_port = 8081;             // HTTP UI; 0 = ephemeral
   std::vector<std::string> conf;  // "key=value" from repeated --conf
   std::string properties_file;
   std::string ready_file;
-  bool help = false;          // --help: print WorkerUsage() and exit 0
+  bool help = false;  // --help: print WorkerUsage() and exit 0
 };
 
 // The usage text printed for --help.

@@ -1,9 +1,9 @@
 #include "worker/worker_service.h"
 
+#include "common/files.h"
 #include "common/rpc.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
-#include "common/files.h"
 
 namespace kiln::worker {
 namespace {
@@ -62,8 +62,8 @@ grpc::Status WorkerService::FetchShuffleBlocks(grpc::ServerContext* ctx,
     return absl::OkStatus();
   });
   if (!status.ok() && !absl::IsCancelled(status)) {
-    spdlog::debug("shuffle fetch app={} shuffle={} reduce={}: {}", req->app_id(),
-                  req->shuffle_id(), req->reduce_id(), View(status.message()));
+    spdlog::debug("shuffle fetch app={} shuffle={} reduce={}: {}", req->app_id(), req->shuffle_id(),
+                  req->reduce_id(), View(status.message()));
   }
   return rpc::ToGrpc(status);
 }

@@ -24,8 +24,8 @@ std::string TempPathFor(const std::string& dest_path) {
 
 DriverClient::DriverClient(DriverClientOptions options)
     : options_(std::move(options)),
-      stub_(proto::Driver::NewStub(
-          rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
+      stub_(
+          proto::Driver::NewStub(rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
 
 void DriverClient::Cancel() {
   absl::MutexLock lock(&mu_);

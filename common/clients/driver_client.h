@@ -19,9 +19,9 @@
 namespace kiln {
 
 struct DriverClientOptions {
-  std::string address;                                 // host:port of the driver
-  std::chrono::milliseconds fetch_timeout{600'000};    // bounds one whole FetchBinary
-  std::chrono::milliseconds retry_for{10'000};         // retrying UNAVAILABLE to connect
+  std::string address;                               // host:port of the driver
+  std::chrono::milliseconds fetch_timeout{600'000};  // bounds one whole FetchBinary
+  std::chrono::milliseconds retry_for{10'000};       // retrying UNAVAILABLE to connect
   int64_t max_message_bytes = 256 << 20;
 };
 

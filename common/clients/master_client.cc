@@ -15,12 +15,11 @@ namespace {
 // One retried unary call: `method` is a pointer to the stub's method.
 template <class Req, class Rep, class Method>
 absl::StatusOr<Rep> Call(proto::Master::Stub* stub, Method method, const Req& request,
-                         const MasterClientOptions& options, const char* name,
-                         bool retry = true) {
+                         const MasterClientOptions& options, const char* name, bool retry = true) {
   Rep reply;
-  rpc::RetryOptions retry_options{.what = StrCat(name, " to master ", options.address),
-                                  .total = retry ? options.retry_for
-                                                 : std::chrono::milliseconds(0)};
+  rpc::RetryOptions retry_options{
+      .what = StrCat(name, " to master ", options.address),
+      .total = retry ? options.retry_for : std::chrono::milliseconds(0)};
   absl::Status status = rpc::RetryUnavailable(retry_options, [&] {
     auto ctx = rpc::ContextWithDeadline(options.call_timeout);
     return rpc::ToAbsl((stub->*method)(ctx.get(), request, &reply));
@@ -46,8 +45,7 @@ absl::StatusOr<proto::WorkerHeartbeatReply> MasterClient::WorkerHeartbeat(
       /*retry=*/false);
 }
 
-absl::Status MasterClient::ExecutorStateChanged(
-    const proto::ExecutorStateChangedRequest& request) {
+absl::Status MasterClient::ExecutorStateChanged(const proto::ExecutorStateChangedRequest& request) {
   return Call<proto::ExecutorStateChangedRequest, proto::ExecutorStateChangedReply>(
              stub_.get(), &proto::Master::Stub::ExecutorStateChanged, request, options_,
              "ExecutorStateChanged")

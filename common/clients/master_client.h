@@ -13,9 +13,9 @@
 namespace kiln {
 
 struct MasterClientOptions {
-  std::string address;                                   // host:port of the master
-  std::chrono::milliseconds call_timeout{5000};          // deadline of one attempt
-  std::chrono::milliseconds retry_for{30000};            // total time spent retrying
+  std::string address;                           // host:port of the master
+  std::chrono::milliseconds call_timeout{5000};  // deadline of one attempt
+  std::chrono::milliseconds retry_for{30000};    // total time spent retrying
 };
 
 class MasterClient {
@@ -29,10 +29,8 @@ class MasterClient {
   absl::Status ExecutorStateChanged(const proto::ExecutorStateChangedRequest& request);
   absl::StatusOr<proto::RegisterApplicationReply> RegisterApplication(
       const proto::RegisterApplicationRequest& request);
-  absl::StatusOr<proto::ApplicationHeartbeatReply> ApplicationHeartbeat(
-      const std::string& app_id);
-  absl::Status UnregisterApplication(const std::string& app_id,
-                                     const std::string& final_state);
+  absl::StatusOr<proto::ApplicationHeartbeatReply> ApplicationHeartbeat(const std::string& app_id);
+  absl::Status UnregisterApplication(const std::string& app_id, const std::string& final_state);
 
   const std::string& address() const { return options_.address; }
 

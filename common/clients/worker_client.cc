@@ -9,8 +9,8 @@ namespace kiln {
 
 WorkerClient::WorkerClient(WorkerClientOptions options)
     : options_(std::move(options)),
-      stub_(proto::Worker::NewStub(
-          rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
+      stub_(
+          proto::Worker::NewStub(rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
 
 namespace {
 
@@ -68,8 +68,8 @@ std::unique_ptr<WorkerClient::BlockStream> WorkerClient::OpenShuffleBlocks(
   std::unique_ptr<BlockStream> stream(new BlockStream());
   stream->ctx_ = rpc::ContextWithDeadline(timeout);
   stream->reader_ = stub_->FetchShuffleBlocks(stream->ctx_.get(), request);
-  stream->what_ = StrCat("fetching shuffle ", request.shuffle_id(), " reduce ",
-                         request.reduce_id(), " from worker ", options_.address);
+  stream->what_ = StrCat("fetching shuffle ", request.shuffle_id(), " reduce ", request.reduce_id(),
+                         " from worker ", options_.address);
   return stream;
 }
 

@@ -14,7 +14,7 @@
 namespace kiln {
 
 struct WorkerClientOptions {
-  std::string address;                                // host:port of the worker
+  std::string address;  // host:port of the worker
   std::chrono::milliseconds call_timeout{10000};
   std::chrono::milliseconds retry_for{10000};
   int64_t max_message_bytes = 256 << 20;

@@ -57,28 +57,27 @@ int main(int argc, char** argv) {
   Print("count", nums.count());
 
   // Narrow operations, with captures.
-  Print("map", nums.map([k, d](int64_t x) { return x * k + static_cast<int64_t>(x * d); })
-                   .collect());
+  Print("map",
+        nums.map([k, d](int64_t x) { return x * k + static_cast<int64_t>(x * d); }).collect());
   Print("filter", nums.filter([k](const int64_t& x) { return x % k == 0; }).collect());
-  Print("flat_map_emit",
-        nums.flat_map([k](const int64_t& x, kiln::Emit<int64_t>& out) {
-              for (int64_t i = 0; i < x % k; ++i) out(x * 10 + i);
-            })
-            .collect());
+  Print("flat_map_emit", nums.flat_map([k](const int64_t& x, kiln::Emit<int64_t>& out) {
+                               for (int64_t i = 0; i < x % k; ++i) out(x * 10 + i);
+                             })
+                             .collect());
   Print("flat_map_vector", nums.flat_map([d](const int64_t& x) {
                                  std::vector<double> v;
-                                 if (x % 4 == 0) v = {static_cast<double>(x) * d,
-                                                      -static_cast<double>(x) * d};
+                                 if (x % 4 == 0)
+                                   v = {static_cast<double>(x) * d, -static_cast<double>(x) * d};
                                  return v;
                                })
                                .collect());
-  Print("map_partitions", nums.map_partitions([k](std::vector<int64_t> part) {
-                                int64_t sum = 0;
-                                for (int64_t x : part) sum += x;
-                                return std::vector<int64_t>{static_cast<int64_t>(part.size()),
-                                                            sum * k};
-                              })
-                              .collect());
+  Print("map_partitions",
+        nums.map_partitions([k](std::vector<int64_t> part) {
+              int64_t sum = 0;
+              for (int64_t x : part) sum += x;
+              return std::vector<int64_t>{static_cast<int64_t>(part.size()), sum * k};
+            })
+            .collect());
 
   // Keys and shuffles.
   auto keyed = nums.key_by([k](const int64_t& x) { return x % (k + 4); });
@@ -95,8 +94,9 @@ int main(int argc, char** argv) {
   std::vector<std::pair<int64_t, std::string>> names;
   for (int64_t key = 0; key < 15; key += 2) names.emplace_back(key, "n" + std::to_string(key));
   names.emplace_back(4, "four");  // a key twice on the right
-  auto left = nums.filter([](const int64_t& x) { return x < 50; })
-                  .key_by([](const int64_t& x) { return x % 10; });
+  auto left = nums.filter([](const int64_t& x) { return x < 50; }).key_by([](const int64_t& x) {
+    return x % 10;
+  });
   std::vector<std::string> joined;
   for (auto& [key, vw] : left.join(ctx.parallelize(names, 3)).collect()) {
     joined.push_back(Str(key) + ":" + Str(vw.first) + "/" + vw.second);
@@ -140,7 +140,7 @@ int main(int argc, char** argv) {
   Print("reduce_capture",
         nums.map([d](int64_t x) { return static_cast<int64_t>(static_cast<double>(x) * d); })
             .reduce([k](int64_t a, int64_t b) { return std::max(a, b) + 0 * k; }));
-  nums.foreach([k, d](const int64_t& x) {
+  nums.foreach ([k, d](const int64_t& x) {
     volatile double sink = static_cast<double>(x) * d + k;
     (void)sink;
   });

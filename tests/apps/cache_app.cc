@@ -31,12 +31,13 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
   std::filesystem::remove_all(argv[1]);
 
-  auto counts = lines
-                    .flat_map([](const std::string& line, kiln::Emit<std::pair<std::string, int64_t>>& out) {
-                      for (std::string_view w : kiln::Words(line)) out.emplace(std::string(w), 1);
-                    })
-                    .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
-                    .collect();
+  auto counts =
+      lines
+          .flat_map([](const std::string& line, kiln::Emit<std::pair<std::string, int64_t>>& out) {
+            for (std::string_view w : kiln::Words(line)) out.emplace(std::string(w), 1);
+          })
+          .reduce_by_key([](int64_t a, int64_t b) { return a + b; })
+          .collect();
   int64_t words = 0, lengths = 0;
   for (const auto& [word, n] : counts) {
     words += n;

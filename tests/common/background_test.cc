@@ -26,8 +26,7 @@ bool ReturnsWithin(std::chrono::seconds timeout, Fn fn) {
   return done.wait_for(timeout) == std::future_status::ready;
 }
 
-TEST_CASE("serial queue: runs closures in order on its thread, drops after Stop",
-          "[background]") {
+TEST_CASE("serial queue: runs closures in order on its thread, drops after Stop", "[background]") {
   SerialQueue queue;
   std::vector<int> order;  // written only on the queue's thread until `done`
   absl::Notification done;
@@ -58,8 +57,7 @@ TEST_CASE("work queue: a batch handler gets everything queued, in order", "[back
   CHECK_FALSE(queue.Push(5));
 }
 
-TEST_CASE("work queue: RemoveIf and Close take queued items back unhandled",
-          "[background]") {
+TEST_CASE("work queue: RemoveIf and Close take queued items back unhandled", "[background]") {
   std::atomic<int> handled{0};
   WorkQueue<int> queue({.threads = 2}, [&](std::vector<int>& batch) { handled += batch.size(); });
   for (int i = 0; i < 10; ++i) REQUIRE(queue.Push(i));
@@ -127,20 +125,19 @@ TEST_CASE("stop signal: raised any number of times, wakes a waiter", "[backgroun
 TEST_CASE("retry: transient errors are retried until success", "[retry]") {
   int attempts = 0;
   absl::Status s = rpc::RetryUnavailable(
-      {.what = "calling", .total = std::chrono::minutes(5), .initial_backoff = 1ms}, [&] {
-        return ++attempts < 3 ? absl::UnavailableError("not yet") : absl::OkStatus();
-      });
+      {.what = "calling", .total = std::chrono::minutes(5), .initial_backoff = 1ms},
+      [&] { return ++attempts < 3 ? absl::UnavailableError("not yet") : absl::OkStatus(); });
   CHECK(s.ok());
   CHECK(attempts == 3);
 }
 
 TEST_CASE("retry: a permanent error, or no time left, ends it with context", "[retry]") {
   int attempts = 0;
-  absl::Status s = rpc::RetryUnavailable({.what = "calling x", .total = std::chrono::minutes(5)},
-                                         [&] {
-                                           ++attempts;
-                                           return absl::InvalidArgumentError("bad request");
-                                         });
+  absl::Status s =
+      rpc::RetryUnavailable({.what = "calling x", .total = std::chrono::minutes(5)}, [&] {
+        ++attempts;
+        return absl::InvalidArgumentError("bad request");
+      });
   CHECK(attempts == 1);
   CHECK(absl::IsInvalidArgument(s));
   CHECK(std::string(s.message()) == "calling x: bad request");

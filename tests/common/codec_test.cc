@@ -53,9 +53,9 @@ T RoundTrip(const T& value) {
 template <class T>
 void CheckIntegerExtremes() {
   using L = std::numeric_limits<T>;
-  for (T v : {T{0}, T{1}, L::max(), L::min(), static_cast<T>(L::max() - 1),
-              static_cast<T>(L::min() + 1), static_cast<T>(63), static_cast<T>(64),
-              static_cast<T>(127), static_cast<T>(128)}) {
+  for (T v :
+       {T{0}, T{1}, L::max(), L::min(), static_cast<T>(L::max() - 1), static_cast<T>(L::min() + 1),
+        static_cast<T>(63), static_cast<T>(64), static_cast<T>(127), static_cast<T>(128)}) {
     INFO("value " << +v);
     CHECK(RoundTrip(v) == v);
   }

@@ -51,8 +51,7 @@ TEST_CASE("the executor argv follows the contract exactly", "[executor_command]"
   CHECK(BuildExecutorArgv(Sample()) == expected);
 }
 
-TEST_CASE("an executor argv parses back to the command it was built from",
-          "[executor_command]") {
+TEST_CASE("an executor argv parses back to the command it was built from", "[executor_command]") {
   ExecutorCommand c = Sample();
   c.binary_path = "/path with space/bin";
   c.app_dir = "/dir with space/app=1";
@@ -83,8 +82,8 @@ TEST_CASE("a user's own command line is not an executor's", "[executor_command]"
 
 TEST_CASE("a malformed executor argv is refused naming the argument", "[executor_command]") {
   std::vector<std::string> argv = BuildExecutorArgv(Sample());
-  for (const std::string& bad : {"--cores=0", "--cores=x", "--memory-mb=-1", "--executor-id=",
-                                 "--colour=blue", "stray"}) {
+  for (const std::string& bad :
+       {"--cores=0", "--cores=x", "--memory-mb=-1", "--executor-id=", "--colour=blue", "stray"}) {
     std::vector<std::string> args = argv;
     args.push_back(bad);
     absl::StatusOr<ExecutorCommand> parsed = Parse(args);

@@ -48,8 +48,7 @@ TEST_CASE("master url: local forms", "[master_url]") {
   absl::StatusOr<MasterUrl> all = ParseMasterUrl("local[*]");
   REQUIRE(all.ok());
   CHECK(all->local);
-  CHECK(all->local_threads ==
-        static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  CHECK(all->local_threads == static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 }
 
 TEST_CASE("master url: malformed URLs are errors naming the URL", "[master_url]") {

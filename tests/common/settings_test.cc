@@ -33,8 +33,7 @@ TEST_CASE("settings: the table is sorted by name without duplicates", "[settings
   }
 }
 
-TEST_CASE("settings: every row is well formed and its default valid for its type",
-          "[settings]") {
+TEST_CASE("settings: every row is well formed and its default valid for its type", "[settings]") {
   for (const SettingDef& def : AllSettings()) {
     INFO("setting " << def.name << " default '" << def.default_value << "'");
     CHECK(def.name.starts_with("kiln."));
@@ -136,12 +135,12 @@ TEST_CASE("settings: precedence is --conf over properties file over environment 
   absl::StatusOr<Config> c =
       Config::Load({"kiln.executor.memory=5g", "kiln.driver.port=7000"}, props, env);
   REQUIRE(c.ok());
-  CHECK(c->GetMemoryMb("kiln.executor.memory") == 5 * 1024);       // --conf wins
-  CHECK(c->GetString("kiln.app.name") == "from-file");             // file beats env
-  CHECK(c->GetInt("kiln.task.maxFailures") == 7);                  // file beats env
+  CHECK(c->GetMemoryMb("kiln.executor.memory") == 5 * 1024);                // --conf wins
+  CHECK(c->GetString("kiln.app.name") == "from-file");                      // file beats env
+  CHECK(c->GetInt("kiln.task.maxFailures") == 7);                           // file beats env
   CHECK(c->GetDuration("kiln.worker.timeout") == std::chrono::seconds(5));  // env
-  CHECK(c->GetInt("kiln.driver.port") == 7000);                    // --conf only
-  CHECK(c->GetDuration("kiln.app.timeout") == std::chrono::seconds(60));  // default
+  CHECK(c->GetInt("kiln.driver.port") == 7000);                             // --conf only
+  CHECK(c->GetDuration("kiln.app.timeout") == std::chrono::seconds(60));    // default
   CHECK_FALSE(c->IsSet("kiln.app.timeout"));
 }
 
@@ -177,8 +176,7 @@ TEST_CASE("settings: properties files take comments, blank lines and both separa
   CHECK(c.values().size() == 5);
 }
 
-TEST_CASE("settings: properties file errors name the file, the line and the key",
-          "[settings]") {
+TEST_CASE("settings: properties file errors name the file, the line and the key", "[settings]") {
   TempDir dir;
   std::string bad_value = WriteFile(dir, "bad.conf", "# ok\nkiln.executor.memory 1x\n");
   absl::Status s = Config().LoadPropertiesFile(bad_value);

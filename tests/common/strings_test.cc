@@ -13,8 +13,7 @@ namespace {
 
 using Pieces = std::vector<std::string_view>;
 
-TEST_CASE("strings: StrCat and StrAppend mix strings, characters, numbers and bools",
-          "[strings]") {
+TEST_CASE("strings: StrCat and StrAppend mix strings, characters, numbers and bools", "[strings]") {
   std::string s = "str";
   std::string_view v = "view";
   absl::string_view a("absl", 4);
@@ -108,8 +107,7 @@ TEST_CASE("strings: View converts absl::string_view", "[strings]") {
   CHECK(View(a).size() == 3);
 }
 
-TEST_CASE("strings: JsonEscape escapes quotes, backslashes and control characters",
-          "[strings]") {
+TEST_CASE("strings: JsonEscape escapes quotes, backslashes and control characters", "[strings]") {
   CHECK(JsonEscape("plain") == "plain");
   CHECK(JsonEscape("a\"b") == "a\\\"b");
   CHECK(JsonEscape("a\\b") == "a\\\\b");

@@ -63,8 +63,8 @@ TEST_CASE("subprocess: stdout and stderr go to files, arguments are passed verba
   test::TempDir dir;
   std::string out = dir.Sub("out.log");
   std::string err = dir.Sub("err.log");
-  SpawnOptions options = Argv({"/bin/sh", "-c", "echo \"$1\"; echo oops >&2; exit 3", "sh",
-                               "two words; $(not expanded)"});
+  SpawnOptions options = Argv(
+      {"/bin/sh", "-c", "echo \"$1\"; echo oops >&2; exit 3", "sh", "two words; $(not expanded)"});
   options.stdout_path = out;
   options.stderr_path = err;
   ExitInfo e = RunToEnd(options);
@@ -90,19 +90,19 @@ TEST_CASE("subprocess: an unwritable output path is an error naming it", "[subpr
   options.stdout_path = "/nonexistent/dir/out.log";
   absl::StatusOr<pid_t> pid = Spawn(options);
   REQUIRE_FALSE(pid.ok());
-  CHECK(std::string(pid.status().message()).find("/nonexistent/dir/out.log") !=
-        std::string::npos);
+  CHECK(std::string(pid.status().message()).find("/nonexistent/dir/out.log") != std::string::npos);
 }
 
-TEST_CASE("subprocess: TryWait sees a running child; Terminate ends it by signal",
-          "[subprocess]") {
+TEST_CASE("subprocess: TryWait sees a running child; Terminate ends it by signal", "[subprocess]") {
   absl::StatusOr<pid_t> pid = Spawn(Argv({"/bin/sleep", "60"}));
   REQUIRE(pid.ok());
   // Signal it only once it runs `sleep`: between fork and execve the child is still a
   // copy of this test, with Catch2's signal handlers.
-  REQUIRE(WaitFor([&] { return test::ProcessArgs(*pid) == std::vector<std::string>{
-                                   "/bin/sleep", "60"}; },
-                  milliseconds(10'000)));
+  REQUIRE(WaitFor(
+      [&] {
+        return test::ProcessArgs(*pid) == std::vector<std::string>{"/bin/sleep", "60"};
+      },
+      milliseconds(10'000)));
   CHECK_FALSE(TryWait(*pid).has_value());
   auto start = std::chrono::steady_clock::now();
   ExitInfo e = Terminate(*pid, milliseconds(10'000));
@@ -114,8 +114,7 @@ TEST_CASE("subprocess: TryWait sees a running child; Terminate ends it by signal
   CHECK(std::chrono::steady_clock::now() - start < milliseconds(5'000));
 }
 
-TEST_CASE("subprocess: Terminate falls back to SIGKILL after the grace period",
-          "[subprocess]") {
+TEST_CASE("subprocess: Terminate falls back to SIGKILL after the grace period", "[subprocess]") {
   // The shell ignores SIGTERM (and says so through a file once it does).
   test::TempDir dir;
   std::string marker = dir.Sub("trapped");

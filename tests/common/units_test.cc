@@ -34,8 +34,7 @@ TEST_CASE("units: ParseBytes accepts sizes with every suffix", "[units]") {
   CHECK(ParseBytes("1tb").value() == kTiB);
 }
 
-TEST_CASE("units: ParseBytes suffixes are case-insensitive and whitespace is trimmed",
-          "[units]") {
+TEST_CASE("units: ParseBytes suffixes are case-insensitive and whitespace is trimmed", "[units]") {
   CHECK(ParseBytes("4G").value() == 4 * kGiB);
   CHECK(ParseBytes("512MB").value() == 512 * kMiB);
   CHECK(ParseBytes(" 8k ").value() == 8 * kKiB);

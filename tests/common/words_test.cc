@@ -45,7 +45,7 @@ TEST_CASE("words: long texts agree with a byte-by-byte reference", "[words]") {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
       // Mostly letters, often whitespace, sometimes any byte (0..255).
       const int kind = static_cast<int>(x % 10);
-      const char c = kind < 6 ? static_cast<char>('a' + (x >> 8) % 26)
+      const char c = kind < 6   ? static_cast<char>('a' + (x >> 8) % 26)
                      : kind < 9 ? " \t\n\v\f\r"[(x >> 8) % 6]
                                 : static_cast<char>((x >> 8) & 0xff);
       text.push_back(c);

@@ -1,11 +1,12 @@
+#include "runtime/closure.h"
+
 #include <array>
 #include <string>
 
 #include "common/codec.h"
-#include "tests/kiln_catch.h"
-#include "runtime/closure.h"
 #include "runtime/op_registry.h"
 #include "runtime/ops_narrow.h"
+#include "tests/kiln_catch.h"
 
 namespace {
 

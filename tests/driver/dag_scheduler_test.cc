@@ -65,7 +65,9 @@ TEST_CASE("dag scheduler: a fetch failure below a cached dataset computes the sk
     cache.Update("a", u);
   }
 
-  auto job = std::async(std::launch::async, [&] { return dag.RunJob(reduced, Op("collect"), {0, 1}); });
+  auto job = std::async(std::launch::async, [&] {
+    return dag.RunJob(reduced, Op("collect"), {0, 1});
+  });
   struct StopOnExit {
     TaskScheduler& tasks;
     ~StopOnExit() { tasks.Stop("test ended"); }

@@ -18,8 +18,8 @@ struct Fixture {
     close(fd);
     binary = templ;
     std::ofstream(binary) << std::string(3 << 20, 'x') << "tail";
-    service = std::make_unique<DriverService>(DriverServiceOptions{binary, "abc123", "kiln.task.maxFailures=3\n"},
-                                              &tasks);
+    service = std::make_unique<DriverService>(
+        DriverServiceOptions{binary, "abc123", "kiln.task.maxFailures=3\n"}, &tasks);
     service->SetAppId("app-1");
     auto running = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {service.get()});
     REQUIRE(running.ok());
@@ -32,8 +32,9 @@ struct Fixture {
     std::remove(binary.c_str());
   }
 
-  proto::DriverMessage Register(grpc::ClientReaderWriter<proto::ExecutorMessage, proto::DriverMessage>* stream,
-                                const std::string& digest) {
+  proto::DriverMessage Register(
+      grpc::ClientReaderWriter<proto::ExecutorMessage, proto::DriverMessage>* stream,
+      const std::string& digest) {
     proto::ExecutorMessage hello;
     hello.mutable_register_()->set_app_id("app-1");
     hello.mutable_register_()->set_executor_id(7);
@@ -53,7 +54,8 @@ struct Fixture {
   std::unique_ptr<proto::Driver::Stub> stub;
 };
 
-TEST_CASE("driver service: an executor of another build is refused, naming the digests", "[driver-service]") {
+TEST_CASE("driver service: an executor of another build is refused, naming the digests",
+          "[driver-service]") {
   Fixture f;
   grpc::ClientContext ctx;
   auto stream = f.stub->Connect(&ctx);
@@ -64,7 +66,8 @@ TEST_CASE("driver service: an executor of another build is refused, naming the d
   CHECK(f.tasks.ExecutorCount() == 0);
 }
 
-TEST_CASE("driver service: a matching executor registers and gets the settings", "[driver-service]") {
+TEST_CASE("driver service: a matching executor registers and gets the settings",
+          "[driver-service]") {
   Fixture f;
   grpc::ClientContext ctx;
   auto stream = f.stub->Connect(&ctx);

@@ -33,9 +33,10 @@ struct TempDir {
 
 TEST_CASE("local: narrow operations fuse and keep order", "[local]") {
   int64_t add = 10;  // captured by value and shipped with the closure
-  auto ds = Local().parallelize(Range(1000), 4).map([add](int64_t x) { return x + add; }).filter([](int64_t x) {
-    return x % 3 == 0;
-  });
+  auto ds = Local()
+                .parallelize(Range(1000), 4)
+                .map([add](int64_t x) { return x + add; })
+                .filter([](int64_t x) { return x % 3 == 0; });
   std::vector<int64_t> expected;
   for (int64_t x = 0; x < 1000; ++x) {
     if ((x + 10) % 3 == 0) expected.push_back(x + 10);
@@ -86,9 +87,10 @@ TEST_CASE("local: reduce_by_key, group_by_key, join", "[local]") {
     CHECK(std::accumulate(values.begin(), values.end(), int64_t{0}) == sums[key]);
   }
 
-  auto names = Local().parallelize(std::vector<std::pair<std::string, std::string>>{
-                                       {"k1", "one"}, {"k2", "two"}, {"k2", "deux"}, {"zz", "none"}},
-                                   2);
+  auto names = Local().parallelize(
+      std::vector<std::pair<std::string, std::string>>{
+          {"k1", "one"}, {"k2", "two"}, {"k2", "deux"}, {"zz", "none"}},
+      2);
   auto joined = ds.filter([](const KV& kv) { return kv.second < 40; }).join(names, 2).collect();
   // k1: 1, 38; k2: 2, 39 -> 2 + 2*2 = 6 rows; zz matches nothing.
   CHECK(joined.size() == 6);
@@ -96,12 +98,16 @@ TEST_CASE("local: reduce_by_key, group_by_key, join", "[local]") {
 }
 
 TEST_CASE("local: left_outer_join keeps unmatched left records", "[local]") {
-  auto left = Local().parallelize(std::vector<std::pair<int64_t, std::string>>{{1, "a"}, {2, "b"}, {3, "c"}}, 2);
-  auto right = Local().parallelize(std::vector<std::pair<int64_t, int64_t>>{{2, 20}, {2, 21}, {4, 40}}, 2);
+  auto left = Local().parallelize(
+      std::vector<std::pair<int64_t, std::string>>{{1, "a"}, {2, "b"}, {3, "c"}}, 2);
+  auto right =
+      Local().parallelize(std::vector<std::pair<int64_t, int64_t>>{{2, 20}, {2, 21}, {4, 40}}, 2);
   auto rows = left.left_outer_join(right, 3).collect();
   std::sort(rows.begin(), rows.end());
   using Row = std::pair<int64_t, std::pair<std::string, std::optional<int64_t>>>;
-  CHECK(rows == std::vector<Row>{{1, {"a", std::nullopt}}, {2, {"b", 20}}, {2, {"b", 21}}, {3, {"c", std::nullopt}}});
+  CHECK(rows ==
+        std::vector<Row>{
+            {1, {"a", std::nullopt}}, {2, {"b", 20}}, {2, {"b", 21}}, {3, {"c", std::nullopt}}});
 }
 
 // Every join form gives the rows a plain nested loop gives, whichever side is already
@@ -112,7 +118,8 @@ TEST_CASE("local: joins with a partitioned side equal the shuffled joins", "[loc
   for (int64_t i = 0; i < 3000; ++i) left_rows.emplace_back(i % 101, i);
   for (int64_t i = 0; i < 500; ++i) right_rows.emplace_back((i * 7) % 131, -i);
   // Left: one record per key, placed by key into 4 partitions; right: not placed.
-  auto left = Local().parallelize(left_rows, 3)
+  auto left = Local()
+                  .parallelize(left_rows, 3)
                   .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 4)
                   .map_values([](int64_t v) { return v * 2; })
                   .filter([](const P& kv) { return kv.first != 5; });
@@ -139,7 +146,8 @@ TEST_CASE("local: joins with a partitioned side equal the shuffled joins", "[loc
   // The partitioned side on the right: it stays, the left side moves.
   auto swapped = right.join(left).collect();
   std::vector<Row> swapped_expected;
-  for (const Row& r : expected) swapped_expected.push_back({r.first, {r.second.second, r.second.first}});
+  for (const Row& r : expected)
+    swapped_expected.push_back({r.first, {r.second.second, r.second.first}});
   CHECK(sorted(swapped) == sorted(swapped_expected));
   // Both sides partitioned alike (the joined output is placed by key too).
   auto self = stays_left.map_values([](std::pair<int64_t, int64_t> vw) { return vw.first; });
@@ -177,7 +185,8 @@ TEST_CASE("local: take reads only the partitions it needs", "[local]") {
   CHECK(first25 == std::vector<int64_t>(Range(25)));
   CHECK(ds.take(0).empty());
   // Empty leading partitions: 1, then 4, then 20 partitions are scanned.
-  auto late = Local().parallelize(Range(1000), 100).filter([](int64_t x) { return x >= 200 && x < 260; });
+  auto late =
+      Local().parallelize(Range(1000), 100).filter([](int64_t x) { return x >= 200 && x < 260; });
   CHECK(late.take(3) == std::vector<int64_t>{200, 201, 202});
   // More than there is: every partition, every record.
   CHECK(Local().parallelize(Range(30), 7).take(100) == Range(30));
@@ -200,8 +209,8 @@ TEST_CASE("local: sort_by_key orders globally, both ways", "[local]") {
 
 TEST_CASE("local: sort_by_key on strings is bytewise and stable", "[local]") {
   // Keys sharing 8-byte prefixes, shorter than 8 bytes, empty, and with high bytes.
-  const std::vector<std::string> keys = {"abcdefgh2", "abcdefgh1", "abcdefgh", "", "a",
-                                         "\xff", "a\x80", "zz", "abcdefgh1"};
+  const std::vector<std::string> keys = {"abcdefgh2", "abcdefgh1", "abcdefgh", "",         "a",
+                                         "\xff",      "a\x80",     "zz",       "abcdefgh1"};
   std::vector<std::pair<std::string, int64_t>> pairs;
   for (int64_t i = 0; i < 900; ++i) pairs.emplace_back(keys[(i * 7) % keys.size()], i);
   auto ds = Local().parallelize(pairs, 1);

@@ -96,15 +96,17 @@ TEST_CASE("local cache: cached input outlives its file; unpersisted, the job fai
   CHECK_THROWS_AS(lines.count(), JobFailed);
 }
 
-TEST_CASE("local cache: a cached shuffled dataset and cached coalesced partitions", "[local][cache]") {
+TEST_CASE("local cache: a cached shuffled dataset and cached coalesced partitions",
+          "[local][cache]") {
   g_calls = 0;
   auto pairs = Local().parallelize(Range(2000), 4).map([](int64_t x) {
     return std::pair<int64_t, int64_t>(x % 50, x);
   });
-  auto sums = pairs.reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3).map([](std::pair<int64_t, int64_t> kv) {
-    ++g_calls;
-    return kv;
-  });
+  auto sums = pairs.reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3)
+                  .map([](std::pair<int64_t, int64_t> kv) {
+                    ++g_calls;
+                    return kv;
+                  });
   sums.cache();
   std::vector<std::pair<int64_t, int64_t>> first = sums.collect();
   CHECK(g_calls == 50);
@@ -115,10 +117,14 @@ TEST_CASE("local cache: a cached shuffled dataset and cached coalesced partition
   CHECK(merged.count() == 50);
   CHECK(g_calls == 50);
   // A cached coalesced dataset.
-  auto narrowed = Local().parallelize(Range(100), 6).map([](int64_t x) {
-    ++g_calls;
-    return x;
-  }).coalesce(2).cache();
+  auto narrowed = Local()
+                      .parallelize(Range(100), 6)
+                      .map([](int64_t x) {
+                        ++g_calls;
+                        return x;
+                      })
+                      .coalesce(2)
+                      .cache();
   g_calls = 0;
   CHECK(narrowed.collect() == Range(100));
   CHECK(narrowed.collect() == Range(100));
@@ -175,7 +181,8 @@ TEST_CASE("local cache: DISK_ONLY keeps partitions on disk", "[local][cache]") {
     ds.persist(StorageLevel::kMemoryOnly);
     FAIL("persist at another level was accepted");
   } catch (const JobFailed& e) {
-    CHECK(std::string(e.what()).find("already persisted at another storage level") != std::string::npos);
+    CHECK(std::string(e.what()).find("already persisted at another storage level") !=
+          std::string::npos);
   }
   ds.unpersist();
   CHECK(ds.count() == 5000);

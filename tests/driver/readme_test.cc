@@ -32,7 +32,8 @@ TEST_CASE("readme: the settings table matches common/settings.cc", "[readme]") {
   }
   std::map<std::string, std::string> actual;
   for (const SettingDef& def : AllSettings()) {
-    actual[std::string(def.name)] = def.default_value.empty() ? "(empty)" : std::string(def.default_value);
+    actual[std::string(def.name)] =
+        def.default_value.empty() ? "(empty)" : std::string(def.default_value);
   }
   CHECK(documented == actual);
 }

@@ -155,7 +155,8 @@ TEST_CASE("stages: a persisted dataset gets a cache point after its operator", "
         std::vector<std::string>{"source", "map", "filter", "sink"});
 }
 
-TEST_CASE("stages: a coalesce over a cached dataset prefers where most blocks are", "[stages][cache]") {
+TEST_CASE("stages: a coalesce over a cached dataset prefers where most blocks are",
+          "[stages][cache]") {
   auto source = Source(4);
   source->id = 1;
   auto merged = Coalesce(source, {{0, 1, 2}, {3}});

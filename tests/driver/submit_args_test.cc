@@ -34,11 +34,11 @@ std::string Error(std::vector<std::string> args) {
 
 TEST_CASE("submit: flags become settings; explicit flags beat --conf", "[submit]") {
   FakeApp app;
-  absl::StatusOr<SubmitArgs> parsed = ParseSubmitArgs(
-      {"--master", "kiln://h:7077", "--executor-memory=2g", "--conf", "kiln.executor.memory=1g",
-       "--executor-cores", "3", "--total-executor-cores", "6", "--name", "job", app.path, "in",
-       "--not-a-kiln-flag"},
-      kNoEnv);
+  absl::StatusOr<SubmitArgs> parsed =
+      ParseSubmitArgs({"--master", "kiln://h:7077", "--executor-memory=2g", "--conf",
+                       "kiln.executor.memory=1g", "--executor-cores", "3", "--total-executor-cores",
+                       "6", "--name", "job", app.path, "in", "--not-a-kiln-flag"},
+                      kNoEnv);
   REQUIRE(parsed.ok());
   CHECK(parsed->conf.GetString("kiln.master") == "kiln://h:7077");
   CHECK(parsed->conf.GetMemoryMb("kiln.executor.memory") == 2048);
@@ -87,9 +87,8 @@ TEST_CASE("submit: settings come from a properties file under the flags", "[subm
     std::ofstream out(props);
     out << "# defaults\nkiln.executor.memory 3g\nkiln.task.maxFailures=7\n";
   }
-  absl::StatusOr<SubmitArgs> parsed =
-      ParseSubmitArgs({"--properties-file", props, "--conf", "kiln.task.maxFailures=2", app.path},
-                      kNoEnv);
+  absl::StatusOr<SubmitArgs> parsed = ParseSubmitArgs(
+      {"--properties-file", props, "--conf", "kiln.task.maxFailures=2", app.path}, kNoEnv);
   std::remove(props.c_str());
   REQUIRE(parsed.ok());
   CHECK(parsed->conf.GetMemoryMb("kiln.executor.memory") == 3072);

@@ -61,18 +61,22 @@ TEST_CASE("task scheduler: tasks go out in one batch per executor, plan first", 
   CHECK(a->batches()[0].tasks_size() == 2);
   CHECK(b->batches()[0].tasks_size() == 2);
   // Finishing tasks frees cores for the two queued ones.
-  for (const auto& t : a->tasks()) tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  for (const auto& t : a->tasks())
+    tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
   REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
   CHECK(a->batches()[1].plans_size() == 0);  // the executor has the plan already
-  for (const auto& t : a->tasks()) tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
-  for (const auto& t : b->tasks()) tasks.OnStatuses("b", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  for (const auto& t : a->tasks())
+    tasks.OnStatuses("a", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
+  for (const auto& t : b->tasks())
+    tasks.OnStatuses("b", {Finished(t.task_id(), "r" + std::to_string(t.partition()))});
   TaskSetOutcome out = outcome.get();
   REQUIRE(out.status.ok());
   REQUIRE(out.results.size() == 6);
   for (int i = 0; i < 6; ++i) CHECK(out.results[i].status.result() == "r" + std::to_string(i));
 }
 
-TEST_CASE("task scheduler: a task failing max_failures times fails the stage, naming where", "[scheduler]") {
+TEST_CASE("task scheduler: a task failing max_failures times fails the stage, naming where",
+          "[scheduler]") {
   TaskScheduler tasks({.max_failures = 2, .launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 1);
   tasks.AddExecutor(a);
@@ -132,7 +136,8 @@ TEST_CASE("task scheduler: a fetch failure ends the task set for a resubmit", "[
   tasks.OnStatuses("a", {Finished(a->tasks()[1].task_id(), "")});
   AsyncRun next(tasks, MakeSet(2));
   REQUIRE(WaitFor([&] { return a->tasks().size() == 4; }, 10s));
-  tasks.OnStatuses("a", {Finished(a->tasks()[2].task_id(), ""), Finished(a->tasks()[3].task_id(), "")});
+  tasks.OnStatuses("a",
+                   {Finished(a->tasks()[2].task_id(), ""), Finished(a->tasks()[3].task_id(), "")});
   CHECK(next.get().status.ok());
 }
 
@@ -158,8 +163,9 @@ TEST_CASE("task scheduler: short tasks are launched ahead of free cores, long on
   CHECK(a->batches().back().tasks_size() == 1);
 }
 
-TEST_CASE("task scheduler: tasks wait for the executor holding their input, up to the locality wait",
-          "[scheduler][cache]") {
+TEST_CASE(
+    "task scheduler: tasks wait for the executor holding their input, up to the locality wait",
+    "[scheduler][cache]") {
   FakeClock clock;
   TaskScheduler tasks({.launch_ahead = 0, .locality_wait = 3000ms, .clock = &clock});
   auto a = std::make_shared<FakeExecutor>("a", 1);
@@ -208,7 +214,8 @@ TEST_CASE("task scheduler: without a live preferred executor a task runs anywher
   CHECK(outcome.get().status.ok());
 }
 
-TEST_CASE("task scheduler: block updates in statuses reach the cache tracker", "[scheduler][cache]") {
+TEST_CASE("task scheduler: block updates in statuses reach the cache tracker",
+          "[scheduler][cache]") {
   CacheTracker cache;
   cache.Persist(7, 2, runtime::OpSpec());
   TaskScheduler tasks({.launch_ahead = 0}, &cache);

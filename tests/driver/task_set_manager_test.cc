@@ -32,8 +32,7 @@ proto::TaskStatus Failure(const std::string& error) {
 // Executors "a" and "b" are live, nothing else.
 bool Live(const std::string& id) { return id == "a" || id == "b"; }
 
-TEST_CASE("task set: tasks go out in order and the outcome holds every result",
-          "[task_set]") {
+TEST_CASE("task set: tasks go out in order and the outcome holds every result", "[task_set]") {
   TaskSetManager m(MakeSet(3), {}, Live);
   CHECK(m.waiting());
   CHECK(m.NextTask("a") == 0);
@@ -69,8 +68,7 @@ TEST_CASE("task set: a failed task runs again, and fails the set after max_failu
   CHECK(message.find("boom again") != std::string::npos);
 }
 
-TEST_CASE("task set: a lost attempt is queued again without counting as a failure",
-          "[task_set]") {
+TEST_CASE("task set: a lost attempt is queued again without counting as a failure", "[task_set]") {
   TaskSetManager m(MakeSet(2), {.max_failures = 1}, Live);
   REQUIRE(m.NextTask("a") == 0);
   REQUIRE(m.NextTask("a") == 1);
@@ -84,8 +82,7 @@ TEST_CASE("task set: a lost attempt is queued again without counting as a failur
   CHECK(m.TakeOutcome().status.ok());
 }
 
-TEST_CASE("task set: a fetch failure ends the set, later statuses change nothing",
-          "[task_set]") {
+TEST_CASE("task set: a fetch failure ends the set, later statuses change nothing", "[task_set]") {
   TaskSetManager m(MakeSet(2), {}, Live);
   REQUIRE(m.NextTask("a") == 0);
   REQUIRE(m.NextTask("a") == 1);

@@ -61,15 +61,13 @@ TEST_CASE("cluster: two workers come up ALIVE with 4 cores in total", "[cluster]
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 
-TEST_CASE("cluster: a SIGKILLed worker becomes DEAD and its cores leave the pool",
-          "[cluster]") {
+TEST_CASE("cluster: a SIGKILLed worker becomes DEAD and its cores leave the pool", "[cluster]") {
   MiniCluster cluster(FastLiveness());
   REQUIRE_OK(cluster.Start());
   cluster.KillWorker(0);
   CHECK(cluster.worker_pid(0) == -1);
 
-  bool dead = WaitFor([&] { return Str(cluster.WorkerState(0), "state") == "DEAD"; },
-                      seconds(30));
+  bool dead = WaitFor([&] { return Str(cluster.WorkerState(0), "state") == "DEAD"; }, seconds(30));
   INFO("/json: " << cluster.MasterState().dump());
   REQUIRE(dead);
   CHECK(WaitFor([&] { return Int(cluster.MasterState(), "cores") == 2; }, seconds(10)));
@@ -102,8 +100,7 @@ TEST_CASE("cluster: a paused worker is declared DEAD", "[cluster]") {
   MiniCluster cluster(FastLiveness());
   REQUIRE_OK(cluster.Start());
   cluster.PauseWorker(1);
-  bool dead = WaitFor([&] { return Str(cluster.WorkerState(1), "state") == "DEAD"; },
-                      seconds(30));
+  bool dead = WaitFor([&] { return Str(cluster.WorkerState(1), "state") == "DEAD"; }, seconds(30));
   INFO("/json: " << cluster.MasterState().dump());
   CHECK(dead);
   cluster.ResumeWorker(1);

@@ -122,10 +122,8 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
 }
 
 void CheckApi(const std::string& master, int default_parallelism) {
-  CommandResult r = Submit(master, {}, AppPath("api_app"),
-                           {Str(kN), std::to_string(kK), "2.75"});
-  INFO("api_app on " << master << ": exit code " << r.exit_code << "\n--- stderr ---\n"
-                     << r.err);
+  CommandResult r = Submit(master, {}, AppPath("api_app"), {Str(kN), std::to_string(kK), "2.75"});
+  INFO("api_app on " << master << ": exit code " << r.exit_code << "\n--- stderr ---\n" << r.err);
   REQUIRE(r.exit_code == 0);
   std::map<std::string, std::string> got;
   for (const std::string& line : SplitLines(r.out)) {

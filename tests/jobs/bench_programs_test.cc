@@ -47,8 +47,8 @@ TEST_CASE("bench: Kiln's word count and sort agree with the single-thread baseli
 
   CommandResult single = Run({BinPath("bench_single_wordcount"), text, dir.Sub("wc-single")});
   REQUIRE(single.exit_code == 0);
-  CommandResult kiln = Submit("local[2]", {}, BinPath("kiln_bench"),
-                              {"wordcount", text, dir.Sub("wc-kiln"), "3"});
+  CommandResult kiln =
+      Submit("local[2]", {}, BinPath("kiln_bench"), {"wordcount", text, dir.Sub("wc-kiln"), "3"});
   INFO(kiln.ToString());
   REQUIRE(kiln.exit_code == 0);
   CHECK(kiln.out.find("BENCH seconds ") != std::string::npos);
@@ -57,7 +57,8 @@ TEST_CASE("bench: Kiln's word count and sort agree with the single-thread baseli
   CHECK(Data({"check-words", dir.Sub("wc-kiln")}) == expected);
 
   REQUIRE(Run({BinPath("bench_single_sort"), records, dir.Sub("sort-single")}).exit_code == 0);
-  kiln = Submit("local[2]", {}, BinPath("kiln_bench"), {"sort", records, dir.Sub("sort-kiln"), "3"});
+  kiln =
+      Submit("local[2]", {}, BinPath("kiln_bench"), {"sort", records, dir.Sub("sort-kiln"), "3"});
   REQUIRE(kiln.exit_code == 0);
   CHECK(Data({"check-sort", records, dir.Sub("sort-kiln")}) ==
         Data({"check-sort", records, dir.Sub("sort-single")}));
@@ -79,8 +80,8 @@ TEST_CASE("bench: Kiln's PageRank agrees with the single-thread baseline", "[ben
   const std::string expected = Data({"check-ranks", dir.Sub("single")});
   CHECK(expected.find("vertices=") == 0);
   // On more partitions than executor cores, so cached links are reused across rounds.
-  CommandResult kiln = Submit("local[2]", {}, BinPath("kiln_bench"),
-                              {"pagerank", graph, "5", dir.Sub("kiln"), "3"});
+  CommandResult kiln =
+      Submit("local[2]", {}, BinPath("kiln_bench"), {"pagerank", graph, "5", dir.Sub("kiln"), "3"});
   INFO(kiln.ToString());
   REQUIRE(kiln.exit_code == 0);
   CHECK(Data({"check-ranks", dir.Sub("kiln")}) == expected);

@@ -29,8 +29,7 @@ void CheckCityReport(const std::string& master, const std::vector<std::string>& 
   CHECK(ReadParts(out) == data.expected);
 }
 
-TEST_CASE("jobs: city_report on a 2-worker cluster equals the reference",
-          "[jobs][city_report]") {
+TEST_CASE("jobs: city_report on a 2-worker cluster equals the reference", "[jobs][city_report]") {
   MiniCluster cluster;
   REQUIRE_OK(cluster.Start());
   // Small splits, so that the inputs' partitions spread over both workers.

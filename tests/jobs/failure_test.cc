@@ -13,8 +13,8 @@ namespace {
 
 // `host`: where the task ran, as the message must name it.
 CommandResult CheckTaskFailure(const std::string& master, const std::string& host) {
-  CommandResult r = Submit(master, {"--conf", "kiln.task.maxFailures=2"},
-                           AppPath("failing_app"), {"throw"});
+  CommandResult r =
+      Submit(master, {"--conf", "kiln.task.maxFailures=2"}, AppPath("failing_app"), {"throw"});
   INFO("failing_app throw on " << master << ": " << r.ToString());
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code != 0);

@@ -38,8 +38,12 @@ class BackgroundSubmit {
   BackgroundSubmit(const MiniCluster& cluster, const TempDir& dir,
                    const std::vector<std::string>& app_args) {
     SpawnOptions submit;
-    submit.argv = {BinPath("kiln-submit"), "--master", cluster.master_url(), "--conf",
-                   "kiln.ui.showConsoleProgress=false", AppPath("slow_app")};
+    submit.argv = {BinPath("kiln-submit"),
+                   "--master",
+                   cluster.master_url(),
+                   "--conf",
+                   "kiln.ui.showConsoleProgress=false",
+                   AppPath("slow_app")};
     submit.argv.insert(submit.argv.end(), app_args.begin(), app_args.end());
     submit.stdout_path = dir.Sub("submit.out");
     submit.stderr_path = dir.Sub("submit.err");
@@ -97,8 +101,10 @@ TEST_CASE("fault: an executor killed mid-job leaves the output byte-identical", 
   CheckExecutorKillLeavesOutput({});
 }
 
-TEST_CASE("fault: an executor killed mid-job leaves an unsorted reduce_by_key output "
-          "byte-identical", "[fault]") {
+TEST_CASE(
+    "fault: an executor killed mid-job leaves an unsorted reduce_by_key output "
+    "byte-identical",
+    "[fault]") {
   CheckExecutorKillLeavesOutput({"unsorted"});
 }
 

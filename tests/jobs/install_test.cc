@@ -52,14 +52,15 @@ TEST_CASE("install: a job built against the installed Kiln runs locally and on a
   TempDir dir("kiln-install-");
   const std::string prefix = dir.Sub("prefix");
   const std::string build = dir.Sub("build");
-  REQUIRE(Run({KILN_CMAKE, "--install", KILN_BUILD_DIR, "--prefix", prefix}, minutes(2))
-              .exit_code == 0);
+  REQUIRE(
+      Run({KILN_CMAKE, "--install", KILN_BUILD_DIR, "--prefix", prefix}, minutes(2)).exit_code ==
+      0);
   // The public headers are installed; the RPC layer is not.
   CHECK(PathExists(prefix + "/include/kiln/driver/kiln.h"));
   CHECK_FALSE(PathExists(prefix + "/include/kiln/common/rpc.h"));
   CHECK(PathExists(prefix + "/lib/cmake/Kiln/KilnConfig.cmake"));
-  REQUIRE(Run({KILN_CMAKE, "-S", std::string(KILN_SOURCE_DIR) + "/examples/standalone", "-B",
-               build, "-G", KILN_CMAKE_GENERATOR, "-DCMAKE_PREFIX_PATH=" + prefix},
+  REQUIRE(Run({KILN_CMAKE, "-S", std::string(KILN_SOURCE_DIR) + "/examples/standalone", "-B", build,
+               "-G", KILN_CMAKE_GENERATOR, "-DCMAKE_PREFIX_PATH=" + prefix},
               minutes(2))
               .exit_code == 0);
   REQUIRE(Run({KILN_CMAKE, "--build", build}, minutes(10)).exit_code == 0);

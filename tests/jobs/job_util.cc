@@ -59,8 +59,7 @@ Json FindApp(const Json& state, const char* list, const std::string& id) {
   return Json();
 }
 
-Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id,
-                         milliseconds timeout) {
+Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id, milliseconds timeout) {
   Json entry;
   WaitFor([&] { return !(entry = FindApp(cluster.MasterState(), "completedapps", id)).is_null(); },
           timeout);
@@ -79,8 +78,8 @@ absl::Status CheckClusterIdle(const MiniCluster& cluster, milliseconds timeout) 
           Json state = body.ok() ? Json::parse(*body, nullptr, false) : Json();
           if (!state.is_object() || !state.contains("executors") ||
               !state["executors"].is_array() || !state["executors"].empty()) {
-            last = "worker-" + std::to_string(i) + " /json: " +
-                   (body.ok() ? *body : std::string(body.status().message()));
+            last = "worker-" + std::to_string(i) +
+                   " /json: " + (body.ok() ? *body : std::string(body.status().message()));
             return false;
           }
         }
@@ -172,12 +171,12 @@ uint64_t Rng::Next() {  // splitmix64
 
 std::string GenerateText(uint32_t seed, int lines) {
   static const char* const kWords[] = {
-      "the",    "The",   "fox,",     "dog.",        "(quick)", "don't", "e-mail", "3.14",
-      "#tag",   "naïve", "x\xc2\xa0y", "\"quoted\"", "a;b",     "!",     "...",    "end.",
-      "brown",  "over",  "lazy",     "jumps",       "THE",     "q?",    "0",      "\x7f",
-      "[x]",    "a,b,c", "Zebra",    "zebra",       "-",       "__init__"};
-  static const char* const kSpaces[] = {" ", "  ", "\t", " \t ", "\v", "\f", "\r", " \r",
-                                        "\v\f", " "};
+      "the",   "The",   "fox,",       "dog.",       "(quick)", "don't",   "e-mail", "3.14",
+      "#tag",  "naïve", "x\xc2\xa0y", "\"quoted\"", "a;b",     "!",       "...",    "end.",
+      "brown", "over",  "lazy",       "jumps",      "THE",     "q?",      "0",      "\x7f",
+      "[x]",   "a,b,c", "Zebra",      "zebra",      "-",       "__init__"};
+  static const char* const kSpaces[] = {" ",  "  ", "\t",  " \t ", "\v",
+                                        "\f", "\r", " \r", "\v\f", " "};
   constexpr size_t kNumWords = sizeof(kWords) / sizeof(kWords[0]);
   constexpr size_t kNumSpaces = sizeof(kSpaces) / sizeof(kSpaces[0]);
   Rng rng(seed);

@@ -24,14 +24,13 @@ int64_t ElapsedMs(Clock::time_point start) {
 }
 
 struct BadInput {
-  std::string master;               // "" = the listening port nobody serves
-  std::vector<std::string> flags;   // between --master and the application
-  std::string app;                  // "" = build/bin/wordcount
-  std::vector<std::string> named;   // what the one line must name
+  std::string master;              // "" = the listening port nobody serves
+  std::vector<std::string> flags;  // between --master and the application
+  std::string app;                 // "" = build/bin/wordcount
+  std::vector<std::string> named;  // what the one line must name
 };
 
-TEST_CASE("jobs: kiln-submit refuses bad input with one line before connecting",
-          "[jobs][submit]") {
+TEST_CASE("jobs: kiln-submit refuses bad input with one line before connecting", "[jobs][submit]") {
   TempDir dir("kiln-submit-");
   WriteTestFile(dir.Sub("in.txt"), "a b c\n");
   const std::string missing_app = dir.Sub("no-such-app");
@@ -66,7 +65,7 @@ TEST_CASE("jobs: kiln-submit refuses bad input with one line before connecting",
     CHECK(ms < 5000);
     CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);  // exactly one line...
     CHECK((!r.err.empty() && r.err.back() == '\n'));
-    for (const std::string& name : c.named) {                  // ...naming the culprit
+    for (const std::string& name : c.named) {  // ...naming the culprit
       INFO("the message should name " << name);
       CHECK(r.err.find(name) != std::string::npos);
     }
@@ -83,8 +82,7 @@ TEST_CASE("jobs: an unreachable master fails within the connect timeout and is n
   UnusedPort nobody;  // connecting is refused
   auto start = Clock::now();
   CommandResult r = Submit(nobody.url(), {"--conf", "kiln.master.connectTimeout=1s"},
-                           BinPath("wordcount"), {dir.Sub("in.txt"), dir.Sub("out")},
-                           seconds(15));
+                           BinPath("wordcount"), {dir.Sub("in.txt"), dir.Sub("out")}, seconds(15));
   INFO("(" << ElapsedMs(start) << " ms): " << r.ToString());
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code != 0);

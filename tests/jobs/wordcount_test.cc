@@ -100,12 +100,12 @@ TEST_CASE("jobs: wordcount over a directory with small splits on the cluster",
   // Three jobs, one after the other, on the same cluster.
   CheckWordCount(cluster.master_url(), {"--conf", "kiln.files.maxPartitionBytes=37"}, in.path(),
                  expected, 4);
-  CheckWordCount(cluster.master_url(), {"--conf", "kiln.files.maxPartitionBytes=1000"},
-                 in.path(), expected, 4);
-  CheckWordCount(cluster.master_url(),
-                 {"--conf", "kiln.files.maxPartitionBytes=37", "--conf",
-                  "kiln.default.parallelism=3"},
-                 in.path(), expected, 3);
+  CheckWordCount(cluster.master_url(), {"--conf", "kiln.files.maxPartitionBytes=1000"}, in.path(),
+                 expected, 4);
+  CheckWordCount(
+      cluster.master_url(),
+      {"--conf", "kiln.files.maxPartitionBytes=37", "--conf", "kiln.default.parallelism=3"},
+      in.path(), expected, 3);
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
@@ -113,14 +113,13 @@ TEST_CASE("jobs: wordcount over a directory with small splits in local[2]",
           "[jobs][wordcount][splits]") {
   TempDir in("kiln-wc-in-");
   WordCounts expected = WriteInputDir(in.path());
-  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=37"}, in.path(), expected,
+  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=37"}, in.path(), expected, 2);
+  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=1000"}, in.path(), expected,
                  2);
-  CheckWordCount("local[2]", {"--conf", "kiln.files.maxPartitionBytes=1000"}, in.path(),
-                 expected, 2);
-  CheckWordCount("local[2]",
-                 {"--conf", "kiln.files.maxPartitionBytes=37", "--conf",
-                  "kiln.default.parallelism=3"},
-                 in.path(), expected, 3);
+  CheckWordCount(
+      "local[2]",
+      {"--conf", "kiln.files.maxPartitionBytes=37", "--conf", "kiln.default.parallelism=3"},
+      in.path(), expected, 3);
 }
 
 TEST_CASE("jobs: wordcount writes the same bytes on a cluster, in local[2] and in local[1]",
@@ -132,7 +131,8 @@ TEST_CASE("jobs: wordcount writes the same bytes on a cluster, in local[2] and i
                                           "kiln.default.parallelism=3"};
   auto run = [&](const std::string& master, const std::string& name) {
     TempDir out("kiln-wc-out-");
-    CommandResult r = Submit(master, flags, BinPath("wordcount"), {in.Sub("input.txt"), out.Sub(name)});
+    CommandResult r =
+        Submit(master, flags, BinPath("wordcount"), {in.Sub("input.txt"), out.Sub(name)});
     INFO(master << ": " << r.ToString());
     REQUIRE(r.exit_code == 0);
     REQUIRE(PartFiles(out.Sub(name)).size() == 3);

@@ -81,7 +81,7 @@ TEST_CASE("allocator: the cap on total cores is respected") {
 
 TEST_CASE("allocator: nothing fits") {
   CHECK(PlaceExecutors({1, 512, 10}, {}, true).empty());
-  CHECK(PlaceExecutors({4, 512, 10}, Workers(3, 3, 4096), true).empty());  // too few cores
+  CHECK(PlaceExecutors({4, 512, 10}, Workers(3, 3, 4096), true).empty());   // too few cores
   CHECK(PlaceExecutors({1, 8192, 10}, Workers(3, 4, 4096), true).empty());  // too little memory
   CHECK(PlaceExecutors({0, 512, 10}, Workers(2, 0, 4096), false).empty());  // no free core
 }
@@ -106,8 +106,7 @@ TEST_CASE("allocator: never oversubscribes a worker (randomized)") {
     std::vector<WorkerCapacity> workers;
     int n = pick(0, 6);
     for (int i = 0; i < n; ++i) {
-      workers.push_back({StrCat("w", i), pick(0, 16), pick(0, 16) * 512,
-                         pick(0, 3) == 0});
+      workers.push_back({StrCat("w", i), pick(0, 16), pick(0, 16) * 512, pick(0, 3) == 0});
     }
     ExecutorDemand d{pick(0, 5), pick(1, 8) * 512, pick(0, 60)};
     bool spread = pick(0, 1) == 1;

@@ -17,8 +17,8 @@ class FakeWorkerCommands final : public WorkerCommands {
  public:
   absl::Status LaunchExecutor(const std::string& address, const ExecutorLaunch& l) override {
     absl::MutexLock lock(&mu_);
-    calls_.push_back(StrCat("launch ", address, " ", l.app_id, " ", l.executor_id, " cores=",
-                            l.cores, " mem=", l.memory_mb));
+    calls_.push_back(StrCat("launch ", address, " ", l.app_id, " ", l.executor_id,
+                            " cores=", l.cores, " mem=", l.memory_mb));
     launches_.push_back(l);
     if (failing_.count(address) > 0) return absl::UnavailableError("worker down");
     return absl::OkStatus();
@@ -29,8 +29,7 @@ class FakeWorkerCommands final : public WorkerCommands {
     calls_.push_back(StrCat("kill ", address, " ", app_id, " ", executor_id));
     return absl::OkStatus();
   }
-  absl::Status ApplicationFinished(const std::string& address,
-                                   const std::string& app_id) override {
+  absl::Status ApplicationFinished(const std::string& address, const std::string& app_id) override {
     absl::MutexLock lock(&mu_);
     calls_.push_back(StrCat("finished ", address, " ", app_id));
     return absl::OkStatus();

@@ -13,12 +13,16 @@ bool Balanced(const std::string& json) {
   for (size_t i = 0; i < json.size(); ++i) {
     char c = json[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
       continue;
     }
-    if (c == '"') in_string = true;
-    else if (c == '{' || c == '[') stack.push_back(c);
+    if (c == '"')
+      in_string = true;
+    else if (c == '{' || c == '[')
+      stack.push_back(c);
     else if (c == '}' || c == ']') {
       if (stack.empty() || stack.back() != (c == '}' ? '{' : '[')) return false;
       stack.pop_back();
@@ -85,10 +89,9 @@ TEST_CASE("json: an empty cluster") {
   v.url = "kiln://h:1";
   std::string json = RenderJson(v);
   CHECK(Balanced(json));
-  CHECK(json ==
-        R"({"url":"kiln://h:1","workers":[],"cores":0,"coresused":0,"memory":0,)"
-        R"("memoryused":0,"activeapps":[],"completedapps":[],"status":"ALIVE"})"
-        "\n");
+  CHECK(json == R"({"url":"kiln://h:1","workers":[],"cores":0,"coresused":0,"memory":0,)"
+                R"("memoryused":0,"activeapps":[],"completedapps":[],"status":"ALIVE"})"
+                "\n");
 }
 
 TEST_CASE("html: the status page lists workers and applications, escaped") {

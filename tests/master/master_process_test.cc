@@ -69,17 +69,25 @@ TEST_CASE("kiln-master: starts, serves /json, stops cleanly on SIGTERM") {
   std::string ready = dir.path + "/ready";
   std::string log = dir.path + "/master.log";
   SpawnOptions spawn;
-  spawn.argv = {Master(),     "--host",       "127.0.0.1", "--port",
-                "0",          "--ui-port",    "0",         "--ready-file",
-                ready,        "--conf",       "kiln.worker.timeout=30s"};
+  spawn.argv = {Master(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--ui-port",
+                "0",
+                "--ready-file",
+                ready,
+                "--conf",
+                "kiln.worker.timeout=30s"};
   spawn.stderr_path = log;
   auto pid = Spawn(spawn);
   REQUIRE(pid.ok());
   ChildGuard child(*pid);
   INFO("master log:\n" << FileOrEmpty(log));
 
-  bool ready_seen = WaitFor([&] { return child.Exited() || ReadReadyFile(ready).ok(); },
-                            seconds(30));
+  bool ready_seen =
+      WaitFor([&] { return child.Exited() || ReadReadyFile(ready).ok(); }, seconds(30));
   REQUIRE(ready_seen);
   REQUIRE_FALSE(child.Exited());
   auto ports = ReadReadyFile(ready);

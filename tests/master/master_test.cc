@@ -139,7 +139,7 @@ TEST_CASE("master: consolidation and scheduling when a worker arrives later") {
 TEST_CASE("master: applications are served in registration order") {
   Cluster c;
   c.AddWorker(1, 4, 8192);
-  std::string first = c.AddApp(0, 1024, 0);   // takes the whole worker
+  std::string first = c.AddApp(0, 1024, 0);  // takes the whole worker
   std::string second = c.AddApp(1, 1024, 0);
   CHECK(c.App(first).cores == 4);
   CHECK(c.App(second).state == "WAITING");
@@ -216,8 +216,7 @@ TEST_CASE("master: ending an application frees resources and tells its workers")
 
   // Idempotent for an ended app; errors for an unknown one or a bad state.
   CHECK(c.master->UnregisterApplication(app, "FINISHED").ok());
-  CHECK(c.master->UnregisterApplication("app-x", "FINISHED").code() ==
-        absl::StatusCode::kNotFound);
+  CHECK(c.master->UnregisterApplication("app-x", "FINISHED").code() == absl::StatusCode::kNotFound);
   absl::Status bad = c.master->UnregisterApplication(other, "DONE");
   CHECK(bad.code() == absl::StatusCode::kInvalidArgument);
   CHECK(View(bad.message()).find("final_state") != std::string_view::npos);
@@ -294,8 +293,7 @@ TEST_CASE("master: re-registration keeps executors the worker still runs") {
   c.commands.Take();
   // The worker restarted its connection: it still runs executor 0 and an unknown one of
   // `app`, and one of an application this master does not know.
-  c.AddWorker(1, 4, 4096,
-              {{app, 0, 1, 512}, {app, 9, 1, 512}, {"app-gone", 3, 1, 512}});
+  c.AddWorker(1, 4, 4096, {{app, 0, 1, 512}, {app, 9, 1, 512}, {"app-gone", 3, 1, 512}});
   auto calls = c.commands.Take();
   std::sort(calls.begin(), calls.end());
   CHECK(calls == std::vector<std::string>{

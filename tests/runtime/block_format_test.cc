@@ -74,17 +74,23 @@ TEST_CASE("block_format: frames round trip for every codec and chunking") {
     const std::string block = EncodeBlock(codec, frames);
 
     std::vector<std::string> whole;
-    REQUIRE(DecodeInChunks(block, [] { return size_t{1} << 30; }, &whole).ok());
+    REQUIRE(DecodeInChunks(
+                block, [] { return size_t{1} << 30; }, &whole)
+                .ok());
     CHECK(whole == frames);
 
     std::vector<std::string> bytewise;
-    REQUIRE(DecodeInChunks(block, [] { return size_t{1}; }, &bytewise).ok());
+    REQUIRE(DecodeInChunks(
+                block, [] { return size_t{1}; }, &bytewise)
+                .ok());
     CHECK(bytewise == frames);
 
     std::mt19937 rng(static_cast<uint32_t>(codec) + 11);
     for (int trial = 0; trial < 20; ++trial) {
       std::vector<std::string> random;
-      REQUIRE(DecodeInChunks(block, [&] { return size_t{1} + rng() % 20000; }, &random).ok());
+      REQUIRE(DecodeInChunks(
+                  block, [&] { return size_t{1} + rng() % 20000; }, &random)
+                  .ok());
       CHECK(random == frames);
     }
   }
@@ -117,15 +123,16 @@ TEST_CASE("block_format: corrupt and truncated blocks are DataLoss naming the bl
       size_t at = rng() % bad.size();
       bad[at] = static_cast<char>(bad[at] ^ (1 + rng() % 255));
       std::vector<std::string> got;
-      absl::Status s = DecodeInChunks(bad, [&] { return size_t{1} + rng() % 5000; }, &got);
+      absl::Status s = DecodeInChunks(
+          bad, [&] { return size_t{1} + rng() % 5000; }, &got);
       REQUIRE_FALSE(s.ok());
       CHECK(s.code() == absl::StatusCode::kDataLoss);
       CHECK(View(s.message()).find("shuffle 1 map 2 reduce 3") != std::string::npos);
     }
     for (size_t cut : {size_t{1}, size_t{5}, kFrameHeaderBytes + 1, block.size() / 2}) {
       std::vector<std::string> got;
-      absl::Status s =
-          DecodeInChunks(block.substr(0, block.size() - cut), [] { return size_t{4096}; }, &got);
+      absl::Status s = DecodeInChunks(
+          block.substr(0, block.size() - cut), [] { return size_t{4096}; }, &got);
       REQUIRE_FALSE(s.ok());
       CHECK(s.code() == absl::StatusCode::kDataLoss);
       CHECK(View(s.message()).find("truncated") != std::string::npos);

@@ -12,7 +12,8 @@ namespace {
 
 std::vector<std::string> ListDirNames(const std::string& dir) {
   std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(dir)) names.push_back(e.path().filename());
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename());
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -148,16 +149,16 @@ TEST_CASE("block store: disk blocks are framed files, removed with their dataset
   int records = 0, frames = 0;
   bool in_order = true;
   REQUIRE(ReadDiskBlock(store.DiskPath(id), [&](std::string_view frame) {
-    ++frames;
-    Reader r(frame);
-    std::string x;
-    while (!r.done()) {
-      Decode(r, x);
-      in_order = in_order && x == std::string("record ") + std::to_string(records);
-      ++records;
-    }
-    return absl::OkStatus();
-  }).ok());
+            ++frames;
+            Reader r(frame);
+            std::string x;
+            while (!r.done()) {
+              Decode(r, x);
+              in_order = in_order && x == std::string("record ") + std::to_string(records);
+              ++records;
+            }
+            return absl::OkStatus();
+          }).ok());
   CHECK(records == 100000);
   CHECK(frames > 1);
   CHECK(in_order);
@@ -167,8 +168,9 @@ TEST_CASE("block store: disk blocks are framed files, removed with their dataset
   CHECK(store.RemoveDataset(4) == 1);
   CHECK_FALSE(store.OnDisk(id));
   CHECK(ListDirNames(dir).empty());
-  CHECK(ReadDiskBlock(store.DiskPath(id), [](std::string_view) { return absl::OkStatus(); }).code() ==
-        absl::StatusCode::kNotFound);
+  CHECK(ReadDiskBlock(store.DiskPath(id), [](std::string_view) {
+          return absl::OkStatus();
+        }).code() == absl::StatusCode::kNotFound);
   std::filesystem::remove_all(dir);
 }
 

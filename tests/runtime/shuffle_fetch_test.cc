@@ -8,13 +8,13 @@
 
 #include "common/codec.h"
 #include "common/rpc.h"
+#include "common/shuffle_files.h"
 #include "common/strings.h"
 #include "proto/worker.grpc.pb.h"
-#include "tests/kiln_catch.h"
-#include "tests/runtime/runtime_test_util.h"
-#include "common/shuffle_files.h"
 #include "runtime/shuffle_reader.h"
 #include "runtime/shuffle_writer.h"
+#include "tests/kiln_catch.h"
+#include "tests/runtime/runtime_test_util.h"
 
 namespace kiln::runtime {
 namespace {
@@ -99,8 +99,11 @@ struct FakeWorker {
 // Writes map `map_id` under `app_dir`; records are "m<map>-<i>" strings.
 void WriteMap(const std::string& app_dir, int map_id, int records,
               std::vector<std::vector<std::string>>* expected) {
-  ShuffleWriter writer({.app_dir = app_dir, .shuffle_id = kShuffle, .map_id = map_id,
-                        .num_partitions = kPartitions, .frame_bytes = 200});
+  ShuffleWriter writer({.app_dir = app_dir,
+                        .shuffle_id = kShuffle,
+                        .map_id = map_id,
+                        .num_partitions = kPartitions,
+                        .frame_bytes = 200});
   for (int i = 0; i < records; ++i) {
     int p = (i * 7 + map_id) % kPartitions;
     if (map_id == 1 && p == 2) continue;  // an empty block among full ones

@@ -5,12 +5,12 @@
 #include <vector>
 
 #include "common/codec.h"
-#include "common/strings.h"
-#include "tests/kiln_catch.h"
-#include "tests/runtime/runtime_test_util.h"
 #include "common/shuffle_files.h"
+#include "common/strings.h"
 #include "runtime/shuffle_reader.h"
 #include "runtime/shuffle_writer.h"
+#include "tests/kiln_catch.h"
+#include "tests/runtime/runtime_test_util.h"
 
 namespace kiln::runtime {
 namespace {
@@ -177,7 +177,12 @@ TEST_CASE("shuffle_io: a new attempt replaces an earlier output") {
   Expected first(2), second(2);
   WriteMap(options, 0, 50, &first);
   ShuffleWriter writer(options);
-  REQUIRE(writer.Add(0, "\x03" "abc" "\x01").ok());  // one encoded Record
+  REQUIRE(writer
+              .Add(0,
+                   "\x03"
+                   "abc"
+                   "\x01")
+              .ok());  // one encoded Record
   REQUIRE(writer.Commit().ok());
   WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   CHECK(ReadPartition(&reader, LocalParams(1), 0) == std::vector<Record>{{"abc", 1}});
@@ -187,8 +192,11 @@ TEST_CASE("shuffle_io: a new attempt replaces an earlier output") {
 TEST_CASE("shuffle_io: an uncommitted writer leaves no file behind") {
   ScratchDir dir;
   {
-    ShuffleWriter writer({.app_dir = dir.path(), .shuffle_id = kShuffle, .num_partitions = 3,
-                          .frame_bytes = 64, .spill_bytes = 256});
+    ShuffleWriter writer({.app_dir = dir.path(),
+                          .shuffle_id = kShuffle,
+                          .num_partitions = 3,
+                          .frame_bytes = 64,
+                          .spill_bytes = 256});
     for (int i = 0; i < 500; ++i) REQUIRE(writer.Add(i % 3, "some record bytes").ok());
     CHECK(writer.spill_count() > 0);
     CHECK(!ListDir(ShuffleDir(dir.path())).empty());
@@ -198,7 +206,9 @@ TEST_CASE("shuffle_io: an uncommitted writer leaves no file behind") {
 
 TEST_CASE("shuffle_io: a missing or corrupt local output is a fetch failure naming the map") {
   ScratchDir dir;
-  ShuffleWriterOptions options{.app_dir = dir.path(), .shuffle_id = kShuffle, .num_partitions = 2,
+  ShuffleWriterOptions options{.app_dir = dir.path(),
+                               .shuffle_id = kShuffle,
+                               .num_partitions = 2,
                                .compression = Compression::kNone};
   Expected expected(2);
   WriteMap(options, 0, 100, &expected);

@@ -46,9 +46,18 @@ std::vector<std::string> ReadAll(const std::vector<FileSplit>& splits, int64_t b
 
 std::vector<std::string> SampleTexts() {
   std::vector<std::string> texts = {
-      "",         "a",           "\n",           "\n\n",           "a\nb",
-      "a\nb\n",   "a\r\nb\r\n",  "\r\n\r\n",     "ab\r",           "x\ry\n\rz",
-      "\n\nabc\n\n\n",           std::string(100, 'L') + "\nshort\n" + std::string(70, 'M'),
+      "",
+      "a",
+      "\n",
+      "\n\n",
+      "a\nb",
+      "a\nb\n",
+      "a\r\nb\r\n",
+      "\r\n\r\n",
+      "ab\r",
+      "x\ry\n\rz",
+      "\n\nabc\n\n\n",
+      std::string(100, 'L') + "\nshort\n" + std::string(70, 'M'),
   };
   std::mt19937 rng(42);
   for (int t = 0; t < 6; ++t) {

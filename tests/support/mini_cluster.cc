@@ -139,8 +139,8 @@ void MiniCluster::TerminateNodes() {
 // --- Starting nodes ---
 
 absl::Status MiniCluster::StartMaster(int port, int ui_port) {
-  std::vector<std::string> args{"--host", kHost, "--port", StrCat(port), "--ui-port",
-                                StrCat(ui_port), "--ready-file", master_.ready_path};
+  std::vector<std::string> args{"--host",    kHost,           "--port",       StrCat(port),
+                                "--ui-port", StrCat(ui_port), "--ready-file", master_.ready_path};
   for (const auto* confs : {&options_.conf, &options_.master_conf}) {
     for (const std::string& kv : *confs) args.insert(args.end(), {"--conf", kv});
   }
@@ -155,13 +155,13 @@ absl::Status MiniCluster::StartMaster(int port, int ui_port) {
 
 absl::Status MiniCluster::SpawnWorker(int i) {
   Node& w = worker(i);
-  std::vector<std::string> args{"--master",    master_url(),
-                                "--host",      kHost,
-                                "--port",      "0",
-                                "--ui-port",   "0",
-                                "--cores",     StrCat(options_.cores_per_worker),
-                                "--memory",    options_.memory_per_worker,
-                                "--work-dir",  w.work_dir,
+  std::vector<std::string> args{"--master",     master_url(),
+                                "--host",       kHost,
+                                "--port",       "0",
+                                "--ui-port",    "0",
+                                "--cores",      StrCat(options_.cores_per_worker),
+                                "--memory",     options_.memory_per_worker,
+                                "--work-dir",   w.work_dir,
                                 "--ready-file", w.ready_path};
   for (const auto* confs : {&options_.conf, &options_.worker_conf}) {
     for (const std::string& kv : *confs) args.insert(args.end(), {"--conf", kv});
@@ -208,14 +208,14 @@ absl::Status MiniCluster::WaitForReady(Node& node) {
       options_.start_timeout);
   RETURN_IF_ERROR(died);
   if (!ready) {
-    return absl::DeadlineExceededError(
-        StrCat(node.name, " wrote no ready file ", node.ready_path, " within ",
-               options_.start_timeout.count(), " ms; last lines of ", node.log_path, ":\n",
-               TailFile(node.log_path, 40)));
+    return absl::DeadlineExceededError(StrCat(node.name, " wrote no ready file ", node.ready_path,
+                                              " within ", options_.start_timeout.count(),
+                                              " ms; last lines of ", node.log_path, ":\n",
+                                              TailFile(node.log_path, 40)));
   }
   if (node.port <= 0 || node.ui_port <= 0) {
-    return absl::InternalError(StrCat(node.name, "'s ready file ", node.ready_path,
-                                      " lacks grpc_port or ui_port"));
+    return absl::InternalError(
+        StrCat(node.name, "'s ready file ", node.ready_path, " lacks grpc_port or ui_port"));
   }
   return absl::OkStatus();
 }
@@ -248,8 +248,8 @@ absl::Status MiniCluster::WaitForWorkersAlive(std::chrono::milliseconds timeout)
         for (const Node& w : workers_) {
           if (w.pid <= 0 || w.paused) continue;
           if (JsonString(FindWorker(*state, w.port), "state") != "ALIVE") {
-            waiting_for = StrCat(w.name, " (port ", w.port, ") to be ALIVE in /json: ",
-                                 state->dump());
+            waiting_for =
+                StrCat(w.name, " (port ", w.port, ") to be ALIVE in /json: ", state->dump());
             return false;
           }
         }
@@ -351,8 +351,8 @@ bool MiniCluster::WaitNoExecutors(std::chrono::milliseconds timeout) const {
 absl::Status MiniCluster::CheckNoLeaks(std::chrono::milliseconds timeout) const {
   std::string leaks;
   if (!WaitForResourcesFree(timeout)) {
-    StrAppend(&leaks, "cores or memory still in use (or /json unreachable) after ",
-              timeout.count(), " ms: ", MasterState().dump(), "\n");
+    StrAppend(&leaks, "cores or memory still in use (or /json unreachable) after ", timeout.count(),
+              " ms: ", MasterState().dump(), "\n");
   }
   if (!WaitNoExecutors(timeout)) {
     StrAppend(&leaks, "executor processes left:\n");

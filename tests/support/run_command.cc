@@ -33,8 +33,8 @@ std::string ResolveProgram(const std::string& name) {
 }  // namespace
 
 std::string CommandResult::ToString() const {
-  return StrCat("exit code ", exit_code, timed_out ? " (timed out)" : "", "\n--- stdout ---\n",
-                out, "\n--- stderr ---\n", err);
+  return StrCat("exit code ", exit_code, timed_out ? " (timed out)" : "", "\n--- stdout ---\n", out,
+                "\n--- stderr ---\n", err);
 }
 
 std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra) {
@@ -49,8 +49,7 @@ std::vector<std::string> EnvironmentWith(const std::vector<std::string>& extra) 
   return env;
 }
 
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         std::chrono::milliseconds timeout,
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                          const std::vector<std::string>& env) {
   CommandResult result;
   if (argv.empty()) {

@@ -20,8 +20,7 @@ struct CommandResult {
 // Runs `argv` (argv[0] is a path, or a name searched in $PATH) with no shell, its output
 // going to temporary files. `env` holds "KEY=VALUE" entries added to (or replacing in)
 // this process's environment. On timeout the child's whole process group is killed.
-CommandResult RunCommand(const std::vector<std::string>& argv,
-                         std::chrono::milliseconds timeout,
+CommandResult RunCommand(const std::vector<std::string>& argv, std::chrono::milliseconds timeout,
                          const std::vector<std::string>& env = {});
 
 // `extra` entries "KEY=VALUE" laid over this process's environment.

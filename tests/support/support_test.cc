@@ -74,11 +74,11 @@ TEST_CASE("support: FindExecutorPids matches --app-dir under a directory", "[sup
     return *pid;
   };
   std::vector<pid_t> pids{
-      fake({"--kiln-executor", "--app-dir=" + dir.Sub("work/app-1")}),   // matches
-      fake({"--kiln-executor", "--app-dir", dir.Sub("work/app-2")}),     // matches
-      fake({"--app-dir=" + dir.Sub("work/app-3")}),                      // not an executor
+      fake({"--kiln-executor", "--app-dir=" + dir.Sub("work/app-1")}),    // matches
+      fake({"--kiln-executor", "--app-dir", dir.Sub("work/app-2")}),      // matches
+      fake({"--app-dir=" + dir.Sub("work/app-3")}),                       // not an executor
       fake({"--kiln-executor", "--app-dir=" + dir.path() + "-other/a"}),  // another dir
-      fake({"--kiln-executor", "--app-dir=" + dir.path()}),              // the dir itself
+      fake({"--kiln-executor", "--app-dir=" + dir.path()}),               // the dir itself
   };
   std::vector<pid_t> found;
   bool ok = WaitFor(

@@ -10,11 +10,11 @@
 
 // REQUIRE_OK(status_or_statusor): fails the test (and stops it) with the status's message.
 // CHECK_OK: the same, but the test goes on.
-#define KILN_STATUS_ASSERT_(macro, expr)                               \
-  do {                                                                 \
-    ::absl::Status kiln_test_status_ = ::kiln::test::ToStatus(expr);   \
-    INFO(#expr << " -> " << kiln_test_status_.ToString());             \
-    macro(kiln_test_status_.ok());                                     \
+#define KILN_STATUS_ASSERT_(macro, expr)                             \
+  do {                                                               \
+    ::absl::Status kiln_test_status_ = ::kiln::test::ToStatus(expr); \
+    INFO(#expr << " -> " << kiln_test_status_.ToString());           \
+    macro(kiln_test_status_.ok());                                   \
   } while (0)
 #define REQUIRE_OK(expr) KILN_STATUS_ASSERT_(REQUIRE, expr)
 #define CHECK_OK(expr) KILN_STATUS_ASSERT_(CHECK, expr)

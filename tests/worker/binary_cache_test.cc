@@ -32,13 +32,13 @@ TEST_CASE("a binary is fetched once, verified and made executable", "[worker][bi
   const std::string content = "#!/bin/true\nbinary bytes";
   const std::string digest = DigestOf(dir, content);
   std::atomic<int> fetches{0};
-  BinaryCache cache(dir.Sub("binaries"), [&](const BinarySource& source, const std::string& d,
-                                             const std::string& dest) {
-    ++fetches;
-    CHECK(source.driver_address == "127.0.0.1:4000");
-    CHECK(d == digest);
-    return WriteFileAtomic(dest, content);
-  });
+  BinaryCache cache(dir.Sub("binaries"),
+                    [&](const BinarySource& source, const std::string& d, const std::string& dest) {
+                      ++fetches;
+                      CHECK(source.driver_address == "127.0.0.1:4000");
+                      CHECK(d == digest);
+                      return WriteFileAtomic(dest, content);
+                    });
   const BinarySource source{"127.0.0.1:4000", "app-1"};
 
   std::vector<std::thread> threads;
@@ -60,11 +60,11 @@ TEST_CASE("a binary is fetched once, verified and made executable", "[worker][bi
   CHECK(*bytes == content);
 
   // A new cache over the same dir (a restarted worker) trusts the installed file.
-  BinaryCache again(dir.Sub("binaries"), [&](const BinarySource&, const std::string&,
-                                             const std::string&) {
-    ++fetches;
-    return absl::InternalError("must not fetch");
-  });
+  BinaryCache again(dir.Sub("binaries"),
+                    [&](const BinarySource&, const std::string&, const std::string&) {
+                      ++fetches;
+                      return absl::InternalError("must not fetch");
+                    });
   REQUIRE_OK(again.Get(source, digest));
   CHECK(fetches == 1);
 }
@@ -73,11 +73,11 @@ TEST_CASE("a binary with the wrong digest is refused and not kept", "[worker][bi
   TempDir dir;
   const std::string digest = DigestOf(dir, "the real bytes");
   int fetches = 0;
-  BinaryCache cache(dir.Sub("binaries"), [&](const BinarySource&, const std::string&,
-                                             const std::string& dest) {
-    ++fetches;
-    return WriteFileAtomic(dest, "other bytes");
-  });
+  BinaryCache cache(dir.Sub("binaries"),
+                    [&](const BinarySource&, const std::string&, const std::string& dest) {
+                      ++fetches;
+                      return WriteFileAtomic(dest, "other bytes");
+                    });
   auto path = cache.Get({"127.0.0.1:4000", "app-1"}, digest);
   REQUIRE_FALSE(path.ok());
   CHECK(absl::IsDataLoss(path.status()));
@@ -91,10 +91,10 @@ TEST_CASE("a binary with the wrong digest is refused and not kept", "[worker][bi
 TEST_CASE("fetch errors reach the caller with the digest", "[worker][binaries]") {
   TempDir dir;
   const std::string digest(64, 'a');
-  BinaryCache cache(dir.Sub("binaries"), [](const BinarySource&, const std::string&,
-                                            const std::string&) {
-    return absl::UnavailableError("driver 127.0.0.1:4000 unreachable");
-  });
+  BinaryCache cache(dir.Sub("binaries"),
+                    [](const BinarySource&, const std::string&, const std::string&) {
+                      return absl::UnavailableError("driver 127.0.0.1:4000 unreachable");
+                    });
   auto path = cache.Get({"127.0.0.1:4000", "app-1"}, digest);
   REQUIRE_FALSE(path.ok());
   CHECK(absl::IsUnavailable(path.status()));

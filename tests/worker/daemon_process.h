@@ -51,10 +51,12 @@ class DaemonProcess {
   absl::StatusOr<std::map<std::string, int>> WaitReady(const std::string& ready_file,
                                                        std::chrono::milliseconds timeout) {
     absl::StatusOr<std::map<std::string, int>> ready = absl::UnavailableError("not ready");
-    WaitFor([&] {
-      ready = ReadReadyFile(ready_file);
-      return ready.ok() || Exited();
-    }, timeout);
+    WaitFor(
+        [&] {
+          ready = ReadReadyFile(ready_file);
+          return ready.ok() || Exited();
+        },
+        timeout);
     if (ready.ok()) return ready;
     return absl::UnavailableError(StrCat(argv_[0], " did not get ready (",
                                          Exited() ? exit_->ToString() : "still running",

@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/shuffle_files.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
-#include "common/shuffle_files.h"
 
 namespace kiln::worker {
 namespace {
@@ -34,8 +34,7 @@ void WriteMapOutput(const std::string& work_dir, const std::string& app, int shu
     offsets.push_back(data.size());
   }
   REQUIRE_OK(WriteFileAtomic(ShuffleDataPath(app_dir, shuffle, map), data));
-  REQUIRE_OK(WriteFileAtomic(ShuffleIndexPath(app_dir, shuffle, map),
-                             EncodeShuffleIndex(offsets)));
+  REQUIRE_OK(WriteFileAtomic(ShuffleIndexPath(app_dir, shuffle, map), EncodeShuffleIndex(offsets)));
 }
 
 proto::FetchShuffleBlocksRequest Request(const std::string& app, int shuffle, int reduce,

@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
+#include "common/shuffle_files.h"
 #include "nlohmann/json.hpp"
 #include "proto/driver.grpc.pb.h"
 #include "proto/master.grpc.pb.h"
@@ -22,7 +23,6 @@
 #include "tests/support/processes.h"
 #include "tests/support/test_util.h"
 #include "tests/worker/daemon_process.h"
-#include "common/shuffle_files.h"
 
 namespace kiln::test {
 namespace {
@@ -77,12 +77,14 @@ class FakeMaster final : public proto::Master::Service {
     return out;
   }
   bool WaitForState(const std::string& app, int id, proto::ExecutorState state) {
-    return WaitFor([&] {
-      for (const auto& c : Changes(app, id)) {
-        if (c.state() == state) return true;
-      }
-      return false;
-    }, kTimeout);
+    return WaitFor(
+        [&] {
+          for (const auto& c : Changes(app, id)) {
+            if (c.state() == state) return true;
+          }
+          return false;
+        },
+        kTimeout);
   }
 
  private:
@@ -173,9 +175,22 @@ std::string LastMessage(FakeMaster& master, const std::string& app, int id) {
 
 // The worker's argv against a master at `master_port`; ready file in `dir`.
 std::vector<std::string> WorkerArgv(TempDir& dir, int master_port) {
-  return {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port),
-          "--port", "0", "--ui-port", "0", "--cores", "4", "--memory", "4g", "--work-dir",
-          dir.Sub("work"), "--ready-file", dir.Sub("worker.ready"), "--conf",
+  return {kBin + "/kiln-worker",
+          "--master",
+          StrCat("kiln://127.0.0.1:", master_port),
+          "--port",
+          "0",
+          "--ui-port",
+          "0",
+          "--cores",
+          "4",
+          "--memory",
+          "4g",
+          "--work-dir",
+          dir.Sub("work"),
+          "--ready-file",
+          dir.Sub("worker.ready"),
+          "--conf",
           "kiln.worker.heartbeatInterval=100ms"};
 }
 
@@ -337,8 +352,7 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_KILLED));
   CHECK(WaitFor([&] { return !ProcessAlive(executor_pid); }, kTimeout));
   CHECK(WaitFor([&] { return access(app_dir.c_str(), F_OK) != 0; }, kTimeout));
-  CHECK(absl::IsFailedPrecondition(
-      client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
+  CHECK(absl::IsFailedPrecondition(client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
   REQUIRE_OK(client.ApplicationFinished("app-unknown"));  // idempotent
   CHECK(absl::IsInvalidArgument(client.ApplicationFinished("..")));
 
@@ -354,8 +368,7 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   CHECK(FindExecutorPids(dir.path()).empty());
 }
 
-TEST_CASE("a worker stops promptly on SIGTERM when the master is gone",
-          "[worker][integration]") {
+TEST_CASE("a worker stops promptly on SIGTERM when the master is gone", "[worker][integration]") {
   TempDir dir;
   auto digest = Sha256File(kFakeExecutor);
   REQUIRE_OK(digest);
@@ -375,8 +388,8 @@ TEST_CASE("a worker stops promptly on SIGTERM when the master is gone",
   // A running executor, whose KILLED report at shutdown has no master to go to.
   const std::string app = "app-20240101000000-0003";
   WorkerClient client({.address = StrCat("127.0.0.1:", ports->at("grpc_port"))});
-  REQUIRE_OK(client.LaunchExecutor(
-      Launch(app, 0, StrCat("127.0.0.1:", driver_server->port), *digest)));
+  REQUIRE_OK(
+      client.LaunchExecutor(Launch(app, 0, StrCat("127.0.0.1:", driver_server->port), *digest)));
   REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_RUNNING));
   master_server->server->Shutdown(std::chrono::system_clock::now());
   master_server->server.reset();

@@ -18,7 +18,6 @@
 namespace kiln::test {
 namespace {
 
-
 // A port nobody listens on: bound, then released.
 int ClosedPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -32,14 +31,13 @@ int ClosedPort() {
   return ntohs(addr.sin_port);
 }
 
-TEST_CASE("a worker registers with kiln-master and stops on SIGTERM",
-          "[worker][integration]") {
+TEST_CASE("a worker registers with kiln-master and stops on SIGTERM", "[worker][integration]") {
   if (access((kBin + "/kiln-master").c_str(), X_OK) != 0) {
     FAIL("kiln-master is not built at " << kBin << "/kiln-master");
   }
   TempDir dir;
-  DaemonProcess master({kBin + "/kiln-master", "--host", "127.0.0.1", "--port", "0",
-                        "--ui-port", "0", "--ready-file", dir.Sub("master.ready")},
+  DaemonProcess master({kBin + "/kiln-master", "--host", "127.0.0.1", "--port", "0", "--ui-port",
+                        "0", "--ready-file", dir.Sub("master.ready")},
                        dir.Sub("master.log"));
   REQUIRE_OK(master.Start());
   auto master_ports = master.WaitReady(dir.Sub("master.ready"), kTimeout);
@@ -48,8 +46,8 @@ TEST_CASE("a worker registers with kiln-master and stops on SIGTERM",
   const int master_ui = master_ports->at("ui_port");
 
   DaemonProcess worker(
-      {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port), "--port",
-       "0", "--ui-port", "0", "--cores", "2", "--memory", "2g", "--work-dir", dir.Sub("work"),
+      {kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port), "--port", "0",
+       "--ui-port", "0", "--cores", "2", "--memory", "2g", "--work-dir", dir.Sub("work"),
        "--ready-file", dir.Sub("worker.ready"), "--conf", "kiln.worker.heartbeatInterval=200ms"},
       dir.Sub("worker.log"));
   REQUIRE_OK(worker.Start());
@@ -60,19 +58,21 @@ TEST_CASE("a worker registers with kiln-master and stops on SIGTERM",
 
   // The master lists the worker ALIVE with its resources.
   nlohmann::json entry;
-  bool alive = WaitFor([&] {
-    auto body = HttpGet("127.0.0.1", master_ui, "/json");
-    if (!body.ok()) return false;
-    auto state = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
-    if (!state.is_object() || !state["workers"].is_array()) return false;
-    for (const auto& w : state["workers"]) {
-      if (w.value("port", 0) == worker_port && w.value("state", "") == "ALIVE") {
-        entry = w;
-        return true;
-      }
-    }
-    return false;
-  }, kTimeout);
+  bool alive = WaitFor(
+      [&] {
+        auto body = HttpGet("127.0.0.1", master_ui, "/json");
+        if (!body.ok()) return false;
+        auto state = nlohmann::json::parse(*body, nullptr, /*allow_exceptions=*/false);
+        if (!state.is_object() || !state["workers"].is_array()) return false;
+        for (const auto& w : state["workers"]) {
+          if (w.value("port", 0) == worker_port && w.value("state", "") == "ALIVE") {
+            entry = w;
+            return true;
+          }
+        }
+        return false;
+      },
+      kTimeout);
   INFO("master log:\n" << master.LogTail() << "\nworker log:\n" << worker.LogTail());
   REQUIRE(alive);
   CHECK(entry.value("cores", 0) == 2);
@@ -104,8 +104,7 @@ TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][int
   TempDir dir;
   const std::string url = StrCat("kiln://127.0.0.1:", ClosedPort());
   DaemonProcess worker({kBin + "/kiln-worker", "--master", url, "--port", "0", "--ui-port", "0",
-                        "--work-dir", dir.Sub("work"), "--conf",
-                        "kiln.master.connectTimeout=1s"},
+                        "--work-dir", dir.Sub("work"), "--conf", "kiln.master.connectTimeout=1s"},
                        dir.Sub("worker.log"));
   REQUIRE_OK(worker.Start());
   auto exit = worker.WaitExit(std::chrono::seconds(20));
@@ -117,8 +116,7 @@ TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][int
   CHECK(log->find(url) != std::string::npos);
 }
 
-TEST_CASE("bad kiln-worker flags exit 2 with one line naming the flag",
-          "[worker][integration]") {
+TEST_CASE("bad kiln-worker flags exit 2 with one line naming the flag", "[worker][integration]") {
   TempDir dir;
   struct Case {
     std::vector<std::string> args;

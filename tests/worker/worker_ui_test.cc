@@ -12,8 +12,13 @@ namespace kiln::worker {
 namespace {
 
 TEST_CASE("the worker's /json lists its resources and executors", "[worker][ui]") {
-  WorkerInfo info{.id = "worker-1-h-7078", .host = "h", .port = 7078, .ui_port = 8081,
-                  .master_url = "kiln://m:7077", .cores = 8, .memory_mb = 4096};
+  WorkerInfo info{.id = "worker-1-h-7078",
+                  .host = "h",
+                  .port = 7078,
+                  .ui_port = 8081,
+                  .master_url = "kiln://m:7077",
+                  .cores = 8,
+                  .memory_mb = 4096};
   std::vector<ExecutorView> executors{
       {.spec = {"app-1", 0, 2, 1024}, .running = true, .pid = 42},
       {.spec = {"app-\"2", 1, 1, 512}, .running = false, .pid = 0},
