@@ -6,6 +6,7 @@
 
 #include "common/executor_command.h"
 #include "common/logging.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "driver/driver.h"
 #include "runtime/executor_process.h"
@@ -18,29 +19,27 @@ namespace kiln {
 namespace {
 
 // Settings of a program started by kiln-submit travel in KILN_SUBMIT_CONF; a program
-// started directly reads KILN_CONF_* variables.
-Config LoadConfig(const ContextOptions& options) {
-  absl::StatusOr<Config> conf;
+// started directly reads KILN_CONF_* variables. The error names the bad key.
+absl::StatusOr<Config> LoadConfig(const ContextOptions& options) {
   const char* submitted = std::getenv("KILN_SUBMIT_CONF");
-  if (submitted != nullptr) {
-    conf = Config::Deserialize(submitted);
-  } else {
-    conf = Config::Load({}, "", environ);
-  }
-  absl::Status s = conf.status();
-  if (s.ok()) {
-    for (const std::string& kv : options.conf) {
-      s = conf->SetFromFlag(kv);
-      if (!s.ok()) break;
-    }
-  }
-  if (s.ok() && !options.master.empty()) s = conf->Set("kiln.master", options.master);
-  if (s.ok() && !options.app_name.empty()) s = conf->Set("kiln.app.name", options.app_name);
-  if (!s.ok()) {
-    std::fprintf(stderr, "kiln: %s\n", std::string(View(s.message())).c_str());
-    std::exit(2);
-  }
-  return *std::move(conf);
+  ASSIGN_OR_RETURN(Config conf, submitted != nullptr ? Config::Deserialize(submitted)
+                                                     : Config::Load({}, "", environ));
+  for (const std::string& kv : options.conf) RETURN_IF_ERROR(conf.SetFromFlag(kv));
+  if (!options.master.empty()) RETURN_IF_ERROR(conf.Set("kiln.master", options.master));
+  if (!options.app_name.empty()) RETURN_IF_ERROR(conf.Set("kiln.app.name", options.app_name));
+  return conf;
+}
+
+// The settings, or the failure reported as ContextOptions::exit_on_failure says: a line
+// on stderr and exit code 2 (bad input), or kiln::JobFailed.
+Config ConfigOrFail(const ContextOptions& options) {
+  absl::StatusOr<Config> conf = LoadConfig(options);
+  if (conf.ok()) return *std::move(conf);
+  const std::string message(View(conf.status().message()));
+  if (!options.exit_on_failure) throw JobFailed(message);
+  std::fprintf(stderr, "kiln: %s\n", message.c_str());
+  std::fflush(nullptr);
+  std::_Exit(2);
 }
 
 void EnsureLogging() {
@@ -59,7 +58,7 @@ Context::Context(int argc, char** argv) {
     options.app_name = std::filesystem::path(argv[0]).filename().string();
   }
   EnsureLogging();
-  Config conf = LoadConfig(options);
+  Config conf = ConfigOrFail(options);
   internal::DriverOptions driver_options{conf, conf.GetString("kiln.app.name"), true};
   driver_ = std::make_unique<internal::Driver>(std::move(driver_options));
   if (std::getenv("KILN_SUBMIT_CONF") != nullptr) {
@@ -71,7 +70,7 @@ Context::Context(int argc, char** argv) {
 
 Context::Context(ContextOptions options) {
   EnsureLogging();
-  Config conf = LoadConfig(options);
+  Config conf = ConfigOrFail(options);
   internal::DriverOptions driver_options{conf, conf.GetString("kiln.app.name"),
                                          options.exit_on_failure};
   driver_ = std::make_unique<internal::Driver>(std::move(driver_options));

@@ -31,7 +31,8 @@ struct ContextOptions {
   std::string app_name;           // overrides kiln.app.name when not empty
   std::vector<std::string> conf;  // "key=value" settings
   // By default a failed job prints its error and exits 1 (after stopping the
-  // application); with false, actions throw kiln::JobFailed instead.
+  // application), and a bad setting prints its error and exits 2; with false, the
+  // constructor and the actions throw kiln::JobFailed instead.
   bool exit_on_failure = true;
 };
 

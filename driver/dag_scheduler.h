@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "driver/map_output_tracker.h"
@@ -37,18 +38,20 @@ class DagScheduler {
   // Computes the missing map outputs the stage's tasks `partitions` read, unless they
   // read only cached blocks.
   absl::Status EnsureParents(const StageTemplate& stage, const std::vector<int>& partitions,
-                             int depth);
-  absl::Status EnsureShuffle(const ShuffleDependency& dep, int depth);
-  TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions);
-  void ForgetLost(const FetchFailed& failure);
+                             int depth) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
+  absl::Status EnsureShuffle(const ShuffleDependency& dep, int depth)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
+  TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
+  void ForgetLost(const FetchFailed& failure) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
 
   TaskScheduler* tasks_;
   MapOutputTracker* outputs_;
   const CacheTracker* cache_;
   absl::Mutex job_mu_;  // one job at a time
   // Until a fetch failure in the running job: shuffles below fully cached datasets are
-  // not computed. Guarded by job_mu_ (one job at a time).
-  bool skip_cached_parents_ = true;
+  // not computed.
+  bool skip_cached_parents_ ABSL_GUARDED_BY(job_mu_) = true;
   std::atomic<int> next_stage_id_{0};
   std::atomic<int> jobs_{0};
 };

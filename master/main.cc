@@ -83,12 +83,12 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   ui.Get("/json", [&master, &url] {
     ClusterView view = master.Snapshot();
     view.url = url;
-    return HttpResponse{200, "application/json", RenderJson(view)};
+    return HttpResponse{.content_type = "application/json", .body = RenderJson(view)};
   });
   ui.Get("/", [&master, &url] {
     ClusterView view = master.Snapshot();
     view.url = url;
-    return HttpResponse{200, "text/html; charset=utf-8", RenderHtml(view)};
+    return HttpResponse{.content_type = "text/html; charset=utf-8", .body = RenderHtml(view)};
   });
   absl::StatusOr<int> ui_port = ui.Start(flags.host, flags.ui_port);
   if (!ui_port.ok()) {

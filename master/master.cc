@@ -63,7 +63,8 @@ AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end
   v.memory_per_executor_mb = app.request.memory_per_executor_mb;
   v.state = AppStateName(app.state);
   for (const auto& [id, e] : app.executors) {
-    v.executors.push_back({e.id, e.worker_id, e.cores, e.memory_mb});
+    v.executors.push_back(
+        {.id = e.id, .worker_id = e.worker_id, .cores = e.cores, .memory_mb = e.memory_mb});
     v.cores += e.cores;
   }
   v.start_ms = EpochMs(app.start_wall);
@@ -356,16 +357,24 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
 
   std::vector<WorkerCapacity> capacity;
   for (const WorkerInfo* w : workers_.Alive()) {
-    capacity.push_back({w->id, w->cores_free(), w->memory_free_mb(), app.HasExecutorOn(w->id)});
+    capacity.push_back({.worker_id = w->id,
+                        .cores_free = w->cores_free(),
+                        .memory_free_mb = w->memory_free_mb(),
+                        .hosts_app_executor = app.HasExecutorOn(w->id)});
   }
   for (const ExecutorPlacement& p : PlaceExecutors(demand, capacity, options_.spread_out)) {
     workers_.Allocate(p.worker_id, p.cores, p.memory_mb);
     ExecutorInfo& e = apps_.AddExecutor(app, p.worker_id, p.cores, p.memory_mb);
     const WorkerInfo* w = workers_.Find(p.worker_id);
     Command c = MakeCommand(Command::Kind::kLaunch, *w, app.id, e.id);
-    c.launch = ExecutorLaunch{
-        app.id,         req.name, e.id, e.cores, e.memory_mb, req.driver_address, req.binary_digest,
-        req.binary_size};
+    c.launch = ExecutorLaunch{.app_id = app.id,
+                              .app_name = req.name,
+                              .executor_id = e.id,
+                              .cores = e.cores,
+                              .memory_mb = e.memory_mb,
+                              .driver_address = req.driver_address,
+                              .binary_digest = req.binary_digest,
+                              .binary_size = req.binary_size};
     spdlog::info("launching executor app={} executor={} worker={} cores={} memory={}MiB", app.id,
                  e.id, w->id, e.cores, e.memory_mb);
     out->push_back(std::move(c));
@@ -428,9 +437,16 @@ ClusterView Master::Snapshot() const {
   auto now = options_.clock->Now();
   for (const WorkerInfo* w : workers_.All()) {
     auto since = std::chrono::duration_cast<std::chrono::milliseconds>(now - w->last_heartbeat);
-    view.workers.push_back({w->id, w->host, w->port, w->ui_port, WorkerStateName(w->state),
-                            w->cores, w->cores_used, w->memory_mb, w->memory_used_mb,
-                            EpochMs(wall) - since.count()});
+    view.workers.push_back({.id = w->id,
+                            .host = w->host,
+                            .port = w->port,
+                            .ui_port = w->ui_port,
+                            .state = WorkerStateName(w->state),
+                            .cores = w->cores,
+                            .cores_used = w->cores_used,
+                            .memory_mb = w->memory_mb,
+                            .memory_used_mb = w->memory_used_mb,
+                            .last_heartbeat_ms = EpochMs(wall) - since.count()});
     if (w->state != WorkerState::kAlive) continue;
     view.cores += w->cores;
     view.cores_used += w->cores_used;

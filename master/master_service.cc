@@ -37,7 +37,10 @@ grpc::Status MasterService::RegisterWorker(grpc::ServerContext*,
   r.cores = req->cores();
   r.memory_mb = req->memory_mb();
   for (const proto::RunningExecutor& e : req->executors()) {
-    r.executors.push_back({e.app_id(), e.executor_id(), e.cores(), e.memory_mb()});
+    r.executors.push_back({.app_id = e.app_id(),
+                           .executor_id = e.executor_id(),
+                           .cores = e.cores(),
+                           .memory_mb = e.memory_mb()});
   }
   absl::Status status = master_->RegisterWorker(r);
   if (status.ok()) reply->set_master_id(master_->id());
@@ -56,22 +59,25 @@ grpc::Status MasterService::ExecutorStateChanged(grpc::ServerContext*,
                                                  proto::ExecutorStateChangedReply*) {
   absl::StatusOr<ExecutorEvent> event = ToEvent(req->state());
   if (!event.ok()) return rpc::ToGrpc(event.status());
-  return rpc::ToGrpc(
-      master_->ExecutorStateChanged({req->worker_id(), req->app_id(), req->executor_id(), *event,
-                                     req->message(), req->exit_code()}));
+  return rpc::ToGrpc(master_->ExecutorStateChanged({.worker_id = req->worker_id(),
+                                                    .app_id = req->app_id(),
+                                                    .executor_id = req->executor_id(),
+                                                    .state = *event,
+                                                    .message = req->message(),
+                                                    .exit_code = req->exit_code()}));
 }
 
 grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                                                 const proto::RegisterApplicationRequest* req,
                                                 proto::RegisterApplicationReply* reply) {
-  ApplicationRequest r{req->name(),
-                       req->cores_per_executor(),
-                       req->memory_per_executor_mb(),
-                       req->max_cores(),
-                       req->binary_digest(),
-                       req->binary_size(),
-                       req->driver_address(),
-                       req->user()};
+  ApplicationRequest r{.name = req->name(),
+                       .cores_per_executor = req->cores_per_executor(),
+                       .memory_per_executor_mb = req->memory_per_executor_mb(),
+                       .max_cores = req->max_cores(),
+                       .binary_digest = req->binary_digest(),
+                       .binary_size = req->binary_size(),
+                       .driver_address = req->driver_address(),
+                       .user = req->user()};
   absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "driver/executor_handle.h"
 #include "driver/task_set_manager.h"
@@ -48,8 +49,8 @@ class FakeExecutor final : public ExecutorHandle {
  private:
   ExecutorInfo info_;
   absl::Mutex mu_;
-  std::vector<proto::LaunchTasks> batches_;
-  std::vector<int> removed_;
+  std::vector<proto::LaunchTasks> batches_ ABSL_GUARDED_BY(mu_);
+  std::vector<int> removed_ ABSL_GUARDED_BY(mu_);
 };
 
 // A task set of stage 3 ("3.0") with tasks 0..n-1 of splits "s0".., all preferring

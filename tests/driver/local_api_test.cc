@@ -297,5 +297,15 @@ TEST_CASE("local: reduce of an empty dataset is an error", "[local]") {
                     Catch::Contains("empty collection"));
 }
 
+TEST_CASE("local: a bad setting fails the Context naming the key, without exiting", "[local]") {
+  CHECK_THROWS_WITH(
+      Context(ContextOptions{
+          .master = "local[1]", .conf = {"kiln.task.maxFailures=many"}, .exit_on_failure = false}),
+      Catch::Contains("kiln.task.maxFailures"));
+  CHECK_THROWS_AS(
+      Context(ContextOptions{.conf = {"kiln.no.such.setting=1"}, .exit_on_failure = false}),
+      JobFailed);
+}
+
 }  // namespace
 }  // namespace kiln

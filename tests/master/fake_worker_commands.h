@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/strings.h"
 #include "master/worker_commands.h"
@@ -62,9 +63,9 @@ class FakeWorkerCommands final : public WorkerCommands {
 
  private:
   absl::Mutex mu_;
-  std::vector<std::string> calls_;
-  std::vector<ExecutorLaunch> launches_;
-  std::set<std::string> failing_;
+  std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
+  std::vector<ExecutorLaunch> launches_ ABSL_GUARDED_BY(mu_);
+  std::set<std::string> failing_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::master
