@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs every build and runtime dependency of Kiln from Debian 12's packages.
-# Idempotent: packages already present are skipped; apt-get update runs only when
-# something is missing. Run as root (or through sudo).
+# Installs every build and runtime dependency of Kiln from Debian 12's packages; with
+# --checks, also the tools of the test suite's static checks (clang for the
+# thread-safety analysis, clang-format). Idempotent: packages already present are
+# skipped; apt-get update runs only when something is missing. Run as root (or through
+# sudo).
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,11 @@ packages=(
   liblz4-dev libzstd-dev libxxhash-dev libjemalloc-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
   curl python3 procps
 )
+case "${1:-}" in
+  "") ;;
+  --checks) packages+=(clang clang-format) ;;
+  *) echo "install-deps: unknown argument '$1' (expected --checks or nothing)" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do
