@@ -50,7 +50,7 @@ class PeriodicThread {
   PeriodicThread(const PeriodicThread&) = delete;
   PeriodicThread& operator=(const PeriodicThread&) = delete;
 
-  void Start();
+  void Start();  // a second call, or one after Stop(), does nothing
   void Stop();
   // True once Stop() was called: a long tick may check it to return early.
   bool stopping() const;
@@ -81,7 +81,9 @@ class WorkQueue {
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
+  // Starts the threads; a second call does nothing.
   void Start() {
+    if (!threads_.empty()) return;
     for (int i = 0; i < std::max(1, options_.threads); ++i) {
       threads_.emplace_back([this] { Loop(); });
     }

@@ -68,14 +68,14 @@ void ScopedFd::Reset(int fd) {
 
 absl::Status ScopedFd::Close(const std::string& path) {
   if (fd_ < 0) return absl::OkStatus();
-  if (::close(Release()) != 0) return ErrnoStatus(errno, StrCat("cannot close ", path));
+  if (::close(Release()) != 0) return ErrnoError("cannot close ", path);
   return absl::OkStatus();
 }
 
 absl::StatusOr<ScopedFd> OpenFile(const std::string& path, int flags, std::string_view what,
                                   mode_t mode) {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoStatus(errno, StrCat("cannot open ", what, " ", path));
+  if (fd < 0) return ErrnoError("cannot open ", what, " ", path);
   return ScopedFd(fd);
 }
 
@@ -85,7 +85,7 @@ absl::StatusOr<size_t> ReadAt(int fd, uint64_t offset, char* buf, size_t size,
   while (done < size) {
     ssize_t n = ::pread(fd, buf + done, size - done, static_cast<off_t>(offset + done));
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoStatus(errno, StrCat("cannot read ", path, " at byte ", offset + done));
+    if (n < 0) return ErrnoError("cannot read ", path, " at byte ", offset + done);
     if (n == 0) break;
     done += static_cast<size_t>(n);
   }
@@ -107,7 +107,7 @@ absl::Status WriteAll(int fd, std::string_view data, const std::string& path) {
     ssize_t n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoStatus(errno, StrCat("cannot write ", path));
+      return ErrnoError("cannot write ", path);
     }
     data.remove_prefix(static_cast<size_t>(n));
   }

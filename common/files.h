@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -12,6 +13,7 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
+#include "common/strings.h"
 
 namespace kiln {
 
@@ -19,6 +21,14 @@ namespace kiln {
 // AlreadyExists, PermissionDenied, ResourceExhausted (disk full), or Internal, with
 // strerror's text after `what`.
 absl::Status ErrnoStatus(int err, std::string_view what);
+
+// ErrnoStatus for the errno a system call just set (read before anything else runs),
+// with the concatenation of `what` as the message.
+template <class... Args>
+absl::Status ErrnoError(const Args&... what) {
+  const int err = errno;
+  return ErrnoStatus(err, StrCat(what...));
+}
 
 // An open file descriptor, closed when it goes out of scope. Move-only.
 class ScopedFd {

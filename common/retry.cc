@@ -4,6 +4,7 @@
 #include <random>
 
 #include "common/status.h"
+#include "common/strings.h"
 
 namespace kiln::rpc {
 
@@ -27,15 +28,19 @@ absl::Status RetryUnavailable(const RetryOptions& options,
   auto give_up = [&](const absl::Status& status) {
     return options.what.empty() ? status : Annotate(status, options.what);
   };
+  // Stopped: CANCELLED, with the last error's message.
+  auto stopped = [&](const absl::Status& last) {
+    return give_up(absl::CancelledError(StrCat("stopped after: ", last.message())));
+  };
   while (true) {
     absl::Status status = attempt();
-    if (status.ok()) return status;
+    if (status.ok() || !retryable(status)) return give_up(status);
+    if (options.stop != nullptr && options.stop->raised()) return stopped(status);
     const auto now = std::chrono::steady_clock::now();
-    const bool stopped = options.stop != nullptr && options.stop->raised();
-    if (stopped || !retryable(status) || now >= deadline) return give_up(status);
+    if (now >= deadline) return give_up(status);
     const auto delay = std::min<std::chrono::nanoseconds>(backoff.Next(), deadline - now);
     if (options.stop != nullptr) {
-      if (options.stop->WaitFor(delay)) return give_up(status);
+      if (options.stop->WaitFor(delay)) return stopped(status);
     } else {
       absl::SleepFor(absl::FromChrono(delay));
     }

@@ -33,13 +33,15 @@ struct RetryOptions {
   std::chrono::milliseconds total{0};  // keep trying this long; 0 = once
   std::chrono::milliseconds initial_backoff{50};
   std::chrono::milliseconds max_backoff{1000};
-  // Once raised, no attempt starts and the wait in progress ends. Not owned; may be null.
+  // Once raised, no further attempt starts (the first always runs) and the wait in
+  // progress ends. Not owned; may be null.
   const StopSignal* stop = nullptr;
 };
 
 // Calls `attempt` (which sets its own per-call deadline) until it returns OK or an error
-// that `retryable` refuses, `total` has passed, or `stop` is raised; returns the last
-// status, with `what` as context on an error.
+// that `retryable` refuses, or `total` has passed: returns the last status, with `what`
+// as context on an error. When `stop` ends the retrying, CANCELLED with the last error's
+// message.
 absl::Status RetryUnavailable(
     const RetryOptions& options, const std::function<absl::Status()>& attempt,
     const std::function<bool(const absl::Status&)>& retryable = IsTransient);

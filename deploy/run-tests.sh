@@ -5,7 +5,8 @@
 #      test with ctest, which prints the summary;
 #   3. a clang build of the whole tree in build-clang/ with -Wthread-safety -Werror,
 #      which checks the ABSL_GUARDED_BY / ABSL_EXCLUSIVE_LOCKS_REQUIRED annotations.
-# Exits non-zero if any step fails (every step runs regardless). KILN_BUILD_DIR
+# Exits 1 if any step fails (the others run regardless; the tests only after a good
+# build). KILN_BUILD_DIR
 # overrides build/; extra arguments go to ctest (e.g. -L unit, -R cluster).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,13 +25,14 @@ if ! clang-format --dry-run --Werror "${sources[@]}"; then
   failed+=("format")
 fi
 
-cmake -S . -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR="${werror}"
-cmake --build "${build_dir}"
-set +e
-ctest --test-dir "${build_dir}" --output-on-failure -j2 --timeout 300 "$@"
-code=$?
-set -e
-if [ "${code}" -ne 0 ]; then failed+=("ctest"); fi
+if cmake -S . -B "${build_dir}" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_WERROR="${werror}" &&
+   cmake --build "${build_dir}"; then
+  if ! ctest --test-dir "${build_dir}" --output-on-failure -j2 --timeout 300 "$@"; then
+    failed+=("ctest")
+  fi
+else
+  failed+=("build")  # no tests to run
+fi
 
 echo "run-tests: clang build with -Wthread-safety -Werror"
 clang_dir="${build_dir}-clang"

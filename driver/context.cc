@@ -38,8 +38,7 @@ Config ConfigOrFail(const ContextOptions& options) {
   const std::string message(View(conf.status().message()));
   if (!options.exit_on_failure) throw JobFailed(message);
   std::fprintf(stderr, "kiln: %s\n", message.c_str());
-  std::fflush(nullptr);
-  std::_Exit(2);
+  std::exit(2);
 }
 
 void EnsureLogging() {

@@ -13,7 +13,6 @@
 // default master being local[*].
 
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -59,11 +58,8 @@ class Context {
     for (int i = 0; i < n; ++i) {
       size_t begin = size * static_cast<size_t>(i) / static_cast<size_t>(n);
       size_t end = size * static_cast<size_t>(i + 1) / static_cast<size_t>(n);
-      std::string split;
-      Writer w(&split);
-      w.PutVarint(end - begin);
-      for (size_t j = begin; j < end; ++j) Encode(w, data[j]);
-      node->splits.push_back(std::move(split));
+      node->splits.push_back(
+          runtime::ParallelizeSource<T>::EncodeSplit(data.begin() + begin, data.begin() + end));
     }
     return Dataset<T>(runner(), std::move(node));
   }

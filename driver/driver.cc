@@ -1,5 +1,7 @@
 #include "driver/driver.h"
 
+#include <fcntl.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -123,8 +125,10 @@ std::string Driver::StartOutput(const std::string& dir, std::string_view action)
 
 void Driver::CommitOutput(const std::string& absolute_dir, std::string_view action) {
   RemoveAll(absolute_dir + "/_temporary").IgnoreError();
-  absl::Status success = WriteFileAtomic(absolute_dir + "/_SUCCESS", "");
-  if (!success.ok()) Fail(StrCat(action, ": ", View(success.message())));
+  const std::string success = absolute_dir + "/_SUCCESS";
+  absl::StatusOr<ScopedFd> fd = OpenFile(success, O_WRONLY | O_CREAT | O_TRUNC);
+  absl::Status status = fd.ok() ? fd->Close(success) : fd.status();
+  if (!status.ok()) Fail(StrCat(action, ": ", View(status.message())));
 }
 
 void Driver::Fail(const std::string& message) {

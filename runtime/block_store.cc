@@ -213,7 +213,7 @@ absl::StatusOr<int64_t> DiskBlockWriter::Commit() {
   RETURN_IF_ERROR(Flush());
   RETURN_IF_ERROR(fd_.Close(temp_));
   if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
-    return ErrnoStatus(errno, StrCat("cannot finish cached block file ", path_));
+    return ErrnoError("cannot finish cached block file ", path_);
   }
   committed_ = true;
   return bytes_;

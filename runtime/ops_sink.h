@@ -237,7 +237,7 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     if (s.ok()) s = fd_.Close(tmp_path_);
     if (!s.ok()) return s;
     if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
-      return ErrnoStatus(errno, StrCat("cannot commit ", final_path_));
+      return ErrnoError("cannot commit ", final_path_);
     }
     ctx.metrics.records_written = static_cast<int64_t>(records_);
     return absl::OkStatus();

@@ -2,7 +2,6 @@
 // Sources that read input data: parallelize()d records and text files.
 
 #include <memory>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,12 +17,13 @@ namespace kiln::runtime {
 template <class T>
 class ParallelizeSource final : public SourceOf<T> {
  public:
-  // The split of one slice: its records.
-  static std::string EncodeSplit(std::span<const T> records) {
+  // The split of one slice: the records [begin, end).
+  template <class It>
+  static std::string EncodeSplit(It begin, It end) {
     std::string split;
     Writer w(&split);
-    w.PutVarint(records.size());
-    for (const T& x : records) Encode(w, x);
+    w.PutVarint(static_cast<uint64_t>(end - begin));
+    for (It it = begin; it != end; ++it) Encode(w, static_cast<const T&>(*it));
     return split;
   }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {

@@ -239,13 +239,13 @@ absl::Status ShuffleWriter::CommitFiles(std::vector<int64_t>* sizes) {
 
   // An earlier attempt's index goes first, so that no reader pairs it with new data.
   if (::unlink(index_path.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus(errno, StrCat("cannot remove ", index_path));
+    return ErrnoError("cannot remove ", index_path);
   }
   if (::rename(data_tmp.c_str(), data_path.c_str()) != 0) {
-    return ErrnoStatus(errno, StrCat("cannot rename ", data_tmp));
+    return ErrnoError("cannot rename ", data_tmp);
   }
   if (::rename(index_tmp.c_str(), index_path.c_str()) != 0) {
-    return ErrnoStatus(errno, StrCat("cannot rename ", index_tmp));
+    return ErrnoError("cannot rename ", index_tmp);
   }
 
   sizes->resize(partitions_.size());

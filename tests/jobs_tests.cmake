@@ -50,6 +50,7 @@ kiln_add_test(NAME install_test LABEL integration
 target_compile_definitions(install_test PRIVATE
   KILN_CMAKE="${CMAKE_COMMAND}"
   KILN_CMAKE_GENERATOR="${CMAKE_GENERATOR}"
-  KILN_BUILD_DIR="${CMAKE_BINARY_DIR}")
+  KILN_BUILD_DIR="${CMAKE_BINARY_DIR}"
+  KILN_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
 # Everything `cmake --install` copies must be built first.
 add_dependencies(install_test kiln-master kiln-worker kiln-submit kiln)

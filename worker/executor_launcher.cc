@@ -44,6 +44,8 @@ ExecutorLauncher::ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTabl
                for (const auto& request : batch) Run(request);
              }) {}
 
+ExecutorLauncher::~ExecutorLauncher() { Stop(); }
+
 void ExecutorLauncher::Close() {
   Drop(queue_.Close(), "worker shutting down before the executor started");
 }
@@ -55,9 +57,15 @@ void ExecutorLauncher::Stop() {
 
 absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& request) {
   RETURN_IF_ERROR(ValidateLaunchRequest(request));
+  const Key key{request.app_id(), request.executor_id()};
+  // One critical section: a launch is either in the table, in launching_ and queued
+  // (before Close(), which drops it), or refused.
+  absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(table_->BeginLaunch(
       {request.app_id(), request.executor_id(), request.cores(), request.memory_mb()}));
-  if (!queue_.Push(request)) {  // closed: it is either queued before Close() or refused
+  launching_[key] = request.binary_digest();
+  if (!queue_.Push(request)) {
+    launching_.erase(key);
     table_->EndLaunch(request.app_id(), request.executor_id());
     return absl::UnavailableError("worker is shutting down");
   }
@@ -65,16 +73,9 @@ absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& reques
 }
 
 void ExecutorLauncher::Run(const proto::LaunchExecutorRequest& request) {
-  const Key key{request.app_id(), request.executor_id()};
-  {
-    absl::MutexLock lock(&mu_);
-    launching_[key] = request.binary_digest();
-  }
-  // A cancel that came before the entry above did not see this launch, but it came
-  // after the table marked the executor killed: Launch sees that before it spawns.
   Launch(request);
   absl::MutexLock lock(&mu_);
-  launching_.erase(key);
+  launching_.erase({request.app_id(), request.executor_id()});
 }
 
 void ExecutorLauncher::CancelApp(const std::string& app_id) {
@@ -115,6 +116,10 @@ void ExecutorLauncher::CancelLaunches(const std::function<bool(const Key&)>& mat
 
 void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dropped,
                             const std::string& why) {
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& r : dropped) launching_.erase({r.app_id(), r.executor_id()});
+  }
   for (const auto& r : dropped) {
     spdlog::info("app={} executor={}: launch dropped: {}", r.app_id(), r.executor_id(), why);
     table_->EndLaunch(r.app_id(), r.executor_id());
@@ -152,6 +157,10 @@ absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecuto
 }
 
 void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
+  if (table_->IsKillRequested(r.app_id(), r.executor_id())) {  // killed while queued
+    Drop({r}, "killed before it started");
+    return;
+  }
   const std::string dir = StrCat(options_.work_dir, "/", r.app_id(), "/executor-", r.executor_id());
   spdlog::info("launching app={} executor={} cores={} memory_mb={} driver={}", r.app_id(),
                r.executor_id(), r.cores(), r.memory_mb(), r.driver_address());

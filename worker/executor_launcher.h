@@ -13,8 +13,8 @@
 // still queued, its binary fetch cancelled (unless another launch waits on that binary)
 // if under way; it never spawns a process.
 //
-// Thread-safe. Start()/Stop() once each. The launcher's lock is never held while it
-// calls the table, the reporter or the binary cache.
+// Thread-safe. Start()/Stop() once each. Lock order: the launcher's lock, then the
+// table's or the queue's; neither is held while it reports, fetches or spawns.
 
 #include <functional>
 #include <map>
@@ -47,6 +47,7 @@ class ExecutorLauncher {
  public:
   ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTable* table, BinaryCache* binaries,
                    StateReporter* reporter);
+  ~ExecutorLauncher();  // Stop()
 
   void Start() { queue_.Start(); }
   // Refuses new launches; launches queued but not started are dropped and reported
@@ -84,7 +85,8 @@ class ExecutorLauncher {
   BinaryCache* const binaries_;
   StateReporter* const reporter_;
   absl::Mutex mu_;
-  // The launches under way (taken off the queue), with their binary digests.
+  // The launches queued or under way, with their binary digests: a binary fetch is
+  // cancelled only when none of them wants that binary.
   std::map<Key, std::string> launching_ ABSL_GUARDED_BY(mu_);
   WorkQueue<proto::LaunchExecutorRequest> queue_;  // last: stopped first
 };

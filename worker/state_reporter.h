@@ -24,6 +24,7 @@ class StateReporter {
 
   StateReporter(std::string worker_id, Sender send,
                 std::chrono::milliseconds drain_timeout = std::chrono::seconds(3));
+  ~StateReporter() { Stop(); }
 
   void Start() { queue_.Start(); }
   void Stop();

@@ -64,7 +64,7 @@ absl::Status DriverClient::FetchOnce(const std::string& app_id, const std::strin
     active_.erase(ctx.get());
   }
   if (write_status.ok() && fsync(fd.get()) != 0) {
-    write_status = ErrnoStatus(errno, StrCat("cannot sync ", tmp_path));
+    write_status = ErrnoError("cannot sync ", tmp_path);
   }
   if (write_status.ok()) write_status = fd.Close(tmp_path);
   if (!write_status.ok()) return write_status;
@@ -92,7 +92,7 @@ absl::Status DriverClient::FetchBinary(const std::string& app_id, const std::str
     return status;
   }
   if (rename(tmp_path.c_str(), dest_path.c_str()) != 0) {
-    absl::Status err = ErrnoStatus(errno, StrCat("cannot rename ", tmp_path, " to ", dest_path));
+    absl::Status err = ErrnoError("cannot rename ", tmp_path, " to ", dest_path);
     unlink(tmp_path.c_str());
     return err;
   }

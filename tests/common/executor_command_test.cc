@@ -82,7 +82,7 @@ TEST_CASE("a user's own command line is not an executor's", "[executor_command]"
 
 TEST_CASE("a malformed executor argv is refused naming the argument", "[executor_command]") {
   std::vector<std::string> argv = BuildExecutorArgv(Sample());
-  for (const std::string& bad :
+  for (const char* bad :
        {"--cores=0", "--cores=x", "--memory-mb=-1", "--executor-id=", "--colour=blue", "stray"}) {
     std::vector<std::string> args = argv;
     args.push_back(bad);

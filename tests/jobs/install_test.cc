@@ -58,7 +58,7 @@ TEST_CASE("install: a job built against the installed Kiln runs locally and on a
   // The public headers are installed; the RPC layer is not.
   CHECK(PathExists(prefix + "/include/kiln/driver/kiln.h"));
   CHECK_FALSE(PathExists(prefix + "/include/kiln/common/rpc.h"));
-  CHECK(PathExists(prefix + "/lib/cmake/Kiln/KilnConfig.cmake"));
+  CHECK(PathExists(prefix + "/" KILN_INSTALL_LIBDIR "/cmake/Kiln/KilnConfig.cmake"));
   REQUIRE(Run({KILN_CMAKE, "-S", std::string(KILN_SOURCE_DIR) + "/examples/standalone", "-B", build,
                "-G", KILN_CMAKE_GENERATOR, "-DCMAKE_PREFIX_PATH=" + prefix},
               minutes(2))
