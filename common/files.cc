@@ -4,39 +4,62 @@
 #include <openssl/evp.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <system_error>
 #include <vector>
 
+#include "common/status.h"
 #include "common/strings.h"
 
 namespace kiln {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// Calls `consume` with the file's bytes, a buffer at a time.
+template <class Consume>
+absl::Status ForEachChunk(const std::string& path, Consume consume) {
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDONLY));
+  std::string buffer(1 << 20, '\0');
+  uint64_t offset = 0;
+  while (true) {
+    ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), offset, buffer.data(), buffer.size(), path));
+    if (n == 0) return absl::OkStatus();
+    consume(std::string_view(buffer.data(), n));
+    offset += n;
+  }
+}
+
+}  // namespace
+
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", path, ": ", strerror(errno)));
-  std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) return absl::DataLossError(StrCat("error reading ", path));
+  std::string out;
+  RETURN_IF_ERROR(ForEachChunk(path, [&](std::string_view chunk) { out.append(chunk); }));
   return out;
 }
 
 absl::Status WriteFileAtomic(const std::string& path, std::string_view content) {
-  std::string tmp = path + ".tmp";
+  const std::string tmp = UniqueTempPath(path);
+  absl::Status status;
   {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return absl::PermissionDeniedError(StrCat("cannot write ", tmp));
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    if (!out.flush()) return absl::DataLossError(StrCat("error writing ", tmp));
+    ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC));
+    status = WriteAll(fd.get(), content, tmp);
+    if (status.ok()) status = fd.Close(tmp);
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) return absl::InternalError(StrCat("cannot rename ", tmp, ": ", ec.message()));
-  return absl::OkStatus();
+  if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
+    status = ErrnoError("cannot rename ", tmp, " to ", path);
+  }
+  if (!status.ok()) ::unlink(tmp.c_str());
+  return status;
+}
+
+std::string UniqueTempPath(const std::string& path) {
+  static std::atomic<uint64_t> counter{0};
+  return StrCat(path, ".tmp.", static_cast<int64_t>(::getpid()), ".", counter.fetch_add(1));
 }
 
 absl::Status ErrnoStatus(int err, std::string_view what) {
@@ -55,6 +78,8 @@ absl::Status ErrnoStatus(int err, std::string_view what) {
     case EDQUOT:
     case EMFILE:
     case ENFILE:
+    case ENOMEM:
+    case EAGAIN:
       return absl::ResourceExhaustedError(message);
     default:
       return absl::InternalError(message);
@@ -129,19 +154,15 @@ absl::Status RemoveAll(const std::string& path) {
 }
 
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return absl::NotFoundError(StrCat("cannot read ", path));
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<char> buf(1 << 20);
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    EVP_DigestUpdate(ctx, buf.data(), static_cast<size_t>(in.gcount()));
-  }
+  absl::Status read = ForEachChunk(
+      path, [&](std::string_view chunk) { EVP_DigestUpdate(ctx, chunk.data(), chunk.size()); });
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx, md, &len);
   EVP_MD_CTX_free(ctx);
+  if (!read.ok()) return read;
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex;
   for (unsigned int i = 0; i < len; ++i) {
@@ -163,8 +184,7 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::st
   if (!made.ok()) return made;
   std::string templ = (fs::path(parent) / (prefix + "XXXXXX")).string();
   if (mkdtemp(templ.data()) == nullptr) {
-    return absl::PermissionDeniedError(
-        StrCat("cannot create a directory under ", parent, ": ", strerror(errno)));
+    return ErrnoError("cannot create a directory under ", parent);
   }
   return templ;
 }

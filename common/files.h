@@ -69,8 +69,13 @@ absl::Status PreadFully(int fd, uint64_t offset, char* buf, size_t size, const s
 // Writes all of `data` to `fd` (retrying short writes and EINTR).
 absl::Status WriteAll(int fd, std::string_view data, const std::string& path);
 
+// A name next to `path` for writing it aside before a rename: "<path>.tmp.<pid>.<n>",
+// unique in the process and across processes (two writers never share one).
+std::string UniqueTempPath(const std::string& path);
+
 absl::StatusOr<std::string> ReadFile(const std::string& path);
-// Writes to "<path>.tmp" and renames it over `path`, so readers never see a partial file.
+// Writes to a UniqueTempPath and renames it over `path`, so readers never see a partial
+// file.
 absl::Status WriteFileAtomic(const std::string& path, std::string_view content);
 // Creates the directory and its parents (like mkdir -p).
 absl::Status MakeDirs(const std::string& path);

@@ -1,5 +1,8 @@
 #include "common/shuffle_files.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "common/files.h"
@@ -38,6 +41,36 @@ std::string EncodeShuffleIndex(const std::vector<uint64_t>& offsets) {
   std::string out(offsets.size() * 8, '\0');
   std::memcpy(out.data(), offsets.data(), out.size());
   return out;
+}
+
+absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, int shuffle_id,
+                                                  int map_id, int reduce_id) {
+  const std::string name = StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ")");
+  const std::string index_path = ShuffleIndexPath(app_dir, shuffle_id, map_id);
+  if (::access(index_path.c_str(), F_OK) != 0) {
+    return absl::NotFoundError(StrCat(name, " not found on this worker: no ", index_path));
+  }
+  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
+  if (!offsets.ok()) return Annotate(offsets.status(), name);
+  const int partitions = static_cast<int>(offsets->size()) - 1;
+  if (reduce_id < 0 || reduce_id >= partitions) {
+    return absl::InvalidArgumentError(StrCat("reduce id ", reduce_id, " is out of range: ", name,
+                                             " has ", partitions, " partitions"));
+  }
+  ShuffleBlockFile block;
+  block.data_path = ShuffleDataPath(app_dir, shuffle_id, map_id);
+  block.offset = (*offsets)[reduce_id];
+  block.length = (*offsets)[reduce_id + 1] - block.offset;
+  if (block.length == 0) return block;
+  absl::StatusOr<ScopedFd> fd = OpenFile(block.data_path, O_RDONLY, "shuffle file");
+  if (!fd.ok()) {
+    if (absl::IsNotFound(fd.status())) {
+      return absl::NotFoundError(StrCat(name, " not found on this worker: no ", block.data_path));
+    }
+    return fd.status();
+  }
+  block.fd = *std::move(fd);
+  return block;
 }
 
 }  // namespace kiln

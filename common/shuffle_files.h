@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/files.h"
 
 namespace kiln {
 
@@ -26,5 +27,22 @@ std::string ShuffleIndexPath(const std::string& app_dir, int shuffle_id, int map
 // offsets non-decreasing, starting at 0).
 absl::StatusOr<std::vector<uint64_t>> ReadShuffleIndex(const std::string& path);
 std::string EncodeShuffleIndex(const std::vector<uint64_t>& offsets);
+
+// One reduce partition's block of a map output on this worker's disk, ready to read:
+// bytes [offset, offset + length) of data_path, through fd (not open when the block is
+// empty).
+struct ShuffleBlockFile {
+  ScopedFd fd;
+  std::string data_path;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+// Opens block `reduce_id` of map output (shuffle_id, map_id) under `app_dir` (what both
+// the worker's shuffle service and an executor's local reads do). NotFound when the map
+// output is not there, DataLoss when its index is corrupt, InvalidArgument when
+// `reduce_id` is beyond its partitions; errors name the map output and the file.
+absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, int shuffle_id,
+                                                  int map_id, int reduce_id);
 
 }  // namespace kiln

@@ -9,9 +9,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <thread>
+#include <optional>
 
+#include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
+#include "common/wait.h"
 
 extern char** environ;
 
@@ -52,26 +55,18 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   std::vector<char*> argv = CStrings(argv_copy);
   std::vector<char*> envp = CStrings(env_copy);
   char** child_env = options.env.empty() ? environ : envp.data();
-  int out_fd = -1, err_fd = -1;
-  auto close_fds = [&] {
-    if (out_fd >= 0) close(out_fd);
-    if (err_fd >= 0) close(err_fd);
-  };
+  // The child's stdout and stderr, opened here (close-on-exec: the child's dup2 copies
+  // stay open across execve, these do not) and closed here after fork.
+  ScopedFd out, err;
   if (!options.stdout_path.empty()) {
-    out_fd = open(options.stdout_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (out_fd < 0) {
-      return absl::PermissionDeniedError(
-          StrCat("cannot open ", options.stdout_path, ": ", strerror(errno)));
-    }
+    ASSIGN_OR_RETURN(out,
+                     OpenFile(options.stdout_path, O_WRONLY | O_CREAT | O_APPEND, "stdout file"));
   }
   if (!options.stderr_path.empty()) {
-    err_fd = open(options.stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (err_fd < 0) {
-      close_fds();
-      return absl::PermissionDeniedError(
-          StrCat("cannot open ", options.stderr_path, ": ", strerror(errno)));
-    }
+    ASSIGN_OR_RETURN(err,
+                     OpenFile(options.stderr_path, O_WRONLY | O_CREAT | O_APPEND, "stderr file"));
   }
+  const int out_fd = out.get(), err_fd = err.get();
   pid_t parent = getpid();
   // Block every signal across fork, so the child cannot run one of the parent's
   // handlers before execve; the child resets them all to the default first.
@@ -80,10 +75,7 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   pthread_sigmask(SIG_SETMASK, &all, &old);
   pid_t pid = fork();
   if (pid != 0) pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  if (pid < 0) {
-    close_fds();
-    return absl::ResourceExhaustedError(StrCat("fork failed: ", strerror(errno)));
-  }
+  if (pid < 0) return ErrnoError("fork failed");
   if (pid == 0) {
     if (options.die_with_parent) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -105,7 +97,6 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     execve(argv[0], argv.data(), child_env);
     _exit(127);
   }
-  close_fds();
   return pid;
 }
 
@@ -127,13 +118,8 @@ ExitInfo Wait(pid_t pid) {
 
 ExitInfo Terminate(pid_t pid, std::chrono::milliseconds grace) {
   kill(pid, SIGTERM);
-  auto deadline = std::chrono::steady_clock::now() + grace;
-  auto delay = std::chrono::milliseconds(1);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (auto info = TryWait(pid)) return *info;
-    std::this_thread::sleep_for(delay);
-    delay = std::min(delay * 2, std::chrono::milliseconds(50));
-  }
+  std::optional<ExitInfo> info;
+  if (WaitFor([&] { return (info = TryWait(pid)).has_value(); }, grace)) return *info;
   kill(pid, SIGKILL);
   return Wait(pid);
 }

@@ -299,9 +299,11 @@ class Dataset {
 
   int64_t count() const {
     int64_t total = 0;
-    for (const std::string& r : Run(runtime::MakeOp<runtime::CountSink<T>>(), "count")) {
-      Reader reader(r);
-      total += static_cast<int64_t>(reader.GetVarint());
+    using Count = runtime::CountSink<T>;
+    for (const std::string& r : Run(runtime::MakeOp<Count>(), "count")) {
+      uint64_t n = 0;
+      if (!Count::DecodeResult(r, &n)) runner_->Fail("corrupt task result");
+      total += static_cast<int64_t>(n);
     }
     return total;
   }
@@ -310,9 +312,9 @@ class Dataset {
   std::vector<T> collect() const {
     std::vector<T> all;
     std::vector<T> part;
-    for (const std::string& r : Run(runtime::MakeOp<runtime::CollectSink<T>>(), "collect")) {
-      part.clear();
-      if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
+    using Collect = runtime::CollectSink<T>;
+    for (const std::string& r : Run(runtime::MakeOp<Collect>(), "collect")) {
+      if (!Collect::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
       for (T& x : part) all.push_back(std::move(x));
     }
     return all;
@@ -345,8 +347,7 @@ class Dataset {
       for (const std::string& r :
            runner_->RunJobOn(node_, runtime::MakeOp<Collect>({}, Collect::EncodeParams(limit)),
                              "take", partitions)) {
-        part.clear();
-        if (!DecodeAll(r, &part)) runner_->Fail("corrupt task result");
+        if (!Collect::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
         for (T& x : part) {
           if (static_cast<int64_t>(all.size()) < n) all.push_back(std::move(x));
         }
@@ -359,12 +360,11 @@ class Dataset {
   // dataset is an error, as in Spark.
   template <class F>
   T reduce(F f) const {
+    using Reduce = runtime::ReduceSink<T, F>;
     std::optional<T> acc;
-    for (const std::string& r :
-         Run(runtime::MakeOp<runtime::ReduceSink<T, F>>(runtime::EncodeClosure(f)), "reduce")) {
-      Reader reader(r);
+    for (const std::string& r : Run(runtime::MakeOp<Reduce>(runtime::EncodeClosure(f)), "reduce")) {
       std::optional<T> part;
-      Decode(reader, part);
+      if (!Reduce::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
       if (!part) continue;
       acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
     }

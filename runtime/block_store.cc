@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -183,8 +182,7 @@ int64_t BlockStore::disk_bytes() const {
 }
 
 DiskBlockWriter::DiskBlockWriter(std::string path) : path_(std::move(path)) {
-  static std::atomic<uint64_t> next{0};
-  temp_ = StrCat(path_, ".tmp-", getpid(), "-", next++);
+  temp_ = UniqueTempPath(path_);
   absl::StatusOr<ScopedFd> fd = OpenFile(temp_, O_WRONLY | O_CREAT | O_EXCL, "cached block file");
   if (fd.ok()) {
     fd_ = *std::move(fd);

@@ -60,6 +60,11 @@ class CollectSink final : public Consumer<T>, public Sink {
     ctx.metrics.records_written = static_cast<int64_t>(count_);
     return absl::OkStatus();
   }
+  // A partition's result: its records (replacing `records`' content).
+  static bool DecodeResult(std::string_view result, std::vector<T>* records) {
+    records->clear();
+    return DecodeAll(result, records);
+  }
 
  private:
   std::string body_;
@@ -81,6 +86,12 @@ class CountSink final : public Consumer<T>, public Sink {
   absl::Status Finish(TaskContext& ctx) override {
     Writer(&ctx.result).PutVarint(count_);
     return absl::OkStatus();
+  }
+  // A partition's result: its record count.
+  static bool DecodeResult(std::string_view result, uint64_t* count) {
+    Reader r(result);
+    *count = r.GetVarint();
+    return r.ok() && r.done();
   }
 
  private:
@@ -112,6 +123,12 @@ class ReduceSink final : public Consumer<T>, public Sink {
     Writer w(&ctx.result);
     Encode(w, acc_);
     return absl::OkStatus();
+  }
+  // A partition's result: its fold, or none for an empty partition.
+  static bool DecodeResult(std::string_view result, std::optional<T>* fold) {
+    Reader r(result);
+    Decode(r, *fold);
+    return r.ok() && r.done();
   }
   Closure<F> fn;
 

@@ -1,7 +1,5 @@
 #include "runtime/shuffle_reader.h"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <utility>
 
@@ -131,21 +129,12 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
 absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int reduce_id,
                                             FrameCallback on_frame) {
   const FetchFailure failure{shuffle_id, map_id, ""};
-  const std::string index_path = ShuffleIndexPath(options_.local_app_dir, shuffle_id, map_id);
-  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
-  if (!offsets.ok()) return FetchFailedError(failure, offsets.status());
-  if (reduce_id < 0 || static_cast<size_t>(reduce_id) + 1 >= offsets->size()) {
-    return FetchFailedError(failure, absl::DataLossError(StrCat(
-                                         "shuffle index ", index_path, " has ", offsets->size() - 1,
-                                         " partitions, not reduce ", reduce_id)));
-  }
-  uint64_t pos = (*offsets)[reduce_id];
-  const uint64_t end = (*offsets)[reduce_id + 1];
-  if (pos == end) return absl::OkStatus();
-
-  const std::string data_path = ShuffleDataPath(options_.local_app_dir, shuffle_id, map_id);
-  absl::StatusOr<ScopedFd> fd = OpenFile(data_path, O_RDONLY, "shuffle file");
-  if (!fd.ok()) return FetchFailedError(failure, fd.status());
+  absl::StatusOr<ShuffleBlockFile> block =
+      OpenShuffleBlock(options_.local_app_dir, shuffle_id, map_id, reduce_id);
+  if (!block.ok()) return FetchFailedError(failure, block.status());
+  if (block->length == 0) return absl::OkStatus();
+  uint64_t pos = block->offset;
+  const uint64_t end = block->offset + block->length;
   FrameDecoder* decoder = &decoder_;
   decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, ""));
   absl::Status caller_status;
@@ -159,7 +148,7 @@ absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int redu
   }
   while (pos < end) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(end - pos, buffer_.size()));
-    absl::Status status = PreadFully(fd->get(), pos, buffer_.data(), n, data_path);
+    absl::Status status = PreadFully(block->fd.get(), pos, buffer_.data(), n, block->data_path);
     if (!status.ok()) return FetchFailedError(failure, status);
     pos += n;
     metrics_.local_bytes += static_cast<int64_t>(n);

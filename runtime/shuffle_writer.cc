@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -85,8 +84,6 @@ absl::Status CopyRange(int fd, const std::string& path, uint64_t offset, uint64_
   return absl::OkStatus();
 }
 
-std::atomic<uint64_t> temp_counter{0};
-
 // Sizes of the chunks that hold a partition's frames in memory.
 constexpr size_t kMinChunkBytes = 16 << 10;
 constexpr size_t kMaxChunkBytes = 1 << 20;
@@ -107,7 +104,7 @@ ShuffleWriter::~ShuffleWriter() {
 }
 
 std::string ShuffleWriter::TempPath(const std::string& base) {
-  std::string path = StrCat(base, ".tmp.", ::getpid(), ".", temp_counter.fetch_add(1));
+  std::string path = UniqueTempPath(base);
   temp_files_.push_back(path);
   return path;
 }

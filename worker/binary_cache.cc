@@ -3,7 +3,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -63,9 +62,8 @@ absl::StatusOr<std::string> BinaryCache::Get(const BinarySource& source,
 
 absl::Status BinaryCache::FetchAndVerify(const BinarySource& source, const std::string& digest,
                                          const std::string& path) {
-  static std::atomic<uint64_t> counter{0};
   RETURN_IF_ERROR(MakeDirs(dir_));
-  const std::string download = StrCat(path, ".download.", counter++);
+  const std::string download = UniqueTempPath(path);
   // The fetcher's errors name the digest and the driver.
   absl::Status status = fetcher_(source, digest, download);
   if (status.ok()) {

@@ -1,8 +1,5 @@
 #include "worker/shuffle_block_server.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <vector>
 
@@ -12,13 +9,6 @@
 #include "common/strings.h"
 
 namespace kiln::worker {
-namespace {
-
-std::string MapOutputName(const std::string& app_id, int shuffle_id, int map_id) {
-  return StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ") of app ", app_id);
-}
-
-}  // namespace
 
 ShuffleBlockServer::ShuffleBlockServer(ShuffleBlockServerOptions options)
     : options_(std::move(options)) {
@@ -50,39 +40,23 @@ absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
                                             const proto::FetchShuffleBlocksRequest& r, int map_id,
                                             proto::ShuffleChunk* chunk,
                                             const ChunkSink& sink) const {
-  const std::string name = MapOutputName(r.app_id(), r.shuffle_id(), map_id);
-  const std::string index_path = ShuffleIndexPath(app_dir, r.shuffle_id(), map_id);
-  const std::string data_path = ShuffleDataPath(app_dir, r.shuffle_id(), map_id);
-  struct stat st;
-  if (stat(index_path.c_str(), &st) != 0) {
-    return absl::NotFoundError(StrCat(name, " not found on this worker: no ", index_path));
-  }
-  auto offsets = ReadShuffleIndex(index_path);
-  if (!offsets.ok()) return Annotate(offsets.status(), name);
-  const int partitions = static_cast<int>(offsets->size()) - 1;
-  if (r.reduce_id() >= partitions) {
-    return absl::InvalidArgumentError(StrCat("reduce id ", r.reduce_id(), " is out of range: ",
-                                             name, " has ", partitions, " partitions"));
-  }
-  absl::StatusOr<ScopedFd> fd = OpenFile(data_path, O_RDONLY, "shuffle file");
-  if (!fd.ok()) {
-    if (absl::IsNotFound(fd.status())) {
-      return absl::NotFoundError(StrCat(name, " not found on this worker: no ", data_path));
-    }
-    return fd.status();
-  }
-  uint64_t offset = (*offsets)[r.reduce_id()];
-  const uint64_t end = (*offsets)[r.reduce_id() + 1];
+  absl::StatusOr<ShuffleBlockFile> block =
+      OpenShuffleBlock(app_dir, r.shuffle_id(), map_id, r.reduce_id());
+  if (!block.ok()) return Annotate(block.status(), StrCat("app ", r.app_id()));
   chunk->set_map_id(map_id);
   std::string* buffer = chunk->mutable_data();
-  do {
-    const uint64_t n = std::min<uint64_t>(end - offset, options_.chunk_size);
+  uint64_t sent = 0;
+  do {  // an empty block is one empty chunk
+    const uint64_t n = std::min<uint64_t>(block->length - sent, options_.chunk_size);
     buffer->resize(n);
-    RETURN_IF_ERROR(Annotate(PreadFully(fd->get(), offset, buffer->data(), n, data_path), name));
-    offset += n;
-    chunk->set_last(offset == end);
+    if (n > 0) {
+      RETURN_IF_ERROR(
+          PreadFully(block->fd.get(), block->offset + sent, buffer->data(), n, block->data_path));
+    }
+    sent += n;
+    chunk->set_last(sent == block->length);
     RETURN_IF_ERROR(sink(*chunk));
-  } while (offset < end);
+  } while (sent < block->length);
   return absl::OkStatus();
 }
 

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 
 #include "common/files.h"
@@ -13,15 +12,6 @@
 #include "common/strings.h"
 
 namespace kiln {
-namespace {
-
-std::string TempPathFor(const std::string& dest_path) {
-  static std::atomic<uint64_t> counter{0};
-  return StrCat(dest_path, ".tmp.", static_cast<int64_t>(getpid()), ".", counter++);
-}
-
-}  // namespace
-
 DriverClient::DriverClient(DriverClientOptions options)
     : options_(std::move(options)),
       stub_(
@@ -73,7 +63,7 @@ absl::Status DriverClient::FetchOnce(const std::string& app_id, const std::strin
 
 absl::Status DriverClient::FetchBinary(const std::string& app_id, const std::string& digest,
                                        const std::string& dest_path) {
-  const std::string tmp_path = TempPathFor(dest_path);
+  const std::string tmp_path = UniqueTempPath(dest_path);
   bool received_data = false;
   absl::Status status = rpc::RetryUnavailable(
       {.what = StrCat("fetching binary ", digest, " of app ", app_id, " from driver ",

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
@@ -23,7 +24,11 @@ TEST_CASE("ready file: round trip", "[ready_file]") {
   REQUIRE(back.ok());
   CHECK(*back == values);
   // Written aside and renamed: no temporary file is left behind.
-  CHECK_FALSE(std::filesystem::exists(path + ".tmp"));
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    names.push_back(entry.path().filename().string());
+  }
+  CHECK(names == std::vector<std::string>{"ready"});
 
   // Rewriting replaces the whole content.
   REQUIRE(WriteReadyFile(path, {{"grpc_port", 1}}).ok());
