@@ -26,7 +26,8 @@
 #include "runtime/ops_cache.h"
 #include "runtime/ops_join.h"
 #include "runtime/ops_narrow.h"
-#include "runtime/ops_shuffle.h"
+#include "runtime/ops_shuffle_read.h"
+#include "runtime/ops_shuffle_write.h"
 #include "runtime/ops_sink.h"
 #include "runtime/ops_source.h"
 

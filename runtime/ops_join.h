@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "runtime/operator.h"
-#include "runtime/ops_shuffle.h"
+#include "runtime/ops_shuffle_read.h"
 
 namespace kiln::runtime {
 

@@ -1,0 +1,134 @@
+#pragma once
+// The hash maps of the shuffle operators: combine maps that store each key with its
+// hash (computed once), merging a batch of pairs with prefetching, and iteration in a
+// fixed order (by hash, then key) so that outputs are the same bytes on every run.
+
+#include <algorithm>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "common/codec.h"
+#include "common/key_hash.h"
+
+namespace kiln::runtime {
+
+template <class K>
+struct HashAdapter {
+  size_t operator()(const K& k) const { return static_cast<size_t>(KeyHash<K>()(k)); }
+};
+template <class K, class V>
+using KeyMap = absl::flat_hash_map<K, V, HashAdapter<K>>;
+
+// A key stored with its KeyHash, computed once: a combine map never hashes a key again
+// (not to insert after a prefetch, not when it grows), and draining it partitions by
+// the stored hash. Lookups go through HashedRef, which points at the caller's key and
+// moves it into the map only when the key is new.
+template <class K>
+struct HashedRef {
+  K* key;
+  uint64_t hash;
+};
+template <class K>
+struct Hashed {
+  explicit Hashed(HashedRef<K> ref) : key(std::move(*ref.key)), hash(ref.hash) {}
+  K key;
+  uint64_t hash;
+};
+template <class K>
+struct StoredHash {
+  using is_transparent = void;
+  size_t operator()(const Hashed<K>& k) const { return static_cast<size_t>(k.hash); }
+  size_t operator()(const HashedRef<K>& k) const { return static_cast<size_t>(k.hash); }
+};
+template <class K>
+struct StoredHashEq {
+  using is_transparent = void;
+  static bool Same(uint64_t ha, const K& a, uint64_t hb, const K& b) { return ha == hb && a == b; }
+  bool operator()(const Hashed<K>& a, const Hashed<K>& b) const {
+    return Same(a.hash, a.key, b.hash, b.key);
+  }
+  bool operator()(const Hashed<K>& a, const HashedRef<K>& b) const {
+    return Same(a.hash, a.key, b.hash, *b.key);
+  }
+  bool operator()(const HashedRef<K>& a, const Hashed<K>& b) const {
+    return Same(a.hash, *a.key, b.hash, b.key);
+  }
+};
+template <class K, class V>
+using CombineMap = absl::flat_hash_map<Hashed<K>, V, StoredHash<K>, StoredHashEq<K>>;
+
+// How many keys the last combine map of an operator type held in this process (its
+// tasks see similar data): the next task's map starts that large instead of growing
+// through every doubling, each of which rehashes every key. One per Op type.
+template <class Op>
+class SizeHint {
+ public:
+  static size_t Get() { return size_.load(std::memory_order_relaxed); }
+  static void Set(size_t keys) { size_.store(keys, std::memory_order_relaxed); }
+
+ private:
+  inline static std::atomic<size_t> size_{0};
+};
+
+// Orders keys that have no operator< by their encoding (only hash ties need it).
+template <class K>
+bool KeyLess(const K& a, const K& b) {
+  if constexpr (requires { a < b; }) {
+    return a < b;
+  } else {
+    std::string ea, eb;
+    Writer wa(&ea), wb(&eb);
+    Encode(wa, a);
+    Encode(wb, b);
+    return ea < eb;
+  }
+}
+
+// The entries of a combine map in a fixed order: by stored hash, then by key. absl's
+// tables iterate in an order salted with their memory address, which changes from run
+// to run; a task's output must not, so that reruns and faults leave it byte-identical.
+template <class K, class V>
+std::vector<std::pair<const Hashed<K>, V>*> InHashOrder(CombineMap<K, V>& map) {
+  std::vector<std::pair<uint64_t, std::pair<const Hashed<K>, V>*>> order;
+  order.reserve(map.size());
+  for (auto& entry : map) order.emplace_back(entry.first.hash, &entry);
+  std::sort(order.begin(), order.end(), [](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    return KeyLess(a.second->first.key, b.second->first.key);
+  });
+  std::vector<std::pair<const Hashed<K>, V>*> entries;
+  entries.reserve(order.size());
+  for (const auto& [hash, entry] : order) entries.push_back(entry);
+  return entries;
+}
+
+// Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
+// slot of the record kPrefetchAhead places ahead is prefetched before each merge, so
+// the cache misses of a large map overlap instead of stalling one record at a time
+// (prefetching the whole batch at once overflows the CPU's few outstanding-miss
+// buffers: the early lines are gone by the time they are used).
+template <class K, class V, class F>
+void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+  constexpr size_t kPrefetchAhead = 16;
+  thread_local std::vector<uint64_t> hashes;
+  const size_t n = batch.size();
+  hashes.resize(n);
+  for (size_t i = 0; i < n; ++i) hashes[i] = KeyHash<K>()(batch[i].first);
+  for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) {
+    map.prefetch(HashedRef<K>{&batch[i].first, hashes[i]});
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kPrefetchAhead < n) {
+      map.prefetch(HashedRef<K>{&batch[i + kPrefetchAhead].first, hashes[i + kPrefetchAhead]});
+    }
+    auto& kv = batch[i];
+    auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]}, std::move(kv.second));
+    if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
+  }
+}
+
+}  // namespace kiln::runtime

@@ -1,0 +1,290 @@
+#pragma once
+// The reduce side of a shuffle: sources that read one reduce partition from every map
+// output, in map-id order, and merge it (reduce, group, join, sort, or pass through).
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "common/codec.h"
+#include "common/key_hash.h"
+#include "runtime/closure.h"
+#include "runtime/combine_map.h"
+#include "runtime/operator.h"
+#include "runtime/shuffle_env.h"
+#include "runtime/shuffle_params.h"
+
+namespace kiln::runtime {
+
+// Reads reduce partition `split` (a varint) of each shuffle in the params and hands
+// every decoded record of type R to `on_record`.
+template <class R, class OnRecord>
+absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std::string_view split,
+                         OnRecord&& on_record) {
+  Reader sr(split);
+  int reduce_id = static_cast<int>(sr.GetVarint());
+  if (!sr.ok()) return absl::DataLossError("corrupt shuffle split");
+  std::unique_ptr<ShuffleReader> reader = ctx.shuffle->NewReader();
+  R record{};
+  int64_t records = 0;
+  absl::Status s = reader->Read(params, reduce_id, [&](std::string_view frame) -> absl::Status {
+    Reader r(frame);
+    while (!r.done()) {
+      Decode(r, record);
+      if (!r.ok()) return absl::DataLossError("corrupt record in shuffle block");
+      ++records;
+      on_record(record);
+    }
+    return absl::OkStatus();
+  });
+  ctx.metrics.records_read += records;
+  ctx.metrics.shuffle_bytes_read += reader->metrics().local_bytes + reader->metrics().remote_bytes;
+  return s;
+}
+
+template <class Op>
+absl::StatusOr<std::unique_ptr<OpBase>> CreateShuffleSource(std::unique_ptr<Op> op,
+                                                            std::string_view params,
+                                                            size_t inputs) {
+  auto parsed = ParseReadParams(params, inputs);
+  if (!parsed.ok()) return parsed.status();
+  op->inputs_ = *std::move(parsed);
+  return std::unique_ptr<OpBase>(std::move(op));
+}
+
+template <class Out>
+class ShuffleSourceBase : public SourceOf<Out> {
+ public:
+  std::vector<ShuffleReadParams> inputs_;
+
+ protected:
+  ShuffleSourceBase() : out_(&this->next_) {}
+  BatchEmitter<Out> out_;
+};
+
+// repartition's reduce side: the records as they come.
+template <class T>
+class PassThroughShuffleSource final : public ShuffleSourceBase<T> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<PassThroughShuffleSource>(), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    absl::Status emit_status;
+    absl::Status s = ReadShuffle<T>(ctx, this->inputs_[0], split, [&](T& x) {
+      if (emit_status.ok()) emit_status = this->out_.Emit(std::move(x));
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// reduce_by_key's reduce side: merges the map-side combines per key.
+template <class K, class V, class F>
+class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view p) {
+    auto op = std::make_unique<ReduceByKeySource>();
+    absl::Status s = op->fn.Decode(c);
+    if (!s.ok()) return s;
+    return CreateShuffleSource(std::move(op), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    F& f = fn.get();
+    CombineMap<K, V> map;
+    map.reserve(SizeHint<ReduceByKeySource>::Get());
+    std::vector<std::pair<K, V>> batch;
+    batch.reserve(kBatchSize);
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          batch.push_back(std::move(kv));
+          if (batch.size() == kBatchSize) {
+            MergeInto(map, batch, f);
+            batch.clear();
+          }
+        });
+    if (!s.ok()) return s;
+    MergeInto(map, batch, f);
+    SizeHint<ReduceByKeySource>::Set(map.size());
+    for (auto* kv : InHashOrder(map)) {
+      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+  Closure<F> fn;
+};
+
+// group_by_key's reduce side: every value of a key, in arrival order (map-id order).
+template <class K, class V>
+class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector<V>>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<GroupByKeySource>(), p, 1);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    CombineMap<K, std::vector<V>> map;
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
+          map.try_emplace(ref).first->second.push_back(std::move(kv.second));
+        });
+    if (!s.ok()) return s;
+    for (auto* kv : InHashOrder(map)) {
+      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+};
+
+// join's reduce side (inner join): the left side is built into a hash table, the right
+// side streams past it.
+template <class K, class V, class W>
+class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>> {
+ public:
+  using Out = std::pair<K, std::pair<V, W>>;
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<JoinSource>(), p, 2);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyMap<K, std::vector<V>> left;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split,
+        [&](std::pair<K, V>& kv) { left[kv.first].push_back(std::move(kv.second)); });
+    if (!s.ok()) return s;
+    absl::Status emit_status;
+    s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split, [&](std::pair<K, W>& kw) {
+      auto it = left.find(kw.first);
+      if (it == left.end() || !emit_status.ok()) return;
+      for (const V& v : it->second) {
+        emit_status =
+            this->out_.Emit(std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
+        if (!emit_status.ok()) return;
+      }
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// left_outer_join's reduce side: the right side is built into a hash table, the left
+// side streams past it; a left record without a match comes out once, with no value.
+template <class K, class V, class W>
+class LeftOuterJoinSource final
+    : public ShuffleSourceBase<std::pair<K, std::pair<V, std::optional<W>>>> {
+ public:
+  using Out = std::pair<K, std::pair<V, std::optional<W>>>;
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<LeftOuterJoinSource>(), p, 2);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyMap<K, std::vector<W>> right;
+    absl::Status s = ReadShuffle<std::pair<K, W>>(
+        ctx, this->inputs_[1], split,
+        [&](std::pair<K, W>& kw) { right[kw.first].push_back(std::move(kw.second)); });
+    if (!s.ok()) return s;
+    absl::Status emit_status;
+    s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+      if (!emit_status.ok()) return;
+      auto it = right.find(kv.first);
+      if (it == right.end()) {
+        emit_status = this->out_.Emit(Out(kv.first, {std::move(kv.second), std::nullopt}));
+        return;
+      }
+      for (const W& w : it->second) {
+        emit_status = this->out_.Emit(Out(kv.first, {kv.second, w}));
+        if (!emit_status.ok()) return;
+      }
+    });
+    if (!s.ok()) return s;
+    if (!emit_status.ok()) return emit_status;
+    return this->out_.Flush();
+  }
+};
+
+// The order that sorts `records` by key, stably (equal keys keep their order). Sorting
+// small (prefix, index) entries moves 16 bytes per swap instead of whole records.
+template <class K, class V>
+std::vector<uint32_t> SortedOrder(const std::vector<std::pair<K, V>>& records, bool ascending) {
+  const uint32_t n = static_cast<uint32_t>(records.size());
+  std::vector<uint32_t> order(n);
+  if constexpr (std::is_same_v<K, std::string>) {
+    struct Entry {
+      uint64_t prefix;  // the first 8 bytes, big-endian, zero-padded: integer order = byte order
+      uint32_t index;
+    };
+    std::vector<Entry> entries(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const std::string& key = records[i].first;
+      unsigned char bytes[8] = {};
+      std::memcpy(bytes, key.data(), std::min<size_t>(8, key.size()));
+      uint64_t prefix = 0;
+      for (unsigned char b : bytes) prefix = (prefix << 8) | b;
+      entries[i] = Entry{prefix, i};
+    }
+    auto less = [&](const Entry& a, const Entry& b) {
+      if (a.prefix != b.prefix) return ascending ? a.prefix < b.prefix : b.prefix < a.prefix;
+      int c = records[a.index].first.compare(records[b.index].first);
+      if (c != 0) return ascending ? c < 0 : c > 0;
+      return a.index < b.index;
+    };
+    std::sort(entries.begin(), entries.end(), less);
+    for (uint32_t i = 0; i < n; ++i) order[i] = entries[i].index;
+  } else {
+    for (uint32_t i = 0; i < n; ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+      return ascending ? records[a].first < records[b].first : records[b].first < records[a].first;
+    });
+  }
+  return order;
+}
+
+// sort_by_key's reduce side: the partition's records sorted by key (stable, so equal
+// keys keep the order of the map outputs).
+template <class K, class V>
+class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
+ public:
+  // The prefix of its params (the driver appends the read params).
+  static std::string EncodeParams(bool ascending) {
+    std::string prefix;
+    Writer(&prefix).PutVarint(ascending ? 1 : 0);
+    return prefix;
+  }
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    auto op = std::make_unique<SortSource>();
+    Reader r(p);
+    op->ascending_ = r.GetVarint() != 0;
+    std::string_view rest = r.GetBytes(r.remaining());
+    auto parsed = ParseReadParams(rest, 1);
+    if (!parsed.ok()) return parsed.status();
+    op->inputs_ = *std::move(parsed);
+    return std::unique_ptr<OpBase>(std::move(op));
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    std::vector<std::pair<K, V>> all;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) { all.push_back(std::move(kv)); });
+    if (!s.ok()) return s;
+    for (uint32_t i : SortedOrder(all, ascending_)) {
+      s = this->out_.Emit(std::move(all[i]));
+      if (!s.ok()) return s;
+    }
+    return this->out_.Flush();
+  }
+
+ private:
+  bool ascending_ = true;
+};
+
+}  // namespace kiln::runtime
