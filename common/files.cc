@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -37,8 +38,19 @@ absl::Status ForEachChunk(const std::string& path, Consume consume) {
 }  // namespace
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::string out;
-  RETURN_IF_ERROR(ForEachChunk(path, [&](std::string_view chunk) { out.append(chunk); }));
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDONLY));
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("cannot stat ", path);
+  // Sized for the file as it is now; read to the end in case it grows meanwhile.
+  std::string out(static_cast<size_t>(st.st_size) + 1, '\0');
+  size_t size = 0;
+  while (true) {
+    if (size == out.size()) out.resize(out.size() * 2);
+    ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), size, out.data() + size, out.size() - size, path));
+    size += n;
+    if (size < out.size()) break;  // ReadAt stops short only at the end of the file
+  }
+  out.resize(size);
   return out;
 }
 

@@ -1,7 +1,6 @@
 #include "common/shuffle_files.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -47,10 +46,10 @@ absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, in
                                                   int map_id, int reduce_id) {
   const std::string name = StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ")");
   const std::string index_path = ShuffleIndexPath(app_dir, shuffle_id, map_id);
-  if (::access(index_path.c_str(), F_OK) != 0) {
+  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
+  if (absl::IsNotFound(offsets.status())) {
     return absl::NotFoundError(StrCat(name, " not found on this worker: no ", index_path));
   }
-  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
   if (!offsets.ok()) return Annotate(offsets.status(), name);
   const int partitions = static_cast<int>(offsets->size()) - 1;
   if (reduce_id < 0 || reduce_id >= partitions) {
