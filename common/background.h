@@ -6,13 +6,12 @@
 //  - WorkQueue<T>: items handled in arrival order by a few threads of its own, one item
 //    or a batch at a time (worker commands, state reports, task statuses, launches).
 //  - SerialQueue: a WorkQueue of closures run one at a time, in order.
-//
 //  - StopSignal: a one-way stop request that other threads check or wait for.
 //
-// Each owns its threads: Start() starts them, Stop() wakes them at once and returns when
-// the function in progress, if any, has returned; the destructor stops. Nothing is ever
-// detached. Thread-safe, except that Start() is called once, and Stop() not from the
-// object's own threads.
+// Each owns its threads: Start() starts them (a second call does nothing), Stop() wakes
+// them at once and returns when the function in progress, if any, has returned; the
+// destructor stops. Nothing is ever detached. Thread-safe, except that Stop() must not
+// be called from the object's own threads.
 
 #include <chrono>
 #include <cstddef>

@@ -1,6 +1,7 @@
 #include "runtime/shuffle_reader.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include "absl/strings/cord.h"

@@ -22,15 +22,11 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "common/clients/client_cache.h"
 #include "common/clients/worker_client.h"
-#include "proto/task.pb.h"
 #include "runtime/block_format.h"
 #include "runtime/shuffle_env.h"
 
