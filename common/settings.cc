@@ -35,14 +35,16 @@ constexpr SettingDef kSettings[] = {
      "Address executors and workers use to reach the driver; empty = the host's name "
      "as the master sees it (127.0.0.1 for a loopback master)."},
     {"kiln.driver.memory", T::kMemoryMb, "1g",
-     "Memory of the driver process; in local mode it sizes the storage of cached partitions "
-     "(see kiln.memory.*). Not enforced as a process limit."},
+     "Memory of the driver process, at least 450m; in local mode it sizes the memory that "
+     "tasks and cached partitions share (see kiln.memory.*). Not enforced as a process "
+     "limit."},
     {"kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral."},
     {"kiln.executor.cores", T::kInt, "0",
      "Cores per executor; 0 = one executor per worker with all of its free cores."},
     {"kiln.executor.memory", T::kMemoryMb, "1g",
-     "Memory per executor: the master reserves it on a worker and it sizes the storage of "
-     "cached partitions (see kiln.memory.*); not yet enforced as a process limit."},
+     "Memory per executor, at least 450m: the master reserves it on a worker and it sizes the "
+     "memory that tasks and cached partitions share (see kiln.memory.*); not yet enforced "
+     "as a process limit."},
     {"kiln.files.maxPartitionBytes", T::kBytes, "128m",
      "Largest byte range of an input file read by one text_file partition."},
     {"kiln.io.compression.codec", T::kString, "lz4",
@@ -59,8 +61,8 @@ constexpr SettingDef kSettings[] = {
     {"kiln.memory.fraction", T::kFraction, "0.6",
      "Share of an executor's memory beyond 300 MiB that Kiln manages (execution and storage)."},
     {"kiln.memory.storageFraction", T::kFraction, "0.5",
-     "Share of the managed memory that cached partitions may use; the least recently used "
-     "are evicted past it."},
+     "Share of the managed memory where cached partitions are safe from tasks: above it, a "
+     "task that needs memory evicts them, least recently used first."},
     {"kiln.rpc.message.maxSize", T::kBytes, "256m",
      "Largest gRPC message (task results travel in one message)."},
     {"kiln.scheduler.launchAhead", T::kInt, "2",
@@ -113,6 +115,8 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
     case T::kMemoryMb: {
       auto v = ParseMemoryMb(value);
       if (!v.ok()) return bad(View(v.status().message()));
+      absl::Status enough = CheckProcessMemoryMb(*v);
+      if (!enough.ok()) return bad(View(enough.message()));
       return absl::OkStatus();
     }
     case T::kDuration: {
@@ -125,6 +129,14 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
 }
 
 }  // namespace
+
+absl::Status CheckProcessMemoryMb(int64_t mb) {
+  if (mb >= kMinProcessMemoryMb) return absl::OkStatus();
+  return absl::InvalidArgumentError(
+      StrCat("below the minimum of ", kMinProcessMemoryMb, "m (Kiln reserves ", kReservedMemoryMb,
+             " MiB of every driver and executor and needs 1.5 times that); give ",
+             kMinProcessMemoryMb, "m or more"));
+}
 
 std::span<const SettingDef> AllSettings() { return kSettings; }
 

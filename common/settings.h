@@ -20,7 +20,17 @@
 
 namespace kiln {
 
+// kMemoryMb: the memory of a process Kiln manages (a driver, an executor), at least
+// kMinProcessMemoryMb.
 enum class SettingType { kString, kInt, kBool, kBytes, kDuration, kFraction, kMemoryMb };
+
+// Memory Kiln sets aside in every driver and executor for itself and user code (Spark's
+// reserved memory), and the least a process may be given: 1.5 times that, as in Spark.
+inline constexpr int64_t kReservedMemoryMb = 300;
+inline constexpr int64_t kMinProcessMemoryMb = kReservedMemoryMb * 3 / 2;
+
+// OK when `mb` is at least kMinProcessMemoryMb; else says so, with the minimum.
+absl::Status CheckProcessMemoryMb(int64_t mb);
 
 struct SettingDef {
   std::string_view name;

@@ -62,14 +62,15 @@ class LocalBackend final : public Backend {
     const Config& conf = options_.conf;
     absl::Status blocks_dir = MakeDirs(dir_ + "/blocks");
     if (!blocks_dir.ok()) return blocks_dir;
-    blocks_ = std::make_unique<runtime::BlockStore>(
-        runtime::StorageCapacity(conf.GetMemoryMb("kiln.driver.memory") << 20,
-                                 conf.GetDouble("kiln.memory.fraction"),
-                                 conf.GetDouble("kiln.memory.storageFraction")),
-        dir_ + "/blocks");
+    memory_ = std::make_unique<runtime::MemoryManager>(
+        runtime::ManagedMemory(conf.GetMemoryMb("kiln.driver.memory") << 20,
+                               conf.GetDouble("kiln.memory.fraction")),
+        conf.GetDouble("kiln.memory.storageFraction"));
+    blocks_ = std::make_unique<runtime::BlockStore>(memory_.get(), dir_ + "/blocks");
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
-        options_.master.local_threads, runtime::ExecutorEnv{env_.get(), blocks_.get()},
+        options_.master.local_threads,
+        runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get()},
         [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
     ExecutorInfo info;
     info.id = "driver";
@@ -87,6 +88,7 @@ class LocalBackend final : public Backend {
     options_.tasks->RemoveExecutor("driver", "application ended");
     pool_.reset();
     blocks_.reset();
+    memory_.reset();
     env_.reset();
     if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
   }
@@ -99,6 +101,7 @@ class LocalBackend final : public Backend {
   std::string app_id_;
   std::string dir_;
   std::unique_ptr<runtime::ShuffleEnv> env_;
+  std::unique_ptr<runtime::MemoryManager> memory_;
   std::unique_ptr<runtime::BlockStore> blocks_;
   std::unique_ptr<runtime::TaskPool> pool_;
 };

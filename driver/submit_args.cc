@@ -28,6 +28,8 @@ absl::Status CheckMemory(std::string_view flag, const std::string& value) {
   if (value.starts_with("-")) return Bad(flag, value, "memory cannot be negative");
   auto mb = ParseMemoryMb(value);
   if (!mb.ok()) return Bad(flag, value, View(mb.status().message()));
+  absl::Status enough = CheckProcessMemoryMb(*mb);
+  if (!enough.ok()) return Bad(flag, value, View(enough.message()));
   return absl::OkStatus();
 }
 

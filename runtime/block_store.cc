@@ -18,13 +18,6 @@
 
 namespace kiln::runtime {
 
-int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fraction) {
-  constexpr int64_t kReserved = 300LL << 20;
-  if (memory_bytes <= kReserved) return 0;
-  return static_cast<int64_t>(static_cast<double>(memory_bytes - kReserved) * fraction *
-                              storage_fraction);
-}
-
 std::string BlockId::Name() const { return StrCat("rdd_", dataset, "_", partition); }
 
 struct BlockStore::State {
@@ -50,12 +43,15 @@ struct BlockStore::State {
   int64_t reserved ABSL_GUARDED_BY(mu) = 0;
 };
 
-BlockStore::BlockStore(int64_t capacity_bytes, std::string disk_dir)
-    : capacity_(capacity_bytes),
-      disk_dir_(std::move(disk_dir)),
-      state_(std::make_unique<State>()) {}
+BlockStore::BlockStore(MemoryManager* memory, std::string disk_dir)
+    : memory_(memory), disk_dir_(std::move(disk_dir)), state_(std::make_unique<State>()) {
+  memory_->SetEvictor(this);
+}
 
-BlockStore::~BlockStore() = default;
+BlockStore::~BlockStore() {
+  memory_->SetEvictor(nullptr);
+  memory_->ReleaseStorage(used() + reserved());
+}
 
 std::shared_ptr<const void> BlockStore::Get(BlockId id) {
   State& st = *state_;
@@ -67,48 +63,61 @@ std::shared_ptr<const void> BlockStore::Get(BlockId id) {
 }
 
 bool BlockStore::Reserve(int dataset, int64_t bytes, std::vector<Evicted>* evicted) {
-  State& st = *state_;
-  absl::MutexLock lock(&st.mu);
-  int64_t shortfall = st.used + st.reserved + bytes - capacity_;
-  if (shortfall > 0) {
-    // Evict only if enough can go: blocks of other datasets that nobody is reading.
-    std::vector<BlockId> victims;
-    int64_t freed = 0;
-    for (const BlockId& id : st.lru) {
-      if (freed >= shortfall) break;
-      const State::Entry& e = st.blocks.at(id);
-      if (id.dataset == dataset || e.data.use_count() > 1) continue;
-      victims.push_back(id);
-      freed += e.bytes;
-    }
-    if (freed < shortfall) return false;
-    for (const BlockId& id : victims) {
-      auto it = st.blocks.find(id);
-      evicted->push_back(Evicted{id, it->second.data, std::move(it->second.spill)});
-      st.EraseLocked(it);
-    }
-  }
-  st.reserved += bytes;
+  if (!memory_->AcquireStorage(bytes, dataset, evicted)) return false;
+  absl::MutexLock lock(&state_->mu);
+  state_->reserved += bytes;
   return true;
 }
 
-void BlockStore::Release(int64_t bytes) {
+int64_t BlockStore::Evict(int64_t bytes, int keep_dataset, bool all_or_nothing,
+                          std::vector<Evicted>* evicted) {
   State& st = *state_;
   absl::MutexLock lock(&st.mu);
-  KILN_CHECK(bytes <= st.reserved);
-  st.reserved -= bytes;
+  // Blocks of other datasets that nobody is reading, least recently used first.
+  std::vector<BlockId> victims;
+  int64_t freed = 0;
+  for (const BlockId& id : st.lru) {
+    if (freed >= bytes) break;
+    const State::Entry& e = st.blocks.at(id);
+    if (id.dataset == keep_dataset || e.data.use_count() > 1) continue;
+    victims.push_back(id);
+    freed += e.bytes;
+  }
+  if (all_or_nothing && freed < bytes) return 0;
+  for (const BlockId& id : victims) {
+    auto it = st.blocks.find(id);
+    evicted->push_back(Evicted{id, it->second.data, std::move(it->second.spill), it->second.bytes});
+    st.EraseLocked(it);
+  }
+  return freed;
+}
+
+void BlockStore::Release(int64_t bytes) {
+  {
+    absl::MutexLock lock(&state_->mu);
+    KILN_CHECK(bytes <= state_->reserved);
+    state_->reserved -= bytes;
+  }
+  memory_->ReleaseStorage(bytes);
 }
 
 void BlockStore::Put(BlockId id, std::shared_ptr<const void> data, int64_t bytes, SpillFn spill) {
   State& st = *state_;
-  absl::MutexLock lock(&st.mu);
-  KILN_CHECK(bytes <= st.reserved);
-  st.reserved -= bytes;
-  auto old = st.blocks.find(id);
-  if (old != st.blocks.end()) st.EraseLocked(old);
-  st.lru.push_back(id);
-  st.blocks[id] = State::Entry{std::move(data), bytes, std::prev(st.lru.end()), std::move(spill)};
-  st.used += bytes;
+  int64_t replaced = 0;
+  {
+    absl::MutexLock lock(&st.mu);
+    KILN_CHECK(bytes <= st.reserved);
+    st.reserved -= bytes;
+    auto old = st.blocks.find(id);
+    if (old != st.blocks.end()) {
+      replaced = old->second.bytes;
+      st.EraseLocked(old);
+    }
+    st.lru.push_back(id);
+    st.blocks[id] = State::Entry{std::move(data), bytes, std::prev(st.lru.end()), std::move(spill)};
+    st.used += bytes;
+  }
+  if (replaced > 0) memory_->ReleaseStorage(replaced);
 }
 
 std::string BlockStore::DiskPath(BlockId id) const { return disk_dir_ + "/" + id.Name(); }
@@ -135,11 +144,13 @@ int BlockStore::RemoveDataset(int dataset) {
   State& st = *state_;
   std::vector<std::string> files;
   int removed = 0;
+  int64_t freed = 0;
   {
     absl::MutexLock lock(&st.mu);
     for (auto it = st.blocks.begin(); it != st.blocks.end();) {
       auto next = std::next(it);
       if (it->first.dataset == dataset) {
+        freed += it->second.bytes;
         st.EraseLocked(it);
         ++removed;
       }
@@ -155,6 +166,7 @@ int BlockStore::RemoveDataset(int dataset) {
       it = next;
     }
   }
+  if (freed > 0) memory_->ReleaseStorage(freed);
   for (const std::string& f : files) std::remove(f.c_str());
   return removed;
 }

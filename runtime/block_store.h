@@ -1,7 +1,7 @@
 #pragma once
 // BlockStore: the partitions of persisted datasets that an executor keeps in memory
-// ("blocks", named rdd_<dataset>_<partition> as in Spark), under a byte budget: the
-// storage share of the executor's memory.
+// ("blocks", named rdd_<dataset>_<partition> as in Spark), in the storage memory of its
+// MemoryManager.
 //
 // A task that computes a persisted partition reserves memory as the block grows
 // ("unrolling", as Spark calls it) and stores it when complete; when a reservation
@@ -17,8 +17,10 @@
 //
 // Blocks of the disk storage levels are files of framed, encoded records under the
 // store's directory (registered once complete). An in-memory block stored with a spill
-// function (MEMORY_AND_DISK) is written to disk by whoever evicts it, instead of being
-// dropped. Thread-safe; no file is touched with the lock held.
+// function (MEMORY_AND_DISK) is written to disk by whoever evicts it (a task caching
+// another block, or a task that needs execution memory), instead of being dropped.
+// Thread-safe; no file is touched with the lock held. Lock order: the memory
+// manager's lock, then the store's.
 
 #include <cstdint>
 #include <functional>
@@ -31,26 +33,14 @@
 #include "absl/status/statusor.h"
 #include "common/files.h"
 #include "runtime/block_format.h"
+#include "runtime/block_id.h"
+#include "runtime/memory_manager.h"
 
 namespace kiln::runtime {
 
-struct BlockId {
-  int dataset = 0;
-  int partition = 0;
-
-  std::string Name() const;  // "rdd_<dataset>_<partition>"
-  friend bool operator==(const BlockId&, const BlockId&) = default;
-  template <class H>
-  friend H AbslHashValue(H h, const BlockId& id) {
-    return H::combine(std::move(h), id.dataset, id.partition);
-  }
-};
-
-// The storage budget of an executor with `memory_bytes` of memory, as Spark's unified
-// memory manager computes it: 300 MiB reserved, `fraction` of the rest managed, and
-// `storage_fraction` of that for cached blocks. (Execution memory is not accounted
-// yet, so storage keeps to its own share instead of borrowing execution's.)
-int64_t StorageCapacity(int64_t memory_bytes, double fraction, double storage_fraction);
+// The storage budget is the executor's MemoryManager (memory_manager.h): blocks may use
+// all managed memory that running tasks do not hold, and tasks reclaim what is above
+// the storage region by evicting blocks through this store.
 
 // Disk block files: framed (block_format.h, uncompressed as Spark's spark.rdd.compress
 // defaults to false) encoded records, written to a temporary file of this writer's own
@@ -86,20 +76,12 @@ class DiskBlockWriter {
 // Feeds every frame of a disk block file to `on_frame`.
 absl::Status ReadDiskBlock(const std::string& path, FrameCallback on_frame);
 
-// Writes an evicted block to disk; true when it is there (then registered).
-using SpillFn = std::function<bool(BlockId, const std::shared_ptr<const void>&)>;
-
-struct Evicted {
-  BlockId id;
-  std::shared_ptr<const void> data;
-  SpillFn spill;  // empty: the block is dropped
-};
-
-class BlockStore {
+class BlockStore final : public StorageEvictor {
  public:
-  // `disk_dir` holds the files of disk blocks ("" = no disk levels).
-  explicit BlockStore(int64_t capacity_bytes, std::string disk_dir = "");
-  ~BlockStore();
+  // `memory` (outliving the store) accounts for the blocks' bytes; `disk_dir` holds the
+  // files of disk blocks ("" = no disk levels).
+  explicit BlockStore(MemoryManager* memory, std::string disk_dir = "");
+  ~BlockStore() override;
   BlockStore(const BlockStore&) = delete;
   BlockStore& operator=(const BlockStore&) = delete;
 
@@ -109,8 +91,8 @@ class BlockStore {
 
   // Reserves `bytes` more for a block of `dataset` being built, evicting blocks of other
   // datasets (appended to `evicted`; the caller spills those that have a spill
-  // function) if needed. False, with nothing evicted or reserved, when the budget
-  // cannot hold it.
+  // function) if needed. False, with nothing evicted or reserved, when storage cannot
+  // hold it.
   bool Reserve(int dataset, int64_t bytes, std::vector<Evicted>* evicted);
   // Returns reserved bytes (a block given up, or reserved beyond its final size).
   void Release(int64_t bytes);
@@ -131,7 +113,11 @@ class BlockStore {
   // Drops every block of `dataset` (unpersist), in memory and on disk; returns how many.
   int RemoveDataset(int dataset);
 
-  int64_t capacity() const { return capacity_; }
+  // StorageEvictor, for the memory manager.
+  int64_t Evict(int64_t bytes, int keep_dataset, bool all_or_nothing,
+                std::vector<Evicted>* evicted) override;
+
+  MemoryManager* memory() const { return memory_; }
   int64_t used() const;        // bytes of stored blocks
   int64_t reserved() const;    // bytes reserved by blocks being built
   size_t size() const;         // stored blocks in memory
@@ -140,7 +126,7 @@ class BlockStore {
  private:
   struct State;  // the blocks, under a mutex (block_store.cc)
 
-  const int64_t capacity_;
+  MemoryManager* const memory_;
   const std::string disk_dir_;
   const std::unique_ptr<State> state_;
 };

@@ -111,16 +111,20 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     spdlog::error("app={} executor={} {}", args->app_id, args->executor_id, View(s.message()));
     return 1;
   }
-  BlockStore blocks(StorageCapacity(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction"),
-                                    conf->GetDouble("kiln.memory.storageFraction")),
-                    blocks_dir);
-  spdlog::info("app={} executor={} registered with driver {} cores={} storage={} MiB", args->app_id,
-               args->executor_id, args->driver_address, args->cores, blocks.capacity() >> 20);
+  MemoryManager memory(
+      ManagedMemory(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction")),
+      conf->GetDouble("kiln.memory.storageFraction"));
+  BlockStore blocks(&memory, blocks_dir);
+  spdlog::info(
+      "app={} executor={} registered with driver {} cores={} memory={} MiB managed={} MiB "
+      "storage_region={} MiB",
+      args->app_id, args->executor_id, args->driver_address, args->cores, args->memory_mb,
+      memory.managed() >> 20, memory.storage_region() >> 20);
 
   int exit_code = 1;
   {
     StatusSender sender(stream.get());
-    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks},
+    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks, &memory},
                   [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
     proto::DriverMessage message;
     while (stream->Read(&message)) {

@@ -22,6 +22,7 @@ namespace kiln::runtime {
 
 class BlockStore;
 class ShuffleEnv;
+class TaskMemory;
 
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
 // to stay in cache.
@@ -35,6 +36,10 @@ struct TaskMetrics {
   int64_t records_written = 0;
   int64_t shuffle_bytes_written = 0;
   int64_t shuffle_bytes_read = 0;
+  int64_t peak_execution_memory = 0;  // bytes (TaskMemory::peak)
+  int64_t spill_count = 0;            // spill files written
+  int64_t memory_bytes_spilled = 0;   // in-memory size of what was spilled
+  int64_t disk_bytes_spilled = 0;     // bytes of the spill files
 };
 
 // A cached block that a task stored on, or evicted from, its executor.
@@ -54,6 +59,7 @@ struct TaskContext {
   int attempt = 0;
   ShuffleEnv* shuffle = nullptr;
   BlockStore* blocks = nullptr;  // this executor's cached partitions
+  TaskMemory* memory = nullptr;  // this task's execution memory
   // The partition of the datasets computed by the operators being opened (differs
   // from `partition` below a coalesce).
   int dataset_partition = 0;

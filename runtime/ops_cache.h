@@ -30,6 +30,7 @@
 #include "runtime/operator.h"
 #include "runtime/ops_narrow.h"
 #include "runtime/storage_level.h"
+#include "runtime/task_memory.h"
 
 namespace kiln::runtime {
 
@@ -290,9 +291,12 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
       MoveToDisk();
       return;
     }
+    const MemorySnapshot memory = store_->memory()->Snapshot();
     cache_warnings.Log(StrCat("task=", ctx.task_id, " not enough storage memory to cache ",
-                              Id().Name(), " (", Bytes(), " bytes so far, ", store_->used(), " of ",
-                              store_->capacity(), " bytes in use); the partition is not cached"));
+                              Id().Name(), " (", Bytes(), " bytes so far; of ", memory.managed,
+                              " bytes managed, cached blocks hold ", memory.storage_used,
+                              " and tasks ", memory.execution_used,
+                              "); the partition is not cached"));
     GiveUp();
   }
 
@@ -312,14 +316,7 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     std::vector<Evicted> evicted;
     if (!store_->Reserve(dataset_, bytes, &evicted)) return false;
     reserved_ += bytes;
-    for (Evicted& e : evicted) {
-      const bool spilled = e.spill && e.spill(e.id, e.data);
-      AddBlockUpdate(ctx, e.id, spilled, spilled, 0);
-      if (LogEnabled(LogLevel::kDebug)) {
-        Log(LogLevel::kDebug, StrCat("task=", ctx.task_id, spilled ? " spilled " : " evicted ",
-                                     e.id.Name(), " to cache ", Id().Name()));
-      }
-    }
+    HandleEvicted(evicted, ctx);
     return true;
   }
 

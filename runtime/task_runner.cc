@@ -14,6 +14,7 @@
 #include "runtime/ops_cache.h"
 #include "runtime/ops_narrow.h"
 #include "runtime/shuffle_reader.h"
+#include "runtime/task_memory.h"
 
 namespace kiln::runtime {
 namespace {
@@ -153,6 +154,8 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.attempt = task.attempt();
   ctx.shuffle = env.shuffle;
   ctx.blocks = env.blocks;
+  TaskMemory memory(env.memory, task.task_id());
+  ctx.memory = &memory;
 
   absl::Status result;
   try {
@@ -170,6 +173,10 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   metrics->set_records_written(ctx.metrics.records_written);
   metrics->set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read);
   metrics->set_shuffle_bytes_written(ctx.metrics.shuffle_bytes_written);
+  metrics->set_peak_execution_memory(memory.peak());
+  metrics->set_spill_count(ctx.metrics.spill_count);
+  metrics->set_memory_bytes_spilled(ctx.metrics.memory_bytes_spilled);
+  metrics->set_disk_bytes_spilled(ctx.metrics.disk_bytes_spilled);
   for (const BlockUpdate& u : ctx.block_updates) {
     proto::BlockUpdate* out = status.add_block_updates();
     out->set_dataset(u.dataset);

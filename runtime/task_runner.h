@@ -10,6 +10,7 @@
 
 #include "proto/task.pb.h"
 #include "runtime/block_store.h"
+#include "runtime/memory_manager.h"
 #include "runtime/shuffle_env.h"
 
 namespace kiln::runtime {
@@ -17,7 +18,8 @@ namespace kiln::runtime {
 // What the tasks of one executor share.
 struct ExecutorEnv {
   ShuffleEnv* shuffle = nullptr;
-  BlockStore* blocks = nullptr;  // null: nothing is cached
+  BlockStore* blocks = nullptr;     // null: nothing is cached
+  MemoryManager* memory = nullptr;  // null: execution memory is not limited
 };
 
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,

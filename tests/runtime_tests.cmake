@@ -4,6 +4,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
   SOURCES
     runtime/block_format_test.cc
     runtime/block_store_test.cc
+    runtime/memory_manager_test.cc
     runtime/shuffle_io_test.cc
     runtime/text_input_test.cc
   LIBS kiln_runtime)

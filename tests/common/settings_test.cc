@@ -87,6 +87,19 @@ TEST_CASE("settings: an unknown key is an error naming the key", "[settings]") {
   CHECK(Message(loaded.status()).find("kiln.executer.memory") != std::string::npos);
 }
 
+TEST_CASE("settings: driver and executor memory below 450 MiB are refused naming the minimum",
+          "[settings]") {
+  for (const char* key : {"kiln.executor.memory", "kiln.driver.memory"}) {
+    Config config;
+    absl::Status s = config.Set(key, "449m");
+    REQUIRE_FALSE(s.ok());
+    CHECK(Message(s).find(key) != std::string::npos);
+    CHECK(Message(s).find("450m") != std::string::npos);
+    CHECK(config.Set(key, "450m").ok());
+    CHECK(config.GetMemoryMb(key) == 450);
+  }
+}
+
 TEST_CASE("settings: a bad value is an error naming the key and the value", "[settings]") {
   struct Case {
     const char* key;

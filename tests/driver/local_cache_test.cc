@@ -21,13 +21,15 @@ std::atomic<int64_t> g_calls{0};
 using test::Local;
 using test::Range;
 
-// A local[1] application with 3 MiB of storage memory ((310 MiB - 300 MiB) * 0.6 *
-// 0.5), and datasets whose records count their computations in g_calls.
+// A local[1] application with 3 MiB of managed memory ((450 MiB - 300 MiB) * 0.02), all
+// of it storage's while no task holds execution memory, and datasets whose records
+// count their computations in g_calls.
 struct SmallStorage {
   explicit SmallStorage(const char* name)
       : ctx(ContextOptions{.master = "local[1]",
                            .app_name = name,
-                           .conf = {"kiln.ui.showConsoleProgress=false", "kiln.driver.memory=310m"},
+                           .conf = {"kiln.ui.showConsoleProgress=false", "kiln.driver.memory=450m",
+                                    "kiln.memory.fraction=0.02"},
                            .exit_on_failure = false}) {}
   // 0..n-1 in `partitions` partitions, 8 bytes a record.
   Dataset<int64_t> Counted(int64_t n, int partitions) {

@@ -35,14 +35,15 @@ std::vector<BlockId> Store(BlockStore& store, BlockId id, int64_t bytes, bool* o
   return Ids(evicted);
 }
 
-TEST_CASE("block store: storage capacity follows Spark's unified memory", "[cache]") {
-  CHECK(StorageCapacity(300LL << 20, 0.6, 0.5) == 0);
-  CHECK(StorageCapacity(1324LL << 20, 0.6, 0.5) == static_cast<int64_t>((1024LL << 20) * 0.3));
-  CHECK(StorageCapacity(1324LL << 20, 1.0, 1.0) == 1024LL << 20);
+TEST_CASE("block store: managed memory follows Spark's unified memory", "[cache]") {
+  CHECK(ManagedMemory(300LL << 20, 0.6) == 0);
+  CHECK(ManagedMemory(1324LL << 20, 0.6) == static_cast<int64_t>((1024LL << 20) * 0.6));
+  CHECK(ManagedMemory(1324LL << 20, 1.0) == 1024LL << 20);
 }
 
 TEST_CASE("block store: least recently used blocks of other datasets are evicted", "[cache]") {
-  BlockStore store(100);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory);
   CHECK(Store(store, {1, 0}, 40).empty());
   CHECK(Store(store, {1, 1}, 40).empty());
   CHECK(store.used() == 80);
@@ -58,7 +59,8 @@ TEST_CASE("block store: least recently used blocks of other datasets are evicted
 
 TEST_CASE("block store: a dataset never evicts itself, and nothing goes when room cannot be made",
           "[cache]") {
-  BlockStore store(100);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory);
   Store(store, {1, 0}, 60);
   Store(store, {2, 0}, 30);
   bool ok = true;
@@ -71,7 +73,8 @@ TEST_CASE("block store: a dataset never evicts itself, and nothing goes when roo
 }
 
 TEST_CASE("block store: a block being read is not evicted", "[cache]") {
-  BlockStore store(100);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory);
   Store(store, {1, 0}, 50);
   Store(store, {1, 1}, 50);
   std::shared_ptr<const void> reading = store.Get({1, 0});
@@ -83,7 +86,8 @@ TEST_CASE("block store: a block being read is not evicted", "[cache]") {
 
 TEST_CASE("block store: reservations count against the budget until released or stored",
           "[cache]") {
-  BlockStore store(100);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory);
   std::vector<Evicted> evicted;
   REQUIRE(store.Reserve(1, 70, &evicted));
   CHECK_FALSE(store.Reserve(2, 40, &evicted));  // nothing stored to evict
@@ -107,7 +111,8 @@ TEST_CASE("block store: reservations count against the budget until released or 
 
 TEST_CASE("block store: an evicted block with a spill function goes to the evicting caller",
           "[cache]") {
-  BlockStore store(100);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory);
   int spills = 0;
   SpillFn spill = [&](BlockId id, const std::shared_ptr<const void>& data) {
     ++spills;
@@ -127,7 +132,8 @@ TEST_CASE("block store: an evicted block with a spill function goes to the evict
 TEST_CASE("block store: disk blocks are framed files, removed with their dataset", "[cache]") {
   char templ[] = "/tmp/kiln-blocks-test-XXXXXX";
   const std::string dir = mkdtemp(templ);
-  BlockStore store(100, dir);
+  MemoryManager memory(100, 0.5);
+  BlockStore store(&memory, dir);
   REQUIRE(store.has_disk());
   const BlockId id{4, 2};
   CHECK(store.DiskPath(id) == dir + "/rdd_4_2");
