@@ -70,6 +70,9 @@ class Context {
   Dataset<std::string> text_file(const std::string& path);
 
   const std::string& app_id() const;
+  // What each stage of the last job did: tasks, records and shuffle bytes, spills, peak
+  // task memory, the largest partition (the driver also logs it at info level).
+  std::vector<StageMetrics> last_job_stages() { return runner()->LastJobStages(); }
   int default_parallelism();
   // Ends the application now (the destructor does it otherwise).
   void stop();

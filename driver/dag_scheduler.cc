@@ -1,5 +1,7 @@
 #include "driver/dag_scheduler.h"
 
+#include <algorithm>
+
 #include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
@@ -13,7 +15,39 @@ absl::Status FetchRetriesExhausted(const FetchFailed& f) {
                                    " stage attempts: ", f.message));
 }
 
+// `results[i]` is the task of partition `partitions[i]`.
+StageMetrics Summarize(int stage_id, const std::string& name, const std::vector<int>& partitions,
+                       const std::vector<TaskResult>& results) {
+  StageMetrics s{.stage_id = stage_id, .name = name, .tasks = static_cast<int>(results.size())};
+  for (size_t i = 0; i < results.size(); ++i) {
+    const proto::TaskMetrics& m = results[i].status.metrics();
+    s.run_nanos += m.run_nanos();
+    s.records_read += m.records_read();
+    s.records_written += m.records_written();
+    s.shuffle_bytes_read += m.shuffle_bytes_read();
+    s.shuffle_bytes_written += m.shuffle_bytes_written();
+    s.spill_count += m.spill_count();
+    s.memory_bytes_spilled += m.memory_bytes_spilled();
+    s.disk_bytes_spilled += m.disk_bytes_spilled();
+    s.peak_execution_memory = std::max(s.peak_execution_memory, m.peak_execution_memory());
+    const bool larger = m.shuffle_bytes_read() != s.largest_partition_bytes
+                            ? m.shuffle_bytes_read() > s.largest_partition_bytes
+                            : m.records_read() > s.largest_partition_records;
+    if (s.largest_partition < 0 || larger) {
+      s.largest_partition = partitions[i];
+      s.largest_partition_bytes = m.shuffle_bytes_read();
+      s.largest_partition_records = m.records_read();
+    }
+  }
+  return s;
+}
+
 }  // namespace
+
+std::vector<StageMetrics> DagScheduler::LastJobStages() const {
+  absl::MutexLock lock(&stages_mu_);
+  return stages_;
+}
 
 absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
     const std::shared_ptr<const PlanNode>& node, const runtime::OpSpec& sink,
@@ -21,6 +55,10 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
   skip_cached_parents_ = true;
+  {
+    absl::MutexLock stages_lock(&stages_mu_);
+    stages_.clear();
+  }
   StageTemplate stage = BuildStage(node, sink, cache_);
   FetchFailed last;
   for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
@@ -85,7 +123,15 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
   }
   spdlog::debug("stage={} ({}) submitted with {} task(s)", set.plan.stage_id(), stage.name,
                 set.tasks.size());
-  return tasks_->RunTaskSet(std::move(set));
+  const int stage_id = set.plan.stage_id();
+  TaskSetOutcome outcome = tasks_->RunTaskSet(std::move(set));
+  if (outcome.status.ok() && !outcome.fetch_failed) {
+    StageMetrics metrics = Summarize(stage_id, stage.name, partitions, outcome.results);
+    spdlog::info("{}", DescribeStage(metrics));
+    absl::MutexLock lock(&stages_mu_);
+    stages_.push_back(std::move(metrics));
+  }
+  return outcome;
 }
 
 void DagScheduler::ForgetLost(const FetchFailed& failure) {

@@ -16,6 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "driver/map_output_tracker.h"
 #include "driver/stage_builder.h"
+#include "driver/stage_metrics.h"
 #include "driver/task_scheduler.h"
 
 namespace kiln::internal {
@@ -33,6 +34,8 @@ class DagScheduler {
                                                   const std::vector<int>& partitions);
 
   int jobs_run() const { return jobs_.load(); }
+  // The stages the last job ran (successful attempts), in the order they finished.
+  std::vector<StageMetrics> LastJobStages() const;
 
  private:
   // Computes the missing map outputs the stage's tasks `partitions` read, unless they
@@ -52,6 +55,8 @@ class DagScheduler {
   // Until a fetch failure in the running job: shuffles below fully cached datasets are
   // not computed.
   bool skip_cached_parents_ ABSL_GUARDED_BY(job_mu_) = true;
+  mutable absl::Mutex stages_mu_;
+  std::vector<StageMetrics> stages_ ABSL_GUARDED_BY(stages_mu_);  // of the running job
   std::atomic<int> next_stage_id_{0};
   std::atomic<int> jobs_{0};
 };

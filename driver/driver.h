@@ -46,6 +46,7 @@ class Driver final : public JobRunner {
   void Unpersist(const PlanNode& node) override;
   bool IsPersisted(const PlanNode& node) const override;
   int CachedPartitions(const PlanNode& node) const override;
+  std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
 
   void Stop(const std::string& final_state);
   const std::string& app_id() const { return backend_->app_id(); }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "driver/plan.h"
+#include "driver/stage_metrics.h"
 
 namespace kiln {
 
@@ -56,6 +57,8 @@ class JobRunner {
   virtual bool IsPersisted(const PlanNode& node) const = 0;
   // How many of its partitions some executor holds (for tests and the UI).
   virtual int CachedPartitions(const PlanNode& node) const = 0;
+  // The stages of the last job that ran.
+  virtual std::vector<StageMetrics> LastJobStages() const = 0;
 };
 
 }  // namespace internal

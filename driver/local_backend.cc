@@ -60,8 +60,10 @@ class LocalBackend final : public Backend {
     env_ = runtime::MakeShuffleEnv({.app_id = app_id_, .app_dir = dir_, .compression = *codec});
     // Local mode caches in the driver's memory, as Spark's local mode does.
     const Config& conf = options_.conf;
-    absl::Status blocks_dir = MakeDirs(dir_ + "/blocks");
-    if (!blocks_dir.ok()) return blocks_dir;
+    for (const char* sub : {"/blocks", "/spill"}) {
+      absl::Status made = MakeDirs(dir_ + sub);
+      if (!made.ok()) return made;
+    }
     memory_ = std::make_unique<runtime::MemoryManager>(
         runtime::ManagedMemory(conf.GetMemoryMb("kiln.driver.memory") << 20,
                                conf.GetDouble("kiln.memory.fraction")),
@@ -70,7 +72,7 @@ class LocalBackend final : public Backend {
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
         options_.master.local_threads,
-        runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get()},
+        runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get(), dir_ + "/spill", *codec},
         [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
     ExecutorInfo info;
     info.id = "driver";

@@ -13,6 +13,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "common/codec.h"
 #include "common/key_hash.h"
+#include "common/memory_size.h"
 
 namespace kiln::runtime {
 
@@ -106,16 +107,25 @@ std::vector<std::pair<const Hashed<K>, V>*> InHashOrder(CombineMap<K, V>& map) {
   return entries;
 }
 
+// The bytes a combine map's table holds (slots and control bytes); what its keys and
+// values own on the heap is counted apart, as they arrive.
+template <class K, class V>
+int64_t TableBytes(const CombineMap<K, V>& map) {
+  return static_cast<int64_t>(map.capacity() * (sizeof(typename CombineMap<K, V>::value_type) + 1));
+}
+
 // Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
 // slot of the record kPrefetchAhead places ahead is prefetched before each merge, so
 // the cache misses of a large map overlap instead of stalling one record at a time
 // (prefetching the whole batch at once overflows the CPU's few outstanding-miss
-// buffers: the early lines are gone by the time they are used).
+// buffers: the early lines are gone by the time they are used). Returns how much the
+// heap memory the map's keys and values own grew (HeapBytes; 0 for plain numbers).
 template <class K, class V, class F>
-void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+int64_t MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
   constexpr size_t kPrefetchAhead = 16;
   thread_local std::vector<uint64_t> hashes;
   const size_t n = batch.size();
+  int64_t heap = 0;
   hashes.resize(n);
   for (size_t i = 0; i < n; ++i) hashes[i] = KeyHash<K>()(batch[i].first);
   for (size_t i = 0; i < std::min(n, kPrefetchAhead); ++i) {
@@ -127,8 +137,15 @@ void MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f)
     }
     auto& kv = batch[i];
     auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]}, std::move(kv.second));
-    if (!inserted) it->second = f(std::move(it->second), std::move(kv.second));
+    if (inserted) {
+      heap += static_cast<int64_t>(HeapBytes<K>::Of(it->first.key) + HeapBytes<V>::Of(it->second));
+    } else {
+      heap -= static_cast<int64_t>(HeapBytes<V>::Of(it->second));
+      it->second = f(std::move(it->second), std::move(kv.second));
+      heap += static_cast<int64_t>(HeapBytes<V>::Of(it->second));
+    }
   }
+  return heap;
 }
 
 }  // namespace kiln::runtime

@@ -97,19 +97,23 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     spdlog::error("bad configuration from the driver: {}", View(conf.status().message()));
     return 1;
   }
+  const Compression compression =
+      ParseCompression(conf->GetString("kiln.io.compression.codec")).value_or(Compression::kLz4);
   std::unique_ptr<ShuffleEnv> shuffle = MakeShuffleEnv({
       .app_id = args->app_id,
       .app_dir = args->app_dir,
       .worker_id = args->worker_id,
-      .compression = ParseCompression(conf->GetString("kiln.io.compression.codec"))
-                         .value_or(Compression::kLz4),
+      .compression = compression,
       .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
   });
-  // Cached blocks on disk go under the application dir, removed with it.
-  std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);
-  if (absl::Status s = MakeDirs(blocks_dir); !s.ok()) {
-    spdlog::error("app={} executor={} {}", args->app_id, args->executor_id, View(s.message()));
-    return 1;
+  // Cached blocks on disk and spill files go under the application dir, removed with it.
+  const std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);
+  const std::string spill_dir = StrCat(args->app_dir, "/spill-", args->executor_id);
+  for (const std::string& dir : {blocks_dir, spill_dir}) {
+    if (absl::Status s = MakeDirs(dir); !s.ok()) {
+      spdlog::error("app={} executor={} {}", args->app_id, args->executor_id, View(s.message()));
+      return 1;
+    }
   }
   MemoryManager memory(
       ManagedMemory(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction")),
@@ -124,7 +128,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   int exit_code = 1;
   {
     StatusSender sender(stream.get());
-    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks, &memory},
+    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression},
                   [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
     proto::DriverMessage message;
     while (stream->Read(&message)) {

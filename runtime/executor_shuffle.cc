@@ -12,8 +12,8 @@ class ExecutorShuffle final : public ShuffleEnv {
   explicit ExecutorShuffle(ShuffleEnvOptions options)
       : options_(std::move(options)), clients_(options_.max_message_bytes) {}
 
-  std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id,
-                                           int num_partitions) override {
+  std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id, int num_partitions,
+                                           WriterMemory memory) override {
     return std::make_unique<ShuffleWriter>(ShuffleWriterOptions{
         .app_dir = options_.app_dir,
         .shuffle_id = shuffle_id,
@@ -22,6 +22,7 @@ class ExecutorShuffle final : public ShuffleEnv {
         .compression = options_.compression,
         .frame_bytes = options_.frame_bytes,
         .spill_bytes = options_.spill_bytes,
+        .memory = std::move(memory),
     });
   }
 

@@ -22,6 +22,7 @@ namespace kiln::runtime {
 
 class BlockStore;
 class ShuffleEnv;
+class SpillSpace;
 class TaskMemory;
 
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
@@ -60,6 +61,7 @@ struct TaskContext {
   ShuffleEnv* shuffle = nullptr;
   BlockStore* blocks = nullptr;  // this executor's cached partitions
   TaskMemory* memory = nullptr;  // this task's execution memory
+  SpillSpace* spills = nullptr;  // where its operators spill
   // The partition of the datasets computed by the operators being opened (differs
   // from `partition` below a coalesce).
   int dataset_partition = 0;

@@ -16,16 +16,21 @@
 #include "absl/status/statusor.h"
 #include "common/codec.h"
 #include "common/key_hash.h"
+#include "common/memory_size.h"
 #include "runtime/closure.h"
 #include "runtime/combine_map.h"
+#include "runtime/combine_spill.h"
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
+#include "runtime/spill_merge.h"
+#include "runtime/task_memory.h"
 
 namespace kiln::runtime {
 
 // Reads reduce partition `split` (a varint) of each shuffle in the params and hands
-// every decoded record of type R to `on_record`.
+// every decoded record of type R to `on_record` (which may move it, and may return an
+// absl::Status: an error stops the read and is returned).
 template <class R, class OnRecord>
 absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std::string_view split,
                          OnRecord&& on_record) {
@@ -41,7 +46,12 @@ absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std:
       Decode(r, record);
       if (!r.ok()) return absl::DataLossError("corrupt record in shuffle block");
       ++records;
-      on_record(record);
+      if constexpr (std::is_same_v<decltype(on_record(record)), absl::Status>) {
+        absl::Status s = on_record(record);
+        if (!s.ok()) return s;
+      } else {
+        on_record(record);
+      }
     }
     return absl::OkStatus();
   });
@@ -88,7 +98,8 @@ class PassThroughShuffleSource final : public ShuffleSourceBase<T> {
   }
 };
 
-// reduce_by_key's reduce side: merges the map-side combines per key.
+// reduce_by_key's reduce side: merges the map-side combines per key, in a combine map
+// under the task's execution memory; a map that cannot grow is spilled (combine_spill.h).
 template <class K, class V, class F>
 class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
  public:
@@ -102,29 +113,58 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
     F& f = fn.get();
     CombineMap<K, V> map;
     map.reserve(SizeHint<ReduceByKeySource>::Get());
+    int64_t heap_bytes = 0;
+    ExecutionBudget budget;
+    std::vector<std::string> runs;
     std::vector<std::pair<K, V>> batch;
     batch.reserve(kBatchSize);
-    absl::Status s =
-        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+    auto merge = [&]() -> absl::Status {
+      heap_bytes += MergeInto(map, batch, f);
+      batch.clear();
+      const int64_t bytes = TableBytes(map) + heap_bytes;
+      if (budget.Cover(ctx, bytes)) return absl::OkStatus();
+      absl::StatusOr<std::string> run = SpillCombineMap(ctx, map, bytes);
+      if (!run.ok()) return run.status();
+      runs.push_back(*std::move(run));
+      CombineMap<K, V>().swap(map);
+      heap_bytes = 0;
+      budget.Release(ctx);
+      return absl::OkStatus();
+    };
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) -> absl::Status {
           batch.push_back(std::move(kv));
-          if (batch.size() == kBatchSize) {
-            MergeInto(map, batch, f);
-            batch.clear();
-          }
+          return batch.size() == kBatchSize ? merge() : absl::OkStatus();
         });
-    if (!s.ok()) return s;
-    MergeInto(map, batch, f);
-    SizeHint<ReduceByKeySource>::Set(map.size());
-    for (auto* kv : InHashOrder(map)) {
-      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
-      if (!s.ok()) return s;
+    if (s.ok()) s = merge();
+    if (s.ok() && runs.empty()) {
+      SizeHint<ReduceByKeySource>::Set(map.size());
+      for (auto* kv : InHashOrder(map)) {
+        s = this->out_.Emplace(kv->first.key, std::move(kv->second));
+        if (!s.ok()) break;
+      }
+    } else if (s.ok()) {
+      s = MergeCombined(
+          ctx, runs, map,
+          [&](V& into, V&& next, uint64_t, bool) {
+            into = f(std::move(into), std::move(next));
+            return absl::OkStatus();
+          },
+          [&](const K& key, uint64_t, V& value) {
+            return this->out_.Emplace(key, std::move(value));
+          });
     }
+    for (const std::string& run : runs) ctx.spills->Remove(run);
+    budget.Release(ctx);
+    if (!s.ok()) return s;
     return this->out_.Flush();
   }
   Closure<F> fn;
 };
 
-// group_by_key's reduce side: every value of a key, in arrival order (map-id order).
+// group_by_key's reduce side: every value of a key, in arrival order (map-id order), in
+// a map under the task's execution memory, spilled when it cannot grow. A single key
+// whose values do not fit in the task's memory fails the task, naming the key's hash.
 template <class K, class V>
 class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector<V>>> {
  public:
@@ -133,17 +173,62 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     CombineMap<K, std::vector<V>> map;
-    absl::Status s =
-        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+    int64_t heap_bytes = 0;
+    ExecutionBudget budget;
+    std::vector<std::string> runs;
+    absl::Status s = ReadShuffle<std::pair<K, V>>(
+        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) -> absl::Status {
           HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
-          map.try_emplace(ref).first->second.push_back(std::move(kv.second));
+          auto [it, inserted] = map.try_emplace(ref);
+          std::vector<V>& values = it->second;
+          if (inserted) heap_bytes += static_cast<int64_t>(HeapBytes<K>::Of(it->first.key));
+          heap_bytes -= static_cast<int64_t>(values.capacity() * sizeof(V));
+          heap_bytes += static_cast<int64_t>(HeapBytes<V>::Of(kv.second));
+          values.push_back(std::move(kv.second));
+          heap_bytes += static_cast<int64_t>(values.capacity() * sizeof(V));
+          const int64_t bytes = TableBytes(map) + heap_bytes;
+          if (budget.Cover(ctx, bytes)) return absl::OkStatus();
+          absl::StatusOr<std::string> run = SpillCombineMap(ctx, map, bytes);
+          if (!run.ok()) return run.status();
+          runs.push_back(*std::move(run));
+          CombineMap<K, std::vector<V>>().swap(map);
+          heap_bytes = 0;
+          budget.Release(ctx);
+          return absl::OkStatus();
         });
-    if (!s.ok()) return s;
-    for (auto* kv : InHashOrder(map)) {
-      s = this->out_.Emplace(kv->first.key, std::move(kv->second));
-      if (!s.ok()) return s;
+    if (s.ok() && runs.empty()) {
+      for (auto* kv : InHashOrder(map)) {
+        s = this->out_.Emplace(kv->first.key, std::move(kv->second));
+        if (!s.ok()) break;
+      }
+    } else if (s.ok()) {
+      budget.Release(ctx);  // the merge holds one group at a time
+      int64_t group_bytes = 0;
+      s = MergeCombined(
+          ctx, runs, map,
+          [&](std::vector<V>& into, std::vector<V>&& next, uint64_t hash, bool first) {
+            if (first) group_bytes = ValuesBytes(into);
+            group_bytes += ValuesBytes(next);
+            into.insert(into.end(), std::make_move_iterator(next.begin()),
+                        std::make_move_iterator(next.end()));
+            if (budget.Cover(ctx, group_bytes)) return absl::OkStatus();
+            return GroupTooLarge(ctx.partition, hash, into.size(), group_bytes, budget.acquired());
+          },
+          [&](const K& key, uint64_t, std::vector<V>& values) {
+            return this->out_.Emplace(key, std::move(values));
+          });
     }
+    for (const std::string& run : runs) ctx.spills->Remove(run);
+    budget.Release(ctx);
+    if (!s.ok()) return s;
     return this->out_.Flush();
+  }
+
+ private:
+  static int64_t ValuesBytes(const std::vector<V>& values) {
+    int64_t bytes = 0;
+    for (const V& v : values) bytes += static_cast<int64_t>(MemoryBytes(v));
+    return bytes;
   }
 };
 
@@ -272,18 +357,97 @@ class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
     return std::unique_ptr<OpBase>(std::move(op));
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    std::vector<std::pair<K, V>> all;
+    // Records are buffered under the task's execution memory; a buffer that cannot grow
+    // is sorted and spilled as a run, and the runs and the last buffer are merged.
+    std::vector<std::pair<K, V>> buffer;
+    int64_t heap_bytes = 0;
+    ExecutionBudget budget;
+    std::vector<std::string> runs;
+    auto bytes = [&] {
+      return static_cast<int64_t>(buffer.capacity() * kBytesPerSlot) + heap_bytes;
+    };
     absl::Status s = ReadShuffle<std::pair<K, V>>(
-        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) { all.push_back(std::move(kv)); });
+        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) -> absl::Status {
+          heap_bytes += static_cast<int64_t>(MemoryBytes(kv) - sizeof(kv));
+          buffer.push_back(std::move(kv));
+          if (budget.Cover(ctx, bytes())) return absl::OkStatus();
+          absl::StatusOr<std::string> run = SpillSorted(ctx, buffer, bytes());
+          if (!run.ok()) return run.status();
+          runs.push_back(*std::move(run));
+          std::vector<std::pair<K, V>>().swap(buffer);
+          heap_bytes = 0;
+          budget.Release(ctx);
+          return absl::OkStatus();
+        });
+    if (s.ok()) s = runs.empty() ? EmitSorted(buffer) : MergeRuns(ctx, runs, buffer);
+    for (const std::string& run : runs) ctx.spills->Remove(run);
+    budget.Release(ctx);
     if (!s.ok()) return s;
-    for (uint32_t i : SortedOrder(all, ascending_)) {
-      s = this->out_.Emit(std::move(all[i]));
-      if (!s.ok()) return s;
-    }
     return this->out_.Flush();
   }
 
  private:
+  // A buffered record's slot, and the sort's index entries for it.
+  static constexpr size_t kBytesPerSlot = sizeof(std::pair<K, V>) + 16 + sizeof(uint32_t);
+
+  absl::Status EmitSorted(std::vector<std::pair<K, V>>& records) {
+    for (uint32_t i : SortedOrder(records, ascending_)) {
+      absl::Status s = this->out_.Emit(std::move(records[i]));
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> SpillSorted(TaskContext& ctx, std::vector<std::pair<K, V>>& records,
+                                          int64_t memory_bytes) {
+    return WriteSpill(ctx, memory_bytes, [&](SpillWriter& out) {
+      for (uint32_t i : SortedOrder(records, ascending_)) {
+        Writer w(out.buffer());
+        Encode(w, records[i]);
+        absl::Status s = out.Appended();
+        if (!s.ok()) return s;
+      }
+      return absl::OkStatus();
+    });
+  }
+
+  // Runs in the order they were written, then the buffer: equal keys keep their order.
+  absl::Status MergeRuns(TaskContext& ctx, std::vector<std::string>& runs,
+                         std::vector<std::pair<K, V>>& buffer) {
+    using Record = std::pair<K, V>;
+    const bool asc = ascending_;
+    auto less = [asc](RecordCursor<Record>& a, RecordCursor<Record>& b) {
+      return asc ? a.record().first < b.record().first : b.record().first < a.record().first;
+    };
+    absl::Status s =
+        NarrowRuns(ctx, runs, [&](const std::vector<std::string>& some, SpillWriter& out) {
+          std::vector<std::unique_ptr<RecordCursor<Record>>> cursors;
+          absl::Status opened = OpenRuns<Record, false>(some, &cursors);
+          if (!opened.ok()) return opened;
+          return MergeCursors(cursors, less, [&](RecordCursor<Record>& c) {
+            Writer w(out.buffer());
+            Encode(w, c.record());
+            return out.Appended();
+          });
+        });
+    if (!s.ok()) return s;
+    std::vector<std::unique_ptr<RecordCursor<Record>>> cursors;
+    s = OpenRuns<Record, false>(runs, &cursors);
+    if (!s.ok()) return s;
+    std::vector<uint32_t> order = SortedOrder(buffer, ascending_);
+    size_t next = 0;
+    cursors.push_back(MakeMemoryCursor<Record>([&, next](Record* r, uint64_t*) mutable {
+      if (next == order.size()) return false;
+      *r = std::move(buffer[order[next++]]);
+      return true;
+    }));
+    s = cursors.back()->Advance();
+    if (!s.ok()) return s;
+    return MergeCursors(cursors, less, [&](RecordCursor<Record>& c) {
+      return this->out_.Emit(std::move(c.record()));
+    });
+  }
+
   bool ascending_ = true;
 };
 

@@ -19,6 +19,7 @@
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
+#include "runtime/task_memory.h"
 
 namespace kiln::runtime {
 
@@ -35,15 +36,24 @@ class ShuffleSinkBase : public Consumer<T>, public Sink {
   }
 
   absl::Status Open(TaskContext& ctx) override {
-    writer_ = ctx.shuffle->NewWriter(params_.shuffle_id, ctx.partition, params_.num_partitions);
+    ctx_ = &ctx;
+    writer_ = ctx.shuffle->NewWriter(
+        params_.shuffle_id, ctx.partition, params_.num_partitions,
+        WriterMemory{
+            .cover = [this](int64_t bytes) { return writer_budget_.Covered(*ctx_, bytes); },
+            .release = [this] { writer_budget_.Release(*ctx_); }});
     return absl::OkStatus();
   }
   absl::Status Finish(TaskContext& ctx) override {
     absl::StatusOr<std::vector<int64_t>> sizes = writer_->Commit();
+    writer_budget_.Release(ctx);
     if (!sizes.ok()) return sizes.status();
     ctx.partition_sizes = *std::move(sizes);
     ctx.metrics.records_written = writer_->records_written();
     ctx.metrics.shuffle_bytes_written = writer_->bytes_written();
+    ctx.metrics.spill_count += writer_->spill_count();
+    ctx.metrics.memory_bytes_spilled += writer_->memory_bytes_spilled();
+    ctx.metrics.disk_bytes_spilled += writer_->disk_bytes_spilled();
     return absl::OkStatus();
   }
 
@@ -66,6 +76,8 @@ class ShuffleSinkBase : public Consumer<T>, public Sink {
 
   ShuffleWriteParams params_;
   std::unique_ptr<ShuffleWriter> writer_;
+  TaskContext* ctx_ = nullptr;     // the task's, from Open
+  ExecutionBudget writer_budget_;  // the writer's buffers
 };
 
 // Partitions pairs by the hash of their key.
@@ -86,8 +98,9 @@ class HashShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
 };
 
 // reduce_by_key's map side: combines values per key in a hash map, then writes one
-// record per key. When the map holds kMaxKeys keys it is written out and cleared (the
-// reduce side merges partial combines anyway), which bounds memory.
+// record per key. The map lives in the task's execution memory: when it cannot grow, it
+// is written to the shuffle writer and cleared (the reduce side merges partial combines
+// anyway), as Spark's map-side combine spills.
 template <class K, class V, class F>
 class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
  public:
@@ -102,20 +115,23 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return ShuffleSinkBase<std::pair<K, V>>::Open(ctx);
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    MergeInto(map_, batch, fn.get());
-    if (map_.size() >= kMaxKeys) return Drain();
-    return absl::OkStatus();
+    heap_bytes_ += MergeInto(map_, batch, fn.get());
+    if (budget_.Cover(*this->ctx_, TableBytes(map_) + heap_bytes_)) return absl::OkStatus();
+    absl::Status s = Drain();
+    CombineMap<K, V>().swap(map_);
+    heap_bytes_ = 0;
+    budget_.Release(*this->ctx_);
+    return s;
   }
   absl::Status Finish(TaskContext& ctx) override {
     absl::Status s = Drain();
+    budget_.Release(ctx);
     if (!s.ok()) return s;
     return ShuffleSinkBase<std::pair<K, V>>::Finish(ctx);
   }
   Closure<F> fn;
 
  private:
-  static constexpr size_t kMaxKeys = 1 << 20;
-
   absl::Status Drain() {
     SizeHint<CombineShuffleSink>::Set(map_.size());
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions);
@@ -134,6 +150,8 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   }
 
   CombineMap<K, V> map_;
+  int64_t heap_bytes_ = 0;  // what the map's keys and values own
+  ExecutionBudget budget_;
 };
 
 // sort_by_key's map side: partition p holds the keys k with bounds[p-1] < k <= bounds[p]

@@ -39,8 +39,9 @@ class ShuffleReader {
 class ShuffleEnv {
  public:
   virtual ~ShuffleEnv() = default;
-  virtual std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id,
-                                                   int num_partitions) = 0;
+  // `memory`: the task's execution memory for the writer's buffers (may be empty).
+  virtual std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id, int num_partitions,
+                                                   WriterMemory memory = {}) = 0;
   virtual std::unique_ptr<ShuffleReader> NewReader() = 0;
 };
 

@@ -97,6 +97,7 @@ ShuffleWriter::ShuffleWriter(ShuffleWriterOptions options)
   KILN_CHECK(options_.num_partitions > 0, "a shuffle needs at least one partition");
   options_.frame_bytes = std::max<int64_t>(options_.frame_bytes, 1);
   options_.io_buffer_bytes = std::max<int64_t>(options_.io_buffer_bytes, 4096);
+  limit_ = options_.memory.cover ? 0 : options_.spill_bytes;
 }
 
 ShuffleWriter::~ShuffleWriter() {
@@ -149,27 +150,61 @@ absl::Status ShuffleWriter::WritePartition(Partition& part, BufferedFile* out) {
 absl::Status ShuffleWriter::Overflow(int partition) {
   Partition& part = partitions_[partition];
   if (static_cast<int64_t>(part.pending.size()) >= options_.frame_bytes) FramePartition(part);
-  if (held_bytes_ >= options_.spill_bytes) return Spill();
+  if (held_bytes_ < limit_) return absl::OkStatus();
+  const WriterMemory& memory = options_.memory;
+  if (memory.cover && held_bytes_ < options_.spill_bytes) {
+    const int64_t covered = memory.cover(held_bytes_ + 1);
+    if (covered > held_bytes_) {
+      limit_ = std::min(options_.spill_bytes, covered);
+      return absl::OkStatus();
+    }
+  }
+  RETURN_IF_ERROR(Spill());
+  if (memory.release) memory.release();
+  limit_ = memory.cover ? 0 : options_.spill_bytes;
   return absl::OkStatus();
+}
+
+absl::Status ShuffleWriter::WriteRuns(size_t fold, bool memory, const std::string& path,
+                                      std::vector<uint64_t>* offsets) {
+  std::vector<ScopedFd> fds;
+  for (size_t r = 0; r < fold; ++r) {
+    ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(runs_[r].path, O_RDONLY, "shuffle spill file"));
+    fds.push_back(std::move(fd));
+  }
+  std::string scratch(fold == 0 ? 0 : static_cast<size_t>(options_.io_buffer_bytes), '\0');
+  BufferedFile out(&io_buffer_, static_cast<size_t>(options_.io_buffer_bytes));
+  RETURN_IF_ERROR(out.Open(path));
+  offsets->reserve(partitions_.size() + 1);
+  for (size_t p = 0; p < partitions_.size(); ++p) {
+    offsets->push_back(out.offset());
+    for (size_t r = 0; r < fold; ++r) {
+      const std::vector<uint64_t>& o = runs_[r].offsets;
+      RETURN_IF_ERROR(
+          CopyRange(fds[r].get(), runs_[r].path, o[p], o[p + 1] - o[p], &scratch, &out));
+    }
+    if (memory) RETURN_IF_ERROR(WritePartition(partitions_[p], &out));
+  }
+  offsets->push_back(out.offset());
+  return out.Close();
 }
 
 absl::Status ShuffleWriter::Spill() {
   RETURN_IF_ERROR(EnsureDir());
-  SpillRun run;
-  run.path =
-      TempPath(StrCat(ShuffleDataPath(options_.app_dir, options_.shuffle_id, options_.map_id),
-                      ".spill", runs_.size()));
-  run.offsets.reserve(partitions_.size() + 1);
-  BufferedFile out(&io_buffer_, static_cast<size_t>(options_.io_buffer_bytes));
-  RETURN_IF_ERROR(out.Open(run.path));
-  for (Partition& part : partitions_) {
-    run.offsets.push_back(out.offset());
-    RETURN_IF_ERROR(WritePartition(part, &out));
-  }
-  run.offsets.push_back(out.offset());
-  RETURN_IF_ERROR(out.Close());
+  const std::string base = ShuffleDataPath(options_.app_dir, options_.shuffle_id, options_.map_id);
+  SpillRun run{.path = TempPath(StrCat(base, ".spill", spills_++))};
+  RETURN_IF_ERROR(WriteRuns(0, /*memory=*/true, run.path, &run.offsets));
+  memory_spilled_ += held_bytes_;
+  disk_spilled_ += static_cast<int64_t>(run.offsets.back());
   runs_.push_back(std::move(run));
   held_bytes_ = 0;
+  if (runs_.size() < kMaxRuns) return absl::OkStatus();
+  // Too many runs to open at once when committing: the oldest become one (in order).
+  SpillRun folded{.path = TempPath(StrCat(base, ".spill", spills_++))};
+  RETURN_IF_ERROR(WriteRuns(kMaxRuns, /*memory=*/false, folded.path, &folded.offsets));
+  for (size_t r = 0; r < kMaxRuns; ++r) std::remove(runs_[r].path.c_str());
+  runs_.erase(runs_.begin(), runs_.begin() + kMaxRuns);
+  runs_.insert(runs_.begin(), std::move(folded));
   return absl::OkStatus();
 }
 
@@ -198,35 +233,8 @@ absl::Status ShuffleWriter::CommitFiles(std::vector<int64_t>* sizes) {
   const std::string data_tmp = TempPath(data_path);
   const std::string index_tmp = TempPath(index_path);
 
-  std::vector<ScopedFd> run_fds;
-  absl::Status status;
-  for (const SpillRun& run : runs_) {
-    absl::StatusOr<ScopedFd> fd = OpenFile(run.path, O_RDONLY, "shuffle spill file");
-    if (!fd.ok()) {
-      status = fd.status();
-      break;
-    }
-    run_fds.push_back(*std::move(fd));
-  }
   std::vector<uint64_t> offsets;
-  offsets.reserve(partitions_.size() + 1);
-  if (status.ok()) {
-    std::string scratch(runs_.empty() ? 0 : static_cast<size_t>(options_.io_buffer_bytes), '\0');
-    BufferedFile out(&io_buffer_, static_cast<size_t>(options_.io_buffer_bytes));
-    status = out.Open(data_tmp);
-    for (size_t p = 0; status.ok() && p < partitions_.size(); ++p) {
-      offsets.push_back(out.offset());
-      for (size_t r = 0; status.ok() && r < runs_.size(); ++r) {
-        const std::vector<uint64_t>& o = runs_[r].offsets;
-        status = CopyRange(run_fds[r].get(), runs_[r].path, o[p], o[p + 1] - o[p], &scratch, &out);
-      }
-      if (status.ok()) status = WritePartition(partitions_[p], &out);
-    }
-    offsets.push_back(out.offset());
-    if (status.ok()) status = out.Close();
-  }
-  run_fds.clear();
-  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(WriteRuns(runs_.size(), /*memory=*/true, data_tmp, &offsets));
 
   std::string index = EncodeShuffleIndex(offsets);
   BufferedFile index_out(&io_buffer_, static_cast<size_t>(options_.io_buffer_bytes));

@@ -15,6 +15,8 @@
 // written to a spill file, in partition order (one run), and that memory is freed.
 // Memory also holds each partition's pending buffer (up to about `frame_bytes`) for
 // reuse, so a writer needs about num_partitions * frame_bytes beyond `spill_bytes`.
+// With a `memory` hook, the bytes held are also covered by the task's execution memory
+// (in 1 MiB steps): when they cannot be, the writer spills early and gives it back.
 // Commit() concatenates, per partition, the frames of each run and of memory (no
 // decoding) into the data file, writes the index, and renames both into place: data
 // first, then the index, so a present index means a complete output. An output left by
@@ -24,6 +26,7 @@
 // every file the writer created.
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -37,6 +40,14 @@ namespace internal {
 class BufferedFile;
 }
 
+// Execution memory for a writer's buffers: cover(bytes) returns how many bytes the
+// task holds for them, at least `bytes` when it could get that many (less: spill);
+// release() gives them back after a spill. Empty: only spill_bytes bounds the buffers.
+struct WriterMemory {
+  std::function<int64_t(int64_t bytes)> cover;
+  std::function<void()> release;
+};
+
 struct ShuffleWriterOptions {
   std::string app_dir;  // files go to ShuffleDir(app_dir), created if missing
   int shuffle_id = 0;
@@ -46,6 +57,7 @@ struct ShuffleWriterOptions {
   int64_t frame_bytes = kDefaultFrameBytes;     // raw bytes per frame (target)
   int64_t spill_bytes = 64 << 20;               // bytes held in memory before a spill
   int64_t io_buffer_bytes = 1 << 20;            // write buffer of the files
+  WriterMemory memory;
 };
 
 class ShuffleWriter {
@@ -67,7 +79,7 @@ class ShuffleWriter {
     held_bytes_ += static_cast<int64_t>(size - part.accounted);
     part.accounted = size;
     records_ += records;
-    if (static_cast<int64_t>(size) < options_.frame_bytes && held_bytes_ < options_.spill_bytes) {
+    if (static_cast<int64_t>(size) < options_.frame_bytes && held_bytes_ < limit_) {
       return absl::OkStatus();
     }
     return Overflow(partition);
@@ -89,7 +101,9 @@ class ShuffleWriter {
   int num_partitions() const { return options_.num_partitions; }
   int64_t records_written() const { return records_; }
   int64_t bytes_written() const { return bytes_written_; }  // data file size, after Commit
-  int spill_count() const { return static_cast<int>(runs_.size()); }
+  int spill_count() const { return spills_; }
+  int64_t memory_bytes_spilled() const { return memory_spilled_; }  // bytes held when spilling
+  int64_t disk_bytes_spilled() const { return disk_spilled_; }      // bytes of the spill files
 
  private:
   struct Partition {
@@ -100,6 +114,10 @@ class ShuffleWriter {
     std::vector<std::string> chunks;
     size_t framed_bytes = 0;
   };
+  // The most runs kept apart (open at once when committing): past it, the oldest are
+  // folded into one.
+  static constexpr size_t kMaxRuns = 64;
+
   struct SpillRun {
     std::string path;
     std::vector<uint64_t> offsets;  // num_partitions + 1 entries
@@ -110,6 +128,11 @@ class ShuffleWriter {
   // Writes out and drops the partition's frames and pending records.
   absl::Status WritePartition(Partition& part, internal::BufferedFile* out);
   absl::Status Spill();
+  // Writes to `path`, partition by partition, the partition's bytes in runs_[0, fold)
+  // and then (if `memory`) its frames and pending records, which it drops; the start of
+  // each partition, and the end, go to `offsets`.
+  absl::Status WriteRuns(size_t fold, bool memory, const std::string& path,
+                         std::vector<uint64_t>* offsets);
   absl::Status CommitFiles(std::vector<int64_t>* sizes);
   absl::Status EnsureDir();
   std::string TempPath(const std::string& base);
@@ -122,6 +145,10 @@ class ShuffleWriter {
   std::string io_buffer_;
   std::string scratch_;  // the last frame of a partition, encoded on its way to a file
   int64_t held_bytes_ = 0;
+  int64_t limit_ = 0;
+  int spills_ = 0;  // spill files written (runs, and runs folded together)
+  int64_t memory_spilled_ = 0;
+  int64_t disk_spilled_ = 0;  // held_bytes_ below this needs no check (spill_bytes, or covered)
   int64_t records_ = 0;
   int64_t bytes_written_ = 0;
   bool dir_ready_ = false;

@@ -32,6 +32,25 @@ void TaskMemory::Release(int64_t bytes) {
   if (manager_ != nullptr) manager_->ReleaseExecution(task_id_, bytes);
 }
 
+bool ExecutionBudget::Grow(TaskContext& ctx, int64_t bytes) {
+  if (ctx.memory == nullptr) {
+    acquired_ = bytes;
+    return true;
+  }
+  const int64_t needed = bytes - acquired_;
+  const int64_t ahead = std::max<int64_t>(needed, std::max<int64_t>(1 << 20, acquired_ / 8));
+  std::vector<Evicted> evicted;
+  acquired_ += ctx.memory->Acquire(ahead, &evicted);
+  if (acquired_ < bytes) acquired_ += ctx.memory->Acquire(bytes - acquired_, &evicted);
+  HandleEvicted(evicted, ctx);
+  return acquired_ >= bytes || bytes <= kMinSpillBytes;
+}
+
+void ExecutionBudget::Release(TaskContext& ctx) {
+  if (ctx.memory != nullptr) ctx.memory->Release(acquired_);
+  acquired_ = 0;
+}
+
 void HandleEvicted(std::vector<Evicted>& evicted, TaskContext& ctx) {
   for (Evicted& e : evicted) {
     const bool spilled = e.spill && e.spill(e.id, e.data);

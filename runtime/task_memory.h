@@ -4,6 +4,7 @@
 // blocks that give way to it are written to disk (MEMORY_AND_DISK) or dropped by the
 // task, and reported with its status. Not thread-safe: one per task.
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -38,5 +39,32 @@ class TaskMemory {
 
 // Spills (or drops) cached blocks evicted for task `ctx` and records the block updates.
 void HandleEvicted(std::vector<Evicted>& evicted, TaskContext& ctx);
+
+// The execution memory one operator holds for a buffer that grows (a sort buffer, a
+// combine map), acquired from the task's TaskMemory ahead of need in steps (1 MiB, or an
+// eighth of what it holds), so that asking is rare. Not thread-safe.
+class ExecutionBudget {
+ public:
+  // A buffer this small never has to spill: an operator always makes progress, even when
+  // its task's other operators hold all of the task's share.
+  static constexpr int64_t kMinSpillBytes = 1 << 20;
+
+  // True when `bytes` (the buffer's size now) is covered; false when the task cannot get
+  // that much: the caller spills the buffer, then calls Release().
+  bool Cover(TaskContext& ctx, int64_t bytes) { return bytes <= acquired_ || Grow(ctx, bytes); }
+  // How many bytes the buffer may hold now, having tried to cover `bytes`: at least
+  // `bytes` when Cover(bytes) would be true.
+  int64_t Covered(TaskContext& ctx, int64_t bytes) {
+    return Cover(ctx, bytes) ? std::max({acquired_, kMinSpillBytes, bytes}) : acquired_;
+  }
+  // Returns everything to the task (after a spill, or when the operator is done).
+  void Release(TaskContext& ctx);
+  int64_t acquired() const { return acquired_; }
+
+ private:
+  bool Grow(TaskContext& ctx, int64_t bytes);
+
+  int64_t acquired_ = 0;
+};
 
 }  // namespace kiln::runtime

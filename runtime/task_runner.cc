@@ -14,6 +14,7 @@
 #include "runtime/ops_cache.h"
 #include "runtime/ops_narrow.h"
 #include "runtime/shuffle_reader.h"
+#include "runtime/spill.h"
 #include "runtime/task_memory.h"
 
 namespace kiln::runtime {
@@ -156,6 +157,8 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.blocks = env.blocks;
   TaskMemory memory(env.memory, task.task_id());
   ctx.memory = &memory;
+  SpillSpace spills(env.spill_dir, task.task_id(), env.spill_compression);
+  ctx.spills = &spills;
 
   absl::Status result;
   try {

@@ -18,8 +18,10 @@ namespace kiln::runtime {
 // What the tasks of one executor share.
 struct ExecutorEnv {
   ShuffleEnv* shuffle = nullptr;
-  BlockStore* blocks = nullptr;     // null: nothing is cached
-  MemoryManager* memory = nullptr;  // null: execution memory is not limited
+  BlockStore* blocks = nullptr;                       // null: nothing is cached
+  MemoryManager* memory = nullptr;                    // null: execution memory is not limited
+  std::string spill_dir;                              // where tasks spill ("" = they cannot)
+  Compression spill_compression = Compression::kLz4;  // kiln.io.compression.codec
 };
 
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,

@@ -13,3 +13,8 @@ target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_arg
 kiln_add_test(NAME driver_local_tests LABEL integration
   SOURCES driver/local_api_test.cc driver/local_cache_test.cc driver/driver_service_test.cc
   LIBS kiln)
+
+# Local mode with a tiny memory manager: operators spill, results stay exact.
+kiln_add_test(NAME driver_spill_tests LABEL integration
+  SOURCES driver/local_spill_test.cc
+  LIBS kiln kiln_test_support)

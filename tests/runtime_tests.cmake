@@ -6,6 +6,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/block_store_test.cc
     runtime/memory_manager_test.cc
     runtime/shuffle_io_test.cc
+    runtime/spill_test.cc
     runtime/text_input_test.cc
   LIBS kiln_runtime)
 

@@ -101,16 +101,19 @@ std::vector<Record> ReadPartition(ShuffleReader* reader, const ShuffleReadParams
   return got;
 }
 
-void CheckRoundTrip(ShuffleWriterOptions options, bool expect_spill) {
+// Returns the most spills of one map output.
+int CheckRoundTrip(ShuffleWriterOptions options, bool expect_spill) {
   ScratchDir dir;
   options.app_dir = dir.path();
   options.shuffle_id = kShuffle;
   const int maps = 3;
   Expected expected(options.num_partitions);
+  int most_spills = 0;
   for (int m = 0; m < maps; ++m) {
     int spills = 0;
     std::vector<int64_t> sizes = WriteMap(options, m, 2000, &expected, &spills);
     CHECK((spills > 0) == expect_spill);
+    most_spills = std::max(most_spills, spills);
     auto index = ReadShuffleIndex(ShuffleIndexPath(dir.path(), kShuffle, m));
     REQUIRE(index.ok());
     REQUIRE(index->size() == static_cast<size_t>(options.num_partitions) + 1);
@@ -131,6 +134,7 @@ void CheckRoundTrip(ShuffleWriterOptions options, bool expect_spill) {
   }
   CHECK(reader.metrics().local_bytes > 0);
   CHECK(reader.metrics().remote_bytes == 0);
+  return most_spills;
 }
 
 TEST_CASE("shuffle_io: writer and local reader round trip for every codec") {
@@ -151,6 +155,35 @@ TEST_CASE("shuffle_io: spills under a tiny memory threshold merge back in order"
   options.spill_bytes = 2000;
   options.io_buffer_bytes = 4096;  // small, so spill copies take several reads
   CheckRoundTrip(options, /*expect_spill=*/true);
+}
+
+TEST_CASE("shuffle_io: more runs than are opened at once are folded together, in order") {
+  ShuffleWriterOptions options;
+  options.num_partitions = 5;
+  options.frame_bytes = 100;
+  options.spill_bytes = 400;
+  CHECK(CheckRoundTrip(options, /*expect_spill=*/true) > 64);
+}
+
+TEST_CASE(
+    "shuffle_io: a writer spills when the task cannot cover its buffers, and gives "
+    "the memory back") {
+  ShuffleWriterOptions options;
+  options.num_partitions = 5;
+  options.frame_bytes = 300;
+  int64_t covered = 0;
+  int releases = 0;
+  options.memory.cover = [&](int64_t bytes) {
+    covered = std::max(covered, std::min<int64_t>(bytes + 100, 3000));  // 3000 at most
+    return covered;
+  };
+  options.memory.release = [&] {
+    covered = 0;
+    ++releases;
+  };
+  const int spills = CheckRoundTrip(options, /*expect_spill=*/true);
+  CHECK(spills > 3);
+  CHECK(releases >= spills);
 }
 
 TEST_CASE("shuffle_io: one partition, and a map output with no records") {

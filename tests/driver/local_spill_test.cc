@@ -1,0 +1,156 @@
+// Operators that hold a whole partition, run in local mode with 1.5 MiB of managed memory
+// ((450 MiB - 300 MiB) * 0.01) so that they must spill: their results are exact and in
+// the same order as with ample memory, the spills are reported, and no spill file is
+// left behind.
+#include <algorithm>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "driver/kiln.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+
+namespace kiln {
+namespace {
+
+using Pair = std::pair<std::string, int64_t>;
+using test::TempDir;
+
+// A local[2] application in `scratch`, with little memory or with the default 1g.
+Context Local(const TempDir& scratch, bool small) {
+  std::vector<std::string> conf = {"kiln.ui.showConsoleProgress=false",
+                                   "kiln.local.dir=" + scratch.path()};
+  if (small) {
+    conf.insert(conf.end(), {"kiln.driver.memory=450m", "kiln.memory.fraction=0.01"});
+  }
+  return Context(ContextOptions{.master = "local[2]",
+                                .app_name = small ? "spill-small" : "spill-ample",
+                                .conf = conf,
+                                .exit_on_failure = false});
+}
+
+// n records over `distinct` keys ("key-<i>"), values 0..n-1 in order.
+std::vector<Pair> Records(int64_t n, int64_t distinct) {
+  std::vector<Pair> records;
+  records.reserve(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i) {
+    records.emplace_back("key-" + std::to_string((i * 7919) % distinct), i);
+  }
+  return records;
+}
+
+int64_t Spills(Context& ctx) {
+  int64_t spills = 0;
+  for (const StageMetrics& s : ctx.last_job_stages()) spills += s.spill_count;
+  return spills;
+}
+
+// What `job(ctx)` returns with the default memory, where nothing spills.
+template <class Job>
+auto WithAmpleMemory(const TempDir& scratch, Job job) {
+  Context ctx = Local(scratch, false);
+  auto result = job(ctx);
+  CHECK(Spills(ctx) == 0);
+  return result;
+}
+
+// Files named spill-* anywhere under `dir`.
+int SpillFilesUnder(const std::string& dir) {
+  int n = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.path().filename().string().starts_with("spill-") && e.is_regular_file()) ++n;
+  }
+  return n;
+}
+
+TEST_CASE("spill: sort_by_key beyond memory is exact, stable and the same as in memory",
+          "[local][spill]") {
+  const std::vector<Pair> input = Records(200'000, 50'000);
+  std::vector<Pair> expected = input;
+  std::stable_sort(expected.begin(), expected.end(),
+                   [](const Pair& a, const Pair& b) { return a.first < b.first; });
+  auto sort = [&](Context& ctx) {
+    return ctx.parallelize(input, 4).sort_by_key(true, 3).collect();
+  };
+  TempDir scratch("kiln-spill-");
+  const std::vector<Pair> ample = WithAmpleMemory(scratch, sort);
+  Context ctx = Local(scratch, true);
+  const std::vector<Pair> small = sort(ctx);
+  CHECK(small == expected);
+  CHECK(small == ample);
+  std::vector<StageMetrics> stages = ctx.last_job_stages();
+  REQUIRE(!stages.empty());
+  CHECK(stages.back().spill_count > 0);
+  CHECK(stages.back().disk_bytes_spilled > 0);
+  CHECK(stages.back().memory_bytes_spilled > stages.back().disk_bytes_spilled / 8);
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+  // Descending too.
+  std::vector<Pair> desc = ctx.parallelize(input, 4).sort_by_key(false, 3).collect();
+  std::vector<Pair> expected_desc = input;
+  std::stable_sort(expected_desc.begin(), expected_desc.end(),
+                   [](const Pair& a, const Pair& b) { return b.first < a.first; });
+  CHECK(desc == expected_desc);
+  CHECK(Spills(ctx) > 0);
+}
+
+TEST_CASE("spill: reduce_by_key with many keys beyond memory is exact and in the same order",
+          "[local][spill]") {
+  const std::vector<Pair> input = Records(300'000, 100'000);
+  std::map<std::string, int64_t> expected;
+  for (const auto& [k, v] : input) expected[k] += v;
+  auto sum_by_key = [&](Context& ctx) {
+    return ctx.parallelize(input, 4)
+        .reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3)
+        .collect();
+  };
+  TempDir scratch("kiln-spill-");
+  const std::vector<Pair> ample = WithAmpleMemory(scratch, sum_by_key);
+  Context ctx = Local(scratch, true);
+  const std::vector<Pair> small = sum_by_key(ctx);
+  CHECK(small == ample);
+  CHECK(std::map<std::string, int64_t>(small.begin(), small.end()) == expected);
+  CHECK(small.size() == expected.size());
+  CHECK(Spills(ctx) > 0);
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
+TEST_CASE("spill: group_by_key beyond memory keeps every value in arrival order",
+          "[local][spill]") {
+  const std::vector<Pair> input = Records(600'000, 20'000);
+  std::map<std::string, std::vector<int64_t>> expected;
+  for (const auto& [k, v] : input) expected[k].push_back(v);  // input order = arrival order
+  TempDir scratch("kiln-spill-");
+  Context ctx = Local(scratch, true);
+  auto groups = ctx.parallelize(input, 4).group_by_key(3).collect();
+  CHECK(Spills(ctx) > 0);
+  std::map<std::string, std::vector<int64_t>> got(groups.begin(), groups.end());
+  CHECK(got.size() == groups.size());
+  CHECK(got == expected);
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
+TEST_CASE("spill: one group_by_key key larger than task memory fails naming it, no OOM",
+          "[local][spill]") {
+  std::vector<Pair> input;
+  for (int64_t i = 0; i < 400'000; ++i) input.emplace_back("hot", i);
+  TempDir scratch("kiln-spill-");
+  Context ctx = Local(scratch, true);
+  try {
+    ctx.parallelize(input, 4).group_by_key(2).count();
+    FAIL("the job should have failed");
+  } catch (const JobFailed& e) {
+    const std::string message = e.what();
+    INFO(message);
+    CHECK(message.find("group_by_key") != std::string::npos);
+    CHECK(message.find("the key with hash") != std::string::npos);
+    CHECK(message.find("partition 0 has") != std::string::npos);
+    CHECK(message.find("salt") != std::string::npos);
+  }
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
+}  // namespace
+}  // namespace kiln
