@@ -34,6 +34,9 @@ constexpr SettingDef kSettings[] = {
     {"kiln.driver.host", T::kString, "",
      "Address executors and workers use to reach the driver; empty = the host's name "
      "as the master sees it (127.0.0.1 for a loopback master)."},
+    {"kiln.driver.maxResultSize", T::kByteLimit, "1g",
+     "Largest total size of the results one action's tasks send to the driver (collect, "
+     "take, count...); past it the job fails, naming this setting. 0 = no limit."},
     {"kiln.driver.memory", T::kMemoryMb, "1g",
      "Memory of the driver process, at least 450m; in local mode it sizes the memory that "
      "tasks and cached partitions share (see kiln.memory.*). Not enforced as a process "
@@ -110,6 +113,12 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
       auto v = ParseBytes(value);
       if (!v.ok()) return bad(View(v.status().message()));
       if (*v <= 0) return bad("must be greater than 0");
+      return absl::OkStatus();
+    }
+    case T::kByteLimit: {
+      auto v = ParseBytes(value);
+      if (!v.ok()) return bad(View(v.status().message()));
+      if (*v < 0) return bad("must be 0 (no limit) or more");
       return absl::OkStatus();
     }
     case T::kMemoryMb: {
@@ -251,6 +260,10 @@ double Config::GetDouble(std::string_view key) const {
 
 int64_t Config::GetBytes(std::string_view key) const {
   return ParseBytes(Raw(key, T::kBytes)).value();
+}
+
+int64_t Config::GetByteLimit(std::string_view key) const {
+  return ParseBytes(Raw(key, T::kByteLimit)).value();
 }
 
 int64_t Config::GetMemoryMb(std::string_view key) const {

@@ -21,8 +21,17 @@
 namespace kiln {
 
 // kMemoryMb: the memory of a process Kiln manages (a driver, an executor), at least
-// kMinProcessMemoryMb.
-enum class SettingType { kString, kInt, kBool, kBytes, kDuration, kFraction, kMemoryMb };
+// kMinProcessMemoryMb. kByteLimit: a size where 0 means no limit.
+enum class SettingType {
+  kString,
+  kInt,
+  kBool,
+  kBytes,
+  kByteLimit,
+  kDuration,
+  kFraction,
+  kMemoryMb
+};
 
 // Memory Kiln sets aside in every driver and executor for itself and user code (Spark's
 // reserved memory), and the least a process may be given: 1.5 times that, as in Spark.
@@ -72,6 +81,7 @@ class Config {
   int64_t GetInt(std::string_view key) const;
   bool GetBool(std::string_view key) const;
   int64_t GetBytes(std::string_view key) const;
+  int64_t GetByteLimit(std::string_view key) const;  // 0 = no limit
   int64_t GetMemoryMb(std::string_view key) const;
   double GetDouble(std::string_view key) const;
   std::chrono::milliseconds GetDuration(std::string_view key) const;

@@ -21,7 +21,8 @@ Driver::Driver(DriverOptions options)
                   std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
               .launch_ahead = std::max<int>(
                   0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
-              .locality_wait = options_.conf.GetDuration("kiln.locality.wait")},
+              .locality_wait = options_.conf.GetDuration("kiln.locality.wait"),
+              .max_result_bytes = options_.conf.GetByteLimit("kiln.driver.maxResultSize")},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_),
       progress_(&tasks_) {

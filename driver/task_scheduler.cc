@@ -138,6 +138,7 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
                        .launch_ahead = options_.launch_ahead,
                        .short_task = options_.short_task,
                        .locality_wait = options_.locality_wait,
+                       .max_result_bytes = options_.max_result_bytes,
                        .clock = options_.clock},
         [this](const std::string& id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return pool_.Contains(id);  // called by the manager, under mu_

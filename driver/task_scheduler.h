@@ -32,6 +32,7 @@ struct TaskSchedulerOptions {
   int launch_ahead = 2;                // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
   std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
+  int64_t max_result_bytes = 0;                   // kiln.driver.maxResultSize; 0 = no limit
   const Clock* clock = RealClock::Get();
 };
 

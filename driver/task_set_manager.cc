@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "common/strings.h"
+#include "common/units.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -72,8 +73,18 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
   switch (status.state()) {
     case proto::TASK_FINISHED:
       finished_nanos_ += status.metrics().run_nanos();
+      result_bytes_ += static_cast<int64_t>(status.result().size());
       results_[index] = TaskResult{std::move(status), where};
       ++done_;
+      if (options_.max_result_bytes > 0 && result_bytes_ > options_.max_result_bytes) {
+        failure_ = absl::ResourceExhaustedError(StrCat(
+            "the driver's result memory ran out: total size of results of ", done_, " tasks (",
+            FormatBytes(result_bytes_), ") is bigger than kiln.driver.maxResultSize (",
+            FormatBytes(options_.max_result_bytes),
+            "); collect() brings every partition to the driver: write the result with "
+            "save_as_text_file, look at part of it with take(n), or raise "
+            "kiln.driver.maxResultSize (0 = no limit)"));
+      }
       return;
     case proto::TASK_FETCH_FAILED:
       fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),

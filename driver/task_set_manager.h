@@ -64,6 +64,7 @@ struct TaskSetOptions {
   int launch_ahead = 2;  // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
   std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
+  int64_t max_result_bytes = 0;                   // kiln.driver.maxResultSize; 0 = no limit
   const Clock* clock = RealClock::Get();
 };
 
@@ -91,7 +92,8 @@ class TaskSetManager {
   int LaunchAhead(int cores) const;
 
   // The end of a launched attempt of task `index`, run on `where`. A failure queues the
-  // task again, or fails the set after max_failures; a fetch failure ends the set.
+  // task again, or fails the set after max_failures; a fetch failure ends the set; a
+  // result that takes the set's results past max_result_bytes fails it.
   void OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where);
   // The attempt was lost with its executor: queued again, not counted as a failure.
   void Requeue(int index);
@@ -134,6 +136,7 @@ class TaskSetManager {
   std::vector<std::optional<TaskResult>> results_;
   int done_ = 0;
   int64_t finished_nanos_ = 0;  // summed run time of the finished tasks
+  int64_t result_bytes_ = 0;    // summed size of the finished tasks' results
   absl::Status failure_;
   std::optional<FetchFailed> fetch_failed_;
 };

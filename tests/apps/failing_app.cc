@@ -5,6 +5,8 @@
 //               report the task's message with the executor and host it ran on, and
 //               exit non-zero.
 //   MODE=ok     the same job without the throw: prints "count=100" and exits 0.
+//   MODE=collect  collects 100 records of 100 KiB (10,000 KiB of results): prints
+//               "collected=100" unless kiln.driver.maxResultSize stops it.
 
 #include <cstdint>
 #include <cstdio>
@@ -18,13 +20,21 @@
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc == 2 ? argv[1] : "";
-  if (mode != "throw" && mode != "ok") {
-    std::fprintf(stderr, "usage: failing_app throw|ok\n");
+  if (mode != "throw" && mode != "ok" && mode != "collect") {
+    std::fprintf(stderr, "usage: failing_app throw|ok|collect\n");
     return 2;
   }
   const bool fail = mode == "throw";  // captured by value: decides on the executors
   std::vector<int64_t> records(100);
   std::iota(records.begin(), records.end(), 0);
+  if (mode == "collect") {
+    std::vector<std::string> big =
+        ctx.parallelize(records, 4)
+            .map([](int64_t x) { return std::string(100 << 10, 'a' + x % 26); })
+            .collect();
+    std::printf("collected=%zu\n", big.size());
+    return 0;
+  }
   int64_t n = ctx.parallelize(records, 4)
                   .map([fail](int64_t x) {
                     if (fail && x == 42) throw std::runtime_error("boom at record 42");

@@ -93,7 +93,8 @@ TEST_CASE("subprocess: an unwritable output path is an error naming it", "[subpr
   CHECK(std::string(pid.status().message()).find("/nonexistent/dir/out.log") != std::string::npos);
 }
 
-TEST_CASE("subprocess: TryWait sees a running child; Terminate ends it by signal", "[subprocess]") {
+TEST_CASE("subprocess: TryWait sees a running child, and Terminate ends it by signal",
+          "[subprocess]") {
   absl::StatusOr<pid_t> pid = Spawn(Argv({"/bin/sleep", "60"}));
   REQUIRE(pid.ok());
   // Signal it only once it runs `sleep`: between fork and execve the child is still a

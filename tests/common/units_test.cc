@@ -87,7 +87,7 @@ TEST_CASE("units: ParseMemoryMb rejects zero, sub-MiB, negative and junk", "[uni
   CHECK_FALSE(ParseMemoryMb("9223372036854775807").ok());
 }
 
-TEST_CASE("units: ParseDuration accepts every unit; a bare number is seconds", "[units]") {
+TEST_CASE("units: ParseDuration accepts every unit, and a bare number is seconds", "[units]") {
   CHECK(ParseDuration("30s").value() == milliseconds(30'000));
   CHECK(ParseDuration("500ms").value() == milliseconds(500));
   CHECK(ParseDuration("2min").value() == milliseconds(120'000));

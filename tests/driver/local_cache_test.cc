@@ -79,7 +79,7 @@ TEST_CASE("local cache: a cached dataset is computed once, until unpersisted", "
   CHECK(g_calls == 2000);
 }
 
-TEST_CASE("local cache: cached input outlives its file; unpersisted, the job fails on the file",
+TEST_CASE("local cache: cached input outlives its file, and unpersisted, the job fails on the file",
           "[local][cache]") {
   char templ[] = "/tmp/kiln-cache-test-XXXXXX";
   std::string dir = mkdtemp(templ);
@@ -136,7 +136,7 @@ TEST_CASE("local cache: a cached shuffled dataset and cached coalesced partition
   narrowed.unpersist();
 }
 
-TEST_CASE("local cache: storage memory is a budget; the least recently used dataset gives way",
+TEST_CASE("local cache: storage memory is a budget, and the least recently used dataset gives way",
           "[local][cache]") {
   SmallStorage small("local-cache-small");
   Context& ctx = small.ctx;

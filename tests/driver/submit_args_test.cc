@@ -32,7 +32,7 @@ std::string Error(std::vector<std::string> args) {
   return std::string(parsed.status().message());
 }
 
-TEST_CASE("submit: flags become settings; explicit flags beat --conf", "[submit]") {
+TEST_CASE("submit: flags become settings, and explicit flags beat --conf", "[submit]") {
   FakeApp app;
   absl::StatusOr<SubmitArgs> parsed =
       ParseSubmitArgs({"--master", "kiln://h:7077", "--executor-memory=2g", "--conf",

@@ -68,6 +68,30 @@ TEST_CASE("task set: a failed task runs again, and fails the set after max_failu
   CHECK(message.find("boom again") != std::string::npos);
 }
 
+TEST_CASE("task set: results past max_result_bytes fail the set naming the setting", "[task_set]") {
+  // Results "r0".."r3" are 2 bytes each: 3 fit in 6 bytes, the 4th does not.
+  TaskSetManager m(MakeSet(4), {.max_result_bytes = 6}, Live);
+  for (int i = 0; i < 4; ++i) REQUIRE(m.NextTask("a") == i);
+  for (int i = 0; i < 3; ++i) {
+    m.OnStatus(i, Done(i), On("a"));
+    CHECK_FALSE(m.Done());
+  }
+  m.OnStatus(3, Done(3), On("a"));
+  REQUIRE(m.Done());
+  TaskSetOutcome out = m.TakeOutcome();
+  REQUIRE_FALSE(out.status.ok());
+  CHECK(out.status.code() == absl::StatusCode::kResourceExhausted);
+  const std::string message(out.status.message());
+  CHECK(message.find("results of 4 tasks (8 B)") != std::string::npos);
+  CHECK(message.find("kiln.driver.maxResultSize (6 B)") != std::string::npos);
+  CHECK(message.find("save_as_text_file") != std::string::npos);
+  // No limit: the same results are fine.
+  TaskSetManager unlimited(MakeSet(4), {}, Live);
+  for (int i = 0; i < 4; ++i) REQUIRE(unlimited.NextTask("a") == i);
+  for (int i = 0; i < 4; ++i) unlimited.OnStatus(i, Done(i), On("a"));
+  CHECK(unlimited.TakeOutcome().status.ok());
+}
+
 TEST_CASE("task set: a lost attempt is queued again without counting as a failure", "[task_set]") {
   TaskSetManager m(MakeSet(2), {.max_failures = 1}, Live);
   REQUIRE(m.NextTask("a") == 0);

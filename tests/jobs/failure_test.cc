@@ -11,6 +11,15 @@
 namespace kiln::test::jobs {
 namespace {
 
+// The driver's final message ("kiln: ..."), the last such line of its stderr.
+std::string DriverMessage(const std::string& err) {
+  std::string message;
+  for (const std::string& line : SplitLines(err)) {
+    if (line.starts_with("kiln: ")) message = line;
+  }
+  return message;
+}
+
 // `host`: where the task ran, as the message must name it.
 CommandResult CheckTaskFailure(const std::string& master, const std::string& host) {
   CommandResult r =
@@ -20,10 +29,7 @@ CommandResult CheckTaskFailure(const std::string& master, const std::string& hos
   CHECK(r.exit_code != 0);
   // The driver's final message ("kiln: ..."), not the per-attempt log lines, must say
   // it all.
-  std::string message;
-  for (const std::string& line : SplitLines(r.err)) {
-    if (line.starts_with("kiln: ")) message = line;
-  }
+  const std::string message = DriverMessage(r.err);
   INFO("the driver's message: " << message);
   CHECK(message.find("boom at record 42") != std::string::npos);
   CHECK(message.find("executor") != std::string::npos);
@@ -54,6 +60,32 @@ TEST_CASE("jobs: a throwing task fails the job in local[2]", "[jobs][failure]") 
   INFO(ok.ToString());
   CHECK(ok.exit_code == 0);
   CHECK(ok.out == "count=100\n");
+}
+
+TEST_CASE(
+    "jobs: collect() past kiln.driver.maxResultSize fails naming it, and the cluster stays "
+    "healthy",
+    "[jobs][failure]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  CommandResult r = Submit(cluster.master_url(), {"--conf", "kiln.driver.maxResultSize=1m"},
+                           AppPath("failing_app"), {"collect"});
+  INFO(r.ToString());
+  CHECK(r.exit_code != 0);
+  CHECK(r.out.find("collected=") == std::string::npos);
+  const std::string message = DriverMessage(r.err);
+  INFO("the driver's message: " << message);
+  CHECK(message.find("(collect) failed") != std::string::npos);
+  CHECK(message.find("driver's result memory") != std::string::npos);
+  CHECK(message.find("is bigger than kiln.driver.maxResultSize (1.0 MiB)") != std::string::npos);
+  CHECK(message.find("take(n)") != std::string::npos);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+  // The same job within the default limit (1g) runs on the same cluster.
+  CommandResult ok = Submit(cluster.master_url(), {}, AppPath("failing_app"), {"collect"});
+  INFO(ok.ToString());
+  CHECK(ok.exit_code == 0);
+  CHECK(ok.out == "collected=100\n");
+  REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
 }  // namespace
