@@ -46,8 +46,12 @@ constexpr SettingDef kSettings[] = {
      "Cores per executor; 0 = one executor per worker with all of its free cores."},
     {"kiln.executor.memory", T::kMemoryMb, "1g",
      "Memory per executor, at least 450m: the master reserves it on a worker and it sizes the "
-     "memory that tasks and cached partitions share (see kiln.memory.*); not yet enforced "
-     "as a process limit."},
+     "memory that tasks and cached partitions share (see kiln.memory.*); the worker kills an "
+     "executor whose resident memory passes it plus kiln.executor.memoryOverhead."},
+    {"kiln.executor.memoryOverhead", T::kBytes, "",
+     "Memory an executor may use beyond kiln.executor.memory (allocator, threads, buffers "
+     "Kiln does not count); the worker kills an executor whose resident memory passes the "
+     "sum. Empty = max(384m, 10% of kiln.executor.memory), as Spark's."},
     {"kiln.files.maxPartitionBytes", T::kBytes, "128m",
      "Largest byte range of an input file read by one text_file partition."},
     {"kiln.io.compression.codec", T::kString, "lz4",
@@ -145,6 +149,13 @@ absl::Status CheckProcessMemoryMb(int64_t mb) {
       StrCat("below the minimum of ", kMinProcessMemoryMb, "m (Kiln reserves ", kReservedMemoryMb,
              " MiB of every driver and executor and needs 1.5 times that); give ",
              kMinProcessMemoryMb, "m or more"));
+}
+
+int64_t ExecutorMemoryOverheadMb(const Config& conf) {
+  if (conf.IsSet("kiln.executor.memoryOverhead")) {
+    return std::max<int64_t>(1, conf.GetBytes("kiln.executor.memoryOverhead") >> 20);
+  }
+  return std::max<int64_t>(384, conf.GetMemoryMb("kiln.executor.memory") / 10);
 }
 
 std::span<const SettingDef> AllSettings() { return kSettings; }

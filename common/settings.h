@@ -41,6 +41,11 @@ inline constexpr int64_t kMinProcessMemoryMb = kReservedMemoryMb * 3 / 2;
 // OK when `mb` is at least kMinProcessMemoryMb; else says so, with the minimum.
 absl::Status CheckProcessMemoryMb(int64_t mb);
 
+class Config;
+// kiln.executor.memoryOverhead in MiB: as set, else max(384 MiB, 10% of
+// kiln.executor.memory), as Spark's default.
+int64_t ExecutorMemoryOverheadMb(const Config& conf);
+
 struct SettingDef {
   std::string_view name;
   SettingType type;

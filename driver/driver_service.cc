@@ -50,6 +50,20 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
   bool closed_ ABSL_GUARDED_BY(write_mu_) = false;
 };
 
+grpc::Status DriverService::ExecutorFailed(grpc::ServerContext*,
+                                           const proto::ExecutorFailedRequest* request,
+                                           proto::ExecutorFailedReply*) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (request->app_id() != app_id_) {
+      return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                          StrCat("this driver runs ", app_id_, ", not ", request->app_id()));
+    }
+  }
+  tasks_->ExecutorFailed(std::to_string(request->executor_id()), request->message());
+  return grpc::Status::OK;
+}
+
 grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
                                         const proto::FetchBinaryRequest* request,
                                         grpc::ServerWriter<proto::BinaryChunk>* writer) {

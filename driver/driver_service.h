@@ -33,6 +33,9 @@ class DriverService final : public proto::Driver::Service {
   grpc::Status Connect(
       grpc::ServerContext* context,
       grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream) override;
+  grpc::Status ExecutorFailed(grpc::ServerContext* context,
+                              const proto::ExecutorFailedRequest* request,
+                              proto::ExecutorFailedReply* reply) override;
 
   // The application id, once the master has given it; executors that connect before
   // wait for it (briefly).

@@ -7,7 +7,7 @@
 namespace kiln::internal {
 
 void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
-  std::vector<Launch> launches;
+  Launches launches;
   {
     absl::MutexLock lock(&mu_);
     pool_.Add(std::move(executor));
@@ -17,10 +17,13 @@ void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
 }
 
 void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::string& reason) {
-  std::vector<Launch> launches;
+  Launches launches;
   {
     absl::MutexLock lock(&mu_);
-    if (!pool_.Remove(executor_id)) return;
+    ExecutorPool::Executor* executor = pool_.Find(executor_id);
+    if (executor == nullptr) return;
+    LostAttempts lost{.executor = executor->handle->info(), .generation = generation_};
+    pool_.Remove(executor_id);
     if (cache_ != nullptr) cache_->RemoveExecutor(executor_id);
     if (set_ != nullptr) set_->ExecutorLost(executor_id);
     int requeued = 0;
@@ -32,9 +35,16 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
       if (set_ != nullptr && it->second.generation == generation_ &&
           !set_->has_result(it->second.index)) {
         set_->Requeue(it->second.index);
+        lost.indices.push_back(it->second.index);
         ++requeued;
       }
       running_.erase(it++);
+    }
+    if (auto failed = failed_.find(executor_id); failed != failed_.end()) {
+      CountLostLocked(lost, failed->second);
+      failed_.erase(failed);
+    } else if (!lost.indices.empty()) {
+      lost_[executor_id] = std::move(lost);
     }
     if (requeued > 0) {
       spdlog::warn("executor={} lost ({}); {} running task(s) rescheduled", executor_id, reason,
@@ -47,9 +57,31 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
   SendLaunches(std::move(launches));
 }
 
+void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::string& reason) {
+  Launches launches;
+  {
+    absl::MutexLock lock(&mu_);
+    auto lost = lost_.find(executor_id);
+    if (lost != lost_.end()) {
+      CountLostLocked(lost->second, reason);
+      lost_.erase(lost);
+    } else if (pool_.Contains(executor_id)) {
+      failed_[executor_id] = reason;  // counted when its stream closes
+    }
+    launches = AssignLocked();
+  }
+  SendLaunches(std::move(launches));
+}
+
+void TaskScheduler::CountLostLocked(const LostAttempts& lost, const std::string& reason) {
+  spdlog::warn("executor={} on host {} failed: {}", lost.executor.id, lost.executor.host, reason);
+  if (set_ == nullptr || lost.generation != generation_) return;
+  for (int index : lost.indices) set_->CountLostAttempt(index, lost.executor, reason);
+}
+
 void TaskScheduler::OnStatuses(const std::string& executor_id,
                                std::vector<proto::TaskStatus> statuses) {
-  std::vector<Launch> launches;
+  Launches launches;
   {
     absl::MutexLock lock(&mu_);
     for (proto::TaskStatus& status : statuses) HandleStatusLocked(executor_id, status);
@@ -76,9 +108,9 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
                  ran_on != nullptr ? ran_on->handle->info() : ExecutorInfo{});
 }
 
-std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
+TaskScheduler::Launches TaskScheduler::AssignLocked() {
+  if (set_ == nullptr || set_->Done() || !set_->waiting() || pool_.size() == 0) return {};
   std::vector<Launch> launches;
-  if (set_ == nullptr || set_->Done() || !set_->waiting() || pool_.size() == 0) return launches;
   const proto::StagePlan& plan = set_->set().plan;
   absl::flat_hash_map<std::string, size_t> slot;  // executor id -> index in launches
   size_t bytes = 0;
@@ -112,15 +144,28 @@ std::vector<TaskScheduler::Launch> TaskScheduler::AssignLocked() {
     running_[next_task_id_++] = Running{id, index, generation_};
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
-  return launches;
+  if (launches.empty()) return {};
+  return Launches{.ticket = ++tickets_, .items = std::move(launches)};
 }
 
-void TaskScheduler::SendLaunches(std::vector<Launch> launches) {
-  for (Launch& launch : launches) {
-    if (!launch.handle->Launch(launch.message)) {
-      RemoveExecutor(launch.handle->info().id, "its connection is gone");
+void TaskScheduler::SendLaunches(Launches launches) {
+  if (launches.empty()) return;
+  std::vector<std::string> gone;
+  {
+    absl::MutexLock lock(&send_mu_);
+    struct Turn {
+      const uint64_t* sent;
+      uint64_t ticket;
+      bool Ready() const { return *sent + 1 == ticket; }
+    };
+    const Turn turn{&sent_, launches.ticket};
+    send_mu_.Await(absl::Condition(&turn, &Turn::Ready));
+    for (Launch& launch : launches.items) {
+      if (!launch.handle->Launch(launch.message)) gone.push_back(launch.handle->info().id);
     }
+    sent_ = launches.ticket;
   }
+  for (const std::string& id : gone) RemoveExecutor(id, "its connection is gone");
 }
 
 bool TaskScheduler::SetDoneLocked() const {
@@ -128,10 +173,11 @@ bool TaskScheduler::SetDoneLocked() const {
 }
 
 TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
-  std::vector<Launch> launches;
+  Launches launches;
   {
     absl::MutexLock lock(&mu_);
     ++generation_;
+    lost_.clear();  // their tasks belonged to the set before
     set_ = std::make_unique<TaskSetManager>(
         std::move(set),
         TaskSetOptions{.max_failures = options_.max_failures,

@@ -52,8 +52,14 @@ class TaskScheduler {
       : options_(options), cache_(cache) {}
 
   void AddExecutor(std::shared_ptr<ExecutorHandle> executor);
-  // Tasks running there go back to the queue (not counted as failures).
+  // Tasks running there go back to the queue (not counted as failures, unless the
+  // executor turns out to have failed: see ExecutorFailed).
   void RemoveExecutor(const std::string& executor_id, const std::string& reason);
+  // The executor's process died of the application's doing (a crash, a signal, its
+  // memory limit), as its worker reports: the tasks it was running count a failure each
+  // (Spark's exitCausedByApp), with `reason` as their error. Before or after its
+  // stream closed.
+  void ExecutorFailed(const std::string& executor_id, const std::string& reason);
   void OnStatuses(const std::string& executor_id, std::vector<proto::TaskStatus> statuses);
 
   int TotalCores() const;
@@ -83,10 +89,29 @@ class TaskScheduler {
     std::shared_ptr<ExecutorHandle> handle;
     proto::LaunchTasks message;
   };
+  // The tasks an executor was running when it was lost, until its worker says why.
+  struct LostAttempts {
+    ExecutorInfo executor;
+    uint64_t generation = 0;
+    std::vector<int> indices;
+  };
+
+  void CountLostLocked(const LostAttempts& lost, const std::string& reason)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The messages of one AssignLocked, and their turn to be sent: batches go out in the
+  // order they were assigned, so that an executor never gets a task before the batch
+  // that carries its stage's plan.
+  struct Launches {
+    uint64_t ticket = 0;  // 0: nothing to send
+    std::vector<Launch> items;
+    bool empty() const { return items.empty(); }
+  };
 
   // Gives queued tasks to free cores; returns the messages to send.
-  std::vector<Launch> AssignLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void SendLaunches(std::vector<Launch> launches) ABSL_LOCKS_EXCLUDED(mu_);
+  Launches AssignLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sends them once every batch assigned before has been sent.
+  void SendLaunches(Launches launches) ABSL_LOCKS_EXCLUDED(mu_, send_mu_);
   void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -100,6 +125,13 @@ class TaskScheduler {
   std::string stopped_ ABSL_GUARDED_BY(mu_);
   uint64_t generation_ ABSL_GUARDED_BY(mu_) = 0;              // of the task set running or last run
   std::unique_ptr<TaskSetManager> set_ ABSL_GUARDED_BY(mu_);  // null: no set running
+  uint64_t tickets_ ABSL_GUARDED_BY(mu_) = 0;                 // the last ticket given
+  absl::Mutex send_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  uint64_t sent_ ABSL_GUARDED_BY(send_mu_) = 0;  // the last ticket sent
+  // Executors lost in the current task set, whose failure reason has not come yet.
+  absl::flat_hash_map<std::string, LostAttempts> lost_ ABSL_GUARDED_BY(mu_);
+  // Failure reasons that came before the executor's stream closed.
+  absl::flat_hash_map<std::string, std::string> failed_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::internal

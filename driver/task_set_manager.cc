@@ -90,20 +90,30 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
                                   status.fetch_failed_address(), status.error()};
       return;
-    default: {
-      const std::string at = StrCat("executor ", where.id, ", host ", where.host);
-      ++failures_[index];
-      spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
-                   set_.plan.stage_id(), at, attempts_[index], status.error());
-      if (failures_[index] >= options_.max_failures) {
-        failure_ = absl::AbortedError(
-            StrCat("Job aborted due to stage failure: task ", task(index).partition, " in stage ",
-                   set_.plan.stage_id(), " failed ", failures_[index],
-                   " times, most recent failure (", at, "): ", status.error()));
-      } else {
-        Enqueue(index);
-      }
-    }
+    default:
+      CountFailure(index, where, status.error(), /*requeue=*/true);
+  }
+}
+
+void TaskSetManager::CountLostAttempt(int index, const ExecutorInfo& where,
+                                      const std::string& error) {
+  if (Done() || has_result(index)) return;
+  CountFailure(index, where, error, /*requeue=*/false);
+}
+
+void TaskSetManager::CountFailure(int index, const ExecutorInfo& where, const std::string& error,
+                                  bool requeue) {
+  const std::string at = StrCat("executor ", where.id, ", host ", where.host);
+  ++failures_[index];
+  spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
+               set_.plan.stage_id(), at, attempts_[index], error);
+  if (failures_[index] >= options_.max_failures) {
+    failure_ =
+        absl::AbortedError(StrCat("Job aborted due to stage failure: task ", task(index).partition,
+                                  " in stage ", set_.plan.stage_id(), " failed ", failures_[index],
+                                  " times, most recent failure (", at, "): ", error));
+  } else if (requeue) {
+    Enqueue(index);
   }
 }
 

@@ -97,6 +97,10 @@ class TaskSetManager {
   void OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where);
   // The attempt was lost with its executor: queued again, not counted as a failure.
   void Requeue(int index);
+  // The executor that ran an attempt of task `index` (already requeued) died of the
+  // application's doing (`error`: why, as its worker saw it): counts as a failure of the
+  // task, which may fail the set. Ignored once the task has finished.
+  void CountLostAttempt(int index, const ExecutorInfo& where, const std::string& error);
   // An executor is gone: the tasks that waited for it alone may run anywhere now.
   void ExecutorLost(const std::string& executor_id);
 
@@ -116,6 +120,9 @@ class TaskSetManager {
 
  private:
   void Enqueue(int index);
+  // Counts a failed attempt of task `index` on `where`; fails the set at max_failures,
+  // else queues the task again if `requeue`.
+  void CountFailure(int index, const ExecutorInfo& where, const std::string& error, bool requeue);
   int Take(std::deque<int>& queue);
 
   const TaskSet set_;

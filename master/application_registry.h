@@ -24,7 +24,8 @@ struct ApplicationRequest {
   std::string name;
   int cores_per_executor = 0;  // 0 = one executor per worker with all its free cores
   int64_t memory_per_executor_mb = 0;
-  int max_cores = 0;  // 0 = no cap
+  int64_t memory_overhead_mb = 0;  // the worker's limit is memory + overhead
+  int max_cores = 0;               // 0 = no cap
   std::string binary_digest;
   int64_t binary_size = 0;
   std::string driver_address;

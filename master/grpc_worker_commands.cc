@@ -23,6 +23,7 @@ absl::Status GrpcWorkerCommands::LaunchExecutor(const std::string& worker_addres
   request.set_executor_id(launch.executor_id);
   request.set_cores(launch.cores);
   request.set_memory_mb(launch.memory_mb);
+  request.set_memory_overhead_mb(launch.memory_overhead_mb);
   request.set_driver_address(launch.driver_address);
   request.set_binary_digest(launch.binary_digest);
   request.set_binary_size(launch.binary_size);

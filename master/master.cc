@@ -372,6 +372,7 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                               .executor_id = e.id,
                               .cores = e.cores,
                               .memory_mb = e.memory_mb,
+                              .memory_overhead_mb = req.memory_overhead_mb,
                               .driver_address = req.driver_address,
                               .binary_digest = req.binary_digest,
                               .binary_size = req.binary_size};

@@ -16,6 +16,7 @@ struct ExecutorLaunch {
   int executor_id = 0;
   int cores = 0;
   int64_t memory_mb = 0;
+  int64_t memory_overhead_mb = 0;
   std::string driver_address;
   std::string binary_digest;
   int64_t binary_size = 0;

@@ -62,7 +62,14 @@ absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& reques
   // (before Close(), which drops it), or refused.
   absl::MutexLock lock(&mu_);
   RETURN_IF_ERROR(table_->BeginLaunch(
-      {request.app_id(), request.executor_id(), request.cores(), request.memory_mb()}));
+      {.app_id = request.app_id(),
+       .executor_id = request.executor_id(),
+       .cores = request.cores(),
+       .memory_mb = request.memory_mb(),
+       .memory_limit_bytes = request.memory_overhead_mb() > 0
+                                 ? (request.memory_mb() + request.memory_overhead_mb()) << 20
+                                 : 0,
+       .driver_address = request.driver_address()}));
   launching_[key] = request.binary_digest();
   if (!queue_.Push(request)) {
     launching_.erase(key);

@@ -43,6 +43,7 @@ void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id) {
 }
 
 void ExecutorSupervisor::Tick() {
+  table_->EnforceMemoryLimits();
   for (const ExecutorExit& exit : table_->Poll()) ReportExit(exit);
   std::set<std::string> cleanups;
   {
@@ -78,6 +79,11 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
   if (exit.killed) {
     state = proto::EXECUTOR_KILLED;
     message = StrCat("stopped by the worker (", exit.exit.ToString(), ")");
+  } else if (!exit.failure.empty()) {
+    state = proto::EXECUTOR_FAILED;
+    message = exit.failure;
+    std::string tail = TailOfFile(StrCat(exit.dir, "/stderr"), 10);
+    if (!tail.empty()) StrAppend(&message, "; last lines of its stderr:\n", tail);
   } else if (!exit.exit.signaled && exit.exit.exit_code == 0) {
     state = proto::EXECUTOR_EXITED;
     message = "exited normally";
@@ -89,6 +95,10 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
   }
   spdlog::info("executor ended app={} executor={} state={} ({})", spec.app_id, spec.executor_id,
                proto::ExecutorState_Name(state), exit.exit.ToString());
+  if (state == proto::EXECUTOR_FAILED) {
+    spdlog::warn("app={} executor={} failed: {}", spec.app_id, spec.executor_id, message);
+    if (options_.on_failure) options_.on_failure(spec, message, exit.exit.code());
+  }
   reporter_->Report(spec.app_id, spec.executor_id, state, message, exit.exit.code());
 }
 

@@ -1,14 +1,16 @@
 #pragma once
 // ExecutorSupervisor: the loop that watches a worker's executor processes. Every tick it
-// reaps exited executors through the ExecutorTable (which also escalates overdue kills
-// to SIGKILL), reports each exit to the master (EXITED for status 0, KILLED when the
-// worker stopped it, FAILED otherwise, with the tail of its stderr), and deletes the
+// kills executors above their memory limit, reaps exited executors through the
+// ExecutorTable (which also escalates overdue kills to SIGKILL), reports each exit to
+// the master (EXITED for status 0, KILLED when the worker stopped it, FAILED otherwise,
+// with the reason and the tail of its stderr), and deletes the
 // directories of finished applications once their executors are gone (their shuffle
 // files live there, so not before).
 //
 // Thread-safe. Start()/Stop() once each; Stop() waits for the tick in progress.
 
 #include <chrono>
+#include <functional>
 #include <set>
 #include <string>
 
@@ -24,6 +26,9 @@ struct ExecutorSupervisorOptions {
   std::string work_dir;         // absolute
   bool cleanup_enabled = true;  // kiln.worker.cleanup.enabled
   std::chrono::milliseconds tick{50};
+  // Called (on the loop's thread; must not block) for each executor that FAILED, with
+  // the message reported to the master, so that its driver can learn why.
+  std::function<void(const ExecutorSpec&, const std::string& message, int exit_code)> on_failure;
 };
 
 class ExecutorSupervisor {

@@ -2,6 +2,12 @@
 
 #include <signal.h>
 
+#include <algorithm>
+
+#include "common/process_memory.h"
+#include "common/strings.h"
+#include "common/units.h"
+
 namespace kiln::worker {
 
 std::optional<ExitInfo> RealProcessControl::TryWait(pid_t pid) { return kiln::TryWait(pid); }
@@ -10,6 +16,10 @@ void RealProcessControl::Signal(pid_t pid, int signal) {
   // Executors lead their own process group (Spawn's new_process_group), so helpers they
   // started go too. Right after fork the child may not have made its group yet.
   if (kill(-pid, signal) != 0) kill(pid, signal);
+}
+
+absl::StatusOr<int64_t> RealProcessControl::ResidentBytes(pid_t pid) {
+  return kiln::ResidentBytes(pid);
 }
 
 ExecutorTable::ExecutorTable(ProcessControl* processes, const Clock* clock,
@@ -97,7 +107,12 @@ std::vector<ExecutorExit> ExecutorTable::Poll() {
       continue;
     }
     if (std::optional<ExitInfo> info = processes_->TryWait(entry.pid)) {
-      exits.push_back({entry.spec, *info, entry.kill_requested, entry.dir});
+      exits.push_back({.spec = entry.spec,
+                       .exit = *info,
+                       .killed = entry.kill_requested && entry.failure.empty(),
+                       .dir = entry.dir,
+                       .failure = entry.failure,
+                       .peak_rss = entry.peak_rss});
       it = entries_.erase(it);
       continue;
     }
@@ -108,6 +123,27 @@ std::vector<ExecutorExit> ExecutorTable::Poll() {
     ++it;
   }
   return exits;
+}
+
+void ExecutorTable::EnforceMemoryLimits() {
+  absl::MutexLock lock(&mu_);
+  for (auto& [key, entry] : entries_) {
+    const int64_t limit = entry.spec.memory_limit_bytes;
+    if (entry.pid == 0 || limit <= 0 || !entry.failure.empty()) continue;
+    absl::StatusOr<int64_t> rss = processes_->ResidentBytes(entry.pid);
+    if (!rss.ok()) continue;  // exited: Poll reaps it
+    entry.peak_rss = std::max(entry.peak_rss, *rss);
+    if (*rss <= limit) continue;
+    entry.failure = StrCat(
+        "executor ", entry.spec.executor_id, " exceeded its memory limit of ", FormatBytes(limit),
+        " (kiln.executor.memory ", entry.spec.memory_mb, " MiB + kiln.executor.memoryOverhead ",
+        (limit >> 20) - entry.spec.memory_mb, " MiB; RSS ", FormatBytes(*rss),
+        " when the worker killed it); raise --executor-memory, or use more partitions so "
+        "that each task holds less");
+    processes_->Signal(entry.pid, SIGKILL);
+    entry.kill_requested = true;
+    entry.sigkill_sent = true;
+  }
 }
 
 bool ExecutorTable::HasExecutors(const std::string& app_id) const {

@@ -23,6 +23,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/subprocess.h"
@@ -35,6 +36,7 @@ class ProcessControl {
   virtual ~ProcessControl() = default;
   virtual std::optional<ExitInfo> TryWait(pid_t pid) = 0;  // reaps an exited child
   virtual void Signal(pid_t pid, int signal) = 0;
+  virtual absl::StatusOr<int64_t> ResidentBytes(pid_t pid) = 0;  // its RSS
 };
 
 // The real thing: waitpid(WNOHANG) and kill().
@@ -42,6 +44,7 @@ class RealProcessControl final : public ProcessControl {
  public:
   std::optional<ExitInfo> TryWait(pid_t pid) override;
   void Signal(pid_t pid, int signal) override;
+  absl::StatusOr<int64_t> ResidentBytes(pid_t pid) override;
 };
 
 struct ExecutorSpec {
@@ -49,6 +52,8 @@ struct ExecutorSpec {
   int executor_id = 0;
   int cores = 0;
   int64_t memory_mb = 0;
+  int64_t memory_limit_bytes = 0;  // kiln.executor.memory + memoryOverhead; 0 = none
+  std::string driver_address;      // its application's driver
 };
 
 struct ExecutorView {
@@ -61,8 +66,10 @@ struct ExecutorView {
 struct ExecutorExit {
   ExecutorSpec spec;
   ExitInfo exit;
-  bool killed = false;  // the worker asked it to stop
-  std::string dir;      // its directory (stdout, stderr)
+  bool killed = false;   // the worker asked it to stop
+  std::string dir;       // its directory (stdout, stderr)
+  std::string failure;   // why the worker killed it for the application's fault, if it did
+  int64_t peak_rss = 0;  // the largest RSS the memory checks saw
 };
 
 class ExecutorTable {
@@ -91,6 +98,9 @@ class ExecutorTable {
   // Reaps exited processes (removing their entries) and sends SIGKILL to those past
   // their grace. Call it regularly.
   std::vector<ExecutorExit> Poll();
+  // Samples the RSS of every running executor that has a memory limit and kills (SIGKILL,
+  // at once) each one above it; its exit then carries the reason. Call it regularly.
+  void EnforceMemoryLimits();
 
   bool HasExecutors(const std::string& app_id) const;
   bool Empty() const;
@@ -104,6 +114,8 @@ class ExecutorTable {
     bool kill_requested = false;
     bool sigkill_sent = false;
     std::chrono::steady_clock::time_point kill_deadline;
+    int64_t peak_rss = 0;
+    std::string failure;
   };
   using Key = std::pair<std::string, int>;
   void KillLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -158,9 +158,32 @@ absl::Status Worker::Listen() {
       info_.id, [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
         return draining ? master_.ExecutorStateChanged(r) : SendReport(r);
       });
+  driver_notices_ = std::make_unique<WorkQueue<DriverNotice>>(
+      WorkQueue<DriverNotice>::Options{.threads = 1}, [this](std::vector<DriverNotice>& batch) {
+        for (const DriverNotice& n : batch) {
+          DriverClient client(
+              {.address = n.driver_address, .max_message_bytes = options_.max_message_bytes});
+          absl::Status s = client.ExecutorFailed(n.request);
+          if (!s.ok()) {
+            spdlog::debug("app={} executor={}: the driver did not hear of its failure: {}",
+                          n.request.app_id(), n.request.executor_id(), View(s.message()));
+          }
+        }
+      });
+  driver_notices_->Start();
   supervisor_ = std::make_unique<ExecutorSupervisor>(
-      ExecutorSupervisorOptions{.work_dir = options_.work_dir,
-                                .cleanup_enabled = options_.cleanup_enabled},
+      ExecutorSupervisorOptions{
+          .work_dir = options_.work_dir,
+          .cleanup_enabled = options_.cleanup_enabled,
+          .on_failure =
+              [this](const ExecutorSpec& spec, const std::string& message, int exit_code) {
+                DriverNotice notice{.driver_address = spec.driver_address};
+                notice.request.set_app_id(spec.app_id);
+                notice.request.set_executor_id(spec.executor_id);
+                notice.request.set_message(message);
+                notice.request.set_exit_code(exit_code);
+                driver_notices_->Push(std::move(notice));
+              }},
       &table_, reporter_.get());
   launcher_ = std::make_unique<ExecutorLauncher>(
       ExecutorLauncherOptions{
@@ -209,6 +232,7 @@ void Worker::Stop() {
     launcher_->Stop();
     supervisor_->Stop();
     supervisor_->Tick();  // report what the last moments reaped
+    driver_notices_->Drain(std::chrono::milliseconds(1000));
     reporter_->Stop();
   }
   if (server_.server != nullptr) {

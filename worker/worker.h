@@ -16,9 +16,11 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
+#include "common/background.h"
 #include "common/clients/master_client.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
+#include "proto/driver.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/executor_launcher.h"
 #include "worker/executor_supervisor.h"
@@ -91,6 +93,12 @@ class Worker {
   ExecutorTable table_;
   BinaryCache binaries_;
   MasterClient master_;  // single attempts; SendReport retries state reports
+  // Executor failures on their way to the drivers (off the supervisor's thread).
+  struct DriverNotice {
+    std::string driver_address;
+    proto::ExecutorFailedRequest request;
+  };
+  std::unique_ptr<WorkQueue<DriverNotice>> driver_notices_;
   std::unique_ptr<StateReporter> reporter_;
   std::unique_ptr<ExecutorSupervisor> supervisor_;
   std::unique_ptr<ExecutorLauncher> launcher_;

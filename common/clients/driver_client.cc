@@ -61,6 +61,12 @@ absl::Status DriverClient::FetchOnce(const std::string& app_id, const std::strin
   return rpc::ToAbsl(status);
 }
 
+absl::Status DriverClient::ExecutorFailed(const proto::ExecutorFailedRequest& request) {
+  auto ctx = rpc::ContextWithDeadline(options_.call_timeout);
+  proto::ExecutorFailedReply reply;
+  return rpc::ToAbsl(stub_->ExecutorFailed(ctx.get(), request, &reply));
+}
+
 absl::Status DriverClient::FetchBinary(const std::string& app_id, const std::string& digest,
                                        const std::string& dest_path) {
   const std::string tmp_path = UniqueTempPath(dest_path);

@@ -22,6 +22,7 @@ struct DriverClientOptions {
   std::string address;                               // host:port of the driver
   std::chrono::milliseconds fetch_timeout{600'000};  // bounds one whole FetchBinary
   std::chrono::milliseconds retry_for{10'000};       // retrying UNAVAILABLE to connect
+  std::chrono::milliseconds call_timeout{5'000};     // a unary call
   int64_t max_message_bytes = 256 << 20;
 };
 
@@ -35,6 +36,10 @@ class DriverClient {
   // does). Errors name the driver and the path.
   absl::Status FetchBinary(const std::string& app_id, const std::string& digest,
                            const std::string& dest_path);
+
+  // Tells the driver that one of its executors failed (one call, bounded by
+  // call_timeout: a driver that is gone learns nothing).
+  absl::Status ExecutorFailed(const proto::ExecutorFailedRequest& request);
 
   // Cancels the calls in flight and makes later calls fail with CANCELLED.
   void Cancel();

@@ -7,9 +7,12 @@
 //   MODE=ok     the same job without the throw: prints "count=100" and exits 0.
 //   MODE=collect  collects 100 records of 100 KiB (10,000 KiB of results): prints
 //               "collected=100" unless kiln.driver.maxResultSize stops it.
+//   MODE=hog    a task that allocates and touches 2 GiB on record 42, past any test
+//               executor's memory limit: the worker must kill its executor.
 
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -20,11 +23,12 @@
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc == 2 ? argv[1] : "";
-  if (mode != "throw" && mode != "ok" && mode != "collect") {
-    std::fprintf(stderr, "usage: failing_app throw|ok|collect\n");
+  if (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog") {
+    std::fprintf(stderr, "usage: failing_app throw|ok|collect|hog\n");
     return 2;
   }
   const bool fail = mode == "throw";  // captured by value: decides on the executors
+  const bool hog = mode == "hog";
   std::vector<int64_t> records(100);
   std::iota(records.begin(), records.end(), 0);
   if (mode == "collect") {
@@ -36,8 +40,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   int64_t n = ctx.parallelize(records, 4)
-                  .map([fail](int64_t x) {
+                  .map([fail, hog](int64_t x) {
                     if (fail && x == 42) throw std::runtime_error("boom at record 42");
+                    if (hog && x == 42) {
+                      std::vector<char> block(size_t{2} << 30);
+                      std::memset(block.data(), 1, block.size());  // touched: resident
+                      return static_cast<int64_t>(block[x]) + x;
+                    }
                     return x * 2;
                   })
                   .count();

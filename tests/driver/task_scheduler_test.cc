@@ -113,6 +113,53 @@ TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]"
   CHECK(tasks.TotalCores() == 1);
 }
 
+TEST_CASE(
+    "task scheduler: an executor that failed counts a failure for its tasks, whichever "
+    "news comes first",
+    "[scheduler]") {
+  for (bool reason_first : {false, true}) {
+    INFO("reason before the stream closes: " << reason_first);
+    TaskScheduler tasks({.max_failures = 2, .launch_ahead = 0});
+    auto a = std::make_shared<FakeExecutor>("1", 1);
+    auto b = std::make_shared<FakeExecutor>("2", 1);
+    auto c = std::make_shared<FakeExecutor>("3", 1);
+    tasks.AddExecutor(a);
+    AsyncRun outcome(tasks, MakeSet(1));
+    REQUIRE(WaitFor([&] { return a->tasks().size() == 1; }, 10s));
+    const std::string oom = "executor 1 exceeded its memory limit of 896.0 MiB";
+    // The first loss: the task runs again on b (one failure of two).
+    if (reason_first) tasks.ExecutorFailed("1", oom);
+    tasks.RemoveExecutor("1", "its stream closed");
+    if (!reason_first) tasks.ExecutorFailed("1", oom);
+    tasks.AddExecutor(b);
+    REQUIRE(WaitFor([&] { return b->tasks().size() == 1; }, 10s));
+    // The second: the task has failed max_failures times; the set fails naming why.
+    tasks.RemoveExecutor("2", "its stream closed");
+    tasks.ExecutorFailed("2", "executor 2 killed by signal 11");
+    tasks.AddExecutor(c);
+    TaskSetOutcome out = outcome.get();
+    REQUIRE_FALSE(out.status.ok());
+    const std::string message(out.status.message());
+    CHECK(message.find("failed 2 times") != std::string::npos);
+    CHECK(message.find("executor 2 killed by signal 11") != std::string::npos);
+    CHECK(c->tasks().empty());
+  }
+  // An executor lost without a failure (stopped, or its worker gone) counts nothing.
+  TaskScheduler tasks({.max_failures = 1, .launch_ahead = 0});
+  auto a = std::make_shared<FakeExecutor>("1", 1);
+  auto b = std::make_shared<FakeExecutor>("2", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  AsyncRun outcome(tasks, MakeSet(1));
+  REQUIRE(WaitFor([&] { return a->tasks().size() + b->tasks().size() == 1; }, 10s));
+  std::shared_ptr<FakeExecutor> lost = a->tasks().empty() ? b : a;
+  std::shared_ptr<FakeExecutor> kept = a->tasks().empty() ? a : b;
+  tasks.RemoveExecutor(lost->info().id, "its stream closed");
+  REQUIRE(WaitFor([&] { return kept->tasks().size() == 1; }, 10s));
+  tasks.OnStatuses(kept->info().id, {Finished(kept->tasks()[0].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+}
+
 TEST_CASE("task scheduler: a fetch failure ends the task set for a resubmit", "[scheduler]") {
   TaskScheduler tasks({.launch_ahead = 0});
   auto a = std::make_shared<FakeExecutor>("a", 2);

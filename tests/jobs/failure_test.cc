@@ -62,6 +62,29 @@ TEST_CASE("jobs: a throwing task fails the job in local[2]", "[jobs][failure]") 
   CHECK(ok.out == "count=100\n");
 }
 
+TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails naming it",
+          "[jobs][failure][memory]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  const auto start = std::chrono::steady_clock::now();
+  CommandResult r = Submit(cluster.master_url(),
+                           {"--executor-memory", "512m", "--conf", "kiln.task.maxFailures=2"},
+                           AppPath("failing_app"), {"hog"});
+  INFO(r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code != 0);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(30));
+  CHECK(r.out.find("count=") == std::string::npos);
+  const std::string message = DriverMessage(r.err);
+  INFO("the driver's message: " << message);
+  CHECK(message.find("failed 2 times") != std::string::npos);
+  CHECK(message.find("host 127.0.0.1") != std::string::npos);
+  CHECK(message.find("exceeded its memory limit of 896.0 MiB (kiln.executor.memory 512 MiB + "
+                     "kiln.executor.memoryOverhead 384 MiB") != std::string::npos);
+  CHECK(message.find("raise --executor-memory") != std::string::npos);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
 TEST_CASE(
     "jobs: collect() past kiln.driver.maxResultSize fails naming it, and the cluster stays "
     "healthy",

@@ -24,8 +24,14 @@ class FakeProcesses : public ProcessControl {
     return info;
   }
   void Signal(pid_t pid, int signal) override { signals.push_back({pid, signal}); }
+  absl::StatusOr<int64_t> ResidentBytes(pid_t pid) override {
+    auto it = rss.find(pid);
+    if (it == rss.end()) return absl::NotFoundError("no such process");
+    return it->second;
+  }
 
   std::map<pid_t, ExitInfo> exited;
+  std::map<pid_t, int64_t> rss;
   std::vector<std::pair<pid_t, int>> signals;
 };
 
@@ -128,6 +134,38 @@ TEST_CASE("a launch that fails leaves no entry", "[worker][executors]") {
   CHECK_FALSE(views[0].running);
   table.EndLaunch("app-1", 0);
   CHECK(table.Empty());
+}
+
+TEST_CASE("an executor above its memory limit is killed at once and reported as failed",
+          "[worker][executors]") {
+  FakeProcesses procs;
+  FakeClock clock;
+  ExecutorTable table(&procs, &clock, std::chrono::seconds(5));
+  ExecutorSpec limited = Spec("app-1", 0);
+  limited.memory_limit_bytes = 1000 << 20;
+  REQUIRE_OK(table.BeginLaunch(limited));
+  REQUIRE_OK(table.BeginLaunch(Spec("app-1", 1)));  // no limit: never checked
+  table.SetRunning("app-1", 0, 100, "/d0");
+  table.SetRunning("app-1", 1, 101, "/d1");
+  procs.rss[100] = 900 << 20;
+  procs.rss[101] = int64_t{5000} << 20;
+  table.EnforceMemoryLimits();
+  CHECK(procs.signals.empty());
+  procs.rss[100] = 1001 << 20;
+  table.EnforceMemoryLimits();
+  REQUIRE(procs.signals.size() == 1);
+  CHECK(procs.signals[0] == std::pair<pid_t, int>{100, SIGKILL});
+  table.EnforceMemoryLimits();  // killed once
+  CHECK(procs.signals.size() == 1);
+  procs.exited[100] = ExitInfo{.signal = SIGKILL, .signaled = true};
+  std::vector<ExecutorExit> exits = table.Poll();
+  REQUIRE(exits.size() == 1);
+  CHECK_FALSE(exits[0].killed);  // the application's fault, not a stop the worker chose
+  CHECK(exits[0].peak_rss == 1001 << 20);
+  CHECK(exits[0].failure.find("executor 0 exceeded its memory limit of 1000.0 MiB") !=
+        std::string::npos);
+  CHECK(exits[0].failure.find("RSS 1001.0 MiB") != std::string::npos);
+  CHECK(exits[0].failure.find("--executor-memory") != std::string::npos);
 }
 
 }  // namespace
