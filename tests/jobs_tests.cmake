@@ -4,7 +4,7 @@
 
 # Test applications: plain Kiln programs, shipped to executors like any user's binary.
 set(KILN_TEST_APPS_DIR ${CMAKE_BINARY_DIR}/tests/apps)
-foreach(app failing_app api_app slow_app cache_app)
+foreach(app failing_app api_app slow_app cache_app spill_app)
   add_executable(${app} ${CMAKE_CURRENT_LIST_DIR}/apps/${app}.cc)
   target_link_libraries(${app} PRIVATE kiln kiln_warnings)
   set_target_properties(${app} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${KILN_TEST_APPS_DIR})
@@ -54,3 +54,8 @@ target_compile_definitions(install_test PRIVATE
   KILN_INSTALL_LIBDIR="${CMAKE_INSTALL_LIBDIR}")
 # Everything `cmake --install` copies must be built first.
 add_dependencies(install_test kiln-master kiln-worker kiln-submit kiln)
+
+# Jobs over several times their executor's memory (label memory: about a minute).
+kiln_add_test(NAME memory_test LABEL memory
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/spill_test.cc
+  LIBS kiln_job_test_util)
