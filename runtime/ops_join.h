@@ -15,11 +15,13 @@
 
 #include "runtime/operator.h"
 #include "runtime/ops_shuffle_read.h"
+#include "runtime/spill_join.h"
 
 namespace kiln::runtime {
 
-// Streams pairs (K, S); holds the other side's (K, B) pairs of the partition.
-// Derived::Join(kv, matches or null, out) emits the outputs of one streaming record.
+// Streams pairs (K, S); holds the other side's (K, B) pairs of the partition in a
+// JoinTable (on disk when they outgrow the task's memory).
+// Derived::Join(kv, matches or null, emit) emits the outputs of one streaming record.
 template <class K, class S, class B, class Out, class Derived>
 class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Out> {
  public:
@@ -32,26 +34,27 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   }
 
   absl::Status Open(TaskContext& ctx) override {
-    table_.clear();
+    table_ = std::make_unique<JoinTable<K, B, S, Out>>();
     std::string split;
     Writer(&split).PutVarint(static_cast<uint64_t>(ctx.dataset_partition));
-    return ReadShuffle<std::pair<K, B>>(ctx, input_, split, [&](std::pair<K, B>& kb) {
-      table_[kb.first].push_back(std::move(kb.second));
-    });
+    return ReadShuffle<std::pair<K, B>>(ctx, input_, split,
+                                        [&](std::pair<K, B>& kb) { return table_->Add(ctx, kb); });
   }
 
   absl::Status Push(std::vector<std::pair<K, S>>& batch) override {
+    auto join = Joiner();
     for (std::pair<K, S>& ks : batch) {
-      auto it = table_.find(ks.first);
-      const std::vector<B>* matches = it == table_.end() ? nullptr : &it->second;
-      absl::Status s = static_cast<Derived*>(this)->Join(ks, matches);
+      absl::Status s = table_->Stream(ks, join, Emitter());
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
 
   absl::Status Finish(TaskContext& ctx) override {
-    absl::Status s = out_.Flush();
+    auto join = Joiner();
+    absl::Status s = table_->Finish(ctx, join, Emitter());
+    table_.reset();
+    if (s.ok()) s = out_.Flush();
     if (!s.ok()) return s;
     return this->next_->Finish(ctx);
   }
@@ -62,20 +65,29 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   // One output per match, make(ks, value, match); the streaming record's value is
   // copied for all matches but the last, which takes it (a cached group of values is
   // not copied twice).
-  template <class B2, class Make>
-  absl::Status EmitEach(std::pair<K, S>& ks, const std::vector<B2>& matches, Make make) {
+  template <class B2, class Make, class Emit>
+  static absl::Status EmitEach(std::pair<K, S>& ks, const std::vector<B2>& matches, Make make,
+                               Emit& emit) {
     for (size_t i = 0; i + 1 < matches.size(); ++i) {
-      absl::Status s = out_.Emit(make(ks, S(ks.second), matches[i]));
+      absl::Status s = emit(make(ks, S(ks.second), matches[i]));
       if (!s.ok()) return s;
     }
-    return out_.Emit(make(ks, std::move(ks.second), matches.back()));
+    return emit(make(ks, std::move(ks.second), matches.back()));
+  }
+
+ private:
+  auto Joiner() {
+    return [](std::pair<K, S>& ks, const std::vector<B>* matches, auto&& emit) {
+      return Derived::Join(ks, matches, emit);
+    };
+  }
+  auto Emitter() {
+    return [this](Out&& o) { return out_.Emit(std::move(o)); };
   }
 
   BatchEmitter<Out> out_;
-
- private:
   ShuffleReadParams input_;
-  KeyMap<K, std::vector<B>> table_;
+  std::unique_ptr<JoinTable<K, B, S, Out>> table_;
 };
 
 // join, left side partitioned: (k, (v, w)) for every w of the right side's k.
@@ -84,11 +96,15 @@ class PartitionedJoinOp final : public PartitionedJoinBase<K, V, W, std::pair<K,
                                                            PartitionedJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
-  absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
+  template <class Emit>
+  static absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches, Emit& emit) {
     if (matches == nullptr) return absl::OkStatus();
-    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
-      return Out(kv.first, std::pair<V, W>(std::move(v), w));
-    });
+    return PartitionedJoinOp::EmitEach(
+        kv, *matches,
+        [](std::pair<K, V>& kv, V v, const W& w) {
+          return Out(kv.first, std::pair<V, W>(std::move(v), w));
+        },
+        emit);
   }
 };
 
@@ -99,11 +115,15 @@ class PartitionedRightJoinOp final
                                  PartitionedRightJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
-  absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches) {
+  template <class Emit>
+  static absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches, Emit& emit) {
     if (matches == nullptr) return absl::OkStatus();
-    return this->EmitEach(kw, *matches, [](std::pair<K, W>& kw, W w, const V& v) {
-      return Out(kw.first, std::pair<V, W>(v, std::move(w)));
-    });
+    return PartitionedRightJoinOp::EmitEach(
+        kw, *matches,
+        [](std::pair<K, W>& kw, W w, const V& v) {
+          return Out(kw.first, std::pair<V, W>(v, std::move(w)));
+        },
+        emit);
   }
 };
 
@@ -115,14 +135,18 @@ class PartitionedLeftOuterJoinOp final
                                  PartitionedLeftOuterJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, std::optional<W>>>;
-  absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches) {
+  template <class Emit>
+  static absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches, Emit& emit) {
     if (matches == nullptr) {
-      return this->out_.Emplace(kv.first,
-                                std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt));
+      return emit(
+          Out(kv.first, std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt)));
     }
-    return this->EmitEach(kv, *matches, [](std::pair<K, V>& kv, V v, const W& w) {
-      return Out(kv.first, std::pair<V, std::optional<W>>(std::move(v), w));
-    });
+    return PartitionedLeftOuterJoinOp::EmitEach(
+        kv, *matches,
+        [](std::pair<K, V>& kv, V v, const W& w) {
+          return Out(kv.first, std::pair<V, std::optional<W>>(std::move(v), w));
+        },
+        emit);
   }
 };
 

@@ -23,6 +23,7 @@
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
+#include "runtime/spill_join.h"
 #include "runtime/spill_merge.h"
 #include "runtime/task_memory.h"
 
@@ -232,8 +233,30 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
   }
 };
 
+// Reads the build side (pairs (K, B) of `build`) into a JoinTable, streams the other
+// (pairs (K, S) of `stream`) through `join`, and emits the outputs through `out`.
+template <class K, class B, class S, class Out, class Join>
+absl::Status RunJoin(TaskContext& ctx, std::string_view split, const ShuffleReadParams& build,
+                     const ShuffleReadParams& stream, Join& join, BatchEmitter<Out>& out) {
+  JoinTable<K, B, S, Out> table;
+  auto emit = [&out](Out&& o) { return out.Emit(std::move(o)); };
+  absl::Status s = ReadShuffle<std::pair<K, B>>(
+      ctx, build, split, [&](std::pair<K, B>& kb) { return table.Add(ctx, kb); });
+  if (s.ok()) {
+    s = ReadShuffle<std::pair<K, S>>(
+        ctx, stream, split, [&](std::pair<K, S>& ks) { return table.Stream(ks, join, emit); });
+  }
+  if (s.ok()) {
+    s = table.Finish(ctx, join, emit);
+  } else {
+    table.Finish(ctx, join, [](Out&&) { return absl::OkStatus(); }).IgnoreError();
+  }
+  if (!s.ok()) return s;
+  return out.Flush();
+}
+
 // join's reduce side (inner join): the left side is built into a hash table, the right
-// side streams past it.
+// side streams past it (JoinTable: on disk when the table outgrows the task's memory).
 template <class K, class V, class W>
 class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>> {
  public:
@@ -242,24 +265,15 @@ class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>>
     return CreateShuffleSource(std::make_unique<JoinSource>(), p, 2);
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    KeyMap<K, std::vector<V>> left;
-    absl::Status s = ReadShuffle<std::pair<K, V>>(
-        ctx, this->inputs_[0], split,
-        [&](std::pair<K, V>& kv) { left[kv.first].push_back(std::move(kv.second)); });
-    if (!s.ok()) return s;
-    absl::Status emit_status;
-    s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split, [&](std::pair<K, W>& kw) {
-      auto it = left.find(kw.first);
-      if (it == left.end() || !emit_status.ok()) return;
-      for (const V& v : it->second) {
-        emit_status =
-            this->out_.Emit(std::pair<K, std::pair<V, W>>(kw.first, std::pair<V, W>(v, kw.second)));
-        if (!emit_status.ok()) return;
+    auto join = [](std::pair<K, W>& kw, const std::vector<V>* matches, auto&& emit) {
+      if (matches == nullptr) return absl::OkStatus();
+      for (const V& v : *matches) {
+        absl::Status s = emit(Out(kw.first, std::pair<V, W>(v, kw.second)));
+        if (!s.ok()) return s;
       }
-    });
-    if (!s.ok()) return s;
-    if (!emit_status.ok()) return emit_status;
-    return this->out_.Flush();
+      return absl::OkStatus();
+    };
+    return RunJoin<K, V, W, Out>(ctx, split, this->inputs_[0], this->inputs_[1], join, this->out_);
   }
 };
 
@@ -274,27 +288,15 @@ class LeftOuterJoinSource final
     return CreateShuffleSource(std::make_unique<LeftOuterJoinSource>(), p, 2);
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    KeyMap<K, std::vector<W>> right;
-    absl::Status s = ReadShuffle<std::pair<K, W>>(
-        ctx, this->inputs_[1], split,
-        [&](std::pair<K, W>& kw) { right[kw.first].push_back(std::move(kw.second)); });
-    if (!s.ok()) return s;
-    absl::Status emit_status;
-    s = ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
-      if (!emit_status.ok()) return;
-      auto it = right.find(kv.first);
-      if (it == right.end()) {
-        emit_status = this->out_.Emit(Out(kv.first, {std::move(kv.second), std::nullopt}));
-        return;
+    auto join = [](std::pair<K, V>& kv, const std::vector<W>* matches, auto&& emit) {
+      if (matches == nullptr) return emit(Out(kv.first, {std::move(kv.second), std::nullopt}));
+      for (const W& w : *matches) {
+        absl::Status s = emit(Out(kv.first, {kv.second, w}));
+        if (!s.ok()) return s;
       }
-      for (const W& w : it->second) {
-        emit_status = this->out_.Emit(Out(kv.first, {kv.second, w}));
-        if (!emit_status.ok()) return;
-      }
-    });
-    if (!s.ok()) return s;
-    if (!emit_status.ok()) return emit_status;
-    return this->out_.Flush();
+      return absl::OkStatus();
+    };
+    return RunJoin<K, W, V, Out>(ctx, split, this->inputs_[1], this->inputs_[0], join, this->out_);
   }
 };
 

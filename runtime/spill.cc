@@ -9,6 +9,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "runtime/combine_spill.h"
+#include "runtime/spill_join.h"
 #include "runtime/spill_merge.h"
 
 namespace kiln::runtime {
@@ -134,6 +135,13 @@ absl::Status NarrowRuns(
     runs.insert(runs.begin(), *std::move(merged));
   }
   return absl::OkStatus();
+}
+
+absl::Status JoinBucketTooLarge(int partition, int64_t bytes, int64_t held) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("join: one bucket of partition ", partition, "'s build side holds ", bytes >> 20,
+                   " MiB so far, more than its task can hold in execution memory (", held >> 20,
+                   " MiB): some key has too many values; use more partitions, or salt the key"));
 }
 
 }  // namespace kiln::runtime

@@ -132,6 +132,73 @@ TEST_CASE("spill: group_by_key beyond memory keeps every value in arrival order"
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
+TEST_CASE("spill: join and left_outer_join beyond memory give the in-memory output, in order",
+          "[local][spill]") {
+  // Left: 150k records over 50k keys; right: 100k records over keys 0..74999 (some left
+  // keys have no match, some right keys no partner).
+  std::vector<std::pair<int64_t, int64_t>> left;
+  for (int64_t i = 0; i < 150'000; ++i) left.emplace_back((i * 7919) % 50'000, i);
+  std::vector<std::pair<int64_t, std::string>> right;
+  for (int64_t i = 0; i < 100'000; ++i) right.emplace_back(i % 75'000, "r" + std::to_string(i));
+  auto joins = [&](Context& ctx) {
+    auto l = ctx.parallelize(left, 4);
+    auto r = ctx.parallelize(right, 3);
+    return std::make_pair(l.join(r, 3).collect(), l.left_outer_join(r, 3).collect());
+  };
+  TempDir scratch("kiln-spill-");
+  const auto ample = WithAmpleMemory(scratch, joins);
+  Context ctx = Local(scratch, true);
+  auto inner = ctx.parallelize(left, 4).join(ctx.parallelize(right, 3), 3).collect();
+  CHECK(Spills(ctx) > 0);
+  auto outer = ctx.parallelize(left, 4).left_outer_join(ctx.parallelize(right, 3), 3).collect();
+  CHECK(Spills(ctx) > 0);
+  CHECK(inner == ample.first);
+  CHECK(outer == ample.second);
+  // Against a reference: every (left, right) pair with equal keys.
+  std::multimap<int64_t, std::string> by_key;
+  for (const auto& [k, w] : right) by_key.emplace(k, w);
+  size_t expected_inner = 0;
+  size_t expected_outer = 0;
+  for (const auto& [k, v] : left) {
+    const size_t n = by_key.count(k);
+    expected_inner += n;
+    expected_outer += n == 0 ? 1 : n;
+  }
+  CHECK(inner.size() == expected_inner);
+  CHECK(outer.size() == expected_outer);
+  for (const auto& [k, vw] : inner) {
+    CHECK(left[static_cast<size_t>(vw.first)].first == k);
+    CHECK(right[static_cast<size_t>(std::stoll(vw.second.substr(1)))].first == k);
+  }
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
+TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory output",
+          "[local][spill]") {
+  std::vector<std::pair<int64_t, int64_t>> left;
+  for (int64_t i = 0; i < 150'000; ++i) left.emplace_back((i * 7919) % 60'000, i);
+  std::vector<std::pair<int64_t, int64_t>> right;
+  for (int64_t i = 0; i < 200'000; ++i) right.emplace_back(i % 80'000, -i);
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  // The reduced side is placed by key: it stays, the other side is shuffled to it.
+  auto joins = [&](Context& ctx) {
+    auto reduced = ctx.parallelize(left, 4).reduce_by_key(sum, 3);
+    auto other = ctx.parallelize(right, 3);
+    return std::make_tuple(reduced.join(other).collect(), other.join(reduced).collect(),
+                           reduced.left_outer_join(other).collect());
+  };
+  TempDir scratch("kiln-spill-");
+  const auto ample = WithAmpleMemory(scratch, joins);
+  Context ctx = Local(scratch, true);
+  const auto small = joins(ctx);
+  CHECK(Spills(ctx) > 0);  // of the last job
+  CHECK(std::get<0>(small) == std::get<0>(ample));
+  CHECK(std::get<1>(small) == std::get<1>(ample));
+  CHECK(std::get<2>(small) == std::get<2>(ample));
+  CHECK(std::get<0>(small).size() == 160'000u);  // keys < 40000 match 3 times, the rest twice
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: one group_by_key key larger than task memory fails naming it, no OOM",
           "[local][spill]") {
   std::vector<Pair> input;
