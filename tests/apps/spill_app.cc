@@ -9,6 +9,8 @@
 //   group N D         N pairs (i % D, i) grouped with group_by_key; prints
 //                     "groups=G values=V sum=S ordered=yes|no" (ordered: each group's
 //                     values ascending, i.e. in arrival order).
+//   join N D          N pairs (i % D, i) joined with D pairs (k, -k); prints
+//                     "matches=M left=L right=R" (sums of the joined values).
 //
 // Partitions: 8 generating tasks, 8 reduce partitions.
 
@@ -38,8 +40,8 @@ std::vector<int64_t> Slices() {
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc >= 2 ? argv[1] : "";
-  if (argc != 4 || (mode != "sort" && mode != "wordcount" && mode != "group")) {
-    std::fprintf(stderr, "usage: spill_app sort N OUT | wordcount N D | group N D\n");
+  if (argc != 4 || (mode != "sort" && mode != "wordcount" && mode != "group" && mode != "join")) {
+    std::fprintf(stderr, "usage: spill_app sort N OUT | wordcount N D | group N D | join N D\n");
     return 2;
   }
   const int64_t n = std::atoll(argv[2]);
@@ -62,6 +64,30 @@ int main(int argc, char** argv) {
     return 0;
   }
   const int64_t d = std::atoll(argv[3]);
+  if (mode == "join") {
+    auto left = ctx.parallelize(Slices(), kParts)
+                    .flat_map([n, d](int64_t p, kiln::Emit<std::pair<int64_t, int64_t>>& out) {
+                      for (int64_t i = n * p / kParts; i < n * (p + 1) / kParts; ++i) {
+                        out(std::pair<int64_t, int64_t>(i % d, i));
+                      }
+                    });
+    auto right = ctx.parallelize(Slices(), kParts)
+                     .flat_map([d](int64_t p, kiln::Emit<std::pair<int64_t, int64_t>>& out) {
+                       for (int64_t k = d * p / kParts; k < d * (p + 1) / kParts; ++k) {
+                         out(std::pair<int64_t, int64_t>(k, -k));
+                       }
+                     });
+    auto summary = left.join(right, kParts)
+                       .map([](const std::pair<int64_t, std::pair<int64_t, int64_t>>& kvw) {
+                         return std::array<int64_t, 3>{1, kvw.second.first, kvw.second.second};
+                       })
+                       .reduce([](std::array<int64_t, 3> a, std::array<int64_t, 3> b) {
+                         return std::array<int64_t, 3>{a[0] + b[0], a[1] + b[1], a[2] + b[2]};
+                       });
+    std::printf("matches=%lld left=%lld right=%lld\n", static_cast<long long>(summary[0]),
+                static_cast<long long>(summary[1]), static_cast<long long>(summary[2]));
+    return 0;
+  }
   if (mode == "wordcount") {
     auto counts =
         ctx.parallelize(Slices(), kParts)

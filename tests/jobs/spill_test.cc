@@ -1,6 +1,6 @@
 // Jobs over several times more data than their executor's memory, on a one-worker
 // cluster with one executor of 512m (limit 896 MiB with the default overhead): a sort, a
-// word count with 20 million distinct words and a group_by_key. Each result is exact
+// word count with 20 million distinct words, a group_by_key and a join. Each result is exact
 // (checked against references computed here), the stages spilled, the executor's
 // resident memory sampled by the test stayed under its limit, and no spill file is left.
 #include <atomic>
@@ -129,6 +129,14 @@ TEST_CASE("memory: a group_by_key of 40M values on a 512m executor is exact and 
   // 2M groups of 20 values; the values 0..40M-1 sum to 40M * (40M - 1) / 2.
   CHECK(c.Run({"group", "40000000", "2000000"}) ==
         "groups=2000000 values=40000000 sum=799999980000000 ordered=yes\n");
+}
+
+TEST_CASE("memory: a join of 20M records with 5M on a 512m executor is exact", "[memory][spill]") {
+  Cluster c;
+  // Each left (i % 5M, i) meets one right (k, -k): 20M matches; the left values sum to
+  // 20M * (20M - 1) / 2, the right ones to -4 * 5M * (5M - 1) / 2.
+  CHECK(c.Run({"join", "20000000", "5000000"}) ==
+        "matches=20000000 left=199999990000000 right=-49999990000000\n");
 }
 
 }  // namespace
