@@ -249,7 +249,7 @@ absl::Status RunJoin(TaskContext& ctx, std::string_view split, const ShuffleRead
   if (s.ok()) {
     s = table.Finish(ctx, join, emit);
   } else {
-    table.Finish(ctx, join, [](Out&&) { return absl::OkStatus(); }).IgnoreError();
+    table.Abandon(ctx);
   }
   if (!s.ok()) return s;
   return out.Flush();

@@ -8,7 +8,7 @@
 // of its stream record to the bucket's output run; a merge of those runs by sequence
 // number then yields the outputs in exactly the order an in-memory join gives (stream
 // order, each record's matches in arrival order). A single bucket that does not fit
-// (one key with too many values) fails the task, naming the key's hash.
+// (one key with too many values) fails the task, naming the partition and the remedies.
 //
 // join(std::pair<K, S>& record, const std::vector<B>* matches, emit) produces the
 // outputs of one stream record through emit(Out&&) -> absl::Status. Not thread-safe.
@@ -20,7 +20,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "common/codec.h"
 #include "common/key_hash.h"
 #include "common/memory_size.h"
@@ -65,6 +64,12 @@ class JoinTable {
   template <class Join, class Emit>
   absl::Status Finish(TaskContext& ctx, Join& join, Emit emit) {
     absl::Status s = partitioned() ? JoinBuckets(ctx, join, emit) : absl::OkStatus();
+    Abandon(ctx);
+    return s;
+  }
+
+  // Drops everything (after an error): the bucket files and the memory.
+  void Abandon(TaskContext& ctx) {
     for (auto* files : {&build_, &stream_}) {
       for (Bucket& b : *files) {
         if (b.writer != nullptr) ctx.spills->Remove(b.writer->path());
@@ -72,7 +77,6 @@ class JoinTable {
       files->clear();
     }
     Clear(ctx);
-    return s;
   }
 
   void Clear(TaskContext& ctx) {

@@ -35,7 +35,9 @@ class FakeProcesses : public ProcessControl {
   std::vector<std::pair<pid_t, int>> signals;
 };
 
-ExecutorSpec Spec(const std::string& app, int id) { return {app, id, 2, 512}; }
+ExecutorSpec Spec(const std::string& app, int id) {
+  return {.app_id = app, .executor_id = id, .cores = 2, .memory_mb = 512};
+}
 
 TEST_CASE("an executor that exits is reaped and reported once", "[worker][executors]") {
   FakeProcesses procs;

@@ -20,8 +20,12 @@ TEST_CASE("the worker's /json lists its resources and executors", "[worker][ui]"
                   .cores = 8,
                   .memory_mb = 4096};
   std::vector<ExecutorView> executors{
-      {.spec = {"app-1", 0, 2, 1024}, .running = true, .pid = 42},
-      {.spec = {"app-\"2", 1, 1, 512}, .running = false, .pid = 0},
+      {.spec = {.app_id = "app-1", .executor_id = 0, .cores = 2, .memory_mb = 1024},
+       .running = true,
+       .pid = 42},
+      {.spec = {.app_id = "app-\"2", .executor_id = 1, .cores = 1, .memory_mb = 512},
+       .running = false,
+       .pid = 0},
   };
   auto json = nlohmann::json::parse(WorkerJson(info, executors));
   CHECK(json["id"] == "worker-1-h-7078");
