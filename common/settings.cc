@@ -39,8 +39,12 @@ constexpr SettingDef kSettings[] = {
      "take, count...); past it the job fails, naming this setting. 0 = no limit."},
     {"kiln.driver.memory", T::kMemoryMb, "1g",
      "Memory of the driver process, at least 450m; in local mode it sizes the memory that "
-     "tasks and cached partitions share (see kiln.memory.*). Not enforced as a process "
-     "limit."},
+     "tasks and cached partitions share (see kiln.memory.*) and, with "
+     "kiln.driver.memoryOverhead, the process's limit."},
+    {"kiln.driver.memoryOverhead", T::kBytes, "",
+     "Memory the driver may use beyond kiln.driver.memory in local mode, where it runs the "
+     "tasks: past the sum it kills itself, saying so. Empty = max(384m, 10% of "
+     "kiln.driver.memory), as Spark's."},
     {"kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral."},
     {"kiln.executor.cores", T::kInt, "0",
      "Cores per executor; 0 = one executor per worker with all of its free cores."},
@@ -151,11 +155,10 @@ absl::Status CheckProcessMemoryMb(int64_t mb) {
              kMinProcessMemoryMb, "m or more"));
 }
 
-int64_t ExecutorMemoryOverheadMb(const Config& conf) {
-  if (conf.IsSet("kiln.executor.memoryOverhead")) {
-    return std::max<int64_t>(1, conf.GetBytes("kiln.executor.memoryOverhead") >> 20);
-  }
-  return std::max<int64_t>(384, conf.GetMemoryMb("kiln.executor.memory") / 10);
+int64_t MemoryOverheadMb(const Config& conf, std::string_view role) {
+  const std::string overhead = StrCat("kiln.", role, ".memoryOverhead");
+  if (conf.IsSet(overhead)) return std::max<int64_t>(1, conf.GetBytes(overhead) >> 20);
+  return std::max<int64_t>(384, conf.GetMemoryMb(StrCat("kiln.", role, ".memory")) / 10);
 }
 
 std::span<const SettingDef> AllSettings() { return kSettings; }

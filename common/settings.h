@@ -42,9 +42,10 @@ inline constexpr int64_t kMinProcessMemoryMb = kReservedMemoryMb * 3 / 2;
 absl::Status CheckProcessMemoryMb(int64_t mb);
 
 class Config;
-// kiln.executor.memoryOverhead in MiB: as set, else max(384 MiB, 10% of
-// kiln.executor.memory), as Spark's default.
-int64_t ExecutorMemoryOverheadMb(const Config& conf);
+// The memory overhead of `role` ("executor" or "driver") in MiB:
+// kiln.<role>.memoryOverhead as set, else max(384 MiB, 10% of kiln.<role>.memory), as
+// Spark's default.
+int64_t MemoryOverheadMb(const Config& conf, std::string_view role);
 
 struct SettingDef {
   std::string_view name;

@@ -72,7 +72,7 @@ class ClusterBackend final : public Backend {
     request.set_name(options_.app_name);
     request.set_cores_per_executor(static_cast<int>(conf.GetInt("kiln.executor.cores")));
     request.set_memory_per_executor_mb(conf.GetMemoryMb("kiln.executor.memory"));
-    request.set_memory_overhead_mb(ExecutorMemoryOverheadMb(conf));
+    request.set_memory_overhead_mb(MemoryOverheadMb(conf, "executor"));
     request.set_max_cores(static_cast<int>(conf.GetInt("kiln.cores.max")));
     request.set_binary_digest(*digest);
     request.set_driver_address(driver_address);

@@ -2,11 +2,19 @@
 // and task schedulers as a cluster. Shuffle files go to a temporary directory that is
 // removed when the application ends.
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 
+#include "common/background.h"
 #include "common/files.h"
+#include "common/process_memory.h"
+#include "common/settings.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "driver/backend.h"
 #include "runtime/block_store.h"
 #include "runtime/executor_shuffle.h"
@@ -69,6 +77,7 @@ class LocalBackend final : public Backend {
                                conf.GetDouble("kiln.memory.fraction")),
         conf.GetDouble("kiln.memory.storageFraction"));
     blocks_ = std::make_unique<runtime::BlockStore>(memory_.get(), dir_ + "/blocks");
+    StartMemoryWatch(conf);
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
         options_.master.local_threads,
@@ -85,6 +94,7 @@ class LocalBackend final : public Backend {
   }
 
   void Stop(const std::string&) override {
+    if (watch_ != nullptr) watch_->Stop();
     if (pool_ == nullptr) return;
     pool_->Stop();
     options_.tasks->RemoveExecutor("driver", "application ended");
@@ -103,6 +113,30 @@ class LocalBackend final : public Backend {
   std::string app_id_;
   std::string dir_;
   std::unique_ptr<runtime::ShuffleEnv> env_;
+  // Local mode runs the tasks in this process: it holds itself to kiln.driver.memory +
+  // kiln.driver.memoryOverhead as a worker holds an executor, killing itself (with a
+  // message saying so) when its resident memory passes the limit.
+  void StartMemoryWatch(const Config& conf) {
+    const int64_t memory_mb = conf.GetMemoryMb("kiln.driver.memory");
+    const int64_t overhead_mb = MemoryOverheadMb(conf, "driver");
+    const int64_t limit = (memory_mb + overhead_mb) << 20;
+    watch_ = std::make_unique<PeriodicThread>(std::chrono::milliseconds(50), [=] {
+      absl::StatusOr<int64_t> rss = ResidentBytes(getpid());
+      if (!rss.ok() || *rss <= limit) return;
+      std::fprintf(stderr,
+                   "kiln: the driver exceeded its memory limit of %s in local mode "
+                   "(kiln.driver.memory %lld MiB + kiln.driver.memoryOverhead %lld MiB; RSS %s): "
+                   "raise --driver-memory, or use more partitions so that each task holds "
+                   "less; it kills itself\n",
+                   FormatBytes(limit).c_str(), static_cast<long long>(memory_mb),
+                   static_cast<long long>(overhead_mb), FormatBytes(*rss).c_str());
+      std::fflush(stderr);
+      raise(SIGKILL);
+    });
+    watch_->Start();
+  }
+
+  std::unique_ptr<PeriodicThread> watch_;
   std::unique_ptr<runtime::MemoryManager> memory_;
   std::unique_ptr<runtime::BlockStore> blocks_;
   std::unique_ptr<runtime::TaskPool> pool_;

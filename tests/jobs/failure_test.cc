@@ -1,5 +1,7 @@
 // A task that throws fails the job: the driver reports the task's message with the
 // executor and host it ran on, after kiln.task.maxFailures attempts, and exits non-zero.
+#include <signal.h>
+
 #include <string>
 
 #include "common/wait.h"
@@ -83,6 +85,20 @@ TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails 
                      "kiln.executor.memoryOverhead 384 MiB") != std::string::npos);
   CHECK(message.find("raise --executor-memory") != std::string::npos);
   REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("jobs: in local mode a driver past its memory limit kills itself, saying so",
+          "[jobs][failure][memory]") {
+  CommandResult r =
+      Submit("local[2]", {"--driver-memory", "450m"}, AppPath("failing_app"), {"hog"});
+  INFO(r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == -SIGKILL);
+  CHECK(r.out.find("count=") == std::string::npos);
+  CHECK(r.err.find("kiln: the driver exceeded its memory limit of 834.0 MiB in local mode "
+                   "(kiln.driver.memory 450 MiB + kiln.driver.memoryOverhead 384 MiB") !=
+        std::string::npos);
+  CHECK(r.err.find("raise --driver-memory") != std::string::npos);
 }
 
 TEST_CASE(
