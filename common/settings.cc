@@ -90,6 +90,11 @@ constexpr SettingDef kSettings[] = {
      "Worker: delete an application's work dir when the application ends."},
     {"kiln.worker.heartbeatInterval", T::kDuration, "15s",
      "How often a worker tells the master it is alive."},
+    {"kiln.worker.memoryLimits", T::kString, "auto",
+     "Worker: how executors are held to kiln.executor.memory + memoryOverhead: auto (a "
+     "memory cgroup per executor where the worker may create one, else the RSS watchdog), "
+     "cgroup (refuse to start without one), watchdog (the worker samples each executor's "
+     "RSS every 50 ms and kills it past the limit)."},
     {"kiln.worker.timeout", T::kDuration, "60s",
      "The master declares a worker DEAD after this long without a heartbeat."},
 };

@@ -66,7 +66,11 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     ASSIGN_OR_RETURN(err,
                      OpenFile(options.stderr_path, O_WRONLY | O_CREAT | O_APPEND, "stderr file"));
   }
-  const int out_fd = out.get(), err_fd = err.get();
+  ScopedFd cgroup;
+  if (!options.cgroup_procs.empty()) {
+    ASSIGN_OR_RETURN(cgroup, OpenFile(options.cgroup_procs, O_WRONLY, "cgroup file"));
+  }
+  const int out_fd = out.get(), err_fd = err.get(), cgroup_fd = cgroup.get();
   pid_t parent = getpid();
   // Block every signal across fork, so the child cannot run one of the parent's
   // handlers before execve; the child resets them all to the default first.
@@ -91,6 +95,12 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
     sigprocmask(SIG_SETMASK, &none, nullptr);
     if (out_fd >= 0) dup2(out_fd, STDOUT_FILENO);
     if (err_fd >= 0) dup2(err_fd, STDERR_FILENO);
+    if (cgroup_fd >= 0 && write(cgroup_fd, "0", 1) != 1) {  // "0": the writing process
+      static constexpr char kMessage[] =
+          "kiln: cannot join the memory cgroup given to this process\n";
+      (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
+      _exit(125);
+    }
     int devnull = open("/dev/null", O_RDONLY);
     if (devnull >= 0) dup2(devnull, STDIN_FILENO);
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);

@@ -21,6 +21,10 @@ struct SpawnOptions {
   std::string stderr_path;        // empty = inherit
   bool die_with_parent = true;    // PR_SET_PDEATHSIG(SIGKILL)
   bool new_process_group = true;  // so the whole group can be signalled
+  // A cgroup's cgroup.procs file (v1 or v2) the child joins before execve, so that all
+  // of its memory is charged there; empty = stay in the parent's cgroup. A child that
+  // cannot join says so on its stderr and exits with 125.
+  std::string cgroup_procs;
 };
 
 // Starts the child. Errors name the program. A program that exists but cannot be

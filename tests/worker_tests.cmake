@@ -3,6 +3,7 @@ kiln_add_test(NAME worker_unit_tests LABEL unit
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/worker/binary_cache_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/executor_table_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/worker/memory_cgroups_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/shuffle_block_server_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_flags_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_ui_test.cc

@@ -69,7 +69,8 @@ absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& reques
        .memory_limit_bytes = request.memory_overhead_mb() > 0
                                  ? (request.memory_mb() + request.memory_overhead_mb()) << 20
                                  : 0,
-       .driver_address = request.driver_address()}));
+       .driver_address = request.driver_address(),
+       .host = options_.host}));
   launching_[key] = request.binary_digest();
   if (!queue_.Push(request)) {
     launching_.erase(key);
@@ -134,8 +135,8 @@ void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dro
   }
 }
 
-absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecutorRequest& r,
-                                                      const std::string& dir) {
+absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
+    const proto::LaunchExecutorRequest& r, const std::string& dir) {
   ASSIGN_OR_RETURN(std::string binary,
                    binaries_->Get({r.driver_address(), r.app_id()}, r.binary_digest()));
   RETURN_IF_ERROR(MakeDirs(dir));
@@ -160,7 +161,20 @@ absl::StatusOr<pid_t> ExecutorLauncher::FetchAndSpawn(const proto::LaunchExecuto
   if (table_->IsKillRequested(r.app_id(), r.executor_id())) {
     return absl::CancelledError("killed before it started");
   }
-  return Spawn(spawn);
+  Spawned spawned;
+  if (options_.cgroups != nullptr && r.memory_overhead_mb() > 0) {
+    spawned.cgroup = StrCat(r.app_id(), "-executor-", r.executor_id());
+    ASSIGN_OR_RETURN(
+        spawn.cgroup_procs,
+        options_.cgroups->Create(spawned.cgroup, (r.memory_mb() + r.memory_overhead_mb()) << 20));
+  }
+  absl::StatusOr<pid_t> pid = Spawn(spawn);
+  if (!pid.ok()) {
+    if (!spawned.cgroup.empty()) (void)options_.cgroups->Remove(spawned.cgroup);
+    return pid.status();
+  }
+  spawned.pid = *pid;
+  return spawned;
 }
 
 void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
@@ -171,13 +185,13 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
   const std::string dir = StrCat(options_.work_dir, "/", r.app_id(), "/executor-", r.executor_id());
   spdlog::info("launching app={} executor={} cores={} memory_mb={} driver={}", r.app_id(),
                r.executor_id(), r.cores(), r.memory_mb(), r.driver_address());
-  absl::StatusOr<pid_t> pid = FetchAndSpawn(r, dir);
-  if (!pid.ok()) {
+  absl::StatusOr<Spawned> spawned = FetchAndSpawn(r, dir);
+  if (!spawned.ok()) {
     // A cancelled fetch may end with the error of its last attempt.
     const bool killed =
-        absl::IsCancelled(pid.status()) || table_->IsKillRequested(r.app_id(), r.executor_id());
+        absl::IsCancelled(spawned.status()) || table_->IsKillRequested(r.app_id(), r.executor_id());
     table_->EndLaunch(r.app_id(), r.executor_id());
-    std::string message = StrCat("cannot launch executor: ", View(pid.status().message()));
+    std::string message = StrCat("cannot launch executor: ", View(spawned.status().message()));
     if (killed) {
       spdlog::info("app={} executor={} killed before it started", r.app_id(), r.executor_id());
     } else {
@@ -187,12 +201,16 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
                       killed ? proto::EXECUTOR_KILLED : proto::EXECUTOR_FAILED, message);
     return;
   }
-  spdlog::info("executor started app={} executor={} pid={} dir={}", r.app_id(), r.executor_id(),
-               *pid, dir);
+  spdlog::info("executor started app={} executor={} pid={} dir={}{}", r.app_id(), r.executor_id(),
+               spawned->pid, dir,
+               spawned->cgroup.empty()
+                   ? ""
+                   : StrCat(" cgroup=", options_.cgroups->parent(), "/", spawned->cgroup));
   // RUNNING is queued before the supervisor can see the pid, so the master never gets an
   // exit before RUNNING.
-  reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_RUNNING, StrCat("pid ", *pid));
-  table_->SetRunning(r.app_id(), r.executor_id(), *pid, dir);
+  reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_RUNNING,
+                    StrCat("pid ", spawned->pid));
+  table_->SetRunning(r.app_id(), r.executor_id(), spawned->pid, dir, spawned->cgroup);
 }
 
 }  // namespace kiln::worker

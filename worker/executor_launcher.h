@@ -28,6 +28,7 @@
 #include "proto/worker.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/executor_table.h"
+#include "worker/memory_cgroups.h"
 #include "worker/state_reporter.h"
 
 namespace kiln::worker {
@@ -38,6 +39,9 @@ struct ExecutorLauncherOptions {
   std::string host;  // advertised host of the worker
   int port = 0;      // the worker's gRPC port (its shuffle service)
   int threads = 2;   // launches in parallel (binary fetches of different apps)
+  // Where executors with a memory limit get a cgroup that enforces it; null = none (the
+  // table's RSS watchdog enforces it).
+  const MemoryCgroups* cgroups = nullptr;
   // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
   // CANCELLED). Optional.
   std::function<void(const std::string& digest)> cancel_fetch;
@@ -77,8 +81,12 @@ class ExecutorLauncher {
   // Runs one launch on a queue thread, registered in `launching_` meanwhile.
   void Run(const proto::LaunchExecutorRequest& request);
   void Launch(const proto::LaunchExecutorRequest& request);
-  absl::StatusOr<pid_t> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
-                                      const std::string& dir);
+  struct Spawned {
+    pid_t pid = 0;
+    std::string cgroup;  // its memory cgroup's name; empty = none
+  };
+  absl::StatusOr<Spawned> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
+                                        const std::string& dir);
 
   const ExecutorLauncherOptions options_;
   ExecutorTable* const table_;

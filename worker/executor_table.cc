@@ -7,6 +7,7 @@
 #include "common/process_memory.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "spdlog/spdlog.h"
 
 namespace kiln::worker {
 
@@ -22,9 +23,19 @@ absl::StatusOr<int64_t> RealProcessControl::ResidentBytes(pid_t pid) {
   return kiln::ResidentBytes(pid);
 }
 
+std::string MemoryLimitFailure(const ExecutorSpec& spec, std::string_view how) {
+  const int64_t limit = spec.memory_limit_bytes;
+  return StrCat("executor ", spec.executor_id, " on host ", spec.host,
+                " exceeded its memory limit of ", FormatBytes(limit), " (kiln.executor.memory ",
+                spec.memory_mb, " MiB + kiln.executor.memoryOverhead ",
+                (limit >> 20) - spec.memory_mb, " MiB; ", how,
+                "); raise --executor-memory, or use more partitions so that each task holds "
+                "less");
+}
+
 ExecutorTable::ExecutorTable(ProcessControl* processes, const Clock* clock,
-                             std::chrono::milliseconds kill_grace)
-    : processes_(processes), clock_(clock), kill_grace_(kill_grace) {}
+                             std::chrono::milliseconds kill_grace, const MemoryCgroups* cgroups)
+    : processes_(processes), clock_(clock), kill_grace_(kill_grace), cgroups_(cgroups) {}
 
 absl::Status ExecutorTable::BeginLaunch(const ExecutorSpec& spec) {
   absl::MutexLock lock(&mu_);
@@ -49,13 +60,14 @@ void ExecutorTable::EndLaunch(const std::string& app_id, int executor_id) {
 }
 
 void ExecutorTable::SetRunning(const std::string& app_id, int executor_id, pid_t pid,
-                               const std::string& dir) {
+                               const std::string& dir, const std::string& cgroup) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find({app_id, executor_id});
   if (it == entries_.end()) return;
   Entry& entry = it->second;
   entry.pid = pid;
   entry.dir = dir;
+  entry.cgroup = cgroup;
   if (entry.kill_requested) {
     entry.kill_requested = false;  // so that KillLocked signals now
     KillLocked(entry);
@@ -98,31 +110,53 @@ void ExecutorTable::KillAll() {
 
 std::vector<ExecutorExit> ExecutorTable::Poll() {
   std::vector<ExecutorExit> exits;
-  absl::MutexLock lock(&mu_);
-  const auto now = clock_->Now();
-  for (auto it = entries_.begin(); it != entries_.end();) {
-    Entry& entry = it->second;
-    if (entry.pid == 0) {
+  std::vector<std::string> cgroups;  // of each exit
+  {
+    absl::MutexLock lock(&mu_);
+    const auto now = clock_->Now();
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      Entry& entry = it->second;
+      if (entry.pid == 0) {
+        ++it;
+        continue;
+      }
+      if (std::optional<ExitInfo> info = processes_->TryWait(entry.pid)) {
+        exits.push_back({.spec = entry.spec,
+                         .exit = *info,
+                         .killed = entry.kill_requested,
+                         .dir = entry.dir,
+                         .failure = entry.failure,
+                         .peak_rss = entry.peak_rss});
+        cgroups.push_back(entry.cgroup);
+        it = entries_.erase(it);
+        continue;
+      }
+      if (entry.kill_requested && !entry.sigkill_sent && now >= entry.kill_deadline) {
+        processes_->Signal(entry.pid, SIGKILL);
+        entry.sigkill_sent = true;
+      }
       ++it;
-      continue;
     }
-    if (std::optional<ExitInfo> info = processes_->TryWait(entry.pid)) {
-      exits.push_back({.spec = entry.spec,
-                       .exit = *info,
-                       .killed = entry.kill_requested && entry.failure.empty(),
-                       .dir = entry.dir,
-                       .failure = entry.failure,
-                       .peak_rss = entry.peak_rss});
-      it = entries_.erase(it);
-      continue;
-    }
-    if (entry.kill_requested && !entry.sigkill_sent && now >= entry.kill_deadline) {
-      processes_->Signal(entry.pid, SIGKILL);
-      entry.sigkill_sent = true;
-    }
-    ++it;
+  }
+  for (size_t i = 0; i < exits.size(); ++i) {
+    if (!cgroups[i].empty() && cgroups_ != nullptr) ReadAndRemoveCgroup(cgroups[i], exits[i]);
+    if (!exits[i].failure.empty()) exits[i].killed = false;
   }
   return exits;
+}
+
+void ExecutorTable::ReadAndRemoveCgroup(const std::string& cgroup, ExecutorExit& exit) const {
+  const CgroupUsage usage = cgroups_->Usage(cgroup);
+  if (usage.oom_kills > 0 && exit.failure.empty()) {
+    std::string how = "the kernel killed it at the limit of its memory cgroup";
+    if (usage.peak_bytes > 0) StrAppend(&how, ", peak usage ", FormatBytes(usage.peak_bytes));
+    if (exit.peak_rss > 0) StrAppend(&how, ", peak RSS seen ", FormatBytes(exit.peak_rss));
+    exit.failure = MemoryLimitFailure(exit.spec, how);
+  }
+  if (absl::Status removed = cgroups_->Remove(cgroup); !removed.ok()) {
+    spdlog::warn("app={} executor={}: {}", exit.spec.app_id, exit.spec.executor_id,
+                 View(removed.message()));
+  }
 }
 
 void ExecutorTable::EnforceMemoryLimits() {
@@ -133,13 +167,9 @@ void ExecutorTable::EnforceMemoryLimits() {
     absl::StatusOr<int64_t> rss = processes_->ResidentBytes(entry.pid);
     if (!rss.ok()) continue;  // exited: Poll reaps it
     entry.peak_rss = std::max(entry.peak_rss, *rss);
-    if (*rss <= limit) continue;
-    entry.failure = StrCat(
-        "executor ", entry.spec.executor_id, " exceeded its memory limit of ", FormatBytes(limit),
-        " (kiln.executor.memory ", entry.spec.memory_mb, " MiB + kiln.executor.memoryOverhead ",
-        (limit >> 20) - entry.spec.memory_mb, " MiB; RSS ", FormatBytes(*rss),
-        " when the worker killed it); raise --executor-memory, or use more partitions so "
-        "that each task holds less");
+    if (*rss <= limit || !entry.cgroup.empty()) continue;  // a cgroup: the kernel's call
+    entry.failure = MemoryLimitFailure(
+        entry.spec, StrCat("RSS ", FormatBytes(*rss), " when the worker killed it"));
     processes_->Signal(entry.pid, SIGKILL);
     entry.kill_requested = true;
     entry.sigkill_sent = true;

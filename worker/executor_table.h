@@ -27,6 +27,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
 #include "common/subprocess.h"
+#include "worker/memory_cgroups.h"
 
 namespace kiln::worker {
 
@@ -54,6 +55,7 @@ struct ExecutorSpec {
   int64_t memory_mb = 0;
   int64_t memory_limit_bytes = 0;  // kiln.executor.memory + memoryOverhead; 0 = none
   std::string driver_address;      // its application's driver
+  std::string host;                // the worker's advertised host, for messages
 };
 
 struct ExecutorView {
@@ -68,24 +70,33 @@ struct ExecutorExit {
   ExitInfo exit;
   bool killed = false;   // the worker asked it to stop
   std::string dir;       // its directory (stdout, stderr)
-  std::string failure;   // why the worker killed it for the application's fault, if it did
+  std::string failure;   // why it was killed for the application's fault, if it was
   int64_t peak_rss = 0;  // the largest RSS the memory checks saw
 };
 
+// Why an executor was killed for going past its memory limit: "executor 3 on host H
+// exceeded its memory limit of 1.4 GiB (...)" with the settings the limit came from,
+// `how` it was found, and what to do.
+std::string MemoryLimitFailure(const ExecutorSpec& spec, std::string_view how);
+
 class ExecutorTable {
  public:
-  // `kill_grace`: how long a process has between SIGTERM and SIGKILL.
-  ExecutorTable(ProcessControl* processes, const Clock* clock,
-                std::chrono::milliseconds kill_grace);
+  // `kill_grace`: how long a process has between SIGTERM and SIGKILL. `cgroups` (may be
+  // null): where executors launched with a cgroup have it; Poll reads whether the kernel
+  // killed them at their limit and removes the cgroup.
+  ExecutorTable(ProcessControl* processes, const Clock* clock, std::chrono::milliseconds kill_grace,
+                const MemoryCgroups* cgroups = nullptr);
 
   // Adds a LAUNCHING entry. FAILED_PRECONDITION when the application has finished;
   // ALREADY_EXISTS when the executor is known.
   absl::Status BeginLaunch(const ExecutorSpec& spec);
   // The launch ended before a process existed: drops the entry.
   void EndLaunch(const std::string& app_id, int executor_id);
-  // Records the started process; sends it SIGTERM at once if a kill was requested
-  // meanwhile (it is then reported KILLED when reaped).
-  void SetRunning(const std::string& app_id, int executor_id, pid_t pid, const std::string& dir);
+  // Records the started process (and the name of its memory cgroup, if it has one); sends
+  // it SIGTERM at once if a kill was requested meanwhile (it is then reported KILLED when
+  // reaped).
+  void SetRunning(const std::string& app_id, int executor_id, pid_t pid, const std::string& dir,
+                  const std::string& cgroup = "");
   bool IsKillRequested(const std::string& app_id, int executor_id) const;
 
   // Asks an executor to stop: SIGTERM now, SIGKILL once the grace has passed (in Poll).
@@ -99,7 +110,8 @@ class ExecutorTable {
   // their grace. Call it regularly.
   std::vector<ExecutorExit> Poll();
   // Samples the RSS of every running executor that has a memory limit and kills (SIGKILL,
-  // at once) each one above it; its exit then carries the reason. Call it regularly.
+  // at once) each one above it, unless the kernel enforces its limit (a cgroup); its
+  // exit then carries the reason. Call it regularly.
   void EnforceMemoryLimits();
 
   bool HasExecutors(const std::string& app_id) const;
@@ -111,6 +123,7 @@ class ExecutorTable {
     ExecutorSpec spec;
     pid_t pid = 0;
     std::string dir;
+    std::string cgroup;
     bool kill_requested = false;
     bool sigkill_sent = false;
     std::chrono::steady_clock::time_point kill_deadline;
@@ -119,10 +132,14 @@ class ExecutorTable {
   };
   using Key = std::pair<std::string, int>;
   void KillLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // After an executor with a cgroup is reaped: whether the kernel killed it at its
+  // limit, then the cgroup goes.
+  void ReadAndRemoveCgroup(const std::string& cgroup, ExecutorExit& exit) const;
 
   ProcessControl* const processes_;
   const Clock* const clock_;
   const std::chrono::milliseconds kill_grace_;
+  const MemoryCgroups* const cgroups_;
   mutable absl::Mutex mu_;
   std::map<Key, Entry> entries_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> finished_apps_ ABSL_GUARDED_BY(mu_);

@@ -94,6 +94,33 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   return options;
 }
 
+// The executors' memory cgroups as kiln.worker.memoryLimits asks: null for the RSS
+// watchdog; an error when `cgroup` was asked for and cannot be had.
+absl::StatusOr<std::unique_ptr<MemoryCgroups>> OpenCgroups(const Config& config) {
+  const std::string mode = config.GetString("kiln.worker.memoryLimits");
+  if (mode != "auto" && mode != "cgroup" && mode != "watchdog") {
+    return absl::InvalidArgumentError(
+        StrCat("setting kiln.worker.memoryLimits='", mode, "': expected auto, cgroup or watchdog"));
+  }
+  if (mode == "watchdog") {
+    spdlog::info("executor memory limits: RSS watchdog (kiln.worker.memoryLimits=watchdog)");
+    return nullptr;
+  }
+  absl::StatusOr<std::unique_ptr<MemoryCgroups>> cgroups = MemoryCgroups::Open();
+  if (cgroups.ok()) {
+    spdlog::info("executor memory limits: cgroup v{} under {}", (*cgroups)->version(),
+                 (*cgroups)->parent());
+    return cgroups;
+  }
+  if (mode == "cgroup") {
+    return absl::FailedPreconditionError(
+        StrCat("kiln.worker.memoryLimits=cgroup, but ", View(cgroups.status().message())));
+  }
+  spdlog::info("executor memory limits: RSS watchdog (no memory cgroup: {})",
+               View(cgroups.status().message()));
+  return nullptr;
+}
+
 int Main(int argc, char** argv) {
   // Before any thread exists, so that every thread inherits the mask.
   sigset_t signals = SignalWaiter::Signals();
@@ -112,6 +139,12 @@ int Main(int argc, char** argv) {
 
   auto options = OptionsFrom(*flags, *config);
   if (!options.ok()) return Fail(kExitBadUsage, View(options.status().message()));
+  auto cgroups = OpenCgroups(*config);
+  if (!cgroups.ok()) {
+    return Fail(absl::IsInvalidArgument(cgroups.status()) ? kExitBadUsage : 1,
+                View(cgroups.status().message()));
+  }
+  options->cgroups = cgroups->get();
 
   Worker worker(*options);
   absl::Notification shutdown;

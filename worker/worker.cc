@@ -75,7 +75,7 @@ Worker::Worker(WorkerOptions options)
       fetches_(std::make_unique<ActiveFetches>()),
       shuffle_({.work_dir = options_.work_dir, .chunk_size = options_.shuffle_chunk_size}),
       service_(&shuffle_),
-      table_(&processes_, RealClock::Get(), options_.kill_grace),
+      table_(&processes_, RealClock::Get(), options_.kill_grace, options_.cgroups),
       binaries_(options_.work_dir + "/binaries",
                 [this](const BinarySource& s, const std::string& d, const std::string& p) {
                   return FetchBinary(s, d, p);
@@ -191,6 +191,7 @@ absl::Status Worker::Listen() {
           .worker_id = info_.id,
           .host = options_.host,
           .port = info_.port,
+          .cgroups = options_.cgroups,
           .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};

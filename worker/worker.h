@@ -26,6 +26,7 @@
 #include "worker/executor_supervisor.h"
 #include "worker/executor_table.h"
 #include "worker/master_link.h"
+#include "worker/memory_cgroups.h"
 #include "worker/shuffle_block_server.h"
 #include "worker/state_reporter.h"
 #include "worker/worker_flags.h"
@@ -49,6 +50,9 @@ struct WorkerOptions {
   int64_t max_message_bytes = 256 << 20;                 // kiln.rpc.message.maxSize
   bool cleanup_enabled = true;                           // kiln.worker.cleanup.enabled
   std::chrono::milliseconds kill_grace{3'000};           // SIGTERM -> SIGKILL
+  // Executors' memory cgroups (kiln.worker.memoryLimits); null = the RSS watchdog alone.
+  // Owned by the caller; outlives the worker.
+  const MemoryCgroups* cgroups = nullptr;
 };
 
 class Worker {

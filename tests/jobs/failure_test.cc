@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/files.h"
 #include "common/wait.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
@@ -84,6 +85,32 @@ TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails 
   CHECK(message.find("exceeded its memory limit of 896.0 MiB (kiln.executor.memory 512 MiB + "
                      "kiln.executor.memoryOverhead 384 MiB") != std::string::npos);
   CHECK(message.find("raise --executor-memory") != std::string::npos);
+  // Enforced by the kernel where the worker could make a memory cgroup, else by its
+  // watchdog; the message says which.
+  const std::string worker_log = ReadFile(cluster.worker_log(0)).value_or("");
+  const bool cgroup = worker_log.find("executor memory limits: cgroup") != std::string::npos;
+  INFO("the worker's log: " << worker_log);
+  CHECK((cgroup || worker_log.find("executor memory limits: RSS watchdog") != std::string::npos));
+  CHECK(message.find(cgroup ? "the kernel killed it at the limit of its memory cgroup"
+                            : "when the worker killed it") != std::string::npos);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE(
+    "jobs: with kiln.worker.memoryLimits=watchdog the worker itself kills an executor "
+    "past its limit",
+    "[jobs][failure][memory]") {
+  MiniCluster cluster({.worker_conf = {"kiln.worker.memoryLimits=watchdog"}});
+  REQUIRE_OK(cluster.Start());
+  CommandResult r = Submit(cluster.master_url(),
+                           {"--executor-memory", "512m", "--conf", "kiln.task.maxFailures=1"},
+                           AppPath("failing_app"), {"hog"});
+  INFO(r.ToString());
+  CHECK(r.exit_code != 0);
+  const std::string message = DriverMessage(r.err);
+  INFO("the driver's message: " << message);
+  CHECK(message.find("exceeded its memory limit of 896.0 MiB") != std::string::npos);
+  CHECK(message.find("when the worker killed it") != std::string::npos);
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 

@@ -145,6 +145,7 @@ TEST_CASE("an executor above its memory limit is killed at once and reported as 
   ExecutorTable table(&procs, &clock, std::chrono::seconds(5));
   ExecutorSpec limited = Spec("app-1", 0);
   limited.memory_limit_bytes = 1000 << 20;
+  limited.host = "h0";
   REQUIRE_OK(table.BeginLaunch(limited));
   REQUIRE_OK(table.BeginLaunch(Spec("app-1", 1)));  // no limit: never checked
   table.SetRunning("app-1", 0, 100, "/d0");
@@ -164,7 +165,7 @@ TEST_CASE("an executor above its memory limit is killed at once and reported as 
   REQUIRE(exits.size() == 1);
   CHECK_FALSE(exits[0].killed);  // the application's fault, not a stop the worker chose
   CHECK(exits[0].peak_rss == 1001 << 20);
-  CHECK(exits[0].failure.find("executor 0 exceeded its memory limit of 1000.0 MiB") !=
+  CHECK(exits[0].failure.find("executor 0 on host h0 exceeded its memory limit of 1000.0 MiB") !=
         std::string::npos);
   CHECK(exits[0].failure.find("RSS 1001.0 MiB") != std::string::npos);
   CHECK(exits[0].failure.find("--executor-memory") != std::string::npos);
