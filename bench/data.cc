@@ -1,7 +1,9 @@
 // bench_data: seeded inputs for the benchmarks and the checks of their outputs.
 //
-//   bench_data text BYTES SEED OUT      Zipf-distributed words (s = 1, 1M-word vocabulary),
-//                                       lowercase, single spaces, 8-16 words a line
+//   bench_data text BYTES SEED OUT [VOCABULARY]
+//                                       Zipf-distributed words (s = 1, a 1M-word vocabulary
+//                                       by default), lowercase, single spaces, 8-16 words a
+//                                       line
 //   bench_data records BYTES SEED OUT   100-byte lines: a 10-byte key of printable ASCII
 //                                       (no space), 89 payload bytes, '\n'
 //   bench_data check-words DIR          prints "lines=N total=T checksum=X" of a word count
@@ -97,33 +99,55 @@ class Out {
   uint64_t written_ = 0;
 };
 
-void GenerateText(uint64_t bytes, uint64_t seed, const std::string& path) {
-  constexpr size_t kVocabulary = 1'000'000;
-  // Words by rank: 2-10 letters drawn from a hash of the rank (a few collide; every
-  // system sees the same text, so that only shifts counts).
-  std::vector<std::string> words(kVocabulary);
-  for (size_t r = 0; r < kVocabulary; ++r) {
-    uint64_t state = r * 0x2545F4914F6CDD1DULL + 12345;
-    uint64_t h = SplitMix64(state);
-    size_t length = 2 + h % 9;
-    for (size_t i = 0; i < length; ++i)
-      words[r].push_back(static_cast<char>('a' + ((h >> (8 + 5 * i)) & 31) % 26));
+constexpr size_t kDefaultVocabulary = 1'000'000;
+
+// The word of rank `r`. The default vocabulary: 2-10 letters drawn from a hash of the
+// rank (a few collide; every system sees the same text, so that only shifts counts).
+// Any other: 3 letters from the hash, then r + 1 in bijective base 26, so that every
+// rank has its own word.
+void AppendWord(size_t r, size_t vocabulary, std::string& out) {
+  uint64_t state = r * 0x2545F4914F6CDD1DULL + 12345;
+  const uint64_t h = SplitMix64(state);
+  const size_t length = vocabulary == kDefaultVocabulary ? 2 + h % 9 : 3;
+  for (size_t i = 0; i < length; ++i) {
+    out.push_back(static_cast<char>('a' + ((h >> (8 + 5 * i)) & 31) % 26));
+  }
+  if (vocabulary == kDefaultVocabulary) return;
+  char digits[16];
+  size_t n = 0;
+  for (uint64_t v = r + 1; v > 0; v = (v - 1) / 26)
+    digits[n++] = static_cast<char>('a' + (v - 1) % 26);
+  while (n > 0) out.push_back(digits[--n]);
+}
+
+void GenerateText(uint64_t bytes, uint64_t seed, size_t vocabulary, const std::string& path) {
+  std::vector<std::string> words;  // the default vocabulary, by rank
+  if (vocabulary == kDefaultVocabulary) {
+    words.resize(vocabulary);
+    for (size_t r = 0; r < vocabulary; ++r) AppendWord(r, vocabulary, words[r]);
   }
   // Zipf(s = 1): cumulative weights 1/(r+1), sampled by binary search.
-  std::vector<double> cumulative(kVocabulary);
+  std::vector<double> cumulative(vocabulary);
   double total = 0;
-  for (size_t r = 0; r < kVocabulary; ++r)
+  for (size_t r = 0; r < vocabulary; ++r)
     cumulative[r] = (total += 1.0 / static_cast<double>(r + 1));
   uint64_t state = seed;
   Out out(path);
+  std::string word;
   while (out.written() < bytes) {
     int n = 8 + static_cast<int>(SplitMix64(state) % 9);
     for (int i = 0; i < n; ++i) {
       double u = static_cast<double>(SplitMix64(state) >> 11) * 0x1.0p-53 * total;
       size_t r = std::upper_bound(cumulative.begin(), cumulative.end(), u) - cumulative.begin();
-      if (r >= kVocabulary) r = kVocabulary - 1;
+      if (r >= vocabulary) r = vocabulary - 1;
       if (i > 0) out.Append(' ');
-      out.Append(words[r]);
+      if (words.empty()) {
+        word.clear();
+        AppendWord(r, vocabulary, word);
+        out.Append(word);
+      } else {
+        out.Append(words[r]);
+      }
     }
     out.Append('\n');
   }
@@ -416,8 +440,11 @@ int CheckRanks(const std::string& dir) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.size() == 4 && args[0] == "text") {
-    GenerateText(ParseCount(argv[2], "BYTES"), ParseCount(argv[3], "SEED"), args[3]);
+  if ((args.size() == 4 || args.size() == 5) && args[0] == "text") {
+    const uint64_t vocabulary =
+        args.size() == 5 ? ParseCount(argv[5], "VOCABULARY") : kDefaultVocabulary;
+    if (vocabulary == 0) Die("VOCABULARY must be at least 1");
+    GenerateText(ParseCount(argv[2], "BYTES"), ParseCount(argv[3], "SEED"), vocabulary, args[3]);
     return 0;
   }
   if (args.size() == 4 && args[0] == "records") {
@@ -433,7 +460,7 @@ int main(int argc, char** argv) {
   if (args.size() == 3 && args[0] == "check-sort") return CheckSort(args[1], args[2]);
   if (args.size() == 2 && args[0] == "check-ranks") return CheckRanks(args[1]);
   std::fprintf(stderr,
-               "usage: bench_data text BYTES SEED OUT | records BYTES SEED OUT |\n"
+               "usage: bench_data text BYTES SEED OUT [VOCABULARY] | records BYTES SEED OUT |\n"
                "       graph VERTICES EDGES SEED OUT |\n"
                "       check-words DIR | check-sort INPUT DIR | check-ranks DIR\n");
   return 2;

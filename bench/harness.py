@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,6 +52,11 @@ class Sizes:
         self.reps_large = 1 if quick else 3
         # Reduce partitions of word count and sort, the same on every system.
         self.parts = 4 if quick else 8
+        # Larger than memory: 2 executors (workers) of 1 GiB on every system.
+        self.sort_spill_bytes = 1_000_000_000 if quick else 4_000_000_000
+        self.spill_text_bytes = (256 if quick else 1024) << 20
+        self.spill_vocabulary = 50_000_000
+        self.spill_memory_gib = 1
 
 
 def wait_for(predicate, timeout, what):
@@ -119,6 +125,9 @@ class KilnCluster:
                 return alive >= self.workers
 
         wait_for(workers_alive, 30, "the Kiln workers to register")
+
+    def worker_pids(self):
+        return [p.pid for p in self.procs[1:]]
 
     def stop(self):
         # Worker first, so it can still report its executors' exits.
@@ -204,6 +213,40 @@ class TcpBaseline:
         return {"seconds": str(received["seconds"]), "bytes": str(received["bytes"])}
 
 
+class PeakRss(threading.Thread):
+    """Samples, every 0.2 s, the resident memory of each process below `roots` (a
+    cluster's worker daemons, so: its executors) and keeps the largest one process
+    reached, in MiB."""
+
+    def __init__(self, roots):
+        super().__init__(daemon=True)
+        self.roots = set(roots)
+        self.peak_mib = 0.0
+        self.done = threading.Event()
+        self.page = os.sysconf("SC_PAGE_SIZE")
+
+    def sample(self):
+        parent, rss = {}, {}
+        for pid, fields in others.proc_stats():
+            parent[pid] = int(fields[1])
+            rss[pid] = int(fields[21]) * self.page
+        for pid, size in rss.items():
+            p, depth = parent.get(pid), 0
+            while p and p not in self.roots and depth < 16:
+                p, depth = parent.get(p), depth + 1
+            if p in self.roots:
+                self.peak_mib = max(self.peak_mib, size / (1 << 20))
+
+    def run(self):
+        while not self.done.wait(0.2):
+            self.sample()
+
+    def stop(self):
+        self.done.set()
+        self.join()
+        return self.peak_mib
+
+
 class Run:
     def __init__(self, wall, values):
         self.wall = wall
@@ -217,8 +260,11 @@ class Run:
         return self.wall if key == "seconds" else None
 
 
-def run_once(system, cmd, log_dir, label, timeout, parse=None):
+def run_once(system, cmd, log_dir, label, timeout, parse=None, rss_roots=None):
     log = os.path.join(log_dir, f"{label}.{system}.log")
+    sampler = PeakRss(rss_roots) if rss_roots else None
+    if sampler:
+        sampler.start()
     t = time.monotonic()
     with open(log, "w") as err:
         try:
@@ -226,12 +272,17 @@ def run_once(system, cmd, log_dir, label, timeout, parse=None):
                                   timeout=timeout, start_new_session=True)
         except subprocess.TimeoutExpired:
             raise RuntimeError(f"{label} on {system} timed out after {timeout}s; see {log}")
+        finally:
+            peak = sampler.stop() if sampler else None
     wall = time.monotonic() - t
     if proc.returncode != 0:
         with open(log) as f:
             tail = "".join(f.readlines()[-15:])
         raise RuntimeError(f"{label} on {system} exited {proc.returncode}; see {log}\n{tail}")
-    return Run(wall, (parse or others.parse_bench_lines)(proc.stdout))
+    run = Run(wall, (parse or others.parse_bench_lines)(proc.stdout))
+    if peak is not None:
+        run.values["peak_rss_mib"] = str(peak)
+    return run
 
 
 class Benchmark:
@@ -239,7 +290,7 @@ class Benchmark:
 
     def __init__(self, name, sub, args, reps, metric, unit_of_work=None, unit=None,
                  check=None, systems=SYSTEMS, outputs=False, system_args=None, scale=None,
-                 runs_on=None):
+                 runs_on=None, sample_rss=False, may_fail=()):
         self.name = name
         self.sub = sub
         self.args = args
@@ -253,15 +304,17 @@ class Benchmark:
         self.check = check            # f(output_dir) -> checksum string
         self.systems = systems
         self.outputs = outputs        # True: args end with OUTPUT PARTS
+        self.sample_rss = sample_rss  # report the largest executor's peak RSS
+        self.may_fail = may_fail      # systems whose failure is a result, not a harness error
 
 
-def data_file(data_dir, bin_dir, kind, *sizes, seed):
-    """bench_data KIND SIZES... SEED OUT, generated once into data_dir."""
-    path = os.path.join(data_dir, "-".join([kind, *map(str, sizes), str(seed)]) + ".txt")
+def data_file(data_dir, bin_dir, kind, *sizes, seed, extra=()):
+    """bench_data KIND SIZES... SEED OUT EXTRA..., generated once into data_dir."""
+    path = os.path.join(data_dir, "-".join([kind, *map(str, sizes), str(seed), *map(str, extra)]) + ".txt")
     if not os.path.exists(path):
         print(f"generating {path} ...", file=sys.stderr, flush=True)
-        subprocess.run([os.path.join(bin_dir, "bench_data"), kind, *map(str, sizes), str(seed), path + ".tmp"],
-                       check=True)
+        subprocess.run([os.path.join(bin_dir, "bench_data"), kind, *map(str, sizes), str(seed), path + ".tmp",
+                        *map(str, extra)], check=True)
         os.rename(path + ".tmp", path)
     return path
 
@@ -276,11 +329,15 @@ def main():
     parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repetitions (< 10 min)")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run (default: all)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated systems")
+    parser.add_argument("--reps", type=int, default=0,
+                        help="repetitions of the large benchmarks (default: 3, --quick 1)")
     parser.add_argument("--build-dir", default=os.path.join(ROOT, "build"))
     parser.add_argument("--data-dir", default=os.environ.get("KILN_BENCH_DATA", "/var/tmp/kiln-bench"))
     opts = parser.parse_args()
 
     sizes = Sizes(opts.quick)
+    if opts.reps > 0:
+        sizes.reps_large = opts.reps
     bin_dir = os.path.join(opts.build_dir, "bin")
     os.makedirs(opts.data_dir, exist_ok=True)
     run_dir = tempfile.mkdtemp(prefix="kiln-bench-run.")
@@ -338,6 +395,22 @@ def main():
                                  sizes.graph_edges * sizes.pagerank_iterations / 1e6, "Medges/s",
                                  check=check_ranks, outputs=True))
 
+    spill_systems = ["kiln", "spark", "dask"]
+    spill_clusters = {"kiln": "kiln_1g", "spark": "spark_1g", "dask": "dask_1g"}
+    if not only or "sort_spill" in only:
+        records = data_file(opts.data_dir, bin_dir, "records", sizes.sort_spill_bytes, seed=7)
+        benches.append(Benchmark("sort_spill", "sort", [records], sizes.reps_large, "seconds",
+                                 sizes.sort_spill_bytes / 1e6, "MB/s", check=check_sort_of(records),
+                                 outputs=True, systems=spill_systems, runs_on=spill_clusters,
+                                 sample_rss=True, may_fail=("dask",)))
+    if not only or "wordcount_spill" in only:
+        text = data_file(opts.data_dir, bin_dir, "text", sizes.spill_text_bytes, seed=43,
+                         extra=[sizes.spill_vocabulary])
+        benches.append(Benchmark("wordcount_spill", "wordcount", [text], sizes.reps_large, "seconds",
+                                 sizes.spill_text_bytes / 1e6, "MB/s", check=check_words, outputs=True,
+                                 systems=spill_systems, runs_on=spill_clusters, sample_rss=True,
+                                 may_fail=("dask",)))
+
     for maps in (16, 200):
         name = f"shuffle_{maps}"
         if not only or name in only:
@@ -348,46 +421,53 @@ def main():
                                      runs_on={"kiln": "kiln2", "single": "tcp"}))
 
     clusters = {}
+    spark_jar = os.path.join(opts.build_dir, "bench-spark", "kiln-bench-spark.jar")
 
     def cluster(key):
-        """The cluster `key`, started on first use (kiln2 and tcp serve the shuffle
-        benchmarks only)."""
+        """The cluster `key`, started on first use: each system's own (kiln, spark, dask,
+        single), kiln2 and tcp for the shuffle benchmarks, *_1g for the spill ones."""
         if key not in clusters:
             workdir = os.path.join(run_dir, key)
             os.makedirs(workdir, exist_ok=True)
-            if key == "kiln2":
+            spill_memory = f"{sizes.spill_memory_gib}g"
+            if key in ("spark", "spark_1g"):
+                subprocess.run(["bash", os.path.join(HERE, "spark", "build.sh"), os.path.dirname(spark_jar)],
+                               check=True)
+            if key == "kiln":
+                c = KilnCluster(workdir, bin_dir)
+            elif key == "spark":
+                c = others.SparkCluster(workdir, spark_jar)
+            elif key == "dask":
+                c = others.DaskCluster(workdir)
+            elif key == "single":
+                c = Single(bin_dir)
+            elif key == "kiln2":
                 # Two workers, so half of every reducer's blocks cross the network;
                 # uncompressed, so the transport is what is measured.
                 c = KilnCluster(workdir, bin_dir, workers=2, executor_memory="2g", worker_memory="4g",
                                 conf=["kiln.io.compression.codec=none"])
             elif key == "tcp":
                 c = TcpBaseline(workdir)
+            elif key == "kiln_1g":
+                c = KilnCluster(workdir, bin_dir, executor_memory=spill_memory, worker_memory="4g")
+            elif key == "spark_1g":
+                c = others.SparkCluster(workdir, spark_jar, executor_memory=spill_memory, worker_memory="4g")
+            elif key == "dask_1g":
+                c = others.DaskCluster(workdir, memory_limit=f"{sizes.spill_memory_gib}GiB")
             else:
                 raise SystemExit(f"harness: unknown cluster {key!r}")
             clusters[key] = c
             c.start()
         return clusters[key]
 
-    try:
-        for system in wanted:
-            workdir = os.path.join(run_dir, system)
-            os.makedirs(workdir, exist_ok=True)
-            if system == "kiln":
-                clusters[system] = KilnCluster(workdir, bin_dir)
-            elif system == "spark":
-                jar_dir = os.path.join(opts.build_dir, "bench-spark")
-                subprocess.run(["bash", os.path.join(HERE, "spark", "build.sh"), jar_dir], check=True)
-                clusters[system] = others.SparkCluster(workdir, os.path.join(jar_dir, "kiln-bench-spark.jar"))
-            elif system == "dask":
-                clusters[system] = others.DaskCluster(workdir)
-            elif system == "single":
-                clusters[system] = Single(bin_dir)
-            else:
-                raise SystemExit(f"harness: unknown system {system!r} (--systems takes {','.join(SYSTEMS)})")
-            clusters[system].start()
+    for system in wanted:
+        if system not in SYSTEMS:
+            raise SystemExit(f"harness: unknown system {system!r} (--systems takes {','.join(SYSTEMS)})")
 
+    try:
         results = {}   # (bench, system) -> [Run]
         failures = []
+        failed_runs = {}  # (bench, system) -> why, for systems that may fail there
         for b in benches:
             systems = [s for s in wanted if s in b.systems]
             reference = None
@@ -398,13 +478,14 @@ def main():
                     if b.outputs:
                         out = os.path.join(run_dir, f"out-{b.name}-{system}-{rep}")
                         args += [out, str(sizes.parts)]
-                    runner = cluster(b.runs_on[system]) if system in b.runs_on else clusters[system]
+                    runner = cluster(b.runs_on.get(system, system))
                     cmd = runner.command(b.sub, args)
                     if cmd is None:
                         continue
                     try:
                         r = run_once(system, cmd, log_dir, f"{b.name}.{rep}", timeout=3600,
-                                     parse=getattr(runner, "parse", None))
+                                     parse=getattr(runner, "parse", None),
+                                     rss_roots=runner.worker_pids() if b.sample_rss else None)
                         if r.values.get("unsupported"):
                             continue
                         if b.name == "cold" and r.get("count") != sizes.cold_records:
@@ -423,12 +504,15 @@ def main():
                               f"{r.get(b.metric) if b.metric != 'wall' else r.wall:.4f}"
                               f"{' [' + checksum + ']' if b.check else ''}", file=sys.stderr, flush=True)
                     except RuntimeError as e:
-                        failures.append(str(e))
+                        if system in b.may_fail:
+                            failed_runs.setdefault((b.name, system), str(e).splitlines()[-1])
+                        else:
+                            failures.append(str(e))
                         print(f"  FAILED: {e}", file=sys.stderr, flush=True)
                     finally:
                         if out:
                             shutil.rmtree(out, ignore_errors=True)
-        print_table(benches, wanted, results, sizes)
+        print_table(benches, wanted, results, sizes, failed_runs)
         for f in failures:
             print(f"FAILED: {f}")
         return 1 if failures else 0
@@ -450,7 +534,7 @@ def metric_values(b, runs):
     return [r.get(b.metric) for r in runs if r.get(b.metric) is not None]
 
 
-def print_table(benches, wanted, results, sizes):
+def print_table(benches, wanted, results, sizes, failed_runs):
     print()
     print(f"machine: {platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') >> 30} GiB; "
@@ -468,6 +552,8 @@ def print_table(benches, wanted, results, sizes):
         for system in SYSTEMS:
             runs = results.get((b.name, system), [])
             xs = metric_values(b, runs)
+            if (b.name, system) in failed_runs:
+                print(f"{b.name:<12} {system:<7} failed: {failed_runs[(b.name, system)][:150]}")
             if not xs:
                 continue
             med = statistics.median(xs)
@@ -478,6 +564,9 @@ def print_table(benches, wanted, results, sizes):
             elif b.metric == "median_ms":
                 p99 = statistics.median([r.get("p99_ms") for r in runs])
                 through = f"p99 {p99:.3f} ms"
+            peaks = [r.get("peak_rss_mib") for r in runs if r.get("peak_rss_mib") is not None]
+            if peaks:
+                through += f", RSS {max(peaks):,.0f} MiB"
             label = "tcp" if b.runs_on.get(system) == "tcp" else system
             ratio = "" if system == "kiln" or kiln_med is None else f"{med / kiln_med:.1f}x"
             if label == "tcp" and kiln_med:
@@ -498,6 +587,19 @@ def print_table(benches, wanted, results, sizes):
           f"shuffle_N: N map x N reduce tasks, {sizes.shuffle_bytes >> 30} GiB uncompressed, read back "
           f"once more and timed, on 2 Kiln workers of 1 core; tcp = iperf3 moving the same bytes over "
           f"loopback, one stream, in the 'single' column of RESULT.)")
+    spill = [b for b in benches if b.sample_rss]
+    if spill:
+        print(f"(sort_spill, wordcount_spill: 2 executors (Dask: worker processes) of "
+              f"{sizes.spill_memory_gib} GiB each, {sizes.parts} partitions; RSS = the largest "
+              f"resident memory one executor reached, sampled every 0.2 s. Kiln's executors run under "
+              f"a hard limit of {sizes.spill_memory_gib} GiB + 384 MiB of overhead.)")
+    kiln_sort = [r.get("seconds") for r in results.get(("sort", "kiln"), [])]
+    kiln_sort_spill = [r.get("seconds") for r in results.get(("sort_spill", "kiln"), [])]
+    if kiln_sort and kiln_sort_spill:
+        in_memory = sizes.sort_bytes / statistics.median(kiln_sort)
+        spilling = sizes.sort_spill_bytes / statistics.median(kiln_sort_spill)
+        print(f"(Kiln sort_spill per byte against Kiln's in-memory sort in this run: "
+              f"{spilling / 1e6:,.0f} vs {in_memory / 1e6:,.0f} MB/s = {spilling / in_memory:.2f}x)")
     for line in result_lines:
         print(line)
 

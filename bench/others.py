@@ -142,8 +142,9 @@ def _signal_group(pgid: int, sig: int) -> None:
         pass
 
 
-def _group_exists(pgid: int) -> bool:
-    """True while any process (other than a zombie) is in the group."""
+def proc_stats():
+    """(pid, fields of /proc/<pid>/stat after the command: state, ppid, pgrp, ...) of
+    every process now."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -152,10 +153,13 @@ def _group_exists(pgid: int) -> bool:
                 stat = f.read()
         except OSError:
             continue
-        fields = stat[stat.rfind(b")") + 2:].split()
-        if len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid:
-            return True
-    return False
+        yield int(entry), stat[stat.rfind(b")") + 2:].split()
+
+
+def _group_exists(pgid: int) -> bool:
+    """True while any process (other than a zombie) is in the group."""
+    return any(len(fields) > 2 and fields[0] != b"Z" and int(fields[2]) == pgid
+               for _, fields in proc_stats())
 
 
 class _Cluster:
@@ -192,6 +196,10 @@ class _Cluster:
         for d in reversed(daemons):  # workers (and their children) before the master
             d.kill()
         self._started = False
+
+    def worker_pids(self) -> list[int]:
+        """The worker daemons: their descendants are the executors (worker processes)."""
+        return [d.proc.pid for d in self._daemons if "worker" in d.name]
 
     def __enter__(self):
         self.start()

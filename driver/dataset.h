@@ -25,6 +25,7 @@
 #include "runtime/op_registry.h"
 #include "runtime/ops_cache.h"
 #include "runtime/ops_join.h"
+#include "runtime/ops_map_partitions.h"
 #include "runtime/ops_narrow.h"
 #include "runtime/ops_shuffle_read.h"
 #include "runtime/ops_shuffle_write.h"
@@ -137,12 +138,24 @@ class Dataset {
     }
   }
 
-  // f(std::vector<T>) -> std::vector<U> over each whole partition.
+  // f over each whole partition, in one of two forms:
+  // - f(kiln::PartitionInput<T>& in, kiln::Emit<U>& out): streams; `in` yields the
+  //   partition's records in order, and a partition larger than the task's execution
+  //   memory is spilled to disk and read back (runtime/partition_input.h);
+  // - f(std::vector<T>) -> std::vector<U>: the whole partition in memory, in and out.
   template <class F>
   auto map_partitions(F f) const {
-    using U = typename std::invoke_result_t<F&, std::vector<T>&&>::value_type;
-    return Narrow<U>(runtime::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
-                     "map_partitions");
+    using E = runtime::EmitTargetT<F>;
+    if constexpr (!std::is_void_v<E>) {
+      return Narrow<E>(
+          runtime::MakeOp<runtime::MapPartitionsStreamOp<T, E, F>>(runtime::EncodeClosure(f)),
+          "map_partitions");
+    } else {
+      using U = typename std::invoke_result_t<F&, std::vector<T>&&>::value_type;
+      return Narrow<U>(
+          runtime::MakeOp<runtime::MapPartitionsOp<T, U, F>>(runtime::EncodeClosure(f)),
+          "map_partitions");
+    }
   }
 
   // (f(x), x) for every record.

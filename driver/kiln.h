@@ -6,4 +6,5 @@
 #include "driver/context.h"
 #include "driver/dataset.h"
 #include "runtime/emit.h"
+#include "runtime/partition_input.h"
 #include "runtime/to_text.h"

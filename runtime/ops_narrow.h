@@ -156,34 +156,6 @@ class FlatMapEmitOp final : public Transform<T, U> {
   Closure<F> fn;
 };
 
-// map_partitions: f(std::vector<T>) -> std::vector<U> over the whole partition.
-template <class T, class U, class F>
-class MapPartitionsOp final : public Consumer<T>, public Producer<U> {
- public:
-  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view) {
-    return CreateWithClosure<MapPartitionsOp>(c);
-  }
-  absl::Status Push(std::vector<T>& batch) override {
-    for (T& x : batch) all_.push_back(std::move(x));
-    return absl::OkStatus();
-  }
-  absl::Status Finish(TaskContext& ctx) override {
-    std::vector<U> out = fn.get()(std::move(all_));
-    for (size_t i = 0; i < out.size(); i += kBatchSize) {
-      size_t end = std::min(out.size(), i + kBatchSize);
-      std::vector<U> batch(std::make_move_iterator(out.begin() + i),
-                           std::make_move_iterator(out.begin() + end));
-      absl::Status s = this->next_->Push(batch);
-      if (!s.ok()) return s;
-    }
-    return this->next_->Finish(ctx);
-  }
-  Closure<F> fn;
-
- private:
-  std::vector<T> all_;
-};
-
 // Marks where a coalesced task's parent partitions end: the operators before it run
 // once per parent partition (a fresh chain each time, finished each time), the ones
 // after it once per task. Finish() from upstream is swallowed; the task runner calls

@@ -199,6 +199,49 @@ TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
+TEST_CASE("spill: streaming map_partitions sees a partition beyond memory whole and in order",
+          "[local][spill]") {
+  const std::vector<Pair> input = Records(200'000, 200'000);
+  // Per partition: its record count, whether values came in increasing order (they do
+  // within each of parallelize's slices), and the sum of the keys' lengths; then every
+  // record again with its value doubled.
+  using Out = std::pair<std::string, int64_t>;
+  auto job = [&](Context& ctx) {
+    return ctx.parallelize(input, 2)
+        .map_partitions([](kiln::PartitionInput<Pair>& in, kiln::Emit<Out>& out) {
+          int64_t n = 0, key_bytes = 0, last = -1;
+          bool ordered = true;
+          for (Pair& p : in) {
+            ++n;
+            key_bytes += static_cast<int64_t>(p.first.size());
+            ordered = ordered && p.second > last;
+            last = p.second;
+            out(Out(std::move(p.first), 2 * p.second));
+          }
+          out(Out("#stats", n * 1'000'000'000 + key_bytes * 10 + (ordered ? 1 : 0)));
+        })
+        .collect();
+  };
+  TempDir scratch("kiln-spill-");
+  const std::vector<Out> ample = WithAmpleMemory(scratch, job);
+  Context ctx = Local(scratch, true);
+  const std::vector<Out> small = job(ctx);
+  CHECK(small == ample);
+  REQUIRE(small.size() == input.size() + 2);
+  CHECK(small[0] == Out(input[0].first, 0));
+  int64_t first_key_bytes = 0;  // of the first partition: the first half of the input
+  for (size_t i = 0; i < 100'000; ++i)
+    first_key_bytes += static_cast<int64_t>(input[i].first.size());
+  CHECK(small[100'000] ==
+        Out("#stats", int64_t{100'000} * 1'000'000'000 + 10 * first_key_bytes + 1));
+  CHECK(small.back().first == "#stats");
+  int64_t sum = 0;
+  for (const Out& o : small) sum += o.first == "#stats" ? 0 : o.second;
+  CHECK(sum == int64_t{200'000} * 199'999);
+  CHECK(Spills(ctx) > 0);
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: one group_by_key key larger than task memory fails naming it, no OOM",
           "[local][spill]") {
   std::vector<Pair> input;

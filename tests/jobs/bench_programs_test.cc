@@ -3,9 +3,11 @@
 // harness uses, and the shuffle benchmark reads back what it wrote. Small inputs, no
 // timing (performance is measured by bench/run.sh, not by tests).
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "common/strings.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
@@ -37,6 +39,27 @@ TEST_CASE("bench: the generator is deterministic", "[bench]") {
   std::string records = ReadTestFile(dir.Sub("r"));
   CHECK(records.size() == 10000);
   for (size_t i = 99; i < records.size(); i += 100) CHECK(records[i] == '\n');
+}
+
+TEST_CASE("bench: a large vocabulary gives each rank its own word", "[bench]") {
+  TempDir dir("kiln-bench-test-");
+  Data({"text", "2000000", "43", dir.Sub("a"), "50000000"});
+  Data({"text", "2000000", "43", dir.Sub("b"), "50000000"});
+  const std::string text = ReadTestFile(dir.Sub("a"));
+  CHECK(text == ReadTestFile(dir.Sub("b")));
+  REQUIRE_FALSE(text.empty());
+  std::set<std::string> distinct;
+  size_t words = 0;
+  for (std::string_view line : Split(text, '\n', /*skip_empty=*/true)) {
+    for (std::string_view word : Split(line, ' ')) {
+      REQUIRE(word.size() >= 4);  // 3 letters of hash, then the rank
+      distinct.emplace(word);
+      ++words;
+    }
+  }
+  // Zipf over 50M words: about half of 200k draws are distinct words.
+  CHECK(distinct.size() > words / 4);
+  CHECK(Run({BinPath("bench_data"), "text", "100", "1", dir.Sub("c"), "0"}).exit_code != 0);
 }
 
 TEST_CASE("bench: Kiln's word count and sort agree with the single-thread baselines", "[bench]") {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <utility>
 
+#include "runtime/partition_input.h"
 #include "runtime/spill_merge.h"
 #include "tests/kiln_catch.h"
 #include "tests/runtime/runtime_test_util.h"
@@ -34,6 +35,13 @@ std::string Run(TaskContext& ctx, const std::vector<SpillRecord>& records) {
   });
   REQUIRE(path.ok());
   return *path;
+}
+
+// Overwrites one byte inside the file's first frame.
+void Damage(const std::string& path) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(100);
+  f.put('\x5a');
 }
 
 std::vector<SpillRecord> ReadRun(const std::string& path) {
@@ -74,17 +82,43 @@ TEST_CASE("spill: a damaged run is data loss naming the file", "[spill]") {
   std::vector<SpillRecord> records;
   for (int64_t i = 0; i < 10'000; ++i) records.emplace_back(i, i);
   const std::string path = Run(ctx, records);
-  {
-    std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(100);
-    f.put('\x5a');
-  }
+  Damage(path);
   RunCursor<SpillRecord> cursor(path);
   absl::Status s = cursor.Open();
   while (s.ok() && !cursor.done()) s = cursor.Advance();
   REQUIRE_FALSE(s.ok());
   CHECK(s.code() == absl::StatusCode::kDataLoss);
   CHECK(std::string(s.message()).find(path) != std::string::npos);
+}
+
+TEST_CASE("spill: a PartitionInput yields its runs, then memory, and stops at a damaged run",
+          "[spill]") {
+  ScratchDir dir;
+  SpillSpace space(dir.path(), 1, Compression::kLz4);
+  TaskContext ctx;
+  ctx.spills = &space;
+  std::vector<SpillRecord> first, second;
+  for (int64_t i = 0; i < 5'000; ++i) first.emplace_back(i, 0);
+  for (int64_t i = 5'000; i < 12'000; ++i) second.emplace_back(i, 1);
+  const std::vector<std::string> runs = {Run(ctx, first), Run(ctx, {}), Run(ctx, second)};
+  {
+    PartitionInput<SpillRecord> in(runs, {{12'000, 2}, {12'001, 2}});
+    int64_t expected = 0;
+    for (SpillRecord& r : in) CHECK(r.first == expected++);
+    CHECK(expected == 12'002);
+    CHECK(in.status().ok());
+  }
+  {
+    PartitionInput<SpillRecord> nothing({}, {});
+    CHECK(nothing.begin() == nothing.end());
+  }
+  Damage(runs[2]);
+  PartitionInput<SpillRecord> in(runs, {{12'000, 2}});
+  int64_t seen = 0;
+  for (SpillRecord& r : in) seen += r.first >= 0 ? 1 : 0;
+  CHECK(seen >= 5'000);
+  CHECK(seen < 12'001);  // the memory part is not reached past the damage
+  CHECK(in.status().code() == absl::StatusCode::kDataLoss);
 }
 
 TEST_CASE("spill: a task that cannot create its spill file fails naming the directory", "[spill]") {
