@@ -139,6 +139,10 @@ grpc::Status DriverService::Connect(
   tasks_->AddExecutor(executor);
   while (stream->Read(&message)) {
     if (!message.has_statuses()) continue;
+    if (message.statuses().progress_size() > 0) {
+      tasks_->OnProgress(
+          info.id, {message.statuses().progress().begin(), message.statuses().progress().end()});
+    }
     std::vector<proto::TaskStatus> statuses(
         std::make_move_iterator(message.mutable_statuses()->mutable_statuses()->begin()),
         std::make_move_iterator(message.mutable_statuses()->mutable_statuses()->end()));

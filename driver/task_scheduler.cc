@@ -36,6 +36,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
           !set_->has_result(it->second.index)) {
         set_->Requeue(it->second.index);
         lost.indices.push_back(it->second.index);
+        lost.so_far.push_back(it->second.so_far);
         ++requeued;
       }
       running_.erase(it++);
@@ -76,7 +77,20 @@ void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::st
 void TaskScheduler::CountLostLocked(const LostAttempts& lost, const std::string& reason) {
   spdlog::warn("executor={} on host {} failed: {}", lost.executor.id, lost.executor.host, reason);
   if (set_ == nullptr || lost.generation != generation_) return;
-  for (int index : lost.indices) set_->CountLostAttempt(index, lost.executor, reason);
+  for (size_t i = 0; i < lost.indices.size(); ++i) {
+    set_->CountLostAttempt(lost.indices[i], lost.executor, reason, lost.so_far[i]);
+  }
+}
+
+void TaskScheduler::OnProgress(const std::string& executor_id,
+                               const std::vector<proto::TaskProgress>& progress) {
+  absl::MutexLock lock(&mu_);
+  for (const proto::TaskProgress& p : progress) {
+    auto it = running_.find(p.task_id());
+    if (it != running_.end() && it->second.executor_id == executor_id) {
+      it->second.so_far = p.metrics();
+    }
+  }
 }
 
 void TaskScheduler::OnStatuses(const std::string& executor_id,

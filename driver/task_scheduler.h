@@ -61,6 +61,9 @@ class TaskScheduler {
   // stream closed.
   void ExecutorFailed(const std::string& executor_id, const std::string& reason);
   void OnStatuses(const std::string& executor_id, std::vector<proto::TaskStatus> statuses);
+  // What the executor's running tasks have spilled so far: a task lost with its
+  // executor counts its failure with these figures.
+  void OnProgress(const std::string& executor_id, const std::vector<proto::TaskProgress>& progress);
 
   int TotalCores() const;
   int ExecutorCount() const;
@@ -82,8 +85,9 @@ class TaskScheduler {
  private:
   struct Running {
     std::string executor_id;
-    int index = 0;            // task index in the set
-    uint64_t generation = 0;  // task set it belongs to
+    int index = 0;              // task index in the set
+    uint64_t generation = 0;    // task set it belongs to
+    proto::TaskMetrics so_far;  // its spill figures, as the executor last reported them
   };
   struct Launch {
     std::shared_ptr<ExecutorHandle> handle;
@@ -94,6 +98,7 @@ class TaskScheduler {
     ExecutorInfo executor;
     uint64_t generation = 0;
     std::vector<int> indices;
+    std::vector<proto::TaskMetrics> so_far;  // of each index
   };
 
   void CountLostLocked(const LostAttempts& lost, const std::string& reason)

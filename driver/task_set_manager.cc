@@ -96,14 +96,22 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
 }
 
 void TaskSetManager::CountLostAttempt(int index, const ExecutorInfo& where,
-                                      const std::string& error) {
+                                      const std::string& error, const proto::TaskMetrics& so_far) {
   if (Done() || has_result(index)) return;
-  CountFailure(index, where, error, /*requeue=*/false);
+  std::string detail;
+  if (so_far.spill_count() > 0) {
+    detail = StrCat("the task had spilled ", so_far.spill_count(), " time(s) so far, ",
+                    FormatBytes(so_far.memory_bytes_spilled()), " in memory, ",
+                    FormatBytes(so_far.disk_bytes_spilled()), " on disk, peak execution memory ",
+                    FormatBytes(so_far.peak_execution_memory()));
+  }
+  CountFailure(index, where, error, /*requeue=*/false, detail);
 }
 
 void TaskSetManager::CountFailure(int index, const ExecutorInfo& where, const std::string& error,
-                                  bool requeue) {
-  const std::string at = StrCat("executor ", where.id, ", host ", where.host);
+                                  bool requeue, const std::string& at_detail) {
+  std::string at = StrCat("executor ", where.id, ", host ", where.host);
+  if (!at_detail.empty()) StrAppend(&at, "; ", at_detail);
   ++failures_[index];
   spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
                set_.plan.stage_id(), at, attempts_[index], error);

@@ -100,7 +100,9 @@ class TaskSetManager {
   // The executor that ran an attempt of task `index` (already requeued) died of the
   // application's doing (`error`: why, as its worker saw it): counts as a failure of the
   // task, which may fail the set. Ignored once the task has finished.
-  void CountLostAttempt(int index, const ExecutorInfo& where, const std::string& error);
+  // `so_far`: what the attempt had spilled when its executor died, named in the error.
+  void CountLostAttempt(int index, const ExecutorInfo& where, const std::string& error,
+                        const proto::TaskMetrics& so_far = {});
   // An executor is gone: the tasks that waited for it alone may run anywhere now.
   void ExecutorLost(const std::string& executor_id);
 
@@ -122,7 +124,9 @@ class TaskSetManager {
   void Enqueue(int index);
   // Counts a failed attempt of task `index` on `where`; fails the set at max_failures,
   // else queues the task again if `requeue`.
-  void CountFailure(int index, const ExecutorInfo& where, const std::string& error, bool requeue);
+  // `at_detail` is appended to where it failed ("executor 3, host H; <detail>").
+  void CountFailure(int index, const ExecutorInfo& where, const std::string& error, bool requeue,
+                    const std::string& at_detail = "");
   int Take(std::deque<int>& queue);
 
   const TaskSet set_;

@@ -24,34 +24,55 @@ namespace {
 
 using DriverStream = grpc::ClientReaderWriter<proto::ExecutorMessage, proto::DriverMessage>;
 
-// Statuses from task threads, written to the stream by one sender thread: all that
-// wait go in one message.
+// Statuses from task threads and the running tasks' spill progress, written to the
+// stream by one sender thread: all that wait go in one message.
 class StatusSender {
  public:
   explicit StatusSender(DriverStream* stream)
       : stream_(stream),
         queue_({.threads = 1, .max_batch = 0},
-               [this](std::vector<proto::TaskStatus>& batch) { Send(batch); }) {
+               [this](std::vector<proto::StatusBatch>& batch) { Send(batch); }) {
     queue_.Start();
   }
   ~StatusSender() { Stop(); }
 
-  void Add(proto::TaskStatus status) { queue_.Push(std::move(status)); }
+  void Add(proto::TaskStatus status) {
+    proto::StatusBatch batch;
+    *batch.add_statuses() = std::move(status);
+    queue_.Push(std::move(batch));
+  }
+  void AddProgress(const std::vector<TaskProgress>& progress) {
+    if (progress.empty()) return;
+    proto::StatusBatch batch;
+    for (const TaskProgress& p : progress) {
+      proto::TaskProgress* out = batch.add_progress();
+      out->set_task_id(p.task_id);
+      out->mutable_metrics()->set_peak_execution_memory(p.metrics.peak_execution_memory);
+      out->mutable_metrics()->set_spill_count(p.metrics.spill_count);
+      out->mutable_metrics()->set_memory_bytes_spilled(p.metrics.memory_bytes_spilled);
+      out->mutable_metrics()->set_disk_bytes_spilled(p.metrics.disk_bytes_spilled);
+    }
+    queue_.Push(std::move(batch));
+  }
   // Sends what is queued, then stops.
   void Stop() { queue_.Drain(std::chrono::milliseconds::max()); }
 
  private:
-  void Send(std::vector<proto::TaskStatus>& batch) {
+  void Send(std::vector<proto::StatusBatch>& batch) {
     if (broken_) return;  // the driver went away; the reader notices
     proto::ExecutorMessage message;
-    for (proto::TaskStatus& s : batch) *message.mutable_statuses()->add_statuses() = std::move(s);
+    for (const proto::StatusBatch& b : batch) message.mutable_statuses()->MergeFrom(b);
     if (!stream_->Write(message)) broken_ = true;
   }
 
   DriverStream* const stream_;
   bool broken_ = false;  // touched by the queue's one thread only
-  WorkQueue<proto::TaskStatus> queue_;
+  WorkQueue<proto::StatusBatch> queue_;
 };
+
+// How often an executor tells the driver what its running tasks have spilled (only
+// when that changed).
+constexpr std::chrono::milliseconds kProgressInterval{1000};
 
 }  // namespace
 
@@ -128,8 +149,12 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   int exit_code = 1;
   {
     StatusSender sender(stream.get());
-    TaskPool pool(args->cores, ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression},
+    RunningTasks running;
+    PeriodicThread progress(kProgressInterval, [&] { sender.AddProgress(running.TakeChanged()); });
+    TaskPool pool(args->cores,
+                  ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression, &running},
                   [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
+    progress.Start();
     proto::DriverMessage message;
     while (stream->Read(&message)) {
       if (message.has_launch()) {
@@ -150,6 +175,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
                     args->executor_id, args->driver_address);
     }
     pool.Stop();
+    progress.Stop();
     sender.Stop();
   }
   context.TryCancel();

@@ -53,15 +53,18 @@ struct BlockUpdate {
 };
 
 // Everything one task attempt sees and produces. Not thread-safe (one per task).
+class RunningTasks;
+
 struct TaskContext {
   int64_t task_id = 0;
   int stage_id = 0;
   int partition = 0;
   int attempt = 0;
   ShuffleEnv* shuffle = nullptr;
-  BlockStore* blocks = nullptr;  // this executor's cached partitions
-  TaskMemory* memory = nullptr;  // this task's execution memory
-  SpillSpace* spills = nullptr;  // where its operators spill
+  BlockStore* blocks = nullptr;     // this executor's cached partitions
+  TaskMemory* memory = nullptr;     // this task's execution memory
+  SpillSpace* spills = nullptr;     // where its operators spill
+  RunningTasks* running = nullptr;  // where its spill figures are published as they grow
   // The partition of the datasets computed by the operators being opened (differs
   // from `partition` below a coalesce).
   int dataset_partition = 0;

@@ -9,8 +9,10 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "runtime/combine_spill.h"
+#include "runtime/running_tasks.h"
 #include "runtime/spill_join.h"
 #include "runtime/spill_merge.h"
+#include "runtime/task_memory.h"
 
 namespace kiln::runtime {
 
@@ -110,6 +112,11 @@ absl::StatusOr<std::string> WriteSpill(TaskContext& ctx, int64_t memory_bytes,
   ctx.metrics.spill_count += 1;
   ctx.metrics.memory_bytes_spilled += memory_bytes;
   ctx.metrics.disk_bytes_spilled += *bytes;
+  if (ctx.running != nullptr) {
+    TaskMetrics now = ctx.metrics;
+    if (ctx.memory != nullptr) now.peak_execution_memory = ctx.memory->peak();
+    ctx.running->Update(ctx.task_id, now);
+  }
   return *std::move(path);
 }
 

@@ -159,6 +159,15 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.memory = &memory;
   SpillSpace spills(env.spill_dir, task.task_id(), env.spill_compression);
   ctx.spills = &spills;
+  ctx.running = env.running;
+  if (env.running != nullptr) env.running->Begin(task.task_id());
+  struct Ended {
+    ~Ended() {
+      if (running != nullptr) running->End(task_id);
+    }
+    RunningTasks* running;
+    int64_t task_id;
+  } ended{env.running, task.task_id()};
 
   absl::Status result;
   try {

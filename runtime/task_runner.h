@@ -11,6 +11,7 @@
 #include "proto/task.pb.h"
 #include "runtime/block_store.h"
 #include "runtime/memory_manager.h"
+#include "runtime/running_tasks.h"
 #include "runtime/shuffle_env.h"
 
 namespace kiln::runtime {
@@ -22,6 +23,7 @@ struct ExecutorEnv {
   MemoryManager* memory = nullptr;                    // null: execution memory is not limited
   std::string spill_dir;                              // where tasks spill ("" = they cannot)
   Compression spill_compression = Compression::kLz4;  // kiln.io.compression.codec
+  RunningTasks* running = nullptr;                    // null: spill figures only at the end
 };
 
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,

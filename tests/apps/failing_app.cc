@@ -9,6 +9,11 @@
 //               "collected=100" unless kiln.driver.maxResultSize stops it.
 //   MODE=hog    a task that allocates and touches 2 GiB on record 42, past any test
 //               executor's memory limit: the worker must kill its executor.
+//   MODE=spillhog  a sort of 3M records into one partition (it spills in a 512m
+//               executor), then a map that grows by 32 MiB every 100 ms from the first
+//               sorted record on, until its executor is killed.
+
+#include <unistd.h>
 
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +21,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "driver/kiln.h"
@@ -23,8 +29,8 @@
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc == 2 ? argv[1] : "";
-  if (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog") {
-    std::fprintf(stderr, "usage: failing_app throw|ok|collect|hog\n");
+  if (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog" && mode != "spillhog") {
+    std::fprintf(stderr, "usage: failing_app throw|ok|collect|hog|spillhog\n");
     return 2;
   }
   const bool fail = mode == "throw";  // captured by value: decides on the executors
@@ -37,6 +43,28 @@ int main(int argc, char** argv) {
             .map([](int64_t x) { return std::string(100 << 10, 'a' + x % 26); })
             .collect();
     std::printf("collected=%zu\n", big.size());
+    return 0;
+  }
+  if (mode == "spillhog") {
+    int64_t n =
+        ctx.parallelize(records, 2)
+            .flat_map([](int64_t x, kiln::Emit<std::pair<std::string, int64_t>>& out) {
+              for (int64_t i = 0; i < 30'000; ++i) {
+                out.emplace(
+                    std::to_string((x * 30'000 + i) * 7919 % 3'000'017) + std::string(40, 'k'), i);
+              }
+            })
+            .sort_by_key(true, 1)
+            .map([](const std::pair<std::string, int64_t>& kv) {
+              static std::vector<std::vector<char>> held;
+              while (held.size() < 64) {  // 2 GiB at the most, slowly
+                held.emplace_back(size_t{32} << 20, 1);
+                usleep(100'000);
+              }
+              return kv.second;
+            })
+            .count();
+    std::printf("count=%lld\n", static_cast<long long>(n));
     return 0;
   }
   int64_t n = ctx.parallelize(records, 4)

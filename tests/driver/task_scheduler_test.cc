@@ -133,7 +133,17 @@ TEST_CASE(
     if (!reason_first) tasks.ExecutorFailed("1", oom);
     tasks.AddExecutor(b);
     REQUIRE(WaitFor([&] { return b->tasks().size() == 1; }, 10s));
-    // The second: the task has failed max_failures times; the set fails naming why.
+    // The second: the task has failed max_failures times; the set fails naming why, and
+    // what the task had spilled when its executor died (as the executor last said).
+    proto::TaskProgress progress;
+    progress.set_task_id(b->tasks()[0].task_id());
+    progress.mutable_metrics()->set_spill_count(3);
+    progress.mutable_metrics()->set_memory_bytes_spilled(int64_t{300} << 20);
+    progress.mutable_metrics()->set_disk_bytes_spilled(int64_t{40} << 20);
+    progress.mutable_metrics()->set_peak_execution_memory(int64_t{434} << 20);
+    tasks.OnProgress("1", {progress});  // from another executor: ignored
+    progress.mutable_metrics()->set_spill_count(2);
+    tasks.OnProgress("2", {progress});
     tasks.RemoveExecutor("2", "its stream closed");
     tasks.ExecutorFailed("2", "executor 2 killed by signal 11");
     tasks.AddExecutor(c);
@@ -142,6 +152,9 @@ TEST_CASE(
     const std::string message(out.status.message());
     CHECK(message.find("failed 2 times") != std::string::npos);
     CHECK(message.find("executor 2 killed by signal 11") != std::string::npos);
+    CHECK(message.find(
+              "(executor 2, host host-2; the task had spilled 2 time(s) so far, 300.0 MiB in "
+              "memory, 40.0 MiB on disk, peak execution memory 434.0 MiB)") != std::string::npos);
     CHECK(c->tasks().empty());
   }
   // An executor lost without a failure (stopped, or its worker gone) counts nothing.

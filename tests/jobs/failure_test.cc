@@ -97,6 +97,27 @@ TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails 
 }
 
 TEST_CASE(
+    "jobs: an executor killed at its limit while its task spills: the error says how "
+    "far the task had got",
+    "[jobs][failure][memory]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  CommandResult r = Submit(cluster.master_url(),
+                           {"--executor-memory", "512m", "--conf", "kiln.task.maxFailures=1"},
+                           AppPath("failing_app"), {"spillhog"});
+  INFO(r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code != 0);
+  const std::string message = DriverMessage(r.err);
+  INFO("the driver's message: " << message);
+  CHECK(message.find("task 0 in stage 2 failed 1 times") != std::string::npos);  // 1: the sample
+  CHECK(message.find("; the task had spilled ") != std::string::npos);
+  CHECK(message.find(" on disk, peak execution memory ") != std::string::npos);
+  CHECK(message.find("exceeded its memory limit of 896.0 MiB") != std::string::npos);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE(
     "jobs: with kiln.worker.memoryLimits=watchdog the worker itself kills an executor "
     "past its limit",
     "[jobs][failure][memory]") {

@@ -7,7 +7,9 @@
 #include <utility>
 
 #include "runtime/partition_input.h"
+#include "runtime/running_tasks.h"
 #include "runtime/spill_merge.h"
+#include "runtime/task_memory.h"
 #include "tests/kiln_catch.h"
 #include "tests/runtime/runtime_test_util.h"
 
@@ -119,6 +121,35 @@ TEST_CASE("spill: a PartitionInput yields its runs, then memory, and stops at a 
   CHECK(seen >= 5'000);
   CHECK(seen < 12'001);  // the memory part is not reached past the damage
   CHECK(in.status().code() == absl::StatusCode::kDataLoss);
+}
+
+TEST_CASE("spill: a running task's spill figures are published once per change", "[spill]") {
+  ScratchDir dir;
+  SpillSpace space(dir.path(), 7, Compression::kLz4);
+  RunningTasks running;
+  TaskMemory memory(nullptr, 7);
+  TaskContext ctx;
+  ctx.task_id = 7;
+  ctx.spills = &space;
+  ctx.memory = &memory;
+  ctx.running = &running;
+  running.Begin(7);
+  CHECK(running.TakeChanged().empty());
+  memory.Acquire(5 << 20, nullptr);
+  Run(ctx, {{1, 1}, {2, 2}});
+  std::vector<TaskProgress> changed = running.TakeChanged();
+  REQUIRE(changed.size() == 1);
+  CHECK(changed[0].task_id == 7);
+  CHECK(changed[0].metrics.spill_count == 1);
+  CHECK(changed[0].metrics.memory_bytes_spilled == 100);
+  CHECK(changed[0].metrics.disk_bytes_spilled > 0);
+  CHECK(changed[0].metrics.peak_execution_memory == 5 << 20);
+  CHECK(running.TakeChanged().empty());  // nothing new
+  Run(ctx, {{3, 3}});
+  CHECK(running.TakeChanged().at(0).metrics.spill_count == 2);
+  running.End(7);
+  Run(ctx, {{4, 4}});  // after the task ended (its last status carries the figures)
+  CHECK(running.TakeChanged().empty());
 }
 
 TEST_CASE("spill: a task that cannot create its spill file fails naming the directory", "[spill]") {
