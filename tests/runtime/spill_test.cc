@@ -2,6 +2,10 @@
 // merges wider than the files one merge opens, and cleanup.
 #include "runtime/spill.h"
 
+#include <sys/mount.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <utility>
@@ -161,6 +165,39 @@ TEST_CASE("spill: a task that cannot create its spill file fails naming the dire
   REQUIRE_FALSE(path.ok());
   CHECK(std::string(path.status().message()).find("cannot spill to /nonexistent-kiln-dir") !=
         std::string::npos);
+  CHECK(ctx.metrics.spill_count == 0);
+}
+
+TEST_CASE("spill: a full disk fails the spill naming the directory and leaves no file", "[spill]") {
+  ScratchDir dir;
+  if (mount("kiln-spill-test", dir.path().c_str(), "tmpfs", 0, "size=256k") != 0) {
+    WARN("cannot mount a small tmpfs here (" << std::strerror(errno) << "): nothing to check");
+    return;
+  }
+  struct Unmount {
+    ~Unmount() { umount2(path.c_str(), MNT_DETACH); }
+    std::string path;
+  } unmount{dir.path()};
+  SpillSpace space(dir.path(), 1, Compression::kNone);
+  TaskContext ctx;
+  ctx.task_id = 1;
+  ctx.spills = &space;
+  const std::string value(1 << 10, 'v');
+  absl::StatusOr<std::string> path = WriteSpill(ctx, 1 << 20, [&](SpillWriter& out) {
+    for (int i = 0; i < 1024; ++i) {  // 1 MiB into 256 KiB
+      Writer w(out.buffer());
+      Encode(w, value);
+      if (absl::Status s = out.Appended(); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  });
+  REQUIRE_FALSE(path.ok());
+  INFO(path.status());
+  CHECK(path.status().code() == absl::StatusCode::kResourceExhausted);
+  CHECK(std::string(path.status().message()).find("task 1 cannot spill to " + dir.path()) !=
+        std::string::npos);
+  CHECK(std::string(path.status().message()).find("No space left on device") != std::string::npos);
+  CHECK(FilesIn(dir.path()) == 0);
   CHECK(ctx.metrics.spill_count == 0);
 }
 
