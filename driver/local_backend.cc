@@ -16,8 +16,10 @@
 #include "common/strings.h"
 #include "common/units.h"
 #include "driver/backend.h"
+#include "driver/stage_metrics.h"
 #include "runtime/block_store.h"
 #include "runtime/executor_shuffle.h"
+#include "runtime/running_tasks.h"
 #include "runtime/task_pool.h"
 #include "spdlog/spdlog.h"
 
@@ -81,7 +83,8 @@ class LocalBackend final : public Backend {
     TaskScheduler* tasks = options_.tasks;
     pool_ = std::make_unique<runtime::TaskPool>(
         options_.master.local_threads,
-        runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get(), dir_ + "/spill", *codec},
+        runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get(), dir_ + "/spill", *codec,
+                             &running_},
         [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
     ExecutorInfo info;
     info.id = "driver";
@@ -120,22 +123,31 @@ class LocalBackend final : public Backend {
     const int64_t memory_mb = conf.GetMemoryMb("kiln.driver.memory");
     const int64_t overhead_mb = MemoryOverheadMb(conf, "driver");
     const int64_t limit = (memory_mb + overhead_mb) << 20;
-    watch_ = std::make_unique<PeriodicThread>(std::chrono::milliseconds(50), [=] {
+    watch_ = std::make_unique<PeriodicThread>(std::chrono::milliseconds(50), [=, this] {
       absl::StatusOr<int64_t> rss = ResidentBytes(getpid());
       if (!rss.ok() || *rss <= limit) return;
+      std::string spills;
+      for (const runtime::TaskProgress& t : running_.Spilled()) {
+        StrAppend(
+            &spills, "; task ", t.task_id, " (stage ", t.stage_id, ", partition ", t.partition,
+            ") had ",
+            DescribeSpillsSoFar(t.metrics.spill_count, t.metrics.memory_bytes_spilled,
+                                t.metrics.disk_bytes_spilled, t.metrics.peak_execution_memory));
+      }
       std::fprintf(stderr,
                    "kiln: the driver exceeded its memory limit of %s in local mode "
-                   "(kiln.driver.memory %lld MiB + kiln.driver.memoryOverhead %lld MiB; RSS %s): "
-                   "raise --driver-memory, or use more partitions so that each task holds "
-                   "less; it kills itself\n",
+                   "(kiln.driver.memory %lld MiB + kiln.driver.memoryOverhead %lld MiB; RSS "
+                   "%s%s): raise --driver-memory, or use more partitions so that each task "
+                   "holds less; it kills itself\n",
                    FormatBytes(limit).c_str(), static_cast<long long>(memory_mb),
-                   static_cast<long long>(overhead_mb), FormatBytes(*rss).c_str());
+                   static_cast<long long>(overhead_mb), FormatBytes(*rss).c_str(), spills.c_str());
       std::fflush(stderr);
       raise(SIGKILL);
     });
     watch_->Start();
   }
 
+  runtime::RunningTasks running_;  // before the pool and the watch, which use it
   std::unique_ptr<PeriodicThread> watch_;
   std::unique_ptr<runtime::MemoryManager> memory_;
   std::unique_ptr<runtime::BlockStore> blocks_;

@@ -30,4 +30,11 @@ std::string DescribeStage(const StageMetrics& s) {
   return line;
 }
 
+std::string DescribeSpillsSoFar(int64_t spill_count, int64_t memory_bytes, int64_t disk_bytes,
+                                int64_t peak_execution_memory) {
+  return StrCat("spilled ", spill_count, " time(s) so far, ", FormatBytes(memory_bytes),
+                " in memory, ", FormatBytes(disk_bytes), " on disk, peak execution memory ",
+                FormatBytes(peak_execution_memory));
+}
+
 }  // namespace kiln

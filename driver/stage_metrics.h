@@ -31,4 +31,9 @@ struct StageMetrics {
 // One line: "stage 3 (sort_by_key): 8 tasks, read 1.2 GiB (40000000 records) ...".
 std::string DescribeStage(const StageMetrics& stage);
 
+// What a running task had spilled: "spilled 2 time(s) so far, 335.3 MiB in memory,
+// 19.0 MiB on disk, peak execution memory 127.2 MiB".
+std::string DescribeSpillsSoFar(int64_t spill_count, int64_t memory_bytes, int64_t disk_bytes,
+                                int64_t peak_execution_memory);
+
 }  // namespace kiln

@@ -5,6 +5,7 @@
 
 #include "common/strings.h"
 #include "common/units.h"
+#include "driver/stage_metrics.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -100,10 +101,9 @@ void TaskSetManager::CountLostAttempt(int index, const ExecutorInfo& where,
   if (Done() || has_result(index)) return;
   std::string detail;
   if (so_far.spill_count() > 0) {
-    detail = StrCat("the task had spilled ", so_far.spill_count(), " time(s) so far, ",
-                    FormatBytes(so_far.memory_bytes_spilled()), " in memory, ",
-                    FormatBytes(so_far.disk_bytes_spilled()), " on disk, peak execution memory ",
-                    FormatBytes(so_far.peak_execution_memory()));
+    detail = "the task had " +
+             DescribeSpillsSoFar(so_far.spill_count(), so_far.memory_bytes_spilled(),
+                                 so_far.disk_bytes_spilled(), so_far.peak_execution_memory());
   }
   CountFailure(index, where, error, /*requeue=*/false, detail);
 }

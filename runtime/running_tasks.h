@@ -16,21 +16,25 @@ namespace kiln::runtime {
 
 struct TaskProgress {
   int64_t task_id = 0;
+  int stage_id = 0;
+  int partition = 0;
   TaskMetrics metrics;  // spill figures and the peak execution memory so far
 };
 
 class RunningTasks {
  public:
-  void Begin(int64_t task_id);
+  void Begin(int64_t task_id, int stage_id, int partition);
   void End(int64_t task_id);
   // The task's figures now (from its own thread, after a spill).
   void Update(int64_t task_id, const TaskMetrics& metrics);
   // The running tasks whose figures changed since the last call.
   std::vector<TaskProgress> TakeChanged();
+  // Every running task that has spilled, by task id.
+  std::vector<TaskProgress> Spilled();
 
  private:
   struct Entry {
-    TaskMetrics metrics;
+    TaskProgress progress;
     bool changed = false;
   };
   absl::Mutex mu_;

@@ -160,7 +160,7 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   SpillSpace spills(env.spill_dir, task.task_id(), env.spill_compression);
   ctx.spills = &spills;
   ctx.running = env.running;
-  if (env.running != nullptr) env.running->Begin(task.task_id());
+  if (env.running != nullptr) env.running->Begin(task.task_id(), plan.stage_id(), task.partition());
   struct Ended {
     ~Ended() {
       if (running != nullptr) running->End(task_id);

@@ -117,6 +117,19 @@ TEST_CASE(
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
+TEST_CASE("jobs: in local mode a driver past its limit names what its tasks had spilled",
+          "[jobs][failure][memory]") {
+  CommandResult r =
+      Submit("local[2]", {"--driver-memory", "512m"}, AppPath("failing_app"), {"spillhog"});
+  INFO(r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == -SIGKILL);
+  CHECK(r.err.find("kiln: the driver exceeded its memory limit of 896.0 MiB in local mode") !=
+        std::string::npos);
+  CHECK(r.err.find(") had spilled ") != std::string::npos);
+  CHECK(r.err.find("(stage 2, partition 0) had spilled ") != std::string::npos);
+}
+
 TEST_CASE(
     "jobs: with kiln.worker.memoryLimits=watchdog the worker itself kills an executor "
     "past its limit",

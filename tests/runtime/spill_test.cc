@@ -137,13 +137,16 @@ TEST_CASE("spill: a running task's spill figures are published once per change",
   ctx.spills = &space;
   ctx.memory = &memory;
   ctx.running = &running;
-  running.Begin(7);
+  running.Begin(7, 2, 5);
   CHECK(running.TakeChanged().empty());
   memory.Acquire(5 << 20, nullptr);
   Run(ctx, {{1, 1}, {2, 2}});
   std::vector<TaskProgress> changed = running.TakeChanged();
   REQUIRE(changed.size() == 1);
   CHECK(changed[0].task_id == 7);
+  CHECK(changed[0].stage_id == 2);
+  CHECK(changed[0].partition == 5);
+  CHECK(running.Spilled().size() == 1);
   CHECK(changed[0].metrics.spill_count == 1);
   CHECK(changed[0].metrics.memory_bytes_spilled == 100);
   CHECK(changed[0].metrics.disk_bytes_spilled > 0);
