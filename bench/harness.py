@@ -326,7 +326,7 @@ def fmt_seconds(xs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repetitions (< 10 min)")
+    parser.add_argument("--quick", action="store_true", help="smaller inputs, fewer repetitions (about 12 min)")
     parser.add_argument("--only", default="", help="comma-separated benchmarks to run (default: all)")
     parser.add_argument("--systems", default=",".join(SYSTEMS), help="comma-separated systems")
     parser.add_argument("--reps", type=int, default=0,

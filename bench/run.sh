@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# bench/run.sh [--quick] [--only B1,B2] [--systems kiln,spark,dask,single]
+# bench/run.sh [--quick] [--only B1,B2] [--systems kiln,spark,dask,single] [--reps N]
 #
 # Installs what the benchmarks need (Kiln's build dependencies, JDK 17, iperf3, pyspark and
 # Dask from PyPI), builds Kiln (Release), generates the seeded inputs once (in
 # $KILN_BENCH_DATA, default /var/tmp/kiln-bench) and runs bench/harness.py, which
-# prints the results table. --quick: smaller inputs and fewer repetitions (< 10 min).
+# prints the results table. --quick: smaller inputs and fewer repetitions (about 12 min).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
