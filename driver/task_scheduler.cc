@@ -155,7 +155,8 @@ TaskScheduler::Launches TaskScheduler::AssignLocked() {
     task->set_attempt(set_->attempts(index) - 1);
     task->set_split(spec.split);
     bytes += spec.split.size() + 32;
-    running_[next_task_id_++] = Running{id, index, generation_};
+    running_[next_task_id_++] =
+        Running{.executor_id = id, .index = index, .generation = generation_, .so_far = {}};
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
   if (launches.empty()) return {};
