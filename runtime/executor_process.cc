@@ -47,10 +47,7 @@ class StatusSender {
     for (const TaskProgress& p : progress) {
       proto::TaskProgress* out = batch.add_progress();
       out->set_task_id(p.task_id);
-      out->mutable_metrics()->set_peak_execution_memory(p.metrics.peak_execution_memory);
-      out->mutable_metrics()->set_spill_count(p.metrics.spill_count);
-      out->mutable_metrics()->set_memory_bytes_spilled(p.metrics.memory_bytes_spilled);
-      out->mutable_metrics()->set_disk_bytes_spilled(p.metrics.disk_bytes_spilled);
+      MetricsToProto(p.metrics, out->mutable_metrics());
     }
     queue_.Push(std::move(batch));
   }

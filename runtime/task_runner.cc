@@ -143,6 +143,18 @@ std::string EncodeCacheUnit(int partition, std::string_view lineage) {
   return unit;
 }
 
+void MetricsToProto(const TaskMetrics& m, proto::TaskMetrics* out) {
+  out->set_run_nanos(m.run_nanos);
+  out->set_records_read(m.records_read);
+  out->set_records_written(m.records_written);
+  out->set_shuffle_bytes_read(m.shuffle_bytes_read);
+  out->set_shuffle_bytes_written(m.shuffle_bytes_written);
+  out->set_peak_execution_memory(m.peak_execution_memory);
+  out->set_spill_count(m.spill_count);
+  out->set_memory_bytes_spilled(m.memory_bytes_spilled);
+  out->set_disk_bytes_spilled(m.disk_bytes_spilled);
+}
+
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
                           const ExecutorEnv& env) {
   auto start = std::chrono::steady_clock::now();
@@ -177,18 +189,11 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   } catch (...) {
     result = absl::UnknownError("user code threw a non-standard exception");
   }
-  proto::TaskMetrics* metrics = status.mutable_metrics();
-  metrics->set_run_nanos(
+  ctx.metrics.run_nanos =
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
-          .count());
-  metrics->set_records_read(ctx.metrics.records_read);
-  metrics->set_records_written(ctx.metrics.records_written);
-  metrics->set_shuffle_bytes_read(ctx.metrics.shuffle_bytes_read);
-  metrics->set_shuffle_bytes_written(ctx.metrics.shuffle_bytes_written);
-  metrics->set_peak_execution_memory(memory.peak());
-  metrics->set_spill_count(ctx.metrics.spill_count);
-  metrics->set_memory_bytes_spilled(ctx.metrics.memory_bytes_spilled);
-  metrics->set_disk_bytes_spilled(ctx.metrics.disk_bytes_spilled);
+          .count();
+  ctx.metrics.peak_execution_memory = memory.peak();
+  MetricsToProto(ctx.metrics, status.mutable_metrics());
   for (const BlockUpdate& u : ctx.block_updates) {
     proto::BlockUpdate* out = status.add_block_updates();
     out->set_dataset(u.dataset);

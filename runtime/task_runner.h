@@ -26,6 +26,9 @@ struct ExecutorEnv {
   RunningTasks* running = nullptr;                    // null: spill figures only at the end
 };
 
+// The proto form of a task's metrics (in its status, and in progress reports).
+void MetricsToProto(const TaskMetrics& metrics, proto::TaskMetrics* out);
+
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
                           const ExecutorEnv& env);
 

@@ -7,8 +7,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
+#include "common/background.h"
 #include "common/process_memory.h"
 #include "tests/apps/spill_records.h"
 #include "tests/jobs/job_util.h"
@@ -21,29 +21,24 @@ namespace {
 
 constexpr int64_t kLimit = int64_t{896} << 20;  // 512m + the default 384m overhead
 
-// Samples the resident memory of the cluster's executors until destroyed.
+// Samples the resident memory of the cluster's executors every 10 ms until destroyed.
 class RssSampler {
  public:
   explicit RssSampler(const MiniCluster& cluster)
-      : thread_([this, &cluster] {
-          while (!stop_) {
-            for (pid_t pid : cluster.ExecutorPids()) {
-              absl::StatusOr<int64_t> rss = ResidentBytes(pid);
-              if (rss.ok() && *rss > peak_) peak_ = *rss;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(10));  // sampling period
+      : loop_(std::chrono::milliseconds(10), [this, &cluster] {
+          for (pid_t pid : cluster.ExecutorPids()) {
+            absl::StatusOr<int64_t> rss = ResidentBytes(pid);
+            if (rss.ok() && *rss > peak_) peak_ = *rss;
           }
-        }) {}
-  ~RssSampler() {
-    stop_ = true;
-    thread_.join();
+        }) {
+    loop_.Start();
   }
+  ~RssSampler() { loop_.Stop(); }
   int64_t peak() const { return peak_; }
 
  private:
-  std::atomic<bool> stop_{false};
   std::atomic<int64_t> peak_{0};
-  std::thread thread_;
+  PeriodicThread loop_;  // last: stopped first
 };
 
 // Files a spill leaves while it lives: task spill runs and shuffle writer runs.
