@@ -36,6 +36,13 @@ bool Application::HasExecutorOn(const std::string& worker_id) const {
   return false;
 }
 
+bool Application::HasRunningExecutor() const {
+  for (const auto& [id, e] : executors) {
+    if (e.state == ExecutorState::kRunning) return true;
+  }
+  return false;
+}
+
 Application& ApplicationRegistry::Add(ApplicationRequest request,
                                       std::chrono::system_clock::time_point start_wall,
                                       std::chrono::steady_clock::time_point now) {
@@ -62,10 +69,14 @@ Application* ApplicationRegistry::FindActive(const std::string& id) {
 }
 
 bool ApplicationRegistry::IsCompleted(const std::string& id) const {
+  return FindCompleted(id) != nullptr;
+}
+
+const Application* ApplicationRegistry::FindCompleted(const std::string& id) const {
   for (const Application& app : completed_) {
-    if (app.id == id) return true;
+    if (app.id == id) return &app;
   }
-  return false;
+  return nullptr;
 }
 
 std::vector<Application*> ApplicationRegistry::Active() {

@@ -52,8 +52,14 @@ struct Application {
   std::map<int, ExecutorInfo> executors;  // live grants, by executor id
   std::set<std::string> workers_used;     // every worker that was ever given an executor
   int next_executor_id = 0;
+  // Executors that failed since one last registered (kiln.deploy.maxExecutorRetries).
   int consecutive_failures = 0;
+  // Past kiln.deploy.maxExecutorRetries while some of its executors run: no new
+  // executors until a worker joins (the app is not removed, as in Spark).
+  bool launches_paused = false;
+  std::string end_reason;  // why it ended, once it has
 
+  bool HasRunningExecutor() const;
   int cores_granted() const;
   bool HasExecutorOn(const std::string& worker_id) const;
 };
@@ -71,6 +77,8 @@ class ApplicationRegistry {
   // An active (WAITING or RUNNING) application, or nullptr.
   Application* FindActive(const std::string& id);
   bool IsCompleted(const std::string& id) const;
+  // An ended application still remembered, or nullptr.
+  const Application* FindCompleted(const std::string& id) const;
 
   // Active applications in registration order.
   std::vector<Application*> Active();

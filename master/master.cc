@@ -90,9 +90,15 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
     absl::MutexLock lock(&mu_);
     // Only one process can serve host:port: an ALIVE worker there under another id is gone.
     if (WorkerInfo* old = workers_.FindAliveAt(r.host, r.port, r.id)) {
-      MarkWorkerDeadLocked(old->id, StrCat("worker ", r.id, " registered at its address"));
+      MarkWorkerDeadLocked(old->id, StrCat("worker ", r.id, " registered at its address"),
+                           &commands);
     }
     bool known = workers_.Find(r.id) != nullptr;
+    for (Application* app : known ? std::vector<Application*>{} : apps_.Active()) {
+      // A new worker may succeed where the others failed: launches resume.
+      if (app->launches_paused) app->consecutive_failures = 0;
+      app->launches_paused = false;
+    }
     ReconcileExecutorsLocked(r, &commands);
     spdlog::info("worker {} worker={} host={} port={} cores={} memory={}MiB",
                  known ? "re-registered" : "registered", r.id, r.host, r.port, r.cores,
@@ -165,6 +171,18 @@ bool Master::WorkerHeartbeat(const std::string& worker_id) {
   return false;
 }
 
+void Master::UnregisterWorker(const std::string& worker_id, const std::string& reason) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    const WorkerInfo* w = workers_.Find(worker_id);
+    if (w == nullptr || w->state != WorkerState::kAlive) return;
+    MarkWorkerDeadLocked(worker_id, StrCat("it shut down (", reason, ")"), &commands);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+}
+
 absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
   Commands commands;
   {
@@ -233,6 +251,12 @@ bool Master::ApplicationHeartbeat(const std::string& app_id) {
   return true;
 }
 
+std::string Master::EndReason(const std::string& app_id) const {
+  absl::MutexLock lock(&mu_);
+  const Application* app = apps_.FindCompleted(app_id);
+  return app == nullptr ? "" : app->end_reason;
+}
+
 absl::Status Master::UnregisterApplication(const std::string& app_id,
                                            const std::string& final_state) {
   ASSIGN_OR_RETURN(AppState state, ParseFinalState(final_state));
@@ -259,7 +283,7 @@ void Master::ExpireWorkers(std::chrono::steady_clock::time_point cutoff) {
     bool changed = false;
     for (WorkerInfo* w : workers_.Alive()) {
       if (w->last_heartbeat >= cutoff) continue;
-      MarkWorkerDeadLocked(w->id, "no heartbeat within kiln.worker.timeout");
+      MarkWorkerDeadLocked(w->id, "no heartbeat within kiln.worker.timeout", &commands);
       changed = true;
     }
     if (!changed) return;
@@ -285,9 +309,12 @@ void Master::ExpireApplications(std::chrono::steady_clock::time_point cutoff) {
   Dispatch(std::move(commands));
 }
 
-void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason) {
+void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason,
+                                  Commands* out) {
   spdlog::warn("worker lost worker={} reason={}", worker_id, reason);
+  std::vector<Application*> touched;
   for (Application* app : apps_.Active()) {
+    bool lost = false;
     for (auto it = app->executors.begin(); it != app->executors.end();) {
       if (it->second.worker_id != worker_id) {
         ++it;
@@ -295,9 +322,12 @@ void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::strin
       }
       spdlog::info("executor lost app={} executor={} worker={}", app->id, it->first, worker_id);
       it = app->executors.erase(it);
+      lost = true;
     }
+    if (lost) touched.push_back(app);
   }
   workers_.MarkDead(worker_id);  // its grants leave with it
+  for (Application* app : touched) EndIfRetriesSpentLocked(*app, out);
 }
 
 void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
@@ -305,16 +335,24 @@ void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
   KILN_CHECK(it != app.executors.end());
   workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
   app.executors.erase(it);
-  if (!failed) return;
-  ++app.consecutive_failures;
-  int max = options_.max_executor_retries;
-  if (max > 0 && app.consecutive_failures >= max) {
-    EndApplicationLocked(app, AppState::kFailed,
-                         StrCat(app.consecutive_failures,
-                                " executor failures in a row "
-                                "(kiln.deploy.maxExecutorRetries=",
-                                max, ")"),
-                         out);
+  if (failed) ++app.consecutive_failures;
+  EndIfRetriesSpentLocked(app, out);
+}
+
+void Master::EndIfRetriesSpentLocked(Application& app, Commands* out) {
+  const int max = options_.max_executor_retries;
+  if (max <= 0 || app.consecutive_failures < max) return;
+  const std::string why =
+      StrCat(app.consecutive_failures,
+             " executor failures in a row (kiln.deploy.maxExecutorRetries=", max, ")");
+  if (!app.HasRunningExecutor()) {
+    EndApplicationLocked(app, AppState::kFailed, why, out);
+  } else if (!app.launches_paused) {
+    // Spark's rule: an application whose executors run is not removed for failures
+    // elsewhere. It keeps what it has; a worker that joins lifts the pause.
+    app.launches_paused = true;
+    spdlog::warn("app={}: no more executor launches after {}; it keeps its running executors",
+                 app.id, why);
   }
 }
 
@@ -329,6 +367,7 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
     out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *w, app.id));
   }
   spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state), reason);
+  app.end_reason = reason;
   apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
 }
 
@@ -348,6 +387,7 @@ void Master::ScheduleLocked(Commands* out) {
 }
 
 void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
+  if (app.launches_paused) return;
   const ApplicationRequest& req = app.request;
   ExecutorDemand demand;
   demand.cores_per_executor = req.cores_per_executor;

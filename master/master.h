@@ -89,6 +89,8 @@ class Master final : public LivenessTarget {
   absl::Status RegisterWorker(const WorkerRegistration& registration);
   // Returns true when the worker must register again (unknown or DEAD).
   bool WorkerHeartbeat(const std::string& worker_id);
+  // The worker shuts down: DEAD at once, its executors lost, its grants free.
+  void UnregisterWorker(const std::string& worker_id, const std::string& reason);
   // An executor ended (frees its grant; FAILED counts toward max_executor_retries) or
   // started. Reports of unknown or ended applications are ignored.
   absl::Status ExecutorStateChanged(const ExecutorStateReport& report);
@@ -98,6 +100,8 @@ class Master final : public LivenessTarget {
   absl::StatusOr<RegisteredApplication> RegisterApplication(const ApplicationRequest& request);
   // False when the application is unknown or has ended.
   bool ApplicationHeartbeat(const std::string& app_id);
+  // Why the master ended the application, or empty (still active, or never known).
+  std::string EndReason(const std::string& app_id) const;
   // Ends the application with `final_state` (FINISHED, FAILED or KILLED; empty means
   // FINISHED). Ending an application that already ended is OK; an unknown id is NotFound.
   absl::Status UnregisterApplication(const std::string& app_id, const std::string& final_state);
@@ -127,11 +131,16 @@ class Master final : public LivenessTarget {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileExecutorsLocked(const WorkerRegistration& registration, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason)
+  // Its executors are lost; an application past its retries that loses its last
+  // running executor ends.
+  void MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees an ended executor's grant; a failure may end its application.
   void ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // kiln.deploy.maxExecutorRetries: past it, an application with no running executor
+  // ends; one with running executors gets no more launches.
+  void EndIfRetriesSpentLocked(Application& app, Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndApplicationLocked(Application& app, AppState state, const std::string& reason,
                             Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -54,6 +54,13 @@ grpc::Status MasterService::WorkerHeartbeat(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status MasterService::UnregisterWorker(grpc::ServerContext*,
+                                             const proto::UnregisterWorkerRequest* req,
+                                             proto::UnregisterWorkerReply*) {
+  master_->UnregisterWorker(req->worker_id(), req->reason());
+  return grpc::Status::OK;
+}
+
 grpc::Status MasterService::ExecutorStateChanged(grpc::ServerContext*,
                                                  const proto::ExecutorStateChangedRequest* req,
                                                  proto::ExecutorStateChangedReply*) {
@@ -90,6 +97,7 @@ grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
                                                  const proto::ApplicationHeartbeatRequest* req,
                                                  proto::ApplicationHeartbeatReply* reply) {
   reply->set_known(master_->ApplicationHeartbeat(req->app_id()));
+  if (!reply->known()) reply->set_end_reason(master_->EndReason(req->app_id()));
   return grpc::Status::OK;
 }
 

@@ -15,6 +15,8 @@ class MasterService final : public proto::Master::Service {
                               proto::RegisterWorkerReply* reply) override;
   grpc::Status WorkerHeartbeat(grpc::ServerContext* ctx, const proto::WorkerHeartbeatRequest* req,
                                proto::WorkerHeartbeatReply* reply) override;
+  grpc::Status UnregisterWorker(grpc::ServerContext* ctx, const proto::UnregisterWorkerRequest* req,
+                                proto::UnregisterWorkerReply* reply) override;
   grpc::Status ExecutorStateChanged(grpc::ServerContext* ctx,
                                     const proto::ExecutorStateChangedRequest* req,
                                     proto::ExecutorStateChangedReply* reply) override;

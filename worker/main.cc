@@ -33,14 +33,14 @@ int Fail(int code, std::string_view message) {
 // Waits for SIGTERM/SIGINT on its own thread (they are blocked everywhere else).
 class SignalWaiter {
  public:
-  explicit SignalWaiter(std::function<void()> on_signal)
+  explicit SignalWaiter(std::function<void(int)> on_signal)
       : thread_([this, on_signal = std::move(on_signal)] {
           sigset_t set = Signals();
           int sig = 0;
           sigwait(&set, &sig);
           if (!done_.HasBeenNotified()) {
             spdlog::info("received signal {}: shutting down", sig);
-            on_signal();
+            on_signal(sig);
           }
         }) {}
   ~SignalWaiter() {
@@ -148,7 +148,9 @@ int Main(int argc, char** argv) {
 
   Worker worker(*options);
   absl::Notification shutdown;
-  SignalWaiter signal_waiter([&] {
+  std::string stop_reason = "its process stopped";
+  SignalWaiter signal_waiter([&](int sig) {
+    stop_reason = StrCat("stopped by signal ", sig, " (SIG", sigabbrev_np(sig), ")");
     worker.RequestStop();
     shutdown.Notify();
   });
@@ -175,7 +177,7 @@ int Main(int argc, char** argv) {
     return 1;
   }
   shutdown.WaitForNotification();
-  worker.Stop();
+  worker.Stop(StrCat("its process was ", stop_reason));
   return 0;
 }
 

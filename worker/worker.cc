@@ -209,19 +209,25 @@ absl::Status Worker::Register() {
   launcher_->Start();
   service_.Attach(&control_);
   RETURN_IF_ERROR(link_->Register());
+  registered_ = true;
   link_->Start();
   return absl::OkStatus();
 }
 
 void Worker::RequestStop() { stop_requested_.Raise(); }
 
-void Worker::Stop() {
+void Worker::Stop(const std::string& reason) {
   if (stopped_) return;
   stopped_ = true;
   // First: from now on state reports get one attempt (SendReport), so that the reports
   // of the executors killed below do not wait on a master that is gone.
   RequestStop();
   if (link_ != nullptr) link_->Stop();
+  if (registered_) {
+    // Before the executors go: the master stops placing executors here at once.
+    absl::Status s = master_.UnregisterWorker(info_.id, reason);
+    if (!s.ok()) spdlog::info("could not tell the master this worker stops: {}", View(s.message()));
+  }
   fetches_->CancelAll();
   if (launcher_ != nullptr) {
     // Executors first: they die with the launcher threads that forked them (PDEATHSIG),

@@ -8,6 +8,7 @@
 // (a signal handler thread): it makes a Register() in progress give up.
 // Thread-safe for those calls; Listen/Register/Stop from one thread.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -68,9 +69,10 @@ class Worker {
   // Registers with the master (retrying up to connect_timeout) and starts the loops.
   absl::Status Register();
   void RequestStop();
-  // Stops the executors (SIGTERM, then SIGKILL after the grace), the loops and the
-  // servers. Idempotent.
-  void Stop();
+  // Tells the master it leaves (with `reason`, when it had registered), then stops the
+  // executors (SIGTERM, then SIGKILL after the grace), the loops and the servers.
+  // Idempotent.
+  void Stop(const std::string& reason = "its process stopped");
 
   const std::string& id() const { return info_.id; }
   int port() const { return info_.port; }
@@ -110,6 +112,7 @@ class Worker {
   ExecutorControl control_;
   StopSignal stop_requested_;  // RequestStop(): ends a registration and report retries
   bool stopped_ = false;
+  std::atomic<bool> registered_{false};  // Register() succeeded: unregister on Stop()
 };
 
 // worker-<yyyyMMddHHmmss>-<host>-<port>, with the local time now.

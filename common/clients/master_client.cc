@@ -59,6 +59,17 @@ absl::StatusOr<proto::RegisterApplicationReply> MasterClient::RegisterApplicatio
       "RegisterApplication");
 }
 
+absl::Status MasterClient::UnregisterWorker(const std::string& worker_id,
+                                            const std::string& reason) {
+  proto::UnregisterWorkerRequest request;
+  request.set_worker_id(worker_id);
+  request.set_reason(reason);
+  return Call<proto::UnregisterWorkerRequest, proto::UnregisterWorkerReply>(
+             stub_.get(), &proto::Master::Stub::UnregisterWorker, request, options_,
+             "UnregisterWorker", /*retry=*/false)
+      .status();
+}
+
 absl::StatusOr<proto::ApplicationHeartbeatReply> MasterClient::ApplicationHeartbeat(
     const std::string& app_id) {
   proto::ApplicationHeartbeatRequest request;

@@ -26,6 +26,8 @@ class MasterClient {
       const proto::RegisterWorkerRequest& request);
   // Heartbeats do not retry: the next one is the retry.
   absl::StatusOr<proto::WorkerHeartbeatReply> WorkerHeartbeat(const std::string& worker_id);
+  // One attempt: a worker shutting down does not wait for a master that is gone.
+  absl::Status UnregisterWorker(const std::string& worker_id, const std::string& reason);
   absl::Status ExecutorStateChanged(const proto::ExecutorStateChangedRequest& request);
   absl::StatusOr<proto::RegisterApplicationReply> RegisterApplication(
       const proto::RegisterApplicationRequest& request);

@@ -12,11 +12,20 @@
 //   MODE=spillhog  a sort of 3M records into one partition (it spills in a 512m
 //               executor), then a map that grows by 32 MiB every 100 ms from the first
 //               sorted record on, until its executor is killed.
+//   MODE=exit|abort|segv  a map that ends its own executor on record 42 every time
+//               (_Exit(9), abort(), a SIGSEGV), after a line on stderr: the job must
+//               fail after kiln.task.maxFailures, naming the partition and the exit.
+//   MODE=exitonce MARKER  the same _Exit(9), only while the file MARKER does not exist
+//               (the task creates it first): the retry succeeds, "count=100".
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <array>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <numeric>
 #include <stdexcept>
@@ -26,17 +35,65 @@
 
 #include "driver/kiln.h"
 
+namespace {
+
+std::vector<int64_t> records_of(int64_t n) {
+  std::vector<int64_t> records(static_cast<size_t>(n));
+  std::iota(records.begin(), records.end(), 0);
+  return records;
+}
+
+enum class Crash { kExit, kAbort, kSegv, kExitOnce };
+using Path = std::array<char, 256>;  // a lambda ships trivially copyable captures only
+
+// Ends this process as `crash` says; kExitOnce only when it can create `marker`.
+void CrashOnce(Crash crash, const Path& marker) {
+  if (crash == Crash::kExitOnce) {
+    int fd = open(marker.data(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+    if (fd < 0) return;  // crashed once already
+    close(fd);
+  }
+  std::fprintf(stderr, "failing_app: crashing on record 42\n");
+  std::fflush(stderr);
+  if (crash == Crash::kAbort) std::abort();
+  if (crash == Crash::kSegv) std::raise(SIGSEGV);
+  std::_Exit(9);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
-  const std::string mode = argc == 2 ? argv[1] : "";
-  if (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog" && mode != "spillhog") {
-    std::fprintf(stderr, "usage: failing_app throw|ok|collect|hog|spillhog\n");
+  const std::string mode = argc >= 2 ? argv[1] : "";
+  const std::string marker = argc == 3 ? argv[2] : "";
+  const bool crash = mode == "exit" || mode == "abort" || mode == "segv";
+  if ((argc != 2 || (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog" &&
+                     mode != "spillhog" && !crash)) &&
+      (argc != 3 || mode != "exitonce")) {
+    std::fprintf(stderr,
+                 "usage: failing_app throw|ok|collect|hog|spillhog|exit|abort|segv, "
+                 "or failing_app exitonce MARKER\n");
     return 2;
+  }
+  if (crash || mode == "exitonce") {
+    const Crash how = mode == "exit"    ? Crash::kExit
+                      : mode == "abort" ? Crash::kAbort
+                      : mode == "segv"  ? Crash::kSegv
+                                        : Crash::kExitOnce;
+    Path path{};
+    marker.copy(path.data(), path.size() - 1);
+    int64_t n = ctx.parallelize(records_of(100), 4)
+                    .map([how, path](int64_t x) {
+                      if (x == 42) CrashOnce(how, path);
+                      return x * 2;
+                    })
+                    .count();
+    std::printf("count=%lld\n", static_cast<long long>(n));
+    return 0;
   }
   const bool fail = mode == "throw";  // captured by value: decides on the executors
   const bool hog = mode == "hog";
-  std::vector<int64_t> records(100);
-  std::iota(records.begin(), records.end(), 0);
+  const std::vector<int64_t> records = records_of(100);
   if (mode == "collect") {
     std::vector<std::string> big =
         ctx.parallelize(records, 4)

@@ -76,6 +76,22 @@ TEST_CASE("cluster: a SIGKILLed worker becomes DEAD and its cores leave the pool
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 
+TEST_CASE("cluster: a worker stopped with SIGTERM is DEAD at once, not after the timeout",
+          "[cluster]") {
+  MiniClusterOptions options;
+  options.conf = {"kiln.worker.timeout=10m"};  // only the worker's own word can do it
+  MiniCluster cluster(options);
+  REQUIRE_OK(cluster.Start());
+  cluster.StopWorker(0);
+  CHECK(cluster.worker_pid(0) == -1);
+  bool dead = WaitFor([&] { return Str(cluster.WorkerState(0), "state") == "DEAD"; }, seconds(5));
+  INFO("/json: " << cluster.MasterState().dump());
+  REQUIRE(dead);
+  CHECK(Int(cluster.MasterState(), "cores") == 2);
+  CHECK(Str(cluster.WorkerState(1), "state") == "ALIVE");
+  REQUIRE_OK(cluster.CheckNoLeaks());
+}
+
 TEST_CASE("cluster: a restarted worker registers again", "[cluster]") {
   MiniCluster cluster(FastLiveness());
   REQUIRE_OK(cluster.Start());

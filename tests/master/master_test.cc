@@ -257,6 +257,74 @@ TEST_CASE("master: consecutive executor failures remove the application as FAILE
   CHECK(c.Worker(1).memory_used_mb == 0);
 }
 
+TEST_CASE("master: failures elsewhere do not remove an application whose executors run") {
+  Cluster c(true, /*retries=*/3);
+  c.AddWorker(1, 2, 4096);
+  c.AddWorker(2, 2, 4096);
+  std::string app = c.AddApp(2, 1024, 0);  // executor 0 on one worker, 1 on the other
+  const AppView started = c.App(app);
+  REQUIRE(started.executors.size() == 2);
+  const int good = started.executors[0].worker_id == "w1" ? 1 : 2;
+  const int bad = 3 - good;
+  const int good_id =
+      started.executors[0].worker_id == "w1" ? started.executors[0].id : started.executors[1].id;
+  c.ReportExecutor(good, app, good_id, ExecutorEvent::kRunning);
+  // The executors on the bad worker fail one after the other: the third in a row pauses
+  // the launches instead of removing an application that runs.
+  for (int i = 0; i < 3; ++i) {
+    const AppView now = c.App(app);
+    int failing = -1;
+    for (const auto& e : now.executors) {
+      if (e.worker_id == StrCat("w", bad)) failing = e.id;
+    }
+    REQUIRE(failing >= 0);
+    c.ReportExecutor(bad, app, failing, ExecutorEvent::kFailed);
+  }
+  CHECK(c.App(app).state == "RUNNING");
+  CHECK(c.App(app).executors.size() == 1);
+  CHECK(c.Worker(bad).cores_used == 0);  // no new launch there
+  c.commands.Take();
+
+  // A new worker lifts the pause.
+  c.AddWorker(3, 2, 4096);
+  CHECK(c.commands.With("launch " + Addr(3)).size() == 1);
+
+  // Losing the last running executor while past the retries ends it: w3's launch fails,
+  // twice more in a row on w3, then the good worker shuts down.
+  for (int i = 0; i < 3; ++i) {
+    int failing = -1;
+    for (const auto& e : c.App(app).executors) {
+      if (e.worker_id == "w3") failing = e.id;
+    }
+    REQUIRE(failing >= 0);
+    c.ReportExecutor(3, app, failing, ExecutorEvent::kFailed);
+  }
+  CHECK(c.App(app).state == "RUNNING");
+  c.master->UnregisterWorker(StrCat("w", good), "stopped by signal 15 (SIGTERM)");
+  CHECK(c.App(app).state == "FAILED");
+  CHECK_THAT(c.master->EndReason(app),
+             Catch::Contains("3 executor failures in a row (kiln.deploy.maxExecutorRetries=3)"));
+}
+
+TEST_CASE("master: a worker that unregisters is DEAD at once and its executors move") {
+  Cluster c;
+  c.AddWorker(1, 2, 4096);
+  c.AddWorker(2, 2, 4096);
+  std::string app = c.AddApp(1, 512, 2);
+  REQUIRE(c.Worker(1).cores_used == 1);
+  c.commands.Take();
+  c.master->UnregisterWorker("w1", "its process was stopped by signal 15 (SIGTERM)");
+  CHECK(c.Worker(1).state == "DEAD");
+  CHECK(c.Worker(1).cores_used == 0);
+  CHECK(c.commands.With("launch " + Addr(1)).empty());
+  CHECK(c.commands.With("launch " + Addr(2)).size() == 1);  // the lost core, again
+  CHECK(c.Worker(2).cores_used == 2);
+  c.master->UnregisterWorker("w1", "again");  // idempotent
+  c.master->UnregisterWorker("nobody", "unknown");
+  CHECK(c.App(app).state == "RUNNING");
+  CHECK(c.master->EndReason(app).empty());
+}
+
 TEST_CASE("master: a failed launch counts as a failed executor") {
   Cluster c(true, /*retries=*/2);
   c.AddWorker(1, 4, 4096);

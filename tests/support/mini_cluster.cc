@@ -117,6 +117,10 @@ void MiniCluster::Stop() {
 void MiniCluster::TerminateNodes() {
   std::vector<Node*> nodes{&master_};
   for (Node& w : workers_) nodes.push_back(&w);
+  Terminate(nodes);
+}
+
+void MiniCluster::Terminate(const std::vector<Node*>& nodes) {
   for (Node* n : nodes) {
     if (n->pid <= 0) continue;
     if (n->paused) kill(n->pid, SIGCONT);
@@ -275,6 +279,8 @@ void MiniCluster::KillNode(Node& node) {
 }
 
 void MiniCluster::KillWorker(int i) { KillNode(worker(i)); }
+
+void MiniCluster::StopWorker(int i) { Terminate({&worker(i)}); }
 
 void MiniCluster::PauseWorker(int i) {
   Node& w = worker(i);

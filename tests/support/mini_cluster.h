@@ -87,6 +87,7 @@ class MiniCluster {
 
   // --- Faults ---
   void KillWorker(int i);    // SIGKILL, reaped; its executors are not touched
+  void StopWorker(int i);    // SIGTERM (SIGKILL after a grace), reaped: a clean stop
   void PauseWorker(int i);   // SIGSTOP
   void ResumeWorker(int i);  // SIGCONT
   // Kills worker i if it runs, starts it again with the same work dir and new
@@ -139,6 +140,8 @@ class MiniCluster {
   absl::Status CheckRunning(Node& node);
   void KillNode(Node& node);
   void TerminateNodes();
+  // SIGTERM to each (SIGCONT first if paused), SIGKILL after kStopGrace; reaped.
+  void Terminate(const std::vector<Node*>& nodes);
   Node& worker(int i);
   const Node& worker(int i) const;
 
