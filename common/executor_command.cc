@@ -4,6 +4,10 @@
 
 namespace kiln {
 
+std::string ExecutorDir(const std::string& app_dir, int executor_id) {
+  return StrCat(app_dir, "/executor-", executor_id);
+}
+
 std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& c) {
   return {
       c.binary_path,

@@ -33,6 +33,13 @@ struct ExecutorCommand {
 
 inline constexpr std::string_view kExecutorFlag = "--kiln-executor";
 
+// The executor's own directory on the worker (stdout, stderr, scratch files).
+std::string ExecutorDir(const std::string& app_dir, int executor_id);
+// The file an executor creates in its directory once its driver has accepted it: the
+// worker reports it RUNNING only then, so that executors that die before they reach
+// their driver count as failures in a row (kiln.deploy.maxExecutorRetries).
+inline constexpr std::string_view kRegisteredFile = "registered";
+
 std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& command);
 
 // True when argv is an executor's: argv[1] is --kiln-executor.

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -199,6 +200,31 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::st
     return ErrnoError("cannot create a directory under ", parent);
   }
   return templ;
+}
+
+absl::StatusOr<ScopedFd> LockOwnedDir(const std::string& dir) {
+  // Locked under another name, then renamed: a sweeper never sees it unlocked.
+  const std::string path = dir + "/.owner";
+  const std::string taking = path + ".new";
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(taking, O_RDWR | O_CREAT, "lock file"));
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) return ErrnoError("cannot lock ", taking);
+  if (rename(taking.c_str(), path.c_str()) != 0) return ErrnoError("cannot rename ", taking);
+  return fd;
+}
+
+int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix) {
+  std::error_code ec;
+  int removed = 0;
+  for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
+    int fd = open((entry.path() / ".owner").c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0) continue;
+    ScopedFd lock(fd);
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) continue;  // its owner lives
+    if (RemoveAll(entry.path().string()).ok()) ++removed;
+  }
+  return removed;
 }
 
 bool IsSafePathComponent(const std::string& id) {

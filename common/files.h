@@ -88,6 +88,15 @@ absl::StatusOr<std::string> SelfExePath();
 // Creates a fresh directory under `parent` named "<prefix>XXXXXX".
 absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::string& prefix);
 
+// Scratch dirs that outlive a crashed owner: the owner holds an exclusive flock on
+// DIR/.owner for as long as it lives (the kernel drops it when the process dies, also
+// by SIGKILL); a later run removes the dirs whose lock nobody holds.
+// Takes the lock; keep the fd open while the dir is in use.
+absl::StatusOr<ScopedFd> LockOwnedDir(const std::string& dir);
+// Removes the dirs under `parent` whose names start with `prefix` and whose owner is
+// gone; returns how many. Dirs without DIR/.owner are left alone.
+int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix);
+
 // True for ids safe to use as one path component (application ids, file names that
 // come over the network): [A-Za-z0-9._-]+, and not "." or "..".
 bool IsSafePathComponent(const std::string& id);

@@ -25,7 +25,10 @@ constexpr SettingDef kSettings[] = {
      "Partitions of parallelize and of wide operations when none is given; 0 = total "
      "executor cores (at least 2)."},
     {"kiln.deploy.maxExecutorRetries", T::kInt, "10",
-     "Master: executor failures in a row after which an application is removed."},
+     "Master: executor failures in a row (executors that end before or after reaching their "
+     "driver, with none reaching it meanwhile) after which an application with no running "
+     "executor is removed; one with running executors gets no new executors until a worker "
+     "joins. 0 = no limit."},
     {"kiln.deploy.spreadOut", T::kBool, "true",
      "Master: spread an application's executors over as many workers as possible "
      "(false: fill one worker before the next)."},

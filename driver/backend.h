@@ -21,9 +21,17 @@ class Backend {
   // Ends the application: executors stopped, the master told `final_state`
   // (FINISHED, FAILED, KILLED), temporary files removed. Idempotent.
   virtual void Stop(const std::string& final_state) = 0;
+  // The driver was interrupted and exits next: what must not outlive it goes now (the
+  // master is told KILLED, executors stopped; local mode's scratch dir), without waiting
+  // for running tasks.
+  virtual void Interrupt() = 0;
   virtual const std::string& app_id() const = 0;
   // Cores the application is expected to get soon (0 = unknown).
   virtual int ExpectedCores() const = 0;
+  // Checks that the application is still alive where it runs, and refreshes
+  // ExpectedCores(): in cluster mode, asks the master (an error with its reason when it
+  // has ended the application). Thread-safe.
+  virtual absl::Status Refresh() = 0;
 };
 
 struct BackendOptions {

@@ -3,6 +3,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 
 #include "common/background.h"
@@ -19,17 +20,6 @@ namespace {
 
 bool IsLoopback(const std::string& host) {
   return host == "localhost" || host.starts_with("127.") || host == "::1";
-}
-
-// One heartbeat to the master: tells it the driver is alive.
-void SendHeartbeat(MasterClient* master, const std::string& app_id) {
-  auto reply = master->ApplicationHeartbeat(app_id);
-  if (!reply.ok()) {
-    spdlog::warn("app={} heartbeat to master {} failed: {}", app_id, master->address(),
-                 View(reply.status().message()));
-  } else if (!reply->known()) {
-    spdlog::error("app={} the master no longer knows this application", app_id);
-  }
 }
 
 class ClusterBackend final : public Backend {
@@ -88,9 +78,13 @@ class ClusterBackend final : public Backend {
     granted_cores_ = reply->granted_cores();
     service_->SetAppId(app_id_);
     registered_ = true;
-    heartbeat_ = std::make_unique<PeriodicThread>(
-        conf.GetDuration("kiln.driver.heartbeatInterval"),
-        [master = master_.get(), app_id = app_id_] { SendHeartbeat(master, app_id); });
+    heartbeat_ =
+        std::make_unique<PeriodicThread>(conf.GetDuration("kiln.driver.heartbeatInterval"), [this] {
+          absl::Status alive = Refresh();
+          // The master ended the application: jobs in flight fail with its reason.
+          if (absl::IsFailedPrecondition(alive))
+            options_.tasks->Stop(std::string(View(alive.message())));
+        });
     heartbeat_->Start();
     spdlog::info("app={} registered with master {} (driver at {})", app_id_,
                  options_.master.original, driver_address);
@@ -112,14 +106,34 @@ class ClusterBackend final : public Backend {
     if (server_) server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   }
 
+  void Interrupt() override { Stop("KILLED"); }
+
   const std::string& app_id() const override { return app_id_; }
   int ExpectedCores() const override { return granted_cores_; }
+
+  // One heartbeat: tells the master the driver is alive and learns the cores granted.
+  absl::Status Refresh() override {
+    if (!registered_) return absl::OkStatus();
+    auto reply = master_->ApplicationHeartbeat(app_id_);
+    if (!reply.ok()) {
+      spdlog::warn("app={} heartbeat to master {} failed: {}", app_id_, master_->address(),
+                   View(reply.status().message()));
+      return absl::OkStatus();  // the next one is the retry; kiln.app.timeout decides
+    }
+    if (!reply->known()) {
+      return absl::FailedPreconditionError(
+          StrCat("the master at ", options_.master.original, " ended application ", app_id_, ": ",
+                 reply->end_reason().empty() ? "it does not know it" : reply->end_reason()));
+    }
+    granted_cores_ = reply->granted_cores();
+    return absl::OkStatus();
+  }
 
  private:
   BackendOptions options_;
   std::string app_id_;
-  int granted_cores_ = 0;
-  bool registered_ = false;
+  std::atomic<int> granted_cores_{0};
+  std::atomic<bool> registered_{false};
   bool stopped_ = false;
   std::unique_ptr<DriverService> service_;
   std::unique_ptr<grpc::Server> server_;

@@ -58,13 +58,12 @@ Context::Context(int argc, char** argv) {
   }
   EnsureLogging();
   Config conf = ConfigOrFail(options);
-  internal::DriverOptions driver_options{conf, conf.GetString("kiln.app.name"), true};
+  internal::DriverOptions driver_options{.conf = conf,
+                                         .app_name = conf.GetString("kiln.app.name"),
+                                         .exit_on_failure = true,
+                                         .announce = std::getenv("KILN_SUBMIT_CONF") != nullptr,
+                                         .handle_interrupts = true};
   driver_ = std::make_unique<internal::Driver>(std::move(driver_options));
-  if (std::getenv("KILN_SUBMIT_CONF") != nullptr) {
-    std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", driver_->app_id().c_str(),
-                 driver_->conf().GetString("kiln.app.name").c_str(),
-                 driver_->conf().GetString("kiln.master").c_str());
-  }
 }
 
 Context::Context(ContextOptions options) {

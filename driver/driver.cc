@@ -1,10 +1,13 @@
 #include "driver/driver.h"
 
 #include <fcntl.h>
+#include <signal.h>
+#include <string.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "common/files.h"
 #include "common/master_url.h"
@@ -41,12 +44,33 @@ Driver::Driver(DriverOptions options)
     backend_ = MakeLocalBackend(std::move(backend));
     Fail(std::string(View(master.status().message())));
   }
-  absl::Status started = backend_->Start();
-  if (!started.ok()) Fail(std::string(View(started.message())));
+  if (options_.handle_interrupts) {
+    interrupts_ = std::make_unique<InterruptHandler>([this](int sig) { Interrupted(sig); });
+  }
   if (options_.conf.GetBool("kiln.ui.showConsoleProgress")) progress_.Start();
 }
 
-Driver::~Driver() { Stop("FINISHED"); }
+Driver::~Driver() {
+  interrupts_.reset();
+  Stop("FINISHED");
+}
+
+void Driver::EnsureStarted() {
+  absl::MutexLock lock(&start_mu_);
+  if (started_ || stopped_) return;
+  started_ = true;
+  absl::Status started = backend_->Start();
+  if (!started.ok()) Fail(std::string(View(started.message())));
+  if (options_.announce) {
+    std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", backend_->app_id().c_str(),
+                 options_.app_name.c_str(), options_.conf.GetString("kiln.master").c_str());
+  }
+}
+
+const std::string& Driver::app_id() {
+  EnsureStarted();
+  return backend_->app_id();
+}
 
 void Driver::Stop(const std::string& final_state) {
   if (stopped_.exchange(true)) return;
@@ -54,20 +78,44 @@ void Driver::Stop(const std::string& final_state) {
   backend_->Stop(final_state);
 }
 
-void Driver::WaitForExecutors() {
-  auto wait = options_.conf.GetDuration("kiln.scheduler.maxRegisteredResourcesWaitingTime");
-  int expected = std::max(1, backend_->ExpectedCores());
-  if (tasks_.WaitForCores(expected, wait)) return;
-  if (tasks_.TotalCores() > 0) return;  // fewer than granted, but some: go on
-  Fail(StrCat("no executor registered within ", wait.count(),
-              " ms: the cluster has no worker with free cores and kiln.executor.memory=",
-              options_.conf.GetMemoryMb("kiln.executor.memory"), "m free"));
+void Driver::WaitForExecutors(const std::function<int()>& want) {
+  EnsureStarted();
+  using std::chrono::milliseconds;
+  using std::chrono::steady_clock;
+  const milliseconds wait =
+      options_.conf.GetDuration("kiln.scheduler.maxRegisteredResourcesWaitingTime");
+  const auto deadline = steady_clock::now() + wait;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
+    if (tasks_.WaitForCores(std::max(1, want()),
+                            std::clamp(left, milliseconds(0), milliseconds(500)))) {
+      return;
+    }
+    if (std::string stopped = tasks_.StopReason(); !stopped.empty()) Fail(stopped);
+    if (absl::Status alive = backend_->Refresh(); !alive.ok()) {
+      Fail(std::string(View(alive.message())));
+    }
+    if (steady_clock::now() < deadline) continue;
+    if (tasks_.TotalCores() > 0) return;  // fewer than wanted, but some: go on
+    std::string why = tasks_.LastUnregisteredFailure();
+    Fail(why.empty()
+             ? StrCat("no executor registered within ", wait.count(),
+                      " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime): the cluster has "
+                      "no worker with free cores and kiln.executor.memory=",
+                      options_.conf.GetMemoryMb("kiln.executor.memory"), "m free")
+             : StrCat("no executor registered within ", wait.count(),
+                      " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime); the last one to "
+                      "fail: ",
+                      why));
+  }
 }
 
 int Driver::DefaultParallelism() {
   int64_t configured = options_.conf.GetInt("kiln.default.parallelism");
   if (configured > 0) return static_cast<int>(configured);
-  WaitForExecutors();
+  // Every core granted, so that the default does not depend on which executor was
+  // quickest (Spark's depends on it: see the README).
+  WaitForExecutors([this] { return backend_->ExpectedCores(); });
   return std::max(2, tasks_.TotalCores());
 }
 
@@ -81,7 +129,7 @@ std::vector<std::string> Driver::RunJob(const std::shared_ptr<const PlanNode>& n
 std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>& node,
                                           const runtime::OpSpec& sink, std::string_view action,
                                           const std::vector<int>& partitions) {
-  WaitForExecutors();
+  WaitForExecutors([] { return 1; });  // the first executor; others join as they come
   int job = jobs_++;
   spdlog::debug("app={} job={} ({}) started on {} partition(s)", app_id(), job, action,
                 partitions.size());
@@ -117,6 +165,10 @@ std::string Driver::StartOutput(const std::string& dir, std::string_view action)
   if (fs::exists(absolute, ec)) {
     Fail(StrCat(action, ": output directory ", absolute, " already exists"));
   }
+  {
+    absl::MutexLock lock(&outputs_mu_);
+    open_outputs_.insert(absolute);
+  }
   fs::create_directories(absolute + "/_temporary", ec);
   if (ec) {
     Fail(StrCat(action, ": cannot create output directory ", absolute, ": ", ec.message()));
@@ -124,7 +176,36 @@ std::string Driver::StartOutput(const std::string& dir, std::string_view action)
   return absolute;
 }
 
+void Driver::AbortOutputs() {
+  std::set<std::string> outputs;
+  {
+    absl::MutexLock lock(&outputs_mu_);
+    outputs.swap(open_outputs_);
+  }
+  for (const std::string& dir : outputs) {
+    absl::Status removed = RemoveAll(dir);
+    if (!removed.ok()) spdlog::warn("cannot remove unfinished output: {}", View(removed.message()));
+  }
+}
+
+void Driver::Interrupted(int signal) {
+  interrupted_ = true;
+  std::fprintf(stderr, "kiln: interrupted by SIG%s: stopping the application\n",
+               sigabbrev_np(signal));
+  AbortOutputs();
+  // A registration in flight finishes first (bounded by kiln.master.connectTimeout), so
+  // that the application it creates is the one told KILLED.
+  absl::MutexLock lock(&start_mu_);
+  if (!stopped_.exchange(true)) backend_->Interrupt();
+  std::fflush(nullptr);
+  std::_Exit(128 + signal);
+}
+
 void Driver::CommitOutput(const std::string& absolute_dir, std::string_view action) {
+  {
+    absl::MutexLock lock(&outputs_mu_);
+    open_outputs_.erase(absolute_dir);
+  }
   RemoveAll(absolute_dir + "/_temporary").IgnoreError();
   const std::string success = absolute_dir + "/_SUCCESS";
   absl::StatusOr<ScopedFd> fd = OpenFile(success, O_WRONLY | O_CREAT | O_TRUNC);
@@ -133,6 +214,10 @@ void Driver::CommitOutput(const std::string& absolute_dir, std::string_view acti
 }
 
 void Driver::Fail(const std::string& message) {
+  // The interrupt's own thread ends the process (the application KILLED, not FAILED): a
+  // job that fails because of it waits for that.
+  while (interrupted_) std::this_thread::sleep_for(std::chrono::seconds(1));
+  AbortOutputs();
   if (!options_.exit_on_failure) throw JobFailed(message);
   // The one report of the failure: a plain line for the user, not a log line too.
   std::fprintf(stderr, "kiln: %s\n", message.c_str());

@@ -4,13 +4,18 @@
 // and the progress bar. Implements JobRunner for Dataset<T>. Thread-safe.
 
 #include <atomic>
+#include <functional>
 #include <memory>
+#include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 #include "common/settings.h"
 #include "driver/backend.h"
 #include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
+#include "driver/interrupt_handler.h"
 #include "driver/job_runner.h"
 #include "driver/map_output_tracker.h"
 #include "driver/progress_bar.h"
@@ -22,12 +27,19 @@ struct DriverOptions {
   Config conf;
   std::string app_name;
   bool exit_on_failure = true;
+  // Print "kiln-submit: application ID (NAME) on MASTER" when the application starts.
+  bool announce = false;
+  // On SIGINT/SIGTERM: unregister the application (KILLED), remove uncommitted outputs
+  // and the local scratch dir, then exit 128+signal. For programs, not in-process tests.
+  bool handle_interrupts = false;
 };
 
 class Driver final : public JobRunner {
  public:
-  // Starts the backend; a failure (bad master URL, unreachable master) is reported as
-  // a job failure is (exit 1, or JobFailed).
+  // Checks the master URL. The backend starts with the first action (or app_id()): a
+  // program that ends before running one costs the cluster nothing. A failure (bad
+  // master URL, unreachable master) is reported as a job failure is (exit 1, or
+  // JobFailed).
   explicit Driver(DriverOptions options);
   ~Driver() override;  // Stop("FINISHED")
 
@@ -49,11 +61,21 @@ class Driver final : public JobRunner {
   std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
 
   void Stop(const std::string& final_state);
-  const std::string& app_id() const { return backend_->app_id(); }
+  // Starts the application if it has not started yet.
+  const std::string& app_id();
   const Config& conf() const { return options_.conf; }
 
  private:
-  void WaitForExecutors();
+  void EnsureStarted();
+  // Waits until the executors have `cores` cores (refreshed by `want` as the master
+  // grants more or fewer), for at most kiln.scheduler.maxRegisteredResourcesWaitingTime;
+  // fails naming why none came (the master's reason, an executor's last words) if not
+  // one executor has registered by then.
+  void WaitForExecutors(const std::function<int()>& want);
+  // Removes every output started and not committed.
+  void AbortOutputs();
+  // SIGINT/SIGTERM: the application ends KILLED; the process exits 128 + signal.
+  [[noreturn]] void Interrupted(int signal);
 
   DriverOptions options_;
   CacheTracker cache_;
@@ -62,9 +84,15 @@ class Driver final : public JobRunner {
   DagScheduler dag_;
   ProgressBar progress_;
   std::unique_ptr<Backend> backend_;
+  absl::Mutex start_mu_;
+  bool started_ ABSL_GUARDED_BY(start_mu_) = false;
+  absl::Mutex outputs_mu_;
+  std::set<std::string> open_outputs_ ABSL_GUARDED_BY(outputs_mu_);  // started, not committed
+  std::unique_ptr<InterruptHandler> interrupts_;                     // last: goes first
   std::atomic<int> next_node_{0};
   std::atomic<int> next_shuffle_{0};
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> interrupted_{false};  // SIGINT/SIGTERM came: Interrupted() ends it all
   std::atomic<int> jobs_{0};
 };
 

@@ -45,7 +45,9 @@ class JobRunner {
   // An action's output directory, for a commit protocol: StartOutput refuses an existing
   // `dir` and makes it with its _temporary/ (where tasks write); it returns the absolute
   // path. CommitOutput removes _temporary/ and writes _SUCCESS. Failures are reported
-  // as Fail does, naming `action` and the path.
+  // as Fail does, naming `action` and the path. An output started and not committed
+  // when the job fails or the driver is interrupted is removed whole (no part file, no
+  // _temporary/ left to refuse a rerun).
   virtual std::string StartOutput(const std::string& dir, std::string_view action) = 0;
   virtual void CommitOutput(const std::string& absolute_dir, std::string_view action) = 0;
 

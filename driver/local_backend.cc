@@ -61,9 +61,17 @@ class LocalBackend final : public Backend {
       const char* tmp = std::getenv("TMPDIR");
       parent = tmp != nullptr && *tmp != '\0' ? tmp : "/tmp";
     }
+    // Scratch dirs of local drivers that died without cleaning up (SIGKILL, a crash).
+    if (int swept = RemoveAbandonedDirs(parent, "kiln-local-"); swept > 0) {
+      spdlog::info("removed {} scratch dir(s) of local-mode drivers that are gone from {}", swept,
+                   parent);
+    }
     absl::StatusOr<std::string> dir = MakeTempDir(parent, "kiln-" + app_id_ + "-");
     if (!dir.ok()) return dir.status();
     dir_ = *dir;
+    absl::StatusOr<ScopedFd> owner = LockOwnedDir(dir_);
+    if (!owner.ok()) return owner.status();
+    owner_ = *std::move(owner);
     absl::StatusOr<runtime::Compression> codec =
         runtime::ParseCompression(options_.conf.GetString("kiln.io.compression.codec"));
     if (!codec.ok()) return codec.status();
@@ -108,13 +116,19 @@ class LocalBackend final : public Backend {
     if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
   }
 
+  void Interrupt() override {
+    if (!dir_.empty()) RemoveAll(dir_).IgnoreError();
+  }
+
   const std::string& app_id() const override { return app_id_; }
   int ExpectedCores() const override { return options_.master.local_threads; }
+  absl::Status Refresh() override { return absl::OkStatus(); }
 
  private:
   BackendOptions options_;
   std::string app_id_;
   std::string dir_;
+  ScopedFd owner_;  // the lock that tells other local drivers dir_ is in use
   std::unique_ptr<runtime::ShuffleEnv> env_;
   // Local mode runs the tasks in this process: it holds itself to kiln.driver.memory +
   // kiln.driver.memoryOverhead as a worker holds an executor, killing itself (with a

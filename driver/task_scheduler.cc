@@ -2,6 +2,7 @@
 
 #include <utility>
 
+#include "common/strings.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -68,6 +69,8 @@ void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::st
       lost_.erase(lost);
     } else if (pool_.Contains(executor_id)) {
       failed_[executor_id] = reason;  // counted when its stream closes
+    } else {
+      last_unregistered_failure_ = StrCat("executor ", executor_id, ": ", reason);
     }
     launches = AssignLocked();
   }
@@ -274,7 +277,17 @@ void TaskScheduler::RemoveDataset(int dataset) {
 
 void TaskScheduler::Stop(const std::string& reason) {
   absl::MutexLock lock(&mu_);
-  stopped_ = reason.empty() ? "stopped" : reason;
+  if (stopped_.empty()) stopped_ = reason.empty() ? "stopped" : reason;
+}
+
+std::string TaskScheduler::StopReason() const {
+  absl::MutexLock lock(&mu_);
+  return stopped_;
+}
+
+std::string TaskScheduler::LastUnregisteredFailure() const {
+  absl::MutexLock lock(&mu_);
+  return last_unregistered_failure_;
 }
 
 StageProgress TaskScheduler::Progress() const {

@@ -79,6 +79,12 @@ class TaskScheduler {
 
   // Ends any wait with an error; later task sets fail at once.
   void Stop(const std::string& reason);
+  // Stop()'s reason, or empty while running.
+  std::string StopReason() const;
+  // The last executor failure a worker reported for an executor that was not (or no
+  // longer) registered, e.g. one that died before it could reach the driver: "executor
+  // 3: executor exit code 1; last lines of its stderr: ...". Empty if none.
+  std::string LastUnregisteredFailure() const;
 
   StageProgress Progress() const;
 
@@ -137,6 +143,7 @@ class TaskScheduler {
   absl::flat_hash_map<std::string, LostAttempts> lost_ ABSL_GUARDED_BY(mu_);
   // Failure reasons that came before the executor's stream closed.
   absl::flat_hash_map<std::string, std::string> failed_ ABSL_GUARDED_BY(mu_);
+  std::string last_unregistered_failure_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::internal

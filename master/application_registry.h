@@ -57,7 +57,8 @@ struct Application {
   // Past kiln.deploy.maxExecutorRetries while some of its executors run: no new
   // executors until a worker joins (the app is not removed, as in Spark).
   bool launches_paused = false;
-  std::string end_reason;  // why it ended, once it has
+  std::string last_failure;  // the last executor failure: which, where, and its message
+  std::string end_reason;    // why it ended, once it has
 
   bool HasRunningExecutor() const;
   int cores_granted() const;

@@ -211,6 +211,11 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
         break;
     }
     bool failed = report.state == ExecutorEvent::kFailed;
+    if (failed) {
+      const WorkerInfo* w = workers_.Find(report.worker_id);
+      app->last_failure = StrCat("executor ", report.executor_id, " on host ",
+                                 w != nullptr ? w->host : report.worker_id, ": ", report.message);
+    }
     auto log = failed ? spdlog::level::warn : spdlog::level::info;
     spdlog::log(log, "executor ended app={} executor={} worker={} exit_code={} message={}",
                 report.app_id, report.executor_id, report.worker_id, report.exit_code,
@@ -243,11 +248,12 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
   return out;
 }
 
-bool Master::ApplicationHeartbeat(const std::string& app_id) {
+bool Master::ApplicationHeartbeat(const std::string& app_id, int* granted_cores) {
   absl::MutexLock lock(&mu_);
   Application* app = apps_.FindActive(app_id);
   if (app == nullptr) return false;
   app->last_heartbeat = options_.clock->Now();
+  if (granted_cores != nullptr) *granted_cores = app->cores_granted();
   return true;
 }
 
@@ -342,9 +348,10 @@ void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
 void Master::EndIfRetriesSpentLocked(Application& app, Commands* out) {
   const int max = options_.max_executor_retries;
   if (max <= 0 || app.consecutive_failures < max) return;
-  const std::string why =
+  std::string why =
       StrCat(app.consecutive_failures,
              " executor failures in a row (kiln.deploy.maxExecutorRetries=", max, ")");
+  if (!app.last_failure.empty()) StrAppend(&why, "; the last: ", app.last_failure);
   if (!app.HasRunningExecutor()) {
     EndApplicationLocked(app, AppState::kFailed, why, out);
   } else if (!app.launches_paused) {
@@ -440,7 +447,7 @@ void Master::Perform(const Commands& commands) {
         if (!status.ok()) {
           spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id, c.executor_id,
                        c.worker_id, View(status.message()));
-          LaunchFailed(c);
+          LaunchFailed(c, std::string(View(status.message())));
         }
         continue;
       case Command::Kind::kKill:
@@ -457,7 +464,7 @@ void Master::Perform(const Commands& commands) {
   }
 }
 
-void Master::LaunchFailed(const Command& command) {
+void Master::LaunchFailed(const Command& command, const std::string& why) {
   Commands commands;
   {
     absl::MutexLock lock(&mu_);
@@ -465,6 +472,8 @@ void Master::LaunchFailed(const Command& command) {
     if (app == nullptr) return;
     auto it = app->executors.find(command.executor_id);
     if (it == app->executors.end() || it->second.worker_id != command.worker_id) return;
+    app->last_failure = StrCat("executor ", command.executor_id, " could not be launched on ",
+                               command.worker_address, ": ", why);
     ExecutorEndedLocked(*app, command.executor_id, /*failed=*/true, &commands);
     ScheduleLocked(&commands);
   }

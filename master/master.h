@@ -99,7 +99,9 @@ class Master final : public LivenessTarget {
   // and places what executors fit now.
   absl::StatusOr<RegisteredApplication> RegisterApplication(const ApplicationRequest& request);
   // False when the application is unknown or has ended.
-  bool ApplicationHeartbeat(const std::string& app_id);
+  // False when the application is not active. `granted_cores` (may be null) gets the
+  // cores granted to it now.
+  bool ApplicationHeartbeat(const std::string& app_id, int* granted_cores = nullptr);
   // Why the master ended the application, or empty (still active, or never known).
   std::string EndReason(const std::string& app_id) const;
   // Ends the application with `final_state` (FINISHED, FAILED or KILLED; empty means
@@ -147,7 +149,7 @@ class Master final : public LivenessTarget {
   // Outside the lock.
   void Dispatch(Commands commands) ABSL_LOCKS_EXCLUDED(mu_);
   void Perform(const Commands& commands) ABSL_LOCKS_EXCLUDED(mu_);
-  void LaunchFailed(const Command& command) ABSL_LOCKS_EXCLUDED(mu_);
+  void LaunchFailed(const Command& command, const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::chrono::system_clock::time_point WallNow() const;
 

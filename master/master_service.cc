@@ -96,7 +96,9 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
 grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
                                                  const proto::ApplicationHeartbeatRequest* req,
                                                  proto::ApplicationHeartbeatReply* reply) {
-  reply->set_known(master_->ApplicationHeartbeat(req->app_id()));
+  int granted_cores = 0;
+  reply->set_known(master_->ApplicationHeartbeat(req->app_id(), &granted_cores));
+  reply->set_granted_cores(granted_cores);
   if (!reply->known()) reply->set_end_reason(master_->EndReason(req->app_id()));
   return grpc::Status::OK;
 }

@@ -1,5 +1,6 @@
 #include "runtime/executor_process.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -142,6 +143,13 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       "storage_region={} MiB",
       args->app_id, args->executor_id, args->driver_address, args->cores, args->memory_mb,
       memory.managed() >> 20, memory.storage_region() >> 20);
+  {
+    // Tells the worker this executor reached its driver (see kRegisteredFile).
+    const std::string marker =
+        StrCat(ExecutorDir(args->app_dir, args->executor_id), "/", kRegisteredFile);
+    absl::StatusOr<ScopedFd> fd = OpenFile(marker, O_WRONLY | O_CREAT | O_TRUNC);
+    if (!fd.ok()) spdlog::warn("{}", View(fd.status().message()));
+  }
 
   int exit_code = 1;
   {

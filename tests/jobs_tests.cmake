@@ -28,9 +28,11 @@ kiln_add_test(NAME jobs_test LABEL integration
 
 # Faults injected while a job runs (label fault).
 kiln_add_test(NAME fault_test LABEL fault
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/fault_test.cc
+  SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/fault_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/crash_test.cc
   LIBS kiln_job_test_util)
-add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app)
+add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app failing_app)
 # Everything the tests start must be built first.
 add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
   failing_app api_app slow_app cache_app)

@@ -182,7 +182,7 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
     Drop({r}, "killed before it started");
     return;
   }
-  const std::string dir = StrCat(options_.work_dir, "/", r.app_id(), "/executor-", r.executor_id());
+  const std::string dir = ExecutorDir(StrCat(options_.work_dir, "/", r.app_id()), r.executor_id());
   spdlog::info("launching app={} executor={} cores={} memory_mb={} driver={}", r.app_id(),
                r.executor_id(), r.cores(), r.memory_mb(), r.driver_address());
   absl::StatusOr<Spawned> spawned = FetchAndSpawn(r, dir);
@@ -206,10 +206,7 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
                spawned->cgroup.empty()
                    ? ""
                    : StrCat(" cgroup=", options_.cgroups->parent(), "/", spawned->cgroup));
-  // RUNNING is queued before the supervisor can see the pid, so the master never gets an
-  // exit before RUNNING.
-  reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_RUNNING,
-                    StrCat("pid ", spawned->pid));
+  // RUNNING follows once the executor has reached its driver (the supervisor sees it).
   table_->SetRunning(r.app_id(), r.executor_id(), spawned->pid, dir, spawned->cgroup);
 }
 

@@ -43,6 +43,11 @@ void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id) {
 }
 
 void ExecutorSupervisor::Tick() {
+  // RUNNING before the exits this tick reaps: the master never hears of an exit first.
+  for (const ExecutorView& e : table_->TakeRegistered()) {
+    reporter_->Report(e.spec.app_id, e.spec.executor_id, proto::EXECUTOR_RUNNING,
+                      StrCat("registered with its driver (pid ", e.pid, ")"));
+  }
   table_->EnforceMemoryLimits();
   for (const ExecutorExit& exit : table_->Poll()) ReportExit(exit);
   std::set<std::string> cleanups;

@@ -1,9 +1,11 @@
 #include "worker/executor_table.h"
 
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 
+#include "common/executor_command.h"
 #include "common/process_memory.h"
 #include "common/strings.h"
 #include "common/units.h"
@@ -185,6 +187,31 @@ bool ExecutorTable::HasExecutors(const std::string& app_id) const {
 bool ExecutorTable::Empty() const {
   absl::MutexLock lock(&mu_);
   return entries_.empty();
+}
+
+std::vector<ExecutorView> ExecutorTable::TakeRegistered() {
+  std::vector<std::pair<Key, std::string>> waiting;  // key, the marker's path
+  {
+    absl::MutexLock lock(&mu_);
+    for (const auto& [key, entry] : entries_) {
+      if (entry.pid != 0 && !entry.registered) {
+        waiting.emplace_back(key, StrCat(entry.dir, "/", kRegisteredFile));
+      }
+    }
+  }
+  std::vector<Key> arrived;  // the file checks, outside the lock
+  for (const auto& [key, marker] : waiting) {
+    if (access(marker.c_str(), F_OK) == 0) arrived.push_back(key);
+  }
+  std::vector<ExecutorView> out;
+  absl::MutexLock lock(&mu_);
+  for (const Key& key : arrived) {
+    auto it = entries_.find(key);
+    if (it == entries_.end() || it->second.registered) continue;
+    it->second.registered = true;
+    out.push_back({it->second.spec, true, it->second.pid});
+  }
+  return out;
 }
 
 std::vector<ExecutorView> ExecutorTable::Snapshot() const {

@@ -114,6 +114,10 @@ class ExecutorTable {
   // exit then carries the reason. Call it regularly.
   void EnforceMemoryLimits();
 
+  // The executors that have reached their driver (their kRegisteredFile exists) since
+  // the last call, each returned once. Call it regularly, before Poll.
+  std::vector<ExecutorView> TakeRegistered();
+
   bool HasExecutors(const std::string& app_id) const;
   bool Empty() const;
   std::vector<ExecutorView> Snapshot() const;
@@ -129,6 +133,7 @@ class ExecutorTable {
     std::chrono::steady_clock::time_point kill_deadline;
     int64_t peak_rss = 0;
     std::string failure;
+    bool registered = false;  // returned by TakeRegistered
   };
   using Key = std::pair<std::string, int>;
   void KillLocked(Entry& entry) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

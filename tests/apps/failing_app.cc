@@ -17,6 +17,9 @@
 //               fail after kiln.task.maxFailures, naming the partition and the exit.
 //   MODE=exitonce MARKER  the same _Exit(9), only while the file MARKER does not exist
 //               (the task creates it first): the retry succeeds, "count=100".
+//
+// With KILN_TEST_EXECUTORS_FAIL_AT_START set in the workers' environment, its executors
+// exit with code 3 before they reach the driver (as when kiln.driver.host is wrong).
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -63,6 +66,15 @@ void CrashOnce(Crash crash, const Path& marker) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--kiln-executor") == 0 &&
+        std::getenv("KILN_TEST_EXECUTORS_FAIL_AT_START") != nullptr) {
+      std::fprintf(stderr,
+                   "failing_app: this executor cannot start "
+                   "(KILN_TEST_EXECUTORS_FAIL_AT_START)\n");
+      return 3;
+    }
+  }
   kiln::Context ctx(argc, argv);
   const std::string mode = argc >= 2 ? argv[1] : "";
   const std::string marker = argc == 3 ? argv[2] : "";

@@ -4,7 +4,10 @@
 // `unsorted` in the order reduce_by_key gives them. With `cached`, the sums are cached
 // by a first job (a count), "cached" is printed, and the output is written (sorted)
 // once the file OUTPUT.go exists, so that a test can break the cluster in between.
+// With `stall`, the tasks that write the output wait for OUTPUT.go (at most 60 s): the
+// output is half-written until then.
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -19,7 +22,9 @@
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc == 3 ? argv[2] : "";
-  if (argc != 2 && !(argc == 3 && (mode == "unsorted" || mode == "cached"))) return 2;
+  if (argc != 2 && !(argc == 3 && (mode == "unsorted" || mode == "cached" || mode == "stall"))) {
+    return 2;
+  }
   std::vector<int64_t> numbers(16 * 400);
   for (size_t i = 0; i < numbers.size(); ++i) numbers[i] = static_cast<int64_t>(i);
   auto sums = ctx.parallelize(numbers, 16)
@@ -42,6 +47,18 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     sums.sort_by_key(true, 2).map(to_line).save_as_text_file(argv[1]);
+  } else if (mode == "stall") {
+    std::array<char, 512> go{};  // lambdas ship trivially copyable captures only
+    (std::string(argv[1]) + ".go").copy(go.data(), go.size() - 1);
+    sums.map([go, to_line](std::pair<int64_t, int64_t> kv) {
+          auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+          while (!std::filesystem::exists(go.data()) &&
+                 std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+          }
+          return to_line(kv);
+        })
+        .save_as_text_file(argv[1]);
   } else if (mode == "unsorted") {
     sums.map(to_line).save_as_text_file(argv[1]);
   } else {

@@ -66,6 +66,24 @@ Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id, mill
   return entry;
 }
 
+absl::Status CheckAppEnded(const MiniCluster& cluster, const std::string& err,
+                           const std::string& state) {
+  const std::string app = AppIdFromStderr(err);
+  if (app.empty()) return absl::NotFoundError("kiln-submit announced no application: " + err);
+  Json entry = WaitForCompletedApp(cluster, app);
+  if (entry.is_object() && entry.value("state", "") == state) return absl::OkStatus();
+  return absl::FailedPreconditionError("application " + app + " did not end " + state +
+                                       "; /json: " + cluster.MasterState().dump());
+}
+
+absl::Status CheckNoApplications(const MiniCluster& cluster) {
+  Json state = cluster.MasterState();
+  if (state.is_object() && state["activeapps"].empty() && state["completedapps"].empty()) {
+    return absl::OkStatus();
+  }
+  return absl::FailedPreconditionError("the master has applications; /json: " + state.dump());
+}
+
 absl::Status CheckClusterIdle(const MiniCluster& cluster, milliseconds timeout) {
   absl::Status leaks = cluster.CheckNoLeaks(timeout);
   if (!leaks.ok()) return leaks;

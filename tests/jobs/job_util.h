@@ -19,6 +19,11 @@ namespace kiln::test::jobs {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
+// Milliseconds since `start`, for messages.
+inline int64_t ElapsedMs(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count();
+}
+
 // build/bin/<name> (kiln-submit, kiln-master, wordcount, city_report).
 std::string BinPath(const std::string& name);
 // The test applications of tests/apps (failing_app, api_app).
@@ -42,6 +47,12 @@ Json FindApp(const Json& state, const char* list, const std::string& id);
 // it to appear; null if it does not.
 Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id,
                          milliseconds timeout = seconds(15));
+// OK once the application kiln-submit announced on `err` is among the completed ones in
+// `state` (FINISHED, FAILED, KILLED); the error quotes /json.
+absl::Status CheckAppEnded(const MiniCluster& cluster, const std::string& err,
+                           const std::string& state);
+// OK when the master has never had an application (none active, none completed).
+absl::Status CheckNoApplications(const MiniCluster& cluster);
 
 // The check that ends every cluster test: the master's leak check
 // (MiniCluster::CheckNoLeaks: resources free, no executor process), then every worker's

@@ -1,7 +1,8 @@
 // A stand-in for an application binary in executor mode, for the worker's launch test.
 // It records its argv in <app-dir>/executor-<id>/argv (one argument per line), then
-// behaves by executor id: 1 fails (a line on stderr, exit 3), 2 exits 0, any other runs
-// until it is signalled.
+// behaves by executor id: 1 fails (a line on stderr, exit 3) before it would reach a
+// driver, 2 exits 0, any other runs until it is signalled. All but 1 create the
+// `registered` file a real executor creates once its driver accepts it.
 
 #include <unistd.h>
 
@@ -25,6 +26,10 @@ int main(int argc, char** argv) {
   if (FILE* f = std::fopen(path.c_str(), "w")) {
     for (int i = 0; i < argc; ++i) std::fprintf(f, "%s\n", argv[i]);
     std::fclose(f);
+  }
+  if (id != 1) {  // 1 dies before it would reach a driver
+    std::string registered = app_dir + "/executor-" + std::to_string(id) + "/registered";
+    if (FILE* f = std::fopen(registered.c_str(), "w")) std::fclose(f);
   }
   std::printf("fake executor %d started\n", id);
   std::fflush(stdout);

@@ -1,0 +1,123 @@
+// Tasks that end their own executor, and executors that cannot start: every such loop is
+// bounded, the job's error says what happened, and the cluster ends idle.
+#include <chrono>
+#include <string>
+
+#include "common/files.h"
+#include "tests/jobs/job_util.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/mini_cluster.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::test::jobs {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// The driver's final message ("kiln: ..."), the last such line of its stderr.
+std::string DriverMessage(const std::string& err) {
+  std::string message;
+  for (const std::string& line : SplitLines(err)) {
+    if (line.starts_with("kiln: ")) message = line;
+  }
+  return message;
+}
+
+// Everything from the driver's final message to the end of stderr (the message goes on
+// with the executor's stderr lines).
+std::string DriverReport(const std::string& err) {
+  const size_t at = err.rfind("\nkiln: ");
+  return at == std::string::npos ? err : err.substr(at + 1);
+}
+
+TEST_CASE("fault: a task that crashes its executor every time fails the job, bounded",
+          "[fault][crash]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  struct Crash {
+    const char* mode;
+    const char* exit;  // how the executor ended, as the error must say it
+  };
+  for (const Crash& crash :
+       {Crash{"exit", "exit code 9"}, Crash{"abort", "killed by signal 6 (Aborted)"},
+        Crash{"segv", "killed by signal 11 (Segmentation fault)"}}) {
+    const auto start = Clock::now();
+    CommandResult r = Submit(cluster.master_url(), {}, AppPath("failing_app"), {crash.mode});
+    const auto took = Clock::now() - start;
+    INFO("failing_app " << crash.mode << " (" << ElapsedMs(start) << " ms): " << r.ToString());
+    CHECK_FALSE(r.timed_out);
+    CHECK(r.exit_code == 1);
+    CHECK(took < std::chrono::seconds(30));
+    CHECK(r.out.find("count=") == std::string::npos);
+    const std::string report = DriverReport(r.err);
+    INFO("the driver's report: " << report);
+    // kiln.task.maxFailures (4) attempts of the task, each ending an executor.
+    CHECK(DriverMessage(r.err).find("in stage 0 failed 4 times") != std::string::npos);
+    CHECK(report.find("host 127.0.0.1") != std::string::npos);
+    CHECK(report.find(crash.exit) != std::string::npos);
+    // The last lines of the executor's stderr.
+    CHECK(report.find("failing_app: crashing on record 42") != std::string::npos);
+
+    CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
+    REQUIRE_OK(CheckClusterIdle(cluster));
+  }
+}
+
+TEST_CASE("fault: a task that crashes its executor once: the job succeeds", "[fault][crash]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  TempDir dir("kiln-crash-");
+  CommandResult r =
+      Submit(cluster.master_url(), {}, AppPath("failing_app"), {"exitonce", dir.Sub("crashed")});
+  INFO(r.ToString());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "count=100\n");
+  CHECK(PathExists(dir.Sub("crashed")));  // it did crash once
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE(
+    "fault: executors that die before they reach the driver end the application after "
+    "kiln.deploy.maxExecutorRetries, and the driver says why",
+    "[fault][crash]") {
+  MiniClusterOptions options;
+  options.master_conf = {"kiln.deploy.maxExecutorRetries=3"};
+  options.env = {"KILN_TEST_EXECUTORS_FAIL_AT_START=1"};
+  MiniCluster cluster(options);
+  REQUIRE_OK(cluster.Start());
+  const auto start = Clock::now();
+  CommandResult r = Submit(cluster.master_url(), {}, AppPath("failing_app"), {"ok"});
+  const auto took = Clock::now() - start;
+  INFO("(" << ElapsedMs(start) << " ms): " << r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 1);
+  // Long before kiln.scheduler.maxRegisteredResourcesWaitingTime (30 s).
+  CHECK(took < std::chrono::seconds(15));
+  const std::string report = DriverReport(r.err);
+  INFO("the driver's report: " << report);
+  CHECK(report.find("ended application") != std::string::npos);
+  CHECK(report.find("3 executor failures in a row (kiln.deploy.maxExecutorRetries=3)") !=
+        std::string::npos);
+  CHECK(report.find("exit code 3") != std::string::npos);
+  CHECK(report.find("failing_app: this executor cannot start") != std::string::npos);
+  CHECK(report.find("no worker with free cores") == std::string::npos);  // not the cause
+
+  CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("fault: a program that exits before its first action registers nothing",
+          "[fault][crash]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  CommandResult r = Submit(cluster.master_url(), {}, AppPath("failing_app"), {"no-such-mode"});
+  INFO(r.ToString());
+  CHECK(r.exit_code == 2);
+  CHECK(r.err.find("usage: failing_app") != std::string::npos);
+  CHECK(AppIdFromStderr(r.err).empty());
+  CHECK_OK(CheckNoApplications(cluster));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+}  // namespace
+}  // namespace kiln::test::jobs
