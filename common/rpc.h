@@ -21,6 +21,11 @@ struct ServerOptions {
   std::string host = "0.0.0.0";
   int port = 0;  // 0 = ephemeral; the bound port is reported by StartServer
   int64_t max_message_bytes = 256 << 20;
+  // gRPC keepalive: a ping after `keepalive_time` without traffic; a peer that does not
+  // answer within `keepalive_timeout` (a stopped process, a cut network) loses its
+  // connection. The driver waits kiln.network.timeout before it gives up on an executor.
+  std::chrono::milliseconds keepalive_time{10'000};
+  std::chrono::milliseconds keepalive_timeout{10'000};
 };
 
 struct RunningServer {

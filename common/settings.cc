@@ -51,6 +51,9 @@ constexpr SettingDef kSettings[] = {
     {"kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral."},
     {"kiln.executor.cores", T::kInt, "0",
      "Cores per executor; 0 = one executor per worker with all of its free cores."},
+    {"kiln.executor.heartbeatInterval", T::kDuration, "10s",
+     "How often an executor tells its driver it is alive (on its stream, when it has sent "
+     "nothing else); below kiln.network.timeout."},
     {"kiln.executor.memory", T::kMemoryMb, "1g",
      "Memory per executor, at least 450m: the master reserves it on a worker and it sizes the "
      "memory that tasks and cached partitions share (see kiln.memory.*); the worker kills an "
@@ -77,6 +80,10 @@ constexpr SettingDef kSettings[] = {
     {"kiln.memory.storageFraction", T::kFraction, "0.5",
      "Share of the managed memory where cached partitions are safe from tasks: above it, a "
      "task that needs memory evicts them, least recently used first."},
+    {"kiln.network.timeout", T::kDuration, "120s",
+     "The driver declares an executor lost after this long without a message from it (a "
+     "stopped or hung process, a cut network): its tasks run elsewhere and whatever it "
+     "sends later is refused. Above kiln.executor.heartbeatInterval."},
     {"kiln.rpc.message.maxSize", T::kBytes, "256m",
      "Largest gRPC message (task results travel in one message)."},
     {"kiln.scheduler.launchAhead", T::kInt, "2",
@@ -86,7 +93,13 @@ constexpr SettingDef kSettings[] = {
      "How long a job waits for its first executor before it fails."},
     {"kiln.shuffle.io.chunkSize", T::kBytes, "1m",
      "Size of the chunks a worker streams shuffle blocks in."},
+    {"kiln.stage.maxConsecutiveAttempts", T::kInt, "4",
+     "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
+     "tasks whose output was lost) before the job aborts, naming the shuffle and the host."},
     {"kiln.task.maxFailures", T::kInt, "4", "Attempts of one task before its job fails."},
+    {"kiln.test.failShuffleFetches", T::kBool, "false",
+     "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
+     "executors (UNAVAILABLE), as a failing shuffle server would."},
     {"kiln.ui.showConsoleProgress", T::kBool, "true",
      "Show the stage progress bar on stderr when stderr is a terminal."},
     {"kiln.worker.cleanup.enabled", T::kBool, "true",
@@ -245,7 +258,34 @@ absl::StatusOr<Config> Config::Load(const std::vector<std::string>& conf_flags,
   }
   if (!properties_file.empty()) RETURN_IF_ERROR(config.LoadPropertiesFile(properties_file));
   for (const std::string& flag : conf_flags) RETURN_IF_ERROR(config.SetFromFlag(flag));
+  RETURN_IF_ERROR(config.CheckConsistency());
   return config;
+}
+
+absl::Status Config::CheckConsistency() const {
+  struct Pair {
+    std::string_view timeout;
+    std::string_view interval;
+    // Both read by one program (the driver ships its settings to its executors): the
+    // defaults count. Otherwise only values given together are compared, since the
+    // other program may have its own.
+    bool one_program;
+  };
+  constexpr Pair kPairs[] = {
+      {"kiln.network.timeout", "kiln.executor.heartbeatInterval", true},
+      {"kiln.worker.timeout", "kiln.worker.heartbeatInterval", false},
+      {"kiln.app.timeout", "kiln.driver.heartbeatInterval", false},
+  };
+  for (const Pair& p : kPairs) {
+    const bool compare = p.one_program ? IsSet(p.timeout) || IsSet(p.interval)
+                                       : IsSet(p.timeout) && IsSet(p.interval);
+    if (!compare || GetDuration(p.timeout) > GetDuration(p.interval)) continue;
+    return absl::InvalidArgumentError(
+        StrCat("setting ", p.timeout, "=", Raw(p.timeout, T::kDuration), " must be greater than ",
+               p.interval, "=", Raw(p.interval, T::kDuration),
+               " (a peer would be declared lost between two heartbeats)"));
+  }
+  return absl::OkStatus();
 }
 
 bool Config::IsSet(std::string_view key) const { return values_.find(key) != values_.end(); }

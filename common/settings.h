@@ -75,6 +75,9 @@ class Config {
 
   // Sets one value after validating it.
   absl::Status Set(std::string_view key, std::string_view value);
+  // Timeouts above their heartbeat intervals: INVALID_ARGUMENT naming both keys. Load
+  // checks it; call it again after changing settings.
+  absl::Status CheckConsistency() const;
   // Parses "key=value" (as given to --conf).
   absl::Status SetFromFlag(std::string_view key_equals_value);
   // Reads a properties file: "key value" or "key=value" per line, '#' comments.

@@ -41,12 +41,20 @@ class ClusterBackend final : public Backend {
           IsLoopback(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1" : name;
     }
     std::string conf_text = conf.Serialize();
-    service_ = std::make_unique<DriverService>(DriverServiceOptions{*binary, *digest, conf_text},
-                                               options_.tasks);
+    const std::chrono::milliseconds network_timeout = conf.GetDuration("kiln.network.timeout");
+    service_ =
+        std::make_unique<DriverService>(DriverServiceOptions{.binary_path = *binary,
+                                                             .binary_digest = *digest,
+                                                             .conf = conf_text,
+                                                             .network_timeout = network_timeout},
+                                        options_.tasks);
     rpc::ServerOptions server_options;
     server_options.host = IsLoopback(host) ? host : "0.0.0.0";
     server_options.port = static_cast<int>(conf.GetInt("kiln.driver.port"));
     server_options.max_message_bytes = conf.GetBytes("kiln.rpc.message.maxSize");
+    // An executor's connection outlives a pause shorter than kiln.network.timeout: the
+    // heartbeats decide, not gRPC's keepalive.
+    server_options.keepalive_timeout = network_timeout;
     absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {service_.get()});
     if (!server.ok()) return server.status();
     server_ = std::move(server->server);
@@ -86,6 +94,10 @@ class ClusterBackend final : public Backend {
             options_.tasks->Stop(std::string(View(alive.message())));
         });
     heartbeat_->Start();
+    liveness_ = std::make_unique<PeriodicThread>(
+        std::min(network_timeout / 4, std::chrono::milliseconds(1000)),
+        [service = service_.get()] { service->ExpireSilentExecutors(); });
+    liveness_->Start();
     spdlog::info("app={} registered with master {} (driver at {})", app_id_,
                  options_.master.original, driver_address);
     return absl::OkStatus();
@@ -95,6 +107,7 @@ class ClusterBackend final : public Backend {
     if (stopped_) return;
     stopped_ = true;
     if (heartbeat_) heartbeat_->Stop();
+    if (liveness_) liveness_->Stop();
     options_.tasks->Stop("application ended");
     if (service_) service_->ShutdownExecutors("application " + final_state);
     if (registered_) {
@@ -139,6 +152,7 @@ class ClusterBackend final : public Backend {
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<MasterClient> master_;
   std::unique_ptr<PeriodicThread> heartbeat_;  // every kiln.driver.heartbeatInterval
+  std::unique_ptr<PeriodicThread> liveness_;   // ExpireSilentExecutors
 };
 
 }  // namespace

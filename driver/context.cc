@@ -27,6 +27,7 @@ absl::StatusOr<Config> LoadConfig(const ContextOptions& options) {
   for (const std::string& kv : options.conf) RETURN_IF_ERROR(conf.SetFromFlag(kv));
   if (!options.master.empty()) RETURN_IF_ERROR(conf.Set("kiln.master", options.master));
   if (!options.app_name.empty()) RETURN_IF_ERROR(conf.Set("kiln.app.name", options.app_name));
+  RETURN_IF_ERROR(conf.CheckConsistency());
   return conf;
 }
 

@@ -9,10 +9,14 @@
 namespace kiln::internal {
 namespace {
 
-absl::Status FetchRetriesExhausted(const FetchFailed& f) {
-  return absl::AbortedError(StrCat("shuffle ", f.shuffle_id, " map output ", f.map_id,
-                                   " could not be fetched after ", DagScheduler::kMaxStageAttempts,
-                                   " stage attempts: ", f.message));
+absl::Status FetchRetriesExhausted(const FetchFailed& f, int attempts) {
+  return absl::AbortedError(
+      StrCat("Job aborted: map output ", f.map_id, " of shuffle ", f.shuffle_id,
+             f.address.empty() ? std::string(" (local)") : StrCat(" on ", f.address),
+             " could not be read in ", attempts,
+             " consecutive attempts of the stage that reads it "
+             "(kiln.stage.maxConsecutiveAttempts): ",
+             f.message));
 }
 
 // `results[i]` is the task of partition `partitions[i]`.
@@ -61,7 +65,7 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
   }
   StageTemplate stage = BuildStage(node, sink, cache_);
   FetchFailed last;
-  for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
+  for (int attempt = 0; attempt < max_stage_attempts_; ++attempt) {
     RETURN_IF_ERROR(EnsureParents(stage, partitions, 0));
     TaskSetOutcome outcome = RunStage(stage, partitions);
     if (!outcome.status.ok()) return outcome.status;
@@ -75,7 +79,7 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
     for (TaskResult& r : outcome.results) results.push_back(std::move(*r.status.mutable_result()));
     return results;
   }
-  return FetchRetriesExhausted(last);
+  return FetchRetriesExhausted(last, max_stage_attempts_);
 }
 
 absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
@@ -90,7 +94,7 @@ absl::Status DagScheduler::EnsureParents(const StageTemplate& stage,
 absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth) {
   const int maps = dep.map_side->num_partitions;
   FetchFailed last;
-  for (int attempt = 0; attempt < kMaxStageAttempts; ++attempt) {
+  for (int attempt = 0; attempt < max_stage_attempts_; ++attempt) {
     std::vector<int> missing = outputs_->Missing(dep.shuffle_id, maps);
     if (missing.empty()) return absl::OkStatus();
     StageTemplate stage = BuildStage(dep.map_side, dep.write_op, cache_);
@@ -111,7 +115,7 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
     }
   }
   if (outputs_->Missing(dep.shuffle_id, maps).empty()) return absl::OkStatus();
-  return FetchRetriesExhausted(last);
+  return FetchRetriesExhausted(last, max_stage_attempts_);
 }
 
 TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,

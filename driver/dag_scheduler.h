@@ -3,9 +3,11 @@
 // map outputs that are missing: outputs are reused across jobs, and none is needed
 // below a cached dataset), then the final stage.
 // A fetch failure forgets the lost map outputs and reruns the stages that made them,
-// up to kMaxStageAttempts times. Stages run one after another. Thread-safe; jobs are
+// up to `max_stage_attempts` times (kiln.stage.maxConsecutiveAttempts). Stages run one
+// after another. Thread-safe; jobs are
 // serialized.
 
+#include <algorithm>
 #include <atomic>
 #include <memory>
 #include <string>
@@ -23,10 +25,14 @@ namespace kiln::internal {
 
 class DagScheduler {
  public:
-  static constexpr int kMaxStageAttempts = 4;  // spark.stage.maxConsecutiveAttempts
-
-  DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache)
-      : tasks_(tasks), outputs_(outputs), cache_(cache) {}
+  // `max_stage_attempts`: attempts of a stage whose shuffle reads keep failing before
+  // the job aborts (kiln.stage.maxConsecutiveAttempts, Spark's 4).
+  DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache,
+               int max_stage_attempts = 4)
+      : tasks_(tasks),
+        outputs_(outputs),
+        cache_(cache),
+        max_stage_attempts_(std::max(1, max_stage_attempts)) {}
 
   // The encoded results of `partitions` of `node` (ascending, distinct), in that order.
   absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
@@ -51,6 +57,7 @@ class DagScheduler {
   TaskScheduler* tasks_;
   MapOutputTracker* outputs_;
   const CacheTracker* cache_;
+  const int max_stage_attempts_;
   absl::Mutex job_mu_;  // one job at a time
   // Until a fetch failure in the running job: shuffles below fully cached datasets are
   // not computed.

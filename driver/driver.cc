@@ -27,7 +27,8 @@ Driver::Driver(DriverOptions options)
               .locality_wait = options_.conf.GetDuration("kiln.locality.wait"),
               .max_result_bytes = options_.conf.GetByteLimit("kiln.driver.maxResultSize")},
           &cache_),
-      dag_(&tasks_, &outputs_, &cache_),
+      dag_(&tasks_, &outputs_, &cache_,
+           static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts"))),
       progress_(&tasks_) {
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
   BackendOptions backend;

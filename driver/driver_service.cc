@@ -11,9 +11,10 @@ namespace kiln::internal {
 // guards only the stream.
 class DriverService::RemoteExecutor final : public ExecutorHandle {
  public:
-  RemoteExecutor(ExecutorInfo info,
-                 grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream)
-      : info_(std::move(info)), stream_(stream) {}
+  RemoteExecutor(ExecutorInfo info, grpc::ServerContext* context,
+                 grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream,
+                 std::chrono::steady_clock::time_point now)
+      : info_(std::move(info)), context_(context), last_seen_(now), stream_(stream) {}
 
   const ExecutorInfo& info() const override { return info_; }
 
@@ -42,8 +43,47 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
     closed_ = true;
   }
 
+  // A message came from it (the stream's reader thread).
+  void Seen(std::chrono::steady_clock::time_point now) {
+    absl::MutexLock lock(&seen_mu_);
+    last_seen_ = now;
+  }
+  // Marks it lost if it has been silent past `timeout`: later messages are dropped.
+  // True the first time only.
+  bool ExpireIfSilent(std::chrono::steady_clock::time_point now,
+                      std::chrono::milliseconds timeout) {
+    absl::MutexLock lock(&seen_mu_);
+    if (expired_ || now - last_seen_ <= timeout) return false;
+    expired_ = true;
+    return true;
+  }
+  bool expired() {
+    absl::MutexLock lock(&seen_mu_);
+    return expired_;
+  }
+  std::chrono::steady_clock::time_point last_seen() {
+    absl::MutexLock lock(&seen_mu_);
+    return last_seen_;
+  }
+  // Ends its stream (the executor, if it ever runs again, finds it closed and exits).
+  void Cancel() {
+    absl::MutexLock lock(&seen_mu_);
+    // The context is valid until Detach: the handler takes seen_mu_ before it returns.
+    if (!detached_) context_->TryCancel();
+  }
+  // The handler is returning: no more cancels.
+  void Detach() {
+    absl::MutexLock lock(&seen_mu_);
+    detached_ = true;
+  }
+
  private:
   const ExecutorInfo info_;
+  grpc::ServerContext* const context_;
+  absl::Mutex seen_mu_;
+  std::chrono::steady_clock::time_point last_seen_ ABSL_GUARDED_BY(seen_mu_);
+  bool expired_ ABSL_GUARDED_BY(seen_mu_) = false;
+  bool detached_ ABSL_GUARDED_BY(seen_mu_) = false;
   absl::Mutex write_mu_;
   grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream_
       ABSL_GUARDED_BY(write_mu_);
@@ -89,7 +129,7 @@ grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
 }
 
 grpc::Status DriverService::Connect(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream) {
   proto::ExecutorMessage message;
   if (!stream->Read(&message) || !message.has_register_()) {
@@ -126,7 +166,7 @@ grpc::Status DriverService::Connect(
     stream->Write(reply);
     return grpc::Status::OK;
   }
-  auto executor = std::make_shared<RemoteExecutor>(info, stream);
+  auto executor = std::make_shared<RemoteExecutor>(info, context, stream, options_.clock->Now());
   proto::DriverMessage welcome;
   welcome.mutable_registered()->set_conf(options_.conf);
   if (!executor->Write(welcome)) return grpc::Status::OK;
@@ -138,6 +178,8 @@ grpc::Status DriverService::Connect(
                info.host, info.worker_id, info.cores);
   tasks_->AddExecutor(executor);
   while (stream->Read(&message)) {
+    if (executor->expired()) break;  // declared lost: what it says now comes too late
+    executor->Seen(options_.clock->Now());
     if (!message.has_statuses()) continue;
     if (message.statuses().progress_size() > 0) {
       tasks_->OnProgress(
@@ -149,6 +191,7 @@ grpc::Status DriverService::Connect(
     tasks_->OnStatuses(info.id, std::move(statuses));
   }
   executor->Close();
+  executor->Detach();
   // The scheduler forgets the executor before ShutdownExecutors can see it gone.
   tasks_->RemoveExecutor(info.id, "its stream closed");
   {
@@ -180,6 +223,37 @@ void DriverService::ShutdownExecutors(const std::string& reason) {
           },
           &executors_),
       absl::Seconds(5));
+}
+
+void DriverService::ExpireSilentExecutors() {
+  std::vector<std::shared_ptr<RemoteExecutor>> executors;
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, ex] : executors_) executors.push_back(ex);
+  }
+  const auto now = options_.clock->Now();
+  for (auto& ex : executors) {
+    if (!ex->ExpireIfSilent(now, options_.network_timeout)) continue;
+    const std::string reason =
+        StrCat("no message from it for ", options_.network_timeout.count() / 1000.0,
+               " s (kiln.network.timeout)");
+    spdlog::warn("executor={} on host {} declared lost: {}", ex->info().id, ex->info().host,
+                 reason);
+    tasks_->RemoveExecutor(ex->info().id, reason);  // before its stream closes
+    ex->Cancel();
+  }
+}
+
+std::optional<std::chrono::steady_clock::time_point> DriverService::LastSeen(
+    const std::string& executor_id) const {
+  std::shared_ptr<RemoteExecutor> executor;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = executors_.find(executor_id);
+    if (it == executors_.end()) return std::nullopt;
+    executor = it->second;
+  }
+  return executor->last_seen();
 }
 
 int DriverService::connected() const {

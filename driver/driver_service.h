@@ -3,15 +3,21 @@
 // application binary (FetchBinary); executors hold one stream each (Connect): they
 // register (their binary digest must equal the driver's), receive task batches and
 // send back task statuses. Each connected executor becomes an ExecutorHandle of the
-// task scheduler for as long as its stream lives. Thread-safe.
+// task scheduler for as long as its stream lives, and no longer than `network_timeout`
+// without a message from it (ExpireSilentExecutors: a stopped or hung executor is
+// declared lost, its stream cancelled, whatever it sends afterwards dropped).
+// Thread-safe.
 
+#include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
+#include "common/clock.h"
 #include "driver/task_scheduler.h"
 #include "proto/driver.grpc.pb.h"
 
@@ -21,6 +27,8 @@ struct DriverServiceOptions {
   std::string binary_path;    // the driver's own executable
   std::string binary_digest;  // its SHA-256
   std::string conf;           // the application's settings, sent to executors
+  std::chrono::milliseconds network_timeout{120'000};  // kiln.network.timeout
+  const Clock* clock = RealClock::Get();               // not owned
 };
 
 class DriverService final : public proto::Driver::Service {
@@ -44,6 +52,14 @@ class DriverService final : public proto::Driver::Service {
   // Tells every connected executor to exit, then waits (bounded) for their streams to close.
   void ShutdownExecutors(const std::string& reason);
   int connected() const;
+
+  // Declares lost every executor silent for longer than `network_timeout`. Call it
+  // regularly (the cluster backend does, every second at the most).
+  void ExpireSilentExecutors();
+  // When the last message from the executor came (by the options' clock); nullopt when
+  // it is not connected.
+  std::optional<std::chrono::steady_clock::time_point> LastSeen(
+      const std::string& executor_id) const;
 
  private:
   class RemoteExecutor;

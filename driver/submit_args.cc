@@ -130,6 +130,7 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
   }
   ASSIGN_OR_RETURN(out.conf, Config::Load(conf_flags, properties_file, environ));
   for (const auto& [key, value] : flag_settings) RETURN_IF_ERROR(out.conf.Set(key, value));
+  RETURN_IF_ERROR(out.conf.CheckConsistency());
   auto master = ParseMasterUrl(out.conf.GetString("kiln.master"));
   if (!master.ok())
     return absl::InvalidArgumentError(StrCat("kiln.master: ", View(master.status().message())));

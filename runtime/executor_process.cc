@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <vector>
 
@@ -52,24 +54,40 @@ class StatusSender {
     }
     queue_.Push(std::move(batch));
   }
+  // A heartbeat when nothing was sent for `interval` (kiln.executor.heartbeatInterval).
+  void HeartbeatIfQuiet(std::chrono::milliseconds interval) {
+    if (std::chrono::steady_clock::now() - last_sent() >= interval) {
+      queue_.Push(proto::StatusBatch());  // empty: sent as a Heartbeat
+    }
+  }
   // Sends what is queued, then stops.
   void Stop() { queue_.Drain(std::chrono::milliseconds::max()); }
 
  private:
+  std::chrono::steady_clock::time_point last_sent() const {
+    return std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(last_sent_.load()));
+  }
+
   void Send(std::vector<proto::StatusBatch>& batch) {
     if (broken_) return;  // the driver went away; the reader notices
     proto::ExecutorMessage message;
     for (const proto::StatusBatch& b : batch) message.mutable_statuses()->MergeFrom(b);
+    if (message.statuses().statuses_size() == 0 && message.statuses().progress_size() == 0) {
+      message.mutable_heartbeat();
+    }
     if (!stream_->Write(message)) broken_ = true;
+    last_sent_ = std::chrono::steady_clock::now().time_since_epoch().count();
   }
 
   DriverStream* const stream_;
   bool broken_ = false;  // touched by the queue's one thread only
+  std::atomic<std::chrono::steady_clock::rep> last_sent_{0};
   WorkQueue<proto::StatusBatch> queue_;
 };
 
 // How often an executor tells the driver what its running tasks have spilled (only
-// when that changed).
+// when that changed), at the most.
 constexpr std::chrono::milliseconds kProgressInterval{1000};
 
 }  // namespace
@@ -155,7 +173,12 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   {
     StatusSender sender(stream.get());
     RunningTasks running;
-    PeriodicThread progress(kProgressInterval, [&] { sender.AddProgress(running.TakeChanged()); });
+    const std::chrono::milliseconds heartbeat =
+        conf->GetDuration("kiln.executor.heartbeatInterval");
+    PeriodicThread progress(std::min(kProgressInterval, heartbeat), [&] {
+      sender.AddProgress(running.TakeChanged());
+      sender.HeartbeatIfQuiet(heartbeat);
+    });
     TaskPool pool(args->cores,
                   ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression, &running},
                   [&](proto::TaskStatus s) { sender.Add(std::move(s)); });

@@ -213,6 +213,9 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     int64_t pushed = 0;
     absl::Status s = PushDiskBlock(ctx, &pushed);
     if (s.ok()) return true;
+    cache_warnings.Log(
+        StrCat("cannot read cached block ", Id().Name(),
+               ", it is dropped and its partition computed again: ", View(s.message())));
     store_->DropDisk(Id());
     if (pushed == 0) return false;  // nothing went downstream yet: compute it here
     return s;

@@ -82,6 +82,10 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   options.heartbeat_interval = config.GetDuration("kiln.worker.heartbeatInterval");
   options.connect_timeout = config.GetDuration("kiln.master.connectTimeout");
   options.shuffle_chunk_size = config.GetBytes("kiln.shuffle.io.chunkSize");
+  options.shuffle_fail_fetches = config.GetBool("kiln.test.failShuffleFetches");
+  if (options.shuffle_fail_fetches) {
+    spdlog::warn("kiln.test.failShuffleFetches=true: this worker refuses every shuffle fetch");
+  }
   options.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
   options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");
   if (options.shuffle_chunk_size <= 0 || options.shuffle_chunk_size > options.max_message_bytes) {

@@ -17,6 +17,10 @@ ShuffleBlockServer::ShuffleBlockServer(ShuffleBlockServerOptions options)
 
 absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& request,
                                        const ChunkSink& sink) const {
+  if (options_.fail_every_fetch) {
+    return absl::UnavailableError(
+        "this worker refuses every shuffle fetch (kiln.test.failShuffleFetches=true)");
+  }
   if (!IsSafePathComponent(request.app_id())) {
     return absl::InvalidArgumentError(
         StrCat("invalid app id '", request.app_id(), "' in a shuffle fetch"));

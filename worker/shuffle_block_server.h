@@ -17,6 +17,8 @@ namespace kiln::worker {
 struct ShuffleBlockServerOptions {
   std::string work_dir;          // absolute; application dirs are <work_dir>/<app id>
   int64_t chunk_size = 1 << 20;  // kiln.shuffle.io.chunkSize: most bytes in one chunk
+  // kiln.test.failShuffleFetches: refuse every fetch (UNAVAILABLE), for fault tests.
+  bool fail_every_fetch = false;
 };
 
 class ShuffleBlockServer {

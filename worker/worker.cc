@@ -73,7 +73,9 @@ MasterClientOptions MasterOptions(const WorkerOptions& o, std::chrono::milliseco
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       fetches_(std::make_unique<ActiveFetches>()),
-      shuffle_({.work_dir = options_.work_dir, .chunk_size = options_.shuffle_chunk_size}),
+      shuffle_({.work_dir = options_.work_dir,
+                .chunk_size = options_.shuffle_chunk_size,
+                .fail_every_fetch = options_.shuffle_fail_fetches}),
       service_(&shuffle_),
       table_(&processes_, RealClock::Get(), options_.kill_grace, options_.cgroups),
       binaries_(options_.work_dir + "/binaries",

@@ -48,6 +48,7 @@ struct WorkerOptions {
   std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
   int64_t shuffle_chunk_size = 1 << 20;                  // kiln.shuffle.io.chunkSize
+  bool shuffle_fail_fetches = false;                     // kiln.test.failShuffleFetches
   int64_t max_message_bytes = 256 << 20;                 // kiln.rpc.message.maxSize
   bool cleanup_enabled = true;                           // kiln.worker.cleanup.enabled
   std::chrono::milliseconds kill_grace{3'000};           // SIGTERM -> SIGKILL

@@ -5,7 +5,8 @@
 // by a first job (a count), "cached" is printed, and the output is written (sorted)
 // once the file OUTPUT.go exists, so that a test can break the cluster in between.
 // With `stall`, the tasks that write the output wait for OUTPUT.go (at most 60 s): the
-// output is half-written until then.
+// output is half-written until then. `reuse` is `cached` without the cache (the second
+// job reads the sums' shuffle files again); `disk` caches them with kDiskOnly.
 
 #include <array>
 #include <chrono>
@@ -22,9 +23,8 @@
 int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc == 3 ? argv[2] : "";
-  if (argc != 2 && !(argc == 3 && (mode == "unsorted" || mode == "cached" || mode == "stall"))) {
-    return 2;
-  }
+  const bool two_jobs = mode == "cached" || mode == "reuse" || mode == "disk";
+  if (argc != 2 && !(argc == 3 && (mode == "unsorted" || mode == "stall" || two_jobs))) return 2;
   std::vector<int64_t> numbers(16 * 400);
   for (size_t i = 0; i < numbers.size(); ++i) numbers[i] = static_cast<int64_t>(i);
   auto sums = ctx.parallelize(numbers, 16)
@@ -36,8 +36,9 @@ int main(int argc, char** argv) {
   auto to_line = [](std::pair<int64_t, int64_t> kv) {
     return std::to_string(kv.first) + "\t" + std::to_string(kv.second);
   };
-  if (mode == "cached") {
-    sums.cache();
+  if (two_jobs) {
+    if (mode == "cached") sums.cache();
+    if (mode == "disk") sums.persist(kiln::StorageLevel::kDiskOnly);
     std::printf("cached %lld\n", static_cast<long long>(sums.count()));
     std::fflush(stdout);
     const std::string go = std::string(argv[1]) + ".go";

@@ -216,6 +216,30 @@ TEST_CASE("settings: properties file errors name the file, the line and the key"
   CHECK(Message(c.status()).find(missing) != std::string::npos);
 }
 
+TEST_CASE("settings: a timeout not above its heartbeat interval is refused naming both keys",
+          "[settings]") {
+  auto load = [](std::vector<std::string> flags) { return Config::Load(flags, "", nullptr); };
+  // The driver and its executors read both: the default interval (10s) counts.
+  auto s = load({"kiln.network.timeout=5s"}).status();
+  CHECK(absl::IsInvalidArgument(s));
+  CHECK(Message(s) ==
+        "setting kiln.network.timeout=5s must be greater than "
+        "kiln.executor.heartbeatInterval=10s (a peer would be declared lost between two "
+        "heartbeats)");
+  CHECK_FALSE(load({"kiln.executor.heartbeatInterval=2m"}).ok());
+  CHECK(load({"kiln.network.timeout=5s", "kiln.executor.heartbeatInterval=1s"}).ok());
+  // The master reads the timeout, the worker the interval: compared only when given
+  // together.
+  CHECK(load({"kiln.worker.timeout=2s"}).ok());
+  s = load({"kiln.worker.timeout=2s", "kiln.worker.heartbeatInterval=2s"}).status();
+  CHECK(Message(s).find("kiln.worker.timeout=2s must be greater than "
+                        "kiln.worker.heartbeatInterval=2s") != std::string::npos);
+  s = load({"kiln.app.timeout=1s", "kiln.driver.heartbeatInterval=5s"}).status();
+  CHECK(Message(s).find("kiln.app.timeout=1s") != std::string::npos);
+  CHECK(Message(s).find("kiln.driver.heartbeatInterval=5s") != std::string::npos);
+  CHECK(load({}).ok());  // the defaults agree
+}
+
 TEST_CASE("settings: Serialize and Deserialize round trip", "[settings]") {
   Config c;
   REQUIRE(c.Set("kiln.executor.memory", "3g").ok());

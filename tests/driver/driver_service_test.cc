@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "common/rpc.h"
+#include "common/wait.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::internal {
@@ -19,7 +20,12 @@ struct Fixture {
     binary = templ;
     std::ofstream(binary) << std::string(3 << 20, 'x') << "tail";
     service = std::make_unique<DriverService>(
-        DriverServiceOptions{binary, "abc123", "kiln.task.maxFailures=3\n"}, &tasks);
+        DriverServiceOptions{.binary_path = binary,
+                             .binary_digest = "abc123",
+                             .conf = "kiln.task.maxFailures=3\n",
+                             .network_timeout = std::chrono::seconds(10),
+                             .clock = &clock},
+        &tasks);
     service->SetAppId("app-1");
     auto running = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {service.get()});
     REQUIRE(running.ok());
@@ -48,6 +54,7 @@ struct Fixture {
   }
 
   std::string binary;
+  FakeClock clock;  // for the liveness checks only
   TaskScheduler tasks;
   std::unique_ptr<DriverService> service;
   std::unique_ptr<grpc::Server> server;
@@ -79,6 +86,38 @@ TEST_CASE("driver service: a matching executor registers and gets the settings",
   stream->WritesDone();
   f.service->ShutdownExecutors("test");
   CHECK(f.tasks.ExecutorCount() == 0);
+}
+
+TEST_CASE(
+    "driver service: an executor silent past kiln.network.timeout is lost and its stream "
+    "ended while messages keep it alive",
+    "[driver-service]") {
+  Fixture f;
+  grpc::ClientContext ctx;
+  auto stream = f.stub->Connect(&ctx);
+  REQUIRE(f.Register(stream.get(), "abc123").has_registered());
+  REQUIRE(f.tasks.WaitForCores(2, std::chrono::seconds(10)));
+
+  f.clock.Advance(std::chrono::seconds(9));
+  f.service->ExpireSilentExecutors();
+  CHECK(f.tasks.ExecutorCount() == 1);  // 9 s silent: within the 10 s
+  proto::ExecutorMessage heartbeat;
+  heartbeat.mutable_heartbeat();
+  REQUIRE(stream->Write(heartbeat));
+  const auto heard = f.clock.Now();
+  REQUIRE(WaitFor([&] { return f.service->LastSeen("7") == heard; }, std::chrono::seconds(10)));
+  f.clock.Advance(std::chrono::seconds(9));
+  f.service->ExpireSilentExecutors();
+  CHECK(f.tasks.ExecutorCount() == 1);
+
+  f.clock.Advance(std::chrono::seconds(11));
+  f.service->ExpireSilentExecutors();
+  CHECK(f.tasks.ExecutorCount() == 0);
+  // Its stream is ended: the executor reads the end (and would exit).
+  proto::DriverMessage message;
+  CHECK_FALSE(stream->Read(&message));
+  CHECK(stream->Finish().error_code() == grpc::StatusCode::CANCELLED);
+  CHECK(f.service->connected() == 0);
 }
 
 TEST_CASE("driver service: the binary is served by digest, in chunks", "[driver-service]") {

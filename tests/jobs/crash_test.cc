@@ -1,5 +1,6 @@
-// Tasks that end their own executor, and executors that cannot start: every such loop is
-// bounded, the job's error says what happened, and the cluster ends idle.
+// Failures that repeat: tasks that end their own executor, executors that cannot start,
+// a shuffle server that keeps failing. Every such loop is bounded, the job's error says
+// what happened, and the cluster ends idle.
 #include <chrono>
 #include <string>
 
@@ -102,6 +103,33 @@ TEST_CASE(
   CHECK(report.find("failing_app: this executor cannot start") != std::string::npos);
   CHECK(report.find("no worker with free cores") == std::string::npos);  // not the cause
 
+  CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE(
+    "fault: shuffle reads that keep failing abort the job after "
+    "kiln.stage.maxConsecutiveAttempts naming the shuffle and the host",
+    "[fault][crash]") {
+  MiniClusterOptions options;
+  options.worker_conf = {"kiln.test.failShuffleFetches=true"};
+  MiniCluster cluster(options);
+  REQUIRE_OK(cluster.Start());
+  TempDir dir("kiln-crash-");
+  const auto start = Clock::now();
+  CommandResult r = Submit(cluster.master_url(), {"--conf", "kiln.stage.maxConsecutiveAttempts=2"},
+                           AppPath("slow_app"), {dir.Sub("out")});
+  INFO("(" << ElapsedMs(start) << " ms): " << r.ToString());
+  CHECK_FALSE(r.timed_out);
+  CHECK(r.exit_code == 1);
+  const std::string message = DriverMessage(r.err);
+  INFO("the driver's message: " << message);
+  CHECK(message.find("could not be read in 2 consecutive attempts of the stage that reads it "
+                     "(kiln.stage.maxConsecutiveAttempts)") != std::string::npos);
+  CHECK(message.find(" of shuffle ") != std::string::npos);
+  CHECK(message.find(" on 127.0.0.1:") != std::string::npos);
+  CHECK(message.find("kiln.test.failShuffleFetches=true") != std::string::npos);
+  CHECK_FALSE(PathExists(dir.Sub("out")));  // the failed job's output is gone
   CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
   REQUIRE_OK(CheckClusterIdle(cluster));
 }

@@ -4,6 +4,7 @@
 #include <signal.h>
 
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -120,36 +121,147 @@ TEST_CASE(
   CheckExecutorKillLeavesOutput({"unsorted"});
 }
 
-// A cached dataset whose executor dies between two jobs: the lost partitions are
-// recomputed from their lineage (the shuffle files outlive the executor), the others
-// read from the surviving executor's cache; the output is the fault-free one.
-TEST_CASE("fault: an executor lost with cached partitions leaves the output byte-identical",
-          "[fault][cache]") {
+// slow_app MODE (cached, reuse or disk) on a 2-worker cluster; between its two jobs,
+// `fault` breaks something. The output must be the fault-free one and the cluster must
+// end idle. Returns the driver's stderr.
+std::string CheckFaultBetweenJobs(const std::string& mode,
+                                  const std::function<void(MiniCluster&)>& fault) {
   TempDir dir("kiln-fault-");
   WriteTestFile(dir.Sub("reference.go"), "");
   CommandResult reference =
-      Submit("local[2]", {}, AppPath("slow_app"), {dir.Sub("reference"), "cached"});
+      Submit("local[2]", {}, AppPath("slow_app"), {dir.Sub("reference"), mode});
   INFO(reference.ToString());
   REQUIRE(reference.exit_code == 0);
   CHECK(reference.out == "cached 97\n");
 
   MiniCluster cluster;
   REQUIRE_OK(cluster.Start());
-  BackgroundSubmit submit(cluster, dir, {dir.Sub("out"), "cached"});
-
+  BackgroundSubmit submit(cluster, dir, {dir.Sub("out"), mode});
   REQUIRE(WaitFor([&] { return ReadFile(dir.Sub("submit.out")).value_or("") == "cached 97\n"; },
                   seconds(60)));
-  std::vector<pid_t> executors = cluster.ExecutorPids();
-  REQUIRE(executors.size() == 2);
-  REQUIRE(kill(executors.front(), SIGKILL) == 0);
+  fault(cluster);
   WriteTestFile(dir.Sub("out.go"), "");
 
   const std::optional<ExitInfo>& exit = submit.Wait();
   REQUIRE(exit.has_value());
-  INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
+  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
+  INFO("kiln-submit stderr: " << err);
   CHECK(exit->code() == 0);
   CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
   REQUIRE_OK(CheckClusterIdle(cluster));
+  return err;
+}
+
+// Flips one byte in the middle of every regular file under `root` whose path matches
+// `wanted`; returns how many it changed.
+int FlipBytes(const std::string& root, const std::function<bool(const fs::path&)>& wanted) {
+  int flipped = 0;
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(root)) {
+    if (!e.is_regular_file() || e.file_size() == 0 || !wanted(e.path())) continue;
+    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
+    const auto at = static_cast<std::streamoff>(e.file_size() / 2);
+    char c = 0;
+    f.seekg(at);
+    f.get(c);
+    f.seekp(at);
+    f.put(static_cast<char>(c ^ 0x5a));
+    flipped += f.good() ? 1 : 0;
+  }
+  return flipped;
+}
+
+// A cached dataset whose executor dies between two jobs: the lost partitions are
+// recomputed from their lineage (the shuffle files outlive the executor), the others
+// read from the surviving executor's cache; the output is the fault-free one.
+TEST_CASE("fault: an executor lost with cached partitions leaves the output byte-identical",
+          "[fault][cache]") {
+  CheckFaultBetweenJobs("cached", [](MiniCluster& cluster) {
+    std::vector<pid_t> executors = cluster.ExecutorPids();
+    REQUIRE(executors.size() == 2);
+    REQUIRE(kill(executors.front(), SIGKILL) == 0);
+  });
+}
+
+// Map outputs reused by a second job, corrupted on disk in between: the checksums catch
+// it, the reads fail as fetch failures, the map stage runs again.
+TEST_CASE("fault: bytes flipped in shuffle files are caught and the map outputs recomputed",
+          "[fault][corruption]") {
+  const std::string err = CheckFaultBetweenJobs("reuse", [](MiniCluster& cluster) {
+    CHECK(FlipBytes(cluster.temp_dir(), [](const fs::path& p) {
+            return p.filename().string().starts_with("shuffle_0_") && p.extension() == ".data";
+          }) == 16);
+  });
+  CHECK(err.find("fetch failure for shuffle 0") != std::string::npos);
+}
+
+// Cached partitions on disk, corrupted in between: each bad block is treated as lost
+// and recomputed from its lineage.
+TEST_CASE("fault: bytes flipped in cached disk blocks are caught and the partitions recomputed",
+          "[fault][corruption]") {
+  CheckFaultBetweenJobs("disk", [](MiniCluster& cluster) {
+    CHECK(FlipBytes(cluster.temp_dir(), [](const fs::path& p) {
+            return p.parent_path().filename().string().starts_with("blocks-");
+          }) == 4);
+  });
+}
+
+// slow_app on a 2-worker cluster with kiln.network.timeout=TIMEOUT (heartbeats every
+// 200 ms); one executor is SIGSTOPped once the first map outputs exist and SIGCONTed
+// after `resume_when` holds. The output must be the fault-free one, and the cluster idle.
+// Returns the driver's stderr.
+std::string RunWithStoppedExecutor(const std::string& timeout,
+                                   const std::function<bool(const std::string& err)>& resume_when) {
+  TempDir dir("kiln-fault-");
+  CommandResult reference = Submit("local[2]", {}, AppPath("slow_app"), {dir.Sub("reference")});
+  INFO(reference.ToString());
+  REQUIRE(reference.exit_code == 0);
+
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  BackgroundSubmit submit(cluster.master_url(), dir, {dir.Sub("out")},
+                          {"KILN_CONF_kiln_network_timeout=" + timeout,
+                           "KILN_CONF_kiln_executor_heartbeatInterval=200ms"});
+  REQUIRE(WaitFor([&] { return AnyShuffleOutput(cluster.temp_dir()); }, seconds(30)));
+  std::vector<pid_t> executors = cluster.ExecutorPids();
+  REQUIRE_FALSE(executors.empty());
+  REQUIRE(kill(executors.front(), SIGSTOP) == 0);
+  const bool resume = WaitFor(
+      [&] { return resume_when(ReadFile(dir.Sub("submit.err")).value_or("")); }, seconds(30));
+  kill(executors.front(), SIGCONT);
+  REQUIRE(resume);
+
+  const std::optional<ExitInfo>& exit = submit.Wait();
+  REQUIRE(exit.has_value());
+  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
+  INFO("kiln-submit stderr: " << err);
+  CHECK(exit->code() == 0);
+  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+  return err;
+}
+
+TEST_CASE(
+    "fault: an executor stopped past kiln.network.timeout is declared lost and its work "
+    "redone and it is refused once resumed",
+    "[fault][liveness]") {
+  const std::string err = RunWithStoppedExecutor("2s", [](const std::string& err) {
+    return err.find("declared lost: no message from it for 2 s (kiln.network.timeout)") !=
+           std::string::npos;
+  });
+  INFO(err);
+  CHECK(err.find("declared lost") != std::string::npos);
+}
+
+TEST_CASE("fault: an executor stopped for less than kiln.network.timeout is not declared lost",
+          "[fault][liveness]") {
+  const auto stopped = std::chrono::steady_clock::now();
+  const std::string err = RunWithStoppedExecutor("20s", [&](const std::string&) {
+    // The fault's duration, not a wait for a condition: 3 s stopped.
+    return std::chrono::steady_clock::now() - stopped > seconds(3);
+  });
+  INFO(err);
+  CHECK(err.find("declared lost") == std::string::npos);
+  CHECK(err.find(" lost (") == std::string::npos);
 }
 
 // SIGINT to a driver while its job writes OUTPUT (its tasks stalled): it exits 130, the
