@@ -78,6 +78,20 @@ class BackgroundSubmit {
   std::optional<ExitInfo> exit_;
 };
 
+// Waits for `submit`, which must succeed with DIR/out the same bytes as DIR/reference;
+// then the cluster must end idle. Returns the driver's stderr.
+std::string ExpectSameOutput(BackgroundSubmit& submit, const TempDir& dir,
+                             const MiniCluster& cluster) {
+  const std::optional<ExitInfo>& exit = submit.Wait();
+  REQUIRE(exit.has_value());
+  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
+  INFO("kiln-submit stderr: " << err);
+  CHECK(exit->code() == 0);
+  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+  return err;
+}
+
 // Runs slow_app with `args` in local[2] (the reference) and on a 2-worker cluster where
 // one executor is SIGKILLed once the first map outputs exist; the outputs must be the
 // same bytes and the cluster must end idle.
@@ -101,13 +115,8 @@ void CheckExecutorKillLeavesOutput(const std::vector<std::string>& args) {
   REQUIRE_FALSE(executors.empty());
   REQUIRE(kill(executors.front(), SIGKILL) == 0);
 
-  const std::optional<ExitInfo>& exit = submit.Wait();
-  REQUIRE(exit.has_value());
-  INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
-  CHECK(exit->code() == 0);
-  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
+  ExpectSameOutput(submit, dir, cluster);
   CHECK(fs::exists(dir.Sub("out/_SUCCESS")));
-  REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
 TEST_CASE("fault: an executor killed mid-job leaves the output byte-identical", "[fault]") {
@@ -142,14 +151,7 @@ std::string CheckFaultBetweenJobs(const std::string& mode,
   fault(cluster);
   WriteTestFile(dir.Sub("out.go"), "");
 
-  const std::optional<ExitInfo>& exit = submit.Wait();
-  REQUIRE(exit.has_value());
-  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
-  INFO("kiln-submit stderr: " << err);
-  CHECK(exit->code() == 0);
-  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
-  REQUIRE_OK(CheckClusterIdle(cluster));
-  return err;
+  return ExpectSameOutput(submit, dir, cluster);
 }
 
 // Flips one byte in the middle of every regular file under `root` whose path matches
@@ -230,14 +232,7 @@ std::string RunWithStoppedExecutor(const std::string& timeout,
   kill(executors.front(), SIGCONT);
   REQUIRE(resume);
 
-  const std::optional<ExitInfo>& exit = submit.Wait();
-  REQUIRE(exit.has_value());
-  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
-  INFO("kiln-submit stderr: " << err);
-  CHECK(exit->code() == 0);
-  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
-  REQUIRE_OK(CheckClusterIdle(cluster));
-  return err;
+  return ExpectSameOutput(submit, dir, cluster);
 }
 
 TEST_CASE(
