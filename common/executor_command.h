@@ -39,6 +39,11 @@ std::string ExecutorDir(const std::string& app_dir, int executor_id);
 // worker reports it RUNNING only then, so that executors that die before they reach
 // their driver count as failures in a row (kiln.deploy.maxExecutorRetries).
 inline constexpr std::string_view kRegisteredFile = "registered";
+// An executor exits with this code when the stream to its driver, which had accepted it,
+// breaks without a shutdown: the driver is gone (killed, crashed) or cut off. The
+// master then stops launching executors for the application and ends it once none of
+// its executors runs, instead of relaunching executors that cannot reach it.
+inline constexpr int kExitDriverLost = 56;
 
 std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& command);
 

@@ -88,8 +88,14 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       }
       return;
     case proto::TASK_FETCH_FAILED:
-      fetch_failed_ = FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
-                                  status.fetch_failed_address(), status.error()};
+      // A map output on the task's own worker was read from its disk (no address): that
+      // worker's shuffle service is where it lives. As Spark does, a fetch failure
+      // drops every output held there, so that one attempt recomputes all it lost.
+      fetch_failed_ =
+          FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
+                      status.fetch_failed_address().empty() ? where.shuffle_address
+                                                            : status.fetch_failed_address(),
+                      status.error()};
       return;
     default:
       CountFailure(index, where, status.error(), /*requeue=*/true);

@@ -58,7 +58,10 @@ struct Application {
   // executors until a worker joins (the app is not removed, as in Spark).
   bool launches_paused = false;
   std::string last_failure;  // the last executor failure: which, where, and its message
-  std::string end_reason;    // why it ended, once it has
+  // Set when a registered executor lost its stream to the driver (kExitDriverLost): no
+  // more launches; the application ends when none of its executors runs.
+  std::string driver_lost;
+  std::string end_reason;  // why it ended, once it has
 
   bool HasRunningExecutor() const;
   int cores_granted() const;

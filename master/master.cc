@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "common/executor_command.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "master/allocator.h"
@@ -211,6 +212,9 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
         break;
     }
     bool failed = report.state == ExecutorEvent::kFailed;
+    // A registered executor whose driver stream broke: the driver is likely gone.
+    const bool driver_lost = failed && report.exit_code == kExitDriverLost &&
+                             it->second.state == ExecutorState::kRunning;
     if (failed) {
       const WorkerInfo* w = workers_.Find(report.worker_id);
       app->last_failure = StrCat("executor ", report.executor_id, " on host ",
@@ -220,6 +224,10 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
     spdlog::log(log, "executor ended app={} executor={} worker={} exit_code={} message={}",
                 report.app_id, report.executor_id, report.worker_id, report.exit_code,
                 report.message);
+    if (driver_lost) {
+      app->driver_lost = StrCat("executor ", report.executor_id,
+                                " lost its stream to the driver at ", app->request.driver_address);
+    }
     ExecutorEndedLocked(*app, report.executor_id, failed, &commands);
     ScheduleLocked(&commands);
   }
@@ -346,6 +354,15 @@ void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed,
 }
 
 void Master::EndIfRetriesSpentLocked(Application& app, Commands* out) {
+  if (!app.driver_lost.empty()) {
+    // No new executors: they could not reach the driver. Those that still reach it
+    // keep it going; when none does, the application ends.
+    if (!app.HasRunningExecutor()) {
+      EndApplicationLocked(app, AppState::kFailed, StrCat("its driver is gone: ", app.driver_lost),
+                           out);
+    }
+    return;
+  }
   const int max = options_.max_executor_retries;
   if (max <= 0 || app.consecutive_failures < max) return;
   std::string why =
@@ -394,7 +411,7 @@ void Master::ScheduleLocked(Commands* out) {
 }
 
 void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
-  if (app.launches_paused) return;
+  if (app.launches_paused || !app.driver_lost.empty()) return;
   const ApplicationRequest& req = app.request;
   ExecutorDemand demand;
   demand.cores_per_executor = req.cores_per_executor;

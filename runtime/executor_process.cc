@@ -169,7 +169,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     if (!fd.ok()) spdlog::warn("{}", View(fd.status().message()));
   }
 
-  int exit_code = 1;
+  int exit_code = kExitDriverLost;  // unless the driver says shut down
   {
     StatusSender sender(stream.get());
     RunningTasks running;
@@ -199,8 +199,8 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       }
     }
     if (exit_code != 0) {
-      spdlog::error("app={} executor={} lost the driver at {}; exiting", args->app_id,
-                    args->executor_id, args->driver_address);
+      spdlog::error("app={} executor={} lost its driver at {}; exiting (code {})", args->app_id,
+                    args->executor_id, args->driver_address, kExitDriverLost);
     }
     pool.Stop();
     progress.Stop();

@@ -305,6 +305,51 @@ TEST_CASE(
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
+TEST_CASE(
+    "fault: a driver killed with SIGKILL ends its application at once without relaunches "
+    "and its executors and work dirs go",
+    "[fault][interrupt]") {
+  MiniClusterOptions options;
+  options.master_conf = {"kiln.app.timeout=10m"};  // only the executors' word can end it
+  MiniCluster cluster(options);
+  REQUIRE_OK(cluster.Start());
+  TempDir dir("kiln-fault-");
+  std::string app;
+  {
+    BackgroundSubmit submit(cluster.master_url(), dir, {dir.Sub("out"), "stall"});
+    REQUIRE(WaitFor(
+        [&] {
+          app = AppIdFromStderr(ReadFile(dir.Sub("submit.err")).value_or(""));
+          return !app.empty() && cluster.ExecutorPids().size() == 2 &&
+                 PathExists(dir.Sub("out/_temporary"));
+        },
+        seconds(30)));
+    REQUIRE(kill(submit.pid(), SIGKILL) == 0);
+    REQUIRE(submit.Wait().has_value());
+  }
+  const auto killed = std::chrono::steady_clock::now();
+  Json entry = WaitForCompletedApp(cluster, app, seconds(20));
+  INFO("/json: " << cluster.MasterState().dump());
+  REQUIRE(entry.is_object());
+  CHECK(entry.value("state", "") == "FAILED");
+  CHECK(std::chrono::steady_clock::now() - killed < seconds(10));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+  // Its two executors, and no more: none was relaunched towards a dead driver.
+  const std::string master_log = ReadFile(cluster.master_log()).value_or("");
+  INFO(master_log);
+  size_t launches = 0;
+  for (size_t at = 0;
+       (at = master_log.find("launching executor app=" + app, at)) != std::string::npos; ++at) {
+    ++launches;
+  }
+  CHECK(launches == 2);
+  CHECK(master_log.find("its driver is gone") != std::string::npos);
+  for (int i = 0; i < cluster.num_workers(); ++i) {
+    CHECK(
+        WaitFor([&] { return !PathExists(cluster.worker_work_dir(i) + "/" + app); }, seconds(10)));
+  }
+}
+
 TEST_CASE("fault: an interrupted local driver removes its scratch dir and its output",
           "[fault][interrupt]") {
   TempDir dir("kiln-fault-");

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "common/clock.h"
+#include "common/executor_command.h"
 #include "master/liveness_sweeper.h"
 #include "tests/kiln_catch.h"
 #include "tests/master/fake_worker_commands.h"
@@ -84,12 +85,14 @@ struct Cluster {
     return {};
   }
 
-  void ReportExecutor(int worker, const std::string& app, int executor, ExecutorEvent state) {
+  void ReportExecutor(int worker, const std::string& app, int executor, ExecutorEvent state,
+                      int exit_code = 0) {
     ExecutorStateReport r;
     r.worker_id = StrCat("w", worker);
     r.app_id = app;
     r.executor_id = executor;
     r.state = state;
+    r.exit_code = exit_code;
     REQUIRE(master->ExecutorStateChanged(r).ok());
   }
 };
@@ -304,6 +307,37 @@ TEST_CASE("master: failures elsewhere do not remove an application whose executo
   CHECK(c.App(app).state == "FAILED");
   CHECK_THAT(c.master->EndReason(app),
              Catch::Contains("3 executor failures in a row (kiln.deploy.maxExecutorRetries=3)"));
+}
+
+TEST_CASE("master: executors that lost their driver end the application without relaunches") {
+  Cluster c;
+  c.AddWorker(1, 2, 4096);
+  c.AddWorker(2, 2, 4096);
+  std::string app = c.AddApp(2, 1024, 0);
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kRunning);
+  c.ReportExecutor(2, app, 1, ExecutorEvent::kRunning);
+  c.commands.Take();
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kFailed, kExitDriverLost);
+  CHECK(c.App(app).state == "RUNNING");  // executor 1 still reaches it
+  CHECK(c.commands.With("launch").empty());
+  c.ReportExecutor(2, app, 1, ExecutorEvent::kFailed, kExitDriverLost);
+  CHECK(c.App(app).state == "FAILED");
+  CHECK(c.commands.With("launch").empty());
+  CHECK_THAT(c.master->EndReason(app),
+             Catch::Contains("its driver is gone: executor 1 lost its stream to the driver at "
+                             "10.0.0.9:4000"));
+  CHECK(c.Worker(1).cores_used == 0);
+  CHECK(c.Worker(2).cores_used == 0);
+
+  // The same exit from an executor that never reached its driver is an ordinary
+  // failure: it is replaced.
+  std::string other = c.AddApp(2, 1024, 2);
+  c.commands.Take();
+  const int first = c.App(other).executors.at(0).id;
+  const int worker = c.App(other).executors.at(0).worker_id == "w1" ? 1 : 2;
+  c.ReportExecutor(worker, other, first, ExecutorEvent::kFailed, kExitDriverLost);
+  CHECK(c.App(other).state == "RUNNING");
+  CHECK(c.commands.With("launch").size() == 1);
 }
 
 TEST_CASE("master: a worker that unregisters is DEAD at once and its executors move") {
