@@ -104,6 +104,10 @@ constexpr SettingDef kSettings[] = {
      "Show the stage progress bar on stderr when stderr is a terminal."},
     {"kiln.worker.cleanup.enabled", T::kBool, "true",
      "Worker: delete an application's work dir when the application ends."},
+    {"kiln.worker.cleanup.keepFailedAppLogs", T::kBool, "true",
+     "Worker: when it deletes the work dir of an application that ended FAILED or KILLED, "
+     "keep its executors' stdout and stderr (<work-dir>/<app>/executor-<n>/), as Spark "
+     "keeps application dirs."},
     {"kiln.worker.heartbeatInterval", T::kDuration, "15s",
      "How often a worker tells the master it is alive."},
     {"kiln.worker.memoryLimits", T::kString, "auto",

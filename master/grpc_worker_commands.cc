@@ -36,8 +36,8 @@ absl::Status GrpcWorkerCommands::KillExecutor(const std::string& worker_address,
 }
 
 absl::Status GrpcWorkerCommands::ApplicationFinished(const std::string& worker_address,
-                                                     const std::string& app_id) {
-  return clients_.Get(worker_address)->ApplicationFinished(app_id);
+                                                     const std::string& app_id, bool failed) {
+  return clients_.Get(worker_address)->ApplicationFinished(app_id, failed);
 }
 
 }  // namespace kiln::master

@@ -32,8 +32,8 @@ class GrpcWorkerCommands final : public WorkerCommands {
                               const ExecutorLaunch& launch) override;
   absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
                             int executor_id) override;
-  absl::Status ApplicationFinished(const std::string& worker_address,
-                                   const std::string& app_id) override;
+  absl::Status ApplicationFinished(const std::string& worker_address, const std::string& app_id,
+                                   bool failed) override;
 
  private:
   ClientCache<WorkerClient> clients_;

@@ -151,7 +151,10 @@ void Master::ReconcileExecutorsLocked(const WorkerRegistration& r, Commands* out
     if (kept.count({e.app_id, e.executor_id}) > 0) continue;
     if (apps_.FindActive(e.app_id) == nullptr) {
       if (finished_apps.insert(e.app_id).second) {
-        out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *worker, e.app_id));
+        Command c = MakeCommand(Command::Kind::kApplicationFinished, *worker, e.app_id);
+        const Application* ended = apps_.FindCompleted(e.app_id);
+        c.app_failed = ended == nullptr || ended->state != AppState::kFinished;
+        out->push_back(std::move(c));
       }
       continue;
     }
@@ -388,7 +391,9 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
   for (const std::string& worker_id : app.workers_used) {
     const WorkerInfo* w = workers_.Find(worker_id);
     if (w == nullptr || w->state != WorkerState::kAlive) continue;
-    out->push_back(MakeCommand(Command::Kind::kApplicationFinished, *w, app.id));
+    Command c = MakeCommand(Command::Kind::kApplicationFinished, *w, app.id);
+    c.app_failed = state != AppState::kFinished;
+    out->push_back(std::move(c));
   }
   spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state), reason);
   app.end_reason = reason;
@@ -471,7 +476,7 @@ void Master::Perform(const Commands& commands) {
         status = options_.commands->KillExecutor(c.worker_address, c.app_id, c.executor_id);
         break;
       case Command::Kind::kApplicationFinished:
-        status = options_.commands->ApplicationFinished(c.worker_address, c.app_id);
+        status = options_.commands->ApplicationFinished(c.worker_address, c.app_id, c.app_failed);
         break;
     }
     if (!status.ok()) {

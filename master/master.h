@@ -122,7 +122,8 @@ class Master final : public LivenessTarget {
     std::string worker_address;
     std::string app_id;
     int executor_id = 0;
-    ExecutorLaunch launch;  // kLaunch only
+    ExecutorLaunch launch;    // kLaunch only
+    bool app_failed = false;  // kApplicationFinished: it did not end FINISHED
   };
   using Commands = std::vector<Command>;
   static Command MakeCommand(Command::Kind kind, const WorkerInfo& worker,

@@ -30,9 +30,10 @@ class WorkerCommands {
                                       const ExecutorLaunch& launch) = 0;
   virtual absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
                                     int executor_id) = 0;
-  // The application ended: the worker stops its executors and deletes its directory.
+  // The application ended (`failed`: not FINISHED): the worker stops its executors and
+  // deletes its directory (but for the executors' logs of a failed one, by default).
   virtual absl::Status ApplicationFinished(const std::string& worker_address,
-                                           const std::string& app_id) = 0;
+                                           const std::string& app_id, bool failed) = 0;
 };
 
 }  // namespace kiln::master

@@ -2,10 +2,12 @@
 
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <vector>
 
 #include "common/files.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -37,10 +39,34 @@ ExecutorSupervisor::ExecutorSupervisor(ExecutorSupervisorOptions options, Execut
       reporter_(reporter),
       loop_(options_.tick, [this] { Tick(); }) {}
 
-void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id) {
+void ExecutorSupervisor::CleanUpWhenIdle(const std::string& app_id, bool failed) {
   absl::MutexLock lock(&mu_);
-  pending_cleanups_.insert(app_id);
+  pending_cleanups_[app_id] = failed;
 }
+
+namespace {
+
+// Deletes everything under an application's dir but its executors' stdout and stderr.
+absl::Status RemoveAllButLogs(const std::string& app_dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(app_dir, ec)) {
+    const bool executor_dir =
+        e.is_directory(ec) && e.path().filename().string().starts_with("executor-");
+    if (!executor_dir) {
+      RETURN_IF_ERROR(RemoveAll(e.path().string()));
+      continue;
+    }
+    for (const fs::directory_entry& f : fs::directory_iterator(e.path(), ec)) {
+      const std::string name = f.path().filename().string();
+      if (name != "stdout" && name != "stderr") RETURN_IF_ERROR(RemoveAll(f.path().string()));
+    }
+  }
+  if (ec) return absl::InternalError(StrCat("cannot list ", app_dir, ": ", ec.message()));
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 void ExecutorSupervisor::Tick() {
   // RUNNING before the exits this tick reaps: the master never hears of an exit first.
@@ -50,25 +76,28 @@ void ExecutorSupervisor::Tick() {
   }
   table_->EnforceMemoryLimits();
   for (const ExecutorExit& exit : table_->Poll()) ReportExit(exit);
-  std::set<std::string> cleanups;
+  std::map<std::string, bool> cleanups;
   {
     absl::MutexLock lock(&mu_);
     cleanups.swap(pending_cleanups_);
   }
-  std::set<std::string> later;
-  for (const std::string& app_id : cleanups) {
+  std::map<std::string, bool> later;
+  for (const auto& [app_id, failed] : cleanups) {
     if (table_->HasExecutors(app_id)) {
-      later.insert(app_id);
+      later[app_id] = failed;
       continue;
     }
     if (!options_.cleanup_enabled) continue;
     const std::string dir = StrCat(options_.work_dir, "/", app_id);
     if (access(dir.c_str(), F_OK) != 0) continue;  // nothing ran here
-    absl::Status removed = RemoveAll(dir);
-    if (removed.ok()) {
-      spdlog::info("deleted work dir of finished app={} dir={}", app_id, dir);
-    } else {
+    const bool keep_logs = failed && options_.keep_failed_logs;
+    absl::Status removed = keep_logs ? RemoveAllButLogs(dir) : RemoveAll(dir);
+    if (!removed.ok()) {
       spdlog::warn("app={}: {}", app_id, View(removed.message()));
+    } else if (keep_logs) {
+      spdlog::info("deleted work dir of failed app={} dir={} but its executors' logs", app_id, dir);
+    } else {
+      spdlog::info("deleted work dir of finished app={} dir={}", app_id, dir);
     }
   }
   if (!later.empty()) {

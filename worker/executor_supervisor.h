@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 
@@ -25,6 +26,9 @@ namespace kiln::worker {
 struct ExecutorSupervisorOptions {
   std::string work_dir;         // absolute
   bool cleanup_enabled = true;  // kiln.worker.cleanup.enabled
+  // kiln.worker.cleanup.keepFailedAppLogs: of an application that did not end FINISHED,
+  // the cleanup keeps executor-<n>/stdout and stderr.
+  bool keep_failed_logs = true;
   std::chrono::milliseconds tick{50};
   // Called (on the loop's thread; must not block) for each executor that FAILED, with
   // the message reported to the master, so that its driver can learn why.
@@ -40,8 +44,9 @@ class ExecutorSupervisor {
   void Stop() { loop_.Stop(); }
 
   // Deletes <work_dir>/<app_id> once the application has no executors left (when
-  // cleanup is enabled). `app_id` must be a safe path component.
-  void CleanUpWhenIdle(const std::string& app_id);
+  // cleanup is enabled); of a `failed` one, all but its executors' logs (when
+  // keep_failed_logs). `app_id` must be a safe path component.
+  void CleanUpWhenIdle(const std::string& app_id, bool failed = false);
 
   // One tick of the loop; public so that the worker can run a last one at shutdown.
   void Tick();
@@ -53,8 +58,8 @@ class ExecutorSupervisor {
   ExecutorTable* const table_;
   StateReporter* const reporter_;
   absl::Mutex mu_;
-  std::set<std::string> pending_cleanups_ ABSL_GUARDED_BY(mu_);
-  PeriodicThread loop_;  // last: stopped first
+  std::map<std::string, bool> pending_cleanups_ ABSL_GUARDED_BY(mu_);  // app id -> failed
+  PeriodicThread loop_;                                                // last: stopped first
 };
 
 // The last `max_lines` lines of a text file (at most its last 4 KiB); "" if unreadable.

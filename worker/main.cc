@@ -88,6 +88,7 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   }
   options.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
   options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");
+  options.keep_failed_logs = config.GetBool("kiln.worker.cleanup.keepFailedAppLogs");
   if (options.shuffle_chunk_size <= 0 || options.shuffle_chunk_size > options.max_message_bytes) {
     return absl::InvalidArgumentError(
         "kiln.shuffle.io.chunkSize must be > 0 and at most kiln.rpc.message.maxSize");

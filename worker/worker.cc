@@ -177,6 +177,7 @@ absl::Status Worker::Listen() {
       ExecutorSupervisorOptions{
           .work_dir = options_.work_dir,
           .cleanup_enabled = options_.cleanup_enabled,
+          .keep_failed_logs = options_.keep_failed_logs,
           .on_failure =
               [this](const ExecutorSpec& spec, const std::string& message, int exit_code) {
                 DriverNotice notice{.driver_address = spec.driver_address};

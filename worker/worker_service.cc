@@ -45,7 +45,7 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
   spdlog::info("application finished app={}: stopping its executors", req->app_id());
   control->table->FinishApp(req->app_id());
   control->launcher->CancelApp(req->app_id());
-  control->supervisor->CleanUpWhenIdle(req->app_id());
+  control->supervisor->CleanUpWhenIdle(req->app_id(), req->failed());
   return grpc::Status::OK;
 }
 

@@ -40,9 +40,10 @@ absl::Status WorkerClient::KillExecutor(const std::string& app_id, int executor_
       stub_.get(), &proto::Worker::Stub::KillExecutor, request, options_, "KillExecutor");
 }
 
-absl::Status WorkerClient::ApplicationFinished(const std::string& app_id) {
+absl::Status WorkerClient::ApplicationFinished(const std::string& app_id, bool failed) {
   proto::ApplicationFinishedRequest request;
   request.set_app_id(app_id);
+  request.set_failed(failed);
   return Call<proto::ApplicationFinishedRequest, proto::ApplicationFinishedReply>(
       stub_.get(), &proto::Worker::Stub::ApplicationFinished, request, options_,
       "ApplicationFinished");

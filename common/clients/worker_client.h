@@ -26,7 +26,8 @@ class WorkerClient {
 
   absl::Status LaunchExecutor(const proto::LaunchExecutorRequest& request);
   absl::Status KillExecutor(const std::string& app_id, int executor_id);
-  absl::Status ApplicationFinished(const std::string& app_id);
+  // `failed`: it ended FAILED or KILLED (the worker keeps its executors' logs).
+  absl::Status ApplicationFinished(const std::string& app_id, bool failed = false);
 
   // Streams the blocks; `on_chunk` is called for each chunk in arrival order and may
   // return an error to cancel the stream. No retry: a failed fetch is a fetch failure

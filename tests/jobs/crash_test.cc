@@ -61,6 +61,10 @@ TEST_CASE("fault: a task that crashes its executor every time fails the job, bou
 
     CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
     REQUIRE_OK(CheckClusterIdle(cluster));
+    // The failed application's executor logs stay on the workers (and nothing else).
+    std::string executor_stderr;
+    CHECK_OK(CheckOnlyLogsLeft(cluster, AppIdFromStderr(r.err), &executor_stderr));
+    CHECK(executor_stderr.find("failing_app: crashing on record 42") != std::string::npos);
   }
 }
 
@@ -75,6 +79,13 @@ TEST_CASE("fault: a task that crashes its executor once: the job succeeds", "[fa
   CHECK(r.out == "count=100\n");
   CHECK(PathExists(dir.Sub("crashed")));  // it did crash once
   REQUIRE_OK(CheckClusterIdle(cluster));
+  // A FINISHED application's dirs go whole, logs included.
+  const std::string app = AppIdFromStderr(r.err);
+  REQUIRE_FALSE(app.empty());
+  for (int i = 0; i < cluster.num_workers(); ++i) {
+    CHECK(
+        WaitFor([&] { return !PathExists(cluster.worker_work_dir(i) + "/" + app); }, seconds(10)));
+  }
 }
 
 TEST_CASE(

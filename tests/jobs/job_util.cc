@@ -12,6 +12,7 @@
 #include <sstream>
 #include <utility>
 
+#include "common/files.h"
 #include "common/http_server.h"
 #include "common/wait.h"
 #include "tests/kiln_catch.h"
@@ -74,6 +75,39 @@ absl::Status CheckAppEnded(const MiniCluster& cluster, const std::string& err,
   if (entry.is_object() && entry.value("state", "") == state) return absl::OkStatus();
   return absl::FailedPreconditionError("application " + app + " did not end " + state +
                                        "; /json: " + cluster.MasterState().dump());
+}
+
+absl::Status CheckOnlyLogsLeft(const MiniCluster& cluster, const std::string& app,
+                               std::string* stderr_text) {
+  namespace fs = std::filesystem;
+  std::string extra;
+  const bool clean = WaitFor(
+      [&] {
+        extra.clear();
+        stderr_text->clear();
+        for (int i = 0; i < cluster.num_workers(); ++i) {
+          const std::string dir = cluster.worker_work_dir(i) + "/" + app;
+          std::error_code ec;
+          for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
+               it.increment(ec)) {
+            const fs::path rel = fs::relative(it->path(), dir);
+            const std::string first = rel.begin()->string();
+            const bool log = std::distance(rel.begin(), rel.end()) == 2 &&
+                             first.starts_with("executor-") &&
+                             (rel.filename() == "stdout" || rel.filename() == "stderr");
+            if (log && rel.filename() == "stderr") {
+              *stderr_text += ReadFile(it->path().string()).value_or("");
+            }
+            if (!log && !(it->is_directory() && first.starts_with("executor-"))) {
+              extra += " " + it->path().string();
+            }
+          }
+        }
+        return extra.empty();
+      },
+      seconds(15));
+  if (clean) return absl::OkStatus();
+  return absl::FailedPreconditionError("besides the executors' logs, left:" + extra);
 }
 
 absl::Status CheckNoApplications(const MiniCluster& cluster) {

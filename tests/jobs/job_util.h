@@ -51,6 +51,11 @@ Json WaitForCompletedApp(const MiniCluster& cluster, const std::string& id,
 // `state` (FINISHED, FAILED, KILLED); the error quotes /json.
 absl::Status CheckAppEnded(const MiniCluster& cluster, const std::string& err,
                            const std::string& state);
+// Waits until every worker's dir of `app` holds only its executors' logs
+// (executor-<n>/stdout and stderr, kept of a failed application); `stderr_text` gets
+// the executors' stderr concatenated. The error names what is left besides.
+absl::Status CheckOnlyLogsLeft(const MiniCluster& cluster, const std::string& app,
+                               std::string* stderr_text);
 // OK when the master has never had an application (none active, none completed).
 absl::Status CheckNoApplications(const MiniCluster& cluster);
 

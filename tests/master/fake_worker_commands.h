@@ -30,9 +30,10 @@ class FakeWorkerCommands final : public WorkerCommands {
     calls_.push_back(StrCat("kill ", address, " ", app_id, " ", executor_id));
     return absl::OkStatus();
   }
-  absl::Status ApplicationFinished(const std::string& address, const std::string& app_id) override {
+  absl::Status ApplicationFinished(const std::string& address, const std::string& app_id,
+                                   bool failed) override {
     absl::MutexLock lock(&mu_);
-    calls_.push_back(StrCat("finished ", address, " ", app_id));
+    calls_.push_back(StrCat(failed ? "failed " : "finished ", address, " ", app_id));
     return absl::OkStatus();
   }
 

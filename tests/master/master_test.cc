@@ -204,9 +204,9 @@ TEST_CASE("master: ending an application frees resources and tells its workers")
   REQUIRE(c.master->UnregisterApplication(app, "KILLED").ok());
   std::vector<std::string> expected;
   for (const auto& w : app_workers) {
-    expected.push_back("finished " + Addr(w[1] - '0') + " " + app);
+    expected.push_back("failed " + Addr(w[1] - '0') + " " + app);
   }
-  CHECK(c.commands.With("finished") == expected);
+  CHECK(c.commands.With("failed") == expected);
   ClusterView v = c.master->Snapshot();
   CHECK(v.cores_used == 1);  // only `other` remains
   CHECK(v.memory_used_mb == 1024);
@@ -255,7 +255,7 @@ TEST_CASE("master: consecutive executor failures remove the application as FAILE
   c.commands.Take();
   c.ReportExecutor(1, app, 3, ExecutorEvent::kFailed);  // third in a row
   CHECK(c.App(app).state == "FAILED");
-  CHECK(c.commands.Take() == std::vector<std::string>{"finished " + Addr(1) + " " + app});
+  CHECK(c.commands.Take() == std::vector<std::string>{"failed " + Addr(1) + " " + app});
   CHECK(c.Worker(1).cores_used == 0);
   CHECK(c.Worker(1).memory_used_mb == 0);
 }
@@ -384,7 +384,7 @@ TEST_CASE("master: an application whose driver is silent ends as FAILED") {
   }
   CHECK(c.App(quiet).state == "FAILED");
   CHECK(c.App(chatty).state == "RUNNING");
-  CHECK(c.commands.Take() == std::vector<std::string>{"finished " + Addr(1) + " " + quiet});
+  CHECK(c.commands.Take() == std::vector<std::string>{"failed " + Addr(1) + " " + quiet});
   CHECK(c.Worker(1).cores_used == 2);
 }
 
@@ -399,7 +399,7 @@ TEST_CASE("master: re-registration keeps executors the worker still runs") {
   auto calls = c.commands.Take();
   std::sort(calls.begin(), calls.end());
   CHECK(calls == std::vector<std::string>{
-                     "finished " + Addr(1) + " app-gone",
+                     "failed " + Addr(1) + " app-gone",
                      "kill " + Addr(1) + " " + app + " 9",
                      "launch " + Addr(1) + " " + app + " 2 cores=1 mem=512",
                  });
