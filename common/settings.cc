@@ -93,6 +93,10 @@ constexpr SettingDef kSettings[] = {
      "How long a job waits for its first executor before it fails."},
     {"kiln.shuffle.io.chunkSize", T::kBytes, "1m",
      "Size of the chunks a worker streams shuffle blocks in."},
+    {"kiln.shuffle.io.maxRetries", T::kInt, "3",
+     "Times a reduce task opens a broken shuffle stream again (a transient error before a "
+     "block's first frame arrived) before the read counts as a fetch failure."},
+    {"kiln.shuffle.io.retryWait", T::kDuration, "5s", "Pause before each of those retries."},
     {"kiln.stage.maxConsecutiveAttempts", T::kInt, "4",
      "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
      "tasks whose output was lost) before the job aborts, naming the shuffle and the host."},

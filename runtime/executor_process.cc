@@ -142,6 +142,8 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       .worker_id = args->worker_id,
       .compression = compression,
       .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
+      .fetch_max_retries = static_cast<int>(conf->GetInt("kiln.shuffle.io.maxRetries")),
+      .fetch_retry_wait = conf->GetDuration("kiln.shuffle.io.retryWait"),
   });
   // Cached blocks on disk and spill files go under the application dir, removed with it.
   const std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);

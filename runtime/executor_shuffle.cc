@@ -30,7 +30,9 @@ class ExecutorShuffle final : public ShuffleEnv {
     return std::make_unique<WorkerShuffleReader>(
         WorkerShuffleReaderOptions{.app_id = options_.app_id,
                                    .local_worker_id = options_.worker_id,
-                                   .local_app_dir = options_.app_dir},
+                                   .local_app_dir = options_.app_dir,
+                                   .max_retries = options_.fetch_max_retries,
+                                   .retry_wait = options_.fetch_retry_wait},
         &clients_);
   }
 

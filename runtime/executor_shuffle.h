@@ -4,6 +4,7 @@
 // this worker's disk and fetched from the others' shuffle services, through one client
 // per worker address shared by the executor's tasks.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,7 +21,9 @@ struct ShuffleEnvOptions {
   Compression compression = Compression::kLz4;  // kiln.io.compression.codec
   int64_t frame_bytes = kDefaultFrameBytes;
   int64_t spill_bytes = 64 << 20;
-  int64_t max_message_bytes = 256 << 20;  // kiln.rpc.message.maxSize
+  int64_t max_message_bytes = 256 << 20;             // kiln.rpc.message.maxSize
+  int fetch_max_retries = 3;                         // kiln.shuffle.io.maxRetries
+  std::chrono::milliseconds fetch_retry_wait{5000};  // kiln.shuffle.io.retryWait
 };
 
 std::unique_ptr<ShuffleEnv> MakeShuffleEnv(ShuffleEnvOptions options);

@@ -1,6 +1,7 @@
 #include "runtime/shuffle_reader.h"
 
 #include <algorithm>
+#include <thread>
 #include <unordered_map>
 #include <utility>
 
@@ -10,6 +11,7 @@
 #include "common/shuffle_files.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "spdlog/spdlog.h"
 
 namespace kiln::runtime {
 namespace {
@@ -95,6 +97,8 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
   for (const MapLocation* map : maps) {
     if (is_local(*map)) continue;
     RemoteStream& remote = remotes[map->address];
+    remote.address = map->address;
+    remote.retries_left = options_.max_retries;
     remote.request.set_app_id(options_.app_id);
     remote.request.set_shuffle_id(params.shuffle_id);
     remote.request.set_reduce_id(reduce_id);
@@ -181,6 +185,10 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
       if (status.ok()) {
         status = absl::DataLossError(StrCat("the stream ended before the block of map ", map_id));
       }
+      if (decoder->frames() == 0 && Reopen(remote, map_id, status)) {
+        decoder->Reset(BlockLabel(shuffle_id, map_id, reduce_id, address));
+        continue;
+      }
       return FetchFailedError(failure, status);
     }
     if (chunk_.map_id() != map_id) {
@@ -197,6 +205,31 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
   metrics_.frames += decoder->frames();
   if (decoder->frames() > 0) ++metrics_.blocks;
   return absl::OkStatus();
+}
+
+bool WorkerShuffleReader::Reopen(RemoteStream& remote, int map_id, const absl::Status& status) {
+  const bool transient = absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status) ||
+                         absl::IsCancelled(status) || absl::IsResourceExhausted(status);
+  if (!transient || remote.retries_left <= 0) return false;
+  --remote.retries_left;
+  // The blocks before `map_id` were read whole: ask for the rest only.
+  proto::FetchShuffleBlocksRequest rest = remote.request;
+  rest.clear_map_ids();
+  bool from_here = false;
+  for (int id : remote.request.map_ids()) {
+    from_here = from_here || id == map_id;
+    if (from_here) rest.add_map_ids(id);
+  }
+  spdlog::warn(
+      "shuffle {} reduce {}: the stream from {} broke before map {} ({}); retrying in {} ms, "
+      "{} retr{} left (kiln.shuffle.io.maxRetries)",
+      rest.shuffle_id(), rest.reduce_id(), remote.address, map_id, View(status.message()),
+      options_.retry_wait.count(), remote.retries_left, remote.retries_left == 1 ? "y" : "ies");
+  std::this_thread::sleep_for(options_.retry_wait);  // Spark's retryWait: a fixed pause
+  remote.request = std::move(rest);
+  remote.stream =
+      clients_->Get(remote.address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
+  return true;
 }
 
 }  // namespace kiln::runtime

@@ -12,8 +12,13 @@
 // and gRPC flow control holds the senders back meanwhile, so memory stays at about a
 // chunk plus one frame, plus each stream's flow-control window.
 //
-// A block that cannot be read (missing file, unreachable worker, corrupt frame) fails
-// Read() with a status that carries a FetchFailure (see GetFetchFailure) naming the
+// A remote stream that breaks with a transient error (UNAVAILABLE, DEADLINE_EXCEEDED,
+// CANCELLED, RESOURCE_EXHAUSTED) before any frame of the block it was sending reached
+// the caller is opened again for that block and the worker's later ones, after
+// `retry_wait`, up to `max_retries` times per Read (kiln.shuffle.io.maxRetries and
+// retryWait, as Spark's). Otherwise, a block that cannot be read (missing file,
+// unreachable worker, corrupt frame) fails Read() with a status that carries a
+// FetchFailure (see GetFetchFailure) naming the
 // shuffle and map id, so the scheduler can rerun the map stage. An error returned by
 // the caller's frame callback is passed through unchanged and carries none.
 
@@ -56,6 +61,8 @@ struct WorkerShuffleReaderOptions {
   std::string local_app_dir;    // ...under ShuffleDir(local_app_dir)
   std::chrono::milliseconds fetch_timeout{std::chrono::minutes(5)};  // per worker stream
   int64_t io_buffer_bytes = 1 << 20;                                 // pread size of local blocks
+  int max_retries = 3;                                               // kiln.shuffle.io.maxRetries
+  std::chrono::milliseconds retry_wait{5000};                        // kiln.shuffle.io.retryWait
 };
 
 // Not thread-safe: one reader per reduce task (it reuses its buffers across Read calls).
@@ -75,9 +82,15 @@ class WorkerShuffleReader final : public ShuffleReader {
  private:
   absl::Status ReadLocal(int shuffle_id, int map_id, int reduce_id, FrameCallback on_frame);
   struct RemoteStream {
+    std::string address;
     proto::FetchShuffleBlocksRequest request;
     std::unique_ptr<WorkerClient::BlockStream> stream;
+    int retries_left = 0;
   };
+  // The stream broke with `status` before any frame of `map_id`'s block was delivered:
+  // opens it again from that block on (after retry_wait) and returns true, if retries
+  // are left and the error is transient.
+  bool Reopen(RemoteStream& remote, int map_id, const absl::Status& status);
   // Reads the next block of `remote`, which must be map `map_id`'s.
   absl::Status ReadRemote(RemoteStream& remote, int shuffle_id, const std::string& address,
                           int map_id, int reduce_id, FrameCallback on_frame);

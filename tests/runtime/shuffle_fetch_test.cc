@@ -65,7 +65,13 @@ class FakeShuffleService final : public proto::Worker::Service {
         }
       }
     } else {
+      const bool fail = failures_left > 0;
+      if (fail) --failures_left;
       for (size_t i = 0; i < blocks.size(); ++i) {
+        if (fail && static_cast<int>(i) == fail_after_blocks) {
+          while (fail_mid_block && blocks[i].size() - sent[i] > chunk_bytes_) send(i);
+          return grpc::Status(grpc::StatusCode::UNAVAILABLE, "injected: connection reset");
+        }
         while (!send(i)) {
         }
       }
@@ -74,6 +80,11 @@ class FakeShuffleService final : public proto::Worker::Service {
   }
 
   std::atomic<bool> interleave{false};
+  // The next `failures_left` calls send `fail_after_blocks` whole blocks (and with
+  // `fail_mid_block`, all but the last chunk of the next), then fail UNAVAILABLE.
+  std::atomic<int> failures_left{0};
+  std::atomic<int> fail_after_blocks{0};
+  std::atomic<bool> fail_mid_block{false};
   std::atomic<int> calls{0};
 
  private:
@@ -171,6 +182,60 @@ TEST_CASE("shuffle_fetch: local and remote blocks in map-id order, one request p
   CHECK(b.service.calls == kPartitions);
   CHECK(reader.metrics().remote_bytes > 0);
   CHECK(reader.metrics().local_bytes > 0);
+}
+
+// Maps 0, 1 and 2 on worker `w`, read as partition 0 with kiln.shuffle.io.maxRetries
+// `retries` (no wait).
+absl::Status ReadWithRetries(FakeWorker& w, int retries, std::vector<std::string>* got,
+                             std::vector<std::string>* expected) {
+  std::vector<std::vector<std::string>> all(kPartitions);
+  for (int m = 0; m < 3; ++m) WriteMap(w.dir.path(), m, 300, &all);
+  *expected = all[0];
+  ShuffleReadParams params{.shuffle_id = kShuffle};
+  for (int m = 0; m < 3; ++m) AddMap(&params, m, "worker-w", w.address);
+  WorkerClientCache clients;
+  WorkerShuffleReaderOptions options;
+  options.app_id = "app-test";
+  options.max_retries = retries;
+  options.retry_wait = std::chrono::milliseconds(0);
+  WorkerShuffleReader reader(options, &clients);
+  return ReadAll(&reader, params, 0, got);
+}
+
+TEST_CASE("shuffle_fetch: a stream broken between blocks is opened again from the next block") {
+  FakeWorker w(/*chunk_bytes=*/64);
+  w.service.failures_left = 2;
+  w.service.fail_after_blocks = 1;  // map 0 arrives, then the stream breaks, twice
+  std::vector<std::string> got, expected;
+  absl::Status s = ReadWithRetries(w, 3, &got, &expected);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(got == expected);  // every record once, in map order
+  CHECK(w.service.calls == 3);
+}
+
+TEST_CASE("shuffle_fetch: retries are bounded by kiln.shuffle.io.maxRetries") {
+  FakeWorker w(/*chunk_bytes=*/64);
+  w.service.failures_left = 100;
+  w.service.fail_after_blocks = 0;
+  std::vector<std::string> got, expected;
+  absl::Status s = ReadWithRetries(w, 2, &got, &expected);
+  CHECK(absl::IsUnavailable(s));
+  REQUIRE(GetFetchFailure(s).has_value());
+  CHECK(GetFetchFailure(s)->map_id == 0);
+  CHECK(w.service.calls == 3);  // the first attempt and two retries
+}
+
+TEST_CASE("shuffle_fetch: a stream broken inside a block is a fetch failure, not a retry") {
+  FakeWorker w(/*chunk_bytes=*/16);
+  w.service.failures_left = 1;
+  w.service.fail_after_blocks = 1;
+  w.service.fail_mid_block = true;  // whole frames of map 1's block reached the caller
+  std::vector<std::string> got, expected;
+  absl::Status s = ReadWithRetries(w, 3, &got, &expected);
+  REQUIRE(GetFetchFailure(s).has_value());
+  CHECK(GetFetchFailure(s)->map_id == 1);
+  CHECK(w.service.calls == 1);
 }
 
 TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
