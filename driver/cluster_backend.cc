@@ -5,7 +5,9 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <random>
 
+#include "absl/time/clock.h"
 #include "common/background.h"
 #include "common/clients/master_client.h"
 #include "common/files.h"
@@ -76,6 +78,10 @@ class ClusterBackend final : public Backend {
     request.set_driver_address(driver_address);
     const char* user = std::getenv("USER");
     request.set_user(user != nullptr ? user : "");
+    // One id for every retry of this registration (MasterClient retries UNAVAILABLE and
+    // timeouts): a lost reply does not make a second application.
+    request.set_request_id(StrCat(host, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()), "-",
+                                  std::random_device{}()));
     absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
     if (!reply.ok()) {
       return absl::UnavailableError(StrCat("cannot register with master ", options_.master.original,

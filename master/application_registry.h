@@ -30,6 +30,7 @@ struct ApplicationRequest {
   int64_t binary_size = 0;
   std::string driver_address;
   std::string user;
+  std::string request_id;  // the same in every retry of one registration; may be empty
 };
 
 enum class ExecutorState { kLaunching, kRunning };

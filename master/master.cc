@@ -245,6 +245,12 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
   RegisteredApplication out;
   {
     absl::MutexLock lock(&mu_);
+    for (Application* known : apps_.Active()) {
+      if (!request.request_id.empty() && known->request.request_id == request.request_id) {
+        // A retry whose first attempt registered: the same application, not a second.
+        return RegisteredApplication{.id = known->id, .granted_cores = known->cores_granted()};
+      }
+    }
     Application& app = apps_.Add(request, WallNow(), options_.clock->Now());
     out.id = app.id;
     spdlog::info(
@@ -466,6 +472,9 @@ void Master::Perform(const Commands& commands) {
     switch (c.kind) {
       case Command::Kind::kLaunch:
         status = options_.commands->LaunchExecutor(c.worker_address, c.launch);
+        // A retried request whose first attempt got through (its reply was lost): the
+        // executor is the one this grant made, not a failure.
+        if (absl::IsAlreadyExists(status)) continue;
         if (!status.ok()) {
           spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id, c.executor_id,
                        c.worker_id, View(status.message()));

@@ -85,7 +85,8 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                        .binary_digest = req->binary_digest(),
                        .binary_size = req->binary_size(),
                        .driver_address = req->driver_address(),
-                       .user = req->user()};
+                       .user = req->user(),
+                       .request_id = req->request_id()};
   absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);

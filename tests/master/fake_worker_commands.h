@@ -3,6 +3,7 @@
 // workers; launches to addresses in `failing` fail. Thread-safe.
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -22,6 +23,7 @@ class FakeWorkerCommands final : public WorkerCommands {
                             " cores=", l.cores, " mem=", l.memory_mb));
     launches_.push_back(l);
     if (failing_.count(address) > 0) return absl::UnavailableError("worker down");
+    if (auto it = answers_.find(address); it != answers_.end()) return it->second;
     return absl::OkStatus();
   }
   absl::Status KillExecutor(const std::string& address, const std::string& app_id,
@@ -40,6 +42,11 @@ class FakeWorkerCommands final : public WorkerCommands {
   void FailLaunchesTo(const std::string& address) {
     absl::MutexLock lock(&mu_);
     failing_.insert(address);
+  }
+  // Launches to `address` return `status` from now on.
+  void AnswerLaunchesTo(const std::string& address, absl::Status status) {
+    absl::MutexLock lock(&mu_);
+    answers_[address] = std::move(status);
   }
   // Returns the calls recorded since the last Take, and forgets them.
   std::vector<std::string> Take() {
@@ -67,6 +74,7 @@ class FakeWorkerCommands final : public WorkerCommands {
   std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
   std::vector<ExecutorLaunch> launches_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> failing_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, absl::Status> answers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::master

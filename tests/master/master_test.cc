@@ -359,6 +359,39 @@ TEST_CASE("master: a worker that unregisters is DEAD at once and its executors m
   CHECK(c.master->EndReason(app).empty());
 }
 
+TEST_CASE("master: a registration retried after a lost reply gets the same application") {
+  Cluster c;
+  c.AddWorker(1, 4, 4096);
+  ApplicationRequest r;
+  r.name = "retried";
+  r.cores_per_executor = 2;
+  r.memory_per_executor_mb = 512;
+  r.driver_address = "10.0.0.9:4000";
+  r.binary_digest = "abc123";
+  r.request_id = "driver-host-123-1";
+  auto first = c.master->RegisterApplication(r);
+  auto retry = c.master->RegisterApplication(r);
+  REQUIRE(first.ok());
+  REQUIRE(retry.ok());
+  CHECK(retry->id == first->id);
+  CHECK(c.master->Snapshot().active_apps.size() == 1);
+  CHECK(c.Worker(1).cores_used == 4);  // granted once
+  r.request_id = "driver-host-124-1";  // another driver: another application
+  auto other = c.master->RegisterApplication(r);
+  REQUIRE(other.ok());
+  CHECK(other->id != first->id);
+}
+
+TEST_CASE("master: a launch retried after a lost reply is not a failure") {
+  Cluster c(true, /*retries=*/1);
+  c.AddWorker(1, 4, 4096);
+  c.commands.AnswerLaunchesTo(Addr(1), absl::AlreadyExistsError("executor 0 exists"));
+  std::string app = c.AddApp(4, 1024, 0);
+  CHECK(c.App(app).state == "RUNNING");
+  CHECK(c.App(app).executors.size() == 1);
+  CHECK(c.Worker(1).cores_used == 4);
+}
+
 TEST_CASE("master: a failed launch counts as a failed executor") {
   Cluster c(true, /*retries=*/2);
   c.AddWorker(1, 4, 4096);
