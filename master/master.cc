@@ -406,17 +406,6 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
   apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
 }
 
-Master::Command Master::MakeCommand(Command::Kind kind, const WorkerInfo& worker,
-                                    const std::string& app_id, int executor_id) {
-  Command c;
-  c.kind = kind;
-  c.worker_id = worker.id;
-  c.worker_address = worker.address();
-  c.app_id = app_id;
-  c.executor_id = executor_id;
-  return c;
-}
-
 void Master::ScheduleLocked(Commands* out) {
   for (Application* app : apps_.Active()) ScheduleApplicationLocked(*app, out);
 }
@@ -455,60 +444,6 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                  e.id, w->id, e.cores, e.memory_mb);
     out->push_back(std::move(c));
   }
-}
-
-void Master::Dispatch(Commands commands) {
-  if (commands.empty()) return;
-  if (!options_.dispatch) {
-    Perform(commands);
-    return;
-  }
-  options_.dispatch([this, commands = std::move(commands)] { Perform(commands); });
-}
-
-void Master::Perform(const Commands& commands) {
-  for (const Command& c : commands) {
-    absl::Status status;
-    switch (c.kind) {
-      case Command::Kind::kLaunch:
-        status = options_.commands->LaunchExecutor(c.worker_address, c.launch);
-        // A retried request whose first attempt got through (its reply was lost): the
-        // executor is the one this grant made, not a failure.
-        if (absl::IsAlreadyExists(status)) continue;
-        if (!status.ok()) {
-          spdlog::warn("launch failed app={} executor={} worker={}: {}", c.app_id, c.executor_id,
-                       c.worker_id, View(status.message()));
-          LaunchFailed(c, std::string(View(status.message())));
-        }
-        continue;
-      case Command::Kind::kKill:
-        status = options_.commands->KillExecutor(c.worker_address, c.app_id, c.executor_id);
-        break;
-      case Command::Kind::kApplicationFinished:
-        status = options_.commands->ApplicationFinished(c.worker_address, c.app_id, c.app_failed);
-        break;
-    }
-    if (!status.ok()) {
-      spdlog::warn("worker command failed app={} executor={} worker={}: {}", c.app_id,
-                   c.executor_id, c.worker_id, View(status.message()));
-    }
-  }
-}
-
-void Master::LaunchFailed(const Command& command, const std::string& why) {
-  Commands commands;
-  {
-    absl::MutexLock lock(&mu_);
-    Application* app = apps_.FindActive(command.app_id);
-    if (app == nullptr) return;
-    auto it = app->executors.find(command.executor_id);
-    if (it == app->executors.end() || it->second.worker_id != command.worker_id) return;
-    app->last_failure = StrCat("executor ", command.executor_id, " could not be launched on ",
-                               command.worker_address, ": ", why);
-    ExecutorEndedLocked(*app, command.executor_id, /*failed=*/true, &commands);
-    ScheduleLocked(&commands);
-  }
-  Dispatch(std::move(commands));
 }
 
 ClusterView Master::Snapshot() const {
