@@ -4,6 +4,15 @@
 
 namespace kiln {
 
+int64_t CrashedTaskId(std::string_view report) {
+  if (!report.starts_with("task=")) return -1;
+  report.remove_prefix(5);
+  const size_t end = report.find(' ');
+  int64_t id = -1;
+  if (!ParseNumber(report.substr(0, end), &id) || id < 0) return -1;
+  return id;
+}
+
 std::string ExecutorDir(const std::string& app_dir, int executor_id) {
   return StrCat(app_dir, "/executor-", executor_id);
 }

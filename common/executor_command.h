@@ -44,6 +44,11 @@ inline constexpr std::string_view kRegisteredFile = "registered";
 // master then stops launching executors for the application and ends it once none of
 // its executors runs, instead of relaunching executors that cannot reach it.
 inline constexpr int kExitDriverLost = 56;
+// The file an executor writes in its directory when one of its tasks crashes it (see
+// runtime/crash_report.h): "task=<id> stage=<s> partition=<p> <how>".
+inline constexpr std::string_view kCrashedTaskFile = "crashed-task";
+// The task id of such a report, or -1 when `report` is empty or not one.
+int64_t CrashedTaskId(std::string_view report);
 
 std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& command);
 

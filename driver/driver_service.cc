@@ -100,7 +100,8 @@ grpc::Status DriverService::ExecutorFailed(grpc::ServerContext*,
                           StrCat("this driver runs ", app_id_, ", not ", request->app_id()));
     }
   }
-  tasks_->ExecutorFailed(std::to_string(request->executor_id()), request->message());
+  tasks_->ExecutorFailed(std::to_string(request->executor_id()), request->message(),
+                         request->crashed_task_id());
   return grpc::Status::OK;
 }
 

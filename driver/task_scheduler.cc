@@ -1,5 +1,6 @@
 #include "driver/task_scheduler.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "common/strings.h"
@@ -37,6 +38,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
           !set_->has_result(it->second.index)) {
         set_->Requeue(it->second.index);
         lost.indices.push_back(it->second.index);
+        lost.task_ids.push_back(it->first);
         lost.so_far.push_back(it->second.so_far);
         ++requeued;
       }
@@ -59,16 +61,18 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
   SendLaunches(std::move(launches));
 }
 
-void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::string& reason) {
+void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::string& reason,
+                                   int64_t crashed_task_id) {
   Launches launches;
   {
     absl::MutexLock lock(&mu_);
+    const Failure failure{.reason = reason, .crashed_task_id = crashed_task_id};
     auto lost = lost_.find(executor_id);
     if (lost != lost_.end()) {
-      CountLostLocked(lost->second, reason);
+      CountLostLocked(lost->second, failure);
       lost_.erase(lost);
     } else if (pool_.Contains(executor_id)) {
-      failed_[executor_id] = reason;  // counted when its stream closes
+      failed_[executor_id] = failure;  // counted when its stream closes
     } else {
       last_unregistered_failure_ = StrCat("executor ", executor_id, ": ", reason);
     }
@@ -77,11 +81,16 @@ void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::st
   SendLaunches(std::move(launches));
 }
 
-void TaskScheduler::CountLostLocked(const LostAttempts& lost, const std::string& reason) {
-  spdlog::warn("executor={} on host {} failed: {}", lost.executor.id, lost.executor.host, reason);
+void TaskScheduler::CountLostLocked(const LostAttempts& lost, const Failure& failure) {
+  spdlog::warn("executor={} on host {} failed: {}", lost.executor.id, lost.executor.host,
+               failure.reason);
   if (set_ == nullptr || lost.generation != generation_) return;
+  // The task that crashed it, if it said so and ran there: it alone counts a failure.
+  const bool known = std::find(lost.task_ids.begin(), lost.task_ids.end(),
+                               failure.crashed_task_id) != lost.task_ids.end();
   for (size_t i = 0; i < lost.indices.size(); ++i) {
-    set_->CountLostAttempt(lost.indices[i], lost.executor, reason, lost.so_far[i]);
+    if (known && lost.task_ids[i] != failure.crashed_task_id) continue;
+    set_->CountLostAttempt(lost.indices[i], lost.executor, failure.reason, lost.so_far[i]);
   }
 }
 

@@ -58,8 +58,10 @@ class TaskScheduler {
   // The executor's process died of the application's doing (a crash, a signal, its
   // memory limit), as its worker reports: the tasks it was running count a failure each
   // (Spark's exitCausedByApp), with `reason` as their error. Before or after its
-  // stream closed.
-  void ExecutorFailed(const std::string& executor_id, const std::string& reason);
+  // stream closed. `crashed_task_id` (>= 0 when the executor's crash report named it):
+  // only that task counts the failure; the others run again without one.
+  void ExecutorFailed(const std::string& executor_id, const std::string& reason,
+                      int64_t crashed_task_id = -1);
   void OnStatuses(const std::string& executor_id, std::vector<proto::TaskStatus> statuses);
   // What the executor's running tasks have spilled so far: a task lost with its
   // executor counts its failure with these figures.
@@ -104,10 +106,15 @@ class TaskScheduler {
     ExecutorInfo executor;
     uint64_t generation = 0;
     std::vector<int> indices;
+    std::vector<int64_t> task_ids;           // of each index
     std::vector<proto::TaskMetrics> so_far;  // of each index
   };
+  struct Failure {
+    std::string reason;
+    int64_t crashed_task_id = -1;
+  };
 
-  void CountLostLocked(const LostAttempts& lost, const std::string& reason)
+  void CountLostLocked(const LostAttempts& lost, const Failure& failure)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // The messages of one AssignLocked, and their turn to be sent: batches go out in the
@@ -142,7 +149,7 @@ class TaskScheduler {
   // Executors lost in the current task set, whose failure reason has not come yet.
   absl::flat_hash_map<std::string, LostAttempts> lost_ ABSL_GUARDED_BY(mu_);
   // Failure reasons that came before the executor's stream closed.
-  absl::flat_hash_map<std::string, std::string> failed_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, Failure> failed_ ABSL_GUARDED_BY(mu_);
   std::string last_unregistered_failure_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -18,6 +18,7 @@
 #include "common/strings.h"
 #include "proto/driver.grpc.pb.h"
 #include "runtime/block_store.h"
+#include "runtime/crash_report.h"
 #include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
 #include "spdlog/spdlog.h"
@@ -163,6 +164,11 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       "storage_region={} MiB",
       args->app_id, args->executor_id, args->driver_address, args->cores, args->memory_mb,
       memory.managed() >> 20, memory.storage_region() >> 20);
+  if (absl::Status s = InstallCrashReport(
+          StrCat(ExecutorDir(args->app_dir, args->executor_id), "/", kCrashedTaskFile));
+      !s.ok()) {
+    spdlog::warn("{}", View(s.message()));
+  }
   {
     // Tells the worker this executor reached its driver (see kRegisteredFile).
     const std::string marker =

@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "runtime/crash_report.h"
 #include "runtime/op_registry.h"
 #include "runtime/ops_cache.h"
 #include "runtime/ops_narrow.h"
@@ -173,8 +174,10 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.spills = &spills;
   ctx.running = env.running;
   if (env.running != nullptr) env.running->Begin(task.task_id(), plan.stage_id(), task.partition());
+  SetCurrentTask(task.task_id(), plan.stage_id(), task.partition());
   struct Ended {
     ~Ended() {
+      ClearCurrentTask();
       if (running != nullptr) running->End(task_id);
     }
     RunningTasks* running;

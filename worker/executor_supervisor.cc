@@ -6,6 +6,7 @@
 #include <fstream>
 #include <vector>
 
+#include "common/executor_command.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -131,7 +132,10 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
                proto::ExecutorState_Name(state), exit.exit.ToString());
   if (state == proto::EXECUTOR_FAILED) {
     spdlog::warn("app={} executor={} failed: {}", spec.app_id, spec.executor_id, message);
-    if (options_.on_failure) options_.on_failure(spec, message, exit.exit.code());
+    if (options_.on_failure) {
+      const std::string report = TailOfFile(StrCat(exit.dir, "/", kCrashedTaskFile), 1);
+      options_.on_failure(spec, message, exit.exit.code(), CrashedTaskId(report));
+    }
   }
   reporter_->Report(spec.app_id, spec.executor_id, state, message, exit.exit.code());
 }

@@ -32,7 +32,10 @@ struct ExecutorSupervisorOptions {
   std::chrono::milliseconds tick{50};
   // Called (on the loop's thread; must not block) for each executor that FAILED, with
   // the message reported to the master, so that its driver can learn why.
-  std::function<void(const ExecutorSpec&, const std::string& message, int exit_code)> on_failure;
+  // `crashed_task_id`: the task its crash report names, or -1.
+  std::function<void(const ExecutorSpec&, const std::string& message, int exit_code,
+                     int64_t crashed_task_id)>
+      on_failure;
 };
 
 class ExecutorSupervisor {

@@ -174,19 +174,20 @@ absl::Status Worker::Listen() {
       });
   driver_notices_->Start();
   supervisor_ = std::make_unique<ExecutorSupervisor>(
-      ExecutorSupervisorOptions{
-          .work_dir = options_.work_dir,
-          .cleanup_enabled = options_.cleanup_enabled,
-          .keep_failed_logs = options_.keep_failed_logs,
-          .on_failure =
-              [this](const ExecutorSpec& spec, const std::string& message, int exit_code) {
-                DriverNotice notice{.driver_address = spec.driver_address};
-                notice.request.set_app_id(spec.app_id);
-                notice.request.set_executor_id(spec.executor_id);
-                notice.request.set_message(message);
-                notice.request.set_exit_code(exit_code);
-                driver_notices_->Push(std::move(notice));
-              }},
+      ExecutorSupervisorOptions{.work_dir = options_.work_dir,
+                                .cleanup_enabled = options_.cleanup_enabled,
+                                .keep_failed_logs = options_.keep_failed_logs,
+                                .on_failure =
+                                    [this](const ExecutorSpec& spec, const std::string& message,
+                                           int exit_code, int64_t crashed_task_id) {
+                                      DriverNotice notice{.driver_address = spec.driver_address};
+                                      notice.request.set_app_id(spec.app_id);
+                                      notice.request.set_executor_id(spec.executor_id);
+                                      notice.request.set_message(message);
+                                      notice.request.set_exit_code(exit_code);
+                                      notice.request.set_crashed_task_id(crashed_task_id);
+                                      driver_notices_->Push(std::move(notice));
+                                    }},
       &table_, reporter_.get());
   launcher_ = std::make_unique<ExecutorLauncher>(
       ExecutorLauncherOptions{

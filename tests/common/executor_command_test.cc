@@ -95,5 +95,13 @@ TEST_CASE("a malformed executor argv is refused naming the argument", "[executor
   CHECK(std::string(missing.status().message()).find("--driver") != std::string::npos);
 }
 
+TEST_CASE("executor command: a crash report names its task") {
+  CHECK(CrashedTaskId("task=17 stage=2 partition=5 SEGV\n") == 17);
+  CHECK(CrashedTaskId("task=0 stage=0 partition=0 exit") == 0);
+  CHECK(CrashedTaskId("") == -1);
+  CHECK(CrashedTaskId("task=x stage=1") == -1);
+  CHECK(CrashedTaskId("garbage") == -1);
+}
+
 }  // namespace
 }  // namespace kiln

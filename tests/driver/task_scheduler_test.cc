@@ -113,6 +113,26 @@ TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]"
   CHECK(tasks.TotalCores() == 1);
 }
 
+TEST_CASE("task scheduler: a crash report names the one task that counts the failure",
+          "[scheduler]") {
+  TaskScheduler tasks({.max_failures = 1, .launch_ahead = 0});
+  auto a = std::make_shared<FakeExecutor>("1", 2);
+  auto b = std::make_shared<FakeExecutor>("2", 2);
+  tasks.AddExecutor(a);
+  AsyncRun outcome(tasks, MakeSet(2));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  const int64_t culprit = a->tasks()[1].task_id();
+  const int partition = a->tasks()[1].partition();
+  tasks.RemoveExecutor("1", "its stream closed");
+  tasks.ExecutorFailed("1", "executor 1 killed by signal 11", culprit);
+  tasks.AddExecutor(b);
+  TaskSetOutcome out = outcome.get();
+  REQUIRE_FALSE(out.status.ok());  // max_failures 1: the culprit's one failure ends it
+  const std::string message(out.status.message());
+  CHECK(message.find("task " + std::to_string(partition) + " in stage") != std::string::npos);
+  CHECK(message.find("killed by signal 11") != std::string::npos);
+}
+
 TEST_CASE(
     "task scheduler: an executor that failed counts a failure for its tasks, whichever "
     "news comes first",
