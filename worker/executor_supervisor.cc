@@ -109,6 +109,9 @@ void ExecutorSupervisor::Tick() {
 
 void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
   const ExecutorSpec& spec = exit.spec;
+  // Written only when a task's own thread ended the process (runtime/crash_report.h).
+  const int64_t crashed_task =
+      exit.killed ? -1 : CrashedTaskId(TailOfFile(StrCat(exit.dir, "/", kCrashedTaskFile), 1));
   proto::ExecutorState state;
   std::string message;
   if (exit.killed) {
@@ -119,12 +122,13 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
     message = exit.failure;
     std::string tail = TailOfFile(StrCat(exit.dir, "/stderr"), 10);
     if (!tail.empty()) StrAppend(&message, "; last lines of its stderr:\n", tail);
-  } else if (!exit.exit.signaled && exit.exit.exit_code == 0) {
+  } else if (!exit.exit.signaled && exit.exit.exit_code == 0 && crashed_task < 0) {
     state = proto::EXECUTOR_EXITED;
     message = "exited normally";
   } else {
-    state = proto::EXECUTOR_FAILED;
+    state = proto::EXECUTOR_FAILED;  // exit code 0 too, when a task called exit(0)
     message = StrCat("executor ", exit.exit.ToString());
+    if (crashed_task >= 0) StrAppend(&message, " from its task ", crashed_task);
     std::string tail = TailOfFile(StrCat(exit.dir, "/stderr"), 10);
     if (!tail.empty()) StrAppend(&message, "; last lines of its stderr:\n", tail);
   }
@@ -132,10 +136,7 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
                proto::ExecutorState_Name(state), exit.exit.ToString());
   if (state == proto::EXECUTOR_FAILED) {
     spdlog::warn("app={} executor={} failed: {}", spec.app_id, spec.executor_id, message);
-    if (options_.on_failure) {
-      const std::string report = TailOfFile(StrCat(exit.dir, "/", kCrashedTaskFile), 1);
-      options_.on_failure(spec, message, exit.exit.code(), CrashedTaskId(report));
-    }
+    if (options_.on_failure) options_.on_failure(spec, message, exit.exit.code(), crashed_task);
   }
   reporter_->Report(spec.app_id, spec.executor_id, state, message, exit.exit.code());
 }

@@ -12,9 +12,10 @@
 //   MODE=spillhog  a sort of 3M records into one partition (it spills in a 512m
 //               executor), then a map that grows by 32 MiB every 100 ms from the first
 //               sorted record on, until its executor is killed.
-//   MODE=exit|abort|segv  a map that ends its own executor on record 42 every time
-//               (_Exit(9), abort(), a SIGSEGV), after a line on stderr: the job must
-//               fail after kiln.task.maxFailures, naming the partition and the exit.
+//   MODE=exit|exit0|abort|segv  a map that ends its own executor on record 42 every
+//               time (_Exit(9), exit(0), abort(), a SIGSEGV), after a line on stderr: the
+//               job must fail after kiln.task.maxFailures, naming the partition and the
+//               exit.
 //   MODE=exitonce MARKER  the same _Exit(9), only while the file MARKER does not exist
 //               (the task creates it first): the retry succeeds, "count=100".
 //
@@ -46,7 +47,7 @@ std::vector<int64_t> records_of(int64_t n) {
   return records;
 }
 
-enum class Crash { kExit, kAbort, kSegv, kExitOnce };
+enum class Crash { kExit, kExit0, kAbort, kSegv, kExitOnce };
 using Path = std::array<char, 256>;  // a lambda ships trivially copyable captures only
 
 // Ends this process as `crash` says; kExitOnce only when it can create `marker`.
@@ -60,6 +61,7 @@ void CrashOnce(Crash crash, const Path& marker) {
   std::fflush(stderr);
   if (crash == Crash::kAbort) std::abort();
   if (crash == Crash::kSegv) std::raise(SIGSEGV);
+  if (crash == Crash::kExit0) std::exit(0);
   std::_Exit(9);
 }
 
@@ -78,17 +80,18 @@ int main(int argc, char** argv) {
   kiln::Context ctx(argc, argv);
   const std::string mode = argc >= 2 ? argv[1] : "";
   const std::string marker = argc == 3 ? argv[2] : "";
-  const bool crash = mode == "exit" || mode == "abort" || mode == "segv";
+  const bool crash = mode == "exit" || mode == "exit0" || mode == "abort" || mode == "segv";
   if ((argc != 2 || (mode != "throw" && mode != "ok" && mode != "collect" && mode != "hog" &&
                      mode != "spillhog" && !crash)) &&
       (argc != 3 || mode != "exitonce")) {
     std::fprintf(stderr,
-                 "usage: failing_app throw|ok|collect|hog|spillhog|exit|abort|segv, "
+                 "usage: failing_app throw|ok|collect|hog|spillhog|exit|exit0|abort|segv, "
                  "or failing_app exitonce MARKER\n");
     return 2;
   }
   if (crash || mode == "exitonce") {
     const Crash how = mode == "exit"    ? Crash::kExit
+                      : mode == "exit0" ? Crash::kExit0
                       : mode == "abort" ? Crash::kAbort
                       : mode == "segv"  ? Crash::kSegv
                                         : Crash::kExitOnce;

@@ -41,7 +41,8 @@ TEST_CASE("fault: a task that crashes its executor every time fails the job, bou
     bool reported;     // a crash report names the task (not after _Exit)
   };
   for (const Crash& crash :
-       {Crash{"exit", "exit code 9", false}, Crash{"abort", "killed by signal 6 (Aborted)", true},
+       {Crash{"exit", "exit code 9", false}, Crash{"exit0", "exit code 0 from its task", true},
+        Crash{"abort", "killed by signal 6 (Aborted)", true},
         Crash{"segv", "killed by signal 11 (Segmentation fault)", true}}) {
     const auto start = Clock::now();
     CommandResult r = Submit(cluster.master_url(), {}, AppPath("failing_app"), {crash.mode});
@@ -134,8 +135,11 @@ TEST_CASE(
   REQUIRE_OK(cluster.Start());
   TempDir dir("kiln-crash-");
   const auto start = Clock::now();
-  CommandResult r = Submit(cluster.master_url(), {"--conf", "kiln.stage.maxConsecutiveAttempts=2"},
-                           AppPath("slow_app"), {dir.Sub("out")});
+  CommandResult r =
+      Submit(cluster.master_url(),
+             {"--conf", "kiln.stage.maxConsecutiveAttempts=2", "--conf",
+              "kiln.shuffle.io.maxRetries=1", "--conf", "kiln.shuffle.io.retryWait=100ms"},
+             AppPath("slow_app"), {dir.Sub("out")});
   INFO("(" << ElapsedMs(start) << " ms): " << r.ToString());
   CHECK_FALSE(r.timed_out);
   CHECK(r.exit_code == 1);
