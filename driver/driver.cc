@@ -98,16 +98,13 @@ void Driver::WaitForExecutors(const std::function<int()>& want) {
     }
     if (steady_clock::now() < deadline) continue;
     if (tasks_.TotalCores() > 0) return;  // fewer than wanted, but some: go on
-    std::string why = tasks_.LastUnregisteredFailure();
-    Fail(why.empty()
-             ? StrCat("no executor registered within ", wait.count(),
-                      " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime): the cluster has "
-                      "no worker with free cores and kiln.executor.memory=",
-                      options_.conf.GetMemoryMb("kiln.executor.memory"), "m free")
-             : StrCat("no executor registered within ", wait.count(),
-                      " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime); the last one to "
-                      "fail: ",
-                      why));
+    const std::string why = tasks_.LastUnregisteredFailure();
+    Fail(StrCat("no executor registered within ", wait.count(),
+                " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime)",
+                why.empty() ? StrCat(": the cluster has no worker with free cores and "
+                                     "kiln.executor.memory=",
+                                     options_.conf.GetMemoryMb("kiln.executor.memory"), "m free")
+                            : StrCat("; the last one to fail: ", why)));
   }
 }
 

@@ -151,10 +151,9 @@ void Master::ReconcileExecutorsLocked(const WorkerRegistration& r, Commands* out
     if (kept.count({e.app_id, e.executor_id}) > 0) continue;
     if (apps_.FindActive(e.app_id) == nullptr) {
       if (finished_apps.insert(e.app_id).second) {
-        Command c = MakeCommand(Command::Kind::kApplicationFinished, *worker, e.app_id);
         const Application* ended = apps_.FindCompleted(e.app_id);
-        c.app_failed = ended == nullptr || ended->state != AppState::kFinished;
-        out->push_back(std::move(c));
+        out->push_back(FinishedCommand(*worker, e.app_id,
+                                       ended == nullptr || ended->state != AppState::kFinished));
       }
       continue;
     }
@@ -397,9 +396,7 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
   for (const std::string& worker_id : app.workers_used) {
     const WorkerInfo* w = workers_.Find(worker_id);
     if (w == nullptr || w->state != WorkerState::kAlive) continue;
-    Command c = MakeCommand(Command::Kind::kApplicationFinished, *w, app.id);
-    c.app_failed = state != AppState::kFinished;
-    out->push_back(std::move(c));
+    out->push_back(FinishedCommand(*w, app.id, state != AppState::kFinished));
   }
   spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state), reason);
   app.end_reason = reason;

@@ -128,6 +128,8 @@ class Master final : public LivenessTarget {
   using Commands = std::vector<Command>;
   static Command MakeCommand(Command::Kind kind, const WorkerInfo& worker,
                              const std::string& app_id, int executor_id = 0);
+  // kApplicationFinished; `failed`: it did not end FINISHED.
+  static Command FinishedCommand(const WorkerInfo& worker, const std::string& app_id, bool failed);
 
   void ScheduleLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleApplicationLocked(Application& app, Commands* out)

@@ -20,6 +20,13 @@ Master::Command Master::MakeCommand(Command::Kind kind, const WorkerInfo& worker
   return c;
 }
 
+Master::Command Master::FinishedCommand(const WorkerInfo& worker, const std::string& app_id,
+                                        bool failed) {
+  Command c = MakeCommand(Command::Kind::kApplicationFinished, worker, app_id);
+  c.app_failed = failed;
+  return c;
+}
+
 void Master::Dispatch(Commands commands) {
   if (commands.empty()) return;
   if (!options_.dispatch) {
