@@ -396,9 +396,14 @@ class Dataset {
   // one line per record (kiln::ToText), then an empty _SUCCESS file. An existing `dir`
   // is refused before any task runs.
   void save_as_text_file(const std::string& dir) const {
+    using Save = runtime::SaveTextSink<T>;
     const std::string absolute = runner_->StartOutput(dir, "save_as_text_file");
-    Run(runtime::MakeOp<runtime::SaveTextSink<T>>({}, absolute), "save_as_text_file");
-    runner_->CommitOutput(absolute, "save_as_text_file");
+    std::vector<std::string> files = Run(runtime::MakeOp<Save>({}, absolute), "save_as_text_file");
+    for (const std::string& f : files) {
+      std::string_view name;
+      if (!Save::DecodeResult(f, &name)) runner_->Fail("corrupt task result");
+    }
+    runner_->CommitOutput(absolute, files, "save_as_text_file");
   }
 
   const std::shared_ptr<const internal::PlanNode>& node() const { return node_; }

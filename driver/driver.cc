@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -199,12 +200,25 @@ void Driver::Interrupted(int signal) {
   std::_Exit(128 + signal);
 }
 
-void Driver::CommitOutput(const std::string& absolute_dir, std::string_view action) {
+void Driver::CommitOutput(const std::string& absolute_dir,
+                          const std::vector<std::string>& attempt_files, std::string_view action) {
+  const std::string temporary = absolute_dir + "/_temporary/";
+  for (size_t p = 0; p < attempt_files.size(); ++p) {
+    char part[32];
+    std::snprintf(part, sizeof(part), "/part-%05zu", p);
+    const std::string from = temporary + attempt_files[p];
+    if (::rename(from.c_str(), (absolute_dir + part).c_str()) != 0) {
+      // The usual cause: the output directory is not on a file system that the driver and
+      // every worker share, so the executor's file is not where the driver looks.
+      Fail(StrCat(action, ": cannot commit ", absolute_dir, part, " from ", from, ": ",
+                  std::strerror(errno)));
+    }
+  }
   {
     absl::MutexLock lock(&outputs_mu_);
     open_outputs_.erase(absolute_dir);
   }
-  RemoveAll(absolute_dir + "/_temporary").IgnoreError();
+  RemoveAll(temporary).IgnoreError();
   const std::string success = absolute_dir + "/_SUCCESS";
   absl::StatusOr<ScopedFd> fd = OpenFile(success, O_WRONLY | O_CREAT | O_TRUNC);
   absl::Status status = fd.ok() ? fd->Close(success) : fd.status();

@@ -53,7 +53,8 @@ class Driver final : public JobRunner {
                                     const std::vector<int>& partitions) override;
   [[noreturn]] void Fail(const std::string& message) override;
   std::string StartOutput(const std::string& dir, std::string_view action) override;
-  void CommitOutput(const std::string& absolute_dir, std::string_view action) override;
+  void CommitOutput(const std::string& absolute_dir, const std::vector<std::string>& attempt_files,
+                    std::string_view action) override;
   void Persist(const PlanNode& node, runtime::OpSpec cache_op) override;
   void Unpersist(const PlanNode& node) override;
   bool IsPersisted(const PlanNode& node) const override;

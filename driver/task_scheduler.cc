@@ -145,7 +145,9 @@ TaskScheduler::Launches TaskScheduler::AssignLocked() {
   while (set_->waiting() && idle_rounds < pool_.size()) {
     ExecutorPool::Executor& ex = pool_.Next();
     const std::string& id = ex.handle->info().id;
-    const int index = ex.free_cores <= -set_->LaunchAhead(ex.cores) ? -1 : set_->NextTask(id);
+    const int index = ex.free_cores <= -set_->LaunchAhead(ex.cores)
+                          ? -1
+                          : set_->NextTask(id, static_cast<int>(pool_.size()));
     if (index < 0) {
       ++idle_rounds;
       continue;

@@ -16,6 +16,7 @@ TaskSetManager::TaskSetManager(TaskSet set, TaskSetOptions options, IsLive is_li
   queued_.assign(n, 0);
   attempts_.assign(n, 0);
   failures_.assign(n, 0);
+  failed_on_.resize(n);
   results_.assign(n, std::nullopt);
   last_local_launch_ = options_.clock->Now();
   for (size_t i = 0; i < n; ++i) Enqueue(static_cast<int>(i));
@@ -35,11 +36,29 @@ void TaskSetManager::Enqueue(int index) {
   if (live) locality_armed_ = true;
 }
 
-int TaskSetManager::Take(std::deque<int>& queue) {
-  while (!queue.empty()) {
-    const int index = queue.front();
-    queue.pop_front();
-    if (!queued_[index]) continue;  // taken from another queue
+bool TaskSetManager::GoesElsewhere(int index, const std::string& executor_id,
+                                   int live_executors) const {
+  const std::vector<std::string>& failed = failed_on_[index];
+  if (failed.empty() || std::find(failed.begin(), failed.end(), executor_id) == failed.end()) {
+    return false;
+  }
+  return std::count_if(failed.begin(), failed.end(),
+                       [this](const std::string& id) { return is_live_(id); }) < live_executors;
+}
+
+int TaskSetManager::Take(std::deque<int>& queue, const std::string& executor_id,
+                         int live_executors) {
+  for (auto it = queue.begin(); it != queue.end();) {
+    const int index = *it;
+    if (!queued_[index]) {  // taken from another queue
+      it = queue.erase(it);
+      continue;
+    }
+    if (GoesElsewhere(index, executor_id, live_executors)) {
+      ++it;
+      continue;
+    }
+    queue.erase(it);
     queued_[index] = 0;
     --waiting_;
     ++attempts_[index];
@@ -48,19 +67,19 @@ int TaskSetManager::Take(std::deque<int>& queue) {
   return -1;
 }
 
-int TaskSetManager::NextTask(const std::string& executor_id) {
+int TaskSetManager::NextTask(const std::string& executor_id, int live_executors) {
   if (Done()) return -1;
   if (auto it = local_.find(executor_id); it != local_.end()) {
-    const int index = Take(it->second);
+    const int index = Take(it->second, executor_id, live_executors);
     if (index >= 0) {
       last_local_launch_ = options_.clock->Now();
       return index;
     }
   }
-  const int index = Take(anywhere_);
+  const int index = Take(anywhere_, executor_id, live_executors);
   if (index >= 0) return index;
   if (options_.clock->Now() - last_local_launch_ < options_.locality_wait) return -1;
-  return Take(preferring_);
+  return Take(preferring_, executor_id, live_executors);
 }
 
 int TaskSetManager::LaunchAhead(int cores) const {
@@ -119,6 +138,10 @@ void TaskSetManager::CountFailure(int index, const ExecutorInfo& where, const st
   std::string at = StrCat("executor ", where.id, ", host ", where.host);
   if (!at_detail.empty()) StrAppend(&at, "; ", at_detail);
   ++failures_[index];
+  std::vector<std::string>& failed_on = failed_on_[index];
+  if (std::find(failed_on.begin(), failed_on.end(), where.id) == failed_on.end()) {
+    failed_on.push_back(where.id);
+  }
   spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
                set_.plan.stage_id(), at, attempts_[index], error);
   if (failures_[index] >= options_.max_failures) {

@@ -82,8 +82,10 @@ class TaskSetManager {
   // The task to launch on `executor_id` now, or -1: a task that prefers it, else one
   // without a live preference, else — once the locality wait has run out — one that
   // prefers another executor. The task leaves every queue and its attempt is counted:
-  // the returned task's attempt number is attempts(index) - 1.
-  int NextTask(const std::string& executor_id);
+  // the returned task's attempt number is attempts(index) - 1. A task that failed on
+  // `executor_id` goes elsewhere while one of the `live_executors` has not failed it (a
+  // retry on the executor whose disk or memory just failed it would meet the same fault).
+  int NextTask(const std::string& executor_id, int live_executors = 1);
   int attempts(int index) const { return attempts_[static_cast<size_t>(index)]; }
 
   // Tasks an executor with `cores` cores may hold beyond them now: launch_ahead per
@@ -127,7 +129,11 @@ class TaskSetManager {
   // `at_detail` is appended to where it failed ("executor 3, host H; <detail>").
   void CountFailure(int index, const ExecutorInfo& where, const std::string& error, bool requeue,
                     const std::string& at_detail = "");
-  int Take(std::deque<int>& queue);
+  // The first task of `queue` that `executor_id` may take (see NextTask), out of every
+  // queue; -1 if none.
+  int Take(std::deque<int>& queue, const std::string& executor_id, int live_executors);
+  // Whether task `index` failed on `executor_id` and some live executor has not failed it.
+  bool GoesElsewhere(int index, const std::string& executor_id, int live_executors) const;
 
   const TaskSet set_;
   const TaskSetOptions options_;
@@ -139,6 +145,7 @@ class TaskSetManager {
   std::deque<int> preferring_;
   absl::flat_hash_map<std::string, std::deque<int>> local_;
   std::vector<char> queued_;
+  std::vector<std::vector<std::string>> failed_on_;  // per task: executors it failed on
   int waiting_ = 0;
   std::chrono::steady_clock::time_point last_local_launch_;
   bool locality_armed_ = false;

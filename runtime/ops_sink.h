@@ -209,9 +209,10 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
   std::mt19937_64 rng_;
 };
 
-// save_as_text_file(dir): one line per record into dir/_temporary/<attempt file>,
-// renamed to dir/part-NNNNN when the task succeeds (the commit). A retried attempt
-// writes its own file, so a failed attempt never leaves a half-written part.
+// save_as_text_file(dir): one line per record into dir/_temporary/<attempt file>. The
+// task's result is that file's name; the driver renames the file of the one attempt it
+// accepted to dir/part-NNNNN when the job succeeds (the commit), so a retried, late or
+// zombie attempt never replaces a part. A failed attempt removes its file.
 template <class T>
 class SaveTextSink final : public Consumer<T>, public Sink {
  public:
@@ -232,7 +233,6 @@ class SaveTextSink final : public Consumer<T>, public Sink {
   absl::Status Open(TaskContext& ctx) override {
     char name[32];
     std::snprintf(name, sizeof(name), "part-%05d", ctx.partition);
-    final_path_ = dir_ + "/" + name;
     tmp_path_ = StrCat(dir_, "/_temporary/", name, "-attempt-", ctx.task_id, "-", ctx.attempt);
     absl::StatusOr<ScopedFd> fd = OpenFile(tmp_path_, O_WRONLY | O_CREAT | O_TRUNC, "output file");
     if (!fd.ok()) return fd.status();
@@ -253,11 +253,15 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     absl::Status s = Flush();
     if (s.ok()) s = fd_.Close(tmp_path_);
     if (!s.ok()) return s;
-    if (::rename(tmp_path_.c_str(), final_path_.c_str()) != 0) {
-      return ErrnoError("cannot commit ", final_path_);
-    }
+    ctx.result = tmp_path_.substr(tmp_path_.rfind('/') + 1);
     ctx.metrics.records_written = static_cast<int64_t>(records_);
     return absl::OkStatus();
+  }
+  // A partition's result: the name of its attempt's file in _temporary/ (one plain name).
+  static bool DecodeResult(std::string_view result, std::string_view* attempt_file) {
+    *attempt_file = result;
+    return !result.empty() && result.find('/') == std::string_view::npos && result != "." &&
+           result != "..";
   }
 
  private:
@@ -269,7 +273,7 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     return s;
   }
 
-  std::string dir_, final_path_, tmp_path_, buffer_;
+  std::string dir_, tmp_path_, buffer_;
   ScopedFd fd_;
   uint64_t records_ = 0;
 };

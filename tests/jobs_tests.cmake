@@ -10,7 +10,8 @@ foreach(app failing_app api_app slow_app cache_app spill_app)
   set_target_properties(${app} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${KILN_TEST_APPS_DIR})
 endforeach()
 
-add_library(kiln_job_test_util STATIC ${CMAKE_CURRENT_LIST_DIR}/jobs/job_util.cc)
+add_library(kiln_job_test_util STATIC ${CMAKE_CURRENT_LIST_DIR}/jobs/job_util.cc
+  ${CMAKE_CURRENT_LIST_DIR}/jobs/background_submit.cc)
 target_link_libraries(kiln_job_test_util PUBLIC kiln_test_support PRIVATE kiln_warnings)
 target_compile_definitions(kiln_job_test_util PRIVATE
   KILN_BIN_DIR="${CMAKE_RUNTIME_OUTPUT_DIRECTORY}"
@@ -31,6 +32,7 @@ kiln_add_test(NAME fault_test LABEL fault
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/jobs/fault_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/crash_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/disk_test.cc
   LIBS kiln_job_test_util)
 add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app failing_app)
 # Everything the tests start must be built first.

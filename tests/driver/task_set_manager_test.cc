@@ -92,6 +92,25 @@ TEST_CASE("task set: results past max_result_bytes fail the set naming the setti
   CHECK(unlimited.TakeOutcome().status.ok());
 }
 
+TEST_CASE("task set: a failed task runs elsewhere while another live executor has not failed it",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(3), {}, Live);
+  REQUIRE(m.NextTask("a", 2) == 0);
+  m.OnStatus(0, Failure("No space left on device"), On("a"));
+  CHECK(m.NextTask("a", 2) == 1);  // a skips task 0, which goes to b
+  CHECK(m.NextTask("b", 2) == 0);
+  m.OnStatus(0, Failure("again"), On("b"));
+  CHECK(m.NextTask("b", 2) == 2);
+  // It failed on both live executors: either may take it again.
+  CHECK(m.NextTask("a", 2) == 0);
+  CHECK(m.attempts(0) == 3);
+  // With one live executor, the one it failed on takes it at once.
+  TaskSetManager alone(MakeSet(1), {}, Live);
+  REQUIRE(alone.NextTask("a", 1) == 0);
+  alone.OnStatus(0, Failure("boom"), On("a"));
+  CHECK(alone.NextTask("a", 1) == 0);
+}
+
 TEST_CASE("task set: a lost attempt is queued again without counting as a failure", "[task_set]") {
   TaskSetManager m(MakeSet(2), {.max_failures = 1}, Live);
   REQUIRE(m.NextTask("a") == 0);

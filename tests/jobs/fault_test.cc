@@ -7,12 +7,14 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "common/files.h"
 #include "common/subprocess.h"
 #include "common/wait.h"
+#include "tests/jobs/background_submit.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
@@ -22,88 +24,6 @@ namespace kiln::test::jobs {
 namespace {
 
 namespace fs = std::filesystem;
-
-// True once some map task has committed a shuffle output under `dir`.
-bool AnyShuffleOutput(const std::string& dir) {
-  std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
-       it.increment(ec)) {
-    if (it->path().extension() == ".index") return true;
-  }
-  return false;
-}
-
-// kiln-submit of slow_app on `master`, in the background (stdout and stderr in
-// DIR/submit.out and DIR/submit.err; `env`: "K=V" laid over the test's environment);
-// terminated if the test ends before it does.
-class BackgroundSubmit {
- public:
-  BackgroundSubmit(const std::string& master, const TempDir& dir,
-                   const std::vector<std::string>& app_args, std::vector<std::string> env = {}) {
-    SpawnOptions submit;
-    submit.argv = {
-        BinPath("kiln-submit"), "--master", master, "--conf", "kiln.ui.showConsoleProgress=false",
-        AppPath("slow_app")};
-    submit.argv.insert(submit.argv.end(), app_args.begin(), app_args.end());
-    if (!env.empty()) {
-      auto key = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
-      for (char** e = environ; *e != nullptr; ++e) {
-        bool replaced = false;
-        for (const std::string& kv : env) replaced = replaced || key(kv) == key(*e);
-        if (!replaced) submit.env.push_back(*e);
-      }
-      submit.env.insert(submit.env.end(), env.begin(), env.end());
-    }
-    submit.stdout_path = dir.Sub("submit.out");
-    submit.stderr_path = dir.Sub("submit.err");
-    absl::StatusOr<pid_t> pid = Spawn(submit);
-    REQUIRE(pid.ok());
-    pid_ = *pid;
-  }
-  BackgroundSubmit(const MiniCluster& cluster, const TempDir& dir,
-                   const std::vector<std::string>& app_args)
-      : BackgroundSubmit(cluster.master_url(), dir, app_args) {}
-  pid_t pid() const { return pid_; }
-  ~BackgroundSubmit() {
-    if (!exit_) Terminate(pid_, std::chrono::seconds(1));
-  }
-  // Its exit, waiting up to 60 s; null if it is still running.
-  const std::optional<ExitInfo>& Wait() {
-    WaitFor([&] { return (exit_ = TryWait(pid_)).has_value(); }, seconds(60));
-    return exit_;
-  }
-
- private:
-  pid_t pid_ = -1;
-  std::optional<ExitInfo> exit_;
-};
-
-// How many executors of `app` have reached their driver (their kRegisteredFile exists).
-int RegisteredExecutors(const MiniCluster& cluster, const std::string& app) {
-  int registered = 0;
-  for (int i = 0; i < cluster.num_workers(); ++i) {
-    std::error_code ec;
-    for (const fs::directory_entry& e :
-         fs::directory_iterator(cluster.worker_work_dir(i) + "/" + app, ec)) {
-      registered += fs::exists(e.path() / "registered", ec) ? 1 : 0;
-    }
-  }
-  return registered;
-}
-
-// Waits for `submit`, which must succeed with DIR/out the same bytes as DIR/reference;
-// then the cluster must end idle. Returns the driver's stderr.
-std::string ExpectSameOutput(BackgroundSubmit& submit, const TempDir& dir,
-                             const MiniCluster& cluster) {
-  const std::optional<ExitInfo>& exit = submit.Wait();
-  REQUIRE(exit.has_value());
-  const std::string err = ReadFile(dir.Sub("submit.err")).value_or("");
-  INFO("kiln-submit stderr: " << err);
-  CHECK(exit->code() == 0);
-  CHECK(ReadParts(dir.Sub("out")) == ReadParts(dir.Sub("reference")));
-  REQUIRE_OK(CheckClusterIdle(cluster));
-  return err;
-}
 
 // Runs slow_app with `args` in local[2] (the reference) and on a 2-worker cluster where
 // one executor is SIGKILLed once the first map outputs exist; the outputs must be the
@@ -270,6 +190,87 @@ TEST_CASE("fault: an executor stopped for less than kiln.network.timeout is not 
   INFO(err);
   CHECK(err.find("declared lost") == std::string::npos);
   CHECK(err.find(" lost (") == std::string::npos);
+}
+
+// The executors that hold a file under `dir` open (the tasks writing there).
+std::vector<pid_t> ExecutorsWriting(const MiniCluster& cluster, const std::string& dir) {
+  std::vector<pid_t> writing;
+  for (pid_t pid : cluster.ExecutorPids()) {
+    std::error_code ec;
+    for (const fs::directory_entry& fd :
+         fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+      if (fs::read_symlink(fd.path(), ec).string().starts_with(dir)) {
+        writing.push_back(pid);
+        break;
+      }
+    }
+  }
+  return writing;
+}
+
+// An output task's attempt stopped past the timeout and resumed while its partition's
+// second attempt runs: the driver commits exactly one attempt per partition, never the
+// declared-lost one, and nothing of it is left. slow_app stall-pid tags each line with
+// the writer's process id, so the test can tell whose file became the part.
+TEST_CASE(
+    "fault: an executor stopped past kiln.network.timeout while it writes output never "
+    "commits its attempt",
+    "[fault][commit]") {
+  TempDir dir("kiln-fault-");
+  WriteTestFile(dir.Sub("reference.go"), "");
+  CommandResult reference =
+      Submit("local[2]", {}, AppPath("slow_app"), {dir.Sub("reference"), "stall-pid"});
+  INFO(reference.ToString());
+  REQUIRE(reference.exit_code == 0);
+
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  BackgroundSubmit submit(
+      cluster.master_url(), dir, {dir.Sub("out"), "stall-pid"},
+      {"KILN_CONF_kiln_network_timeout=2s", "KILN_CONF_kiln_executor_heartbeatInterval=200ms"});
+  std::vector<pid_t> writing;
+  REQUIRE(WaitFor([&] { return !(writing = ExecutorsWriting(cluster, dir.Sub("out/"))).empty(); },
+                  seconds(30)));
+  const pid_t zombie = writing.front();
+  REQUIRE(kill(zombie, SIGSTOP) == 0);
+  const bool lost = WaitFor(
+      [&] {
+        return ReadFile(dir.Sub("submit.err")).value_or("").find("declared lost") !=
+               std::string::npos;
+      },
+      seconds(30));
+  // Resumed as its partitions' second attempts are let through: both may finish.
+  kill(zombie, SIGCONT);
+  REQUIRE(lost);
+  WriteTestFile(dir.Sub("out.go"), "");
+  const std::optional<ExitInfo>& exit = submit.Wait();
+  REQUIRE(exit.has_value());
+  INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
+  CHECK(exit->code() == 0);
+  REQUIRE_OK(CheckClusterIdle(cluster));  // the zombie has exited too
+
+  // Four parts and _SUCCESS, nothing else; each part wholly one attempt's, none the
+  // zombie's; the lines (without their tag) those of the fault-free run.
+  CHECK(ListDir(dir.Sub("out")) == std::vector<std::string>{"_SUCCESS", "part-00000", "part-00001",
+                                                            "part-00002", "part-00003"});
+  auto untagged = [](const std::string& text, std::set<std::string>* writers) {
+    std::string lines;
+    for (const std::string& line : SplitLines(text)) {
+      const size_t tab = line.rfind('\t');
+      writers->insert(line.substr(tab + 1));
+      lines += line.substr(0, tab) + "\n";
+    }
+    return lines;
+  };
+  std::string out;
+  for (const std::string& part : PartFiles(dir.Sub("out"))) {
+    std::set<std::string> writers;
+    out += untagged(ReadTestFile(dir.Sub("out/" + part)), &writers);
+    CHECK(writers.size() == 1);
+    CHECK_FALSE(writers.contains(std::to_string(zombie)));
+  }
+  std::set<std::string> reference_writers;
+  CHECK(out == untagged(ReadParts(dir.Sub("reference")), &reference_writers));
 }
 
 // SIGINT to a driver while its job writes OUTPUT (its tasks stalled): it exits 130, the

@@ -1,13 +1,17 @@
 #include "tests/support/mini_cluster.h"
 
 #include <signal.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <fstream>
 #include <optional>
 
+#include "absl/algorithm/container.h"
 #include "common/check.h"
 #include "common/files.h"
 #include "common/http_server.h"
@@ -73,6 +77,7 @@ MiniCluster::~MiniCluster() {
   if (!temp_dir_.empty() && KeepTestDirs()) {
     std::fprintf(stderr, "mini cluster: kept %s (KILN_KEEP_TEST_DIRS)\n", temp_dir_.c_str());
   }
+  for (const std::string& mount : mounts_) ::umount2(mount.c_str(), MNT_DETACH);
   dir_.reset();
 }
 
@@ -98,6 +103,13 @@ absl::Status MiniCluster::Start() {
     w.ready_path = StrCat(temp_dir_, "/", w.name, "/ready");
     w.work_dir = StrCat(temp_dir_, "/", w.name, "/work");
     RETURN_IF_ERROR(MakeDirs(w.work_dir));
+    if (absl::c_linear_search(options_.tmpfs_workers, i)) {
+      const std::string data = "size=" + options_.tmpfs_size;
+      if (::mount("tmpfs", w.work_dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, data.c_str()) != 0) {
+        return ErrnoError("cannot mount a tmpfs on ", w.work_dir, " (tmpfs_workers needs root)");
+      }
+      mounts_.push_back(w.work_dir);
+    }
     RETURN_IF_ERROR(SpawnWorker(i));  // all workers start at once...
   }
   for (Node& w : workers_) RETURN_IF_ERROR(WaitForReady(w));  // ...then we wait for each
@@ -279,6 +291,22 @@ void MiniCluster::KillNode(Node& node) {
 }
 
 void MiniCluster::KillWorker(int i) { KillNode(worker(i)); }
+
+absl::Status MiniCluster::FillWorkerDisk(int i) {
+  const std::string& dir = worker(i).work_dir;
+  if (!absl::c_linear_search(mounts_, dir)) {
+    return absl::FailedPreconditionError(StrCat("worker ", i, " is not in tmpfs_workers"));
+  }
+  struct statfs fs {};
+  if (::statfs(dir.c_str(), &fs) != 0) return ErrnoError("statfs ", dir);
+  const uint64_t used = (fs.f_blocks - fs.f_bfree) * static_cast<uint64_t>(fs.f_bsize);
+  const std::string data = StrCat("size=", std::max<uint64_t>(used, fs.f_bsize));
+  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, data.c_str()) !=
+      0) {
+    return ErrnoError("cannot shrink the tmpfs on ", dir, " to ", data);
+  }
+  return absl::OkStatus();
+}
 
 void MiniCluster::StopWorker(int i) { Terminate({&worker(i)}); }
 

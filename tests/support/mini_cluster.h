@@ -50,6 +50,11 @@ struct MiniClusterOptions {
   std::vector<std::string> env;
   // Where kiln-master and kiln-worker are; empty = the build's bin dir.
   std::string bin_dir;
+  // Workers whose work dir is a tmpfs of its own (`tmpfs_size`, mount(8)'s size=), so
+  // that a test can fill that worker's disk with FillWorkerDisk. Needs root
+  // (CAP_SYS_ADMIN); Start() fails naming that otherwise.
+  std::vector<int> tmpfs_workers;
+  std::string tmpfs_size = "256m";
   // Bound on each wait of Start()/Restart*(): ready files, registration.
   std::chrono::milliseconds start_timeout{60'000};
 };
@@ -93,6 +98,9 @@ class MiniCluster {
   // Kills worker i if it runs, starts it again with the same work dir and new
   // ephemeral ports, and waits until the master reports it ALIVE.
   absl::Status RestartWorker(int i);
+  // Shrinks worker i's tmpfs (see tmpfs_workers) to what it holds now: from then on
+  // every write that needs a new page fails with ENOSPC, until the worker's files go.
+  absl::Status FillWorkerDisk(int i);
   void KillMaster();  // SIGKILL, reaped
   // Kills the master if it runs and starts it again on the same ports; waits for its
   // ready file only (call WaitForWorkersAlive to wait for workers to come back).
@@ -151,6 +159,7 @@ class MiniCluster {
   Node master_;
   std::vector<Node> workers_;
   bool started_ = false;
+  std::vector<std::string> mounts_;  // tmpfs work dirs, unmounted by the destructor
 };
 
 }  // namespace kiln::test
