@@ -58,6 +58,8 @@ struct Application {
   // Past kiln.deploy.maxExecutorRetries while some of its executors run: no new
   // executors until a worker joins (the app is not removed, as in Spark).
   bool launches_paused = false;
+  // After kLaunchBackoffAfter failures in a row: no launch before this time.
+  std::chrono::steady_clock::time_point launches_resume_at;
   std::string last_failure;  // the last executor failure: which, where, and its message
   // Set when a registered executor lost its stream to the driver (kExitDriverLost): no
   // more launches; the application ends when none of its executors runs.

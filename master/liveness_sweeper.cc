@@ -23,6 +23,7 @@ void LivenessSweeper::SweepOnce() {
   auto now = options_.clock->Now();
   target_->ExpireWorkers(now - options_.worker_timeout);
   target_->ExpireApplications(now - options_.app_timeout);
+  target_->ResumeLaunches(now);
 }
 
 }  // namespace kiln::master

@@ -1,7 +1,8 @@
 #pragma once
 // LivenessSweeper: the master's background loop that ends what has gone silent — workers
 // past kiln.worker.timeout without a heartbeat, applications whose driver has been silent
-// past kiln.app.timeout. It owns the timeouts and the clock; the target owns the state.
+// past kiln.app.timeout — and resumes launches whose backoff ended. It owns the timeouts
+// and the clock; the target owns the state.
 //
 // Thread-safe. Start() once; Stop() returns promptly (it wakes the loop) and is called by
 // the destructor. SweepOnce() may be called directly (tests do, with a FakeClock).
@@ -21,6 +22,8 @@ class LivenessTarget {
   virtual void ExpireWorkers(std::chrono::steady_clock::time_point cutoff) = 0;
   // Ends every active application whose last heartbeat is before `cutoff`.
   virtual void ExpireApplications(std::chrono::steady_clock::time_point cutoff) = 0;
+  // Places the executors of applications whose launch backoff ended by `now`.
+  virtual void ResumeLaunches(std::chrono::steady_clock::time_point now) = 0;
 };
 
 struct LivenessOptions {

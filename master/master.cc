@@ -352,42 +352,6 @@ void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::strin
   for (Application* app : touched) EndIfRetriesSpentLocked(*app, out);
 }
 
-void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
-  auto it = app.executors.find(executor_id);
-  KILN_CHECK(it != app.executors.end());
-  workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
-  app.executors.erase(it);
-  if (failed) ++app.consecutive_failures;
-  EndIfRetriesSpentLocked(app, out);
-}
-
-void Master::EndIfRetriesSpentLocked(Application& app, Commands* out) {
-  if (!app.driver_lost.empty()) {
-    // No new executors: they could not reach the driver. Those that still reach it
-    // keep it going; when none does, the application ends.
-    if (!app.HasRunningExecutor()) {
-      EndApplicationLocked(app, AppState::kFailed, StrCat("its driver is gone: ", app.driver_lost),
-                           out);
-    }
-    return;
-  }
-  const int max = options_.max_executor_retries;
-  if (max <= 0 || app.consecutive_failures < max) return;
-  std::string why =
-      StrCat(app.consecutive_failures,
-             " executor failures in a row (kiln.deploy.maxExecutorRetries=", max, ")");
-  if (!app.last_failure.empty()) StrAppend(&why, "; the last: ", app.last_failure);
-  if (!app.HasRunningExecutor()) {
-    EndApplicationLocked(app, AppState::kFailed, why, out);
-  } else if (!app.launches_paused) {
-    // Spark's rule: an application whose executors run is not removed for failures
-    // elsewhere. It keeps what it has; a worker that joins lifts the pause.
-    app.launches_paused = true;
-    spdlog::warn("app={}: no more executor launches after {}; it keeps its running executors",
-                 app.id, why);
-  }
-}
-
 void Master::EndApplicationLocked(Application& app, AppState state, const std::string& reason,
                                   Commands* out) {
   for (const auto& [id, e] : app.executors) {
@@ -409,6 +373,7 @@ void Master::ScheduleLocked(Commands* out) {
 
 void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
   if (app.launches_paused || !app.driver_lost.empty()) return;
+  if (options_.clock->Now() < app.launches_resume_at) return;
   const ApplicationRequest& req = app.request;
   ExecutorDemand demand;
   demand.cores_per_executor = req.cores_per_executor;

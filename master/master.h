@@ -111,6 +111,12 @@ class Master final : public LivenessTarget {
   // LivenessTarget.
   void ExpireWorkers(std::chrono::steady_clock::time_point cutoff) override;
   void ExpireApplications(std::chrono::steady_clock::time_point cutoff) override;
+  void ResumeLaunches(std::chrono::steady_clock::time_point now) override;
+
+  // From this many executor failures in a row on (reachable when
+  // kiln.deploy.maxExecutorRetries is 0 or above it), an application's next launch
+  // waits 1 s, doubling with each further failure up to 60 s.
+  static constexpr int kLaunchBackoffAfter = 10;
 
   ClusterView Snapshot() const;
 
@@ -146,6 +152,8 @@ class Master final : public LivenessTarget {
   // kiln.deploy.maxExecutorRetries: past it, an application with no running executor
   // ends; one with running executors gets no more launches.
   void EndIfRetriesSpentLocked(Application& app, Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Sets the application's launch backoff once its failures reach kLaunchBackoffAfter.
+  void BackOffLaunchesLocked(Application& app) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EndApplicationLocked(Application& app, AppState state, const std::string& reason,
                             Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

@@ -43,6 +43,10 @@ class FakeWorkerCommands final : public WorkerCommands {
     absl::MutexLock lock(&mu_);
     failing_.insert(address);
   }
+  void SucceedLaunchesTo(const std::string& address) {
+    absl::MutexLock lock(&mu_);
+    failing_.erase(address);
+  }
   // Launches to `address` return `status` from now on.
   void AnswerLaunchesTo(const std::string& address, absl::Status status) {
     absl::MutexLock lock(&mu_);

@@ -19,8 +19,9 @@ class RecordingTarget final : public LivenessTarget {
   void ExpireApplications(std::chrono::steady_clock::time_point cutoff) override {
     app_cutoff = cutoff;
   }
+  void ResumeLaunches(std::chrono::steady_clock::time_point now) override { resume_now = now; }
   std::atomic<int> sweeps{0};
-  std::chrono::steady_clock::time_point worker_cutoff, app_cutoff;
+  std::chrono::steady_clock::time_point worker_cutoff, app_cutoff, resume_now;
   absl::Notification first;
 };
 

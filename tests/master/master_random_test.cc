@@ -27,9 +27,8 @@ class RandomRun {
     MasterOptions o;
     o.master_id = "master-random";
     o.spread_out = Pick(2) == 0;
-    // 1 to 4 (0, no limit, retries a refused launch at once and forever: in this
-    // synchronous test that is unbounded recursion).
-    o.max_executor_retries = 1 + static_cast<int>(Pick(4));
+    // 0 (no limit: refused launches back off after Master::kLaunchBackoffAfter) to 4.
+    o.max_executor_retries = static_cast<int>(Pick(5));
     o.clock = &clock_;
     o.commands = &commands_;
     master_ = std::make_unique<Master>(std::move(o));

@@ -9,98 +9,15 @@
 #include "master/liveness_sweeper.h"
 #include "tests/kiln_catch.h"
 #include "tests/master/fake_worker_commands.h"
+#include "tests/master/master_fixture.h"
 
 namespace kiln::master {
 namespace {
 
 using std::chrono::seconds;
 
-struct Cluster {
-  FakeClock clock;
-  FakeWorkerCommands commands;
-  std::unique_ptr<Master> master;
-  std::unique_ptr<LivenessSweeper> sweeper;
-  int last_granted_cores = -1;
-
-  explicit Cluster(bool spread_out = true, int retries = 10) {
-    MasterOptions o;
-    o.master_id = "master-test";
-    o.spread_out = spread_out;
-    o.max_executor_retries = retries;
-    o.clock = &clock;
-    o.wall_clock = [] { return std::chrono::system_clock::time_point(seconds(1700000000)); };
-    o.commands = &commands;
-    master = std::make_unique<Master>(std::move(o));
-    LivenessOptions l;
-    l.worker_timeout = seconds(60);
-    l.app_timeout = seconds(120);
-    l.clock = &clock;
-    sweeper = std::make_unique<LivenessSweeper>(l, master.get());  // never Start()ed
-  }
-
-  // Worker "wN" at 10.0.0.1:100N.
-  void AddWorker(int n, int cores, int64_t memory_mb,
-                 std::vector<ReportedExecutor> executors = {}) {
-    WorkerRegistration r;
-    r.id = StrCat("w", n);
-    r.host = "10.0.0.1";
-    r.port = 1000 + n;
-    r.ui_port = 2000 + n;
-    r.cores = cores;
-    r.memory_mb = memory_mb;
-    r.executors = std::move(executors);
-    REQUIRE(master->RegisterWorker(r).ok());
-  }
-
-  std::string AddApp(int cores_per_executor, int64_t memory_mb, int max_cores) {
-    ApplicationRequest r;
-    r.name = "test app";
-    r.cores_per_executor = cores_per_executor;
-    r.memory_per_executor_mb = memory_mb;
-    r.max_cores = max_cores;
-    r.binary_digest = "abc123";
-    r.driver_address = "10.0.0.9:4000";
-    auto app = master->RegisterApplication(r);
-    REQUIRE(app.ok());
-    last_granted_cores = app->granted_cores;
-    return app->id;
-  }
-
-  WorkerView Worker(int n) {
-    for (const WorkerView& w : master->Snapshot().workers) {
-      if (w.id == StrCat("w", n)) return w;
-    }
-    FAIL("no worker w" << n);
-    return {};
-  }
-
-  AppView App(const std::string& id) {
-    ClusterView v = master->Snapshot();
-    for (const auto* list : {&v.active_apps, &v.completed_apps}) {
-      for (const AppView& a : *list) {
-        if (a.id == id) return a;
-      }
-    }
-    FAIL("no app " << id);
-    return {};
-  }
-
-  void ReportExecutor(int worker, const std::string& app, int executor, ExecutorEvent state,
-                      int exit_code = 0) {
-    ExecutorStateReport r;
-    r.worker_id = StrCat("w", worker);
-    r.app_id = app;
-    r.executor_id = executor;
-    r.state = state;
-    r.exit_code = exit_code;
-    REQUIRE(master->ExecutorStateChanged(r).ok());
-  }
-};
-
-std::string Addr(int n) { return StrCat("10.0.0.1:", 1000 + n); }
-
 TEST_CASE("master: registering an application launches executors spread over workers") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   c.AddWorker(2, 4, 4096);
   std::string app = c.AddApp(1, 1024, 4);
@@ -127,7 +44,7 @@ TEST_CASE("master: registering an application launches executors spread over wor
 }
 
 TEST_CASE("master: consolidation and scheduling when a worker arrives later") {
-  Cluster c(/*spread_out=*/false);
+  MasterFixture c(/*spread_out=*/false);
   std::string app = c.AddApp(1, 512, 3);
   CHECK(c.last_granted_cores == 0);
   CHECK(c.App(app).state == "WAITING");
@@ -140,7 +57,7 @@ TEST_CASE("master: consolidation and scheduling when a worker arrives later") {
 }
 
 TEST_CASE("master: applications are served in registration order") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 8192);
   std::string first = c.AddApp(0, 1024, 0);  // takes the whole worker
   std::string second = c.AddApp(1, 1024, 0);
@@ -154,7 +71,7 @@ TEST_CASE("master: applications are served in registration order") {
 }
 
 TEST_CASE("master: a silent worker becomes DEAD, leaves the pool, executors move") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   c.AddWorker(2, 4, 4096);
   std::string app = c.AddApp(1, 512, 4);
@@ -190,7 +107,7 @@ TEST_CASE("master: a silent worker becomes DEAD, leaves the pool, executors move
 }
 
 TEST_CASE("master: ending an application frees resources and tells its workers") {
-  Cluster c(/*spread_out=*/false);
+  MasterFixture c(/*spread_out=*/false);
   c.AddWorker(1, 2, 4096);
   c.AddWorker(2, 2, 4096);
   c.AddWorker(3, 2, 4096);
@@ -226,7 +143,7 @@ TEST_CASE("master: ending an application frees resources and tells its workers")
 }
 
 TEST_CASE("master: executor exits free resources and the executor is replaced") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 2, 4096);
   std::string app = c.AddApp(2, 1024, 2);
   c.commands.Take();
@@ -243,105 +160,8 @@ TEST_CASE("master: executor exits free resources and the executor is replaced") 
   CHECK(c.App(app).executors.size() == 1);
 }
 
-TEST_CASE("master: consecutive executor failures remove the application as FAILED") {
-  Cluster c(true, /*retries=*/3);
-  c.AddWorker(1, 4, 4096);
-  std::string app = c.AddApp(4, 1024, 0);
-  c.ReportExecutor(1, app, 0, ExecutorEvent::kFailed);
-  c.ReportExecutor(1, app, 1, ExecutorEvent::kRunning);  // a success resets the count
-  c.ReportExecutor(1, app, 1, ExecutorEvent::kFailed);
-  c.ReportExecutor(1, app, 2, ExecutorEvent::kFailed);
-  CHECK(c.App(app).state == "RUNNING");
-  c.commands.Take();
-  c.ReportExecutor(1, app, 3, ExecutorEvent::kFailed);  // third in a row
-  CHECK(c.App(app).state == "FAILED");
-  CHECK(c.commands.Take() == std::vector<std::string>{"failed " + Addr(1) + " " + app});
-  CHECK(c.Worker(1).cores_used == 0);
-  CHECK(c.Worker(1).memory_used_mb == 0);
-}
-
-TEST_CASE("master: failures elsewhere do not remove an application whose executors run") {
-  Cluster c(true, /*retries=*/3);
-  c.AddWorker(1, 2, 4096);
-  c.AddWorker(2, 2, 4096);
-  std::string app = c.AddApp(2, 1024, 0);  // executor 0 on one worker, 1 on the other
-  const AppView started = c.App(app);
-  REQUIRE(started.executors.size() == 2);
-  const int good = started.executors[0].worker_id == "w1" ? 1 : 2;
-  const int bad = 3 - good;
-  const int good_id =
-      started.executors[0].worker_id == "w1" ? started.executors[0].id : started.executors[1].id;
-  c.ReportExecutor(good, app, good_id, ExecutorEvent::kRunning);
-  // The executors on the bad worker fail one after the other: the third in a row pauses
-  // the launches instead of removing an application that runs.
-  for (int i = 0; i < 3; ++i) {
-    const AppView now = c.App(app);
-    int failing = -1;
-    for (const auto& e : now.executors) {
-      if (e.worker_id == StrCat("w", bad)) failing = e.id;
-    }
-    REQUIRE(failing >= 0);
-    c.ReportExecutor(bad, app, failing, ExecutorEvent::kFailed);
-  }
-  CHECK(c.App(app).state == "RUNNING");
-  CHECK(c.App(app).executors.size() == 1);
-  CHECK(c.Worker(bad).cores_used == 0);  // no new launch there
-  c.commands.Take();
-
-  // A new worker lifts the pause.
-  c.AddWorker(3, 2, 4096);
-  CHECK(c.commands.With("launch " + Addr(3)).size() == 1);
-
-  // Losing the last running executor while past the retries ends it: w3's launch fails,
-  // twice more in a row on w3, then the good worker shuts down.
-  for (int i = 0; i < 3; ++i) {
-    int failing = -1;
-    for (const auto& e : c.App(app).executors) {
-      if (e.worker_id == "w3") failing = e.id;
-    }
-    REQUIRE(failing >= 0);
-    c.ReportExecutor(3, app, failing, ExecutorEvent::kFailed);
-  }
-  CHECK(c.App(app).state == "RUNNING");
-  c.master->UnregisterWorker(StrCat("w", good), "stopped by signal 15 (SIGTERM)");
-  CHECK(c.App(app).state == "FAILED");
-  CHECK_THAT(c.master->EndReason(app),
-             Catch::Contains("3 executor failures in a row (kiln.deploy.maxExecutorRetries=3)"));
-}
-
-TEST_CASE("master: executors that lost their driver end the application without relaunches") {
-  Cluster c;
-  c.AddWorker(1, 2, 4096);
-  c.AddWorker(2, 2, 4096);
-  std::string app = c.AddApp(2, 1024, 0);
-  c.ReportExecutor(1, app, 0, ExecutorEvent::kRunning);
-  c.ReportExecutor(2, app, 1, ExecutorEvent::kRunning);
-  c.commands.Take();
-  c.ReportExecutor(1, app, 0, ExecutorEvent::kFailed, kExitDriverLost);
-  CHECK(c.App(app).state == "RUNNING");  // executor 1 still reaches it
-  CHECK(c.commands.With("launch").empty());
-  c.ReportExecutor(2, app, 1, ExecutorEvent::kFailed, kExitDriverLost);
-  CHECK(c.App(app).state == "FAILED");
-  CHECK(c.commands.With("launch").empty());
-  CHECK_THAT(c.master->EndReason(app),
-             Catch::Contains("its driver is gone: executor 1 lost its stream to the driver at "
-                             "10.0.0.9:4000"));
-  CHECK(c.Worker(1).cores_used == 0);
-  CHECK(c.Worker(2).cores_used == 0);
-
-  // The same exit from an executor that never reached its driver is an ordinary
-  // failure: it is replaced.
-  std::string other = c.AddApp(2, 1024, 2);
-  c.commands.Take();
-  const int first = c.App(other).executors.at(0).id;
-  const int worker = c.App(other).executors.at(0).worker_id == "w1" ? 1 : 2;
-  c.ReportExecutor(worker, other, first, ExecutorEvent::kFailed, kExitDriverLost);
-  CHECK(c.App(other).state == "RUNNING");
-  CHECK(c.commands.With("launch").size() == 1);
-}
-
 TEST_CASE("master: a worker that unregisters is DEAD at once and its executors move") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 2, 4096);
   c.AddWorker(2, 2, 4096);
   std::string app = c.AddApp(1, 512, 2);
@@ -360,7 +180,7 @@ TEST_CASE("master: a worker that unregisters is DEAD at once and its executors m
 }
 
 TEST_CASE("master: a registration retried after a lost reply gets the same application") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   ApplicationRequest r;
   r.name = "retried";
@@ -382,29 +202,8 @@ TEST_CASE("master: a registration retried after a lost reply gets the same appli
   CHECK(other->id != first->id);
 }
 
-TEST_CASE("master: a launch retried after a lost reply is not a failure") {
-  Cluster c(true, /*retries=*/1);
-  c.AddWorker(1, 4, 4096);
-  c.commands.AnswerLaunchesTo(Addr(1), absl::AlreadyExistsError("executor 0 exists"));
-  std::string app = c.AddApp(4, 1024, 0);
-  CHECK(c.App(app).state == "RUNNING");
-  CHECK(c.App(app).executors.size() == 1);
-  CHECK(c.Worker(1).cores_used == 4);
-}
-
-TEST_CASE("master: a failed launch counts as a failed executor") {
-  Cluster c(true, /*retries=*/2);
-  c.AddWorker(1, 4, 4096);
-  c.commands.FailLaunchesTo(Addr(1));
-  std::string app = c.AddApp(4, 1024, 0);
-  // Two launches fail, then the application is removed.
-  CHECK(c.commands.With("launch").size() == 2);
-  CHECK(c.App(app).state == "FAILED");
-  CHECK(c.Worker(1).cores_used == 0);
-}
-
 TEST_CASE("master: an application whose driver is silent ends as FAILED") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   std::string quiet = c.AddApp(1, 512, 2);
   std::string chatty = c.AddApp(1, 512, 2);
@@ -422,7 +221,7 @@ TEST_CASE("master: an application whose driver is silent ends as FAILED") {
 }
 
 TEST_CASE("master: re-registration keeps executors the worker still runs") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   std::string app = c.AddApp(1, 512, 2);  // executors 0 and 1 on w1
   c.commands.Take();
@@ -443,7 +242,7 @@ TEST_CASE("master: re-registration keeps executors the worker still runs") {
 }
 
 TEST_CASE("master: a new worker id at a live worker's address replaces it") {
-  Cluster c;
+  MasterFixture c;
   c.AddWorker(1, 4, 4096);
   std::string app = c.AddApp(1, 512, 1);
   WorkerRegistration r;
@@ -461,7 +260,7 @@ TEST_CASE("master: a new worker id at a live worker's address replaces it") {
 }
 
 TEST_CASE("master: bad requests are refused naming the field") {
-  Cluster c;
+  MasterFixture c;
   auto field_of = [&](ApplicationRequest r) {
     auto app = c.master->RegisterApplication(r);
     REQUIRE_FALSE(app.ok());
@@ -501,7 +300,7 @@ TEST_CASE("master: bad requests are refused naming the field") {
 }
 
 TEST_CASE("master: completed applications are bounded") {
-  Cluster c;
+  MasterFixture c;
   std::string first = c.AddApp(1, 512, 0);
   REQUIRE(c.master->UnregisterApplication(first, "").ok());
   for (int i = 0; i < 120; ++i) {
