@@ -5,7 +5,8 @@
 //    liveness sweeps, supervision ticks, a progress bar).
 //  - WorkQueue<T>: items handled in arrival order by a few threads of its own, one item
 //    or a batch at a time (worker commands, state reports, task statuses, launches).
-//  - SerialQueue: a WorkQueue of closures run one at a time, in order.
+//  - KeyedSerialQueue: closures run one at a time and in order per key, different keys
+//    at once (commands to one worker in order; a worker that hangs holds back no other).
 //  - StopSignal: a one-way stop request that other threads check or wait for.
 //
 // Each owns its threads: Start() starts them (a second call does nothing), Stop() wakes
@@ -17,11 +18,14 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
@@ -194,18 +198,32 @@ class WorkQueue {
   std::vector<std::thread> threads_;
 };
 
-// Closures run one at a time, in the order they were posted.
-class SerialQueue {
+// Closures posted with the same key run one at a time, in the order they were posted;
+// closures of different keys run at once, on up to `threads` threads.
+class KeyedSerialQueue {
  public:
-  SerialQueue();
-  void Start() { queue_.Start(); }
+  explicit KeyedSerialQueue(int threads);
+  ~KeyedSerialQueue() { Stop(); }
+  KeyedSerialQueue(const KeyedSerialQueue&) = delete;
+  KeyedSerialQueue& operator=(const KeyedSerialQueue&) = delete;
+
+  void Start();
   // False, with `fn` dropped, once the queue is stopped.
-  bool Post(std::function<void()> fn) { return queue_.Push(std::move(fn)); }
-  // Waits for the closure in progress; the queued ones are dropped.
-  void Stop() { queue_.Stop(); }
+  bool Post(const std::string& key, std::function<void()> fn);
+  // Waits for the closures in progress; the queued ones are dropped.
+  void Stop();
 
  private:
-  WorkQueue<std::function<void()>> queue_;
+  void Loop();
+
+  const int threads_wanted_;
+  absl::Mutex mu_;
+  // Queued closures by key; a key is in ready_ while it has some and none of its runs.
+  absl::flat_hash_map<std::string, std::deque<std::function<void()>>> queued_ ABSL_GUARDED_BY(mu_);
+  std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_set<std::string> running_ ABSL_GUARDED_BY(mu_);
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace kiln

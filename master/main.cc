@@ -56,13 +56,15 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   GrpcWorkerCommandsOptions command_options;
   command_options.max_message_bytes = settings.max_message_bytes;
   GrpcWorkerCommands commands(command_options);
-  SerialQueue queue;  // worker commands, off the RPC threads
+  KeyedSerialQueue queue(8);  // worker commands, off the RPC threads, in order per worker
 
   MasterOptions options;
   options.spread_out = settings.spread_out;
   options.max_executor_retries = settings.max_executor_retries;
   options.commands = &commands;
-  options.dispatch = [&queue](std::function<void()> fn) { queue.Post(std::move(fn)); };
+  options.dispatch = [&queue](const std::string& worker, std::function<void()> fn) {
+    queue.Post(worker, std::move(fn));
+  };
   options.master_id = MasterId(shown_host);
   Master master(std::move(options));
   MasterService service(&master);

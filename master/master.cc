@@ -101,6 +101,15 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
       app->launches_paused = false;
     }
     ReconcileExecutorsLocked(r, &commands);
+    // Directories of applications that ended while the worker was away (it was down, or
+    // DEAD to this master): told now, as at the end, so that they go. An application
+    // this master never knew (it restarted, or forgot it) is left alone.
+    const WorkerInfo& worker = *workers_.Find(r.id);
+    for (const std::string& app_id : r.app_dirs) {
+      const Application* ended = apps_.FindCompleted(app_id);
+      if (ended == nullptr) continue;
+      commands.push_back(FinishedCommand(worker, app_id, ended->state != AppState::kFinished));
+    }
     spdlog::info("worker {} worker={} host={} port={} cores={} memory={}MiB",
                  known ? "re-registered" : "registered", r.id, r.host, r.port, r.cores,
                  r.memory_mb);

@@ -37,10 +37,11 @@ struct MasterOptions {
   // Wall time for application ids and the UI's timestamps; empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> wall_clock;
   WorkerCommands* commands = nullptr;  // required; not owned
-  // Runs a closure that performs decided commands; empty = run it on the calling thread
-  // right away. Production posts it to a SerialQueue so that an RPC caller does not wait
-  // for worker RPCs.
-  std::function<void(std::function<void()>)> dispatch;
+  // Runs a closure that performs decided commands to the worker at address `key`;
+  // empty = run it on the calling thread right away. Production posts it to a
+  // KeyedSerialQueue, so that an RPC caller does not wait for worker RPCs and a worker
+  // that does not answer holds back no command to the others.
+  std::function<void(const std::string& key, std::function<void()>)> dispatch;
 };
 
 // An executor a (re-)registering worker is still running.
@@ -59,6 +60,7 @@ struct WorkerRegistration {
   int cores = 0;
   int64_t memory_mb = 0;
   std::vector<ReportedExecutor> executors;
+  std::vector<std::string> app_dirs;  // applications with a directory on the worker
 };
 
 enum class ExecutorEvent { kLaunching, kRunning, kExited, kFailed, kKilled };

@@ -1,7 +1,10 @@
 // Master (master/master.h), its side effects: the commands its decisions produce
 // (launch, kill, application finished), performed outside its lock through
 // WorkerCommands. A launch that fails comes back as a failed executor.
+#include <algorithm>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "common/strings.h"
 #include "master/master.h"
@@ -33,7 +36,17 @@ void Master::Dispatch(Commands commands) {
     Perform(commands);
     return;
   }
-  options_.dispatch([this, commands = std::move(commands)] { Perform(commands); });
+  // One closure per worker, its commands in the order decided.
+  std::vector<std::pair<std::string, Commands>> by_worker;
+  for (Command& c : commands) {
+    auto it = std::find_if(by_worker.begin(), by_worker.end(),
+                           [&](const auto& w) { return w.first == c.worker_address; });
+    if (it == by_worker.end()) it = by_worker.insert(by_worker.end(), {c.worker_address, {}});
+    it->second.push_back(std::move(c));
+  }
+  for (auto& [address, list] : by_worker) {
+    options_.dispatch(address, [this, list = std::move(list)] { Perform(list); });
+  }
 }
 
 void Master::Perform(const Commands& commands) {

@@ -42,6 +42,7 @@ grpc::Status MasterService::RegisterWorker(grpc::ServerContext*,
                            .cores = e.cores(),
                            .memory_mb = e.memory_mb()});
   }
+  r.app_dirs.assign(req->app_dirs().begin(), req->app_dirs().end());
   absl::Status status = master_->RegisterWorker(r);
   if (status.ok()) reply->set_master_id(master_->id());
   return rpc::ToGrpc(status);

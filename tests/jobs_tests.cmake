@@ -35,6 +35,12 @@ kiln_add_test(NAME fault_test LABEL fault
     ${CMAKE_CURRENT_LIST_DIR}/jobs/disk_test.cc
   LIBS kiln_job_test_util)
 add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app failing_app)
+
+# Ten jobs under random kills of executors and workers (label chaos: about a minute).
+kiln_add_test(NAME chaos_test LABEL chaos
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/chaos_test.cc
+  LIBS kiln_job_test_util)
+add_dependencies(chaos_test kiln-master kiln-worker kiln-submit wordcount city_report)
 # Everything the tests start must be built first.
 add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
   failing_app api_app slow_app cache_app)

@@ -1,5 +1,8 @@
 #include "worker/master_link.h"
 
+#include <filesystem>
+#include <string>
+
 #include "common/retry.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -18,6 +21,11 @@ MasterLink::~MasterLink() { Stop(); }
 absl::Status MasterLink::RegisterOnce() {
   proto::RegisterWorkerRequest request = options_.registration;
   for (proto::RunningExecutor& e : running_()) *request.add_executors() = std::move(e);
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(options_.work_dir, ec)) {
+    std::string name = e.path().filename().string();
+    if (name.starts_with("app-") && e.is_directory(ec)) request.add_app_dirs(std::move(name));
+  }
   return client_->RegisterWorker(request).status();
 }
 

@@ -20,8 +20,9 @@
 namespace kiln::worker {
 
 struct MasterLinkOptions {
-  std::string master_url;                                // for messages
-  proto::RegisterWorkerRequest registration;             // without executors
+  std::string master_url;                     // for messages
+  proto::RegisterWorkerRequest registration;  // without executors, app_dirs
+  std::string work_dir;  // its app-* entries are declared as app_dirs when registering
   std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
   const StopSignal* stop = nullptr;  // the owner's stop request; not owned; required

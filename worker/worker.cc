@@ -122,6 +122,7 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
   link_options.heartbeat_interval = options_.heartbeat_interval;
   link_options.connect_timeout = options_.connect_timeout;
   link_options.stop = &stop_requested_;
+  link_options.work_dir = options_.work_dir;
   proto::RegisterWorkerRequest& reg = link_options.registration;
   reg.set_worker_id(info_.id);
   reg.set_host(options_.host);

@@ -26,12 +26,13 @@ bool ReturnsWithin(std::chrono::seconds timeout, Fn fn) {
   return done.wait_for(timeout) == std::future_status::ready;
 }
 
-TEST_CASE("serial queue: runs closures in order on its thread, drops after Stop", "[background]") {
-  SerialQueue queue;
-  std::vector<int> order;  // written only on the queue's thread until `done`
+TEST_CASE("keyed serial queue: runs one key's closures in order, drops after Stop",
+          "[background]") {
+  KeyedSerialQueue queue(4);
+  std::vector<int> order;  // written only by the key's closures, one at a time, until `done`
   absl::Notification done;
-  for (int i = 0; i < 100; ++i) REQUIRE(queue.Post([&order, i] { order.push_back(i); }));
-  queue.Post([&done] { done.Notify(); });
+  for (int i = 0; i < 100; ++i) REQUIRE(queue.Post("w1", [&order, i] { order.push_back(i); }));
+  queue.Post("w1", [&done] { done.Notify(); });
   queue.Start();
   REQUIRE(done.WaitForNotificationWithTimeout(absl::Seconds(30)));
   queue.Stop();
@@ -39,9 +40,34 @@ TEST_CASE("serial queue: runs closures in order on its thread, drops after Stop"
   for (int i = 0; i < 100; ++i) expected.push_back(i);
   CHECK(order == expected);
   bool ran = false;
-  CHECK_FALSE(queue.Post([&ran] { ran = true; }));
+  CHECK_FALSE(queue.Post("w1", [&ran] { ran = true; }));
   queue.Stop();
   CHECK_FALSE(ran);
+}
+
+TEST_CASE("keyed serial queue: a key whose closure hangs holds back only that key",
+          "[background]") {
+  KeyedSerialQueue queue(2);
+  queue.Start();
+  absl::Notification release, started, other_ran, after_ran;
+  std::atomic<bool> after_early{false};
+  REQUIRE(queue.Post("dead", [&] {
+    started.Notify();
+    release.WaitForNotification();
+  }));
+  REQUIRE(queue.Post("dead", [&] {
+    after_early = !release.HasBeenNotified();
+    after_ran.Notify();
+  }));
+  REQUIRE(started.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  for (int i = 0; i < 3; ++i) REQUIRE(queue.Post("alive", [] {}));
+  REQUIRE(queue.Post("alive", [&] { other_ran.Notify(); }));
+  CHECK(other_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  CHECK_FALSE(after_ran.HasBeenNotified());  // still behind the hung closure
+  release.Notify();
+  CHECK(after_ran.WaitForNotificationWithTimeout(absl::Seconds(30)));
+  CHECK_FALSE(after_early);
+  queue.Stop();
 }
 
 TEST_CASE("work queue: a batch handler gets everything queued, in order", "[background]") {

@@ -97,10 +97,12 @@ TEST_CASE("task set: a failed task runs elsewhere while another live executor ha
   TaskSetManager m(MakeSet(3), {}, Live);
   REQUIRE(m.NextTask("a", 2) == 0);
   m.OnStatus(0, Failure("No space left on device"), On("a"));
-  CHECK(m.NextTask("a", 2) == 1);  // a skips task 0, which goes to b
-  CHECK(m.NextTask("b", 2) == 0);
+  CHECK(m.NextTask("a", 2) == 1);  // a passes over task 0...
+  CHECK(m.NextTask("a", 2) == 2);
+  CHECK(m.NextTask("a", 2) == -1);  // ...and leaves it queued
+  CHECK(m.waiting());
+  CHECK(m.NextTask("b", 2) == 0);  // for b
   m.OnStatus(0, Failure("again"), On("b"));
-  CHECK(m.NextTask("b", 2) == 2);
   // It failed on both live executors: either may take it again.
   CHECK(m.NextTask("a", 2) == 0);
   CHECK(m.attempts(0) == 3);

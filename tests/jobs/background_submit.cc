@@ -15,14 +15,15 @@ namespace fs = std::filesystem;
 
 BackgroundSubmit::BackgroundSubmit(const std::string& master, const TempDir& dir,
                                    const std::vector<std::string>& app_args,
-                                   std::vector<std::string> env, const std::string& app) {
+                                   std::vector<std::string> env, const std::string& program,
+                                   const std::string& name) {
   SpawnOptions submit;
   submit.argv = {BinPath("kiln-submit"),
                  "--master",
                  master,
                  "--conf",
                  "kiln.ui.showConsoleProgress=false",
-                 AppPath(app)};
+                 program.empty() ? AppPath("slow_app") : program};
   submit.argv.insert(submit.argv.end(), app_args.begin(), app_args.end());
   if (!env.empty()) {
     auto key = [](std::string_view kv) { return kv.substr(0, kv.find('=')); };
@@ -33,8 +34,8 @@ BackgroundSubmit::BackgroundSubmit(const std::string& master, const TempDir& dir
     }
     submit.env.insert(submit.env.end(), env.begin(), env.end());
   }
-  submit.stdout_path = dir.Sub("submit.out");
-  submit.stderr_path = dir.Sub("submit.err");
+  submit.stdout_path = dir.Sub(name + ".out");
+  submit.stderr_path = dir.Sub(name + ".err");
   absl::StatusOr<pid_t> pid = Spawn(submit);
   REQUIRE(pid.ok());
   pid_ = *pid;

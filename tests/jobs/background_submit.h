@@ -16,14 +16,15 @@
 
 namespace kiln::test::jobs {
 
-// kiln-submit of the test application `app` (slow_app unless given) on `master`, in the
-// background: stdout and stderr in DIR/submit.out and DIR/submit.err; `env` holds "K=V"
-// laid over the test's environment. Terminated if the test ends before it does.
+// kiln-submit of `program` (a path; tests/apps' slow_app when empty) on `master`, in the
+// background: stdout and stderr in DIR/submit.out and DIR/submit.err (`name`.out and
+// .err when given); `env` holds "K=V" laid over the test's environment. Terminated if
+// the test ends before it does.
 class BackgroundSubmit {
  public:
   BackgroundSubmit(const std::string& master, const TempDir& dir,
                    const std::vector<std::string>& app_args, std::vector<std::string> env = {},
-                   const std::string& app = "slow_app");
+                   const std::string& program = "", const std::string& name = "submit");
   BackgroundSubmit(const MiniCluster& cluster, const TempDir& dir,
                    const std::vector<std::string>& app_args)
       : BackgroundSubmit(cluster.master_url(), dir, app_args) {}

@@ -41,8 +41,8 @@ struct MasterFixture {
   }
 
   // Worker "wN" at 10.0.0.1:100N.
-  void AddWorker(int n, int cores, int64_t memory_mb,
-                 std::vector<ReportedExecutor> executors = {}) {
+  void AddWorker(int n, int cores, int64_t memory_mb, std::vector<ReportedExecutor> executors = {},
+                 std::vector<std::string> app_dirs = {}) {
     WorkerRegistration r;
     r.id = StrCat("w", n);
     r.host = "10.0.0.1";
@@ -51,6 +51,7 @@ struct MasterFixture {
     r.cores = cores;
     r.memory_mb = memory_mb;
     r.executors = std::move(executors);
+    r.app_dirs = std::move(app_dirs);
     REQUIRE(master->RegisterWorker(r).ok());
   }
 

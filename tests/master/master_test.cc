@@ -241,6 +241,24 @@ TEST_CASE("master: re-registration keeps executors the worker still runs") {
   CHECK(ids == std::vector<int>{0, 2});
 }
 
+TEST_CASE("master: a worker that registers is told which of its application dirs ended") {
+  MasterFixture c;
+  c.AddWorker(1, 4, 4096);
+  const std::string killed = c.AddApp(1, 512, 1);
+  REQUIRE(c.master->UnregisterApplication(killed, "KILLED").ok());
+  const std::string finished = c.AddApp(1, 512, 1);
+  REQUIRE(c.master->UnregisterApplication(finished, "FINISHED").ok());
+  const std::string running = c.AddApp(1, 512, 1);
+  c.commands.Take();
+  // A worker restarted over the work dir of an earlier run: the ended applications'
+  // dirs go (keeping the logs of the one that did not finish); the running one's and an
+  // unknown one's stay.
+  c.AddWorker(2, 4, 4096, {}, {killed, finished, running, "app-20260101000000-0042"});
+  CHECK(c.commands.With("failed ") == std::vector<std::string>{"failed " + Addr(2) + " " + killed});
+  CHECK(c.commands.With("finished ") ==
+        std::vector<std::string>{"finished " + Addr(2) + " " + finished});
+}
+
 TEST_CASE("master: a new worker id at a live worker's address replaces it") {
   MasterFixture c;
   c.AddWorker(1, 4, 4096);
