@@ -7,6 +7,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <vector>
@@ -63,11 +64,14 @@ TEST_CASE(
   CheckExecutorKillLeavesOutput({"unsorted"});
 }
 
-// slow_app MODE (cached, reuse or disk) on a 2-worker cluster; between its two jobs,
-// `fault` breaks something. The output must be the fault-free one and the cluster must
-// end idle. Returns the driver's stderr.
+// slow_app MODE (cached, reuse or disk) on a 2-worker cluster (`options`); between its
+// two jobs, `fault` breaks something. The output must be the fault-free one and the
+// cluster must end idle. `env`: laid over the driver's environment. Returns the driver's
+// stderr.
 std::string CheckFaultBetweenJobs(const std::string& mode,
-                                  const std::function<void(MiniCluster&)>& fault) {
+                                  const std::function<void(MiniCluster&)>& fault,
+                                  MiniClusterOptions options = {},
+                                  std::vector<std::string> env = {}) {
   TempDir dir("kiln-fault-");
   WriteTestFile(dir.Sub("reference.go"), "");
   CommandResult reference =
@@ -76,15 +80,78 @@ std::string CheckFaultBetweenJobs(const std::string& mode,
   REQUIRE(reference.exit_code == 0);
   CHECK(reference.out == "cached 97\n");
 
-  MiniCluster cluster;
+  MiniCluster cluster(std::move(options));
   REQUIRE_OK(cluster.Start());
-  BackgroundSubmit submit(cluster, dir, {dir.Sub("out"), mode});
+  BackgroundSubmit submit(cluster.master_url(), dir, {dir.Sub("out"), mode}, std::move(env));
   REQUIRE(WaitFor([&] { return ReadFile(dir.Sub("submit.out")).value_or("") == "cached 97\n"; },
                   seconds(60)));
   fault(cluster);
   WriteTestFile(dir.Sub("out.go"), "");
 
   return ExpectSameOutput(submit, dir, cluster);
+}
+
+// A stage the driver ran, from its info log ("stage N (NAME): T task(s), ...").
+struct StageRun {
+  std::string name;
+  int tasks = 0;
+  bool reads_shuffle = false;
+};
+std::vector<StageRun> StageRuns(const std::string& err) {
+  static const std::regex kStage(R"(stage \d+ \((.*)\): (\d+) task\(s\))");
+  std::vector<StageRun> stages;
+  for (const std::string& line : SplitLines(err)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, kStage)) continue;
+    stages.push_back({m[1], std::stoi(m[2]), line.find("shuffle read") != std::string::npos});
+  }
+  return stages;
+}
+
+// Shuffle 0's map outputs on worker i.
+int MapOutputsOn(const MiniCluster& cluster, int i) {
+  int outputs = 0;
+  for (const fs::directory_entry& e :
+       fs::recursive_directory_iterator(cluster.worker_work_dir(i))) {
+    const std::string name = e.path().filename().string();
+    outputs += name.starts_with("shuffle_0_") && name.ends_with(".index") ? 1 : 0;
+  }
+  return outputs;
+}
+
+// A worker lost with its executors after the map stage: the next job's reads of its map
+// outputs fail, and exactly those map tasks run again, on the other worker.
+TEST_CASE("fault: a worker SIGKILLed after the map stage costs exactly its map outputs",
+          "[fault][worker]") {
+  MiniClusterOptions options;
+  options.master_conf = {"kiln.worker.timeout=2s"};
+  options.worker_conf = {"kiln.worker.heartbeatInterval=200ms"};
+  int lost = 0;
+  const std::string err = CheckFaultBetweenJobs(
+      "reuse",
+      [&](MiniCluster& cluster) {
+        lost = MapOutputsOn(cluster, 1);
+        cluster.KillWorker(1);  // its executor dies with it
+        CHECK(WaitFor([&] { return cluster.WorkerState(1).value("state", "") == "DEAD"; },
+                      seconds(30)));
+        CHECK(cluster.MasterState().value("cores", 0) == 2);
+      },
+      options, {"KILN_LOG_LEVEL=info", "KILN_CONF_kiln_shuffle_io_retryWait=200ms"});
+  INFO(err);
+  CHECK(lost > 0);
+  CHECK(lost < 16);
+  const std::vector<StageRun> stages = StageRuns(err);
+  REQUIRE_FALSE(stages.empty());
+  CHECK(stages.front().tasks == 16);  // the first job's map stage (reads the input)
+  CHECK_FALSE(stages.front().reads_shuffle);
+  int reruns = 0;
+  for (size_t i = 1; i < stages.size(); ++i) {
+    if (stages[i].name != stages.front().name || stages[i].reads_shuffle) continue;
+    ++reruns;
+    CHECK(stages[i].tasks == lost);
+  }
+  CHECK(reruns == 1);
+  CHECK(err.find("fetch failure for shuffle 0") != std::string::npos);
 }
 
 // Flips one byte in the middle of every regular file under `root` whose path matches

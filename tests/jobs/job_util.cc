@@ -125,6 +125,7 @@ absl::Status CheckClusterIdle(const MiniCluster& cluster, milliseconds timeout) 
   bool idle = WaitFor(
       [&] {
         for (int i = 0; i < cluster.num_workers(); ++i) {
+          if (cluster.worker_pid(i) <= 0) continue;  // killed by the test
           absl::StatusOr<std::string> body =
               HttpGet("127.0.0.1", cluster.worker_ui_port(i), "/json");
           Json state = body.ok() ? Json::parse(*body, nullptr, false) : Json();

@@ -60,8 +60,8 @@ absl::Status CheckOnlyLogsLeft(const MiniCluster& cluster, const std::string& ap
 absl::Status CheckNoApplications(const MiniCluster& cluster);
 
 // The check that ends every cluster test: the master's leak check
-// (MiniCluster::CheckNoLeaks: resources free, no executor process), then every worker's
-// own GET /json lists no executor (it has reaped them and reported their end). The
+// (MiniCluster::CheckNoLeaks: resources free, no executor process), then every running
+// worker's own GET /json lists no executor (it has reaped them and reported their end). The
 // error says what is left.
 absl::Status CheckClusterIdle(const MiniCluster& cluster, milliseconds timeout = seconds(30));
 
