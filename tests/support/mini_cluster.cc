@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <exception>
 #include <fstream>
@@ -297,15 +298,21 @@ absl::Status MiniCluster::FillWorkerDisk(int i) {
   if (!absl::c_linear_search(mounts_, dir)) {
     return absl::FailedPreconditionError(StrCat("worker ", i, " is not in tmpfs_workers"));
   }
-  struct statfs fs {};
-  if (::statfs(dir.c_str(), &fs) != 0) return ErrnoError("statfs ", dir);
-  const uint64_t used = (fs.f_blocks - fs.f_bfree) * static_cast<uint64_t>(fs.f_bsize);
-  const std::string data = StrCat("size=", std::max<uint64_t>(used, fs.f_bsize));
-  if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, data.c_str()) !=
-      0) {
-    return ErrnoError("cannot shrink the tmpfs on ", dir, " to ", data);
+  // Files may grow between reading the usage and shrinking (a size below it is refused
+  // with EINVAL): read it again and retry.
+  for (int attempt = 0;; ++attempt) {
+    struct statfs fs {};
+    if (::statfs(dir.c_str(), &fs) != 0) return ErrnoError("statfs ", dir);
+    const uint64_t used = (fs.f_blocks - fs.f_bfree) * static_cast<uint64_t>(fs.f_bsize);
+    const std::string data = StrCat("size=", std::max<uint64_t>(used, fs.f_bsize));
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, data.c_str()) ==
+        0) {
+      return absl::OkStatus();
+    }
+    if (errno != EINVAL || attempt == 100) {
+      return ErrnoError("cannot shrink the tmpfs on ", dir, " to ", data);
+    }
   }
-  return absl::OkStatus();
 }
 
 void MiniCluster::StopWorker(int i) { Terminate({&worker(i)}); }
