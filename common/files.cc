@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <system_error>
@@ -218,8 +219,27 @@ int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix) {
   for (const fs::directory_entry& entry : fs::directory_iterator(parent, ec)) {
     const std::string name = entry.path().filename().string();
     if (!name.starts_with(prefix) || !entry.is_directory(ec)) continue;
-    int fd = open((entry.path() / ".owner").c_str(), O_RDWR | O_CLOEXEC);
-    if (fd < 0) continue;
+    // Its creator takes the lock on .owner.new and renames it .owner; a dir left with
+    // .owner.new (older than that takes) or no lock file (older than a minute) lost its
+    // creator on the way.
+    const fs::path owner = entry.path() / ".owner";
+    const fs::path taking = entry.path() / ".owner.new";
+    auto older_than = [&](const fs::path& p, std::chrono::seconds age) {
+      std::error_code time_ec;
+      const auto written = fs::last_write_time(p, time_ec);
+      return !time_ec && fs::file_time_type::clock::now() - written > age;
+    };
+    int fd = open(owner.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd < 0 && older_than(taking, std::chrono::seconds(1))) {
+      fd = open(taking.c_str(), O_RDWR | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      if (!fs::exists(taking, ec) && older_than(entry.path(), std::chrono::minutes(1)) &&
+          RemoveAll(entry.path().string()).ok()) {
+        ++removed;
+      }
+      continue;
+    }
     ScopedFd lock(fd);
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) continue;  // its owner lives
     if (RemoveAll(entry.path().string()).ok()) ++removed;

@@ -94,7 +94,9 @@ absl::StatusOr<std::string> MakeTempDir(const std::string& parent, const std::st
 // Takes the lock; keep the fd open while the dir is in use.
 absl::StatusOr<ScopedFd> LockOwnedDir(const std::string& dir);
 // Removes the dirs under `parent` whose names start with `prefix` and whose owner is
-// gone; returns how many. Dirs without DIR/.owner are left alone.
+// gone; returns how many. A dir whose creator died before its lock file was in place
+// goes too, once that is clearly so (.owner.new unlocked for a second, no lock file for
+// a minute).
 int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix);
 
 // True for ids safe to use as one path component (application ids, file names that

@@ -4,6 +4,7 @@ kiln_add_test(NAME common_test LABEL unit
     ${CMAKE_CURRENT_LIST_DIR}/common/background_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/codec_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/executor_command_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/files_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/key_hash_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/master_url_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/ready_file_test.cc

@@ -448,7 +448,14 @@ TEST_CASE("fault: a local driver sweeps the scratch dirs of local drivers that w
   REQUIRE_OK(MakeDirs(tmp));
   {
     BackgroundSubmit submit("local[2]", dir, {dir.Sub("out"), "stall"}, {"TMPDIR=" + tmp});
-    REQUIRE(WaitFor([&] { return PathExists(dir.Sub("out/_temporary")); }, seconds(30)));
+    // Its scratch dir exists and is locked (it is made at the first action, after the
+    // output dir).
+    REQUIRE(WaitFor(
+        [&] {
+          const std::vector<std::string> dirs = ListDir(tmp);
+          return dirs.size() == 1 && PathExists(tmp + "/" + dirs[0] + "/.owner");
+        },
+        seconds(30)));
     REQUIRE(kill(submit.pid(), SIGKILL) == 0);  // no code runs: the dir stays
     REQUIRE(submit.Wait().has_value());
   }

@@ -90,7 +90,8 @@ absl::Status CheckOnlyLogsLeft(const MiniCluster& cluster, const std::string& ap
           std::error_code ec;
           for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
                it.increment(ec)) {
-            const fs::path rel = fs::relative(it->path(), dir);
+            // Lexical: the worker may be deleting files meanwhile.
+            const fs::path rel = it->path().lexically_relative(dir);
             const std::string first = rel.begin()->string();
             const bool log = std::distance(rel.begin(), rel.end()) == 2 &&
                              first.starts_with("executor-") &&
@@ -98,7 +99,8 @@ absl::Status CheckOnlyLogsLeft(const MiniCluster& cluster, const std::string& ap
             if (log && rel.filename() == "stderr") {
               *stderr_text += ReadFile(it->path().string()).value_or("");
             }
-            if (!log && !(it->is_directory() && first.starts_with("executor-"))) {
+            std::error_code type_ec;
+            if (!log && !(it->is_directory(type_ec) && first.starts_with("executor-"))) {
               extra += " " + it->path().string();
             }
           }
