@@ -47,11 +47,21 @@ class Config;
 // Spark's default.
 int64_t MemoryOverheadMb(const Config& conf, std::string_view role);
 
+// The programs that read a setting (a bitmask). kApp: the driver (kiln-submit and the
+// user's program) and its executors, to which it ships its settings.
+enum SettingReader : unsigned { kMaster = 1, kWorker = 2, kApp = 4 };
+inline constexpr int64_t kIntMax = 2147483647;  // int settings fit an int
+
 struct SettingDef {
   std::string_view name;
   SettingType type;
   std::string_view default_value;  // "" = unset (the setting's doc says what that means)
   std::string_view doc;
+  unsigned readers = 0;  // SettingReader bits
+  int64_t min = 0;       // kInt: the values allowed
+  int64_t max = 0;
+  // kString: "a|b|c" when the value must be one of these (any case; stored lower-case).
+  std::string_view choices;
 };
 
 // Every setting Kiln knows, sorted by name. The README's settings table is checked
@@ -59,8 +69,20 @@ struct SettingDef {
 std::span<const SettingDef> AllSettings();
 const SettingDef* FindSetting(std::string_view name);
 
-// Checks that `value` parses as the type of setting `name`; the error names the key.
+// Checks that `value` parses as the type of setting `name` and lies in its range or
+// choices; the error names the key and what is allowed.
 absl::Status ValidateSetting(std::string_view name, std::string_view value);
+
+// The settings table as the README shows it (a Markdown table, one row per setting:
+// name, who reads it, type with its range or choices, default, meaning).
+std::string SettingsTableMarkdown();
+
+// One warning line per "key=value" of `conf_flags` that `program` (a SettingReader bit)
+// does not read, naming who does: "setting kiln.deploy.spreadOut is read by kiln-master,
+// not by kiln-submit: ignored here". Malformed or unknown entries are left to Load.
+std::vector<std::string> UnreadSettingWarnings(const std::vector<std::string>& conf_flags,
+                                               SettingReader program,
+                                               std::string_view program_name);
 
 class Config {
  public:

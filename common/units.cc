@@ -1,6 +1,7 @@
 #include "common/units.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -73,10 +74,15 @@ absl::StatusOr<int64_t> ParseMemoryMb(std::string_view text) {
 }
 
 absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
-  int64_t number = 0;
-  std::string suffix;
-  absl::Status s = SplitNumber(text, &number, &suffix);
-  if (!s.ok()) return s;
+  // A whole or decimal number ("1.5s"), then the unit.
+  std::string_view t = StripWhitespace(text);
+  size_t i = 0;
+  while (i < t.size() && (std::isdigit(static_cast<unsigned char>(t[i])) || t[i] == '.')) ++i;
+  double number = 0;
+  if (i == 0 || t[0] == '.' || !ParseNumber(t.substr(0, i), &number)) {
+    return absl::InvalidArgumentError(StrCat("'", text, "' is not a positive number"));
+  }
+  const std::string suffix = ToLower(t.substr(i));
   int64_t unit_ms;
   if (suffix == "ms")
     unit_ms = 1;
@@ -92,9 +98,13 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     return absl::InvalidArgumentError(StrCat("'", text, "' has an unknown time unit '", suffix,
                                              "' (use ms, s, min, h or d, e.g. 30s)"));
   }
-  absl::StatusOr<int64_t> ms = Scale(text, number, unit_ms);
-  if (!ms.ok()) return ms.status();
-  return std::chrono::milliseconds(*ms);
+  const double ms = number * static_cast<double>(unit_ms);
+  if (ms > 9.2e18) return absl::InvalidArgumentError(StrCat("'", text, "' is out of range"));
+  const double whole = std::round(ms);
+  if (std::abs(ms - whole) > 1e-6) {
+    return absl::InvalidArgumentError(StrCat("'", text, "' is not a whole number of milliseconds"));
+  }
+  return std::chrono::milliseconds(static_cast<int64_t>(whole));
 }
 
 std::string FormatBytes(int64_t bytes) {

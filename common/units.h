@@ -19,8 +19,9 @@ absl::StatusOr<int64_t> ParseBytes(std::string_view text);
 // flags such as --executor-memory 512 (= 512m).
 absl::StatusOr<int64_t> ParseMemoryMb(std::string_view text);
 
-// Parses a duration such as "30s", "500ms", "2min", "1h" or "120" (a bare number is
-// seconds). Rejects negative values and unknown units.
+// Parses a duration such as "30s", "1.5s", "500ms", "2min" (or "2m"), "1h", "1d" or "120"
+// (a bare number is seconds); a fraction must come to whole milliseconds. Rejects
+// negative values and unknown units.
 absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // "1.5 GiB", "300.0 MiB", "12 B".

@@ -1,5 +1,6 @@
 #include "driver/context.h"
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -27,6 +28,10 @@ absl::StatusOr<Config> LoadConfig(const ContextOptions& options) {
   for (const std::string& kv : options.conf) RETURN_IF_ERROR(conf.SetFromFlag(kv));
   if (!options.master.empty()) RETURN_IF_ERROR(conf.Set("kiln.master", options.master));
   if (!options.app_name.empty()) RETURN_IF_ERROR(conf.Set("kiln.app.name", options.app_name));
+  // Unnamed: the program's file name, as kiln-submit names it.
+  if (conf.GetString("kiln.app.name").empty()) {
+    RETURN_IF_ERROR(conf.Set("kiln.app.name", program_invocation_short_name));
+  }
   RETURN_IF_ERROR(conf.CheckConsistency());
   return conf;
 }

@@ -47,6 +47,7 @@ std::string SubmitUsage() {
          "  --driver-memory SIZE         driver memory (kiln.driver.memory)\n"
          "  --conf KEY=VALUE             any setting; repeatable\n"
          "  --properties-file FILE       settings file (key value lines)\n"
+         "  --help-settings              the table of every setting (Markdown)\n"
          "  -h, --help                   this text\n";
 }
 
@@ -61,6 +62,10 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
       out.help = true;
+      return out;
+    }
+    if (arg == "--help-settings") {
+      out.help_settings = true;
       return out;
     }
     if (!arg.starts_with("-")) break;  // the application
@@ -129,6 +134,7 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
     return absl::PermissionDeniedError(StrCat("application file ", out.app, " is not executable"));
   }
   ASSIGN_OR_RETURN(out.conf, Config::Load(conf_flags, properties_file, environ));
+  out.warnings = UnreadSettingWarnings(conf_flags, kApp, "kiln-submit and the driver");
   for (const auto& [key, value] : flag_settings) RETURN_IF_ERROR(out.conf.Set(key, value));
   RETURN_IF_ERROR(out.conf.CheckConsistency());
   auto master = ParseMasterUrl(out.conf.GetString("kiln.master"));

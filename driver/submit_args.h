@@ -15,6 +15,9 @@ struct SubmitArgs {
   std::string app;  // the application binary (checked: exists, executable)
   std::vector<std::string> app_args;
   bool help = false;
+  bool help_settings = false;
+  // --conf settings kiln-submit and the driver do not read (UnreadSettingWarnings).
+  std::vector<std::string> warnings;
 };
 
 // argv without the program name. Flags take "--flag value" or "--flag=value".

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "common/settings.h"
 #include "common/strings.h"
 #include "driver/submit_args.h"
 
@@ -28,6 +29,13 @@ int main(int argc, char** argv) {
   if (parsed->help) {
     std::fputs(kiln::submit::SubmitUsage().c_str(), stdout);
     return 0;
+  }
+  if (parsed->help_settings) {
+    std::fputs(kiln::SettingsTableMarkdown().c_str(), stdout);
+    return 0;
+  }
+  for (const std::string& warning : parsed->warnings) {
+    std::fprintf(stderr, "kiln-submit: warning: %s\n", warning.c_str());
   }
   std::string conf = parsed->conf.Serialize();
   if (setenv("KILN_SUBMIT_CONF", conf.c_str(), 1) != 0) {

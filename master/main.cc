@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "common/ready_file.h"
 #include "common/rpc.h"
+#include "common/settings.h"
 #include "common/strings.h"
 #include "master/grpc_worker_commands.h"
 #include "master/html_view.h"
@@ -161,6 +162,10 @@ int main(int argc, char** argv) {
   if (!settings.ok()) {
     std::fprintf(stderr, "kiln-master: %s\n", std::string(settings.status().message()).c_str());
     return kExitUsage;
+  }
+  for (const std::string& warning :
+       kiln::UnreadSettingWarnings(flags->conf, kiln::kMaster, "kiln-master")) {
+    std::fprintf(stderr, "kiln-master: warning: %s\n", warning.c_str());
   }
   kiln::InitLogging("master");
   return Run(*flags, *settings, stop_signals);

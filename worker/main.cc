@@ -140,6 +140,9 @@ int Main(int argc, char** argv) {
   }
   auto config = Config::Load(flags->conf, flags->properties_file, environ);
   if (!config.ok()) return Fail(kExitBadUsage, View(config.status().message()));
+  for (const std::string& warning : UnreadSettingWarnings(flags->conf, kWorker, "kiln-worker")) {
+    std::fprintf(stderr, "kiln-worker: warning: %s\n", warning.c_str());
+  }
   InitLogging("worker");
 
   auto options = OptionsFrom(*flags, *config);

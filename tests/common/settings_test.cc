@@ -124,6 +124,71 @@ TEST_CASE("settings: a bad value is an error naming the key and the value", "[se
   }
 }
 
+TEST_CASE("settings: ints outside their range are refused naming the key and the range",
+          "[settings]") {
+  struct Case {
+    const char* key;
+    const char* value;
+    const char* range;
+  };
+  for (Case c : {Case{"kiln.driver.port", "70000", "from 0 to 65535"},
+                 Case{"kiln.default.parallelism", "4294967298", "from 0 to 2147483647"},
+                 Case{"kiln.default.parallelism", "99999999999999999999", "from 0 to 2147483647"},
+                 Case{"kiln.task.maxFailures", "0", "from 1 to 2147483647"},
+                 Case{"kiln.stage.maxConsecutiveAttempts", "0", "from 1 to 2147483647"}}) {
+    INFO(c.key << "=" << c.value);
+    Config config;
+    absl::Status s = config.Set(c.key, c.value);
+    REQUIRE_FALSE(s.ok());
+    CHECK(Message(s).find(c.key) != std::string::npos);
+    CHECK(Message(s).find(c.range) != std::string::npos);
+  }
+  Config config;
+  REQUIRE(config.Set("kiln.driver.port", "65535").ok());
+  CHECK(config.GetInt("kiln.driver.port") == 65535);
+  for (const SettingDef& def : AllSettings()) {
+    INFO(def.name);
+    CHECK(def.readers != 0);
+    if (def.type == SettingType::kInt) CHECK((def.min <= def.max && def.max > 0));
+  }
+}
+
+TEST_CASE("settings: choices are checked in any case and stored lower-case", "[settings]") {
+  Config config;
+  absl::Status s = config.Set("kiln.io.compression.codec", "snappy");
+  REQUIRE_FALSE(s.ok());
+  CHECK(Message(s) ==
+        "setting kiln.io.compression.codec='snappy': expected one of lz4, zstd or none");
+  REQUIRE(config.Set("kiln.io.compression.codec", "ZSTD").ok());
+  CHECK(config.GetString("kiln.io.compression.codec") == "zstd");
+  CHECK_FALSE(config.Set("kiln.worker.memoryLimits", "cgroups").ok());
+  REQUIRE(config.Set("kiln.worker.memoryLimits", "Watchdog").ok());
+  CHECK(config.GetString("kiln.worker.memoryLimits") == "watchdog");
+  for (const char* yes : {"true", "YES", "1"}) {
+    REQUIRE(config.Set("kiln.deploy.spreadOut", yes).ok());
+    CHECK(config.GetBool("kiln.deploy.spreadOut"));
+  }
+  REQUIRE(config.Set("kiln.deploy.spreadOut", "no").ok());
+  CHECK_FALSE(config.GetBool("kiln.deploy.spreadOut"));
+  REQUIRE(config.Set("kiln.network.timeout", "1.5s").ok());
+  CHECK(config.GetDuration("kiln.network.timeout") == std::chrono::milliseconds(1500));
+}
+
+TEST_CASE("settings: a --conf setting a program does not read is a warning naming who does",
+          "[settings]") {
+  const std::vector<std::string> flags = {"kiln.deploy.spreadOut=false", "kiln.task.maxFailures=2",
+                                          "kiln.rpc.message.maxSize=64m", "kiln.nope=1", "junk"};
+  CHECK(UnreadSettingWarnings(flags, kApp, "kiln-submit") ==
+        std::vector<std::string>{
+            "setting kiln.deploy.spreadOut is read by kiln-master, not by kiln-submit: ignored "
+            "here"});
+  CHECK(UnreadSettingWarnings(flags, kMaster, "kiln-master") ==
+        std::vector<std::string>{
+            "setting kiln.task.maxFailures is read by the driver, not by kiln-master: ignored "
+            "here"});
+  CHECK(UnreadSettingWarnings(flags, kWorker, "kiln-worker").size() == 2);
+}
+
 TEST_CASE("settings: --conf without key=value is an error quoting the flag", "[settings]") {
   Config c;
   for (const char* bad : {"kiln.executor.memory", "=2g", ""}) {

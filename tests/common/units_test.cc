@@ -97,11 +97,15 @@ TEST_CASE("units: ParseDuration accepts every unit, and a bare number is seconds
   CHECK(ParseDuration("120").value() == milliseconds(120'000));
   CHECK(ParseDuration("0").value() == milliseconds(0));
   CHECK(ParseDuration("200MS").value() == milliseconds(200));
+  CHECK(ParseDuration("1.5s").value() == milliseconds(1'500));
+  CHECK(ParseDuration("0.25min").value() == milliseconds(15'000));
+  CHECK(ParseDuration("2.5").value() == milliseconds(2'500));
 }
 
-TEST_CASE("units: ParseDuration rejects negative, fractional, unknown and overflowing values",
+TEST_CASE("units: ParseDuration rejects negative, sub-millisecond, unknown and overflowing values",
           "[units]") {
-  for (const char* bad : {"-1s", "1.5s", "5x", "", "s", "10 years", "99999999999999999999d"}) {
+  for (const char* bad : {"-1s", "1.5ms", "0.0001s", ".5s", "1.2.3s", "5x", "", "s", "10 years",
+                          "99999999999999999999d"}) {
     INFO("input: '" << bad << "'");
     absl::StatusOr<milliseconds> r = ParseDuration(bad);
     REQUIRE_FALSE(r.ok());

@@ -47,6 +47,16 @@ TEST_CASE("jobs: kiln-submit refuses bad input with one line before connecting",
       {"", {"--bogus"}, "", {"--bogus"}},
       {"", {"--conf", "kiln.executor.memory=12q"}, "", {"kiln.executor.memory", "12q"}},
       {"", {"--conf", "nokey"}, "", {"nokey"}},
+      {"", {"--conf", "kiln.driver.port=70000"}, "", {"kiln.driver.port", "0 to 65535"}},
+      {"",
+       {"--conf", "kiln.default.parallelism=4294967298"},
+       "",
+       {"kiln.default.parallelism", "0 to 2147483647"}},
+      {"", {"--conf", "kiln.task.maxFailures=0"}, "", {"kiln.task.maxFailures", "1 to"}},
+      {"",
+       {"--conf", "kiln.io.compression.codec=snappy"},
+       "",
+       {"kiln.io.compression.codec", "lz4, zstd or none"}},
   };
   for (const BadInput& c : cases) {
     UnusedPort server(/*listen=*/true);
@@ -116,6 +126,20 @@ TEST_CASE(
   CHECK(AppIdFromStderr(r.err).empty());
   CHECK_OK(CheckNoApplications(cluster));
   REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE("jobs: a setting kiln-submit does not read is a warning naming who reads it",
+          "[jobs][submit]") {
+  TempDir dir("kiln-submit-");
+  WriteTestFile(dir.Sub("in.txt"), "a b a\n");
+  CommandResult r = Submit("local[2]", {"--conf", "kiln.deploy.spreadOut=false"},
+                           BinPath("wordcount"), {dir.Sub("in.txt"), dir.Sub("out")});
+  INFO(r.ToString());
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.find("kiln-submit: warning: setting kiln.deploy.spreadOut is read by "
+                   "kiln-master, not by kiln-submit and the driver: ignored here\n") !=
+        std::string::npos);
+  CHECK(r.out.find("a\t2") != std::string::npos);  // the top words it prints
 }
 
 TEST_CASE("jobs: a missing input path fails on the driver in local[2]", "[jobs][submit]") {

@@ -163,6 +163,9 @@ TEST_CASE("kiln-master: bad flags exit 2 with one line naming the flag") {
       {{"--conf", "kiln.worker.timeout=abc"}, "kiln.worker.timeout=abc"},
       {{"--ui-port=-1"}, "--ui-port '-1'"},
       {{"--no-such-flag"}, "--no-such-flag"},
+      // Settings the master does not read are checked too, before it starts.
+      {{"--conf", "kiln.io.compression.codec=snappy"}, "lz4, zstd or none"},
+      {{"--conf", "kiln.driver.port=70000"}, "from 0 to 65535"},
   };
   TempDir dir;
   for (size_t i = 0; i < cases.size(); ++i) {
