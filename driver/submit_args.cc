@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "common/cli.h"
 #include "common/master_url.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -48,6 +49,7 @@ std::string SubmitUsage() {
          "  --conf KEY=VALUE             any setting; repeatable\n"
          "  --properties-file FILE       settings file (key value lines)\n"
          "  --help-settings              the table of every setting (Markdown)\n"
+         "  --version                    print the version and exit\n"
          "  -h, --help                   this text\n";
 }
 
@@ -62,6 +64,10 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
     const std::string& arg = args[i];
     if (arg == "-h" || arg == "--help") {
       out.help = true;
+      return out;
+    }
+    if (arg == "--version") {
+      out.version = true;
       return out;
     }
     if (arg == "--help-settings") {
@@ -85,8 +91,7 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
                                    "--conf",
                                    "--properties-file"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
-      return absl::InvalidArgumentError(
-          StrCat("unknown option ", flag, " (see kiln-submit --help)"));
+      return UnknownFlag("kiln-submit", flag);
     }
     if (!inline_value) {
       if (i + 1 >= args.size()) return absl::InvalidArgumentError(StrCat(flag, " needs a value"));

@@ -16,6 +16,7 @@ struct SubmitArgs {
   std::vector<std::string> app_args;
   bool help = false;
   bool help_settings = false;
+  bool version = false;
   // --conf settings kiln-submit and the driver do not read (UnreadSettingWarnings).
   std::vector<std::string> warnings;
 };

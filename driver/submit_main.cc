@@ -14,6 +14,7 @@
 
 #include "common/settings.h"
 #include "common/strings.h"
+#include "common/version.h"
 #include "driver/submit_args.h"
 
 extern char** environ;
@@ -28,6 +29,10 @@ int main(int argc, char** argv) {
   }
   if (parsed->help) {
     std::fputs(kiln::submit::SubmitUsage().c_str(), stdout);
+    return 0;
+  }
+  if (parsed->version) {
+    std::printf("%s\n", kiln::VersionText("kiln-submit").c_str());
     return 0;
   }
   if (parsed->help_settings) {

@@ -17,6 +17,7 @@
 #include "common/rpc.h"
 #include "common/settings.h"
 #include "common/strings.h"
+#include "common/version.h"
 #include "master/grpc_worker_commands.h"
 #include "master/html_view.h"
 #include "master/json_view.h"
@@ -156,6 +157,10 @@ int main(int argc, char** argv) {
   }
   if (flags->help) {
     std::fputs(MasterUsage().c_str(), stdout);
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("%s\n", kiln::VersionText("kiln-master").c_str());
     return 0;
   }
   absl::StatusOr<MasterSettings> settings = LoadMasterSettings(*flags, environ);

@@ -2,6 +2,7 @@
 
 #include <climits>
 
+#include "common/cli.h"
 #include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -31,6 +32,10 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       flags.help = true;
       continue;
     }
+    if (arg == "--version") {
+      flags.version = true;
+      continue;
+    }
     if (arg.substr(0, 2) != "--") {
       return absl::InvalidArgumentError(
           StrCat("unexpected argument '", arg, "' (kiln-master takes only flags; see --help)"));
@@ -45,7 +50,7 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
     }
     bool known = name == "--host" || name == "--port" || name == "--ui-port" || name == "--conf" ||
                  name == "--properties-file" || name == "--ready-file";
-    if (!known) return absl::InvalidArgumentError(StrCat("unknown flag ", name, " (see --help)"));
+    if (!known) return UnknownFlag("kiln-master", name);
     if (!has_value) {
       if (i + 1 >= args.size()) {
         return absl::InvalidArgumentError(StrCat(name, ": missing value"));
@@ -74,14 +79,17 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
 }
 
 std::string MasterUsage() {
-  return "usage: kiln-master [--host H] [--port 7077] [--ui-port 8080] [--conf key=value]...\n"
-         "                   [--properties-file F] [--ready-file F]\n"
+  return "usage: kiln-master [flags]\n"
          "  --host H             address to listen on (default 0.0.0.0)\n"
-         "  --port P             gRPC port for workers and drivers; 0 = any free port\n"
-         "  --ui-port P          web UI and /json port; 0 = any free port\n"
-         "  --conf key=value     a setting (repeatable), e.g. kiln.worker.timeout=60s\n"
+         "  --port P             gRPC port for workers and drivers (default 7077; 0 = any\n"
+         "                       free port)\n"
+         "  --ui-port P          web UI and /json port (default 8080; 0 = any free port)\n"
+         "  --conf key=value     a setting (repeatable), e.g. kiln.worker.timeout=60s;\n"
+         "                       kiln-submit --help-settings lists them\n"
          "  --properties-file F  settings file (key value or key=value per line)\n"
-         "  --ready-file F       write grpc_port, ui_port and pid to F once listening\n";
+         "  --ready-file F       write grpc_port, ui_port and pid to F once listening\n"
+         "  --version            print the version and exit\n"
+         "  -h, --help           this text\n";
 }
 
 absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char** environ) {

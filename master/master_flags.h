@@ -20,6 +20,7 @@ struct MasterFlags {
   std::string properties_file;
   std::string ready_file;  // written once both servers listen (tests)
   bool help = false;
+  bool version = false;  // --version
 };
 
 // Parses the arguments after argv[0]; accepts "--flag value" and "--flag=value". The

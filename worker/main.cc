@@ -14,6 +14,7 @@
 #include "common/ready_file.h"
 #include "common/settings.h"
 #include "common/strings.h"
+#include "common/version.h"
 #include "spdlog/spdlog.h"
 #include "worker/worker.h"
 #include "worker/worker_flags.h"
@@ -136,6 +137,10 @@ int Main(int argc, char** argv) {
   if (!flags.ok()) return Fail(kExitBadUsage, View(flags.status().message()));
   if (flags->help) {
     std::printf("%s\n", WorkerUsage().c_str());
+    return 0;
+  }
+  if (flags->version) {
+    std::printf("%s\n", VersionText("kiln-worker").c_str());
     return 0;
   }
   auto config = Config::Load(flags->conf, flags->properties_file, environ);

@@ -8,6 +8,8 @@
 #include <map>
 #include <thread>
 
+#include "common/cli.h"
+#include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/units.h"
@@ -31,9 +33,23 @@ bool IsLoopbackHost(const std::string& host) {
 }
 
 std::string WorkerUsage() {
-  return "usage: kiln-worker --master kiln://HOST:PORT [--cores N] [--memory SIZE] "
-         "[--work-dir DIR] [--host HOST] [--port PORT] [--ui-port PORT] "
-         "[--conf KEY=VALUE]... [--properties-file FILE] [--ready-file FILE]";
+  return "usage: kiln-worker --master kiln://HOST:PORT [flags]\n"
+         "  --master URL           the master to register with, kiln://HOST:PORT (required)\n"
+         "  --cores N              cores to offer (default: all of the machine's)\n"
+         "  --memory SIZE          memory to offer, at least 450m (default: the machine's\n"
+         "                         memory minus 1g, at least 1g)\n"
+         "  --work-dir DIR         executors' dirs, shuffle files, binaries (default ./work)\n"
+         "  --host HOST            address to listen on and advertise (default: 127.0.0.1\n"
+         "                         for a loopback master, else the host name)\n"
+         "  --port P               gRPC port for the master, drivers and peers (default\n"
+         "                         7078; 0 = any free port)\n"
+         "  --ui-port P            web UI and /json port (default 8081; 0 = any free port)\n"
+         "  --conf KEY=VALUE       a setting (repeatable); kiln-submit --help-settings lists\n"
+         "                         them\n"
+         "  --properties-file F    settings file (key value or key=value per line)\n"
+         "  --ready-file F         write grpc_port, ui_port and pid to F once registered\n"
+         "  --version              print the version and exit\n"
+         "  -h, --help             this text";
 }
 
 namespace {
@@ -55,9 +71,11 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
                                         bool* host_set) {
   std::map<std::string, Handler> h;
   h["--master"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    // Only a cluster master: local[N] is not a master a worker can join.
     auto url = ParseMasterUrl(v);
-    if (!url.ok()) return Bad(flag, v, View(url.status().message()));
-    if (url->local) return Bad(flag, v, "a worker needs a cluster master (kiln://host:port)");
+    if (!v.starts_with("kiln://") || !url.ok() || url->local) {
+      return Bad(flag, v, "expected kiln://HOST:PORT, the URL kiln-master prints");
+    }
     f->master_url = v;
     f->master = url->masters.front();
     return absl::OkStatus();
@@ -71,8 +89,11 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
   };
   h["--memory"] = [f, memory_set](const std::string& flag, const std::string& v) -> absl::Status {
     auto mb = ParseMemoryMb(v);
-    if (!mb.ok()) return Bad(flag, v, "expected a size such as 512m or 4g");
-    if (*mb <= 0) return Bad(flag, v, "must be at least 1m");
+    if (!mb.ok() || *mb < kMinProcessMemoryMb) {
+      return Bad(flag, v,
+                 StrCat("expected a size of at least ", kMinProcessMemoryMb,
+                        "m (the least one executor may have), such as 4g"));
+    }
     f->memory_mb = *mb;
     *memory_set = true;
     return absl::OkStatus();
@@ -126,6 +147,10 @@ absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& arg
       f.help = true;
       return f;
     }
+    if (arg == "--version") {
+      f.version = true;
+      return f;
+    }
     std::string flag = arg, value;
     bool has_value = false;
     if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
@@ -135,8 +160,7 @@ absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& arg
     }
     auto it = handlers.find(flag);
     if (it == handlers.end()) {
-      return absl::InvalidArgumentError(
-          StrCat("unknown flag '", arg, "' (see kiln-worker --help)"));
+      return UnknownFlag("kiln-worker", flag);
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {

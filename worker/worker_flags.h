@@ -33,7 +33,8 @@ struct WorkerFlags {
   std::vector<std::string> conf;  // "key=value" from repeated --conf
   std::string properties_file;
   std::string ready_file;
-  bool help = false;  // --help: print WorkerUsage() and exit 0
+  bool help = false;     // --help: print WorkerUsage() and exit 0
+  bool version = false;  // --version
 };
 
 // The usage text printed for --help.

@@ -69,7 +69,7 @@ TEST_CASE("submit: bad values name the flag and the value", "[submit]") {
   CHECK(Error({"--master", "foo://x", app.path}).find("'foo://x'") != std::string::npos);
   CHECK(Error({"--master", "kiln://host", app.path}).find("no port") != std::string::npos);
   CHECK(Error({"--master", "host:7077", app.path}).find("kiln://") != std::string::npos);
-  CHECK(Error({"--bogus", app.path}).find("unknown option --bogus") == 0);
+  CHECK(Error({"--bogus", app.path}).find("unknown flag --bogus (see kiln-submit --help)") == 0);
   CHECK(Error({"--conf", "kiln.executor.memory=12q", app.path}).find("kiln.executor.memory") !=
         std::string::npos);
   CHECK(Error({"--conf", "nokey", app.path}).find("key=value") != std::string::npos);
