@@ -1,5 +1,7 @@
 #include "common/http_server.h"
 
+#include "common/ports.h"
+#include "common/status.h"
 #include "common/strings.h"
 #include "httplib.h"
 
@@ -18,6 +20,13 @@ void HttpServer::Get(const std::string& path, std::function<HttpResponse()> hand
 }
 
 absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
+  // Not httplib's default, which adds SO_REUSEPORT: a second daemon on the same port
+  // would then start and share the port with the first.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
+  if (port != 0) RETURN_IF_ERROR(CheckPortFree(host, port));
   int bound = port;
   if (port == 0) {
     bound = server_->bind_to_any_port(host.c_str());
@@ -26,7 +35,7 @@ absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
   }
   if (bound <= 0) {
     return absl::UnavailableError(
-        StrCat("cannot listen for HTTP on ", host, ":", port, " (port in use?)"));
+        StrCat("cannot listen on ", host, ":", port, " (is the host an address of this machine?)"));
   }
   thread_ = std::thread([this] { server_->listen_after_bind(); });
   return bound;

@@ -1,5 +1,7 @@
 #include "common/ready_file.h"
 
+#include <unistd.h>
+
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -10,6 +12,10 @@ absl::Status WriteReadyFile(const std::string& path, const std::map<std::string,
   std::string text;
   for (const auto& [k, v] : values) StrAppend(&text, k, "=", v, "\n");
   return WriteFileAtomic(path, text);
+}
+
+ReadyFileRemover::~ReadyFileRemover() {
+  if (!path_.empty()) ::unlink(path_.c_str());
 }
 
 absl::StatusOr<std::map<std::string, int>> ReadReadyFile(const std::string& path) {

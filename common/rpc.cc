@@ -1,5 +1,6 @@
 #include "common/rpc.h"
 
+#include "common/ports.h"
 #include "common/status.h"
 #include "common/strings.h"
 
@@ -18,6 +19,8 @@ grpc::Status ToGrpc(const absl::Status& status) {
 
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services) {
+  // gRPC would log its own multi-line error for a taken port first: ask the kernel.
+  if (options.port != 0) RETURN_IF_ERROR(CheckPortFree(options.host, options.port));
   grpc::ServerBuilder builder;
   RunningServer out;
   std::string address = StrCat(options.host, ":", options.port);
@@ -36,7 +39,7 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   out.server = builder.BuildAndStart();
   if (out.server == nullptr || out.port == 0) {
     return absl::UnavailableError(
-        StrCat("cannot listen on ", address, " (port in use or host not local?)"));
+        StrCat("cannot listen on ", address, " (is the host an address of this machine?)"));
   }
   return out;
 }

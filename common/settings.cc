@@ -131,6 +131,11 @@ constexpr SettingDef kSettings[] = {
      kWorker},
     {"kiln.ui.showConsoleProgress", T::kBool, "true",
      "Show the stage progress bar on stderr when stderr is a terminal.", kApp},
+    {"kiln.worker.binaryCache.maxSize", T::kByteLimit, "2g",
+     "Worker: most bytes of application binaries kept in <work-dir>/binaries/; past it the "
+     "least recently used go (never one an executor started from in the last minute). 0 = no "
+     "limit.",
+     kWorker},
     {"kiln.worker.cleanup.enabled", T::kBool, "true",
      "Worker: delete an application's work dir when the application ends.", kWorker},
     {"kiln.worker.cleanup.keepFailedAppLogs", T::kBool, "true",

@@ -77,8 +77,8 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   server_options.max_message_bytes = settings.max_message_bytes;
   absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service});
   if (!server.ok()) {
-    spdlog::error("cannot start the gRPC server: {} (choose another --port)",
-                  View(server.status().message()));
+    std::fprintf(stderr, "kiln-master: --port %d: %s\n", flags.port,
+                 std::string(View(server.status().message())).c_str());
     return kExitFailure;
   }
   const std::string url = StrCat("kiln://", shown_host, ":", server->port);
@@ -96,8 +96,8 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   });
   absl::StatusOr<int> ui_port = ui.Start(flags.host, flags.ui_port);
   if (!ui_port.ok()) {
-    spdlog::error("cannot start the web UI: {} (choose another --ui-port)",
-                  View(ui_port.status().message()));
+    std::fprintf(stderr, "kiln-master: --ui-port %d: %s\n", flags.ui_port,
+                 std::string(View(ui_port.status().message())).c_str());
     server->server->Shutdown();
     return kExitFailure;
   }
@@ -124,6 +124,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
       return kExitFailure;
     }
   }
+  ReadyFileRemover ready_file(flags.ready_file);
 
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);

@@ -5,8 +5,15 @@
 // only after its digest is verified and it is made executable, so a present file is a
 // good one (also across worker restarts).
 //
+// Bounded: after each fetch, the least recently used binaries (a Get touches its file)
+// are removed while the directory holds more than `max_bytes` — but never one handed out
+// within the last `in_use_for` (an executor may be about to start from it; one that
+// runs keeps its file open, so removing it does not harm it).
+//
 // Thread-safe. The fetch itself runs without the lock held.
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -27,9 +34,14 @@ struct BinarySource {
 using BinaryFetcher = std::function<absl::Status(
     const BinarySource& source, const std::string& digest, const std::string& dest_path)>;
 
+struct BinaryCacheBounds {
+  int64_t max_bytes = 0;  // kiln.worker.binaryCache.maxSize; 0 = no bound
+  std::chrono::seconds in_use_for{60};
+};
+
 class BinaryCache {
  public:
-  BinaryCache(std::string dir, BinaryFetcher fetcher);
+  BinaryCache(std::string dir, BinaryFetcher fetcher, BinaryCacheBounds bounds = {});
 
   // The path of the verified, executable binary with `digest` (64 lowercase hex
   // characters), fetched from `source` unless cached. Errors name the digest and the
@@ -45,13 +57,21 @@ class BinaryCache {
   };
   absl::Status FetchAndVerify(const BinarySource& source, const std::string& digest,
                               const std::string& path);
+  // Sets the file's time to now: the least recently used binaries are removed first.
+  static void MarkUsed(const std::string& path);
+  // Removes least recently used binaries beyond bounds_.max_bytes.
+  void Prune() ABSL_LOCKS_EXCLUDED(mu_);
 
   const std::string dir_;
   const BinaryFetcher fetcher_;
+  const BinaryCacheBounds bounds_;
   absl::Mutex mu_;
   absl::CondVar fetch_done_;
   // Fetches in flight (and just finished, until their waiters have looked), by digest.
   absl::flat_hash_map<std::string, std::shared_ptr<Fetch>> fetches_ ABSL_GUARDED_BY(mu_);
+  // When each binary was last handed out.
+  absl::flat_hash_map<std::string, std::chrono::steady_clock::time_point> handed_out_
+      ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::worker

@@ -90,6 +90,7 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   options.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
   options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");
   options.keep_failed_logs = config.GetBool("kiln.worker.cleanup.keepFailedAppLogs");
+  options.binary_cache_max_bytes = config.GetByteLimit("kiln.worker.binaryCache.maxSize");
   if (options.shuffle_chunk_size <= 0 || options.shuffle_chunk_size > options.max_message_bytes) {
     return absl::InvalidArgumentError(
         "kiln.shuffle.io.chunkSize must be > 0 and at most kiln.rpc.message.maxSize");
@@ -168,19 +169,7 @@ int Main(int argc, char** argv) {
     shutdown.Notify();
   });
 
-  if (absl::Status s = worker.Listen(); !s.ok()) {
-    spdlog::error("cannot start: {}", View(s.message()));
-    return 1;
-  }
-  if (!flags->ready_file.empty()) {
-    absl::Status s = WriteReadyFile(
-        flags->ready_file,
-        {{"grpc_port", worker.port()}, {"ui_port", worker.ui_port()}, {"pid", getpid()}});
-    if (!s.ok()) {
-      spdlog::error("cannot write --ready-file: {}", View(s.message()));
-      return 1;
-    }
-  }
+  if (absl::Status s = worker.Listen(); !s.ok()) return Fail(1, View(s.message()));
   if (absl::Status s = worker.Register(); !s.ok()) {
     if (shutdown.HasBeenNotified()) return 0;
     spdlog::error(
@@ -189,6 +178,14 @@ int Main(int argc, char** argv) {
         View(s.message()));
     return 1;
   }
+  // Ready once registered: the master lists it, and it takes executors.
+  if (!flags->ready_file.empty()) {
+    absl::Status s = WriteReadyFile(
+        flags->ready_file,
+        {{"grpc_port", worker.port()}, {"ui_port", worker.ui_port()}, {"pid", getpid()}});
+    if (!s.ok()) return Fail(1, StrCat("--ready-file: ", View(s.message())));
+  }
+  ReadyFileRemover ready_file(flags->ready_file);
   shutdown.WaitForNotification();
   worker.Stop(StrCat("its process was ", stop_reason));
   return 0;

@@ -81,7 +81,8 @@ Worker::Worker(WorkerOptions options)
       binaries_(options_.work_dir + "/binaries",
                 [this](const BinarySource& s, const std::string& d, const std::string& p) {
                   return FetchBinary(s, d, p);
-                }),
+                },
+                {.max_bytes = options_.binary_cache_max_bytes}),
       master_(MasterOptions(options_, std::chrono::milliseconds(0))) {
   info_.host = options_.host;
   info_.master_url = options_.master_url;
@@ -151,11 +152,15 @@ absl::Status Worker::Listen() {
   const std::string bind_host = IsLoopbackHost(options_.host) ? options_.host : "0.0.0.0";
   rpc::ServerOptions server_options{
       .host = bind_host, .port = options_.port, .max_message_bytes = options_.max_message_bytes};
-  ASSIGN_OR_RETURN(server_, rpc::StartServer(server_options, {&service_}));
+  absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service_});
+  if (!server.ok()) return Annotate(server.status(), StrCat("--port ", options_.port));
+  server_ = *std::move(server);
   info_.port = server_.port;
   info_.id = MakeWorkerId(options_.host, info_.port);
 
-  ASSIGN_OR_RETURN(info_.ui_port, StartHttp(bind_host));
+  absl::StatusOr<int> ui_port = StartHttp(bind_host);
+  if (!ui_port.ok()) return Annotate(ui_port.status(), StrCat("--ui-port ", options_.ui_port));
+  info_.ui_port = *ui_port;
 
   reporter_ = std::make_unique<StateReporter>(
       info_.id, [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
@@ -251,7 +256,7 @@ void Worker::Stop(const std::string& reason) {
     server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
   http_.Stop();
-  spdlog::info("worker={} stopped", info_.id);
+  if (!info_.id.empty()) spdlog::info("worker={} stopped", info_.id);
 }
 
 }  // namespace kiln::worker

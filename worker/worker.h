@@ -52,6 +52,7 @@ struct WorkerOptions {
   int64_t max_message_bytes = 256 << 20;                 // kiln.rpc.message.maxSize
   bool cleanup_enabled = true;                           // kiln.worker.cleanup.enabled
   bool keep_failed_logs = true;                          // kiln.worker.cleanup.keepFailedAppLogs
+  int64_t binary_cache_max_bytes = 0;                    // kiln.worker.binaryCache.maxSize
   std::chrono::milliseconds kill_grace{3'000};           // SIGTERM -> SIGKILL
   // Executors' memory cgroups (kiln.worker.memoryLimits); null = the RSS watchdog alone.
   // Owned by the caller; outlives the worker.

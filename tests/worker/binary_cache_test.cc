@@ -2,6 +2,7 @@
 
 #include "worker/binary_cache.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -110,6 +111,52 @@ TEST_CASE("digests must be 64 lowercase hex characters", "[worker][binaries]") {
     CHECK(absl::IsInvalidArgument(cache.Get({"h:1", "app"}, bad).status()));
   }
   CHECK(BinaryCache::IsValidDigest(std::string(64, 'f')));
+}
+
+TEST_CASE("the cache removes the least recently used binaries past its bound",
+          "[worker][binaries]") {
+  TempDir dir;
+  std::vector<std::string> contents, digests;
+  for (int i = 0; i < 4; ++i) {
+    contents.push_back(std::string(1000, static_cast<char>('a' + i)));
+    digests.push_back(DigestOf(dir, contents.back()));
+  }
+  auto fetch_from = [&](const BinarySource&, const std::string& d, const std::string& dest) {
+    for (size_t i = 0; i < digests.size(); ++i) {
+      if (digests[i] == d) return WriteFileAtomic(dest, contents[i]);
+    }
+    return absl::NotFoundError(d);
+  };
+  const BinarySource source{"127.0.0.1:4000", "app-1"};
+  const std::string bin = dir.Sub("binaries") + "/";
+  auto present = [&](int i) { return access((bin + digests[i]).c_str(), F_OK) == 0; };
+  {
+    // Room for two; nothing counts as in use.
+    BinaryCache cache(dir.Sub("binaries"), fetch_from,
+                      {.max_bytes = 2500, .in_use_for = std::chrono::seconds(0)});
+    REQUIRE_OK(cache.Get(source, digests[0]));
+    REQUIRE_OK(cache.Get(source, digests[1]));
+    // File times have a coarse grain on some file systems: make the order explicit.
+    struct timespec older[2] = {{1000, 0}, {1000, 0}};
+    utimensat(AT_FDCWD, (bin + digests[0]).c_str(), older, 0);
+    REQUIRE_OK(cache.Get(source, digests[0]));  // used again: 1 is now the oldest
+    struct timespec oldest[2] = {{500, 0}, {500, 0}};
+    utimensat(AT_FDCWD, (bin + digests[1]).c_str(), oldest, 0);
+    REQUIRE_OK(cache.Get(source, digests[2]));  // a fetch: prunes to two
+    CHECK(present(0));
+    CHECK_FALSE(present(1));
+    CHECK(present(2));
+  }
+  {
+    // Binaries handed out within the in-use window stay, even past the bound.
+    BinaryCache cache(dir.Sub("binaries"), fetch_from,
+                      {.max_bytes = 1500, .in_use_for = std::chrono::hours(1)});
+    REQUIRE_OK(cache.Get(source, digests[0]));
+    REQUIRE_OK(cache.Get(source, digests[3]));
+    CHECK(present(0));
+    CHECK(present(3));
+    CHECK_FALSE(present(2));  // not handed out by this cache: removed
+  }
 }
 
 }  // namespace

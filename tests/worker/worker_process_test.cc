@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/files.h"
 #include "common/http_server.h"
@@ -17,6 +21,11 @@
 
 namespace kiln::test {
 namespace {
+
+bool PathExists(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::exists(path, ec);
+}
 
 // A port nobody listens on: bound, then released.
 int ClosedPort() {
@@ -92,19 +101,56 @@ TEST_CASE("a worker registers with kiln-master and stops on SIGTERM", "[worker][
   REQUIRE_OK(page);
   CHECK(page->find("<html>") != std::string::npos);
 
+  // A second worker or master on a port taken by these: one line naming the flag.
+  for (const auto& [argv, line] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+           {{kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port), "--port",
+             StrCat(worker_port), "--ui-port", "0", "--work-dir", dir.Sub("work2")},
+            StrCat("kiln-worker: --port ", worker_port, ": 127.0.0.1:", worker_port,
+                   " is in use by another process\n")},
+           {{kBin + "/kiln-worker", "--master", StrCat("kiln://127.0.0.1:", master_port), "--port",
+             "0", "--ui-port", StrCat(worker_ports->at("ui_port")), "--work-dir", dir.Sub("work2")},
+            StrCat("kiln-worker: --ui-port ", worker_ports->at("ui_port"),
+                   ": 127.0.0.1:", worker_ports->at("ui_port"), " is in use by another process\n")},
+           {{kBin + "/kiln-master", "--host", "127.0.0.1", "--port", StrCat(master_port),
+             "--ui-port", "0"},
+            StrCat("kiln-master: --port ", master_port, ": 127.0.0.1:", master_port,
+                   " is in use by another process\n")},
+           {{kBin + "/kiln-master", "--host", "127.0.0.1", "--port", "0", "--ui-port",
+             StrCat(master_ui)},
+            StrCat("kiln-master: --ui-port ", master_ui, ": 127.0.0.1:", master_ui,
+                   " is in use by another process\n")}}) {
+    DaemonProcess second(argv, dir.Sub("second.log"));
+    REQUIRE_OK(second.Start());
+    auto exit = second.WaitExit(kTimeout);
+    REQUIRE(exit.has_value());
+    CHECK(exit->code() == 1);
+    // The error is the one line of its kind (info log lines aside).
+    const std::string text = ReadFile(dir.Sub("second.log")).value_or("");
+    INFO("its output: " << text);
+    std::string errors;
+    for (std::string_view l : Split(text, '\n', true)) {
+      if (l.starts_with("kiln-")) StrAppend(&errors, l, "\n");
+    }
+    CHECK(errors == line);
+    std::remove(dir.Sub("second.log").c_str());
+  }
+
   auto worker_exit = worker.Terminate(kTimeout);
   REQUIRE(worker_exit.has_value());
   CHECK(worker_exit->code() == 0);
+  CHECK_FALSE(PathExists(dir.Sub("worker.ready")));  // removed as it exits
   auto master_exit = master.Terminate(kTimeout);
   REQUIRE(master_exit.has_value());
   CHECK(master_exit->code() == 0);
+  CHECK_FALSE(PathExists(dir.Sub("master.ready")));
 }
 
 TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][integration]") {
   TempDir dir;
   const std::string url = StrCat("kiln://127.0.0.1:", ClosedPort());
   DaemonProcess worker({kBin + "/kiln-worker", "--master", url, "--port", "0", "--ui-port", "0",
-                        "--work-dir", dir.Sub("work"), "--conf", "kiln.master.connectTimeout=1s"},
+                        "--work-dir", dir.Sub("work"), "--conf", "kiln.master.connectTimeout=1s",
+                        "--ready-file", dir.Sub("worker.ready")},
                        dir.Sub("worker.log"));
   REQUIRE_OK(worker.Start());
   auto exit = worker.WaitExit(std::chrono::seconds(20));
@@ -114,6 +160,7 @@ TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][int
   auto log = ReadFile(dir.Sub("worker.log"));
   REQUIRE_OK(log);
   CHECK(log->find(url) != std::string::npos);
+  CHECK_FALSE(PathExists(dir.Sub("worker.ready")));  // never registered: never ready
 }
 
 TEST_CASE("bad kiln-worker flags exit 2 with one line naming the flag", "[worker][integration]") {
