@@ -30,7 +30,7 @@ absl::StatusOr<MasterUrl> ParseMasterUrl(std::string_view url) {
   auto bad = [&](std::string_view why) {
     return absl::InvalidArgumentError(
         StrCat("invalid master URL '", url, "': ", why,
-               " (expected kiln://host:port, local, local[N] or local[*])"));
+               " (expected kiln://host:port, local, local[N], local[*] or local[N,F])"));
   };
   if (url == "local") {
     out.local = true;
@@ -40,6 +40,13 @@ absl::StatusOr<MasterUrl> ParseMasterUrl(std::string_view url) {
   if (url.starts_with("local[") && url.ends_with("]")) {
     std::string_view n = url.substr(6, url.size() - 7);
     out.local = true;
+    if (size_t comma = n.find(','); comma != std::string_view::npos) {
+      if (!ParseNumber(n.substr(comma + 1), &out.local_max_failures) ||
+          out.local_max_failures <= 0) {
+        return bad("the task attempts F of local[N,F] must be a whole number > 0");
+      }
+      n = n.substr(0, comma);
+    }
     if (n == "*") {
       out.local_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       return out;

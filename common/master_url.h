@@ -21,7 +21,9 @@ absl::StatusOr<HostPort> ParseHostPort(std::string_view text, bool allow_zero_po
 
 struct MasterUrl {
   bool local = false;
-  int local_threads = 0;          // local mode: task threads (local[*] = all cores)
+  int local_threads = 0;  // local mode: task threads (local[*] = all cores)
+  // Local mode: attempts of a task, F of local[N,F]; 1 otherwise (Spark's local mode).
+  int local_max_failures = 1;
   std::vector<HostPort> masters;  // cluster mode: one or more master addresses
   std::string original;
 };

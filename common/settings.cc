@@ -88,7 +88,9 @@ constexpr SettingDef kSettings[] = {
      "elsewhere and recomputes the input.",
      kApp},
     {"kiln.master", T::kString, "local[*]",
-     "Cluster to run on: kiln://host:port or local, local[N], local[*].", kApp},
+     "Cluster to run on: kiln://host:port or local, local[N], local[*], local[N,F] (F: "
+     "attempts of a task in local mode, 1 otherwise).",
+     kApp},
     {"kiln.master.connectTimeout", T::kDuration, "30s",
      "How long a driver or worker keeps trying to reach the master before it gives up.",
      kWorker | kApp},
@@ -123,8 +125,9 @@ constexpr SettingDef kSettings[] = {
      "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
      "tasks whose output was lost) before the job aborts, naming the shuffle and the host.",
      kApp, 1, kIntMax},
-    {"kiln.task.maxFailures", T::kInt, "4", "Attempts of one task before its job fails.", kApp, 1,
-     kIntMax},
+    {"kiln.task.maxFailures", T::kInt, "4",
+     "Attempts of one task before its job fails, on a cluster (local mode: see kiln.master).", kApp,
+     1, kIntMax},
     {"kiln.test.failShuffleFetches", T::kBool, "false",
      "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
      "executors (UNAVAILABLE), as a failing shuffle server would.",

@@ -17,12 +17,23 @@
 
 namespace kiln::internal {
 
+namespace {
+
+// Attempts of a task: kiln.task.maxFailures on a cluster; in local mode F of
+// local[N,F], else 1 (Spark's local mode, where a failure is most likely the code's).
+int MaxTaskFailures(const Config& conf) {
+  absl::StatusOr<MasterUrl> master = ParseMasterUrl(conf.GetString("kiln.master"));
+  if (master.ok() && master->local) return master->local_max_failures;
+  return static_cast<int>(conf.GetInt("kiln.task.maxFailures"));
+}
+
+}  // namespace
+
 Driver::Driver(DriverOptions options)
     : options_(std::move(options)),
       tasks_(
           TaskSchedulerOptions{
-              .max_failures =
-                  std::max<int>(1, static_cast<int>(options_.conf.GetInt("kiln.task.maxFailures"))),
+              .max_failures = MaxTaskFailures(options_.conf),
               .launch_ahead = std::max<int>(
                   0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
               .locality_wait = options_.conf.GetDuration("kiln.locality.wait"),

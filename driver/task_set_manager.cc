@@ -145,10 +145,10 @@ void TaskSetManager::CountFailure(int index, const ExecutorInfo& where, const st
   spdlog::warn("task {} of stage {} failed on {} (attempt {}): {}", task(index).partition,
                set_.plan.stage_id(), at, attempts_[index], error);
   if (failures_[index] >= options_.max_failures) {
-    failure_ =
-        absl::AbortedError(StrCat("Job aborted due to stage failure: task ", task(index).partition,
-                                  " in stage ", set_.plan.stage_id(), " failed ", failures_[index],
-                                  " times, most recent failure (", at, "): ", error));
+    failure_ = absl::AbortedError(StrCat(
+        "Job aborted due to stage failure: task ", task(index).partition, " in stage ",
+        set_.plan.stage_id(), " failed ", failures_[index],
+        failures_[index] == 1 ? " time" : " times", ", most recent failure (", at, "): ", error));
   } else if (requeue) {
     Enqueue(index);
   }

@@ -44,6 +44,15 @@ TEST_CASE("master url: local forms", "[master_url]") {
   REQUIRE(four.ok());
   CHECK(four->local);
   CHECK(four->local_threads == 4);
+  CHECK(four->local_max_failures == 1);
+
+  absl::StatusOr<MasterUrl> retrying = ParseMasterUrl("local[4,3]");
+  REQUIRE(retrying.ok());
+  CHECK(retrying->local_threads == 4);
+  CHECK(retrying->local_max_failures == 3);
+  absl::StatusOr<MasterUrl> all_retrying = ParseMasterUrl("local[*,2]");
+  REQUIRE(all_retrying.ok());
+  CHECK(all_retrying->local_max_failures == 2);
 
   absl::StatusOr<MasterUrl> all = ParseMasterUrl("local[*]");
   REQUIRE(all.ok());
@@ -52,10 +61,10 @@ TEST_CASE("master url: local forms", "[master_url]") {
 }
 
 TEST_CASE("master url: malformed URLs are errors naming the URL", "[master_url]") {
-  for (const char* bad :
-       {"foo://x", "kiln://host", "host:7077", "local[0]", "local[x]", "kiln://", "local[-1]",
-        "local[]", "kiln://host:0", "kiln://host:70000", "kiln://host:abc", "kiln://:7077",
-        "kiln://a:1,b", "", "spark://h:7077"}) {
+  for (const char* bad : {"foo://x", "kiln://host", "host:7077", "local[0]", "local[x]", "kiln://",
+                          "local[-1]", "local[]", "kiln://host:0", "kiln://host:70000",
+                          "kiln://host:abc", "kiln://:7077", "kiln://a:1,b", "", "spark://h:7077",
+                          "local[2,0]", "local[2,]", "local[,2]", "local[2,x]"}) {
     INFO("url: '" << bad << "'");
     absl::StatusOr<MasterUrl> u = ParseMasterUrl(bad);
     REQUIRE_FALSE(u.ok());

@@ -285,7 +285,15 @@ TEST_CASE("local: a throwing task fails the job with its message", "[local]") {
     if (x == 42) throw std::runtime_error("boom at 42");
     return x;
   });
-  CHECK_THROWS_WITH(ds.count(), Catch::Contains("boom at 42") && Catch::Contains("failed 4 times"));
+  // Local mode tries a task once (Spark's rule), unless local[N,F] says otherwise.
+  CHECK_THROWS_WITH(ds.count(), Catch::Contains("boom at 42") && Catch::Contains("failed 1 time,"));
+  Context retrying(ContextOptions{.master = "local[2,3]", .exit_on_failure = false});
+  auto again = retrying.parallelize(Range(100), 2).map([](int64_t x) {
+    if (x == 42) throw std::runtime_error("boom at 42");
+    return x;
+  });
+  CHECK_THROWS_WITH(again.count(),
+                    Catch::Contains("boom at 42") && Catch::Contains("failed 3 times"));
   // The context stays usable.
   CHECK(Local().parallelize(Range(10), 2).count() == 10);
 }

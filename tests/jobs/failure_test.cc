@@ -57,7 +57,13 @@ TEST_CASE("jobs: a throwing task fails the job on the cluster", "[jobs][failure]
 }
 
 TEST_CASE("jobs: a throwing task fails the job in local[2]", "[jobs][failure]") {
-  CheckTaskFailure("local[2]", "localhost");
+  CheckTaskFailure("local[2,2]", "localhost");
+  // local[N] tries a task once, whatever kiln.task.maxFailures says (Spark's rule).
+  CommandResult once =
+      Submit("local[2]", {"--conf", "kiln.task.maxFailures=3"}, AppPath("failing_app"), {"throw"});
+  INFO(once.ToString());
+  CHECK(once.exit_code == 1);
+  CHECK(once.err.find("failed 1 time,") != std::string::npos);
   // The same job without the throw succeeds: the failure came from the record.
   CommandResult ok = Submit("local[2]", {}, AppPath("failing_app"), {"ok"});
   INFO(ok.ToString());
@@ -110,7 +116,7 @@ TEST_CASE(
   CHECK(r.exit_code != 0);
   const std::string message = DriverMessage(r.err);
   INFO("the driver's message: " << message);
-  CHECK(message.find("task 0 in stage 2 failed 1 times") != std::string::npos);  // 1: the sample
+  CHECK(message.find("task 0 in stage 2 failed 1 time,") != std::string::npos);  // 1: the sample
   CHECK(message.find("; the task had spilled ") != std::string::npos);
   CHECK(message.find(" on disk, peak execution memory ") != std::string::npos);
   CHECK(message.find("exceeded its memory limit of 896.0 MiB") != std::string::npos);
