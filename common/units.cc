@@ -107,6 +107,8 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
   return std::chrono::milliseconds(static_cast<int64_t>(whole));
 }
 
+std::string FormatMib(int64_t mib) { return FormatBytes(mib << 20); }
+
 std::string FormatBytes(int64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   if (bytes < 1024) return StrCat(bytes, " B");

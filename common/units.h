@@ -26,5 +26,7 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 
 // "1.5 GiB", "300.0 MiB", "12 B".
 std::string FormatBytes(int64_t bytes);
+// The same for a size in MiB (as /json and the settings hold memory): "1.5 GiB".
+std::string FormatMib(int64_t mib);
 
 }  // namespace kiln

@@ -266,7 +266,7 @@ class Dataset {
         std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
     std::vector<std::string> results =
         runner_->RunJob(node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
-                        "sort_by_key sample");
+                        "sort_by_key (sampling its keys)");
     std::vector<std::pair<uint64_t, std::vector<K>>> samples(results.size());
     for (size_t i = 0; i < results.size(); ++i) {
       if (!Sample::DecodeResult(results[i], &samples[i].first, &samples[i].second)) {

@@ -145,7 +145,8 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
                 partitions.size());
   absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink, partitions);
   if (!results.ok()) {
-    Fail(StrCat("job ", job, " (", action, ") failed: ", View(results.status().message())));
+    // The user's operation first: the job number only tells jobs of one program apart.
+    Fail(StrCat(action, " failed (job ", job, "): ", View(results.status().message())));
   }
   return *std::move(results);
 }

@@ -6,8 +6,6 @@
 namespace kiln::master {
 namespace {
 
-std::string Mib(int64_t mb) { return FormatBytes(mb * 1024 * 1024); }
-
 void Row(std::string* out, const std::vector<std::string>& cells, const char* tag = "td") {
   StrAppend(out, "<tr>");
   for (const std::string& c : cells) StrAppend(out, "<", tag, ">", HtmlEscape(c), "</", tag, ">");
@@ -20,7 +18,7 @@ void AppTable(std::string* out, const char* title, const std::vector<AppView>& a
       {"Application ID", "Name", "Cores", "Memory per Executor", "Executors", "State", "Duration"},
       "th");
   for (const AppView& a : apps) {
-    Row(out, {a.id, a.name, StrCat(a.cores), Mib(a.memory_per_executor_mb),
+    Row(out, {a.id, a.name, StrCat(a.cores), FormatMib(a.memory_per_executor_mb),
               StrCat(a.executors.size()), a.state, StrCat(a.duration_ms / 1000, " s")});
   }
   StrAppend(out, "</table>\n");
@@ -37,8 +35,9 @@ std::string RenderHtml(const ClusterView& view) {
   for (const WorkerView& w : view.workers) alive += w.state == "ALIVE" ? 1 : 0;
   StrAppend(&out, "<h1>Kiln Master at ", HtmlEscape(view.url), "</h1>\n<ul>\n",
             "<li>Alive workers: ", alive, "</li>\n", "<li>Cores in use: ", view.cores, " total, ",
-            view.cores_used, " used</li>\n", "<li>Memory in use: ", HtmlEscape(Mib(view.memory_mb)),
-            " total, ", HtmlEscape(Mib(view.memory_used_mb)), " used</li>\n",
+            view.cores_used, " used</li>\n",
+            "<li>Memory in use: ", HtmlEscape(FormatMib(view.memory_mb)), " total, ",
+            HtmlEscape(FormatMib(view.memory_used_mb)), " used</li>\n",
             "<li>Applications: ", view.active_apps.size(), " running, ", view.completed_apps.size(),
             " completed</li>\n</ul>\n");
   StrAppend(&out, "<h2>Workers (", view.workers.size(), ")</h2>\n<table>\n");
@@ -46,7 +45,7 @@ std::string RenderHtml(const ClusterView& view) {
   for (const WorkerView& w : view.workers) {
     Row(&out,
         {w.id, StrCat(w.host, ":", w.port), w.state, StrCat(w.cores, " (", w.cores_used, " used)"),
-         StrCat(Mib(w.memory_mb), " (", Mib(w.memory_used_mb), " used)")});
+         StrCat(FormatMib(w.memory_mb), " (", FormatMib(w.memory_used_mb), " used)")});
   }
   StrAppend(&out, "</table>\n");
   AppTable(&out, "Running Applications", view.active_apps);

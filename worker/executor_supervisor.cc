@@ -114,7 +114,11 @@ void ExecutorSupervisor::ReportExit(const ExecutorExit& exit) {
       exit.killed ? -1 : CrashedTaskId(TailOfFile(StrCat(exit.dir, "/", kCrashedTaskFile), 1));
   proto::ExecutorState state;
   std::string message;
-  if (exit.killed) {
+  if (exit.killed && exit.app_ended) {
+    // The normal end of an executor: its application ended and the worker stopped it.
+    state = proto::EXECUTOR_EXITED;
+    message = StrCat("its application ended (", exit.exit.ToString(), ")");
+  } else if (exit.killed) {
     state = proto::EXECUTOR_KILLED;
     message = StrCat("stopped by the worker (", exit.exit.ToString(), ")");
   } else if (!exit.failure.empty()) {

@@ -126,6 +126,7 @@ std::vector<ExecutorExit> ExecutorTable::Poll() {
         exits.push_back({.spec = entry.spec,
                          .exit = *info,
                          .killed = entry.kill_requested,
+                         .app_ended = finished_apps_.contains(entry.spec.app_id),
                          .dir = entry.dir,
                          .failure = entry.failure,
                          .peak_rss = entry.peak_rss});

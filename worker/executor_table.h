@@ -68,10 +68,11 @@ struct ExecutorView {
 struct ExecutorExit {
   ExecutorSpec spec;
   ExitInfo exit;
-  bool killed = false;   // the worker asked it to stop
-  std::string dir;       // its directory (stdout, stderr)
-  std::string failure;   // why it was killed for the application's fault, if it was
-  int64_t peak_rss = 0;  // the largest RSS the memory checks saw
+  bool killed = false;     // the worker asked it to stop
+  bool app_ended = false;  // ...because its application ended
+  std::string dir;         // its directory (stdout, stderr)
+  std::string failure;     // why it was killed for the application's fault, if it was
+  int64_t peak_rss = 0;    // the largest RSS the memory checks saw
 };
 
 // Why an executor was killed for going past its memory limit: "executor 3 on host H

@@ -1,6 +1,7 @@
 #include "worker/worker_ui.h"
 
 #include "common/strings.h"
+#include "common/units.h"
 
 namespace kiln::worker {
 namespace {
@@ -44,18 +45,19 @@ std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& 
 
 std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors) {
   const Usage used = Used(executors);
-  std::string out = StrCat(
-      "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Kiln worker ",
-      HtmlEscape(info.id), "</title></head><body>\n<h1>Kiln worker ", HtmlEscape(info.id),
-      "</h1>\n<ul><li>Address: ", HtmlEscape(info.host), ":", info.port,
-      "</li><li>Master: ", HtmlEscape(info.master_url), "</li><li>Cores: ", info.cores, " (",
-      used.cores, " used)</li><li>Memory: ", info.memory_mb, " MiB (", used.memory_mb,
-      " MiB used)</li></ul>\n<h2>Executors</h2>\n<table border=\"1\"><tr><th>App</th>"
-      "<th>Executor</th><th>Cores</th><th>Memory (MiB)</th><th>State</th><th>PID</th></tr>\n");
+  std::string out =
+      StrCat("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Kiln worker ",
+             HtmlEscape(info.id), "</title></head><body>\n<h1>Kiln worker ", HtmlEscape(info.id),
+             "</h1>\n<ul><li>Address: ", HtmlEscape(info.host), ":", info.port,
+             "</li><li>Master: ", HtmlEscape(info.master_url), "</li><li>Cores: ", info.cores, " (",
+             used.cores, " used)</li><li>Memory: ", FormatMib(info.memory_mb), " (",
+             FormatMib(used.memory_mb),
+             " used)</li></ul>\n<h2>Executors</h2>\n<table border=\"1\"><tr><th>App</th>"
+             "<th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>PID</th></tr>\n");
   for (const ExecutorView& e : executors) {
     StrAppend(&out, "<tr><td>", HtmlEscape(e.spec.app_id), "</td><td>", e.spec.executor_id,
-              "</td><td>", e.spec.cores, "</td><td>", e.spec.memory_mb, "</td><td>", StateName(e),
-              "</td><td>", static_cast<int64_t>(e.pid), "</td></tr>\n");
+              "</td><td>", e.spec.cores, "</td><td>", FormatMib(e.spec.memory_mb), "</td><td>",
+              StateName(e), "</td><td>", static_cast<int64_t>(e.pid), "</td></tr>\n");
   }
   out += "</table>\n<p><a href=\"/json\">JSON</a></p>\n</body></html>\n";
   return out;

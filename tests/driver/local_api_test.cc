@@ -298,6 +298,17 @@ TEST_CASE("local: a throwing task fails the job with its message", "[local]") {
   CHECK(Local().parallelize(Range(10), 2).count() == 10);
 }
 
+TEST_CASE("local: a failed job names the user's operation", "[local]") {
+  auto throwing = Local().parallelize(Range(100), 2).map([](int64_t x) {
+    if (x == 42) throw std::runtime_error("boom at 42");
+    return std::pair<int64_t, int64_t>(x, x);
+  });
+  CHECK_THROWS_WITH(throwing.count(), Catch::StartsWith("count failed (job "));
+  // sort_by_key runs a job of its own to sample its keys: the error says so.
+  CHECK_THROWS_WITH(throwing.sort_by_key(),
+                    Catch::StartsWith("sort_by_key (sampling its keys) failed (job "));
+}
+
 TEST_CASE("local: reduce of an empty dataset is an error", "[local]") {
   auto empty = Local().parallelize(std::vector<int64_t>{}, 2);
   CHECK(empty.count() == 0);

@@ -350,9 +350,11 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   REQUIRE(master.WaitForState(app, 7, proto::EXECUTOR_FAILED));
   CHECK(LastMessage(master, app, 7).find(wrong) != std::string::npos);
 
-  // The application ends: its executor is KILLED, then its dir goes.
+  // The application ends: its executor ends normally (EXITED, not KILLED), then its dir
+  // goes.
   REQUIRE_OK(client.ApplicationFinished(app));
-  REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_KILLED));
+  REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_EXITED));
+  CHECK(LastMessage(master, app, 0).starts_with("its application ended"));
   CHECK(WaitFor([&] { return !ProcessAlive(executor_pid); }, kTimeout));
   CHECK(WaitFor([&] { return access(app_dir.c_str(), F_OK) != 0; }, kTimeout));
   CHECK(absl::IsFailedPrecondition(client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
