@@ -53,11 +53,14 @@ void EnsureLogging() {
 
 }  // namespace
 
+void RunIfExecutor(int argc, char** argv) {
+  if (!IsExecutorInvocation(argc, argv)) return;
+  std::fflush(nullptr);
+  std::_Exit(runtime::RunExecutorProcess(argc, argv));
+}
+
 Context::Context(int argc, char** argv) {
-  if (IsExecutorInvocation(argc, argv)) {
-    std::fflush(nullptr);
-    std::_Exit(runtime::RunExecutorProcess(argc, argv));
-  }
+  RunIfExecutor(argc, argv);
   ContextOptions options;
   if (std::getenv("KILN_SUBMIT_CONF") == nullptr && argc > 0) {
     options.app_name = std::filesystem::path(argv[0]).filename().string();

@@ -9,6 +9,14 @@
 //
 // The same binary is the executor: when a worker starts it with --kiln-executor, the
 // Context constructor runs the executor and exits; the rest of main never runs there.
+// A program that checks its own arguments first calls kiln::RunIfExecutor at the top of
+// main, before it looks at them:
+//
+//   int main(int argc, char** argv) {
+//     kiln::RunIfExecutor(argc, argv);  // never returns in an executor
+//     if (argc != 3) { std::fprintf(stderr, "usage: ...\n"); return 2; }
+//     kiln::Context ctx(argc, argv);
+//
 // Settings come from kiln-submit (or, run directly, from KILN_CONF_* variables), the
 // default master being local[*].
 
@@ -24,6 +32,10 @@ namespace kiln {
 namespace internal {
 class Driver;
 }
+
+// When a worker started this binary as an executor (--kiln-executor ...), runs the
+// executor and exits the process; otherwise returns at once.
+void RunIfExecutor(int argc, char** argv);
 
 struct ContextOptions {
   std::string master;             // overrides kiln.master when not empty

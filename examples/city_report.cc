@@ -81,11 +81,12 @@ std::vector<std::string_view> UserFields(const std::string& row) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  kiln::Context ctx(argc, argv);
+  kiln::RunIfExecutor(argc, argv);  // an executor never returns from here
   if (argc != 4) {
     std::fprintf(stderr, "usage: city_report USERS_CSV ORDERS_CSV OUTPUT\n");
     return 2;
   }
+  kiln::Context ctx(argc, argv);
   auto users =
       ctx.text_file(argv[1]).filter([](const std::string& r) { return !IsHeaderOrBlank(r); });
   auto orders =

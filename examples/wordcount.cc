@@ -27,11 +27,12 @@ bool MoreFrequent(const WordCount& a, const WordCount& b) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  kiln::Context ctx(argc, argv);
+  kiln::RunIfExecutor(argc, argv);  // an executor never returns from here
   if (argc != 3) {
     std::fprintf(stderr, "usage: wordcount INPUT OUTPUT\n");
     return 2;
   }
+  kiln::Context ctx(argc, argv);
   auto counts = ctx.text_file(argv[1])
                     .flat_map([](const std::string& line, kiln::Emit<WordCount>& out) {
                       for (std::string_view word : kiln::Words(line)) out.emplace(word, 1);

@@ -142,6 +142,19 @@ TEST_CASE("jobs: a setting kiln-submit does not read is a warning naming who rea
   CHECK(r.out.find("a\t2") != std::string::npos);  // the top words it prints
 }
 
+TEST_CASE("jobs: the examples check their arguments before anything else", "[jobs][submit]") {
+  // A bad setting in the environment would stop the Context: the usage comes first.
+  for (const char* example : {"wordcount", "city_report"}) {
+    CommandResult r = RunCommand({BinPath(example), "onlyone"}, seconds(10),
+                                 {"KILN_CONF_kiln_task_maxFailures=0"});
+    INFO(r.ToString());
+    CHECK(r.exit_code == 2);
+    CHECK(r.err == StrCat("usage: ", example,
+                          example == std::string("wordcount") ? " INPUT OUTPUT\n"
+                                                              : " USERS_CSV ORDERS_CSV OUTPUT\n"));
+  }
+}
+
 TEST_CASE("jobs: a missing input path fails on the driver in local[2]", "[jobs][submit]") {
   CheckMissingInput("local[2]");
 }
