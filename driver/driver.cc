@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/strings.h"
+#include "runtime/ops_sink.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -216,14 +217,12 @@ void Driver::CommitOutput(const std::string& absolute_dir,
                           const std::vector<std::string>& attempt_files, std::string_view action) {
   const std::string temporary = absolute_dir + "/_temporary/";
   for (size_t p = 0; p < attempt_files.size(); ++p) {
-    char part[32];
-    std::snprintf(part, sizeof(part), "/part-%05zu", p);
+    const std::string part = StrCat(absolute_dir, "/", runtime::PartFileName(static_cast<int>(p)));
     const std::string from = temporary + attempt_files[p];
-    if (::rename(from.c_str(), (absolute_dir + part).c_str()) != 0) {
+    if (::rename(from.c_str(), part.c_str()) != 0) {
       // The usual cause: the output directory is not on a file system that the driver and
       // every worker share, so the executor's file is not where the driver looks.
-      Fail(StrCat(action, ": cannot commit ", absolute_dir, part, " from ", from, ": ",
-                  std::strerror(errno)));
+      Fail(StrCat(action, ": cannot commit ", part, " from ", from, ": ", std::strerror(errno)));
     }
   }
   {

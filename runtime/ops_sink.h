@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -209,6 +210,13 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
   std::mt19937_64 rng_;
 };
 
+// The name of partition `partition`'s file in an output dir: "part-00003".
+inline std::string PartFileName(int partition) {
+  char name[32];
+  std::snprintf(name, sizeof(name), "part-%05d", partition);
+  return name;
+}
+
 // save_as_text_file(dir): one line per record into dir/_temporary/<attempt file>. The
 // task's result is that file's name; the driver renames the file of the one attempt it
 // accepted to dir/part-NNNNN when the job succeeds (the commit), so a retried, late or
@@ -231,9 +239,8 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     }
   }
   absl::Status Open(TaskContext& ctx) override {
-    char name[32];
-    std::snprintf(name, sizeof(name), "part-%05d", ctx.partition);
-    tmp_path_ = StrCat(dir_, "/_temporary/", name, "-attempt-", ctx.task_id, "-", ctx.attempt);
+    tmp_path_ = StrCat(dir_, "/_temporary/", PartFileName(ctx.partition), "-attempt-", ctx.task_id,
+                       "-", ctx.attempt);
     absl::StatusOr<ScopedFd> fd = OpenFile(tmp_path_, O_WRONLY | O_CREAT | O_TRUNC, "output file");
     if (!fd.ok()) return fd.status();
     fd_ = *std::move(fd);

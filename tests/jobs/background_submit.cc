@@ -6,6 +6,7 @@
 #include <string_view>
 
 #include "common/files.h"
+#include "common/strings.h"
 #include "common/wait.h"
 #include "tests/kiln_catch.h"
 
@@ -62,13 +63,16 @@ std::string ExpectSameOutput(BackgroundSubmit& submit, const TempDir& dir,
   return err;
 }
 
-bool AnyShuffleOutput(const std::string& dir) {
+int MapOutputsUnder(const std::string& dir, int shuffle) {
+  const std::string prefix = shuffle >= 0 ? StrCat("shuffle_", shuffle, "_") : "";
+  int outputs = 0;
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
-    if (it->path().extension() == ".index") return true;
+    const std::string name = it->path().filename().string();
+    outputs += name.starts_with(prefix) && name.ends_with(".index") ? 1 : 0;
   }
-  return false;
+  return outputs;
 }
 
 int RegisteredExecutors(const MiniCluster& cluster, const std::string& app) {

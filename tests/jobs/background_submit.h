@@ -46,8 +46,9 @@ class BackgroundSubmit {
 std::string ExpectSameOutput(BackgroundSubmit& submit, const TempDir& dir,
                              const MiniCluster& cluster);
 
-// True once some map task has committed a shuffle output under `dir`.
-bool AnyShuffleOutput(const std::string& dir);
+// Map outputs committed under `dir` (their shuffle .index files), of every shuffle or,
+// with `shuffle` >= 0, of that one only. A dir that does not exist holds none.
+int MapOutputsUnder(const std::string& dir, int shuffle = -1);
 
 // How many executors of `app` have reached their driver (their kRegisteredFile exists).
 int RegisteredExecutors(const MiniCluster& cluster, const std::string& app);

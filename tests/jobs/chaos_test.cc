@@ -72,16 +72,11 @@ std::vector<std::string> StrayProcesses(const MiniCluster& cluster, const std::s
   return stray;
 }
 
-// Map outputs the application has written on the workers (their .index files).
+// Map outputs the application has written on the workers.
 int MapOutputs(const MiniCluster& cluster, const std::string& app) {
   int outputs = 0;
-  for (int i = 0; i < cluster.num_workers(); ++i) {
-    std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(cluster.worker_work_dir(i) + "/" + app, ec);
-         !ec && it != fs::end(it); it.increment(ec)) {
-      outputs += it->path().extension() == ".index" ? 1 : 0;
-    }
-  }
+  for (const std::string& dir : cluster.worker_work_dirs())
+    outputs += MapOutputsUnder(dir + "/" + app);
   return outputs;
 }
 

@@ -15,15 +15,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// The driver's final message ("kiln: ..."), the last such line of its stderr.
-std::string DriverMessage(const std::string& err) {
-  std::string message;
-  for (const std::string& line : SplitLines(err)) {
-    if (line.starts_with("kiln: ")) message = line;
-  }
-  return message;
-}
-
 // Everything from the driver's final message to the end of stderr (the message goes on
 // with the executor's stderr lines).
 std::string DriverReport(const std::string& err) {

@@ -14,15 +14,6 @@
 namespace kiln::test::jobs {
 namespace {
 
-// The driver's final message ("kiln: ..."), the last such line of its stderr.
-std::string DriverMessage(const std::string& err) {
-  std::string message;
-  for (const std::string& line : SplitLines(err)) {
-    if (line.starts_with("kiln: ")) message = line;
-  }
-  return message;
-}
-
 // `host`: where the task ran, as the message must name it.
 CommandResult CheckTaskFailure(const std::string& master, const std::string& host) {
   CommandResult r =

@@ -44,7 +44,7 @@ void CheckExecutorKillLeavesOutput(const std::vector<std::string>& args) {
   BackgroundSubmit submit(cluster, dir, app_args);
 
   // Once the first map outputs exist, kill one of the two executors.
-  REQUIRE(WaitFor([&] { return AnyShuffleOutput(cluster.temp_dir()); }, seconds(30)));
+  REQUIRE(WaitFor([&] { return MapOutputsUnder(cluster.temp_dir()) > 0; }, seconds(30)));
   std::vector<pid_t> executors = cluster.ExecutorPids();
   REQUIRE_FALSE(executors.empty());
   REQUIRE(kill(executors.front(), SIGKILL) == 0);
@@ -108,17 +108,6 @@ std::vector<StageRun> StageRuns(const std::string& err) {
   return stages;
 }
 
-// Shuffle 0's map outputs on worker i.
-int MapOutputsOn(const MiniCluster& cluster, int i) {
-  int outputs = 0;
-  for (const fs::directory_entry& e :
-       fs::recursive_directory_iterator(cluster.worker_work_dir(i))) {
-    const std::string name = e.path().filename().string();
-    outputs += name.starts_with("shuffle_0_") && name.ends_with(".index") ? 1 : 0;
-  }
-  return outputs;
-}
-
 // A worker lost with its executors after the map stage: the next job's reads of its map
 // outputs fail, and exactly those map tasks run again, on the other worker.
 TEST_CASE("fault: a worker SIGKILLed after the map stage costs exactly its map outputs",
@@ -130,7 +119,7 @@ TEST_CASE("fault: a worker SIGKILLed after the map stage costs exactly its map o
   const std::string err = CheckFaultBetweenJobs(
       "reuse",
       [&](MiniCluster& cluster) {
-        lost = MapOutputsOn(cluster, 1);
+        lost = MapOutputsUnder(cluster.worker_work_dir(1), /*shuffle=*/0);
         cluster.KillWorker(1);  // its executor dies with it
         CHECK(WaitFor([&] { return cluster.WorkerState(1).value("state", "") == "DEAD"; },
                       seconds(30)));
@@ -223,7 +212,7 @@ std::string RunWithStoppedExecutor(const std::string& timeout,
   BackgroundSubmit submit(cluster.master_url(), dir, {dir.Sub("out")},
                           {"KILN_CONF_kiln_network_timeout=" + timeout,
                            "KILN_CONF_kiln_executor_heartbeatInterval=200ms"});
-  REQUIRE(WaitFor([&] { return AnyShuffleOutput(cluster.temp_dir()); }, seconds(30)));
+  REQUIRE(WaitFor([&] { return MapOutputsUnder(cluster.temp_dir()) > 0; }, seconds(30)));
   std::vector<pid_t> executors = cluster.ExecutorPids();
   REQUIRE_FALSE(executors.empty());
   REQUIRE(kill(executors.front(), SIGSTOP) == 0);

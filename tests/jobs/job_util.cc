@@ -194,6 +194,15 @@ std::string ReadParts(const std::string& dir) {
   return all;
 }
 
+// The driver's final message ("kiln: ..."), the last such line of its stderr.
+std::string DriverMessage(const std::string& err) {
+  std::string message;
+  for (const std::string& line : SplitLines(err)) {
+    if (line.starts_with("kiln: ")) message = line;
+  }
+  return message;
+}
+
 std::vector<std::string> SplitLines(std::string_view text) {
   std::vector<std::string> lines;
   size_t start = 0;

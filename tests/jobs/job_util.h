@@ -75,6 +75,8 @@ std::vector<std::string> ListDir(const std::string& dir);
 std::vector<std::string> PartFiles(const std::string& dir);
 // The concatenation of the part files, in part order.
 std::string ReadParts(const std::string& dir);
+// The driver's final message ("kiln: ..."), the last such line of its stderr `err`.
+std::string DriverMessage(const std::string& err);
 // `text` cut at '\n'; a final line without '\n' is kept as it is (so a missing final
 // newline shows up as a mismatch in the tests, not as a silently fixed line).
 std::vector<std::string> SplitLines(std::string_view text);
