@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "runtime/ops_sink.h"
 #include "spdlog/spdlog.h"
 
@@ -114,9 +115,9 @@ void Driver::WaitForExecutors(const std::function<int()>& want) {
     const std::string why = tasks_.LastUnregisteredFailure();
     Fail(StrCat("no executor registered within ", wait.count(),
                 " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime)",
-                why.empty() ? StrCat(": the cluster has no worker with free cores and "
-                                     "kiln.executor.memory=",
-                                     options_.conf.GetMemoryMb("kiln.executor.memory"), "m free")
+                why.empty() ? StrCat(": the cluster has no worker with a free core and ",
+                                     FormatMib(options_.conf.GetMemoryMb("kiln.executor.memory")),
+                                     " (kiln.executor.memory) free")
                             : StrCat("; the last one to fail: ", why)));
   }
 }

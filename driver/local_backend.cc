@@ -150,11 +150,11 @@ class LocalBackend final : public Backend {
       }
       std::fprintf(stderr,
                    "kiln: the driver exceeded its memory limit of %s in local mode "
-                   "(kiln.driver.memory %lld MiB + kiln.driver.memoryOverhead %lld MiB; RSS "
+                   "(kiln.driver.memory %s + kiln.driver.memoryOverhead %s; RSS "
                    "%s%s): raise --driver-memory, or use more partitions so that each task "
                    "holds less; it kills itself\n",
-                   FormatBytes(limit).c_str(), static_cast<long long>(memory_mb),
-                   static_cast<long long>(overhead_mb), FormatBytes(*rss).c_str(), spills.c_str());
+                   FormatBytes(limit).c_str(), FormatMib(memory_mb).c_str(),
+                   FormatMib(overhead_mb).c_str(), FormatBytes(*rss).c_str(), spills.c_str());
       std::fflush(stderr);
       raise(SIGKILL);
     });

@@ -8,6 +8,7 @@
 #include "common/executor_command.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "master/allocator.h"
 #include "spdlog/spdlog.h"
 
@@ -110,9 +111,9 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
       if (ended == nullptr) continue;
       commands.push_back(FinishedCommand(worker, app_id, ended->state != AppState::kFinished));
     }
-    spdlog::info("worker {} worker={} host={} port={} cores={} memory={}MiB",
+    spdlog::info("worker {} worker={} host={} port={} cores={} memory=\"{}\"",
                  known ? "re-registered" : "registered", r.id, r.host, r.port, r.cores,
-                 r.memory_mb);
+                 FormatMib(r.memory_mb));
     ScheduleLocked(&commands);
   }
   Dispatch(std::move(commands));
@@ -263,8 +264,8 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     out.id = app.id;
     spdlog::info(
         "application registered app={} name={} cores_per_executor={} "
-        "memory_per_executor={}MiB max_cores={} driver={}",
-        app.id, request.name, request.cores_per_executor, request.memory_per_executor_mb,
+        "memory_per_executor=\"{}\" max_cores={} driver={}",
+        app.id, request.name, request.cores_per_executor, FormatMib(request.memory_per_executor_mb),
         request.max_cores, request.driver_address);
     ScheduleLocked(&commands);
     out.granted_cores = app.cores_granted();
@@ -411,8 +412,8 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                               .driver_address = req.driver_address,
                               .binary_digest = req.binary_digest,
                               .binary_size = req.binary_size};
-    spdlog::info("launching executor app={} executor={} worker={} cores={} memory={}MiB", app.id,
-                 e.id, w->id, e.cores, e.memory_mb);
+    spdlog::info("launching executor app={} executor={} worker={} cores={} memory=\"{}\"", app.id,
+                 e.id, w->id, e.cores, FormatMib(e.memory_mb));
     out->push_back(std::move(c));
   }
 }

@@ -16,6 +16,7 @@
 #include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "proto/driver.grpc.pb.h"
 #include "runtime/block_store.h"
 #include "runtime/crash_report.h"
@@ -160,10 +161,11 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       conf->GetDouble("kiln.memory.storageFraction"));
   BlockStore blocks(&memory, blocks_dir);
   spdlog::info(
-      "app={} executor={} registered with driver {} cores={} memory={} MiB managed={} MiB "
-      "storage_region={} MiB",
-      args->app_id, args->executor_id, args->driver_address, args->cores, args->memory_mb,
-      memory.managed() >> 20, memory.storage_region() >> 20);
+      "app={} executor={} registered with driver {} cores={} memory=\"{}\" managed=\"{}\" "
+      "storage_region=\"{}\"",
+      args->app_id, args->executor_id, args->driver_address, args->cores,
+      FormatMib(args->memory_mb), FormatBytes(memory.managed()),
+      FormatBytes(memory.storage_region()));
   if (absl::Status s = InstallCrashReport(
           StrCat(ExecutorDir(args->app_dir, args->executor_id), "/", kCrashedTaskFile));
       !s.ok()) {

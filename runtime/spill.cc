@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "runtime/combine_spill.h"
 #include "runtime/running_tasks.h"
 #include "runtime/spill_join.h"
@@ -124,9 +125,9 @@ absl::Status GroupTooLarge(int partition, uint64_t hash, size_t values, int64_t 
                            int64_t held) {
   return absl::ResourceExhaustedError(absl::StrCat(
       "group_by_key: the key with hash ", absl::Hex(hash, absl::kZeroPad16), " in partition ",
-      partition, " has ", values, " values (", bytes >> 20,
-      " MiB so far), more than its task can hold in execution memory (", held >> 20,
-      " MiB); use more partitions, reduce_by_key instead of group_by_key, or salt the key"));
+      partition, " has ", values, " values (", FormatBytes(bytes),
+      " so far), more than its task can hold in execution memory (", FormatBytes(held),
+      "); use more partitions, reduce_by_key instead of group_by_key, or salt the key"));
 }
 
 absl::Status NarrowRuns(
@@ -145,10 +146,10 @@ absl::Status NarrowRuns(
 }
 
 absl::Status JoinBucketTooLarge(int partition, int64_t bytes, int64_t held) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat("join: one bucket of partition ", partition, "'s build side holds ", bytes >> 20,
-                   " MiB so far, more than its task can hold in execution memory (", held >> 20,
-                   " MiB): some key has too many values; use more partitions, or salt the key"));
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "join: one bucket of partition ", partition, "'s build side holds ", FormatBytes(bytes),
+      " so far, more than its task can hold in execution memory (", FormatBytes(held),
+      "): some key has too many values; use more partitions, or salt the key"));
 }
 
 }  // namespace kiln::runtime

@@ -8,6 +8,7 @@
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/subprocess.h"
+#include "common/units.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::worker {
@@ -22,7 +23,7 @@ absl::Status ValidateLaunchRequest(const proto::LaunchExecutorRequest& r) {
   if (r.cores() <= 0 || r.memory_mb() <= 0) {
     return absl::InvalidArgumentError(StrCat("executor ", r.executor_id(), " of app ", r.app_id(),
                                              " needs cores > 0 and memory > 0, got ", r.cores(),
-                                             " cores and ", r.memory_mb(), " MiB"));
+                                             " cores and ", FormatMib(r.memory_mb())));
   }
   if (auto hp = ParseHostPort(r.driver_address()); !hp.ok()) {
     return Annotate(hp.status(), "invalid driver address");
@@ -88,7 +89,7 @@ void ExecutorLauncher::Run(const proto::LaunchExecutorRequest& request) {
 
 void ExecutorLauncher::CancelApp(const std::string& app_id) {
   CancelLaunches([&](const Key& key) { return key.first == app_id; },
-                 "the application finished before the executor started");
+                 "its application ended before the executor started");
 }
 
 void ExecutorLauncher::CancelExecutor(const std::string& app_id, int executor_id) {
@@ -122,6 +123,10 @@ void ExecutorLauncher::CancelLaunches(const std::function<bool(const Key&)>& mat
   }
 }
 
+proto::ExecutorState ExecutorLauncher::EndedBeforeStart(const std::string& app_id) const {
+  return table_->IsAppFinished(app_id) ? proto::EXECUTOR_EXITED : proto::EXECUTOR_KILLED;
+}
+
 void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dropped,
                             const std::string& why) {
   {
@@ -131,7 +136,7 @@ void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dro
   for (const auto& r : dropped) {
     spdlog::info("app={} executor={}: launch dropped: {}", r.app_id(), r.executor_id(), why);
     table_->EndLaunch(r.app_id(), r.executor_id());
-    reporter_->Report(r.app_id(), r.executor_id(), proto::EXECUTOR_KILLED, why);
+    reporter_->Report(r.app_id(), r.executor_id(), EndedBeforeStart(r.app_id()), why);
   }
 }
 
@@ -183,8 +188,8 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
     return;
   }
   const std::string dir = ExecutorDir(StrCat(options_.work_dir, "/", r.app_id()), r.executor_id());
-  spdlog::info("launching app={} executor={} cores={} memory_mb={} driver={}", r.app_id(),
-               r.executor_id(), r.cores(), r.memory_mb(), r.driver_address());
+  spdlog::info("launching app={} executor={} cores={} memory=\"{}\" driver={}", r.app_id(),
+               r.executor_id(), r.cores(), FormatMib(r.memory_mb()), r.driver_address());
   absl::StatusOr<Spawned> spawned = FetchAndSpawn(r, dir);
   if (!spawned.ok()) {
     // A cancelled fetch may end with the error of its last attempt.
@@ -192,13 +197,16 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
         absl::IsCancelled(spawned.status()) || table_->IsKillRequested(r.app_id(), r.executor_id());
     table_->EndLaunch(r.app_id(), r.executor_id());
     std::string message = StrCat("cannot launch executor: ", View(spawned.status().message()));
+    if (killed && table_->IsAppFinished(r.app_id())) {
+      message = "its application ended before the executor started";
+    }
     if (killed) {
       spdlog::info("app={} executor={} killed before it started", r.app_id(), r.executor_id());
     } else {
       spdlog::warn("app={} executor={}: {}", r.app_id(), r.executor_id(), message);
     }
     reporter_->Report(r.app_id(), r.executor_id(),
-                      killed ? proto::EXECUTOR_KILLED : proto::EXECUTOR_FAILED, message);
+                      killed ? EndedBeforeStart(r.app_id()) : proto::EXECUTOR_FAILED, message);
     return;
   }
   spdlog::info("executor started app={} executor={} pid={} dir={}{}", r.app_id(), r.executor_id(),

@@ -76,8 +76,10 @@ class ExecutorLauncher {
   using Key = std::pair<std::string, int>;  // app id, executor id
   // Cancels the launches whose key matches `match`.
   void CancelLaunches(const std::function<bool(const Key&)>& match, const std::string& why);
-  // Drops launches that never started: reported KILLED with `why`.
+  // Drops launches that never started: reported EXITED if their application has ended
+  // (its normal end, as for a running executor), else KILLED, with `why`.
   void Drop(const std::vector<proto::LaunchExecutorRequest>& dropped, const std::string& why);
+  proto::ExecutorState EndedBeforeStart(const std::string& app_id) const;
   // Runs one launch on a queue thread, registered in `launching_` meanwhile.
   void Run(const proto::LaunchExecutorRequest& request);
   void Launch(const proto::LaunchExecutorRequest& request);

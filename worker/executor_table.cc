@@ -29,8 +29,8 @@ std::string MemoryLimitFailure(const ExecutorSpec& spec, std::string_view how) {
   const int64_t limit = spec.memory_limit_bytes;
   return StrCat("executor ", spec.executor_id, " on host ", spec.host,
                 " exceeded its memory limit of ", FormatBytes(limit), " (kiln.executor.memory ",
-                spec.memory_mb, " MiB + kiln.executor.memoryOverhead ",
-                (limit >> 20) - spec.memory_mb, " MiB; ", how,
+                FormatMib(spec.memory_mb), " + kiln.executor.memoryOverhead ",
+                FormatMib((limit >> 20) - spec.memory_mb), "; ", how,
                 "); raise --executor-memory, or use more partitions so that each task holds "
                 "less");
 }
@@ -94,6 +94,11 @@ void ExecutorTable::Kill(const std::string& app_id, int executor_id) {
   absl::MutexLock lock(&mu_);
   auto it = entries_.find({app_id, executor_id});
   if (it != entries_.end()) KillLocked(it->second);
+}
+
+bool ExecutorTable::IsAppFinished(const std::string& app_id) const {
+  absl::MutexLock lock(&mu_);
+  return finished_apps_.contains(app_id);
 }
 
 void ExecutorTable::FinishApp(const std::string& app_id) {

@@ -99,6 +99,8 @@ class ExecutorTable {
   void SetRunning(const std::string& app_id, int executor_id, pid_t pid, const std::string& dir,
                   const std::string& cgroup = "");
   bool IsKillRequested(const std::string& app_id, int executor_id) const;
+  // True once FinishApp(app_id) was called.
+  bool IsAppFinished(const std::string& app_id) const;
 
   // Asks an executor to stop: SIGTERM now, SIGKILL once the grace has passed (in Poll).
   // Unknown executors are ignored.

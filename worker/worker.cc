@@ -9,6 +9,7 @@
 #include "common/retry.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/units.h"
 #include "common/wait.h"
 #include "spdlog/spdlog.h"
 
@@ -207,9 +208,9 @@ absl::Status Worker::Listen() {
   control_ = {launcher_.get(), &table_, supervisor_.get()};
 
   link_ = MakeMasterLink();
-  spdlog::info("worker={} listening grpc={}:{} ui={}:{} cores={} memory_mb={} work_dir={}",
+  spdlog::info("worker={} listening grpc={}:{} ui={}:{} cores={} memory=\"{}\" work_dir={}",
                info_.id, bind_host, info_.port, bind_host, info_.ui_port, options_.cores,
-               options_.memory_mb, options_.work_dir);
+               FormatMib(options_.memory_mb), options_.work_dir);
   return absl::OkStatus();
 }
 

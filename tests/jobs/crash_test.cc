@@ -110,7 +110,7 @@ TEST_CASE(
         std::string::npos);
   CHECK(report.find("exit code 3") != std::string::npos);
   CHECK(report.find("failing_app: this executor cannot start") != std::string::npos);
-  CHECK(report.find("no worker with free cores") == std::string::npos);  // not the cause
+  CHECK(report.find("no worker with a free core") == std::string::npos);  // not the cause
 
   CHECK_OK(CheckAppEnded(cluster, r.err, "FAILED"));
   REQUIRE_OK(CheckClusterIdle(cluster));

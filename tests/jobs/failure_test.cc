@@ -79,8 +79,8 @@ TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails 
   INFO("the driver's message: " << message);
   CHECK(message.find("failed 2 times") != std::string::npos);
   CHECK(message.find("host 127.0.0.1") != std::string::npos);
-  CHECK(message.find("exceeded its memory limit of 896.0 MiB (kiln.executor.memory 512 MiB + "
-                     "kiln.executor.memoryOverhead 384 MiB") != std::string::npos);
+  CHECK(message.find("exceeded its memory limit of 896.0 MiB (kiln.executor.memory 512.0 MiB + "
+                     "kiln.executor.memoryOverhead 384.0 MiB") != std::string::npos);
   CHECK(message.find("raise --executor-memory") != std::string::npos);
   // Enforced by the kernel where the worker could make a memory cgroup, else by its
   // watchdog; the message says which.
@@ -154,7 +154,7 @@ TEST_CASE("jobs: in local mode a driver past its memory limit kills itself, sayi
   CHECK(r.exit_code == -SIGKILL);
   CHECK(r.out.find("count=") == std::string::npos);
   CHECK(r.err.find("kiln: the driver exceeded its memory limit of 834.0 MiB in local mode "
-                   "(kiln.driver.memory 450 MiB + kiln.driver.memoryOverhead 384 MiB") !=
+                   "(kiln.driver.memory 450.0 MiB + kiln.driver.memoryOverhead 384.0 MiB") !=
         std::string::npos);
   CHECK(r.err.find("raise --driver-memory") != std::string::npos);
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/files.h"
 #include "common/strings.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
@@ -62,6 +63,22 @@ TEST_CASE("jobs: wordcount on a 2-worker cluster equals the reference", "[jobs][
   // 4 reduce partitions: the default parallelism is the cluster's 2 x 2 executor cores.
   CheckWordCount(cluster.master_url(), {}, in.Sub("input.txt"), expected, 4);
   REQUIRE_OK(CheckClusterIdle(cluster));
+
+  // The daemons' logs give memory in human units, as the pages do: memory="1.0 GiB".
+  for (const std::string& log : {cluster.master_log(), cluster.worker_log(0)}) {
+    const std::string text = ReadFile(log).value_or("");
+    INFO(log << ":\n" << text);
+    int seen = 0;
+    for (size_t at = text.find(" memory="); at != std::string::npos;
+         at = text.find(" memory=", at + 1), ++seen) {
+      const size_t end = text.find('"', at + 9);
+      REQUIRE(end != std::string::npos);
+      const std::string value = text.substr(at + 8, end + 1 - (at + 8));
+      CHECK((value.starts_with("\"") && (value.ends_with(" GiB\"") || value.ends_with(" MiB\""))));
+      CHECK(value.find('.') == value.size() - 7);  // one decimal
+    }
+    CHECK(seen >= 2);  // registration and launch
+  }
 }
 
 TEST_CASE("jobs: wordcount in local[2] equals the reference", "[jobs][wordcount]") {

@@ -186,8 +186,8 @@ TEST_CASE("an executor the kernel killed at its cgroup's limit is reported as su
   CHECK_FALSE(exits[0].killed);
   INFO(exits[0].failure);
   CHECK(exits[0].failure.find("executor 3 on host h1 exceeded its memory limit of 896.0 MiB "
-                              "(kiln.executor.memory 512 MiB + kiln.executor.memoryOverhead "
-                              "384 MiB; the kernel killed it at the limit of its memory "
+                              "(kiln.executor.memory 512.0 MiB + kiln.executor.memoryOverhead "
+                              "384.0 MiB; the kernel killed it at the limit of its memory "
                               "cgroup, peak usage 896.0 MiB, peak RSS seen 950.0 MiB)") !=
         std::string::npos);
 }
