@@ -89,6 +89,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
     view.url = url;
     return HttpResponse{.content_type = "application/json", .body = RenderJson(view)};
   });
+  ui.Get("/health", [] { return HttpResponse{.content_type = "text/plain", .body = "ok\n"}; });
   ui.Get("/", [&master, &url] {
     ClusterView view = master.Snapshot();
     view.url = url;
@@ -164,6 +165,7 @@ int main(int argc, char** argv) {
     std::printf("%s\n", kiln::VersionText("kiln-master").c_str());
     return 0;
   }
+  if (flags->health) return kiln::CheckHealth("kiln-master", flags->host, flags->ui_port);
   absl::StatusOr<MasterSettings> settings = LoadMasterSettings(*flags, environ);
   if (!settings.ok()) {
     std::fprintf(stderr, "kiln-master: %s\n", std::string(settings.status().message()).c_str());

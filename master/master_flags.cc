@@ -36,6 +36,10 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       flags.version = true;
       continue;
     }
+    if (arg == "--health") {
+      flags.health = true;
+      continue;
+    }
     if (arg.substr(0, 2) != "--") {
       return absl::InvalidArgumentError(
           StrCat("unexpected argument '", arg, "' (kiln-master takes only flags; see --help)"));
@@ -75,6 +79,9 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       flags.ready_file = value;
     }
   }
+  if (flags.health && flags.ui_port == 0) {
+    return absl::InvalidArgumentError("--health: needs the --ui-port the master listens on, not 0");
+  }
   return flags;
 }
 
@@ -88,6 +95,8 @@ std::string MasterUsage() {
          "                       kiln-submit --help-settings lists them\n"
          "  --properties-file F  settings file (key value or key=value per line)\n"
          "  --ready-file F       write grpc_port, ui_port and pid to F once listening\n"
+         "  --health             check the master listening on --host/--ui-port on this\n"
+         "                       machine: exit 0 if it serves, else 1 with the reason\n"
          "  --version            print the version and exit\n"
          "  -h, --help           this text\n";
 }

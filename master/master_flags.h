@@ -21,6 +21,7 @@ struct MasterFlags {
   std::string ready_file;  // written once both servers listen (tests)
   bool help = false;
   bool version = false;  // --version
+  bool health = false;   // --health: check the master serving on --host/--ui-port
 };
 
 // Parses the arguments after argv[0]; accepts "--flag value" and "--flag=value". The

@@ -1,11 +1,14 @@
 #include "runtime/executor_process.h"
 
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <thread>
 #include <vector>
 
 #include "common/background.h"
@@ -92,9 +95,28 @@ class StatusSender {
 // when that changed), at the most.
 constexpr std::chrono::milliseconds kProgressInterval{1000};
 
+// The worker asks an executor to stop with SIGTERM, when its application has ended or
+// when it kills it. The executor then stops at once and exits 0: an end that was asked
+// for, not a death by signal; the worker, which knows why it asked, reports EXITED or
+// KILLED. Call before any thread starts, so that every thread inherits the blocked signal.
+void ExitZeroOnSigterm() {
+  sigset_t term;
+  sigemptyset(&term);
+  sigaddset(&term, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &term, nullptr);
+  std::thread([term] {
+    int signal_number = 0;
+    sigwait(&term, &signal_number);
+    spdlog::info("stopping: SIGTERM from the worker");
+    spdlog::default_logger()->flush();
+    _exit(0);
+  }).detach();
+}
+
 }  // namespace
 
 int RunExecutorProcess(int argc, const char* const* argv) {
+  ExitZeroOnSigterm();
   InitLogging("executor");
   absl::StatusOr<ExecutorCommand> args = ParseExecutorArgv(argc, argv);
   if (!args.ok()) {

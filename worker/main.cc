@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
 #include "common/settings.h"
@@ -144,6 +145,7 @@ int Main(int argc, char** argv) {
     std::printf("%s\n", VersionText("kiln-worker").c_str());
     return 0;
   }
+  if (flags->health) return CheckHealth("kiln-worker", flags->host, flags->ui_port);
   auto config = Config::Load(flags->conf, flags->properties_file, environ);
   if (!config.ok()) return Fail(kExitBadUsage, View(config.status().message()));
   for (const std::string& warning : UnreadSettingWarnings(flags->conf, kWorker, "kiln-worker")) {

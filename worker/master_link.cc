@@ -10,8 +10,15 @@
 
 namespace kiln::worker {
 
+std::string MasterLinkHealth::Problem(const std::string& master_url) const {
+  if (!registered) return StrCat("not registered with master ", master_url);
+  if (!reachable) return StrCat("its heartbeats do not reach master ", master_url);
+  return "";
+}
+
 MasterLink::MasterLink(MasterLinkOptions options, MasterClient* client, RunningExecutors running)
     : options_(std::move(options)),
+      health_(options_.health != nullptr ? *options_.health : unused_health_),
       client_(client),
       running_(std::move(running)),
       heartbeats_(options_.heartbeat_interval, [this] { Heartbeat(); }) {}
@@ -35,6 +42,7 @@ absl::Status MasterLink::Register() {
                                                .max_backoff = std::chrono::milliseconds(2000),
                                                .stop = options_.stop},
                                               [this] { return RegisterOnce(); });
+  health_.registered = status.ok();
   if (status.ok()) {
     spdlog::info("registered with master {} worker={}", options_.master_url,
                  options_.registration.worker_id());
@@ -61,13 +69,16 @@ void MasterLink::Heartbeat() {
                    View(reply.status().message()));
     }
     failing_ = true;
+    health_.reachable = false;
     return;
   }
   if (failing_) spdlog::info("master {} reachable again", options_.master_url);
   failing_ = false;
+  health_.reachable = true;
   if (!reply->reregister()) return;
   spdlog::info("master {} asks worker={} to register again", options_.master_url, worker_id);
   absl::Status status = RegisterOnce();
+  health_.registered = status.ok();
   if (status.ok()) {
     spdlog::info("registered again with master {} worker={}", options_.master_url, worker_id);
   } else {

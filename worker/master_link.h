@@ -8,6 +8,7 @@
 // Register() in progress give up (within one master call's timeout) and the heartbeats
 // stop.
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <string>
@@ -19,13 +20,23 @@
 
 namespace kiln::worker {
 
+// What the link knows of its master, for the worker's /health: written by the link, read
+// by any thread. Owned by the worker, so that it outlives the link and the HTTP server.
+struct MasterLinkHealth {
+  std::atomic<bool> registered{false};  // registered (again, when asked)
+  std::atomic<bool> reachable{true};    // the last heartbeat reached the master
+  // Empty when both hold, else why not, naming `master_url`.
+  std::string Problem(const std::string& master_url) const;
+};
+
 struct MasterLinkOptions {
   std::string master_url;                     // for messages
   proto::RegisterWorkerRequest registration;  // without executors, app_dirs
   std::string work_dir;  // its app-* entries are declared as app_dirs when registering
   std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
-  const StopSignal* stop = nullptr;  // the owner's stop request; not owned; required
+  const StopSignal* stop = nullptr;    // the owner's stop request; not owned; required
+  MasterLinkHealth* health = nullptr;  // updated when set; not owned
 };
 
 class MasterLink {
@@ -49,10 +60,12 @@ class MasterLink {
   void Heartbeat();  // one tick of the loop
 
   const MasterLinkOptions options_;
+  MasterLinkHealth& health_;
   MasterClient* const client_;
   const RunningExecutors running_;
   PeriodicThread heartbeats_;
-  bool failing_ = false;  // heartbeats fail since the last success (loop thread only)
+  bool failing_ = false;            // heartbeats fail since the last success (loop thread only)
+  MasterLinkHealth unused_health_;  // where options_.health is null
 };
 
 }  // namespace kiln::worker

@@ -111,6 +111,11 @@ absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& reques
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
   http_.Get("/json", [this] { return HttpResponse{.body = WorkerJson(info_, table_.Snapshot())}; });
+  http_.Get("/health", [this] {
+    const std::string problem = link_health_.Problem(options_.master_url);
+    if (problem.empty()) return HttpResponse{.content_type = "text/plain", .body = "ok\n"};
+    return HttpResponse{.status = 503, .content_type = "text/plain", .body = problem + "\n"};
+  });
   http_.Get("/", [this] {
     return HttpResponse{.content_type = "text/html; charset=utf-8",
                         .body = WorkerHtml(info_, table_.Snapshot())};
@@ -125,6 +130,7 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
   link_options.connect_timeout = options_.connect_timeout;
   link_options.stop = &stop_requested_;
   link_options.work_dir = options_.work_dir;
+  link_options.health = &link_health_;
   proto::RegisterWorkerRequest& reg = link_options.registration;
   reg.set_worker_id(info_.id);
   reg.set_host(options_.host);

@@ -98,6 +98,7 @@ class Worker {
   ShuffleBlockServer shuffle_;
   WorkerService service_;
   rpc::RunningServer server_;
+  MasterLinkHealth link_health_;  // before http_, whose /health reads it
   HttpServer http_;
   ExecutorTable table_;
   BinaryCache binaries_;

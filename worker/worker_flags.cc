@@ -39,8 +39,9 @@ std::string WorkerUsage() {
          "  --memory SIZE          memory to offer, at least 450m (default: the machine's\n"
          "                         memory minus 1g, at least 1g)\n"
          "  --work-dir DIR         executors' dirs, shuffle files, binaries (default ./work)\n"
-         "  --host HOST            address to listen on and advertise (default: 127.0.0.1\n"
-         "                         for a loopback master, else the host name)\n"
+         "  --host HOST            address to advertise (default: 127.0.0.1 for a loopback\n"
+         "                         master, else the host name); listened on if loopback,\n"
+         "                         else every address is\n"
          "  --port P               gRPC port for the master, drivers and peers (default\n"
          "                         7078; 0 = any free port)\n"
          "  --ui-port P            web UI and /json port (default 8081; 0 = any free port)\n"
@@ -48,6 +49,9 @@ std::string WorkerUsage() {
          "                         them\n"
          "  --properties-file F    settings file (key value or key=value per line)\n"
          "  --ready-file F         write grpc_port, ui_port and pid to F once registered\n"
+         "  --health               check the worker on --ui-port of this machine (no\n"
+         "                         --master needed): exit 0 if it serves and reaches its\n"
+         "                         master, else 1 with the reason\n"
          "  --version              print the version and exit\n"
          "  -h, --help             this text";
 }
@@ -151,6 +155,10 @@ absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& arg
       f.version = true;
       return f;
     }
+    if (arg == "--health") {
+      f.health = true;
+      continue;
+    }
     std::string flag = arg, value;
     bool has_value = false;
     if (size_t eq = arg.find('='); arg.starts_with("--") && eq != std::string::npos) {
@@ -169,6 +177,15 @@ absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& arg
       value = args[++i];
     }
     RETURN_IF_ERROR(it->second(flag, value));
+  }
+  if (f.health) {
+    if (f.ui_port == 0) {
+      return absl::InvalidArgumentError(
+          "--health: needs the --ui-port the worker listens on, not 0");
+    }
+    // The UI listens on a loopback --host itself, else on every address.
+    if (!host_set || !IsLoopbackHost(f.host)) f.host = "127.0.0.1";
+    return f;
   }
   if (f.master_url.empty()) {
     return absl::InvalidArgumentError(

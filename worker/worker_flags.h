@@ -35,6 +35,7 @@ struct WorkerFlags {
   std::string ready_file;
   bool help = false;     // --help: print WorkerUsage() and exit 0
   bool version = false;  // --version
+  bool health = false;   // --health: check the worker serving on --ui-port (no --master)
 };
 
 // The usage text printed for --help.

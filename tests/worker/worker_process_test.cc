@@ -40,6 +40,23 @@ int ClosedPort() {
   return ntohs(addr.sin_port);
 }
 
+struct HealthResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+  bool operator==(const HealthResult&) const = default;
+};
+
+// Runs a --health check to its end.
+HealthResult Health(const TempDir& dir, const std::vector<std::string>& argv) {
+  const std::string log = dir.Sub("health.out");
+  DaemonProcess check(argv, log);
+  if (!check.Start().ok()) return {};
+  auto exit = check.WaitExit(kTimeout);
+  HealthResult out{exit.has_value() ? exit->code() : -1, ReadFile(log).value_or("")};
+  std::remove(log.c_str());
+  return out;
+}
+
 TEST_CASE("a worker registers with kiln-master and stops on SIGTERM", "[worker][integration]") {
   if (access((kBin + "/kiln-master").c_str(), X_OK) != 0) {
     FAIL("kiln-master is not built at " << kBin << "/kiln-master");
@@ -135,14 +152,38 @@ TEST_CASE("a worker registers with kiln-master and stops on SIGTERM", "[worker][
     std::remove(dir.Sub("second.log").c_str());
   }
 
-  auto worker_exit = worker.Terminate(kTimeout);
-  REQUIRE(worker_exit.has_value());
-  CHECK(worker_exit->code() == 0);
-  CHECK_FALSE(PathExists(dir.Sub("worker.ready")));  // removed as it exits
+  // --health (the Docker healthcheck): both serve; the worker reaches its master.
+  const std::string worker_ui = StrCat(worker_ports->at("ui_port"));
+  const std::vector<std::string> worker_health{kBin + "/kiln-worker", "--health", "--ui-port",
+                                               worker_ui};
+  CHECK(
+      Health(dir, {kBin + "/kiln-master", "--health", "--host", "127.0.0.1", "--ui-port",
+                   StrCat(master_ui)}) ==
+      HealthResult{0, StrCat("kiln-master: healthy (http://127.0.0.1:", master_ui, "/health)\n")});
+  CHECK(
+      Health(dir, worker_health) ==
+      HealthResult{0, StrCat("kiln-worker: healthy (http://127.0.0.1:", worker_ui, "/health)\n")});
+
+  // Without its master the worker is unhealthy, saying why; the master's ready file goes.
   auto master_exit = master.Terminate(kTimeout);
   REQUIRE(master_exit.has_value());
   CHECK(master_exit->code() == 0);
   CHECK_FALSE(PathExists(dir.Sub("master.ready")));
+  const std::string cut_off = StrCat(
+      "kiln-worker: unhealthy: its heartbeats do not reach master kiln://127.0.0.1:", master_port,
+      " (http://127.0.0.1:", worker_ui, "/health)\n");
+  CHECK(WaitFor([&] { return Health(dir, worker_health) == HealthResult{1, cut_off}; }, kTimeout));
+
+  auto worker_exit = worker.Terminate(kTimeout);
+  REQUIRE(worker_exit.has_value());
+  CHECK(worker_exit->code() == 0);
+  CHECK_FALSE(PathExists(dir.Sub("worker.ready")));  // removed as it exits
+  CHECK(Health(dir, worker_health) ==
+        HealthResult{1, StrCat("kiln-worker: unhealthy: nothing answers on that port "
+                               "(http://127.0.0.1:",
+                               worker_ui, "/health)\n")});
+  // A port 0 cannot be checked.
+  CHECK(Health(dir, {kBin + "/kiln-master", "--health", "--ui-port", "0"}).exit_code == 2);
 }
 
 TEST_CASE("a worker gives up on an unreachable master, naming it", "[worker][integration]") {
