@@ -8,4 +8,17 @@ absl::Status UnknownFlag(std::string_view program, std::string_view flag) {
   return absl::InvalidArgumentError(StrCat("unknown flag ", flag, " (see ", program, " --help)"));
 }
 
+absl::Status BadFlagValue(std::string_view flag, std::string_view value, std::string_view why) {
+  return absl::InvalidArgumentError(StrCat(flag, " '", value, "': ", why));
+}
+
+absl::Status MissingValue(std::string_view flag) {
+  return absl::InvalidArgumentError(StrCat(flag, ": missing value"));
+}
+
+absl::Status UnexpectedArgument(std::string_view program, std::string_view arg) {
+  return absl::InvalidArgumentError(StrCat("unexpected argument '", arg, "' (", program,
+                                           " takes only flags; see ", program, " --help)"));
+}
+
 }  // namespace kiln

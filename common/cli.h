@@ -9,5 +9,12 @@ namespace kiln {
 
 // INVALID_ARGUMENT "unknown flag --x (see kiln-master --help)".
 absl::Status UnknownFlag(std::string_view program, std::string_view flag);
+// INVALID_ARGUMENT "--port 'abc': expected a port number 0-65535".
+absl::Status BadFlagValue(std::string_view flag, std::string_view value, std::string_view why);
+// INVALID_ARGUMENT "--port: missing value".
+absl::Status MissingValue(std::string_view flag);
+// INVALID_ARGUMENT "unexpected argument 'x' (kiln-master takes only flags; see kiln-master
+// --help)".
+absl::Status UnexpectedArgument(std::string_view program, std::string_view arg);
 
 }  // namespace kiln

@@ -213,6 +213,21 @@ absl::StatusOr<ScopedFd> LockOwnedDir(const std::string& dir) {
   return fd;
 }
 
+absl::StatusOr<ScopedFd> ClaimFile(const std::string& path) {
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDWR | O_CREAT, "lock file"));
+  if (flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoError("cannot lock ", path);
+    const std::string holder(StripWhitespace(ReadFile(path).value_or("")));
+    return absl::FailedPreconditionError(
+        StrCat("held by ", holder.empty() ? "another process" : StrCat("process ", holder)));
+  }
+  const std::string pid = StrCat(getpid(), "\n");
+  if (ftruncate(fd.get(), 0) != 0 || pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    return ErrnoError("cannot write ", path);
+  }
+  return fd;
+}
+
 int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix) {
   std::error_code ec;
   int removed = 0;

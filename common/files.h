@@ -99,6 +99,11 @@ absl::StatusOr<ScopedFd> LockOwnedDir(const std::string& dir);
 // a minute).
 int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix);
 
+// A process's exclusive claim on `path` (a daemon's work dir, say): an flock held while
+// the fd is open, released by the kernel when the process dies. The file holds the
+// holder's pid. FAILED_PRECONDITION "held by process N" when another process holds it.
+absl::StatusOr<ScopedFd> ClaimFile(const std::string& path);
+
 // True for ids safe to use as one path component (application ids, file names that
 // come over the network): [A-Za-z0-9._-]+, and not "." or "..".
 bool IsSafePathComponent(const std::string& id);

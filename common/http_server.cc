@@ -29,7 +29,7 @@ absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
   });
-  if (port != 0) RETURN_IF_ERROR(CheckPortFree(host, port));
+  RETURN_IF_ERROR(CheckPortFree(host, port));
   int bound = port;
   if (port == 0) {
     bound = server_->bind_to_any_port(host.c_str());

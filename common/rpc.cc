@@ -19,8 +19,9 @@ grpc::Status ToGrpc(const absl::Status& status) {
 
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services) {
-  // gRPC would log its own multi-line error for a taken port first: ask the kernel.
-  if (options.port != 0) RETURN_IF_ERROR(CheckPortFree(options.host, options.port));
+  // gRPC would log its own multi-line error for a taken port or a foreign address first:
+  // ask the kernel.
+  RETURN_IF_ERROR(CheckPortFree(options.host, options.port));
   grpc::ServerBuilder builder;
   RunningServer out;
   std::string address = StrCat(options.host, ":", options.port);

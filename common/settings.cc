@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 
 #include "common/check.h"
+#include "common/cli.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/units.h"
@@ -229,10 +231,8 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
       return absl::OkStatus();
     }
     case T::kMemoryMb: {
-      auto v = ParseMemoryMb(value);
+      auto v = ParseProcessMemoryMb(value);
       if (!v.ok()) return bad(View(v.status().message()));
-      absl::Status enough = CheckProcessMemoryMb(*v);
-      if (!enough.ok()) return bad(View(enough.message()));
       return absl::OkStatus();
     }
     case T::kDuration: {
@@ -246,8 +246,11 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
 
 }  // namespace
 
-absl::Status CheckProcessMemoryMb(int64_t mb) {
-  if (mb >= kMinProcessMemoryMb) return absl::OkStatus();
+absl::StatusOr<int64_t> ParseProcessMemoryMb(std::string_view text) {
+  absl::StatusOr<int64_t> mb = ParseMemoryMb(text);
+  if (!mb.ok() && ParseBytes(text).ok()) mb = 0;  // a size, below 1 MiB
+  if (!mb.ok()) return mb.status();
+  if (*mb >= kMinProcessMemoryMb) return *mb;
   return absl::InvalidArgumentError(
       StrCat("below the minimum of ", kMinProcessMemoryMb, "m (Kiln reserves ", kReservedMemoryMb,
              " MiB of every driver and executor and needs 1.5 times that); give ",
@@ -351,8 +354,7 @@ absl::Status Config::Set(std::string_view key, std::string_view value) {
 absl::Status Config::SetFromFlag(std::string_view key_equals_value) {
   size_t eq = key_equals_value.find('=');
   if (eq == std::string_view::npos || eq == 0) {
-    return absl::InvalidArgumentError(
-        StrCat("--conf '", key_equals_value, "' is not of the form key=value"));
+    return BadFlagValue("--conf", key_equals_value, "expected key=value");
   }
   return Set(key_equals_value.substr(0, eq), key_equals_value.substr(eq + 1));
 }
@@ -360,7 +362,8 @@ absl::Status Config::SetFromFlag(std::string_view key_equals_value) {
 absl::Status Config::LoadPropertiesFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
-    return absl::NotFoundError(StrCat("cannot read properties file ", path));
+    return BadFlagValue("--properties-file", path,
+                        StrCat("cannot be read: ", std::strerror(errno)));
   }
   std::string line;
   int number = 0;

@@ -38,8 +38,10 @@ enum class SettingType {
 inline constexpr int64_t kReservedMemoryMb = 300;
 inline constexpr int64_t kMinProcessMemoryMb = kReservedMemoryMb * 3 / 2;
 
-// OK when `mb` is at least kMinProcessMemoryMb; else says so, with the minimum.
-absl::Status CheckProcessMemoryMb(int64_t mb);
+// The memory of a driver or executor process in MiB ("2g", "512m", "512" = 512m), at least
+// kMinProcessMemoryMb; an error says what is wrong, with the minimum when it is too small
+// (also for sizes below 1 MiB such as "0" or "512k").
+absl::StatusOr<int64_t> ParseProcessMemoryMb(std::string_view text);
 
 class Config;
 // The memory overhead of `role` ("executor" or "driver") in MiB:

@@ -96,7 +96,7 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
     unit_ms = 86'400'000;
   else {
     return absl::InvalidArgumentError(StrCat("'", text, "' has an unknown time unit '", suffix,
-                                             "' (use ms, s, min, h or d, e.g. 30s)"));
+                                             "' (use ms, s, m or min, h or d, e.g. 30s)"));
   }
   const double ms = number * static_cast<double>(unit_ms);
   if (ms > 9.2e18) return absl::InvalidArgumentError(StrCat("'", text, "' is out of range"));
@@ -108,6 +108,20 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text) {
 }
 
 std::string FormatMib(int64_t mib) { return FormatBytes(mib << 20); }
+
+std::string FormatMillis(int64_t ms) {
+  if (ms < 1000) return StrCat(ms, " ms");
+  const double seconds = static_cast<double>(ms) / 1000;
+  char buf[32];
+  if (seconds < 60) {
+    std::snprintf(buf, sizeof(buf), "%.1f s", seconds);
+  } else if (seconds < 3600) {
+    std::snprintf(buf, sizeof(buf), "%.1f min", seconds / 60);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.1f h", seconds / 3600);
+  }
+  return buf;
+}
 
 std::string FormatBytes(int64_t bytes) {
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};

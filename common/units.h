@@ -28,5 +28,7 @@ absl::StatusOr<std::chrono::milliseconds> ParseDuration(std::string_view text);
 std::string FormatBytes(int64_t bytes);
 // The same for a size in MiB (as /json and the settings hold memory): "1.5 GiB".
 std::string FormatMib(int64_t mib);
+// A duration for people: "74 ms", "12.3 s", "4.5 min", "2.0 h".
+std::string FormatMillis(int64_t ms);
 
 }  // namespace kiln

@@ -13,44 +13,55 @@
 namespace kiln::submit {
 namespace {
 
-absl::Status Bad(std::string_view flag, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(StrCat(flag, " '", value, "': ", why));
-}
-
 absl::Status CheckCores(std::string_view flag, const std::string& value) {
   int cores = 0;
   if (!ParseNumber(value, &cores) || cores <= 0) {
-    return Bad(flag, value, "expected a whole number of cores > 0");
+    return BadFlagValue(flag, value, "expected a whole number of cores > 0");
   }
   return absl::OkStatus();
 }
 
 absl::Status CheckMemory(std::string_view flag, const std::string& value) {
-  if (value.starts_with("-")) return Bad(flag, value, "memory cannot be negative");
-  auto mb = ParseMemoryMb(value);
-  if (!mb.ok()) return Bad(flag, value, View(mb.status().message()));
-  absl::Status enough = CheckProcessMemoryMb(*mb);
-  if (!enough.ok()) return Bad(flag, value, View(enough.message()));
+  if (value.starts_with("-")) return BadFlagValue(flag, value, "memory cannot be negative");
+  auto mb = ParseProcessMemoryMb(value);
+  if (!mb.ok()) return BadFlagValue(flag, value, View(mb.status().message()));
   return absl::OkStatus();
 }
 
 }  // namespace
 
 std::string SubmitUsage() {
-  return "Usage: kiln-submit [options] APP [APP_ARGS...]\n"
-         "  --master URL                 kiln://host:port, local, local[N] or local[*] "
-         "(default: kiln.master, local[*])\n"
-         "  --name NAME                  application name (default: APP's file name)\n"
-         "  --executor-cores N           cores per executor (kiln.executor.cores)\n"
-         "  --executor-memory SIZE       memory per executor, e.g. 512m, 2g "
-         "(kiln.executor.memory)\n"
-         "  --total-executor-cores N     cap on the application's cores (kiln.cores.max)\n"
-         "  --driver-memory SIZE         driver memory (kiln.driver.memory)\n"
-         "  --conf KEY=VALUE             any setting; repeatable\n"
-         "  --properties-file FILE       settings file (key value lines)\n"
-         "  --help-settings              the table of every setting (Markdown)\n"
-         "  --version                    print the version and exit\n"
-         "  -h, --help                   this text\n";
+  // The defaults come from the settings table, so that they cannot drift.
+  auto default_of = [](std::string_view key) { return FindSetting(key)->default_value; };
+  return StrCat(
+      "usage: kiln-submit [options] APP [APP_ARGS...]\n"
+      "  --master URL                 kiln://host:port, local, local[N], local[*] or\n"
+      "                               local[N,F] (F: tries per task; default: kiln.master,\n"
+      "                               else ",
+      default_of("kiln.master"),
+      ")\n"
+      "  --name NAME                  application name (default: APP's file name)\n"
+      "  --executor-cores N           cores per executor (kiln.executor.cores; default ",
+      default_of("kiln.executor.cores"),
+      " = all\n"
+      "                               of a worker's free cores)\n"
+      "  --executor-memory SIZE       memory per executor, at least 450m, e.g. 2g\n"
+      "                               (kiln.executor.memory; default ",
+      default_of("kiln.executor.memory"),
+      ")\n"
+      "  --total-executor-cores N     cap on the application's cores (kiln.cores.max;\n"
+      "                               default ",
+      default_of("kiln.cores.max"),
+      " = no cap)\n"
+      "  --driver-memory SIZE         driver memory, at least 450m (kiln.driver.memory;\n"
+      "                               default ",
+      default_of("kiln.driver.memory"),
+      ")\n"
+      "  --conf KEY=VALUE             any setting; repeatable\n"
+      "  --properties-file FILE       settings file (key value lines)\n"
+      "  --help-settings              the table of every setting (Markdown)\n"
+      "  --version                    print the version and exit\n"
+      "  -h, --help                   this text\n");
 }
 
 absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args, char** environ) {
@@ -94,7 +105,7 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
       return UnknownFlag("kiln-submit", flag);
     }
     if (!inline_value) {
-      if (i + 1 >= args.size()) return absl::InvalidArgumentError(StrCat(flag, " needs a value"));
+      if (i + 1 >= args.size()) return MissingValue(flag);
       value = args[++i];
     }
     if (flag == "--master") {
@@ -120,8 +131,7 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
       conf_flags.push_back(value);
     } else if (flag == "--properties-file") {
       if (!std::filesystem::is_regular_file(value)) {
-        return absl::InvalidArgumentError(
-            StrCat("--properties-file: ", value, " does not exist or is not a file"));
+        return BadFlagValue(flag, value, "no such file");
       }
       properties_file = value;
     }

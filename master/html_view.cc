@@ -19,7 +19,7 @@ void AppTable(std::string* out, const char* title, const std::vector<AppView>& a
       "th");
   for (const AppView& a : apps) {
     Row(out, {a.id, a.name, StrCat(a.cores), FormatMib(a.memory_per_executor_mb),
-              StrCat(a.executors.size()), a.state, StrCat(a.duration_ms / 1000, " s")});
+              StrCat(a.executors.size()), a.state, FormatMillis(a.duration_ms)});
   }
   StrAppend(out, "</table>\n");
 }

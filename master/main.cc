@@ -117,7 +117,8 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
         flags.ready_file,
         {{"grpc_port", server->port}, {"ui_port", *ui_port}, {"pid", static_cast<int>(getpid())}});
     if (!s.ok()) {
-      spdlog::error("cannot write the ready file: {}", View(s.message()));
+      std::fprintf(stderr, "kiln-master: --ready-file: %s\n",
+                   std::string(View(s.message())).c_str());
       sweeper.Stop();
       queue.Stop();
       ui.Stop();

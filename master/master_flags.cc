@@ -10,14 +10,10 @@
 namespace kiln::master {
 namespace {
 
-absl::Status BadValue(std::string_view flag, std::string_view value, std::string_view why) {
-  return absl::InvalidArgumentError(StrCat(flag, " '", value, "': ", why));
-}
-
 absl::StatusOr<int> ParsePort(std::string_view flag, std::string_view value) {
   int port = 0;
   if (!ParseNumber(value, &port) || port < 0 || port > 65535) {
-    return BadValue(flag, value, "expected a port number 0..65535 (0 = any free port)");
+    return BadFlagValue(flag, value, "expected a port number 0..65535 (0 = any free port)");
   }
   return port;
 }
@@ -41,8 +37,7 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       continue;
     }
     if (arg.substr(0, 2) != "--") {
-      return absl::InvalidArgumentError(
-          StrCat("unexpected argument '", arg, "' (kiln-master takes only flags; see --help)"));
+      return UnexpectedArgument("kiln-master", arg);
     }
     std::string_view name = arg;
     std::string value;
@@ -57,12 +52,12 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
     if (!known) return UnknownFlag("kiln-master", name);
     if (!has_value) {
       if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(StrCat(name, ": missing value"));
+        return MissingValue(name);
       }
       value = args[++i];
     }
     if (name == "--host") {
-      if (value.empty()) return BadValue(name, value, "expected a host name or address");
+      if (value.empty()) return BadFlagValue(name, value, "expected a host name or address");
       flags.host = value;
     } else if (name == "--port") {
       ASSIGN_OR_RETURN(flags.port, ParsePort(name, value));
@@ -70,7 +65,7 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       ASSIGN_OR_RETURN(flags.ui_port, ParsePort(name, value));
     } else if (name == "--conf") {
       if (size_t eq = value.find('='); eq == std::string::npos || eq == 0) {
-        return BadValue(name, value, "expected key=value");
+        return BadFlagValue(name, value, "expected key=value");
       }
       flags.conf.push_back(value);
     } else if (name == "--properties-file") {
@@ -78,6 +73,9 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
     } else {
       flags.ready_file = value;
     }
+  }
+  if (flags.port != 0 && flags.port == flags.ui_port) {
+    return BadFlagValue("--ui-port", std::to_string(flags.ui_port), "the same port as --port");
   }
   if (flags.health && flags.ui_port == 0) {
     return absl::InvalidArgumentError("--health: needs the --ui-port the master listens on, not 0");
@@ -102,12 +100,6 @@ std::string MasterUsage() {
 }
 
 absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char** environ) {
-  // Check each --conf alone first, so that the error names the flag it came from.
-  for (const std::string& kv : flags.conf) {
-    Config one;
-    absl::Status s = one.SetFromFlag(kv);
-    if (!s.ok()) return BadValue("--conf", kv, View(s.message()));
-  }
   ASSIGN_OR_RETURN(Config config, Config::Load(flags.conf, flags.properties_file, environ));
   MasterSettings out;
   out.worker_timeout = config.GetDuration("kiln.worker.timeout");

@@ -96,7 +96,8 @@ void ExecutorSupervisor::Tick() {
     if (!removed.ok()) {
       spdlog::warn("app={}: {}", app_id, View(removed.message()));
     } else if (keep_logs) {
-      spdlog::info("deleted work dir of failed app={} dir={} but its executors' logs", app_id, dir);
+      spdlog::info("deleted work dir of failed app={} dir={}, keeping its executors' logs", app_id,
+                   dir);
     } else {
       spdlog::info("deleted work dir of finished app={} dir={}", app_id, dir);
     }

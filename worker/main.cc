@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "absl/synchronization/notification.h"
+#include "common/cli.h"
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
@@ -69,8 +70,7 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   std::error_code ec;
   std::filesystem::path work_dir = std::filesystem::absolute(flags.work_dir, ec);
   if (ec) {
-    return absl::InvalidArgumentError(
-        StrCat("invalid --work-dir '", flags.work_dir, "': ", ec.message()));
+    return BadFlagValue("--work-dir", flags.work_dir, ec.message());
   }
   options.work_dir = work_dir.lexically_normal().string();
   if (options.work_dir.size() > 1 && options.work_dir.back() == '/') options.work_dir.pop_back();
@@ -103,29 +103,28 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
 }
 
 // The executors' memory cgroups as kiln.worker.memoryLimits asks: null for the RSS
-// watchdog; an error when `cgroup` was asked for and cannot be had.
-absl::StatusOr<std::unique_ptr<MemoryCgroups>> OpenCgroups(const Config& config) {
+// watchdog; an error when `cgroup` was asked for and cannot be had. `how` says which, for
+// the log once the worker listens.
+absl::StatusOr<std::unique_ptr<MemoryCgroups>> OpenCgroups(const Config& config, std::string* how) {
   const std::string mode = config.GetString("kiln.worker.memoryLimits");
   if (mode != "auto" && mode != "cgroup" && mode != "watchdog") {
     return absl::InvalidArgumentError(
         StrCat("setting kiln.worker.memoryLimits='", mode, "': expected auto, cgroup or watchdog"));
   }
   if (mode == "watchdog") {
-    spdlog::info("executor memory limits: RSS watchdog (kiln.worker.memoryLimits=watchdog)");
+    *how = "RSS watchdog (kiln.worker.memoryLimits=watchdog)";
     return nullptr;
   }
   absl::StatusOr<std::unique_ptr<MemoryCgroups>> cgroups = MemoryCgroups::Open();
   if (cgroups.ok()) {
-    spdlog::info("executor memory limits: cgroup v{} under {}", (*cgroups)->version(),
-                 (*cgroups)->parent());
+    *how = StrCat("cgroup v", (*cgroups)->version(), " under ", (*cgroups)->parent());
     return cgroups;
   }
   if (mode == "cgroup") {
     return absl::FailedPreconditionError(
         StrCat("kiln.worker.memoryLimits=cgroup, but ", View(cgroups.status().message())));
   }
-  spdlog::info("executor memory limits: RSS watchdog (no memory cgroup: {})",
-               View(cgroups.status().message()));
+  *how = StrCat("RSS watchdog (no memory cgroup: ", View(cgroups.status().message()), ")");
   return nullptr;
 }
 
@@ -155,7 +154,8 @@ int Main(int argc, char** argv) {
 
   auto options = OptionsFrom(*flags, *config);
   if (!options.ok()) return Fail(kExitBadUsage, View(options.status().message()));
-  auto cgroups = OpenCgroups(*config);
+  std::string memory_limits;
+  auto cgroups = OpenCgroups(*config, &memory_limits);
   if (!cgroups.ok()) {
     return Fail(absl::IsInvalidArgument(cgroups.status()) ? kExitBadUsage : 1,
                 View(cgroups.status().message()));
@@ -172,6 +172,7 @@ int Main(int argc, char** argv) {
   });
 
   if (absl::Status s = worker.Listen(); !s.ok()) return Fail(1, View(s.message()));
+  spdlog::info("executor memory limits: {}", memory_limits);
   if (absl::Status s = worker.Register(); !s.ok()) {
     if (shutdown.HasBeenNotified()) return 0;
     spdlog::error(

@@ -7,10 +7,22 @@
 
 namespace kiln::worker {
 
-StateReporter::StateReporter(std::string worker_id, Sender send,
+void FinishedExecutors::Add(proto::ExecutorStateChangedRequest report) {
+  absl::MutexLock lock(&mu_);
+  reports_.push_back(std::move(report));
+  if (reports_.size() > kRetained) reports_.pop_front();
+}
+
+std::vector<proto::ExecutorStateChangedRequest> FinishedExecutors::Snapshot() const {
+  absl::MutexLock lock(&mu_);
+  return {reports_.begin(), reports_.end()};
+}
+
+StateReporter::StateReporter(std::string worker_id, Sender send, FinishedExecutors* finished,
                              std::chrono::milliseconds drain_timeout)
     : worker_id_(std::move(worker_id)),
       send_(std::move(send)),
+      finished_(finished),
       drain_timeout_(drain_timeout),
       queue_({}, [this](std::vector<proto::ExecutorStateChangedRequest>& batch) {
         for (const auto& request : batch) Send(request);
@@ -30,6 +42,9 @@ void StateReporter::Report(const std::string& app_id, int executor_id, proto::Ex
   request.set_state(state);
   request.set_message(message);
   request.set_exit_code(exit_code);
+  const bool final_state = state == proto::EXECUTOR_EXITED || state == proto::EXECUTOR_KILLED ||
+                           state == proto::EXECUTOR_FAILED;
+  if (finished_ != nullptr && final_state) finished_->Add(request);
   queue_.Push(std::move(request));
 }
 

@@ -6,14 +6,32 @@
 // (the master may be gone when a worker shuts down) and returns.
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 #include "common/background.h"
 #include "proto/master.pb.h"
 
 namespace kiln::worker {
+
+// The executors that ended on this worker, as their final reports (EXITED, KILLED or
+// FAILED), oldest first, for the worker's /json and page; the last kRetained only, as
+// Spark's spark.worker.ui.retainedExecutors. Thread-safe.
+class FinishedExecutors {
+ public:
+  static constexpr size_t kRetained = 1000;
+  void Add(proto::ExecutorStateChangedRequest report);
+  std::vector<proto::ExecutorStateChangedRequest> Snapshot() const;
+
+ private:
+  mutable absl::Mutex mu_;
+  std::deque<proto::ExecutorStateChangedRequest> reports_ ABSL_GUARDED_BY(mu_);
+};
 
 class StateReporter {
  public:
@@ -22,7 +40,8 @@ class StateReporter {
   using Sender =
       std::function<absl::Status(const proto::ExecutorStateChangedRequest&, bool draining)>;
 
-  StateReporter(std::string worker_id, Sender send,
+  // `finished` (optional, not owned) keeps each final report.
+  StateReporter(std::string worker_id, Sender send, FinishedExecutors* finished = nullptr,
                 std::chrono::milliseconds drain_timeout = std::chrono::seconds(3));
   ~StateReporter() { Stop(); }
 
@@ -38,6 +57,7 @@ class StateReporter {
 
   const std::string worker_id_;
   const Sender send_;
+  FinishedExecutors* const finished_;
   const std::chrono::milliseconds drain_timeout_;
   WorkQueue<proto::ExecutorStateChangedRequest> queue_;
 };

@@ -110,7 +110,9 @@ absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& reques
 }
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
-  http_.Get("/json", [this] { return HttpResponse{.body = WorkerJson(info_, table_.Snapshot())}; });
+  http_.Get("/json", [this] {
+    return HttpResponse{.body = WorkerJson(info_, table_.Snapshot(), finished_.Snapshot())};
+  });
   http_.Get("/health", [this] {
     const std::string problem = link_health_.Problem(options_.master_url);
     if (problem.empty()) return HttpResponse{.content_type = "text/plain", .body = "ok\n"};
@@ -118,7 +120,7 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
   });
   http_.Get("/", [this] {
     return HttpResponse{.content_type = "text/html; charset=utf-8",
-                        .body = WorkerHtml(info_, table_.Snapshot())};
+                        .body = WorkerHtml(info_, table_.Snapshot(), finished_.Snapshot())};
   });
   return http_.Start(bind_host, options_.ui_port);
 }
@@ -155,6 +157,14 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
 
 absl::Status Worker::Listen() {
   RETURN_IF_ERROR(Annotate(MakeDirs(options_.work_dir), "work dir (--work-dir)"));
+  // One worker per work dir: two would delete each other's applications' files.
+  absl::StatusOr<ScopedFd> claim = ClaimFile(options_.work_dir + "/.worker.lock");
+  if (!claim.ok()) {
+    return absl::FailedPreconditionError(StrCat("--work-dir ", options_.work_dir,
+                                                ": in use by another worker (",
+                                                View(claim.status().message()), ")"));
+  }
+  work_dir_claim_ = *std::move(claim);
   // On a loopback-only setup listen on loopback only; otherwise on every interface.
   const std::string bind_host = IsLoopbackHost(options_.host) ? options_.host : "0.0.0.0";
   rpc::ServerOptions server_options{
@@ -170,9 +180,11 @@ absl::Status Worker::Listen() {
   info_.ui_port = *ui_port;
 
   reporter_ = std::make_unique<StateReporter>(
-      info_.id, [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
+      info_.id,
+      [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
         return draining ? master_.ExecutorStateChanged(r) : SendReport(r);
-      });
+      },
+      &finished_);
   driver_notices_ = std::make_unique<WorkQueue<DriverNotice>>(
       WorkQueue<DriverNotice>::Options{.threads = 1}, [this](std::vector<DriverNotice>& batch) {
         for (const DriverNotice& n : batch) {
@@ -263,7 +275,7 @@ void Worker::Stop(const std::string& reason) {
     server_.server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   }
   http_.Stop();
-  if (!info_.id.empty()) spdlog::info("worker={} stopped", info_.id);
+  if (launcher_ != nullptr) spdlog::info("worker={} stopped", info_.id);  // it had started
 }
 
 }  // namespace kiln::worker

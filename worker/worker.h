@@ -19,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/background.h"
 #include "common/clients/master_client.h"
+#include "common/files.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
 #include "proto/driver.pb.h"
@@ -92,6 +93,7 @@ class Worker {
   std::unique_ptr<MasterLink> MakeMasterLink();
 
   const WorkerOptions options_;
+  ScopedFd work_dir_claim_;  // held while the worker runs (ClaimFile)
   WorkerInfo info_;
   RealProcessControl processes_;
   std::unique_ptr<ActiveFetches> fetches_;
@@ -99,6 +101,7 @@ class Worker {
   WorkerService service_;
   rpc::RunningServer server_;
   MasterLinkHealth link_health_;  // before http_, whose /health reads it
+  FinishedExecutors finished_;    // before http_, whose pages read it
   HttpServer http_;
   ExecutorTable table_;
   BinaryCache binaries_;

@@ -58,13 +58,9 @@ std::string WorkerUsage() {
 
 namespace {
 
-absl::Status Bad(const std::string& flag, const std::string& value, std::string_view why) {
-  return absl::InvalidArgumentError(StrCat("invalid ", flag, " '", value, "': ", why));
-}
-
 absl::Status ParsePort(const std::string& flag, const std::string& value, int* out) {
   if (!ParseNumber(value, out) || *out < 0 || *out > 65535) {
-    return Bad(flag, value, "expected a port number 0-65535 (0 = any free port)");
+    return BadFlagValue(flag, value, "expected a port number 0-65535 (0 = any free port)");
   }
   return absl::OkStatus();
 }
@@ -78,7 +74,7 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
     // Only a cluster master: local[N] is not a master a worker can join.
     auto url = ParseMasterUrl(v);
     if (!v.starts_with("kiln://") || !url.ok() || url->local) {
-      return Bad(flag, v, "expected kiln://HOST:PORT, the URL kiln-master prints");
+      return BadFlagValue(flag, v, "expected kiln://HOST:PORT, the URL kiln-master prints");
     }
     f->master_url = v;
     f->master = url->masters.front();
@@ -86,7 +82,7 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
   };
   h["--cores"] = [f, cores_set](const std::string& flag, const std::string& v) -> absl::Status {
     if (!ParseNumber(v, &f->cores) || f->cores <= 0) {
-      return Bad(flag, v, "expected a whole number of cores > 0");
+      return BadFlagValue(flag, v, "expected a whole number of cores > 0");
     }
     *cores_set = true;
     return absl::OkStatus();
@@ -94,22 +90,22 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
   h["--memory"] = [f, memory_set](const std::string& flag, const std::string& v) -> absl::Status {
     auto mb = ParseMemoryMb(v);
     if (!mb.ok() || *mb < kMinProcessMemoryMb) {
-      return Bad(flag, v,
-                 StrCat("expected a size of at least ", kMinProcessMemoryMb,
-                        "m (the least one executor may have), such as 4g"));
+      return BadFlagValue(flag, v,
+                          StrCat("expected a size of at least ", kMinProcessMemoryMb,
+                                 "m (the least one executor may have), such as 4g"));
     }
     f->memory_mb = *mb;
     *memory_set = true;
     return absl::OkStatus();
   };
   h["--work-dir"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
-    if (v.empty()) return Bad(flag, v, "must not be empty");
+    if (v.empty()) return BadFlagValue(flag, v, "must not be empty");
     f->work_dir = v;
     return absl::OkStatus();
   };
   h["--host"] = [f, host_set](const std::string& flag, const std::string& v) -> absl::Status {
     if (v.empty() || v.find_first_of(" \t/") != std::string::npos) {
-      return Bad(flag, v, "expected a host name or IP address");
+      return BadFlagValue(flag, v, "expected a host name or IP address");
     }
     f->host = v;
     *host_set = true;
@@ -122,7 +118,7 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
     return ParsePort(flag, v, &f->ui_port);
   };
   h["--conf"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
-    if (v.find('=') == std::string::npos) return Bad(flag, v, "expected key=value");
+    if (v.find('=') == std::string::npos) return BadFlagValue(flag, v, "expected key=value");
     f->conf.push_back(v);
     return absl::OkStatus();
   };
@@ -166,17 +162,21 @@ absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& arg
       value = arg.substr(eq + 1);
       has_value = true;
     }
+    if (!arg.starts_with("--")) return UnexpectedArgument("kiln-worker", arg);
     auto it = handlers.find(flag);
     if (it == handlers.end()) {
       return UnknownFlag("kiln-worker", flag);
     }
     if (!has_value) {
       if (i + 1 >= args.size()) {
-        return absl::InvalidArgumentError(StrCat("flag ", flag, " needs a value"));
+        return MissingValue(flag);
       }
       value = args[++i];
     }
     RETURN_IF_ERROR(it->second(flag, value));
+  }
+  if (f.port != 0 && f.port == f.ui_port) {
+    return BadFlagValue("--ui-port", std::to_string(f.ui_port), "the same port as --port");
   }
   if (f.health) {
     if (f.ui_port == 0) {

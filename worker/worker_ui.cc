@@ -22,9 +22,15 @@ Usage Used(const std::vector<ExecutorView>& executors) {
 
 const char* StateName(const ExecutorView& e) { return e.running ? "RUNNING" : "LAUNCHING"; }
 
+// EXITED, KILLED or FAILED.
+std::string StateName(const proto::ExecutorStateChangedRequest& r) {
+  return proto::ExecutorState_Name(r.state()).substr(std::string_view("EXECUTOR_").size());
+}
+
 }  // namespace
 
-std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors) {
+std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                       const FinishedReports& finished) {
   const Usage used = Used(executors);
   std::string out = StrCat("{\"id\":\"", JsonEscape(info.id), "\",\"host\":\"",
                            JsonEscape(info.host), "\",\"port\":", info.port, ",\"masterurl\":\"",
@@ -39,11 +45,21 @@ std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& 
               ",\"cores\":", e.spec.cores, ",\"memory\":", e.spec.memory_mb, ",\"state\":\"",
               StateName(e), "\",\"pid\":", static_cast<int64_t>(e.pid), "}");
   }
+  out += "],\"finishedexecutors\":[";
+  first = true;
+  for (const proto::ExecutorStateChangedRequest& r : finished) {
+    if (!first) out += ',';
+    first = false;
+    StrAppend(&out, "{\"appid\":\"", JsonEscape(r.app_id()), "\",\"id\":", r.executor_id(),
+              ",\"state\":\"", StateName(r), "\",\"exitcode\":", r.exit_code(), ",\"message\":\"",
+              JsonEscape(r.message()), "\"}");
+  }
   out += "]}";
   return out;
 }
 
-std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors) {
+std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                       const FinishedReports& finished) {
   const Usage used = Used(executors);
   std::string out =
       StrCat("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Kiln worker ",
@@ -58,6 +74,13 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
     StrAppend(&out, "<tr><td>", HtmlEscape(e.spec.app_id), "</td><td>", e.spec.executor_id,
               "</td><td>", e.spec.cores, "</td><td>", FormatMib(e.spec.memory_mb), "</td><td>",
               StateName(e), "</td><td>", static_cast<int64_t>(e.pid), "</td></tr>\n");
+  }
+  StrAppend(&out, "</table>\n<h2>Finished Executors (", finished.size(),
+            ")</h2>\n<table border=\"1\"><tr><th>App</th><th>Executor</th><th>State</th>"
+            "<th>Why</th></tr>\n");
+  for (auto it = finished.rbegin(); it != finished.rend(); ++it) {  // newest first
+    StrAppend(&out, "<tr><td>", HtmlEscape(it->app_id()), "</td><td>", it->executor_id(),
+              "</td><td>", StateName(*it), "</td><td>", HtmlEscape(it->message()), "</td></tr>\n");
   }
   out += "</table>\n<p><a href=\"/json\">JSON</a></p>\n</body></html>\n";
   return out;

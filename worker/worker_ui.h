@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "proto/master.pb.h"
 #include "worker/executor_table.h"
 
 namespace kiln::worker {
@@ -21,9 +22,13 @@ struct WorkerInfo {
 };
 
 // {"id","host","port","masterurl","cores","coresused","memory","memoryused",
-//  "executors":[{"appid","id","cores","memory","state","pid"}]}; memory in MiB, state
-// LAUNCHING or RUNNING.
-std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors);
-std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors);
+//  "executors":[{"appid","id","cores","memory","state","pid"}],
+//  "finishedexecutors":[{"appid","id","state","exitcode","message"}]}; memory in MiB,
+// state LAUNCHING or RUNNING, then EXITED, KILLED or FAILED (Spark's names).
+using FinishedReports = std::vector<proto::ExecutorStateChangedRequest>;
+std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                       const FinishedReports& finished);
+std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                       const FinishedReports& finished);
 
 }  // namespace kiln::worker

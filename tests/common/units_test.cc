@@ -127,5 +127,15 @@ TEST_CASE("units: FormatBytes picks a binary unit", "[units]") {
   CHECK(FormatBytes(2048 * kTiB) == "2048.0 TiB");
 }
 
+TEST_CASE("units: FormatMillis picks a unit people read", "[units]") {
+  CHECK(FormatMillis(0) == "0 ms");
+  CHECK(FormatMillis(74) == "74 ms");
+  CHECK(FormatMillis(999) == "999 ms");
+  CHECK(FormatMillis(1000) == "1.0 s");
+  CHECK(FormatMillis(12345) == "12.3 s");
+  CHECK(FormatMillis(90'000) == "1.5 min");
+  CHECK(FormatMillis(7'200'000) == "2.0 h");
+}
+
 }  // namespace
 }  // namespace kiln

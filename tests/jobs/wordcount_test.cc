@@ -6,7 +6,9 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/http_server.h"
 #include "common/strings.h"
+#include "nlohmann/json.hpp"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
@@ -63,6 +65,21 @@ TEST_CASE("jobs: wordcount on a 2-worker cluster equals the reference", "[jobs][
   // 4 reduce partitions: the default parallelism is the cluster's 2 x 2 executor cores.
   CheckWordCount(cluster.master_url(), {}, in.Sub("input.txt"), expected, 4);
   REQUIRE_OK(CheckClusterIdle(cluster));
+
+  // The application's normal end: each worker lists its executor as EXITED, none killed.
+  for (int port : cluster.worker_ui_ports()) {
+    auto body = HttpGet("127.0.0.1", port, "/json");
+    REQUIRE_OK(body);
+    auto finished = nlohmann::json::parse(*body)["finishedexecutors"];
+    INFO(*body);
+    CHECK(finished.size() == 1);
+    for (const auto& e : finished) {
+      CHECK(e["state"] == "EXITED");
+      // Stopped by the worker as the application ended, or ended by the driver first.
+      CHECK((e["message"] == "its application ended (exit code 0)" ||
+             e["message"] == "exited normally"));
+    }
+  }
 
   // The daemons' logs give memory in human units, as the pages do: memory="1.0 GiB".
   for (const std::string& log : {cluster.master_log(), cluster.worker_log(0)}) {

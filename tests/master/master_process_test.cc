@@ -160,7 +160,7 @@ TEST_CASE("kiln-master: bad flags exit 2 with one line naming the flag") {
   };
   std::vector<Case> cases = {
       {{"--port", "abc"}, "--port 'abc'"},
-      {{"--conf", "kiln.worker.timeout=abc"}, "kiln.worker.timeout=abc"},
+      {{"--conf", "kiln.worker.timeout=abc"}, "setting kiln.worker.timeout='abc'"},
       {{"--ui-port=-1"}, "--ui-port '-1'"},
       {{"--no-such-flag"}, "--no-such-flag"},
       // Settings the master does not read are checked too, before it starts.

@@ -7,6 +7,7 @@
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
 #include "worker/executor_supervisor.h"
+#include "worker/state_reporter.h"
 
 namespace kiln::worker {
 namespace {
@@ -27,7 +28,19 @@ TEST_CASE("the worker's /json lists its resources and executors", "[worker][ui]"
        .running = false,
        .pid = 0},
   };
-  auto json = nlohmann::json::parse(WorkerJson(info, executors));
+  FinishedExecutors finished;
+  proto::ExecutorStateChangedRequest ended;
+  ended.set_app_id("app-0");
+  ended.set_executor_id(3);
+  ended.set_state(proto::EXECUTOR_EXITED);
+  ended.set_message("its application ended (exit code 0)");
+  finished.Add(ended);
+  ended.set_executor_id(4);
+  ended.set_state(proto::EXECUTOR_FAILED);
+  ended.set_exit_code(-9);
+  ended.set_message("killed <by> signal 9");
+  finished.Add(ended);
+  auto json = nlohmann::json::parse(WorkerJson(info, executors, finished.Snapshot()));
   CHECK(json["id"] == "worker-1-h-7078");
   CHECK(json["host"] == "h");
   CHECK(json["port"] == 7078);
@@ -45,14 +58,41 @@ TEST_CASE("the worker's /json lists its resources and executors", "[worker][ui]"
   CHECK(json["executors"][0]["pid"] == 42);
   CHECK(json["executors"][1]["appid"] == "app-\"2");
   CHECK(json["executors"][1]["state"] == "LAUNCHING");
+  REQUIRE(json["finishedexecutors"].size() == 2);
+  CHECK(json["finishedexecutors"][0] ==
+        nlohmann::json{{"appid", "app-0"},
+                       {"id", 3},
+                       {"state", "EXITED"},
+                       {"exitcode", 0},
+                       {"message", "its application ended (exit code 0)"}});
+  CHECK(json["finishedexecutors"][1]["state"] == "FAILED");
+  CHECK(json["finishedexecutors"][1]["exitcode"] == -9);
 
-  auto empty = nlohmann::json::parse(WorkerJson(info, {}));
+  auto empty = nlohmann::json::parse(WorkerJson(info, {}, {}));
   CHECK(empty["executors"].empty());
+  CHECK(empty["finishedexecutors"].empty());
   CHECK(empty["coresused"] == 0);
 
-  std::string html = WorkerHtml(info, executors);
+  std::string html = WorkerHtml(info, executors, finished.Snapshot());
   CHECK(html.find("worker-1-h-7078") != std::string::npos);
   CHECK(html.find("app-&quot;2") != std::string::npos);
+  CHECK(html.find("Finished Executors (2)") != std::string::npos);
+  CHECK(html.find("<td>EXITED</td><td>its application ended (exit code 0)</td>") !=
+        std::string::npos);
+  CHECK(html.find("killed &lt;by&gt; signal 9") != std::string::npos);
+}
+
+TEST_CASE("the worker keeps the last 1000 finished executors", "[worker][ui]") {
+  FinishedExecutors finished;
+  proto::ExecutorStateChangedRequest r;
+  for (int i = 0; i < 1005; ++i) {
+    r.set_executor_id(i);
+    finished.Add(r);
+  }
+  FinishedReports kept = finished.Snapshot();
+  REQUIRE(kept.size() == FinishedExecutors::kRetained);
+  CHECK(kept.front().executor_id() == 5);
+  CHECK(kept.back().executor_id() == 1004);
 }
 
 TEST_CASE("the tail of an executor's stderr", "[worker][ui]") {
