@@ -67,65 +67,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { say "FAILED: $*" >&2; exit 1; }
+. deploy/test-lib.sh
 
-# Polls `$@` until it succeeds, for at most $deadline seconds.
-wait_for() {
-  local deadline=$1 what=$2
-  shift 2
-  local end=$((SECONDS + deadline))
-  until "$@"; do
-    [ "$SECONDS" -lt "$end" ] || fail "timed out after ${deadline}s waiting for $what"
-    sleep 0.2
-  done
-}
-
-master_json() { python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=2).read().decode())' "http://127.0.0.1:$ui_port/json"; }
-# How many workers the master shows in state $1.
-workers_in() { master_json 2>/dev/null | python3 -c 'import json, sys; print(sum(w["state"] == sys.argv[1] for w in json.load(sys.stdin)["workers"]))' "$1" 2>/dev/null || echo 0; }
-alive_is() { [ "$(workers_in ALIVE)" -eq "$1" ]; }
-dead_is() { [ "$(workers_in DEAD)" -eq "$1" ]; }
-cores_in_use() { master_json 2>/dev/null | python3 -c 'import json, sys; print(sum(w["coresused"] for w in json.load(sys.stdin)["workers"]))' 2>/dev/null || echo 0; }
-busy() { [ "$(cores_in_use)" -gt 0 ]; }
-
-# word count's reference: sorted "word<TAB>count" lines of the input files.
-reference() { python3 - "$@" <<'PY'
-import collections, sys
-counts = collections.Counter()
-for path in sys.argv[1:]:
-    with open(path, "rb") as f:
-        for line in f:
-            counts.update(line.split())
-for word in sorted(counts):
-    sys.stdout.buffer.write(word + b"\t" + str(counts[word]).encode() + b"\n")
-PY
-}
-# Checks that output dir $1 holds _SUCCESS and parts whose lines are the reference of $2...
-check_output() {
-  local out=$1
-  shift
-  [ -f "$out/_SUCCESS" ] || fail "$out has no _SUCCESS"
-  [ ! -e "$out/_temporary" ] || fail "$out still has _temporary"
-  cat "$out"/part-* | LC_ALL=C sort >"$run/got"
-  reference "$@" | LC_ALL=C sort >"$run/want"
-  cmp -s "$run/got" "$run/want" || fail "$out differs from the reference ($(diff "$run/got" "$run/want" | head -5))"
-}
+master_json_count() { json_count "http://127.0.0.1:$ui_port/json" "$1"; }
+alive_is() { [ "$(master_json_count 'sum(w["state"] == "ALIVE" for w in j["workers"])')" -eq "$1" ]; }
+dead_is() { [ "$(master_json_count 'sum(w["state"] == "DEAD" for w in j["workers"])')" -eq "$1" ]; }
+busy() { [ "$(master_json_count 'sum(w["coresused"] for w in j["workers"])')" -gt 0 ]; }
 
 mkdir -p "$run/data"
 cp examples/data/sample.txt "$run/data/"
-# Input of a few seconds' work: 8 files of 24 MiB of words from a small vocabulary.
-python3 - "$run/data/big" <<'PY'
-import os, random, sys
-os.makedirs(sys.argv[1])
-rng = random.Random(7)
-vocab = ["w%d" % i for i in range(5000)]
-lines = [" ".join(rng.choice(vocab) for _ in range(12)) + "\n" for _ in range(20000)]
-chunk = "".join(lines).encode()
-for i in range(8):
-    with open(os.path.join(sys.argv[1], "part%d.txt" % i), "wb") as f:
-        for _ in range(24 * (1 << 20) // len(chunk) + 1):
-            f.write(chunk)
-PY
+# Input of a few seconds' work: 8 files of 24 MiB.
+make_words "$run/data/big" 8 24
 chown -R 10001:10001 "$run/data"
 
 say "starting project $project (master UI on 127.0.0.1:$ui_port)"
@@ -167,6 +119,6 @@ docker network disconnect "$network" "${workers[1]}"
 kill -0 "$job" 2>/dev/null || fail "the job ended before the cut: not a mid-job cut"
 finish_big_job cut
 wait_for 30 "the cut-off worker DEAD" dead_is 2
-[ "$(workers_in ALIVE)" -eq 1 ] || fail "expected 1 ALIVE worker, the master shows $(workers_in ALIVE)"
+alive_is 1 || fail "expected 1 ALIVE worker, the master shows another number"
 
 say "all checks passed"
