@@ -56,6 +56,7 @@ absl::StatusOr<MasterUrl> ParseMasterUrl(std::string_view url) {
     }
     return out;
   }
+  if (url.starts_with("local[")) return bad("no closing ] after local[");
   constexpr std::string_view kScheme = "kiln://";
   if (!url.starts_with(kScheme)) {
     if (url.find("://") != std::string_view::npos) return bad("unknown scheme");

@@ -336,8 +336,8 @@ std::vector<std::string> UnreadSettingWarnings(const std::vector<std::string>& c
     const std::string_view key = StripWhitespace(flag.substr(0, flag.find('=')));
     const SettingDef* def = FindSetting(key);
     if (def == nullptr || (def->readers & program) != 0) continue;
-    warnings.push_back(StrCat("setting ", key, " is read by ", Readers(def->readers), ", not by ",
-                              program_name, ": ignored here"));
+    warnings.push_back(StrCat("setting ", key, " is read by ", Readers(def->readers),
+                              " only: ignored by ", program_name));
   }
   return warnings;
 }

@@ -61,10 +61,16 @@ TEST_CASE("master url: local forms", "[master_url]") {
 }
 
 TEST_CASE("master url: malformed URLs are errors naming the URL", "[master_url]") {
-  for (const char* bad : {"foo://x", "kiln://host", "host:7077", "local[0]", "local[x]", "kiln://",
-                          "local[-1]", "local[]", "kiln://host:0", "kiln://host:70000",
-                          "kiln://host:abc", "kiln://:7077", "kiln://a:1,b", "", "spark://h:7077",
-                          "local[2,0]", "local[2,]", "local[,2]", "local[2,x]"}) {
+  for (const char* bad : {"foo://x",         "kiln://host",
+                          "host:7077",       "local[0]",
+                          "local[x]",        "kiln://",
+                          "local[-1]",       "local[]",
+                          "kiln://host:0",   "kiln://host:70000",
+                          "kiln://host:abc", "kiln://:7077",
+                          "kiln://a:1,b",    "",
+                          "spark://h:7077",  "local[2,0]",
+                          "local[2,]",       "local[,2]",
+                          "local[2,x]",      "local[2"}) {
     INFO("url: '" << bad << "'");
     absl::StatusOr<MasterUrl> u = ParseMasterUrl(bad);
     REQUIRE_FALSE(u.ok());
@@ -79,6 +85,8 @@ TEST_CASE("master url: errors say what is wrong", "[master_url]") {
   CHECK(Message(ParseMasterUrl("host:7077").status()).find("kiln://") != std::string::npos);
   CHECK(Message(ParseMasterUrl("kiln://host").status()).find("port") != std::string::npos);
   CHECK(Message(ParseMasterUrl("local[0]").status()).find("thread") != std::string::npos);
+  CHECK(Message(ParseMasterUrl("local[2").status()).find("no closing ] after local[") !=
+        std::string::npos);
 }
 
 TEST_CASE("master url: ParseHostPort", "[master_url]") {

@@ -180,12 +180,10 @@ TEST_CASE("settings: a --conf setting a program does not read is a warning namin
                                           "kiln.rpc.message.maxSize=64m", "kiln.nope=1", "junk"};
   CHECK(UnreadSettingWarnings(flags, kApp, "kiln-submit") ==
         std::vector<std::string>{
-            "setting kiln.deploy.spreadOut is read by kiln-master, not by kiln-submit: ignored "
-            "here"});
+            "setting kiln.deploy.spreadOut is read by kiln-master only: ignored by kiln-submit"});
   CHECK(UnreadSettingWarnings(flags, kMaster, "kiln-master") ==
         std::vector<std::string>{
-            "setting kiln.task.maxFailures is read by the driver, not by kiln-master: ignored "
-            "here"});
+            "setting kiln.task.maxFailures is read by the driver only: ignored by kiln-master"});
   CHECK(UnreadSettingWarnings(flags, kWorker, "kiln-worker").size() == 2);
 }
 

@@ -137,7 +137,7 @@ TEST_CASE("jobs: a setting kiln-submit does not read is a warning naming who rea
   INFO(r.ToString());
   CHECK(r.exit_code == 0);
   CHECK(r.err.find("kiln-submit: warning: setting kiln.deploy.spreadOut is read by "
-                   "kiln-master, not by kiln-submit and the driver: ignored here\n") !=
+                   "kiln-master only: ignored by kiln-submit and the driver\n") !=
         std::string::npos);
   CHECK(r.out.find("a\t2") != std::string::npos);  // the top words it prints
 }
