@@ -262,6 +262,22 @@ int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix) {
   return removed;
 }
 
+bool IsAppId(std::string_view id) {
+  constexpr std::string_view kPrefix = "app-";
+  if (!id.starts_with(kPrefix) || id.size() > 64) return false;
+  bool digit_before = false;
+  for (char c : id.substr(kPrefix.size())) {
+    if (c >= '0' && c <= '9') {
+      digit_before = true;
+    } else if (c == '-' && digit_before) {
+      digit_before = false;
+    } else {
+      return false;
+    }
+  }
+  return digit_before;
+}
+
 bool IsSafePathComponent(const std::string& id) {
   if (id.empty() || id == "." || id == "..") return false;
   for (char c : id) {

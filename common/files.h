@@ -104,6 +104,11 @@ int RemoveAbandonedDirs(const std::string& parent, const std::string& prefix);
 // holder's pid. FAILED_PRECONDITION "held by process N" when another process holds it.
 absl::StatusOr<ScopedFd> ClaimFile(const std::string& path);
 
+// True for application ids, as the master makes them (app-20240101120000-0007): "app-",
+// then groups of digits joined by '-', at most 64 characters. Such an id is a safe path
+// component, and never the name of anything else in a worker's work dir.
+bool IsAppId(std::string_view id);
+
 // True for ids safe to use as one path component (application ids, file names that
 // come over the network): [A-Za-z0-9._-]+, and not "." or "..".
 bool IsSafePathComponent(const std::string& id);

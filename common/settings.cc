@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fstream>
 
+#include "absl/strings/escaping.h"
 #include "common/check.h"
 #include "common/cli.h"
 #include "common/status.h"
@@ -481,14 +482,20 @@ std::chrono::milliseconds Config::GetDuration(std::string_view key) const {
 
 std::string Config::Serialize() const {
   std::string out;
-  for (const auto& [k, v] : values_) StrAppend(&out, k, "=", v, "\n");
+  for (const auto& [k, v] : values_) StrAppend(&out, k, "=", absl::CEscape(v), "\n");
   return out;
 }
 
 absl::StatusOr<Config> Config::Deserialize(std::string_view text) {
   Config config;
   for (std::string_view line : Split(text, '\n', true)) {
-    RETURN_IF_ERROR(config.SetFromFlag(line));
+    const size_t eq = line.find('=');
+    std::string value;
+    const std::string escaped(eq == std::string_view::npos ? "" : line.substr(eq + 1));
+    if (eq == std::string_view::npos || !absl::CUnescape(escaped, &value)) {
+      return absl::InvalidArgumentError(StrCat("malformed serialized setting '", line, "'"));
+    }
+    RETURN_IF_ERROR(config.Set(line.substr(0, eq), value));
   }
   return config;
 }

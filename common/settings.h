@@ -122,7 +122,8 @@ class Config {
   // The explicitly set values, for passing a Config to another process.
   const std::map<std::string, std::string, std::less<>>& values() const { return values_; }
 
-  // "key=value\n" lines of the explicit values; Deserialize reads them back.
+  // "key=value\n" lines of the explicit values, each value C-escaped (a newline in an
+  // application's name cannot start another setting); Deserialize reads them back.
   std::string Serialize() const;
   static absl::StatusOr<Config> Deserialize(std::string_view text);
 

@@ -46,10 +46,16 @@ absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, in
                                                   int map_id, int reduce_id) {
   const std::string name = StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ")");
   const std::string index_path = ShuffleIndexPath(app_dir, shuffle_id, map_id);
+  // Names the missing file within the application's dir only: the error goes to peers,
+  // who have no business knowing the worker's file system.
+  auto missing = [&](const std::string& path) {
+    const std::string_view within =
+        path.starts_with(app_dir + "/") ? std::string_view(path).substr(app_dir.size() + 1) : path;
+    return absl::NotFoundError(
+        StrCat(name, " not found on this worker: no ", within, " in the application's dir"));
+  };
   absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
-  if (absl::IsNotFound(offsets.status())) {
-    return absl::NotFoundError(StrCat(name, " not found on this worker: no ", index_path));
-  }
+  if (absl::IsNotFound(offsets.status())) return missing(index_path);
   if (!offsets.ok()) return Annotate(offsets.status(), name);
   const int partitions = static_cast<int>(offsets->size()) - 1;
   if (reduce_id < 0 || reduce_id >= partitions) {
@@ -63,9 +69,7 @@ absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, in
   if (block.length == 0) return block;
   absl::StatusOr<ScopedFd> fd = OpenFile(block.data_path, O_RDONLY, "shuffle file");
   if (!fd.ok()) {
-    if (absl::IsNotFound(fd.status())) {
-      return absl::NotFoundError(StrCat(name, " not found on this worker: no ", block.data_path));
-    }
+    if (absl::IsNotFound(fd.status())) return missing(block.data_path);
     return fd.status();
   }
   block.fd = *std::move(fd);

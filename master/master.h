@@ -120,6 +120,15 @@ class Master final : public LivenessTarget {
   // waits 1 s, doubling with each further failure up to 60 s.
   static constexpr int kLaunchBackoffAfter = 10;
 
+  // Bounds on what a registration may claim, so that one request cannot make the master
+  // place a million executors or keep a 200 MB id: a worker offers 1..kMaxWorkerCores
+  // cores and at most kMaxWorkerMemoryMb (64 TiB); ids, hosts, addresses and digests are
+  // at most kMaxIdBytes, application names kMaxNameBytes.
+  static constexpr int kMaxWorkerCores = 4096;
+  static constexpr int64_t kMaxWorkerMemoryMb = int64_t{64} << 20;
+  static constexpr size_t kMaxIdBytes = 512;
+  static constexpr size_t kMaxNameBytes = 1024;
+
   ClusterView Snapshot() const;
 
  private:

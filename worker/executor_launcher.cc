@@ -14,7 +14,7 @@
 namespace kiln::worker {
 
 absl::Status ValidateLaunchRequest(const proto::LaunchExecutorRequest& r) {
-  if (!IsSafePathComponent(r.app_id())) {
+  if (!IsAppId(r.app_id())) {
     return absl::InvalidArgumentError(StrCat("invalid app id '", r.app_id(), "'"));
   }
   if (r.executor_id() < 0) {

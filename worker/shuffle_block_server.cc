@@ -21,7 +21,7 @@ absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& r
     return absl::UnavailableError(
         "this worker refuses every shuffle fetch (kiln.test.failShuffleFetches=true)");
   }
-  if (!IsSafePathComponent(request.app_id())) {
+  if (!IsAppId(request.app_id())) {
     return absl::InvalidArgumentError(
         StrCat("invalid app id '", request.app_id(), "' in a shuffle fetch"));
   }

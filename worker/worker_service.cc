@@ -29,7 +29,7 @@ grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
                                          proto::KillExecutorReply*) {
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
-  if (!IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  if (!IsAppId(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("kill requested app={} executor={}", req->app_id(), req->executor_id());
   control->table->Kill(req->app_id(), req->executor_id());
   control->launcher->CancelExecutor(req->app_id(), req->executor_id());
@@ -41,7 +41,7 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
                                                 proto::ApplicationFinishedReply*) {
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
-  if (!IsSafePathComponent(req->app_id())) return BadAppId(req->app_id());
+  if (!IsAppId(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("application finished app={}: stopping its executors", req->app_id());
   control->table->FinishApp(req->app_id());
   control->launcher->CancelApp(req->app_id());

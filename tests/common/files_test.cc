@@ -52,5 +52,20 @@ TEST_CASE("files: a sweep removes the dirs whose owner is gone, and only those",
   CHECK(fs::exists(parent.Sub("other-dead")));
 }
 
+
+TEST_CASE("files: IsAppId accepts the master's ids only", "[files]") {
+  for (const char* id : {"app-20240101120000-0007", "app-1", "app-1-2-3"}) {
+    INFO(id);
+    CHECK(IsAppId(id));
+  }
+  for (const char* id : {"", "app-", "app-x", "app-1-", "app--1", "app-1/..", "binaries", "..",
+                         "APP-1", "app-1 ", "app-1\n"}) {
+    INFO(id);
+    CHECK_FALSE(IsAppId(id));
+  }
+  CHECK(IsAppId("app-" + std::string(60, '1')));
+  CHECK_FALSE(IsAppId("app-" + std::string(61, '1')));  // 65 characters
+}
+
 }  // namespace
 }  // namespace kiln

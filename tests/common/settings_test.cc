@@ -322,6 +322,20 @@ TEST_CASE("settings: Serialize and Deserialize round trip", "[settings]") {
 
   CHECK_FALSE(Config::Deserialize("kiln.nope=1\n").ok());
   CHECK_FALSE(Config::Deserialize("kiln.executor.memory=1x\n").ok());
+  CHECK_FALSE(Config::Deserialize("no equals sign\n").ok());
+}
+
+TEST_CASE("settings: a newline in a value cannot inject another setting", "[settings]") {
+  Config c;
+  const std::string name = "job\nkiln.executor.memory=100g\r\n\tkiln.executor.cores=64 \\n";
+  REQUIRE(c.Set("kiln.app.name", name).ok());
+  const std::string text = c.Serialize();
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);  // one line, one setting
+  absl::StatusOr<Config> back = Config::Deserialize(text);
+  REQUIRE_OK(back);
+  CHECK(back->GetString("kiln.app.name") == name);
+  CHECK_FALSE(back->IsSet("kiln.executor.memory"));
+  CHECK_FALSE(back->IsSet("kiln.executor.cores"));
 }
 
 }  // namespace

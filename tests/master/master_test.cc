@@ -317,6 +317,51 @@ TEST_CASE("master: bad requests are refused naming the field") {
   CHECK_THAT(std::string(View(s.message())), Catch::Contains("cores"));
 }
 
+TEST_CASE("master: absurd resources and oversized ids are refused, not echoed") {
+  MasterFixture c;
+  WorkerRegistration good;
+  good.id = "w";
+  good.host = "h";
+  good.port = 1;
+  good.cores = Master::kMaxWorkerCores;
+  good.memory_mb = Master::kMaxWorkerMemoryMb;
+  const std::string huge(Master::kMaxIdBytes + 1, 'x');
+  auto refused = [&](WorkerRegistration r, std::string_view field) {
+    absl::Status s = c.master->RegisterWorker(r);
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    const std::string message(View(s.message()));
+    CHECK_THAT(message, Catch::Contains(std::string(field)));
+    CHECK(message.find(huge) == std::string::npos);
+  };
+  auto r = good;
+  r.cores = Master::kMaxWorkerCores + 1;
+  refused(r, "cores");
+  r = good;
+  r.cores = std::numeric_limits<int>::max();
+  refused(r, "cores");
+  r = good;
+  r.memory_mb = Master::kMaxWorkerMemoryMb + 1;
+  refused(r, "memory_mb");
+  r = good;
+  r.id = huge;
+  refused(r, "worker_id");
+  r = good;
+  r.host = huge;
+  refused(r, "host");
+  CHECK(c.master->Snapshot().workers.empty());
+  REQUIRE(c.master->RegisterWorker(good).ok());  // the largest worker allowed
+  CHECK(c.master->Snapshot().cores == Master::kMaxWorkerCores);
+
+  ApplicationRequest app;
+  app.memory_per_executor_mb = 512;
+  app.binary_digest = "d";
+  app.driver_address = huge;
+  CHECK(c.master->RegisterApplication(app).status().code() == absl::StatusCode::kInvalidArgument);
+  app.driver_address = "h:1";
+  app.name = std::string(Master::kMaxNameBytes + 1, 'n');
+  CHECK(c.master->RegisterApplication(app).status().code() == absl::StatusCode::kInvalidArgument);
+}
+
 TEST_CASE("master: completed applications are bounded") {
   MasterFixture c;
   std::string first = c.AddApp(1, 512, 0);

@@ -168,7 +168,7 @@ TEST_CASE("shuffle_fetch: local and remote blocks in map-id order, one request p
 
   WorkerClientCache clients;
   WorkerShuffleReaderOptions options;
-  options.app_id = "app-test";
+  options.app_id = "app-1";
   options.local_worker_id = "worker-local";
   options.local_app_dir = local_dir.path();
   WorkerShuffleReader reader(options, &clients);
@@ -195,7 +195,7 @@ absl::Status ReadWithRetries(FakeWorker& w, int retries, std::vector<std::string
   for (int m = 0; m < 3; ++m) AddMap(&params, m, "worker-w", w.address);
   WorkerClientCache clients;
   WorkerShuffleReaderOptions options;
-  options.app_id = "app-test";
+  options.app_id = "app-1";
   options.max_retries = retries;
   options.retry_wait = std::chrono::milliseconds(0);
   WorkerShuffleReader reader(options, &clients);

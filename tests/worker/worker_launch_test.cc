@@ -358,8 +358,12 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   CHECK(WaitFor([&] { return !ProcessAlive(executor_pid); }, kTimeout));
   CHECK(WaitFor([&] { return access(app_dir.c_str(), F_OK) != 0; }, kTimeout));
   CHECK(absl::IsFailedPrecondition(client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
-  REQUIRE_OK(client.ApplicationFinished("app-unknown"));  // idempotent
-  CHECK(absl::IsInvalidArgument(client.ApplicationFinished("..")));
+  REQUIRE_OK(client.ApplicationFinished("app-20240101000000-9999"));  // idempotent
+  // Only application ids: never another entry of the work dir, such as the binary cache.
+  for (const char* id : {"..", "binaries", "app-", "app-1/../..", "app-1-", "app-x", "/etc"}) {
+    CHECK(absl::IsInvalidArgument(client.ApplicationFinished(id)));
+  }
+  CHECK(access((work + "/binaries/" + *digest).c_str(), F_OK) == 0);  // the cache is intact
 
   // Shutdown stops running executors too, and reports them KILLED.
   const std::string app2 = "app-20240101000000-0002";
