@@ -66,8 +66,8 @@ struct SettingDef {
   std::string_view choices;
 };
 
-// Every setting Kiln knows, sorted by name. The README's settings table is checked
-// against it by a test.
+// Every setting Kiln knows (the table in common/settings_table.cc), sorted by name. The
+// README's settings table is checked against it by a test.
 std::span<const SettingDef> AllSettings();
 const SettingDef* FindSetting(std::string_view name);
 

@@ -11,7 +11,8 @@
 namespace kiln {
 namespace {
 
-TEST_CASE("readme: the settings table is the one generated from common/settings.cc", "[readme]") {
+TEST_CASE("readme: the settings table is the one generated from common/settings_table.cc",
+          "[readme]") {
   std::ifstream in(std::string(KILN_SOURCE_DIR) + "/README.md");
   REQUIRE(in);
   std::stringstream readme;

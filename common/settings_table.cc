@@ -1,0 +1,175 @@
+// The table of every setting Kiln knows (common/settings.h): AllSettings, FindSetting.
+// Edit a row here, then regenerate the README's table with `kiln-submit --help-settings`
+// (a test compares them).
+#include "common/settings.h"
+
+namespace kiln {
+namespace {
+
+using T = SettingType;
+
+// A row of the table, every field given (the table's rows leave out what their type
+// does not use).
+constexpr SettingDef Def(std::string_view name, SettingType type, std::string_view default_value,
+                         std::string_view doc, unsigned readers, int64_t min = 0, int64_t max = 0,
+                         std::string_view choices = {}) {
+  return SettingDef{name, type, default_value, doc, readers, min, max, choices};
+}
+
+// Sorted by name (checked by a unit test).
+constexpr SettingDef kSettings[] = {
+    Def("kiln.app.name", T::kString, "",
+        "Application name shown by the master; empty = the program's file name.", kApp),
+    Def("kiln.app.timeout", T::kDuration, "60s",
+        "The master ends an application whose driver has been silent this long.", kMaster),
+    Def("kiln.cores.max", T::kInt, "0",
+        "Cap on an application's total executor cores across the cluster; 0 = no cap.", kApp, 0,
+        kIntMax),
+    Def("kiln.default.parallelism", T::kInt, "0",
+        "Partitions of parallelize and of wide operations when none is given; 0 = total "
+        "executor cores (at least 2).",
+        kApp, 0, kIntMax),
+    Def("kiln.deploy.maxExecutorRetries", T::kInt, "10",
+        "Master: executor failures in a row (executors that end before or after reaching their "
+        "driver, with none reaching it meanwhile) after which an application with no running "
+        "executor is removed; one with running executors gets no new executors until a worker "
+        "joins. 0 = no limit; from the 10th failure in a row on (with 0 or a limit above 10), "
+        "each launch of the application waits 1 s, doubling up to 60 s, until an executor "
+        "registers.",
+        kMaster, 0, kIntMax),
+    Def("kiln.deploy.spreadOut", T::kBool, "true",
+        "Master: spread an application's executors over as many workers as possible "
+        "(false: fill one worker before the next).",
+        kMaster),
+    Def("kiln.driver.heartbeatInterval", T::kDuration, "5s",
+        "How often the driver tells the master it is alive.", kApp),
+    Def("kiln.driver.host", T::kString, "",
+        "Address executors and workers use to reach the driver; empty = the host's name "
+        "as the master sees it (127.0.0.1 for a loopback master).",
+        kApp),
+    Def("kiln.driver.maxResultSize", T::kByteLimit, "1g",
+        "Largest total size of the results one action's tasks send to the driver (collect, "
+        "take, count...); past it the job fails, naming this setting. 0 = no limit.",
+        kApp),
+    Def("kiln.driver.memory", T::kMemoryMb, "1g",
+        "Memory of the driver process, at least 450m; in local mode it sizes the memory that "
+        "tasks and cached partitions share (see kiln.memory.*) and, with "
+        "kiln.driver.memoryOverhead, the process's limit.",
+        kApp),
+    Def("kiln.driver.memoryOverhead", T::kBytes, "",
+        "Memory the driver may use beyond kiln.driver.memory in local mode, where it runs the "
+        "tasks: past the sum it kills itself, saying so. Empty = max(384m, 10% of "
+        "kiln.driver.memory), as Spark's.",
+        kApp),
+    Def("kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral.", kApp, 0, 65535),
+    Def("kiln.executor.cores", T::kInt, "0",
+        "Cores per executor; 0 = one executor per worker with all of its free cores.", kApp, 0,
+        kIntMax),
+    Def("kiln.executor.heartbeatInterval", T::kDuration, "10s",
+        "How often an executor tells its driver it is alive (on its stream, when it has sent "
+        "nothing else); below kiln.network.timeout.",
+        kApp),
+    Def("kiln.executor.memory", T::kMemoryMb, "1g",
+        "Memory per executor, at least 450m: the master reserves it on a worker and it sizes the "
+        "memory that tasks and cached partitions share (see kiln.memory.*); the worker kills an "
+        "executor whose resident memory passes it plus kiln.executor.memoryOverhead.",
+        kApp),
+    Def("kiln.executor.memoryOverhead", T::kBytes, "",
+        "Memory an executor may use beyond kiln.executor.memory (allocator, threads, buffers "
+        "Kiln does not count); the worker kills an executor whose resident memory passes the "
+        "sum. Empty = max(384m, 10% of kiln.executor.memory), as Spark's.",
+        kApp),
+    Def("kiln.files.maxPartitionBytes", T::kBytes, "128m",
+        "Largest byte range of an input file read by one text_file partition.", kApp),
+    Def("kiln.io.compression.codec", T::kString, "lz4",
+        "Compression of shuffle blocks: lz4, zstd or none.", kApp, 0, 0, "lz4|zstd|none"),
+    Def("kiln.local.dir", T::kString, "",
+        "Scratch space of local mode (shuffle files); empty = $TMPDIR or /tmp.", kApp),
+    Def("kiln.locality.wait", T::kDuration, "3s",
+        "How long a task whose input is cached on a busy executor waits for it before it runs "
+        "elsewhere and recomputes the input.",
+        kApp),
+    Def("kiln.master", T::kString, "local[*]",
+        "Cluster to run on: kiln://host:port or local, local[N], local[*], local[N,F] (F: "
+        "attempts of a task in local mode, 1 otherwise).",
+        kApp),
+    Def("kiln.master.connectTimeout", T::kDuration, "30s",
+        "How long a driver or worker keeps trying to reach the master before it gives up.",
+        kWorker | kApp),
+    Def("kiln.memory.fraction", T::kFraction, "0.6",
+        "Share of an executor's memory beyond 300 MiB that Kiln manages (execution and storage).",
+        kApp),
+    Def("kiln.memory.storageFraction", T::kFraction, "0.5",
+        "Share of the managed memory where cached partitions are safe from tasks: above it, a "
+        "task that needs memory evicts them, least recently used first.",
+        kApp),
+    Def("kiln.network.timeout", T::kDuration, "120s",
+        "The driver declares an executor lost after this long without a message from it (a "
+        "stopped or hung process, a cut network): its tasks run elsewhere and whatever it "
+        "sends later is refused. Above kiln.executor.heartbeatInterval.",
+        kApp),
+    Def("kiln.rpc.message.maxSize", T::kBytes, "256m",
+        "Largest gRPC message (task results travel in one message).", kMaster | kWorker | kApp),
+    Def("kiln.scheduler.launchAhead", T::kInt, "2",
+        "Tasks per core queued on an executor behind its running ones while the stage's tasks "
+        "are short (under 20 ms on average); 0 = one task per core, as in Spark.",
+        kApp, 0, kIntMax),
+    Def("kiln.scheduler.maxRegisteredResourcesWaitingTime", T::kDuration, "30s",
+        "How long a job waits for its first executor before it fails.", kApp),
+    Def("kiln.shuffle.io.chunkSize", T::kBytes, "1m",
+        "Size of the chunks a worker streams shuffle blocks in.", kWorker),
+    Def("kiln.shuffle.io.maxRetries", T::kInt, "3",
+        "Times a reduce task opens a broken shuffle stream again (a transient error before a "
+        "block's first frame arrived) before the read counts as a fetch failure.",
+        kApp, 0, kIntMax),
+    Def("kiln.shuffle.io.retryWait", T::kDuration, "5s", "Pause before each of those retries.",
+        kApp),
+    Def("kiln.stage.maxConsecutiveAttempts", T::kInt, "4",
+        "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
+        "tasks whose output was lost) before the job aborts, naming the shuffle and the host.",
+        kApp, 1, kIntMax),
+    Def("kiln.task.maxFailures", T::kInt, "4",
+        "Attempts of one task before its job fails, on a cluster (local mode: see kiln.master).",
+        kApp, 1, kIntMax),
+    Def("kiln.test.failShuffleFetches", T::kBool, "false",
+        "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
+        "executors (UNAVAILABLE), as a failing shuffle server would.",
+        kWorker),
+    Def("kiln.ui.showConsoleProgress", T::kBool, "true",
+        "Show the stage progress bar on stderr when stderr is a terminal.", kApp),
+    Def("kiln.worker.binaryCache.maxSize", T::kByteLimit, "2g",
+        "Worker: most bytes of application binaries kept in <work-dir>/binaries/; past it the "
+        "least recently used go (never one an executor started from in the last minute). 0 = no "
+        "limit.",
+        kWorker),
+    Def("kiln.worker.cleanup.enabled", T::kBool, "true",
+        "Worker: delete an application's work dir when the application ends.", kWorker),
+    Def("kiln.worker.cleanup.keepFailedAppLogs", T::kBool, "true",
+        "Worker: when it deletes the work dir of an application that ended FAILED or KILLED, "
+        "keep its executors' stdout and stderr (<work-dir>/<app>/executor-<n>/), as Spark "
+        "keeps application dirs.",
+        kWorker),
+    Def("kiln.worker.heartbeatInterval", T::kDuration, "15s",
+        "How often a worker tells the master it is alive.", kWorker),
+    Def("kiln.worker.memoryLimits", T::kString, "auto",
+        "Worker: how executors are held to kiln.executor.memory + memoryOverhead: auto (a "
+        "memory cgroup per executor where the worker may create one, else the RSS watchdog), "
+        "cgroup (refuse to start without one), watchdog (the worker samples each executor's "
+        "RSS every 50 ms and kills it past the limit).",
+        kWorker, 0, 0, "auto|cgroup|watchdog"),
+    Def("kiln.worker.timeout", T::kDuration, "60s",
+        "The master declares a worker DEAD after this long without a heartbeat.", kMaster),
+};
+
+}  // namespace
+
+std::span<const SettingDef> AllSettings() { return kSettings; }
+
+const SettingDef* FindSetting(std::string_view name) {
+  for (const SettingDef& def : kSettings) {
+    if (def.name == name) return &def;
+  }
+  return nullptr;
+}
+
+}  // namespace kiln
