@@ -52,7 +52,6 @@ TEST_CASE("files: a sweep removes the dirs whose owner is gone, and only those",
   CHECK(fs::exists(parent.Sub("other-dead")));
 }
 
-
 TEST_CASE("files: IsAppId accepts the master's ids only", "[files]") {
   for (const char* id : {"app-20240101120000-0007", "app-1", "app-1-2-3"}) {
     INFO(id);
