@@ -12,6 +12,14 @@ absl::Status BadFlagValue(std::string_view flag, std::string_view value, std::st
   return absl::InvalidArgumentError(StrCat(flag, " '", value, "': ", why));
 }
 
+absl::StatusOr<int> ParsePortFlag(std::string_view flag, std::string_view value) {
+  int port = 0;
+  if (!ParseNumber(value, &port) || port < 0 || port > 65535) {
+    return BadFlagValue(flag, value, "expected a port number 0-65535 (0 = any free port)");
+  }
+  return port;
+}
+
 absl::Status MissingValue(std::string_view flag) {
   return absl::InvalidArgumentError(StrCat(flag, ": missing value"));
 }

@@ -329,8 +329,8 @@ absl::StatusOr<Config> Config::Deserialize(std::string_view text) {
   for (std::string_view line : Split(text, '\n', true)) {
     const size_t eq = line.find('=');
     std::string value;
-    const std::string escaped(eq == std::string_view::npos ? "" : line.substr(eq + 1));
-    if (eq == std::string_view::npos || !absl::CUnescape(escaped, &value)) {
+    if (eq == std::string_view::npos ||
+        !absl::CUnescape(std::string(line.substr(eq + 1)), &value)) {
       return absl::InvalidArgumentError(StrCat("malformed serialized setting '", line, "'"));
     }
     RETURN_IF_ERROR(config.Set(line.substr(0, eq), value));

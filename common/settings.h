@@ -80,8 +80,8 @@ absl::Status ValidateSetting(std::string_view name, std::string_view value);
 std::string SettingsTableMarkdown();
 
 // One warning line per "key=value" of `conf_flags` that `program` (a SettingReader bit)
-// does not read, naming who does: "setting kiln.deploy.spreadOut is read by kiln-master,
-// not by kiln-submit: ignored here". Malformed or unknown entries are left to Load.
+// does not read, naming who does: "setting kiln.deploy.spreadOut is read by kiln-master
+// only: ignored by kiln-submit". Malformed or unknown entries are left to Load.
 std::vector<std::string> UnreadSettingWarnings(const std::vector<std::string>& conf_flags,
                                                SettingReader program,
                                                std::string_view program_name);

@@ -8,17 +8,7 @@
 #include "common/strings.h"
 
 namespace kiln::master {
-namespace {
-
-absl::StatusOr<int> ParsePort(std::string_view flag, std::string_view value) {
-  int port = 0;
-  if (!ParseNumber(value, &port) || port < 0 || port > 65535) {
-    return BadFlagValue(flag, value, "expected a port number 0..65535 (0 = any free port)");
-  }
-  return port;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& args) {
   MasterFlags flags;
@@ -60,9 +50,9 @@ absl::StatusOr<MasterFlags> ParseMasterFlags(const std::vector<std::string>& arg
       if (value.empty()) return BadFlagValue(name, value, "expected a host name or address");
       flags.host = value;
     } else if (name == "--port") {
-      ASSIGN_OR_RETURN(flags.port, ParsePort(name, value));
+      ASSIGN_OR_RETURN(flags.port, ParsePortFlag(name, value));
     } else if (name == "--ui-port") {
-      ASSIGN_OR_RETURN(flags.ui_port, ParsePort(name, value));
+      ASSIGN_OR_RETURN(flags.ui_port, ParsePortFlag(name, value));
     } else if (name == "--conf") {
       if (size_t eq = value.find('='); eq == std::string::npos || eq == 0) {
         return BadFlagValue(name, value, "expected key=value");

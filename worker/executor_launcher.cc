@@ -196,17 +196,18 @@ void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {
     const bool killed =
         absl::IsCancelled(spawned.status()) || table_->IsKillRequested(r.app_id(), r.executor_id());
     table_->EndLaunch(r.app_id(), r.executor_id());
-    std::string message = StrCat("cannot launch executor: ", View(spawned.status().message()));
-    if (killed && table_->IsAppFinished(r.app_id())) {
-      message = "its application ended before the executor started";
-    }
+    const proto::ExecutorState state =
+        killed ? EndedBeforeStart(r.app_id()) : proto::EXECUTOR_FAILED;
+    const std::string message =
+        state == proto::EXECUTOR_EXITED
+            ? "its application ended before the executor started"
+            : StrCat("cannot launch executor: ", View(spawned.status().message()));
     if (killed) {
       spdlog::info("app={} executor={} killed before it started", r.app_id(), r.executor_id());
     } else {
       spdlog::warn("app={} executor={}: {}", r.app_id(), r.executor_id(), message);
     }
-    reporter_->Report(r.app_id(), r.executor_id(),
-                      killed ? EndedBeforeStart(r.app_id()) : proto::EXECUTOR_FAILED, message);
+    reporter_->Report(r.app_id(), r.executor_id(), state, message);
     return;
   }
   spdlog::info("executor started app={} executor={} pid={} dir={}{}", r.app_id(), r.executor_id(),

@@ -64,16 +64,14 @@ void MasterLink::Heartbeat() {
   const std::string& worker_id = options_.registration.worker_id();
   auto reply = client_->WorkerHeartbeat(worker_id);
   if (!reply.ok()) {
-    if (!failing_) {  // a run of failures is logged once, and the recovery
+    if (health_.reachable) {  // a run of failures is logged once, and the recovery
       spdlog::warn("heartbeat to master {} failed (will keep trying): {}", options_.master_url,
                    View(reply.status().message()));
     }
-    failing_ = true;
     health_.reachable = false;
     return;
   }
-  if (failing_) spdlog::info("master {} reachable again", options_.master_url);
-  failing_ = false;
+  if (!health_.reachable) spdlog::info("master {} reachable again", options_.master_url);
   health_.reachable = true;
   if (!reply->reregister()) return;
   spdlog::info("master {} asks worker={} to register again", options_.master_url, worker_id);

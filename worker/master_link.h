@@ -64,7 +64,6 @@ class MasterLink {
   MasterClient* const client_;
   const RunningExecutors running_;
   PeriodicThread heartbeats_;
-  bool failing_ = false;            // heartbeats fail since the last success (loop thread only)
   MasterLinkHealth unused_health_;  // where options_.health is null
 };
 

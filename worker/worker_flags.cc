@@ -58,13 +58,6 @@ std::string WorkerUsage() {
 
 namespace {
 
-absl::Status ParsePort(const std::string& flag, const std::string& value, int* out) {
-  if (!ParseNumber(value, out) || *out < 0 || *out > 65535) {
-    return BadFlagValue(flag, value, "expected a port number 0-65535 (0 = any free port)");
-  }
-  return absl::OkStatus();
-}
-
 using Handler = std::function<absl::Status(const std::string& flag, const std::string& value)>;
 
 std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* memory_set,
@@ -111,11 +104,13 @@ std::map<std::string, Handler> Handlers(WorkerFlags* f, bool* cores_set, bool* m
     *host_set = true;
     return absl::OkStatus();
   };
-  h["--port"] = [f](const std::string& flag, const std::string& v) {
-    return ParsePort(flag, v, &f->port);
+  h["--port"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    ASSIGN_OR_RETURN(f->port, ParsePortFlag(flag, v));
+    return absl::OkStatus();
   };
-  h["--ui-port"] = [f](const std::string& flag, const std::string& v) {
-    return ParsePort(flag, v, &f->ui_port);
+  h["--ui-port"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
+    ASSIGN_OR_RETURN(f->ui_port, ParsePortFlag(flag, v));
+    return absl::OkStatus();
   };
   h["--conf"] = [f](const std::string& flag, const std::string& v) -> absl::Status {
     if (v.find('=') == std::string::npos) return BadFlagValue(flag, v, "expected key=value");
