@@ -30,6 +30,7 @@ std::vector<std::string> BuildExecutorArgv(const ExecutorCommand& c) {
       StrCat("--host=", c.host),
       StrCat("--shuffle-address=", c.shuffle_address),
       StrCat("--app-dir=", c.app_dir),
+      StrCat("--credentials-on-stdin=", c.credentials_on_stdin),
   };
 }
 
@@ -64,6 +65,8 @@ absl::StatusOr<ExecutorCommand> ParseExecutorArgv(int argc, const char* const* a
         c.shuffle_address = value;
       else if (key == "app-dir")
         c.app_dir = value;
+      else if (key == "credentials-on-stdin")
+        ok = ParseBool(value, &c.credentials_on_stdin);
       else
         ok = false;
     }

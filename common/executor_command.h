@@ -5,6 +5,7 @@
 //
 //   <binary> --kiln-executor --driver=H:P --app-id=A --executor-id=N --cores=C
 //            --memory-mb=M --worker-id=W --host=H --shuffle-address=H:P --app-dir=D
+//            [--credentials-on-stdin=true]
 //
 // One argument per value (the worker uses execve, no shell), so values may hold spaces.
 // Pure functions: thread-safe.
@@ -29,6 +30,9 @@ struct ExecutorCommand {
   std::string host;             // the host the worker advertises: the executor's host
   std::string shuffle_address;  // host:port of the worker's shuffle service
   std::string app_dir;          // absolute <work-dir>/<app-id> on the worker
+  // The worker writes the cluster's credentials (rpc::EncodeCredentials) to the
+  // executor's stdin and closes it: secrets never appear in an argv or environment.
+  bool credentials_on_stdin = false;
 };
 
 inline constexpr std::string_view kExecutorFlag = "--kiln-executor";

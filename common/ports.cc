@@ -42,4 +42,8 @@ absl::Status CheckPortFree(const std::string& host, int port) {
   return status;
 }
 
+bool IsLoopbackHost(std::string_view host) {
+  return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "[::1]";
+}
+
 }  // namespace kiln

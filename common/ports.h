@@ -3,6 +3,7 @@
 // (gRPC, httplib) tries and reports the failure in its own words.
 
 #include <string>
+#include <string_view>
 
 #include "absl/status/status.h"
 
@@ -12,5 +13,8 @@ namespace kiln {
 // interface) can be bound now. UNAVAILABLE "127.0.0.1:7077 is in use by another
 // process" when it is taken; the error names host:port for other failures too.
 absl::Status CheckPortFree(const std::string& host, int port);
+
+// True when `host` names only this machine: localhost, 127.x.y.z, ::1.
+bool IsLoopbackHost(std::string_view host);
 
 }  // namespace kiln

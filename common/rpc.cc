@@ -3,6 +3,7 @@
 #include "common/ports.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "spdlog/spdlog.h"
 
 namespace kiln::rpc {
 
@@ -25,7 +26,9 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
   grpc::ServerBuilder builder;
   RunningServer out;
   std::string address = StrCat(options.host, ":", options.port);
-  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &out.port);
+  const std::shared_ptr<const Security> security =
+      options.security != nullptr ? options.security : Security::None();
+  builder.AddListeningPort(address, security->ServerCredentials(), &out.port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(options.max_message_bytes));
   // Detect dead peers on long-lived streams (executor <-> driver).
@@ -42,10 +45,15 @@ absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
     return absl::UnavailableError(
         StrCat("cannot listen on ", address, " (is the host an address of this machine?)"));
   }
+  if (std::string warning = InsecureListenWarning(address, options.host, *security);
+      !warning.empty()) {
+    spdlog::warn("{}", warning);
+  }
   return out;
 }
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t max_message_bytes) {
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t max_message_bytes,
+                                           const std::shared_ptr<const Security>& security) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(static_cast<int>(max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(max_message_bytes));
@@ -56,7 +64,7 @@ std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address, int64_t m
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+  return (security != nullptr ? *security : *Security::None()).Channel(address, args);
 }
 
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::milliseconds timeout) {

@@ -10,6 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/rpc_security.h"
 #include "grpcpp/grpcpp.h"
 
 namespace kiln::rpc {
@@ -26,6 +27,9 @@ struct ServerOptions {
   // connection. The driver waits kiln.network.timeout before it gives up on an executor.
   std::chrono::milliseconds keepalive_time{10'000};
   std::chrono::milliseconds keepalive_timeout{10'000};
+  // Authentication and TLS of every call (null = none). A server bound to an address
+  // other than loopback without authentication logs a warning.
+  std::shared_ptr<const Security> security;
 };
 
 struct RunningServer {
@@ -38,9 +42,11 @@ struct RunningServer {
 absl::StatusOr<RunningServer> StartServer(const ServerOptions& options,
                                           const std::vector<grpc::Service*>& services);
 
-// A channel to "host:port" with Kiln's message-size limit and keepalive settings.
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& address,
-                                           int64_t max_message_bytes = 256 << 20);
+// A channel to "host:port" with Kiln's message-size limit and keepalive settings, secured
+// by `security` (null = none).
+std::shared_ptr<grpc::Channel> MakeChannel(
+    const std::string& address, int64_t max_message_bytes = 256 << 20,
+    const std::shared_ptr<const Security>& security = nullptr);
 
 // A ClientContext with a deadline `timeout` from now.
 std::unique_ptr<grpc::ClientContext> ContextWithDeadline(std::chrono::milliseconds timeout);

@@ -22,6 +22,16 @@ constexpr SettingDef kSettings[] = {
         "Application name shown by the master; empty = the program's file name.", kApp),
     Def("kiln.app.timeout", T::kDuration, "60s",
         "The master ends an application whose driver has been silent this long.", kMaster),
+    Def("kiln.authenticate", T::kBool, "false",
+        "Every RPC carries a token made with the cluster's shared secret, and servers refuse "
+        "calls without a valid one (UNAUTHENTICATED). Set it on every daemon and application "
+        "of a cluster.",
+        kMaster | kWorker | kApp),
+    Def("kiln.authenticate.secretFile", T::kString, "",
+        "File holding the shared secret (at least 16 bytes; surrounding whitespace ignored); "
+        "empty = the environment variable KILN_AUTH_SECRET. Never given on a command line; "
+        "executors get it from their worker through a pipe.",
+        kMaster | kWorker | kApp),
     Def("kiln.cores.max", T::kInt, "0",
         "Cap on an application's total executor cores across the cluster; 0 = no cap.", kApp, 0,
         kIntMax),
@@ -124,6 +134,24 @@ constexpr SettingDef kSettings[] = {
         kApp, 0, kIntMax),
     Def("kiln.shuffle.io.retryWait", T::kDuration, "5s", "Pause before each of those retries.",
         kApp),
+    Def("kiln.ssl.caFile", T::kString, "",
+        "PEM file of the certificates that sign peers' certificates (with kiln.ssl.enabled).",
+        kMaster | kWorker | kApp),
+    Def("kiln.ssl.certFile", T::kString, "",
+        "PEM certificate chain of this process: its server's and, with kiln.ssl.clientAuth, its "
+        "client certificate. It must name the host peers connect to (a DNS or IP "
+        "subjectAltName).",
+        kMaster | kWorker | kApp),
+    Def("kiln.ssl.clientAuth", T::kBool, "true",
+        "With kiln.ssl.enabled, servers require a client certificate signed by kiln.ssl.caFile "
+        "(mutual TLS).",
+        kMaster | kWorker | kApp),
+    Def("kiln.ssl.enabled", T::kBool, "false",
+        "TLS on every gRPC connection (master, workers, drivers, executors, shuffle); needs "
+        "kiln.ssl.certFile, kiln.ssl.keyFile and kiln.ssl.caFile. Executors use their worker's.",
+        kMaster | kWorker | kApp),
+    Def("kiln.ssl.keyFile", T::kString, "", "PEM private key of kiln.ssl.certFile.",
+        kMaster | kWorker | kApp),
     Def("kiln.stage.maxConsecutiveAttempts", T::kInt, "4",
         "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
         "tasks whose output was lost) before the job aborts, naming the shuffle and the host.",

@@ -70,7 +70,21 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
   if (!options.cgroup_procs.empty()) {
     ASSIGN_OR_RETURN(cgroup, OpenFile(options.cgroup_procs, O_WRONLY, "cgroup file"));
   }
-  const int out_fd = out.get(), err_fd = err.get(), cgroup_fd = cgroup.get();
+  // The child's stdin: a pipe holding all of stdin_data, its write end closed, so the
+  // parent never blocks on a child that does not read.
+  ScopedFd in;
+  if (!options.stdin_data.empty()) {
+    if (options.stdin_data.size() > kMaxStdinBytes) {
+      return absl::InvalidArgumentError(StrCat("Spawn: stdin data of ", options.stdin_data.size(),
+                                               " bytes exceeds ", kMaxStdinBytes));
+    }
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return ErrnoError("pipe failed");
+    in = ScopedFd(fds[0]);
+    ScopedFd write_end(fds[1]);
+    RETURN_IF_ERROR(WriteAll(write_end.get(), options.stdin_data, "stdin pipe"));
+  }
+  const int out_fd = out.get(), err_fd = err.get(), cgroup_fd = cgroup.get(), in_fd = in.get();
   pid_t parent = getpid();
   // Block every signal across fork, so the child cannot run one of the parent's
   // handlers before execve; the child resets them all to the default first.
@@ -101,8 +115,12 @@ absl::StatusOr<pid_t> Spawn(const SpawnOptions& options) {
       (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
       _exit(125);
     }
-    int devnull = open("/dev/null", O_RDONLY);
-    if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    if (in_fd >= 0) {
+      dup2(in_fd, STDIN_FILENO);
+    } else {
+      int devnull = open("/dev/null", O_RDONLY);
+      if (devnull >= 0) dup2(devnull, STDIN_FILENO);
+    }
     if (!options.cwd.empty() && chdir(options.cwd.c_str()) != 0) _exit(126);
     execve(argv[0], argv.data(), child_env);
     _exit(127);

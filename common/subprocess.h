@@ -25,7 +25,11 @@ struct SpawnOptions {
   // of its memory is charged there; empty = stay in the parent's cgroup. A child that
   // cannot join says so on its stderr and exits with 125.
   std::string cgroup_procs;
+  // What the child reads on its stdin: these bytes, then end of file, through a pipe
+  // (at most kMaxStdinBytes, written before the fork); empty = /dev/null.
+  std::string stdin_data;
 };
+inline constexpr size_t kMaxStdinBytes = 64 << 10;  // a pipe's default capacity
 
 // Starts the child. Errors name the program. A program that exists but cannot be
 // executed makes the child exit with 127 (seen through Wait).

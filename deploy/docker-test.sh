@@ -3,10 +3,11 @@
 # brings up docker-compose.yml (a master and three workers) under a project name of its
 # own, and checks
 #   1. word count of examples/data/sample.txt through the submit service equals a
-#      reference computed here;
-#   2. a larger word count stays exact when one worker container is `docker kill`ed in
+#      reference computed here, on a cluster authenticated by default;
+#   2. a driver without the cluster's secret is refused, saying why;
+#   3. a larger word count stays exact when one worker container is `docker kill`ed in
 #      the middle of it;
-#   3. another stays exact when a second worker is cut off with `docker network
+#   4. another stays exact when a second worker is cut off with `docker network
 #      disconnect` in the middle of it, and the master shows that worker DEAD;
 # then removes every container, network and volume it made, also when a check fails.
 # Exit 0 when all pass, 1 when one fails, 77 (skipped) where Docker cannot run.
@@ -91,6 +92,16 @@ dc run --rm submit >"$run/submit1.out" 2>"$run/submit1.err" ||
   fail "submit exited $?: $(tail -5 "$run/submit1.err")"
 check_output "$run/data/wordcount" examples/data/sample.txt
 head -n 1 "$run/submit1.out" | grep -q . || fail "submit printed no top words"
+grep -q 'security="authentication on' <(dc logs --no-color master) ||
+  fail "the master does not log authentication on"
+
+say "2. a driver without the secret is refused"
+if dc run --rm --no-deps -e KILN_CONF_kiln_authenticate=false submit \
+  >"$run/nosecret.out" 2>"$run/nosecret.err"; then
+  fail "a submit without the secret succeeded"
+fi
+grep -q "requires authentication" "$run/nosecret.err" ||
+  fail "the refusal does not say why: $(tail -3 "$run/nosecret.err")"
 
 # Runs a word count of data/big in the background; its pid in $job.
 start_big_job() {
@@ -105,14 +116,14 @@ finish_big_job() {
   check_output "$run/data/$1" "$run/data/big"/part*.txt
 }
 
-say "2. a worker container is killed in the middle of a job"
+say "3. a worker container is killed in the middle of a job"
 start_big_job killed
 docker kill "${workers[0]}" >/dev/null
 kill -0 "$job" 2>/dev/null || fail "the job ended before the kill: not a mid-job kill"
 finish_big_job killed
 wait_for 30 "the killed worker DEAD" dead_is 1
 
-say "3. a worker is cut off from the network in the middle of a job"
+say "4. a worker is cut off from the network in the middle of a job"
 network="${project}_default"
 start_big_job cut
 docker network disconnect "$network" "${workers[1]}"

@@ -2,7 +2,8 @@
 # Daemons on separate machines, tested for real: four network namespaces made here (a
 # master, two workers and a submitting host, each with its own address on a bridge of a
 # fifth namespace, joined by veth pairs), the daemons started with deploy/sbin's scripts
-# as an operator would, and
+# as an operator would (authentication on: the master makes the secret, the operator
+# copies it; a worker without it is refused), and
 #   1. word count submitted from the fourth host equals a reference computed here;
 #   2. a larger word count stays exact when one worker's link goes down in the middle of
 #      it, and the master shows that worker DEAD;
@@ -84,10 +85,23 @@ for node in worker1 worker2; do
   printf 'kiln.worker.heartbeatInterval 500ms\n' >"$run/$node/conf/kiln-defaults.conf"
 done
 
-say "starting the master and two workers with deploy/sbin"
+say "starting the master and two workers with deploy/sbin (authentication on by default)"
 sbin master start-master.sh
+[ -s "$run/master/conf/secret" ] || fail "start-master.sh made no secret in its config dir"
+if sbin worker1 start-worker.sh >"$run/nosecret.out" 2>&1; then
+  fail "a worker without the cluster's secret started"
+fi
+grep -q "no secret in" "$run/nosecret.out" ||
+  fail "a worker without the secret does not say why: $(tail -2 "$run/nosecret.out")"
+# The operator copies the master's secret to the workers and to the submitting machine.
+for node in worker1 worker2 client; do
+  mkdir -p "$run/$node/conf"
+  install -m 600 "$run/master/conf/secret" "$run/$node/conf/secret"
+done
 sbin worker1 start-worker.sh
 sbin worker2 start-worker.sh
+grep -q 'security="authentication on' "$run"/master/logs/*.out ||
+  fail "the master does not log authentication on"
 master_count() { JSON_VIA="ip netns exec $(ns_of client)" json_count "http://${addr[master]}:8080/json" "$1"; }
 workers_in() { master_count "sum(w['state'] == '$1' for w in j['workers'])"; }
 busy() { [ "$(master_count "sum(w['coresused'] for w in j['workers'])")" -gt 0 ]; }
@@ -99,6 +113,7 @@ submit() {
   in_ns client env KILN_CONF_kiln_network_timeout=3s KILN_CONF_kiln_executor_heartbeatInterval=500ms \
     KILN_CONF_kiln_shuffle_io_retryWait=500ms \
     "$bin/kiln-submit" --master "kiln://${addr[master]}:7077" --conf "kiln.driver.host=${addr[client]}" \
+    --conf kiln.authenticate=true --conf "kiln.authenticate.secretFile=$run/client/conf/secret" \
     "$bin/wordcount" "$@"
 }
 

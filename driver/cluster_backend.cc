@@ -11,18 +11,17 @@
 #include "common/background.h"
 #include "common/clients/master_client.h"
 #include "common/files.h"
+#include "common/ports.h"
 #include "common/rpc.h"
 #include "common/strings.h"
 #include "driver/backend.h"
 #include "driver/driver_service.h"
 #include "spdlog/spdlog.h"
 
+extern char** environ;
+
 namespace kiln::internal {
 namespace {
-
-bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host.starts_with("127.") || host == "::1";
-}
 
 class ClusterBackend final : public Backend {
  public:
@@ -39,9 +38,12 @@ class ClusterBackend final : public Backend {
     std::string host = conf.GetString("kiln.driver.host");
     if (host.empty()) {
       char name[256] = {0};
-      host =
-          IsLoopback(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1" : name;
+      host = IsLoopbackHost(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1"
+                                                                                     : name;
     }
+    absl::StatusOr<rpc::Credentials> credentials = rpc::LoadCredentials(conf, environ);
+    if (!credentials.ok()) return credentials.status();
+    const auto security = std::make_shared<const rpc::Security>(*std::move(credentials));
     std::string conf_text = conf.Serialize();
     const std::chrono::milliseconds network_timeout = conf.GetDuration("kiln.network.timeout");
     service_ =
@@ -51,12 +53,13 @@ class ClusterBackend final : public Backend {
                                                              .network_timeout = network_timeout},
                                         options_.tasks);
     rpc::ServerOptions server_options;
-    server_options.host = IsLoopback(host) ? host : "0.0.0.0";
+    server_options.host = IsLoopbackHost(host) ? host : "0.0.0.0";
     server_options.port = static_cast<int>(conf.GetInt("kiln.driver.port"));
     server_options.max_message_bytes = conf.GetBytes("kiln.rpc.message.maxSize");
     // An executor's connection outlives a pause shorter than kiln.network.timeout: the
     // heartbeats decide, not gRPC's keepalive.
     server_options.keepalive_timeout = network_timeout;
+    server_options.security = security;
     absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {service_.get()});
     if (!server.ok()) return server.status();
     server_ = std::move(server->server);
@@ -64,6 +67,7 @@ class ClusterBackend final : public Backend {
 
     MasterClientOptions client_options;
     client_options.address = master.ToString();
+    client_options.security = security;
     client_options.retry_for = conf.GetDuration("kiln.master.connectTimeout");
     client_options.call_timeout =
         std::min(client_options.retry_for, std::chrono::milliseconds(5000));
@@ -83,6 +87,11 @@ class ClusterBackend final : public Backend {
     request.set_request_id(StrCat(host, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()), "-",
                                   std::random_device{}()));
     absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
+    if (absl::IsUnauthenticated(reply.status())) {
+      return absl::UnauthenticatedError(
+          StrCat("master ", options_.master.original,
+                 " refused this application: ", View(reply.status().message())));
+    }
     if (!reply.ok()) {
       return absl::UnavailableError(StrCat("cannot register with master ", options_.master.original,
                                            " within ", client_options.retry_for.count(),

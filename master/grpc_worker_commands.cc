@@ -10,7 +10,8 @@ GrpcWorkerCommands::GrpcWorkerCommands(GrpcWorkerCommandsOptions options)
             WorkerClientOptions{.address = address,
                                 .call_timeout = options.call_timeout,
                                 .retry_for = options.retry_for,
-                                .max_message_bytes = options.max_message_bytes});
+                                .max_message_bytes = options.max_message_bytes,
+                                .security = options.security});
       }) {}
 
 GrpcWorkerCommands::~GrpcWorkerCommands() = default;

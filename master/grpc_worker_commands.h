@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/clients/client_cache.h"
+#include "common/rpc_security.h"
 #include "master/worker_commands.h"
 
 namespace kiln {
@@ -21,6 +22,7 @@ struct GrpcWorkerCommandsOptions {
   // delays the commands queued behind it, and liveness will catch a dead one.
   std::chrono::milliseconds retry_for{3000};
   int64_t max_message_bytes = 256 << 20;
+  std::shared_ptr<const rpc::Security> security;  // null = none
 };
 
 class GrpcWorkerCommands final : public WorkerCommands {

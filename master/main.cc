@@ -15,6 +15,7 @@
 #include "common/logging.h"
 #include "common/ready_file.h"
 #include "common/rpc.h"
+#include "common/rpc_security.h"
 #include "common/settings.h"
 #include "common/strings.h"
 #include "common/version.h"
@@ -57,6 +58,8 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   const std::string shown_host = ShownHost(flags.host);
   GrpcWorkerCommandsOptions command_options;
   command_options.max_message_bytes = settings.max_message_bytes;
+  const auto security = std::make_shared<const rpc::Security>(settings.credentials);
+  command_options.security = security;
   GrpcWorkerCommands commands(command_options);
   KeyedSerialQueue queue(8);  // worker commands, off the RPC threads, in order per worker
 
@@ -75,6 +78,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   server_options.host = flags.host;
   server_options.port = flags.port;
   server_options.max_message_bytes = settings.max_message_bytes;
+  server_options.security = security;
   absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service});
   if (!server.ok()) {
     std::fprintf(stderr, "kiln-master: --port %d: %s\n", flags.port,
@@ -110,8 +114,8 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   LivenessSweeper sweeper(liveness, &master);
   sweeper.Start();
 
-  spdlog::info("master started url={} ui=http://{}:{} id={}", url, shown_host, *ui_port,
-               master.id());
+  spdlog::info("master started url={} ui=http://{}:{} id={} security=\"{}\"", url, shown_host,
+               *ui_port, master.id(), security->Describe());
   if (!flags.ready_file.empty()) {
     absl::Status s = WriteReadyFile(
         flags.ready_file,

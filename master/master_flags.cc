@@ -98,6 +98,7 @@ absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char
   int64_t retries = config.GetInt("kiln.deploy.maxExecutorRetries");
   out.max_executor_retries = static_cast<int>(std::min<int64_t>(retries, INT_MAX));
   out.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
+  ASSIGN_OR_RETURN(out.credentials, rpc::LoadCredentials(config, environ));
   if (out.worker_timeout.count() <= 0) {
     return absl::InvalidArgumentError("setting kiln.worker.timeout: must be greater than 0");
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/rpc_security.h"
 
 namespace kiln::master {
 
@@ -39,6 +40,7 @@ struct MasterSettings {
   bool spread_out = true;
   int max_executor_retries = 10;
   int64_t max_message_bytes = 256 << 20;
+  rpc::Credentials credentials;  // kiln.authenticate, kiln.ssl.*
 };
 absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char** environ);
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <thread>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/subprocess.h"
 #include "common/units.h"
 #include "proto/driver.grpc.pb.h"
 #include "runtime/block_store.h"
@@ -113,6 +115,27 @@ void ExitZeroOnSigterm() {
   }).detach();
 }
 
+// The credentials the worker wrote to this process's stdin (see ExecutorCommand); stdin
+// is then /dev/null, as for an executor without them.
+absl::StatusOr<rpc::Credentials> ReadCredentialsFromStdin() {
+  std::string bytes;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("cannot read the credentials on stdin");
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+    if (bytes.size() > kMaxStdinBytes) return absl::InvalidArgumentError("credentials too large");
+  }
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0 && devnull != STDIN_FILENO) {
+    dup2(devnull, STDIN_FILENO);
+    close(devnull);
+  }
+  return rpc::DecodeCredentials(bytes);
+}
+
 }  // namespace
 
 int RunExecutorProcess(int argc, const char* const* argv) {
@@ -123,13 +146,22 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     spdlog::error("{}", View(args.status().message()));
     return 2;
   }
+  std::shared_ptr<const rpc::Security> security = rpc::Security::None();
+  if (args->credentials_on_stdin) {
+    absl::StatusOr<rpc::Credentials> credentials = ReadCredentialsFromStdin();
+    if (!credentials.ok()) {
+      spdlog::error("{}", View(credentials.status().message()));
+      return 2;
+    }
+    security = std::make_shared<const rpc::Security>(*std::move(credentials));
+  }
   absl::StatusOr<std::string> self = SelfExePath();
   absl::StatusOr<std::string> digest = self.ok() ? Sha256File(*self) : self.status();
   if (!digest.ok()) {
     spdlog::error("cannot compute this binary's digest: {}", View(digest.status().message()));
     return 1;
   }
-  auto stub = proto::Driver::NewStub(rpc::MakeChannel(args->driver_address));
+  auto stub = proto::Driver::NewStub(rpc::MakeChannel(args->driver_address, 256 << 20, security));
   grpc::ClientContext context;
   auto stream = stub->Connect(&context);
   proto::ExecutorMessage hello;
@@ -168,6 +200,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
       .fetch_max_retries = static_cast<int>(conf->GetInt("kiln.shuffle.io.maxRetries")),
       .fetch_retry_wait = conf->GetDuration("kiln.shuffle.io.retryWait"),
+      .security = security,
   });
   // Cached blocks on disk and spill files go under the application dir, removed with it.
   const std::string blocks_dir = StrCat(args->app_dir, "/blocks-", args->executor_id);

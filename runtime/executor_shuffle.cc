@@ -10,7 +10,7 @@ namespace {
 class ExecutorShuffle final : public ShuffleEnv {
  public:
   explicit ExecutorShuffle(ShuffleEnvOptions options)
-      : options_(std::move(options)), clients_(options_.max_message_bytes) {}
+      : options_(std::move(options)), clients_(options_.max_message_bytes, options_.security) {}
 
   std::unique_ptr<ShuffleWriter> NewWriter(int shuffle_id, int map_id, int num_partitions,
                                            WriterMemory memory) override {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "common/rpc_security.h"
 #include "runtime/block_format.h"
 #include "runtime/shuffle_env.h"
 
@@ -24,6 +25,7 @@ struct ShuffleEnvOptions {
   int64_t max_message_bytes = 256 << 20;             // kiln.rpc.message.maxSize
   int fetch_max_retries = 3;                         // kiln.shuffle.io.maxRetries
   std::chrono::milliseconds fetch_retry_wait{5000};  // kiln.shuffle.io.retryWait
+  std::shared_ptr<const rpc::Security> security;     // of shuffle fetches; null = none
 };
 
 std::unique_ptr<ShuffleEnv> MakeShuffleEnv(ShuffleEnvOptions options);

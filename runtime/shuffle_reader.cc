@@ -54,10 +54,11 @@ std::optional<FetchFailure> GetFetchFailure(const absl::Status& status) {
   return failure;
 }
 
-WorkerClientCache::WorkerClientCache(int64_t max_message_bytes)
-    : ClientCache<WorkerClient>([max_message_bytes](const std::string& address) {
-        return std::make_shared<WorkerClient>(
-            WorkerClientOptions{.address = address, .max_message_bytes = max_message_bytes});
+WorkerClientCache::WorkerClientCache(int64_t max_message_bytes,
+                                     std::shared_ptr<const rpc::Security> security)
+    : ClientCache<WorkerClient>([max_message_bytes, security](const std::string& address) {
+        return std::make_shared<WorkerClient>(WorkerClientOptions{
+            .address = address, .max_message_bytes = max_message_bytes, .security = security});
       }) {}
 
 WorkerShuffleReader::WorkerShuffleReader(WorkerShuffleReaderOptions options,

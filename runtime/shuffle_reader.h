@@ -52,7 +52,8 @@ std::optional<FetchFailure> GetFetchFailure(const absl::Status& status);
 // One WorkerClient per worker address, shared by the tasks of an executor.
 class WorkerClientCache : public ClientCache<WorkerClient> {
  public:
-  explicit WorkerClientCache(int64_t max_message_bytes = 256 << 20);
+  explicit WorkerClientCache(int64_t max_message_bytes = 256 << 20,
+                             std::shared_ptr<const rpc::Security> security = nullptr);
 };
 
 struct WorkerShuffleReaderOptions {

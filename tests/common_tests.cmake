@@ -8,6 +8,7 @@ kiln_add_test(NAME common_test LABEL unit
     ${CMAKE_CURRENT_LIST_DIR}/common/key_hash_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/master_url_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/ready_file_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/rpc_security_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/settings_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/strings_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/units_test.cc

@@ -70,3 +70,10 @@ add_dependencies(install_test kiln-master kiln-worker kiln-submit kiln)
 kiln_add_test(NAME memory_test LABEL memory
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/spill_test.cc
   LIBS kiln_job_test_util)
+
+# kiln.authenticate on a real cluster: every RPC method refused without the secret, a job
+# with it, the secret in no argv, environment, log or page.
+kiln_add_test(NAME security_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/security_test.cc
+  LIBS kiln_job_test_util kiln)
+add_dependencies(security_test kiln-master kiln-worker kiln-submit wordcount slow_app)

@@ -5,11 +5,14 @@
 #include "common/executor_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
+#include "common/rpc_security.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/subprocess.h"
 #include "common/units.h"
 #include "spdlog/spdlog.h"
+
+extern char** environ;
 
 namespace kiln::worker {
 
@@ -156,12 +159,16 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
       .host = options_.host,
       .shuffle_address = StrCat(options_.host, ":", options_.port),
       .app_dir = StrCat(options_.work_dir, "/", r.app_id()),
+      .credentials_on_stdin = !options_.executor_credentials.empty(),
   };
   SpawnOptions spawn;
   spawn.argv = BuildExecutorArgv(command);
   spawn.stdout_path = dir + "/stdout";
   spawn.stderr_path = dir + "/stderr";
   spawn.die_with_parent = true;
+  spawn.stdin_data = options_.executor_credentials;
+  spawn.env = rpc::EnvironmentWithoutSecret(environ);
+  if (spawn.env.empty()) spawn.env.push_back("PATH=/usr/bin:/bin");  // empty = inherit
   // Last check before the fork (a kill after it is sent by SetRunning at once).
   if (table_->IsKillRequested(r.app_id(), r.executor_id())) {
     return absl::CancelledError("killed before it started");

@@ -42,6 +42,9 @@ struct ExecutorLauncherOptions {
   // Where executors with a memory limit get a cgroup that enforces it; null = none (the
   // table's RSS watchdog enforces it).
   const MemoryCgroups* cgroups = nullptr;
+  // rpc::EncodeCredentials of the worker's credentials, written to each executor's stdin
+  // (never its argv or environment); empty = the executor's stdin is /dev/null.
+  std::string executor_credentials;
   // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
   // CANCELLED). Optional.
   std::function<void(const std::string& digest)> cancel_fetch;

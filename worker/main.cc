@@ -14,6 +14,7 @@
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
+#include "common/rpc_security.h"
 #include "common/settings.h"
 #include "common/strings.h"
 #include "common/version.h"
@@ -154,6 +155,9 @@ int Main(int argc, char** argv) {
 
   auto options = OptionsFrom(*flags, *config);
   if (!options.ok()) return Fail(kExitBadUsage, View(options.status().message()));
+  auto credentials = rpc::LoadCredentials(*config, environ);
+  if (!credentials.ok()) return Fail(kExitBadUsage, View(credentials.status().message()));
+  options->credentials = *std::move(credentials);
   std::string memory_limits;
   auto cgroups = OpenCgroups(*config, &memory_limits);
   if (!cgroups.ok()) {
@@ -175,10 +179,12 @@ int Main(int argc, char** argv) {
   spdlog::info("executor memory limits: {}", memory_limits);
   if (absl::Status s = worker.Register(); !s.ok()) {
     if (shutdown.HasBeenNotified()) return 0;
-    spdlog::error(
-        "{} (is a master running there? check --master and "
-        "kiln.master.connectTimeout)",
-        View(s.message()));
+    // Unreachable: say where to look; refused (a wrong secret, a bad request): as is.
+    spdlog::error("{}{}", View(s.message()),
+                  absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)
+                      ? " (is a master running there? check --master and "
+                        "kiln.master.connectTimeout)"
+                      : "");
     return 1;
   }
   // Ready once registered: the master lists it, and it takes executors.

@@ -6,6 +6,7 @@
 
 #include "common/clients/driver_client.h"
 #include "common/files.h"
+#include "common/ports.h"
 #include "common/retry.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -61,9 +62,12 @@ class Worker::ActiveFetches {
 
 namespace {
 
-MasterClientOptions MasterOptions(const WorkerOptions& o, std::chrono::milliseconds retry_for) {
+MasterClientOptions MasterOptions(const WorkerOptions& o,
+                                  std::shared_ptr<const rpc::Security> security,
+                                  std::chrono::milliseconds retry_for) {
   MasterClientOptions m;
   m.address = o.master_address;
+  m.security = std::move(security);
   m.call_timeout = std::min<std::chrono::milliseconds>(std::chrono::seconds(5), o.connect_timeout);
   m.retry_for = retry_for;
   return m;
@@ -73,6 +77,7 @@ MasterClientOptions MasterOptions(const WorkerOptions& o, std::chrono::milliseco
 
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
+      security_(std::make_shared<const rpc::Security>(options_.credentials)),
       fetches_(std::make_unique<ActiveFetches>()),
       shuffle_({.work_dir = options_.work_dir,
                 .chunk_size = options_.shuffle_chunk_size,
@@ -84,7 +89,7 @@ Worker::Worker(WorkerOptions options)
                   return FetchBinary(s, d, p);
                 },
                 {.max_bytes = options_.binary_cache_max_bytes}),
-      master_(MasterOptions(options_, std::chrono::milliseconds(0))) {
+      master_(MasterOptions(options_, security_, std::chrono::milliseconds(0))) {
   info_.host = options_.host;
   info_.master_url = options_.master_url;
   info_.cores = options_.cores;
@@ -98,6 +103,7 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   DriverClientOptions options;
   options.address = source.driver_address;
   options.max_message_bytes = options_.max_message_bytes;
+  options.security = security_;
   spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
                source.driver_address);
   return fetches_->Fetch(std::move(options), source.app_id, digest, dest_path);
@@ -167,8 +173,10 @@ absl::Status Worker::Listen() {
   work_dir_claim_ = *std::move(claim);
   // On a loopback-only setup listen on loopback only; otherwise on every interface.
   const std::string bind_host = IsLoopbackHost(options_.host) ? options_.host : "0.0.0.0";
-  rpc::ServerOptions server_options{
-      .host = bind_host, .port = options_.port, .max_message_bytes = options_.max_message_bytes};
+  rpc::ServerOptions server_options{.host = bind_host,
+                                    .port = options_.port,
+                                    .max_message_bytes = options_.max_message_bytes,
+                                    .security = security_};
   absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service_});
   if (!server.ok()) return Annotate(server.status(), StrCat("--port ", options_.port));
   server_ = *std::move(server);
@@ -188,8 +196,9 @@ absl::Status Worker::Listen() {
   driver_notices_ = std::make_unique<WorkQueue<DriverNotice>>(
       WorkQueue<DriverNotice>::Options{.threads = 1}, [this](std::vector<DriverNotice>& batch) {
         for (const DriverNotice& n : batch) {
-          DriverClient client(
-              {.address = n.driver_address, .max_message_bytes = options_.max_message_bytes});
+          DriverClient client({.address = n.driver_address,
+                               .max_message_bytes = options_.max_message_bytes,
+                               .security = security_});
           absl::Status s = client.ExecutorFailed(n.request);
           if (!s.ok()) {
             spdlog::debug("app={} executor={}: the driver did not hear of its failure: {}",
@@ -221,14 +230,16 @@ absl::Status Worker::Listen() {
           .host = options_.host,
           .port = info_.port,
           .cgroups = options_.cgroups,
+          .executor_credentials = rpc::EncodeCredentials(options_.credentials),
           .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};
 
   link_ = MakeMasterLink();
-  spdlog::info("worker={} listening grpc={}:{} ui={}:{} cores={} memory=\"{}\" work_dir={}",
-               info_.id, bind_host, info_.port, bind_host, info_.ui_port, options_.cores,
-               FormatMib(options_.memory_mb), options_.work_dir);
+  spdlog::info(
+      "worker={} listening grpc={}:{} ui={}:{} cores={} memory=\"{}\" work_dir={} security=\"{}\"",
+      info_.id, bind_host, info_.port, bind_host, info_.ui_port, options_.cores,
+      FormatMib(options_.memory_mb), options_.work_dir, security_->Describe());
   return absl::OkStatus();
 }
 

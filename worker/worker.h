@@ -58,6 +58,9 @@ struct WorkerOptions {
   // Executors' memory cgroups (kiln.worker.memoryLimits); null = the RSS watchdog alone.
   // Owned by the caller; outlives the worker.
   const MemoryCgroups* cgroups = nullptr;
+  // kiln.authenticate, kiln.ssl.*: of the worker's servers and calls, and handed to its
+  // executors through a pipe.
+  rpc::Credentials credentials;
 };
 
 class Worker {
@@ -93,7 +96,8 @@ class Worker {
   std::unique_ptr<MasterLink> MakeMasterLink();
 
   const WorkerOptions options_;
-  ScopedFd work_dir_claim_;  // held while the worker runs (ClaimFile)
+  const std::shared_ptr<const rpc::Security> security_;  // from options_.credentials
+  ScopedFd work_dir_claim_;                              // held while the worker runs (ClaimFile)
   WorkerInfo info_;
   RealProcessControl processes_;
   std::unique_ptr<ActiveFetches> fetches_;

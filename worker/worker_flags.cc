@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/cli.h"
+#include "common/ports.h"
 #include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -26,10 +27,6 @@ MachineInfo DetectMachine() {
   char name[256] = {};
   if (gethostname(name, sizeof(name) - 1) == 0 && name[0] != '\0') info.hostname = name;
   return info;
-}
-
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host.starts_with("127.") || host == "::1" || host == "[::1]";
 }
 
 std::string WorkerUsage() {

@@ -46,7 +46,4 @@ std::string WorkerUsage();
 absl::StatusOr<WorkerFlags> ParseWorkerFlags(const std::vector<std::string>& args,
                                              const MachineInfo& machine);
 
-// True for localhost, 127.x.y.z and ::1.
-bool IsLoopbackHost(const std::string& host);
-
 }  // namespace kiln::worker

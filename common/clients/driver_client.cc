@@ -14,8 +14,8 @@
 namespace kiln {
 DriverClient::DriverClient(DriverClientOptions options)
     : options_(std::move(options)),
-      stub_(
-          proto::Driver::NewStub(rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
+      stub_(proto::Driver::NewStub(
+          rpc::MakeChannel(options_.address, options_.max_message_bytes, options_.security))) {}
 
 void DriverClient::Cancel() {
   absl::MutexLock lock(&mu_);

@@ -14,6 +14,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/background.h"
+#include "common/rpc_security.h"
 #include "proto/driver.grpc.pb.h"
 
 namespace kiln {
@@ -24,6 +25,7 @@ struct DriverClientOptions {
   std::chrono::milliseconds retry_for{10'000};       // retrying UNAVAILABLE to connect
   std::chrono::milliseconds call_timeout{5'000};     // a unary call
   int64_t max_message_bytes = 256 << 20;
+  std::shared_ptr<const rpc::Security> security;  // null = no authentication, no TLS
 };
 
 class DriverClient {

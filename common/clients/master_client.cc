@@ -8,7 +8,8 @@ namespace kiln {
 
 MasterClient::MasterClient(MasterClientOptions options)
     : options_(std::move(options)),
-      stub_(proto::Master::NewStub(rpc::MakeChannel(options_.address))) {}
+      stub_(proto::Master::NewStub(
+          rpc::MakeChannel(options_.address, 256 << 20, options_.security))) {}
 
 namespace {
 

@@ -9,8 +9,8 @@ namespace kiln {
 
 WorkerClient::WorkerClient(WorkerClientOptions options)
     : options_(std::move(options)),
-      stub_(
-          proto::Worker::NewStub(rpc::MakeChannel(options_.address, options_.max_message_bytes))) {}
+      stub_(proto::Worker::NewStub(
+          rpc::MakeChannel(options_.address, options_.max_message_bytes, options_.security))) {}
 
 namespace {
 

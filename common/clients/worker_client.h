@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/rpc_security.h"
 #include "proto/worker.grpc.pb.h"
 
 namespace kiln {
@@ -18,6 +19,7 @@ struct WorkerClientOptions {
   std::chrono::milliseconds call_timeout{10000};
   std::chrono::milliseconds retry_for{10000};
   int64_t max_message_bytes = 256 << 20;
+  std::shared_ptr<const rpc::Security> security;  // null = no authentication, no TLS
 };
 
 class WorkerClient {

@@ -13,6 +13,9 @@
 #   KILN_NO_DAEMONIZE  set: run the daemon in the foreground (systemd units, containers)
 #   KILN_START_TIMEOUT seconds to wait for a daemon to be ready (default 60)
 #   KILN_STOP_TIMEOUT  seconds between SIGTERM and SIGKILL when stopping (default 30)
+#   KILN_AUTHENTICATE  true (default): the daemons authenticate every RPC with the shared
+#                      secret in KILN_SECRET_FILE (or KILN_AUTH_SECRET, if set); false: off
+#   KILN_SECRET_FILE   default $KILN_CONFIG_DIR/secret; start-master.sh makes one if absent
 
 kiln_sbin=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 if [ -z "${KILN_HOME:-}" ]; then
@@ -49,6 +52,37 @@ kiln_properties() {
 }
 
 kiln_pid_file() { echo "$KILN_PID_DIR/kiln-$KILN_IDENT_STRING-$1.pid"; }
+
+KILN_SECRET_FILE=${KILN_SECRET_FILE:-$KILN_CONFIG_DIR/secret}
+
+# Sets the array kiln_auth to the --conf flags that turn authentication on, unless
+# KILN_AUTHENTICATE=false. The secret: $KILN_AUTH_SECRET if set (the daemon reads it from
+# its environment), else the file $KILN_SECRET_FILE, which must exist: kiln_make_secret
+# creates it on the master, operators copy it to the other machines.
+kiln_set_auth_args() {
+  kiln_auth=()
+  case "${KILN_AUTHENTICATE:-true}" in
+    true) ;;
+    false) return 0 ;;
+    *) kiln_fail "KILN_AUTHENTICATE=$KILN_AUTHENTICATE: expected true or false" ;;
+  esac
+  kiln_auth=(--conf kiln.authenticate=true)
+  [ -z "${KILN_AUTH_SECRET:-}" ] || return 0
+  [ -s "$KILN_SECRET_FILE" ] || kiln_fail "no secret in $KILN_SECRET_FILE: copy the master's \
+secret file to this machine (mode 600), or set KILN_AUTHENTICATE=false in kiln-env.sh"
+  kiln_auth+=(--conf "kiln.authenticate.secretFile=$KILN_SECRET_FILE")
+}
+
+# Makes $KILN_SECRET_FILE (32 random bytes, base64, mode 600) unless it exists, or
+# authentication is off, or the secret comes from KILN_AUTH_SECRET.
+kiln_make_secret() {
+  [ "${KILN_AUTHENTICATE:-true}" = true ] && [ -z "${KILN_AUTH_SECRET:-}" ] || return 0
+  [ ! -s "$KILN_SECRET_FILE" ] || return 0
+  mkdir -p "$(dirname "$KILN_SECRET_FILE")" || kiln_fail "cannot create $(dirname "$KILN_SECRET_FILE")"
+  (umask 077 && head -c 32 /dev/urandom | base64 >"$KILN_SECRET_FILE") ||
+    kiln_fail "cannot write $KILN_SECRET_FILE"
+  echo "made the cluster's secret $KILN_SECRET_FILE: copy it (mode 600) to every worker and every machine that submits"
+}
 
 # The pid in $1's pid file if that process is alive and is a Kiln daemon, else nothing.
 kiln_running_pid() {

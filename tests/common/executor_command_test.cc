@@ -47,6 +47,7 @@ TEST_CASE("the executor argv follows the contract exactly", "[executor_command]"
       "--host=10.0.0.7",
       "--shuffle-address=10.0.0.7:7078",
       "--app-dir=/w/app-20240101000000-0001",
+      "--credentials-on-stdin=false",
   };
   CHECK(BuildExecutorArgv(Sample()) == expected);
 }
@@ -55,8 +56,9 @@ TEST_CASE("an executor argv parses back to the command it was built from", "[exe
   ExecutorCommand c = Sample();
   c.binary_path = "/path with space/bin";
   c.app_dir = "/dir with space/app=1";
+  c.credentials_on_stdin = true;
   std::vector<std::string> argv = BuildExecutorArgv(c);
-  REQUIRE(argv.size() == 11);
+  REQUIRE(argv.size() == 12);
   std::vector<const char*> raw;
   for (const std::string& a : argv) raw.push_back(a.c_str());
   CHECK(IsExecutorInvocation(static_cast<int>(raw.size()), raw.data()));
@@ -72,6 +74,7 @@ TEST_CASE("an executor argv parses back to the command it was built from", "[exe
   CHECK(back->host == c.host);
   CHECK(back->shuffle_address == c.shuffle_address);
   CHECK(back->app_dir == c.app_dir);
+  CHECK(back->credentials_on_stdin);
 }
 
 TEST_CASE("a user's own command line is not an executor's", "[executor_command]") {

@@ -52,6 +52,25 @@ TEST_CASE("subprocess: a program that does not exist exits 127", "[subprocess]")
   CHECK(e.exit_code == 127);
 }
 
+TEST_CASE("subprocess: stdin_data is the child's whole stdin, else stdin is empty",
+          "[subprocess]") {
+  test::TempDir dir;
+  SpawnOptions fed = Argv({"/bin/cat"});
+  fed.stdin_data = std::string(40000, 'k') + "end";
+  fed.stdout_path = dir.Sub("fed");
+  CHECK(RunToEnd(fed).exit_code == 0);
+  CHECK(ReadFile(dir.Sub("fed")).value_or("") == fed.stdin_data);
+
+  SpawnOptions empty = Argv({"/bin/cat"});
+  empty.stdout_path = dir.Sub("empty");
+  CHECK(RunToEnd(empty).exit_code == 0);
+  CHECK(ReadFile(dir.Sub("empty")).value_or("x").empty());
+
+  SpawnOptions huge = Argv({"/bin/cat"});
+  huge.stdin_data = std::string(kMaxStdinBytes + 1, 'x');
+  CHECK(absl::IsInvalidArgument(Spawn(huge).status()));
+}
+
 TEST_CASE("subprocess: an empty argv is refused", "[subprocess]") {
   absl::StatusOr<pid_t> pid = Spawn({});
   REQUIRE_FALSE(pid.ok());

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/ports.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
 

@@ -284,6 +284,7 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
       "--host=127.0.0.1",
       StrCat("--shuffle-address=127.0.0.1:", port),
       "--app-dir=" + app_dir,
+      "--credentials-on-stdin=true",
   };
   std::vector<std::string> seen;
   const std::string argv_text = *ReadFile(argv_path);
