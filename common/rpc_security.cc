@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/check.h"
 #include "common/files.h"
 #include "common/ports.h"
 #include "common/settings.h"
@@ -37,13 +39,16 @@ std::string Hex(const unsigned char* data, size_t size) {
   return out;
 }
 
-std::string Mac(std::string_view secret, std::string_view method, int64_t unix_ms) {
-  const std::string message = StrCat("kiln-auth-v1\n", method, "\n", unix_ms);
+std::string HmacHex(std::string_view key, std::string_view message) {
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
        reinterpret_cast<const unsigned char*>(message.data()), message.size(), mac, &size);
   return Hex(mac, size);
+}
+
+std::string Mac(std::string_view secret, std::string_view method, int64_t unix_ms) {
+  return HmacHex(secret, StrCat("kiln-auth-v1\n", method, "\n", unix_ms));
 }
 
 int64_t NowUnixMs() {
@@ -236,6 +241,7 @@ std::string EncodeCredentials(const Credentials& credentials) {
   message.set_key_pem(credentials.key_pem);
   message.set_ca_pem(credentials.ca_pem);
   message.set_client_auth(credentials.client_auth);
+  message.set_executor_token(credentials.executor_token);
   return message.SerializeAsString();
 }
 
@@ -249,7 +255,23 @@ absl::StatusOr<Credentials> DecodeCredentials(std::string_view bytes) {
                      .cert_pem = message.cert_pem(),
                      .key_pem = message.key_pem(),
                      .ca_pem = message.ca_pem(),
-                     .client_auth = message.client_auth()};
+                     .client_auth = message.client_auth(),
+                     .executor_token = message.executor_token()};
+}
+
+std::string RandomToken() {
+  unsigned char bytes[32];
+  KILN_CHECK(RAND_bytes(bytes, sizeof(bytes)) == 1, "no random bytes from OpenSSL");
+  return Hex(bytes, sizeof(bytes));
+}
+
+bool TokenMatches(std::string_view expected, std::string_view given) {
+  return !expected.empty() && expected.size() == given.size() &&
+         CRYPTO_memcmp(expected.data(), given.data(), given.size()) == 0;
+}
+
+std::string ExecutorToken(std::string_view app_token, int executor_id) {
+  return HmacHex(app_token, StrCat("kiln-executor-v1\n", executor_id));
 }
 
 std::string AuthToken(std::string_view secret, std::string_view method, int64_t unix_ms) {
@@ -267,9 +289,7 @@ absl::Status VerifyAuthToken(std::string_view secret, std::string_view method,
   if (parts.size() != 3 || parts[0] != kTokenVersion || !ParseNumber(parts[1], &unix_ms)) {
     return absl::UnauthenticatedError("malformed kiln-auth token");
   }
-  const std::string expected = Mac(secret, method, unix_ms);
-  if (parts[2].size() != expected.size() ||
-      CRYPTO_memcmp(parts[2].data(), expected.data(), expected.size()) != 0) {
+  if (!TokenMatches(Mac(secret, method, unix_ms), parts[2])) {
     return absl::UnauthenticatedError(
         "wrong secret: the caller's kiln.authenticate secret differs from this server's");
   }

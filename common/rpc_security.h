@@ -47,6 +47,9 @@ struct Credentials {
   std::string key_pem;      // the private key of cert_pem
   std::string ca_pem;       // the certificates that sign peers' certificates
   bool client_auth = true;  // servers require a client certificate signed by ca_pem
+  // Executors only: the token of this executor from the master (ExecutorToken), which it
+  // shows its driver.
+  std::string executor_token;
 };
 
 // Reads kiln.authenticate (+ the secret from kiln.authenticate.secretFile or the
@@ -70,6 +73,17 @@ std::string AuthToken(std::string_view secret, std::string_view method, int64_t 
 // wrong secret, clock skew) otherwise. Compares in constant time.
 absl::Status VerifyAuthToken(std::string_view secret, std::string_view method,
                              std::string_view token, int64_t now_unix_ms);
+
+// Tokens inside the cluster, which say who may make a call rather than whether the caller
+// holds the secret: a worker's (its registration, its reports, the master's commands to
+// it), an application's (its driver's calls), an executor's (granted by the master).
+// 32 random bytes, hex.
+std::string RandomToken();
+// Constant-time comparison; an empty `expected` matches nothing.
+bool TokenMatches(std::string_view expected, std::string_view given);
+// The token of executor `executor_id` of the application whose token is `app_token`:
+// the master computes it for the launch, the driver to check it.
+std::string ExecutorToken(std::string_view app_token, int executor_id);
 
 class Security {
  public:

@@ -99,7 +99,8 @@ class ClusterBackend final : public Backend {
     }
     app_id_ = reply->app_id();
     granted_cores_ = reply->granted_cores();
-    service_->SetAppId(app_id_);
+    app_token_ = reply->app_token();
+    service_->SetAppId(app_id_, app_token_);
     registered_ = true;
     heartbeat_ =
         std::make_unique<PeriodicThread>(conf.GetDuration("kiln.driver.heartbeatInterval"), [this] {
@@ -126,7 +127,7 @@ class ClusterBackend final : public Backend {
     options_.tasks->Stop("application ended");
     if (service_) service_->ShutdownExecutors("application " + final_state);
     if (registered_) {
-      absl::Status s = master_->UnregisterApplication(app_id_, final_state);
+      absl::Status s = master_->UnregisterApplication(app_id_, app_token_, final_state);
       if (!s.ok()) {
         spdlog::warn("app={} could not unregister from master: {}", app_id_, View(s.message()));
       }
@@ -142,7 +143,7 @@ class ClusterBackend final : public Backend {
   // One heartbeat: tells the master the driver is alive and learns the cores granted.
   absl::Status Refresh() override {
     if (!registered_) return absl::OkStatus();
-    auto reply = master_->ApplicationHeartbeat(app_id_);
+    auto reply = master_->ApplicationHeartbeat(app_id_, app_token_);
     if (!reply.ok()) {
       spdlog::warn("app={} heartbeat to master {} failed: {}", app_id_, master_->address(),
                    View(reply.status().message()));
@@ -160,6 +161,7 @@ class ClusterBackend final : public Backend {
  private:
   BackendOptions options_;
   std::string app_id_;
+  std::string app_token_;  // from the master: its later calls and the executor tokens
   std::atomic<int> granted_cores_{0};
   std::atomic<bool> registered_{false};
   bool stopped_ = false;

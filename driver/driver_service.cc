@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "common/rpc_security.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -93,12 +94,10 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
 grpc::Status DriverService::ExecutorFailed(grpc::ServerContext*,
                                            const proto::ExecutorFailedRequest* request,
                                            proto::ExecutorFailedReply*) {
-  {
-    absl::MutexLock lock(&mu_);
-    if (request->app_id() != app_id_) {
-      return grpc::Status(grpc::StatusCode::NOT_FOUND,
-                          StrCat("this driver runs ", app_id_, ", not ", request->app_id()));
-    }
+  if (grpc::Status s =
+          CheckGranted(request->app_id(), request->executor_id(), request->executor_token());
+      !s.ok()) {
+    return s;
   }
   tasks_->ExecutorFailed(std::to_string(request->executor_id()), request->message(),
                          request->crashed_task_id());
@@ -108,10 +107,15 @@ grpc::Status DriverService::ExecutorFailed(grpc::ServerContext*,
 grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
                                         const proto::FetchBinaryRequest* request,
                                         grpc::ServerWriter<proto::BinaryChunk>* writer) {
+  if (grpc::Status s =
+          CheckGranted(request->app_id(), request->executor_id(), request->executor_token());
+      !s.ok()) {
+    return s;
+  }
+  // Not naming the driver's own digest: the caller must already know it.
   if (request->digest() != options_.binary_digest) {
-    return grpc::Status(
-        grpc::StatusCode::NOT_FOUND,
-        StrCat("this driver serves binary ", options_.binary_digest, ", not ", request->digest()));
+    return grpc::Status(grpc::StatusCode::NOT_FOUND,
+                        StrCat("this driver does not serve binary ", request->digest()));
   }
   std::ifstream in(options_.binary_path, std::ios::binary);
   if (!in) {
@@ -149,6 +153,10 @@ grpc::Status DriverService::Connect(
   if (reg.app_id() != app_id) {
     refusal =
         StrCat("executor belongs to application ", reg.app_id(), ", this driver runs ", app_id);
+  } else if (grpc::Status granted =
+                 CheckGranted(reg.app_id(), reg.executor_id(), reg.executor_token());
+             !granted.ok()) {
+    refusal = granted.error_message();
   } else if (reg.binary_digest() != options_.binary_digest) {
     refusal =
         StrCat("executor binary digest ", reg.binary_digest(), " differs from the driver's ",
@@ -202,9 +210,22 @@ grpc::Status DriverService::Connect(
   return grpc::Status::OK;
 }
 
-void DriverService::SetAppId(const std::string& app_id) {
+void DriverService::SetAppId(const std::string& app_id, const std::string& app_token) {
   absl::MutexLock lock(&mu_);
   app_id_ = app_id;
+  app_token_ = app_token;
+}
+
+grpc::Status DriverService::CheckGranted(const std::string& app_id, int executor_id,
+                                         const std::string& executor_token) const {
+  absl::MutexLock lock(&mu_);
+  if (app_id.empty() || app_id != app_id_ ||
+      !rpc::TokenMatches(rpc::ExecutorToken(app_token_, executor_id), executor_token)) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        StrCat("executor ", executor_id, " of ", app_id,
+                               " was not granted to this driver by its master"));
+  }
+  return grpc::Status::OK;
 }
 
 void DriverService::ShutdownExecutors(const std::string& reason) {

@@ -47,7 +47,9 @@ class DriverService final : public proto::Driver::Service {
 
   // The application id, once the master has given it; executors that connect before
   // wait for it (briefly).
-  void SetAppId(const std::string& app_id);
+  // The application's id and token from the master (RegisterApplicationReply): executors
+  // and binary fetches must show the token the master made for their executor.
+  void SetAppId(const std::string& app_id, const std::string& app_token);
 
   // Tells every connected executor to exit, then waits (bounded) for their streams to close.
   void ShutdownExecutors(const std::string& reason);
@@ -67,7 +69,13 @@ class DriverService final : public proto::Driver::Service {
   DriverServiceOptions options_;
   TaskScheduler* tasks_;
   mutable absl::Mutex mu_;
+  // OK when `executor_token` is what the master made for executor `executor_id` of this
+  // driver's application; PERMISSION_DENIED otherwise.
+  grpc::Status CheckGranted(const std::string& app_id, int executor_id,
+                            const std::string& executor_token) const ABSL_LOCKS_EXCLUDED(mu_);
+
   std::string app_id_ ABSL_GUARDED_BY(mu_);
+  std::string app_token_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>> executors_ ABSL_GUARDED_BY(mu_);
 };
 

@@ -68,6 +68,13 @@ Application* ApplicationRegistry::FindActive(const std::string& id) {
   return nullptr;
 }
 
+const Application* ApplicationRegistry::FindActive(const std::string& id) const {
+  for (const auto& app : active_) {
+    if (app->id == id) return app.get();
+  }
+  return nullptr;
+}
+
 bool ApplicationRegistry::IsCompleted(const std::string& id) const {
   return FindCompleted(id) != nullptr;
 }

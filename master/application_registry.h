@@ -45,6 +45,7 @@ struct ExecutorInfo {
 
 struct Application {
   std::string id;
+  std::string token;  // RegisterApplicationReply.app_token: its driver's calls carry it
   ApplicationRequest request;
   AppState state = AppState::kWaiting;
   std::chrono::system_clock::time_point start_wall;
@@ -83,6 +84,7 @@ class ApplicationRegistry {
 
   // An active (WAITING or RUNNING) application, or nullptr.
   Application* FindActive(const std::string& id);
+  const Application* FindActive(const std::string& id) const;
   bool IsCompleted(const std::string& id) const;
   // An ended application still remembered, or nullptr.
   const Application* FindCompleted(const std::string& id) const;

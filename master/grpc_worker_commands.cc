@@ -16,7 +16,7 @@ GrpcWorkerCommands::GrpcWorkerCommands(GrpcWorkerCommandsOptions options)
 
 GrpcWorkerCommands::~GrpcWorkerCommands() = default;
 
-absl::Status GrpcWorkerCommands::LaunchExecutor(const std::string& worker_address,
+absl::Status GrpcWorkerCommands::LaunchExecutor(const WorkerTarget& worker,
                                                 const ExecutorLaunch& launch) {
   proto::LaunchExecutorRequest request;
   request.set_app_id(launch.app_id);
@@ -28,17 +28,19 @@ absl::Status GrpcWorkerCommands::LaunchExecutor(const std::string& worker_addres
   request.set_driver_address(launch.driver_address);
   request.set_binary_digest(launch.binary_digest);
   request.set_binary_size(launch.binary_size);
-  return clients_.Get(worker_address)->LaunchExecutor(request);
+  request.set_executor_token(launch.executor_token);
+  request.set_worker_token(worker.token);
+  return clients_.Get(worker.address)->LaunchExecutor(request);
 }
 
-absl::Status GrpcWorkerCommands::KillExecutor(const std::string& worker_address,
-                                              const std::string& app_id, int executor_id) {
-  return clients_.Get(worker_address)->KillExecutor(app_id, executor_id);
+absl::Status GrpcWorkerCommands::KillExecutor(const WorkerTarget& worker, const std::string& app_id,
+                                              int executor_id) {
+  return clients_.Get(worker.address)->KillExecutor(app_id, executor_id, worker.token);
 }
 
-absl::Status GrpcWorkerCommands::ApplicationFinished(const std::string& worker_address,
+absl::Status GrpcWorkerCommands::ApplicationFinished(const WorkerTarget& worker,
                                                      const std::string& app_id, bool failed) {
-  return clients_.Get(worker_address)->ApplicationFinished(app_id, failed);
+  return clients_.Get(worker.address)->ApplicationFinished(app_id, failed, worker.token);
 }
 
 }  // namespace kiln::master

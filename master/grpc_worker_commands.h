@@ -30,11 +30,10 @@ class GrpcWorkerCommands final : public WorkerCommands {
   explicit GrpcWorkerCommands(GrpcWorkerCommandsOptions options = {});
   ~GrpcWorkerCommands() override;
 
-  absl::Status LaunchExecutor(const std::string& worker_address,
-                              const ExecutorLaunch& launch) override;
-  absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
+  absl::Status LaunchExecutor(const WorkerTarget& worker, const ExecutorLaunch& launch) override;
+  absl::Status KillExecutor(const WorkerTarget& worker, const std::string& app_id,
                             int executor_id) override;
-  absl::Status ApplicationFinished(const std::string& worker_address, const std::string& app_id,
+  absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                    bool failed) override;
 
  private:

@@ -6,6 +6,7 @@
 
 #include "common/check.h"
 #include "common/executor_command.h"
+#include "common/rpc_security.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "common/units.h"
@@ -114,6 +115,12 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
   Commands commands;
   {
     absl::MutexLock lock(&mu_);
+    if (const WorkerInfo* same = workers_.Find(r.id);
+        same != nullptr && same->state == WorkerState::kAlive && !same->token.empty() &&
+        !rpc::TokenMatches(same->token, r.token)) {
+      return absl::PermissionDeniedError(
+          StrCat("worker ", r.id, " is registered, and ALIVE, by another process"));
+    }
     // Only one process can serve host:port: an ALIVE worker there under another id is gone.
     if (WorkerInfo* old = workers_.FindAliveAt(r.host, r.port, r.id)) {
       MarkWorkerDeadLocked(old->id, StrCat("worker ", r.id, " registered at its address"),
@@ -159,6 +166,7 @@ void Master::ReconcileExecutorsLocked(const WorkerRegistration& r, Commands* out
   entry.cores = r.cores;
   entry.memory_mb = r.memory_mb;
   entry.last_heartbeat = options_.clock->Now();
+  entry.token = r.token;
   workers_.Register(std::move(entry));  // nothing in use yet
   WorkerInfo* worker = workers_.Find(r.id);
 
@@ -271,6 +279,27 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
   return absl::OkStatus();
 }
 
+absl::Status Master::CheckWorkerCaller(const std::string& worker_id,
+                                       const std::string& token) const {
+  absl::MutexLock lock(&mu_);
+  const WorkerInfo* worker = workers_.Find(worker_id);
+  if (worker == nullptr || worker->token.empty() || rpc::TokenMatches(worker->token, token)) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(
+      StrCat("the call does not come from worker ", worker_id, " (wrong worker token)"));
+}
+
+absl::Status Master::CheckApplicationCaller(const std::string& app_id,
+                                            const std::string& token) const {
+  absl::MutexLock lock(&mu_);
+  const Application* app = apps_.FindActive(app_id);
+  if (app == nullptr) app = apps_.FindCompleted(app_id);
+  if (app == nullptr || rpc::TokenMatches(app->token, token)) return absl::OkStatus();
+  return absl::PermissionDeniedError(
+      StrCat("the call does not come from the driver of ", app_id, " (wrong application token)"));
+}
+
 absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     const ApplicationRequest& request) {
   RETURN_IF_ERROR(ValidateRequest(request));
@@ -281,11 +310,14 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     for (Application* known : apps_.Active()) {
       if (!request.request_id.empty() && known->request.request_id == request.request_id) {
         // A retry whose first attempt registered: the same application, not a second.
-        return RegisteredApplication{.id = known->id, .granted_cores = known->cores_granted()};
+        return RegisteredApplication{
+            .id = known->id, .token = known->token, .granted_cores = known->cores_granted()};
       }
     }
     Application& app = apps_.Add(request, WallNow(), options_.clock->Now());
+    app.token = rpc::RandomToken();
     out.id = app.id;
+    out.token = app.token;
     spdlog::info(
         "application registered app={} name={} cores_per_executor={} "
         "memory_per_executor=\"{}\" max_cores={} driver={}",
@@ -435,7 +467,8 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                               .memory_overhead_mb = req.memory_overhead_mb,
                               .driver_address = req.driver_address,
                               .binary_digest = req.binary_digest,
-                              .binary_size = req.binary_size};
+                              .binary_size = req.binary_size,
+                              .executor_token = rpc::ExecutorToken(app.token, e.id)};
     spdlog::info("launching executor app={} executor={} worker={} cores={} memory=\"{}\"", app.id,
                  e.id, w->id, e.cores, FormatMib(e.memory_mb));
     out->push_back(std::move(c));

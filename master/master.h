@@ -61,6 +61,7 @@ struct WorkerRegistration {
   int64_t memory_mb = 0;
   std::vector<ReportedExecutor> executors;
   std::vector<std::string> app_dirs;  // applications with a directory on the worker
+  std::string token;                  // the worker's own (see proto/master.proto)
 };
 
 enum class ExecutorEvent { kLaunching, kRunning, kExited, kFailed, kKilled };
@@ -76,6 +77,7 @@ struct ExecutorStateReport {
 
 struct RegisteredApplication {
   std::string id;
+  std::string token;      // random; the driver's later calls must carry it
   int granted_cores = 0;  // cores granted at registration; more may follow as workers join
 };
 
@@ -89,6 +91,13 @@ class Master final : public LivenessTarget {
   // or this master forgot it) and any ALIVE worker at the same host:port. Executors it
   // reports are kept if this master granted them there, otherwise stopped.
   absl::Status RegisterWorker(const WorkerRegistration& registration);
+  // Who may make a call, checked by the RPC layer before the calls below: a worker's
+  // reports, heartbeats and unregistration must carry the token it registered with, a
+  // driver's calls its application's. OK for an id this master does not know (the call
+  // then changes nothing); PERMISSION_DENIED naming the id otherwise.
+  absl::Status CheckWorkerCaller(const std::string& worker_id, const std::string& token) const;
+  absl::Status CheckApplicationCaller(const std::string& app_id, const std::string& token) const;
+
   // Returns true when the worker must register again (unknown or DEAD).
   bool WorkerHeartbeat(const std::string& worker_id);
   // The worker shuts down: DEAD at once, its executors lost, its grants free.
@@ -137,6 +146,7 @@ class Master final : public LivenessTarget {
     Kind kind = Kind::kLaunch;
     std::string worker_id;
     std::string worker_address;
+    std::string worker_token;
     std::string app_id;
     int executor_id = 0;
     ExecutorLaunch launch;    // kLaunch only

@@ -18,6 +18,7 @@ Master::Command Master::MakeCommand(Command::Kind kind, const WorkerInfo& worker
   c.kind = kind;
   c.worker_id = worker.id;
   c.worker_address = worker.address();
+  c.worker_token = worker.token;
   c.app_id = app_id;
   c.executor_id = executor_id;
   return c;
@@ -54,7 +55,7 @@ void Master::Perform(const Commands& commands) {
     absl::Status status;
     switch (c.kind) {
       case Command::Kind::kLaunch:
-        status = options_.commands->LaunchExecutor(c.worker_address, c.launch);
+        status = options_.commands->LaunchExecutor({c.worker_address, c.worker_token}, c.launch);
         // A retried request whose first attempt got through (its reply was lost): the
         // executor is the one this grant made, not a failure.
         if (absl::IsAlreadyExists(status)) continue;
@@ -65,10 +66,12 @@ void Master::Perform(const Commands& commands) {
         }
         continue;
       case Command::Kind::kKill:
-        status = options_.commands->KillExecutor(c.worker_address, c.app_id, c.executor_id);
+        status = options_.commands->KillExecutor({c.worker_address, c.worker_token}, c.app_id,
+                                                 c.executor_id);
         break;
       case Command::Kind::kApplicationFinished:
-        status = options_.commands->ApplicationFinished(c.worker_address, c.app_id, c.app_failed);
+        status = options_.commands->ApplicationFinished({c.worker_address, c.worker_token},
+                                                        c.app_id, c.app_failed);
         break;
     }
     if (!status.ok()) {

@@ -4,6 +4,7 @@
 #include "common/strings.h"
 
 namespace kiln::master {
+
 namespace {
 
 absl::StatusOr<ExecutorEvent> ToEvent(proto::ExecutorState state) {
@@ -43,6 +44,7 @@ grpc::Status MasterService::RegisterWorker(grpc::ServerContext*,
                            .memory_mb = e.memory_mb()});
   }
   r.app_dirs.assign(req->app_dirs().begin(), req->app_dirs().end());
+  r.token = req->worker_token();
   absl::Status status = master_->RegisterWorker(r);
   if (status.ok()) reply->set_master_id(master_->id());
   return rpc::ToGrpc(status);
@@ -51,6 +53,10 @@ grpc::Status MasterService::RegisterWorker(grpc::ServerContext*,
 grpc::Status MasterService::WorkerHeartbeat(grpc::ServerContext*,
                                             const proto::WorkerHeartbeatRequest* req,
                                             proto::WorkerHeartbeatReply* reply) {
+  if (absl::Status caller = master_->CheckWorkerCaller(req->worker_id(), req->worker_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
   reply->set_reregister(master_->WorkerHeartbeat(req->worker_id()));
   return grpc::Status::OK;
 }
@@ -58,6 +64,10 @@ grpc::Status MasterService::WorkerHeartbeat(grpc::ServerContext*,
 grpc::Status MasterService::UnregisterWorker(grpc::ServerContext*,
                                              const proto::UnregisterWorkerRequest* req,
                                              proto::UnregisterWorkerReply*) {
+  if (absl::Status caller = master_->CheckWorkerCaller(req->worker_id(), req->worker_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
   master_->UnregisterWorker(req->worker_id(), req->reason());
   return grpc::Status::OK;
 }
@@ -65,6 +75,10 @@ grpc::Status MasterService::UnregisterWorker(grpc::ServerContext*,
 grpc::Status MasterService::ExecutorStateChanged(grpc::ServerContext*,
                                                  const proto::ExecutorStateChangedRequest* req,
                                                  proto::ExecutorStateChangedReply*) {
+  if (absl::Status caller = master_->CheckWorkerCaller(req->worker_id(), req->worker_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
   absl::StatusOr<ExecutorEvent> event = ToEvent(req->state());
   if (!event.ok()) return rpc::ToGrpc(event.status());
   return rpc::ToGrpc(master_->ExecutorStateChanged({.worker_id = req->worker_id(),
@@ -91,6 +105,7 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
   absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);
+  reply->set_app_token(app->token);
   reply->set_granted_cores(app->granted_cores);
   return grpc::Status::OK;
 }
@@ -98,6 +113,10 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
 grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
                                                  const proto::ApplicationHeartbeatRequest* req,
                                                  proto::ApplicationHeartbeatReply* reply) {
+  if (absl::Status caller = master_->CheckApplicationCaller(req->app_id(), req->app_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
   int granted_cores = 0;
   reply->set_known(master_->ApplicationHeartbeat(req->app_id(), &granted_cores));
   reply->set_granted_cores(granted_cores);
@@ -108,6 +127,10 @@ grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
 grpc::Status MasterService::UnregisterApplication(grpc::ServerContext*,
                                                   const proto::UnregisterApplicationRequest* req,
                                                   proto::UnregisterApplicationReply*) {
+  if (absl::Status caller = master_->CheckApplicationCaller(req->app_id(), req->app_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
   return rpc::ToGrpc(master_->UnregisterApplication(req->app_id(), req->final_state()));
 }
 

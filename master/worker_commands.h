@@ -20,20 +20,26 @@ struct ExecutorLaunch {
   std::string driver_address;
   std::string binary_digest;
   int64_t binary_size = 0;
+  std::string executor_token;  // rpc::ExecutorToken of the application's token
+};
+
+// A worker as the master addresses it: host:port of its gRPC service, and the token it
+// registered with, which every command carries.
+struct WorkerTarget {
+  std::string address;
+  std::string token;
 };
 
 class WorkerCommands {
  public:
   virtual ~WorkerCommands() = default;
-  // `worker_address` is host:port of the worker's gRPC service.
-  virtual absl::Status LaunchExecutor(const std::string& worker_address,
-                                      const ExecutorLaunch& launch) = 0;
-  virtual absl::Status KillExecutor(const std::string& worker_address, const std::string& app_id,
+  virtual absl::Status LaunchExecutor(const WorkerTarget& worker, const ExecutorLaunch& launch) = 0;
+  virtual absl::Status KillExecutor(const WorkerTarget& worker, const std::string& app_id,
                                     int executor_id) = 0;
   // The application ended (`failed`: not FINISHED): the worker stops its executors and
   // deletes its directory (but for the executors' logs of a failed one, by default).
-  virtual absl::Status ApplicationFinished(const std::string& worker_address,
-                                           const std::string& app_id, bool failed) = 0;
+  virtual absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
+                                           bool failed) = 0;
 };
 
 }  // namespace kiln::master

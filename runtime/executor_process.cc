@@ -147,12 +147,14 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     return 2;
   }
   std::shared_ptr<const rpc::Security> security = rpc::Security::None();
+  std::string executor_token;  // from the master, through the worker: shown to the driver
   if (args->credentials_on_stdin) {
     absl::StatusOr<rpc::Credentials> credentials = ReadCredentialsFromStdin();
     if (!credentials.ok()) {
       spdlog::error("{}", View(credentials.status().message()));
       return 2;
     }
+    executor_token = credentials->executor_token;
     security = std::make_shared<const rpc::Security>(*std::move(credentials));
   }
   absl::StatusOr<std::string> self = SelfExePath();
@@ -174,6 +176,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   reg->set_worker_id(args->worker_id);
   reg->set_shuffle_address(args->shuffle_address);
   reg->set_pid(static_cast<int>(getpid()));
+  reg->set_executor_token(executor_token);
   proto::DriverMessage reply;
   if (!stream->Write(hello) || !stream->Read(&reply)) {
     spdlog::error("app={} executor={} cannot reach the driver at {}: {}", args->app_id,

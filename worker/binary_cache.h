@@ -30,6 +30,8 @@ namespace kiln::worker {
 struct BinarySource {
   std::string driver_address;
   std::string app_id;
+  int executor_id = 0;         // the executor it is fetched for
+  std::string executor_token;  // and its token from the master, which the driver checks
 };
 using BinaryFetcher = std::function<absl::Status(
     const BinarySource& source, const std::string& digest, const std::string& dest_path)>;

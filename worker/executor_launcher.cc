@@ -74,7 +74,8 @@ absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& reques
                                  ? (request.memory_mb() + request.memory_overhead_mb()) << 20
                                  : 0,
        .driver_address = request.driver_address(),
-       .host = options_.host}));
+       .host = options_.host,
+       .executor_token = request.executor_token()}));
   launching_[key] = request.binary_digest();
   if (!queue_.Push(request)) {
     launching_.erase(key);
@@ -145,8 +146,11 @@ void ExecutorLauncher::Drop(const std::vector<proto::LaunchExecutorRequest>& dro
 
 absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
     const proto::LaunchExecutorRequest& r, const std::string& dir) {
-  ASSIGN_OR_RETURN(std::string binary,
-                   binaries_->Get({r.driver_address(), r.app_id()}, r.binary_digest()));
+  ASSIGN_OR_RETURN(std::string binary, binaries_->Get({.driver_address = r.driver_address(),
+                                                       .app_id = r.app_id(),
+                                                       .executor_id = r.executor_id(),
+                                                       .executor_token = r.executor_token()},
+                                                      r.binary_digest()));
   RETURN_IF_ERROR(MakeDirs(dir));
   ExecutorCommand command{
       .binary_path = binary,
@@ -159,14 +163,16 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
       .host = options_.host,
       .shuffle_address = StrCat(options_.host, ":", options_.port),
       .app_dir = StrCat(options_.work_dir, "/", r.app_id()),
-      .credentials_on_stdin = !options_.executor_credentials.empty(),
+      .credentials_on_stdin = true,
   };
   SpawnOptions spawn;
   spawn.argv = BuildExecutorArgv(command);
   spawn.stdout_path = dir + "/stdout";
   spawn.stderr_path = dir + "/stderr";
   spawn.die_with_parent = true;
-  spawn.stdin_data = options_.executor_credentials;
+  rpc::Credentials credentials = options_.executor_credentials;
+  credentials.executor_token = r.executor_token();
+  spawn.stdin_data = rpc::EncodeCredentials(credentials);
   spawn.env = rpc::EnvironmentWithoutSecret(environ);
   if (spawn.env.empty()) spawn.env.push_back("PATH=/usr/bin:/bin");  // empty = inherit
   // Last check before the fork (a kill after it is sent by SetRunning at once).

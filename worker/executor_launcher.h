@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "absl/synchronization/mutex.h"
 #include "common/background.h"
+#include "common/rpc_security.h"
 #include "proto/worker.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/executor_table.h"
@@ -42,9 +43,9 @@ struct ExecutorLauncherOptions {
   // Where executors with a memory limit get a cgroup that enforces it; null = none (the
   // table's RSS watchdog enforces it).
   const MemoryCgroups* cgroups = nullptr;
-  // rpc::EncodeCredentials of the worker's credentials, written to each executor's stdin
-  // (never its argv or environment); empty = the executor's stdin is /dev/null.
-  std::string executor_credentials;
+  // The worker's credentials, written to each executor's stdin with its own executor
+  // token (never its argv or environment).
+  rpc::Credentials executor_credentials;
   // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
   // CANCELLED). Optional.
   std::function<void(const std::string& digest)> cancel_fetch;

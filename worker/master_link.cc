@@ -62,7 +62,7 @@ void MasterLink::Stop() { heartbeats_.Stop(); }
 void MasterLink::Heartbeat() {
   if (options_.stop->raised()) return;
   const std::string& worker_id = options_.registration.worker_id();
-  auto reply = client_->WorkerHeartbeat(worker_id);
+  auto reply = client_->WorkerHeartbeat(worker_id, options_.registration.worker_token());
   if (!reply.ok()) {
     if (health_.reachable) {  // a run of failures is logged once, and the recovery
       spdlog::warn("heartbeat to master {} failed (will keep trying): {}", options_.master_url,

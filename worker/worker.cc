@@ -29,8 +29,9 @@ std::string MakeWorkerId(const std::string& host, int port) {
 // can cancel them. Thread-safe.
 class Worker::ActiveFetches {
  public:
-  absl::Status Fetch(DriverClientOptions options, const std::string& app_id,
-                     const std::string& digest, const std::string& dest_path) {
+  absl::Status Fetch(DriverClientOptions options, const proto::FetchBinaryRequest& request,
+                     const std::string& dest_path) {
+    const std::string& digest = request.digest();
     DriverClient client(std::move(options));
     std::multimap<std::string, DriverClient*>::iterator it;
     {
@@ -38,7 +39,7 @@ class Worker::ActiveFetches {
       if (cancelled_) return absl::CancelledError("worker shutting down");
       it = clients_.emplace(digest, &client);
     }
-    absl::Status status = client.FetchBinary(app_id, digest, dest_path);
+    absl::Status status = client.FetchBinary(request, dest_path);
     absl::MutexLock lock(&mu_);
     clients_.erase(it);
     return status;
@@ -78,11 +79,12 @@ MasterClientOptions MasterOptions(const WorkerOptions& o,
 Worker::Worker(WorkerOptions options)
     : options_(std::move(options)),
       security_(std::make_shared<const rpc::Security>(options_.credentials)),
+      token_(rpc::RandomToken()),
       fetches_(std::make_unique<ActiveFetches>()),
       shuffle_({.work_dir = options_.work_dir,
                 .chunk_size = options_.shuffle_chunk_size,
                 .fail_every_fetch = options_.shuffle_fail_fetches}),
-      service_(&shuffle_),
+      service_(&shuffle_, token_),
       table_(&processes_, RealClock::Get(), options_.kill_grace, options_.cgroups),
       binaries_(options_.work_dir + "/binaries",
                 [this](const BinarySource& s, const std::string& d, const std::string& p) {
@@ -106,7 +108,12 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   options.security = security_;
   spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
                source.driver_address);
-  return fetches_->Fetch(std::move(options), source.app_id, digest, dest_path);
+  proto::FetchBinaryRequest request;
+  request.set_app_id(source.app_id);
+  request.set_digest(digest);
+  request.set_executor_id(source.executor_id);
+  request.set_executor_token(source.executor_token);
+  return fetches_->Fetch(std::move(options), request, dest_path);
 }
 
 absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& request) {
@@ -141,6 +148,7 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
   link_options.health = &link_health_;
   proto::RegisterWorkerRequest& reg = link_options.registration;
   reg.set_worker_id(info_.id);
+  reg.set_worker_token(token_);
   reg.set_host(options_.host);
   reg.set_port(info_.port);
   reg.set_ui_port(info_.ui_port);
@@ -189,7 +197,8 @@ absl::Status Worker::Listen() {
 
   reporter_ = std::make_unique<StateReporter>(
       info_.id,
-      [this](const proto::ExecutorStateChangedRequest& r, bool draining) {
+      [this](proto::ExecutorStateChangedRequest r, bool draining) {
+        r.set_worker_token(token_);
         return draining ? master_.ExecutorStateChanged(r) : SendReport(r);
       },
       &finished_);
@@ -217,6 +226,7 @@ absl::Status Worker::Listen() {
                                       DriverNotice notice{.driver_address = spec.driver_address};
                                       notice.request.set_app_id(spec.app_id);
                                       notice.request.set_executor_id(spec.executor_id);
+                                      notice.request.set_executor_token(spec.executor_token);
                                       notice.request.set_message(message);
                                       notice.request.set_exit_code(exit_code);
                                       notice.request.set_crashed_task_id(crashed_task_id);
@@ -230,7 +240,7 @@ absl::Status Worker::Listen() {
           .host = options_.host,
           .port = info_.port,
           .cgroups = options_.cgroups,
-          .executor_credentials = rpc::EncodeCredentials(options_.credentials),
+          .executor_credentials = options_.credentials,
           .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get()};
@@ -265,7 +275,7 @@ void Worker::Stop(const std::string& reason) {
   if (link_ != nullptr) link_->Stop();
   if (registered_) {
     // Before the executors go: the master stops placing executors here at once.
-    absl::Status s = master_.UnregisterWorker(info_.id, reason);
+    absl::Status s = master_.UnregisterWorker(info_.id, token_, reason);
     if (!s.ok()) spdlog::info("could not tell the master this worker stops: {}", View(s.message()));
   }
   fetches_->CancelAll();

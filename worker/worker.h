@@ -97,7 +97,8 @@ class Worker {
 
   const WorkerOptions options_;
   const std::shared_ptr<const rpc::Security> security_;  // from options_.credentials
-  ScopedFd work_dir_claim_;                              // held while the worker runs (ClaimFile)
+  const std::string token_;  // this worker's (RegisterWorkerRequest.worker_token)
+  ScopedFd work_dir_claim_;  // held while the worker runs (ClaimFile)
   WorkerInfo info_;
   RealProcessControl processes_;
   std::unique_ptr<ActiveFetches> fetches_;

@@ -2,6 +2,7 @@
 
 #include "common/files.h"
 #include "common/rpc.h"
+#include "common/rpc_security.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -16,9 +17,16 @@ grpc::Status BadAppId(const std::string& app_id) {
 
 }  // namespace
 
+grpc::Status WorkerService::CheckCaller(const std::string& token, const char* what) const {
+  if (rpc::TokenMatches(token_, token)) return grpc::Status::OK;
+  return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                      StrCat("only the master this worker registered with may ", what));
+}
+
 grpc::Status WorkerService::LaunchExecutor(grpc::ServerContext*,
                                            const proto::LaunchExecutorRequest* req,
                                            proto::LaunchExecutorReply*) {
+  if (grpc::Status s = CheckCaller(req->worker_token(), "launch executors"); !s.ok()) return s;
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
   return rpc::ToGrpc(control->launcher->Submit(*req));
@@ -27,6 +35,7 @@ grpc::Status WorkerService::LaunchExecutor(grpc::ServerContext*,
 grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
                                          const proto::KillExecutorRequest* req,
                                          proto::KillExecutorReply*) {
+  if (grpc::Status s = CheckCaller(req->worker_token(), "kill executors"); !s.ok()) return s;
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
   if (!IsAppId(req->app_id())) return BadAppId(req->app_id());
@@ -39,6 +48,7 @@ grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
 grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
                                                 const proto::ApplicationFinishedRequest* req,
                                                 proto::ApplicationFinishedReply*) {
+  if (grpc::Status s = CheckCaller(req->worker_token(), "end applications"); !s.ok()) return s;
   const ExecutorControl* control = control_.load();
   if (control == nullptr) return kStarting;
   if (!IsAppId(req->app_id())) return BadAppId(req->app_id());

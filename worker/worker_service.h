@@ -24,7 +24,10 @@ struct ExecutorControl {
 
 class WorkerService final : public proto::Worker::Service {
  public:
-  explicit WorkerService(const ShuffleBlockServer* shuffle) : shuffle_(shuffle) {}
+  // `token`: the worker's own; the control methods obey only calls that carry it (the
+  // master it registered with).
+  WorkerService(const ShuffleBlockServer* shuffle, std::string token)
+      : shuffle_(shuffle), token_(std::move(token)) {}
 
   // `control` must outlive the server.
   void Attach(const ExecutorControl* control) { control_.store(control); }
@@ -41,7 +44,11 @@ class WorkerService final : public proto::Worker::Service {
                                   grpc::ServerWriter<proto::ShuffleChunk>* writer) override;
 
  private:
+  // PERMISSION_DENIED unless `token` is this worker's.
+  grpc::Status CheckCaller(const std::string& token, const char* what) const;
+
   const ShuffleBlockServer* const shuffle_;
+  const std::string token_;
   std::atomic<const ExecutorControl*> control_{nullptr};
 };
 

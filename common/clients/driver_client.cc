@@ -23,7 +23,7 @@ void DriverClient::Cancel() {
   for (grpc::ClientContext* ctx : active_) ctx->TryCancel();
 }
 
-absl::Status DriverClient::FetchOnce(const std::string& app_id, const std::string& digest,
+absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
                                      const std::string& tmp_path, bool* received_data) {
   ASSIGN_OR_RETURN(ScopedFd fd,
                    OpenFile(tmp_path, O_WRONLY | O_CREAT | O_TRUNC, "binary download", 0600));
@@ -33,9 +33,6 @@ absl::Status DriverClient::FetchOnce(const std::string& app_id, const std::strin
     if (cancelled_.raised()) return absl::CancelledError("fetch cancelled");
     active_.insert(ctx.get());
   }
-  proto::FetchBinaryRequest request;
-  request.set_app_id(app_id);
-  request.set_digest(digest);
   std::unique_ptr<grpc::ClientReader<proto::BinaryChunk>> reader =
       stub_->FetchBinary(ctx.get(), request);
   proto::BinaryChunk chunk;
@@ -67,18 +64,18 @@ absl::Status DriverClient::ExecutorFailed(const proto::ExecutorFailedRequest& re
   return rpc::ToAbsl(stub_->ExecutorFailed(ctx.get(), request, &reply));
 }
 
-absl::Status DriverClient::FetchBinary(const std::string& app_id, const std::string& digest,
+absl::Status DriverClient::FetchBinary(const proto::FetchBinaryRequest& request,
                                        const std::string& dest_path) {
   const std::string tmp_path = UniqueTempPath(dest_path);
   bool received_data = false;
   absl::Status status = rpc::RetryUnavailable(
-      {.what = StrCat("fetching binary ", digest, " of app ", app_id, " from driver ",
-                      options_.address),
+      {.what = StrCat("fetching binary ", request.digest(), " of app ", request.app_id(),
+                      " from driver ", options_.address),
        .total = options_.retry_for,
        .stop = &cancelled_},
       [&] {
         received_data = false;
-        return FetchOnce(app_id, digest, tmp_path, &received_data);
+        return FetchOnce(request, tmp_path, &received_data);
       },
       // Only a call that never got going is retried: a stream broken half-way is the
       // driver's problem to report, and retrying it would hide it.

@@ -36,8 +36,9 @@ class DriverClient {
   // written to a temporary file next to it and renamed over it once complete, so
   // `dest_path` never holds a partial binary. Does not check the digest (the caller
   // does). Errors name the driver and the path.
-  absl::Status FetchBinary(const std::string& app_id, const std::string& digest,
-                           const std::string& dest_path);
+  // `request` names the application, the digest and the executor it is for, with the
+  // executor's token (the driver serves only executors the master granted).
+  absl::Status FetchBinary(const proto::FetchBinaryRequest& request, const std::string& dest_path);
 
   // Tells the driver that one of its executors failed (one call, bounded by
   // call_timeout: a driver that is gone learns nothing).
@@ -49,8 +50,8 @@ class DriverClient {
   const std::string& address() const { return options_.address; }
 
  private:
-  absl::Status FetchOnce(const std::string& app_id, const std::string& digest,
-                         const std::string& tmp_path, bool* received_data);
+  absl::Status FetchOnce(const proto::FetchBinaryRequest& request, const std::string& tmp_path,
+                         bool* received_data);
 
   DriverClientOptions options_;
   std::unique_ptr<proto::Driver::Stub> stub_;

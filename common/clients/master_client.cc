@@ -38,9 +38,10 @@ absl::StatusOr<proto::RegisterWorkerReply> MasterClient::RegisterWorker(
 }
 
 absl::StatusOr<proto::WorkerHeartbeatReply> MasterClient::WorkerHeartbeat(
-    const std::string& worker_id) {
+    const std::string& worker_id, const std::string& worker_token) {
   proto::WorkerHeartbeatRequest request;
   request.set_worker_id(worker_id);
+  request.set_worker_token(worker_token);
   return Call<proto::WorkerHeartbeatRequest, proto::WorkerHeartbeatReply>(
       stub_.get(), &proto::Master::Stub::WorkerHeartbeat, request, options_, "WorkerHeartbeat",
       /*retry=*/false);
@@ -61,9 +62,11 @@ absl::StatusOr<proto::RegisterApplicationReply> MasterClient::RegisterApplicatio
 }
 
 absl::Status MasterClient::UnregisterWorker(const std::string& worker_id,
+                                            const std::string& worker_token,
                                             const std::string& reason) {
   proto::UnregisterWorkerRequest request;
   request.set_worker_id(worker_id);
+  request.set_worker_token(worker_token);
   request.set_reason(reason);
   return Call<proto::UnregisterWorkerRequest, proto::UnregisterWorkerReply>(
              stub_.get(), &proto::Master::Stub::UnregisterWorker, request, options_,
@@ -72,18 +75,21 @@ absl::Status MasterClient::UnregisterWorker(const std::string& worker_id,
 }
 
 absl::StatusOr<proto::ApplicationHeartbeatReply> MasterClient::ApplicationHeartbeat(
-    const std::string& app_id) {
+    const std::string& app_id, const std::string& app_token) {
   proto::ApplicationHeartbeatRequest request;
   request.set_app_id(app_id);
+  request.set_app_token(app_token);
   return Call<proto::ApplicationHeartbeatRequest, proto::ApplicationHeartbeatReply>(
       stub_.get(), &proto::Master::Stub::ApplicationHeartbeat, request, options_,
       "ApplicationHeartbeat", /*retry=*/false);
 }
 
 absl::Status MasterClient::UnregisterApplication(const std::string& app_id,
+                                                 const std::string& app_token,
                                                  const std::string& final_state) {
   proto::UnregisterApplicationRequest request;
   request.set_app_id(app_id);
+  request.set_app_token(app_token);
   request.set_final_state(final_state);
   return Call<proto::UnregisterApplicationRequest, proto::UnregisterApplicationReply>(
              stub_.get(), &proto::Master::Stub::UnregisterApplication, request, options_,

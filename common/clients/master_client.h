@@ -27,14 +27,19 @@ class MasterClient {
   absl::StatusOr<proto::RegisterWorkerReply> RegisterWorker(
       const proto::RegisterWorkerRequest& request);
   // Heartbeats do not retry: the next one is the retry.
-  absl::StatusOr<proto::WorkerHeartbeatReply> WorkerHeartbeat(const std::string& worker_id);
+  // `worker_token`, `app_token`: the caller's, as registered (see proto/master.proto).
+  absl::StatusOr<proto::WorkerHeartbeatReply> WorkerHeartbeat(const std::string& worker_id,
+                                                              const std::string& worker_token);
   // One attempt: a worker shutting down does not wait for a master that is gone.
-  absl::Status UnregisterWorker(const std::string& worker_id, const std::string& reason);
+  absl::Status UnregisterWorker(const std::string& worker_id, const std::string& worker_token,
+                                const std::string& reason);
   absl::Status ExecutorStateChanged(const proto::ExecutorStateChangedRequest& request);
   absl::StatusOr<proto::RegisterApplicationReply> RegisterApplication(
       const proto::RegisterApplicationRequest& request);
-  absl::StatusOr<proto::ApplicationHeartbeatReply> ApplicationHeartbeat(const std::string& app_id);
-  absl::Status UnregisterApplication(const std::string& app_id, const std::string& final_state);
+  absl::StatusOr<proto::ApplicationHeartbeatReply> ApplicationHeartbeat(
+      const std::string& app_id, const std::string& app_token);
+  absl::Status UnregisterApplication(const std::string& app_id, const std::string& app_token,
+                                     const std::string& final_state);
 
   const std::string& address() const { return options_.address; }
 

@@ -32,16 +32,20 @@ absl::Status WorkerClient::LaunchExecutor(const proto::LaunchExecutorRequest& re
       stub_.get(), &proto::Worker::Stub::LaunchExecutor, request, options_, "LaunchExecutor");
 }
 
-absl::Status WorkerClient::KillExecutor(const std::string& app_id, int executor_id) {
+absl::Status WorkerClient::KillExecutor(const std::string& app_id, int executor_id,
+                                        const std::string& worker_token) {
   proto::KillExecutorRequest request;
+  request.set_worker_token(worker_token);
   request.set_app_id(app_id);
   request.set_executor_id(executor_id);
   return Call<proto::KillExecutorRequest, proto::KillExecutorReply>(
       stub_.get(), &proto::Worker::Stub::KillExecutor, request, options_, "KillExecutor");
 }
 
-absl::Status WorkerClient::ApplicationFinished(const std::string& app_id, bool failed) {
+absl::Status WorkerClient::ApplicationFinished(const std::string& app_id, bool failed,
+                                               const std::string& worker_token) {
   proto::ApplicationFinishedRequest request;
+  request.set_worker_token(worker_token);
   request.set_app_id(app_id);
   request.set_failed(failed);
   return Call<proto::ApplicationFinishedRequest, proto::ApplicationFinishedReply>(

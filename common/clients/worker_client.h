@@ -27,9 +27,12 @@ class WorkerClient {
   explicit WorkerClient(WorkerClientOptions options);
 
   absl::Status LaunchExecutor(const proto::LaunchExecutorRequest& request);
-  absl::Status KillExecutor(const std::string& app_id, int executor_id);
+  // `worker_token`: the worker's own, which only the master it registered with knows.
+  absl::Status KillExecutor(const std::string& app_id, int executor_id,
+                            const std::string& worker_token);
   // `failed`: it ended FAILED or KILLED (the worker keeps its executors' logs).
-  absl::Status ApplicationFinished(const std::string& app_id, bool failed = false);
+  absl::Status ApplicationFinished(const std::string& app_id, bool failed,
+                                   const std::string& worker_token);
 
   // Streams the blocks; `on_chunk` is called for each chunk in arrival order and may
   // return an error to cancel the stream. No retry: a failed fetch is a fetch failure

@@ -6,11 +6,14 @@
 #include <fstream>
 
 #include "common/rpc.h"
+#include "common/rpc_security.h"
 #include "common/wait.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::internal {
 namespace {
+
+constexpr char kAppToken[] = "token-of-app-1";
 
 struct Fixture {
   Fixture() : tasks({}) {
@@ -26,7 +29,7 @@ struct Fixture {
                              .network_timeout = std::chrono::seconds(10),
                              .clock = &clock},
         &tasks);
-    service->SetAppId("app-1");
+    service->SetAppId("app-1", kAppToken);
     auto running = rpc::StartServer({.host = "127.0.0.1", .port = 0}, {service.get()});
     REQUIRE(running.ok());
     server = std::move(running->server);
@@ -38,12 +41,14 @@ struct Fixture {
     std::remove(binary.c_str());
   }
 
+  // Registers executor 7, with the token the master made for it unless `token` is given.
   proto::DriverMessage Register(
       grpc::ClientReaderWriter<proto::ExecutorMessage, proto::DriverMessage>* stream,
-      const std::string& digest) {
+      const std::string& digest, const std::string& token = rpc::ExecutorToken(kAppToken, 7)) {
     proto::ExecutorMessage hello;
     hello.mutable_register_()->set_app_id("app-1");
     hello.mutable_register_()->set_executor_id(7);
+    hello.mutable_register_()->set_executor_token(token);
     hello.mutable_register_()->set_cores(2);
     hello.mutable_register_()->set_host("127.0.0.1");
     hello.mutable_register_()->set_binary_digest(digest);
@@ -125,7 +130,10 @@ TEST_CASE("driver service: the binary is served by digest, in chunks", "[driver-
   {
     grpc::ClientContext ctx;
     proto::FetchBinaryRequest request;
+    request.set_app_id("app-1");
     request.set_digest("abc123");
+    request.set_executor_id(3);
+    request.set_executor_token(rpc::ExecutorToken(kAppToken, 3));
     auto reader = f.stub->FetchBinary(&ctx, request);
     proto::BinaryChunk chunk;
     std::string all;
@@ -139,14 +147,57 @@ TEST_CASE("driver service: the binary is served by digest, in chunks", "[driver-
     CHECK(all.size() == (3u << 20) + 4);
     CHECK(all.ends_with("tail"));
   }
-  grpc::ClientContext ctx;
-  proto::FetchBinaryRequest request;
-  request.set_digest("nope");
-  auto reader = f.stub->FetchBinary(&ctx, request);
-  proto::BinaryChunk chunk;
-  while (reader->Read(&chunk)) {
+  // A digest it does not serve: NOT_FOUND, without naming the one it serves.
+  auto fetch = [&](const std::string& digest, int executor, const std::string& token) {
+    grpc::ClientContext ctx;
+    proto::FetchBinaryRequest request;
+    request.set_app_id("app-1");
+    request.set_digest(digest);
+    request.set_executor_id(executor);
+    request.set_executor_token(token);
+    auto reader = f.stub->FetchBinary(&ctx, request);
+    proto::BinaryChunk chunk;
+    int chunks = 0;
+    while (reader->Read(&chunk)) ++chunks;
+    grpc::Status status = reader->Finish();
+    CHECK(chunks == 0);
+    return status;
+  };
+  grpc::Status nope = fetch("nope", 3, rpc::ExecutorToken(kAppToken, 3));
+  CHECK(nope.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(nope.error_message().find("abc123") == std::string::npos);
+  // Only for executors the master granted: no token, another executor's, a forged one.
+  for (const std::string& token :
+       {std::string(), rpc::ExecutorToken(kAppToken, 4), rpc::ExecutorToken("other", 3)}) {
+    grpc::Status denied = fetch("abc123", 3, token);
+    CHECK(denied.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(denied.error_message().find("abc123") == std::string::npos);
   }
-  CHECK(reader->Finish().error_code() == grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_CASE(
+    "driver service: an executor the master did not grant is refused, and its failure "
+    "reports are ignored",
+    "[driver-service]") {
+  Fixture f;
+  for (const std::string& token : {std::string(), rpc::ExecutorToken(kAppToken, 8)}) {
+    grpc::ClientContext ctx;
+    auto stream = f.stub->Connect(&ctx);
+    proto::DriverMessage reply = f.Register(stream.get(), "abc123", token);
+    REQUIRE(reply.has_shutdown());
+    CHECK(reply.shutdown().reason().find("not granted") != std::string::npos);
+    // Refused before the digest check: the reason does not reveal the driver's binary.
+    CHECK(reply.shutdown().reason().find("abc123") == std::string::npos);
+  }
+  CHECK(f.tasks.ExecutorCount() == 0);
+  grpc::ClientContext ctx;
+  proto::ExecutorFailedRequest failed;
+  failed.set_app_id("app-1");
+  failed.set_executor_id(7);
+  failed.set_executor_token("forged");
+  proto::ExecutorFailedReply reply;
+  CHECK(f.stub->ExecutorFailed(&ctx, failed, &reply).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
 }
 
 }  // namespace

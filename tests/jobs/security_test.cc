@@ -110,6 +110,9 @@ std::map<std::string, std::string> HarmfulRequests(const std::string& real_worke
   launch.set_driver_address("127.0.0.1:1");
   launch.set_binary_digest(std::string(64, 'a'));
   out["/kiln.proto.Worker/LaunchExecutor"] = launch.SerializeAsString();
+  proto::ApplicationFinishedRequest finished;
+  finished.set_app_id("app-20260101000000-0000");
+  out["/kiln.proto.Worker/ApplicationFinished"] = finished.SerializeAsString();
   proto::FetchBinaryRequest fetch;
   fetch.set_app_id("app-1");
   fetch.set_digest("abc123");
@@ -151,7 +154,7 @@ TEST_CASE(
                                                                 .conf = "",
                                                                 .network_timeout = seconds(10)},
                                  &tasks);
-  driver.SetAppId("app-1");
+  driver.SetAppId("app-1", "token-of-app-1");
   const auto security = std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kSecret});
   auto server = rpc::StartServer({.host = "127.0.0.1", .port = 0, .security = security}, {&driver});
   REQUIRE_OK(server.status());
@@ -189,6 +192,23 @@ TEST_CASE(
     }
   }
   CHECK(methods >= 14);  // Master 7, Worker 4, Driver 3 today
+
+  // Inside the door (with the secret) a caller still cannot act for others: ending the
+  // real worker, launching on it, fetching the driver's binary need the token of the
+  // worker or of an executor the master granted.
+  for (const std::string method :
+       {"/kiln.proto.Master/UnregisterWorker", "/kiln.proto.Worker/LaunchExecutor",
+        "/kiln.proto.Worker/ApplicationFinished", "/kiln.proto.Driver/FetchBinary"}) {
+    const std::string& address = targets[method.find("Master") != std::string::npos   ? 0
+                                         : method.find("Worker") != std::string::npos ? 1
+                                                                                      : 2]
+                                     .address;
+    grpc::Status status = CallRaw(rpc::MakeChannel(address, 256 << 20, security), method,
+                                  requests.count(method) > 0 ? requests.at(method) : "");
+    INFO(method << " with the secret, without a token: " << status.error_code() << " "
+                << status.error_message());
+    CHECK(status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  }
 
   // Nothing happened: the one real worker is ALIVE, no application was registered, no
   // executor started, the driver admitted no executor and served no binary.

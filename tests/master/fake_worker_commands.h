@@ -17,7 +17,8 @@ namespace kiln::master {
 
 class FakeWorkerCommands final : public WorkerCommands {
  public:
-  absl::Status LaunchExecutor(const std::string& address, const ExecutorLaunch& l) override {
+  absl::Status LaunchExecutor(const WorkerTarget& worker, const ExecutorLaunch& l) override {
+    const std::string& address = worker.address;
     absl::MutexLock lock(&mu_);
     calls_.push_back(StrCat("launch ", address, " ", l.app_id, " ", l.executor_id,
                             " cores=", l.cores, " mem=", l.memory_mb));
@@ -26,14 +27,16 @@ class FakeWorkerCommands final : public WorkerCommands {
     if (auto it = answers_.find(address); it != answers_.end()) return it->second;
     return absl::OkStatus();
   }
-  absl::Status KillExecutor(const std::string& address, const std::string& app_id,
+  absl::Status KillExecutor(const WorkerTarget& worker, const std::string& app_id,
                             int executor_id) override {
+    const std::string& address = worker.address;
     absl::MutexLock lock(&mu_);
     calls_.push_back(StrCat("kill ", address, " ", app_id, " ", executor_id));
     return absl::OkStatus();
   }
-  absl::Status ApplicationFinished(const std::string& address, const std::string& app_id,
+  absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                    bool failed) override {
+    const std::string& address = worker.address;
     absl::MutexLock lock(&mu_);
     calls_.push_back(StrCat(failed ? "failed " : "finished ", address, " ", app_id));
     return absl::OkStatus();

@@ -117,15 +117,28 @@ TEST_CASE("kiln-master: starts, serves /json, stops cleanly on SIGTERM") {
     worker.set_port(1);  // nothing listens there; no application asks for it
     worker.set_cores(3);
     worker.set_memory_mb(2048);
+    worker.set_worker_token("token-of-worker-test-1");
     auto registered = client.RegisterWorker(worker);
     REQUIRE(registered.ok());
     CHECK_FALSE(registered->master_id().empty());
-    auto beat = client.WorkerHeartbeat("worker-test-1");
+    auto beat = client.WorkerHeartbeat("worker-test-1", "token-of-worker-test-1");
     REQUIRE(beat.ok());
     CHECK_FALSE(beat->reregister());
-    beat = client.WorkerHeartbeat("worker-nobody");
+    beat = client.WorkerHeartbeat("worker-nobody", "");
     REQUIRE(beat.ok());
     CHECK(beat->reregister());
+    // Only the worker itself (its token) may heartbeat, report, unregister or register
+    // again under its id while it is ALIVE.
+    CHECK(absl::IsPermissionDenied(client.WorkerHeartbeat("worker-test-1", "forged").status()));
+    CHECK(absl::IsPermissionDenied(client.UnregisterWorker("worker-test-1", "forged", "spoof")));
+    proto::ExecutorStateChangedRequest report;
+    report.set_worker_id("worker-test-1");
+    report.set_app_id("app-20240101000000-0000");
+    report.set_state(proto::EXECUTOR_FAILED);
+    CHECK(absl::IsPermissionDenied(client.ExecutorStateChanged(report)));
+    proto::RegisterWorkerRequest impostor = worker;
+    impostor.set_worker_token("another-token");
+    CHECK(absl::IsPermissionDenied(client.RegisterWorker(impostor).status()));
 
     proto::RegisterApplicationRequest app;
     app.set_memory_per_executor_mb(512);
@@ -134,9 +147,22 @@ TEST_CASE("kiln-master: starts, serves /json, stops cleanly on SIGTERM") {
     REQUIRE_FALSE(refused.ok());
     CHECK(refused.status().code() == absl::StatusCode::kInvalidArgument);
     CHECK(std::string(refused.status().message()).find("binary_digest") != std::string::npos);
-    auto known = client.ApplicationHeartbeat("app-none");
+    auto known = client.ApplicationHeartbeat("app-none", "");
     REQUIRE(known.ok());
     CHECK_FALSE(known->known());
+
+    // An application's token: only its driver may heartbeat or end it.
+    app.set_binary_digest(std::string(64, 'a'));
+    auto accepted = client.RegisterApplication(app);
+    REQUIRE(accepted.ok());
+    CHECK(accepted->app_token().size() == 64);
+    const std::string& app_id = accepted->app_id();
+    CHECK(absl::IsPermissionDenied(client.ApplicationHeartbeat(app_id, "forged").status()));
+    CHECK(absl::IsPermissionDenied(client.UnregisterApplication(app_id, "forged", "KILLED")));
+    auto alive = client.ApplicationHeartbeat(app_id, accepted->app_token());
+    REQUIRE(alive.ok());
+    CHECK(alive->known());
+    CHECK(client.UnregisterApplication(app_id, accepted->app_token(), "FINISHED").ok());
 
     auto state = HttpGet("127.0.0.1", ui_port, "/json");
     REQUIRE(state.ok());

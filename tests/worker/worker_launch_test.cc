@@ -155,9 +155,12 @@ class StuckDriver final : public proto::Driver::Service {
   int fetches_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
+// `token`: the worker's, as it registered with the (fake) master, which only the master
+// knows: the worker obeys no launch without it.
 proto::LaunchExecutorRequest Launch(const std::string& app, int id, const std::string& driver,
-                                    const std::string& digest) {
+                                    const std::string& digest, const std::string& token) {
   proto::LaunchExecutorRequest r;
+  r.set_worker_token(token);
   r.set_app_id(app);
   r.set_app_name("launch-test");
   r.set_executor_id(id);
@@ -238,15 +241,25 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
   CHECK(reg.cores() == 4);
   CHECK(reg.memory_mb() == 4096);
   CHECK(reg.worker_id().ends_with(StrCat("-127.0.0.1-", port)));
+  const std::string token = reg.worker_token();
+  CHECK(token.size() == 64);
 
   WorkerClient client({.address = StrCat("127.0.0.1:", port)});
   const std::string app = "app-20240101000000-0001";
   for (int id : {0, 1, 2}) {
-    REQUIRE_OK(client.LaunchExecutor(Launch(app, id, driver_address, *digest)));
+    REQUIRE_OK(client.LaunchExecutor(Launch(app, id, driver_address, *digest, token)));
   }
-  CHECK(absl::IsAlreadyExists(client.LaunchExecutor(Launch(app, 0, driver_address, *digest))));
+  CHECK(
+      absl::IsAlreadyExists(client.LaunchExecutor(Launch(app, 0, driver_address, *digest, token))));
   CHECK(absl::IsInvalidArgument(
-      client.LaunchExecutor(Launch("../escape", 5, driver_address, *digest))));
+      client.LaunchExecutor(Launch("../escape", 5, driver_address, *digest, token))));
+  // Only the master it registered with (which holds its token) commands a worker.
+  for (const std::string& forged : {std::string(), std::string(64, '0')}) {
+    CHECK(absl::IsPermissionDenied(
+        client.LaunchExecutor(Launch(app, 9, driver_address, *digest, forged))));
+    CHECK(absl::IsPermissionDenied(client.KillExecutor(app, 0, forged)));
+    CHECK(absl::IsPermissionDenied(client.ApplicationFinished(app, false, forged)));
+  }
 
   REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_RUNNING));
   REQUIRE(master.WaitForState(app, 1, proto::EXECUTOR_FAILED));
@@ -347,28 +360,29 @@ TEST_CASE("a worker launches, supervises and cleans up executors and serves shuf
 
   // A digest the driver does not have: FAILED, naming it.
   const std::string wrong(64, 'e');
-  REQUIRE_OK(client.LaunchExecutor(Launch(app, 7, driver_address, wrong)));
+  REQUIRE_OK(client.LaunchExecutor(Launch(app, 7, driver_address, wrong, token)));
   REQUIRE(master.WaitForState(app, 7, proto::EXECUTOR_FAILED));
   CHECK(LastMessage(master, app, 7).find(wrong) != std::string::npos);
 
   // The application ends: its executor ends normally (EXITED, not KILLED), then its dir
   // goes.
-  REQUIRE_OK(client.ApplicationFinished(app));
+  REQUIRE_OK(client.ApplicationFinished(app, false, token));
   REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_EXITED));
   CHECK(LastMessage(master, app, 0).starts_with("its application ended"));
   CHECK(WaitFor([&] { return !ProcessAlive(executor_pid); }, kTimeout));
   CHECK(WaitFor([&] { return access(app_dir.c_str(), F_OK) != 0; }, kTimeout));
-  CHECK(absl::IsFailedPrecondition(client.LaunchExecutor(Launch(app, 8, driver_address, *digest))));
-  REQUIRE_OK(client.ApplicationFinished("app-20240101000000-9999"));  // idempotent
+  CHECK(absl::IsFailedPrecondition(
+      client.LaunchExecutor(Launch(app, 8, driver_address, *digest, token))));
+  REQUIRE_OK(client.ApplicationFinished("app-20240101000000-9999", false, token));  // idempotent
   // Only application ids: never another entry of the work dir, such as the binary cache.
   for (const char* id : {"..", "binaries", "app-", "app-1/../..", "app-1-", "app-x", "/etc"}) {
-    CHECK(absl::IsInvalidArgument(client.ApplicationFinished(id)));
+    CHECK(absl::IsInvalidArgument(client.ApplicationFinished(id, false, token)));
   }
   CHECK(access((work + "/binaries/" + *digest).c_str(), F_OK) == 0);  // the cache is intact
 
   // Shutdown stops running executors too, and reports them KILLED.
   const std::string app2 = "app-20240101000000-0002";
-  REQUIRE_OK(client.LaunchExecutor(Launch(app2, 0, driver_address, *digest)));
+  REQUIRE_OK(client.LaunchExecutor(Launch(app2, 0, driver_address, *digest, token)));
   REQUIRE(master.WaitForState(app2, 0, proto::EXECUTOR_RUNNING));
   CHECK(driver.fetches() == 2);  // the wrong digest; the good one stayed cached
   auto exit = worker.Terminate(kTimeout);
@@ -394,12 +408,13 @@ TEST_CASE("a worker stops promptly on SIGTERM when the master is gone", "[worker
   REQUIRE_OK(ports);
   INFO("worker log:\n" << worker.LogTail(60));
   REQUIRE(WaitFor([&] { return !master.registrations().empty(); }, kTimeout));
+  const std::string token = master.registrations().front().worker_token();
 
   // A running executor, whose KILLED report at shutdown has no master to go to.
   const std::string app = "app-20240101000000-0003";
   WorkerClient client({.address = StrCat("127.0.0.1:", ports->at("grpc_port"))});
-  REQUIRE_OK(
-      client.LaunchExecutor(Launch(app, 0, StrCat("127.0.0.1:", driver_server->port), *digest)));
+  REQUIRE_OK(client.LaunchExecutor(
+      Launch(app, 0, StrCat("127.0.0.1:", driver_server->port), *digest, token)));
   REQUIRE(master.WaitForState(app, 0, proto::EXECUTOR_RUNNING));
   master_server->server->Shutdown(std::chrono::system_clock::now());
   master_server->server.reset();
@@ -432,22 +447,23 @@ TEST_CASE("a finished application's launches are cancelled during the binary fet
   const int ui = ports->at("ui_port");
   INFO("worker log:\n" << worker.LogTail(60));
   REQUIRE(WaitFor([&] { return !master.registrations().empty(); }, kTimeout));
+  const std::string token = master.registrations().front().worker_token();
 
   // Both launcher threads fetch (one from each driver); the third launch is queued.
   const std::string app_a = "app-20240101000000-0004";
   const std::string app_b = "app-20240101000000-0005";
   WorkerClient client({.address = StrCat("127.0.0.1:", ports->at("grpc_port"))});
   REQUIRE_OK(client.LaunchExecutor(
-      Launch(app_a, 0, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'))));
+      Launch(app_a, 0, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'), token)));
   REQUIRE_OK(client.LaunchExecutor(
-      Launch(app_b, 0, StrCat("127.0.0.1:", refusing_server->port), std::string(64, 'b'))));
+      Launch(app_b, 0, StrCat("127.0.0.1:", refusing_server->port), std::string(64, 'b'), token)));
   REQUIRE(WaitFor([&] { return silent.fetches() == 1 && refusing.fetches() >= 1; }, kTimeout));
   REQUIRE_OK(client.LaunchExecutor(
-      Launch(app_a, 1, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'))));
+      Launch(app_a, 1, StrCat("127.0.0.1:", silent_server->port), std::string(64, 'a'), token)));
   REQUIRE(ExecutorsInUi(ui) == 3);
 
-  REQUIRE_OK(client.ApplicationFinished(app_a));
-  REQUIRE_OK(client.ApplicationFinished(app_b));
+  REQUIRE_OK(client.ApplicationFinished(app_a, false, token));
+  REQUIRE_OK(client.ApplicationFinished(app_b, false, token));
   CHECK(WaitFor([&] { return ExecutorsInUi(ui) == 0; }, std::chrono::seconds(2)));
   // The normal end of their application: EXITED, as for running executors, never RUNNING.
   for (const auto& [app, id] : {std::pair{app_a, 0}, {app_a, 1}, {app_b, 0}}) {
