@@ -29,7 +29,7 @@ struct ServerOptions {
   std::chrono::milliseconds keepalive_timeout{10'000};
   // Authentication and TLS of every call (null = none). A server bound to an address
   // other than loopback without authentication logs a warning.
-  std::shared_ptr<const Security> security;
+  std::shared_ptr<const Security> security = nullptr;
 };
 
 struct RunningServer {

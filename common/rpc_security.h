@@ -49,7 +49,7 @@ struct Credentials {
   bool client_auth = true;  // servers require a client certificate signed by ca_pem
   // Executors only: the token of this executor from the master (ExecutorToken), which it
   // shows its driver.
-  std::string executor_token;
+  std::string executor_token = {};
 };
 
 // Reads kiln.authenticate (+ the secret from kiln.authenticate.secretFile or the

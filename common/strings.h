@@ -68,5 +68,8 @@ inline std::string_view View(absl::string_view s) { return {s.data(), s.size()};
 std::string JsonEscape(std::string_view s);
 // Escapes a string for HTML text and attribute values (& < > " ').
 std::string HtmlEscape(std::string_view s);
+// Control characters written as \n, \r, \t or \xNN, so that text from a peer (an
+// executor's stderr tail, a reason) stays on one log line and cannot forge another.
+std::string EscapeControl(std::string_view s);
 
 }  // namespace kiln

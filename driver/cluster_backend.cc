@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 
 #include "absl/time/clock.h"
@@ -79,6 +80,9 @@ class ClusterBackend final : public Backend {
     request.set_memory_overhead_mb(MemoryOverheadMb(conf, "executor"));
     request.set_max_cores(static_cast<int>(conf.GetInt("kiln.cores.max")));
     request.set_binary_digest(*digest);
+    std::error_code size_error;
+    const auto binary_size = std::filesystem::file_size(*binary, size_error);
+    if (!size_error) request.set_binary_size(static_cast<int64_t>(binary_size));
     request.set_driver_address(driver_address);
     const char* user = std::getenv("USER");
     request.set_user(user != nullptr ? user : "");

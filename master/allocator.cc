@@ -35,15 +35,18 @@ std::vector<ExecutorPlacement> PlaceExecutors(const ExecutorDemand& demand,
     return a.worker->cores_free > b.worker->cores_free;
   });
   int64_t cores_left = std::min<int64_t>(demand.cores_wanted, total_free);
+  int executors_left = demand.max_executors;
 
   auto can_launch = [&](const Slot& s) {
     if (cores_left < min_cores) return false;
     if (s.worker->cores_free - s.assigned_cores < min_cores) return false;
     if (one_per_worker && s.assigned_executors > 0) return true;  // grows its one executor
+    if (executors_left <= 0) return false;
     int64_t memory_taken = static_cast<int64_t>(s.assigned_executors) * memory;
     return s.worker->memory_free_mb - memory_taken >= memory;
   };
   auto assign = [&](Slot& s) {
+    if (!one_per_worker || s.assigned_executors == 0) --executors_left;
     cores_left -= min_cores;
     s.assigned_cores += min_cores;
     s.assigned_executors = one_per_worker ? 1 : s.assigned_executors + 1;

@@ -19,6 +19,8 @@ struct ExecutorDemand {
   // Cores the application may still be granted (its cap minus what it holds); callers
   // pass a large number when it has no cap.
   int cores_wanted = 0;
+  // New executors it may still get (Master::kMaxExecutorsPerApplication minus those it has).
+  int max_executors = 1 << 30;
 };
 
 // The free resources of one ALIVE worker, as they are before this placement.

@@ -45,7 +45,7 @@ struct ExecutorInfo {
 
 struct Application {
   std::string id;
-  std::string token;  // RegisterApplicationReply.app_token: its driver's calls carry it
+  std::string token = {};  // RegisterApplicationReply.app_token: its driver's calls carry it
   ApplicationRequest request;
   AppState state = AppState::kWaiting;
   std::chrono::system_clock::time_point start_wall;

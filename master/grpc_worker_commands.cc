@@ -43,4 +43,8 @@ absl::Status GrpcWorkerCommands::ApplicationFinished(const WorkerTarget& worker,
   return clients_.Get(worker.address)->ApplicationFinished(app_id, failed, worker.token);
 }
 
+absl::Status GrpcWorkerCommands::Identify(const WorkerTarget& worker) {
+  return clients_.Get(worker.address)->Identify(worker.token, std::chrono::seconds(2));
+}
+
 }  // namespace kiln::master

@@ -22,7 +22,7 @@ struct GrpcWorkerCommandsOptions {
   // delays the commands queued behind it, and liveness will catch a dead one.
   std::chrono::milliseconds retry_for{3000};
   int64_t max_message_bytes = 256 << 20;
-  std::shared_ptr<const rpc::Security> security;  // null = none
+  std::shared_ptr<const rpc::Security> security = nullptr;  // null = none
 };
 
 class GrpcWorkerCommands final : public WorkerCommands {
@@ -35,6 +35,7 @@ class GrpcWorkerCommands final : public WorkerCommands {
                             int executor_id) override;
   absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                    bool failed) override;
+  absl::Status Identify(const WorkerTarget& worker) override;
 
  private:
   ClientCache<WorkerClient> clients_;

@@ -1,6 +1,7 @@
 #include "master/master.h"
 
 #include <climits>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -18,10 +19,19 @@ namespace {
 
 // A field that is empty or longer than `max` bytes: why, else "". Its value is never
 // echoed back (a huge id would be copied into every error and log line).
+std::string BadControl(std::string_view value) {
+  for (char c : value) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f)
+      return StrCat("contains a control character (byte ", +byte, ")");
+  }
+  return "";
+}
+
 std::string BadLength(std::string_view value, size_t max) {
   if (value.empty()) return "is empty";
   if (value.size() > max) return StrCat("is longer than ", max, " bytes (", value.size(), ")");
-  return "";
+  return BadControl(value);
 }
 
 absl::Status ValidateRegistration(const WorkerRegistration& r) {
@@ -68,6 +78,7 @@ absl::Status ValidateRequest(const ApplicationRequest& r) {
   if (r.name.size() > Master::kMaxNameBytes) {
     return bad("name", StrCat("is longer than ", Master::kMaxNameBytes, " bytes"));
   }
+  if (std::string why = BadControl(r.name); !why.empty()) return bad("name", why);
   return absl::OkStatus();
 }
 
@@ -112,6 +123,20 @@ std::chrono::system_clock::time_point Master::WallNow() const {
 
 absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
   RETURN_IF_ERROR(ValidateRegistration(r));
+  // Only one process can serve host:port. An ALIVE worker there under another id that
+  // still answers there with its token is alive: this registration is not that address's.
+  std::optional<WorkerTarget> incumbent;
+  {
+    absl::MutexLock lock(&mu_);
+    if (const WorkerInfo* old = workers_.FindAliveAt(r.host, r.port, r.id);
+        old != nullptr && !old->token.empty()) {
+      incumbent = WorkerTarget{old->address(), old->token};
+    }
+  }
+  if (incumbent.has_value() && options_.commands->Identify(*incumbent).ok()) {
+    return absl::AlreadyExistsError(StrCat("a live worker serves ", incumbent->address,
+                                           ": register from that address once it is gone"));
+  }
   Commands commands;
   {
     absl::MutexLock lock(&mu_);
@@ -121,7 +146,7 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
       return absl::PermissionDeniedError(
           StrCat("worker ", r.id, " is registered, and ALIVE, by another process"));
     }
-    // Only one process can serve host:port: an ALIVE worker there under another id is gone.
+    // An ALIVE worker there under another id is gone (it did not answer with its token).
     if (WorkerInfo* old = workers_.FindAliveAt(r.host, r.port, r.id)) {
       MarkWorkerDeadLocked(old->id, StrCat("worker ", r.id, " registered at its address"),
                            &commands);
@@ -267,7 +292,7 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
     auto log = failed ? spdlog::level::warn : spdlog::level::info;
     spdlog::log(log, "executor ended app={} executor={} worker={} exit_code={} message={}",
                 report.app_id, report.executor_id, report.worker_id, report.exit_code,
-                report.message);
+                EscapeControl(report.message));
     if (driver_lost) {
       app->driver_lost = StrCat("executor ", report.executor_id,
                                 " lost its stream to the driver at ", app->request.driver_address);
@@ -399,7 +424,7 @@ void Master::ExpireApplications(std::chrono::steady_clock::time_point cutoff) {
 
 void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason,
                                   Commands* out) {
-  spdlog::warn("worker lost worker={} reason={}", worker_id, reason);
+  spdlog::warn("worker lost worker={} reason={}", worker_id, EscapeControl(reason));
   std::vector<Application*> touched;
   for (Application* app : apps_.Active()) {
     bool lost = false;
@@ -428,7 +453,8 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
     if (w == nullptr || w->state != WorkerState::kAlive) continue;
     out->push_back(FinishedCommand(*w, app.id, state != AppState::kFinished));
   }
-  spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state), reason);
+  spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state),
+               EscapeControl(reason));
   app.end_reason = reason;
   apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
 }
@@ -445,6 +471,7 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
   demand.cores_per_executor = req.cores_per_executor;
   demand.memory_per_executor_mb = req.memory_per_executor_mb;
   demand.cores_wanted = req.max_cores > 0 ? req.max_cores - app.cores_granted() : INT_MAX;
+  demand.max_executors = kMaxExecutorsPerApplication - static_cast<int>(app.executors.size());
   if (demand.cores_wanted <= 0) return;
 
   std::vector<WorkerCapacity> capacity;

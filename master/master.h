@@ -61,7 +61,7 @@ struct WorkerRegistration {
   int64_t memory_mb = 0;
   std::vector<ReportedExecutor> executors;
   std::vector<std::string> app_dirs;  // applications with a directory on the worker
-  std::string token;                  // the worker's own (see proto/master.proto)
+  std::string token = {};             // the worker's own (see proto/master.proto)
 };
 
 enum class ExecutorEvent { kLaunching, kRunning, kExited, kFailed, kKilled };
@@ -77,8 +77,8 @@ struct ExecutorStateReport {
 
 struct RegisteredApplication {
   std::string id;
-  std::string token;      // random; the driver's later calls must carry it
-  int granted_cores = 0;  // cores granted at registration; more may follow as workers join
+  std::string token = {};  // random; the driver's later calls must carry it
+  int granted_cores = 0;   // cores granted at registration; more may follow as workers join
 };
 
 class Master final : public LivenessTarget {
@@ -137,6 +137,9 @@ class Master final : public LivenessTarget {
   static constexpr int64_t kMaxWorkerMemoryMb = int64_t{64} << 20;
   static constexpr size_t kMaxIdBytes = 512;
   static constexpr size_t kMaxNameBytes = 1024;
+  // Executors one application may hold at once: a bound on what one registration can
+  // make the master start (and keep in memory), far above any real job's need.
+  static constexpr int kMaxExecutorsPerApplication = 10'000;
 
   ClusterView Snapshot() const;
 

@@ -20,14 +20,14 @@ struct ExecutorLaunch {
   std::string driver_address;
   std::string binary_digest;
   int64_t binary_size = 0;
-  std::string executor_token;  // rpc::ExecutorToken of the application's token
+  std::string executor_token = {};  // rpc::ExecutorToken of the application's token
 };
 
 // A worker as the master addresses it: host:port of its gRPC service, and the token it
 // registered with, which every command carries.
 struct WorkerTarget {
   std::string address;
-  std::string token;
+  std::string token = {};
 };
 
 class WorkerCommands {
@@ -40,6 +40,9 @@ class WorkerCommands {
   // deletes its directory (but for the executors' logs of a failed one, by default).
   virtual absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                            bool failed) = 0;
+  // OK when the worker at worker.address holds worker.token (it is alive there). Quick:
+  // a registration waits for it.
+  virtual absl::Status Identify(const WorkerTarget& worker) = 0;
 };
 
 }  // namespace kiln::master

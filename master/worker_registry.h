@@ -26,7 +26,8 @@ struct WorkerInfo {
   int64_t memory_used_mb = 0;
   WorkerState state = WorkerState::kAlive;
   std::chrono::steady_clock::time_point last_heartbeat;
-  std::string token;  // RegisterWorkerRequest.worker_token: its calls and our commands carry it
+  std::string token =
+      {};  // RegisterWorkerRequest.worker_token: its calls and our commands carry it
 
   int cores_free() const { return cores - cores_used; }
   int64_t memory_free_mb() const { return memory_mb - memory_used_mb; }

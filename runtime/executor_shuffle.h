@@ -22,10 +22,10 @@ struct ShuffleEnvOptions {
   Compression compression = Compression::kLz4;  // kiln.io.compression.codec
   int64_t frame_bytes = kDefaultFrameBytes;
   int64_t spill_bytes = 64 << 20;
-  int64_t max_message_bytes = 256 << 20;             // kiln.rpc.message.maxSize
-  int fetch_max_retries = 3;                         // kiln.shuffle.io.maxRetries
-  std::chrono::milliseconds fetch_retry_wait{5000};  // kiln.shuffle.io.retryWait
-  std::shared_ptr<const rpc::Security> security;     // of shuffle fetches; null = none
+  int64_t max_message_bytes = 256 << 20;                    // kiln.rpc.message.maxSize
+  int fetch_max_retries = 3;                                // kiln.shuffle.io.maxRetries
+  std::chrono::milliseconds fetch_retry_wait{5000};         // kiln.shuffle.io.retryWait
+  std::shared_ptr<const rpc::Security> security = nullptr;  // of shuffle fetches; null = none
 };
 
 std::unique_ptr<ShuffleEnv> MakeShuffleEnv(ShuffleEnvOptions options);

@@ -18,3 +18,8 @@ kiln_add_test(NAME common_test LABEL unit
 kiln_add_test(NAME subprocess_test LABEL integration
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/common/subprocess_test.cc
   LIBS kiln_common kiln_test_support)
+
+# The client wrappers against services on 127.0.0.1, in this process.
+kiln_add_test(NAME clients_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/common/driver_client_test.cc
+  LIBS kiln_clients kiln_test_support)

@@ -30,8 +30,9 @@ namespace kiln::worker {
 struct BinarySource {
   std::string driver_address;
   std::string app_id;
-  int executor_id = 0;         // the executor it is fetched for
-  std::string executor_token;  // and its token from the master, which the driver checks
+  int executor_id = 0;              // the executor it is fetched for
+  std::string executor_token = {};  // and its token from the master, which the driver checks
+  int64_t size = 0;                 // as the driver declared it; 0 = unknown
 };
 using BinaryFetcher = std::function<absl::Status(
     const BinarySource& source, const std::string& digest, const std::string& dest_path)>;

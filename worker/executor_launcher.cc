@@ -149,7 +149,8 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
   ASSIGN_OR_RETURN(std::string binary, binaries_->Get({.driver_address = r.driver_address(),
                                                        .app_id = r.app_id(),
                                                        .executor_id = r.executor_id(),
-                                                       .executor_token = r.executor_token()},
+                                                       .executor_token = r.executor_token(),
+                                                       .size = r.binary_size()},
                                                       r.binary_digest()));
   RETURN_IF_ERROR(MakeDirs(dir));
   ExecutorCommand command{

@@ -39,7 +39,9 @@ struct ExecutorLauncherOptions {
   std::string worker_id;
   std::string host;  // advertised host of the worker
   int port = 0;      // the worker's gRPC port (its shuffle service)
-  int threads = 2;   // launches in parallel (binary fetches of different apps)
+  // Launches in parallel (binary fetches of different apps): a driver that stalls its
+  // download holds one for DriverClientOptions::stall_timeout at most.
+  int threads = 8;
   // Where executors with a memory limit get a cgroup that enforces it; null = none (the
   // table's RSS watchdog enforces it).
   const MemoryCgroups* cgroups = nullptr;

@@ -53,10 +53,10 @@ struct ExecutorSpec {
   int executor_id = 0;
   int cores = 0;
   int64_t memory_mb = 0;
-  int64_t memory_limit_bytes = 0;  // kiln.executor.memory + memoryOverhead; 0 = none
-  std::string driver_address;      // its application's driver
-  std::string host;                // the worker's advertised host, for messages
-  std::string executor_token;      // from the master; shown to the driver
+  int64_t memory_limit_bytes = 0;   // kiln.executor.memory + memoryOverhead; 0 = none
+  std::string driver_address;       // its application's driver
+  std::string host;                 // the worker's advertised host, for messages
+  std::string executor_token = {};  // from the master; shown to the driver
 };
 
 struct ExecutorView {

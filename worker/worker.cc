@@ -106,6 +106,9 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   options.address = source.driver_address;
   options.max_message_bytes = options_.max_message_bytes;
   options.security = security_;
+  // A driver that streams more than it declared (or, undeclared, than the cache holds)
+  // is cut off.
+  options.max_binary_bytes = source.size > 0 ? source.size : options_.binary_cache_max_bytes;
   spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
                source.driver_address);
   proto::FetchBinaryRequest request;

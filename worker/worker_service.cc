@@ -59,6 +59,11 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status WorkerService::Identify(grpc::ServerContext*, const proto::IdentifyRequest* req,
+                                     proto::IdentifyReply*) {
+  return CheckCaller(req->worker_token(), "ask it who it is");
+}
+
 grpc::Status WorkerService::FetchShuffleBlocks(grpc::ServerContext* ctx,
                                                const proto::FetchShuffleBlocksRequest* req,
                                                grpc::ServerWriter<proto::ShuffleChunk>* writer) {

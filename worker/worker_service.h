@@ -39,6 +39,8 @@ class WorkerService final : public proto::Worker::Service {
   grpc::Status ApplicationFinished(grpc::ServerContext* ctx,
                                    const proto::ApplicationFinishedRequest* req,
                                    proto::ApplicationFinishedReply* reply) override;
+  grpc::Status Identify(grpc::ServerContext* ctx, const proto::IdentifyRequest* req,
+                        proto::IdentifyReply* reply) override;
   grpc::Status FetchShuffleBlocks(grpc::ServerContext* ctx,
                                   const proto::FetchShuffleBlocksRequest* req,
                                   grpc::ServerWriter<proto::ShuffleChunk>* writer) override;

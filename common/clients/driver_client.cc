@@ -3,8 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 
+#include "common/background.h"
 #include "common/files.h"
 #include "common/retry.h"
 #include "common/rpc.h"
@@ -12,6 +15,16 @@
 #include "common/strings.h"
 
 namespace kiln {
+namespace {
+
+int64_t NowMillis() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
 DriverClient::DriverClient(DriverClientOptions options)
     : options_(std::move(options)),
       stub_(proto::Driver::NewStub(
@@ -37,8 +50,29 @@ absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
       stub_->FetchBinary(ctx.get(), request);
   proto::BinaryChunk chunk;
   absl::Status write_status;
+  int64_t received = 0;
+  // Cancels the call when no chunk came for stall_timeout.
+  std::atomic<int64_t> last_chunk_ms{NowMillis()};
+  std::atomic<bool> stalled{false};
+  PeriodicThread watchdog(
+      std::max(std::chrono::milliseconds(10), options_.stall_timeout / 10), [&] {
+        if (NowMillis() - last_chunk_ms.load() > options_.stall_timeout.count()) {
+          stalled = true;
+          ctx->TryCancel();
+        }
+      });
+  watchdog.Start();
   while (reader->Read(&chunk)) {
+    last_chunk_ms = NowMillis();
     *received_data = true;
+    received += static_cast<int64_t>(chunk.data().size());
+    if (options_.max_binary_bytes > 0 && received > options_.max_binary_bytes) {
+      write_status = absl::ResourceExhaustedError(
+          StrCat("driver ", options_.address, " sent more than the ", options_.max_binary_bytes,
+                 " bytes of binary ", request.digest()));
+      ctx->TryCancel();
+      break;
+    }
     write_status = WriteAll(fd.get(), chunk.data(), tmp_path);
     if (!write_status.ok()) {
       ctx->TryCancel();
@@ -46,6 +80,12 @@ absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
     }
   }
   grpc::Status status = reader->Finish();
+  watchdog.Stop();
+  if (stalled && write_status.ok()) {
+    write_status = absl::DeadlineExceededError(
+        StrCat("driver ", options_.address, " sent nothing for ", options_.stall_timeout.count(),
+               " ms while streaming binary ", request.digest(), ": fetch abandoned"));
+  }
   {
     absl::MutexLock lock(&mu_);
     active_.erase(ctx.get());

@@ -22,10 +22,16 @@ namespace kiln {
 struct DriverClientOptions {
   std::string address;                               // host:port of the driver
   std::chrono::milliseconds fetch_timeout{600'000};  // bounds one whole FetchBinary
-  std::chrono::milliseconds retry_for{10'000};       // retrying UNAVAILABLE to connect
-  std::chrono::milliseconds call_timeout{5'000};     // a unary call
+  // A FetchBinary that receives nothing for this long is abandoned (DEADLINE_EXCEEDED):
+  // a driver that stalls holds a launcher thread this long at most.
+  std::chrono::milliseconds stall_timeout{30'000};
+  std::chrono::milliseconds retry_for{10'000};    // retrying UNAVAILABLE to connect
+  std::chrono::milliseconds call_timeout{5'000};  // a unary call
   int64_t max_message_bytes = 256 << 20;
-  std::shared_ptr<const rpc::Security> security;  // null = no authentication, no TLS
+  // FetchBinary fails (RESOURCE_EXHAUSTED) once the driver has sent more than this: the
+  // size it declared. 0 = no limit.
+  int64_t max_binary_bytes = 0;
+  std::shared_ptr<const rpc::Security> security = nullptr;  // null = no authentication, no TLS
 };
 
 class DriverClient {

@@ -14,10 +14,10 @@
 namespace kiln {
 
 struct MasterClientOptions {
-  std::string address;                            // host:port of the master
-  std::chrono::milliseconds call_timeout{5000};   // deadline of one attempt
-  std::chrono::milliseconds retry_for{30000};     // total time spent retrying
-  std::shared_ptr<const rpc::Security> security;  // null = no authentication, no TLS
+  std::string address;                                      // host:port of the master
+  std::chrono::milliseconds call_timeout{5000};             // deadline of one attempt
+  std::chrono::milliseconds retry_for{30000};               // total time spent retrying
+  std::shared_ptr<const rpc::Security> security = nullptr;  // null = no authentication, no TLS
 };
 
 class MasterClient {

@@ -97,4 +97,13 @@ absl::Status WorkerClient::BlockStream::Finish() {
   return absl::OkStatus();
 }
 
+absl::Status WorkerClient::Identify(const std::string& worker_token,
+                                    std::chrono::milliseconds timeout) {
+  proto::IdentifyRequest request;
+  request.set_worker_token(worker_token);
+  proto::IdentifyReply reply;
+  auto ctx = rpc::ContextWithDeadline(timeout);
+  return rpc::ToAbsl(stub_->Identify(ctx.get(), request, &reply));
+}
+
 }  // namespace kiln

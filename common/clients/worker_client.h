@@ -19,7 +19,7 @@ struct WorkerClientOptions {
   std::chrono::milliseconds call_timeout{10000};
   std::chrono::milliseconds retry_for{10000};
   int64_t max_message_bytes = 256 << 20;
-  std::shared_ptr<const rpc::Security> security;  // null = no authentication, no TLS
+  std::shared_ptr<const rpc::Security> security = nullptr;  // null = no authentication, no TLS
 };
 
 class WorkerClient {
@@ -33,6 +33,8 @@ class WorkerClient {
   // `failed`: it ended FAILED or KILLED (the worker keeps its executors' logs).
   absl::Status ApplicationFinished(const std::string& app_id, bool failed,
                                    const std::string& worker_token);
+  // OK when the worker there holds `worker_token`. One attempt, bounded by `timeout`.
+  absl::Status Identify(const std::string& worker_token, std::chrono::milliseconds timeout);
 
   // Streams the blocks; `on_chunk` is called for each chunk in arrival order and may
   // return an error to cancel the stream. No retry: a failed fetch is a fetch failure

@@ -36,6 +36,14 @@ TEST_CASE("strings: Split keeps or skips empty pieces", "[strings]") {
   CHECK(Split(",", ',') == Pieces{"", ""});
 }
 
+TEST_CASE("strings: EscapeControl keeps text on one line", "[strings]") {
+  CHECK(EscapeControl("plain text, ünïcode") == "plain text, ünïcode");
+  CHECK(EscapeControl("a\nb\rc\td") == "a\\nb\\rc\\td");
+  CHECK(EscapeControl(std::string("x\0y\x1b[31m\x7f", 9)) == "x\\x00y\\x1b[31m\\x7f");
+  CHECK(EscapeControl("fake\n2026-12-03 I master worker registered").find('\n') ==
+        std::string::npos);
+}
+
 TEST_CASE("strings: Join", "[strings]") {
   CHECK(Join({}, ",") == "");
   CHECK(Join({"a"}, ",") == "a");

@@ -38,6 +38,31 @@ TEST_CASE("allocator: consolidate fills one worker before the next") {
   CHECK(CoresByWorker(ps) == std::map<std::string, int>{{"w1", 4}, {"w2", 2}});
 }
 
+TEST_CASE("allocator: no more new executors than max_executors, spread or consolidated") {
+  for (bool spread : {true, false}) {
+    auto ps = PlaceExecutors({.cores_per_executor = 1,
+                              .memory_per_executor_mb = 1,
+                              .cores_wanted = 1000,
+                              .max_executors = 5},
+                             Workers(3, 4, 4096), spread);
+    CHECK(ps.size() == 5);
+  }
+  // One executor per worker: the limit counts executors, not the cores they grow by.
+  auto grown = PlaceExecutors({.cores_per_executor = 0,
+                               .memory_per_executor_mb = 1,
+                               .cores_wanted = 1000,
+                               .max_executors = 2},
+                              Workers(3, 4, 4096), true);
+  REQUIRE(grown.size() == 2);
+  CHECK(grown[0].cores + grown[1].cores == 8);
+  CHECK(PlaceExecutors({.cores_per_executor = 1,
+                        .memory_per_executor_mb = 1,
+                        .cores_wanted = 1000,
+                        .max_executors = 0},
+                       Workers(3, 4, 4096), true)
+            .empty());
+}
+
 TEST_CASE("allocator: multi-core executors, several per worker") {
   auto ps = PlaceExecutors({2, 100, 1000}, Workers(2, 5, 10000), true);
   // Each worker fits two 2-core executors (1 core is left over).

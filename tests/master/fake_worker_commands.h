@@ -42,6 +42,20 @@ class FakeWorkerCommands final : public WorkerCommands {
     return absl::OkStatus();
   }
 
+  // The worker at an address answers Identify with its token only when set here (by
+  // default no worker answers: it is gone).
+  absl::Status Identify(const WorkerTarget& worker) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("identify ", worker.address));
+    auto it = identities_.find(worker.address);
+    if (it != identities_.end() && it->second == worker.token) return absl::OkStatus();
+    return absl::UnavailableError("no worker answers there");
+  }
+  void WorkerAnswersAt(const std::string& address, const std::string& token) {
+    absl::MutexLock lock(&mu_);
+    identities_[address] = token;
+  }
+
   void FailLaunchesTo(const std::string& address) {
     absl::MutexLock lock(&mu_);
     failing_.insert(address);
@@ -81,6 +95,7 @@ class FakeWorkerCommands final : public WorkerCommands {
   std::vector<std::string> calls_ ABSL_GUARDED_BY(mu_);
   std::vector<ExecutorLaunch> launches_ ABSL_GUARDED_BY(mu_);
   std::set<std::string> failing_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::string> identities_ ABSL_GUARDED_BY(mu_);
   std::map<std::string, absl::Status> answers_ ABSL_GUARDED_BY(mu_);
 };
 

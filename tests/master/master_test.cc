@@ -277,6 +277,60 @@ TEST_CASE("master: a new worker id at a live worker's address replaces it") {
   CHECK(c.App(app).executors[0].worker_id == "w1-restarted");
 }
 
+TEST_CASE("master: a new worker id cannot take the address of a worker that still answers there") {
+  MasterFixture c;
+  WorkerRegistration real;
+  real.id = "w-real";
+  real.host = "10.0.0.1";
+  real.port = 1001;
+  real.cores = 4;
+  real.memory_mb = 4096;
+  real.token = "token-of-w-real";
+  REQUIRE(c.master->RegisterWorker(real).ok());
+  c.commands.WorkerAnswersAt("10.0.0.1:1001", "token-of-w-real");
+  WorkerRegistration impostor = real;
+  impostor.id = "w-impostor";
+  impostor.token = "another";
+  absl::Status refused = c.master->RegisterWorker(impostor);
+  CHECK(absl::IsAlreadyExists(refused));
+  CHECK_THAT(std::string(refused.message()), Catch::Contains("10.0.0.1:1001"));
+  ClusterView v = c.master->Snapshot();
+  REQUIRE(v.workers.size() == 1);
+  CHECK(v.workers[0].id == "w-real");
+  CHECK(v.workers[0].state == "ALIVE");
+  // Once the real worker no longer answers there (it died; a new one took the port),
+  // the registration replaces it.
+  c.commands.WorkerAnswersAt("10.0.0.1:1001", "token-of-a-new-process");
+  REQUIRE(c.master->RegisterWorker(impostor).ok());
+  CHECK(c.master->Snapshot().workers.size() == 2);
+}
+
+TEST_CASE("master: ids, hosts and names with control characters are refused") {
+  MasterFixture c;
+  WorkerRegistration w;
+  w.id = "w1\n2026-12-03 12:00:00.000 I master[1:1] worker registered worker=forged";
+  w.host = "10.0.0.1";
+  w.port = 1001;
+  w.cores = 1;
+  w.memory_mb = 1024;
+  absl::Status id = c.master->RegisterWorker(w);
+  CHECK(absl::IsInvalidArgument(id));
+  CHECK_THAT(std::string(id.message()), Catch::Contains("worker_id contains a control character"));
+  w.id = "w1";
+  w.host = "10.0.0.1\r";
+  CHECK(absl::IsInvalidArgument(c.master->RegisterWorker(w)));
+  ApplicationRequest app;
+  app.memory_per_executor_mb = 512;
+  app.binary_digest = "d";
+  app.driver_address = "10.0.0.9:4000";
+  app.name = "job\nkiln.executor.memory=1t";
+  auto refused = c.master->RegisterApplication(app);
+  CHECK(absl::IsInvalidArgument(refused.status()));
+  CHECK_THAT(std::string(refused.status().message()),
+             Catch::Contains("name contains a control character (byte 10)"));
+  CHECK(c.master->Snapshot().workers.empty());
+}
+
 TEST_CASE("master: bad requests are refused naming the field") {
   MasterFixture c;
   auto field_of = [&](ApplicationRequest r) {
