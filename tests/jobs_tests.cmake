@@ -72,8 +72,9 @@ kiln_add_test(NAME memory_test LABEL memory
   LIBS kiln_job_test_util)
 
 # kiln.authenticate on a real cluster: every RPC method refused without the secret, a job
-# with it, the secret in no argv, environment, log or page.
+# with it, the secret in no argv, environment, log or page; TLS; a fuzz of every method.
 kiln_add_test(NAME security_test LABEL integration
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/security_test.cc
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/jobs/security_test.cc ${CMAKE_CURRENT_LIST_DIR}/jobs/fuzz_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/rpc_probe.cc
   LIBS kiln_job_test_util kiln)
 add_dependencies(security_test kiln-master kiln-worker kiln-submit wordcount slow_app)

@@ -2,11 +2,7 @@
 // without the secret (walked from the services' descriptors, so a new method is covered
 // the day it is added) and changes nothing for them; a job runs with exact results; the
 // secret reaches no command line, no executor's environment, no log and no page.
-#include <signal.h>
-#include <sys/stat.h>
-
 #include <chrono>
-#include <climits>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -21,67 +17,18 @@
 #include "common/wait.h"
 #include "driver/driver_service.h"
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/dynamic_message.h"
-#include "grpcpp/generic/generic_stub.h"
 #include "proto/driver.grpc.pb.h"
 #include "proto/master.grpc.pb.h"
 #include "proto/worker.grpc.pb.h"
 #include "tests/jobs/background_submit.h"
 #include "tests/jobs/job_util.h"
+#include "tests/jobs/rpc_probe.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
 #include "tests/support/test_util.h"
 
 namespace kiln::test::jobs {
 namespace {
-
-constexpr char kSecret[] = "kiln-test-secret-4d1f0c9a2b7e";
-
-std::string WriteSecretFile(const TempDir& dir, const std::string& secret) {
-  const std::string path = dir.Sub("secret");
-  WriteTestFile(path, secret + "\n");
-  chmod(path.c_str(), 0600);
-  return path;
-}
-
-// One call of `method` ("/kiln.proto.Master/RegisterWorker") with `request` as its only
-// message, whatever the method's kind (unary and streaming calls are the same on the
-// wire); every reply is read and dropped. The status it ends with.
-grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::string& method,
-                     const std::string& request) {
-  grpc::GenericStub stub(channel);
-  grpc::CompletionQueue cq;
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + seconds(10));
-  auto next = [&cq] {
-    void* tag = nullptr;
-    bool ok = false;
-    cq.Next(&tag, &ok);
-    return ok;
-  };
-  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> call = stub.PrepareCall(&ctx, method, &cq);
-  call->StartCall(reinterpret_cast<void*>(1));
-  next();
-  grpc::Slice slice(request);
-  grpc::ByteBuffer message(&slice, 1);
-  call->Write(message, reinterpret_cast<void*>(2));
-  next();
-  call->WritesDone(reinterpret_cast<void*>(3));
-  next();
-  grpc::ByteBuffer reply;
-  do {
-    call->Read(&reply, reinterpret_cast<void*>(4));
-  } while (next());
-  grpc::Status status;
-  call->Finish(&status, reinterpret_cast<void*>(5));
-  next();
-  cq.Shutdown();
-  void* tag = nullptr;
-  bool ok = false;
-  while (cq.Next(&tag, &ok)) {
-  }
-  return status;
-}
 
 // Requests that would change something if they were obeyed, by method name; other
 // methods get an empty message.
@@ -129,17 +76,12 @@ std::map<std::string, std::string> HarmfulRequests(const std::string& real_worke
   return out;
 }
 
-struct Target {
-  std::string service;  // full name
-  std::string address;
-};
-
 TEST_CASE(
     "security: every method of every service refuses a caller without the secret or with "
     "a wrong one, and changes nothing",
     "[security]") {
   TempDir dir("kiln-auth-");
-  const std::string secret_file = WriteSecretFile(dir, kSecret);
+  const std::string secret_file = WriteSecretFile(dir, kTestSecret);
   MiniCluster cluster(
       {.num_workers = 1,
        .conf = {"kiln.authenticate=true", "kiln.authenticate.secretFile=" + secret_file}});
@@ -158,7 +100,8 @@ TEST_CASE(
                                                                 .network_timeout = seconds(10)},
                                  &tasks);
   driver.SetAppId("app-1", "token-of-app-1");
-  const auto security = std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kSecret});
+  const auto security =
+      std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kTestSecret});
   auto server = rpc::StartServer({.host = "127.0.0.1", .port = 0, .security = security}, {&driver});
   REQUIRE_OK(server.status());
 
@@ -246,128 +189,6 @@ TEST_CASE(
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 
-// A random message of type `type`: every field set or not, numbers from small to
-// extreme, strings mixing ids, path tricks, NUL and control characters.
-void FillRandom(google::protobuf::Message* message, Rng& rng, int depth = 0) {
-  static const std::vector<std::string> kStrings = {"",
-                                                    "app-20260101000000-0000",
-                                                    "../../etc/passwd",
-                                                    "/etc",
-                                                    "%2e%2e",
-                                                    std::string("a\0b", 3),
-                                                    "worker-1\nforged",
-                                                    std::string(600, 'x'),
-                                                    "127.0.0.1:1",
-                                                    "binaries",
-                                                    "0",
-                                                    "-1"};
-  static const std::vector<int64_t> kNumbers = {0,         1,         -1,        7,        65536,
-                                                INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN};
-  const google::protobuf::Descriptor* type = message->GetDescriptor();
-  const google::protobuf::Reflection* r = message->GetReflection();
-  using F = google::protobuf::FieldDescriptor;
-  for (int i = 0; i < type->field_count(); ++i) {
-    const F* f = type->field(i);
-    if (rng.Below(3) == 0) continue;
-    const int n = f->is_repeated() ? static_cast<int>(rng.Below(4)) : 1;
-    for (int k = 0; k < n; ++k) {
-      const int64_t number = kNumbers[rng.Below(kNumbers.size())];
-      const std::string& text = kStrings[rng.Below(kStrings.size())];
-      switch (f->cpp_type()) {
-        case F::CPPTYPE_INT32:
-          f->is_repeated() ? r->AddInt32(message, f, static_cast<int32_t>(number))
-                           : r->SetInt32(message, f, static_cast<int32_t>(number));
-          break;
-        case F::CPPTYPE_INT64:
-          f->is_repeated() ? r->AddInt64(message, f, number) : r->SetInt64(message, f, number);
-          break;
-        case F::CPPTYPE_UINT32:
-        case F::CPPTYPE_UINT64:
-        case F::CPPTYPE_DOUBLE:
-        case F::CPPTYPE_FLOAT:
-          break;  // none in Kiln's protos today
-        case F::CPPTYPE_BOOL:
-          f->is_repeated() ? r->AddBool(message, f, number & 1)
-                           : r->SetBool(message, f, number & 1);
-          break;
-        case F::CPPTYPE_ENUM:
-          f->is_repeated() ? r->AddEnumValue(message, f, static_cast<int>(number % 7))
-                           : r->SetEnumValue(message, f, static_cast<int>(number % 7));
-          break;
-        case F::CPPTYPE_STRING:
-          f->is_repeated() ? r->AddString(message, f, text) : r->SetString(message, f, text);
-          break;
-        case F::CPPTYPE_MESSAGE:
-          if (depth < 2) {
-            FillRandom(f->is_repeated() ? r->AddMessage(message, f) : r->MutableMessage(message, f),
-                       rng, depth + 1);
-          }
-          break;
-      }
-    }
-  }
-}
-
-TEST_CASE(
-    "security: thousands of random and random well-typed calls, with the secret, stop no "
-    "daemon and change nothing",
-    "[security][fuzz]") {
-  TempDir dir("kiln-fuzz-");
-  const std::string secret_file = WriteSecretFile(dir, kSecret);
-  MiniCluster cluster(
-      {.num_workers = 1,
-       .conf = {"kiln.authenticate=true", "kiln.authenticate.secretFile=" + secret_file}});
-  REQUIRE_OK(cluster.Start());
-  const auto security = std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kSecret});
-  const std::vector<Target> targets = {
-      {std::string(proto::Master::service_full_name()),
-       StrCat("127.0.0.1:", cluster.master_port())},
-      {std::string(proto::Worker::service_full_name()),
-       StrCat("127.0.0.1:", cluster.worker_port(0))},
-  };
-  Rng rng(20261203);
-  google::protobuf::DynamicMessageFactory factory;
-  int calls = 0;
-  for (const Target& target : targets) {
-    const auto channel = rpc::MakeChannel(target.address, 256 << 20, security);
-    const google::protobuf::ServiceDescriptor* service =
-        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(target.service);
-    REQUIRE(service != nullptr);
-    for (int m = 0; m < service->method_count(); ++m) {
-      const google::protobuf::MethodDescriptor* method = service->method(m);
-      const std::string path = StrCat("/", target.service, "/", method->name());
-      // Registrations are well-formed by design and would be obeyed: random bytes only.
-      const bool registers = method->name().starts_with("Register");
-      for (int i = 0; i < 300; ++i) {
-        std::string request;
-        if (registers || i % 2 == 0) {
-          request.resize(rng.Below(200));
-          for (char& c : request) c = static_cast<char>(rng.Below(256));
-        } else {
-          std::unique_ptr<google::protobuf::Message> message(
-              factory.GetPrototype(method->input_type())->New());
-          FillRandom(message.get(), rng);
-          request = message->SerializeAsString();
-        }
-        grpc::Status status = CallRaw(channel, path, request);
-        ++calls;
-        INFO(path << " call " << i << ": " << status.error_code() << " " << status.error_message());
-        REQUIRE(status.error_code() != grpc::StatusCode::UNAVAILABLE);  // the daemon is up
-      }
-    }
-  }
-  CHECK(calls >= 3000);
-  CHECK(kill(cluster.master_pid(), 0) == 0);
-  CHECK(kill(cluster.worker_pid(0), 0) == 0);
-  const Json state = cluster.MasterState();
-  INFO(state.dump(1));
-  REQUIRE(state["workers"].size() == 1);
-  CHECK(state["workers"][0].value("state", "") == "ALIVE");
-  CHECK(state["activeapps"].empty());
-  CHECK(cluster.ExecutorPids().empty());
-  REQUIRE_OK(cluster.CheckNoLeaks());
-}
-
 // The words of `pid`'s command line or environment (NUL-separated in /proc), joined.
 std::string ProcText(pid_t pid, const char* what) {
   return ReadFile(StrCat("/proc/", pid, "/", what)).value_or("");
@@ -385,10 +206,10 @@ TEST_CASE(
   REQUIRE(reference.exit_code == 0);
 
   // The daemons take the secret from their environment, the driver from a file.
-  const std::string secret_file = WriteSecretFile(dir, kSecret);
+  const std::string secret_file = WriteSecretFile(dir, kTestSecret);
   MiniCluster cluster({.num_workers = 2,
                        .conf = {"kiln.authenticate=true"},
-                       .env = {StrCat(rpc::kSecretEnvVar, "=", kSecret)}});
+                       .env = {StrCat(rpc::kSecretEnvVar, "=", kTestSecret)}});
   REQUIRE_OK(cluster.Start());
 
   // Without the secret the application is refused at once, with one clear line.
@@ -411,14 +232,14 @@ TEST_CASE(
   CHECK(executors.size() == 2);
   for (pid_t pid : executors) {
     CHECK(ProcText(pid, "cmdline").find("--kiln-executor") != std::string::npos);
-    CHECK(ProcText(pid, "cmdline").find(kSecret) == std::string::npos);
+    CHECK(ProcText(pid, "cmdline").find(kTestSecret) == std::string::npos);
     const std::string environ = ProcText(pid, "environ");
     CHECK_FALSE(environ.empty());
-    CHECK(environ.find(kSecret) == std::string::npos);
+    CHECK(environ.find(kTestSecret) == std::string::npos);
   }
   std::vector<pid_t> daemons = {cluster.master_pid(), cluster.worker_pid(0), cluster.worker_pid(1),
                                 submit.pid()};
-  for (pid_t pid : daemons) CHECK(ProcText(pid, "cmdline").find(kSecret) == std::string::npos);
+  for (pid_t pid : daemons) CHECK(ProcText(pid, "cmdline").find(kTestSecret) == std::string::npos);
   std::vector<std::string> pages = {cluster.MasterState().dump()};
   for (int port : cluster.worker_ui_ports()) {
     for (const char* path : {"/json", "/"}) {
@@ -430,7 +251,7 @@ TEST_CASE(
   absl::StatusOr<std::string> master_page = HttpGet("127.0.0.1", cluster.master_ui_port(), "/");
   REQUIRE_OK(master_page.status());
   pages.push_back(*master_page);
-  for (const std::string& page : pages) CHECK(page.find(kSecret) == std::string::npos);
+  for (const std::string& page : pages) CHECK(page.find(kTestSecret) == std::string::npos);
 
   WriteTestFile(dir.Sub("out.go"), "");
   ExpectSameOutput(submit, dir, cluster);
@@ -449,7 +270,7 @@ TEST_CASE(
       }
       ++files;
       INFO(it->path());
-      CHECK(ReadFile(it->path().string()).value_or("").find(kSecret) == std::string::npos);
+      CHECK(ReadFile(it->path().string()).value_or("").find(kTestSecret) == std::string::npos);
     }
   }
   CHECK(files >= 5);  // master, 2 workers, the driver's out and err, executors' logs
@@ -478,7 +299,7 @@ TEST_CASE(
     "[security][tls]") {
   TempDir dir("kiln-tls-");
   MakeCertificates(dir);
-  const std::string secret_file = WriteSecretFile(dir, kSecret);
+  const std::string secret_file = WriteSecretFile(dir, kTestSecret);
   const std::vector<std::string> conf = {"kiln.authenticate=true",
                                          "kiln.authenticate.secretFile=" + secret_file,
                                          "kiln.ssl.enabled=true",
@@ -517,19 +338,19 @@ TEST_CASE(
                    "/kiln.proto.Master/ApplicationHeartbeat", "");
   };
   const grpc::Status good =
-      call({.secret = kSecret, .tls = true, .cert_pem = cert, .key_pem = key, .ca_pem = ca});
+      call({.secret = kTestSecret, .tls = true, .cert_pem = cert, .key_pem = key, .ca_pem = ca});
   INFO("good: " << good.error_code() << " " << good.error_message());
   CHECK(good.error_code() != grpc::StatusCode::UNAVAILABLE);
   CHECK(good.error_code() != grpc::StatusCode::UNAUTHENTICATED);
   const std::map<std::string, rpc::Credentials> refused = {
-      {"plaintext", {.secret = kSecret}},
+      {"plaintext", {.secret = kTestSecret}},
       {"a wrong CA",
-       {.secret = kSecret,
+       {.secret = kTestSecret,
         .tls = true,
         .cert_pem = cert,
         .key_pem = key,
         .ca_pem = ReadTestFile(dir.Sub("other-ca.pem"))}},
-      {"no client certificate", {.secret = kSecret, .tls = true, .ca_pem = ca}},
+      {"no client certificate", {.secret = kTestSecret, .tls = true, .ca_pem = ca}},
   };
   for (const auto& [how, credentials] : refused) {
     const grpc::Status status = call(credentials);
