@@ -1,18 +1,30 @@
 #pragma once
-// A small read-only HTTP server for the daemons' status pages and JSON (GET only),
-// on cpp-httplib. Thread-safe; handlers run on the server's threads.
+// A small read-only HTTP server for the daemons' status pages and JSON (GET and HEAD),
+// and the client calls the programs and tests make to such pages.
+//
+// The server is one thread with poll(2) and non-blocking sockets, so that slow or idle
+// clients cannot hold it: each connection must send its request within
+// Limits::request_timeout and take its response within response_timeout, and at most
+// max_connections are open at once (a new one closes the oldest). Every response closes
+// its connection. Handlers run on the server's thread, one at a time: they must be quick
+// (render from memory). Thread-safe: Start/Stop from any one thread.
+//
+// Not cpp-httplib's server (its client is used below): the one Debian 12 ships (0.11)
+// gives each connection a pool thread with a per-read timeout only, no deadline for a
+// whole request and no connection cap, so 32 clients sending a byte now and then kept
+// the pages from answering anyone.
 
+#include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <functional>
-#include <memory>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
 
 #include "absl/status/statusor.h"
-
-namespace httplib {
-class Server;
-}
+#include "common/files.h"
 
 namespace kiln {
 
@@ -24,8 +36,18 @@ struct HttpResponse {
 
 class HttpServer {
  public:
-  HttpServer();
+  struct Limits {
+    int max_connections = 64;
+    std::chrono::milliseconds request_timeout{5'000};    // from accept to a whole request
+    std::chrono::milliseconds response_timeout{10'000};  // to send the whole response
+    size_t max_request_bytes = 16 << 10;                 // request line and headers
+  };
+
+  HttpServer() : HttpServer(Limits{}) {}
+  explicit HttpServer(Limits limits) : limits_(limits) {}
   ~HttpServer();  // stops the server
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
 
   // Registers a GET handler for an exact path. Call before Start.
   void Get(const std::string& path, std::function<HttpResponse()> handler);
@@ -35,7 +57,15 @@ class HttpServer {
   void Stop();
 
  private:
-  std::unique_ptr<httplib::Server> server_;
+  struct Connection;
+  void Loop();
+  // The whole response to `request` (the bytes up to the blank line).
+  std::string Respond(std::string_view request) const;
+
+  const Limits limits_;
+  std::map<std::string, std::function<HttpResponse()>, std::less<>> handlers_;
+  ScopedFd listen_fd_;
+  ScopedFd wake_read_, wake_write_;  // a byte written here ends Loop()
   std::thread thread_;
 };
 

@@ -23,3 +23,8 @@ kiln_add_test(NAME subprocess_test LABEL integration
 kiln_add_test(NAME clients_test LABEL integration
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/common/driver_client_test.cc
   LIBS kiln_clients kiln_test_support)
+
+# The daemons' HTTP server on 127.0.0.1.
+kiln_add_test(NAME http_server_test LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/common/http_server_test.cc
+  LIBS kiln_http kiln_test_support)
