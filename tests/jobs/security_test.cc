@@ -3,12 +3,14 @@
 // the day it is added) and changes nothing for them; a job runs with exact results; the
 // secret reaches no command line, no executor's environment, no log and no page.
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "common/clients/worker_client.h"
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
@@ -187,6 +189,67 @@ TEST_CASE(
   tasks.Stop("test over");
   server->server->Shutdown(std::chrono::system_clock::now() + seconds(1));
   REQUIRE_OK(cluster.CheckNoLeaks());
+}
+
+TEST_CASE(
+    "security: shuffle requests cannot reach outside an application's dir, and names "
+    "and settings with shell syntax stay inert",
+    "[security]") {
+  TempDir dir("kiln-inert-");
+  MiniCluster cluster({.num_workers = 1});
+  REQUIRE_OK(cluster.Start());
+  const std::string work = cluster.worker_work_dir(0);
+  WriteTestFile(work + "/../outside-secret.txt", "do not serve");
+  WorkerClient client({.address = StrCat("127.0.0.1:", cluster.worker_port(0))});
+  struct Probe {
+    std::string app_id;
+    int shuffle = 0, reduce = 0, map = 0;
+  };
+  const std::vector<Probe> probes = {{"../outside-secret.txt"},
+                                     {"/etc"},
+                                     {"%2e%2e"},
+                                     {"app-20260101000000-0000/../.."},
+                                     {std::string("app-20260101000000-0000\0x", 25)},
+                                     {"app-20260101000000-0000", -1},
+                                     {"app-20260101000000-0000", 0, -5},
+                                     {"app-20260101000000-0000", 0, 0, -2},
+                                     {"app-20260101000000-0000", INT32_MAX, INT32_MAX, INT32_MAX},
+                                     {"binaries"},
+                                     {""}};
+  for (const Probe& p : probes) {
+    proto::FetchShuffleBlocksRequest request;
+    request.set_app_id(p.app_id);
+    request.set_shuffle_id(p.shuffle);
+    request.set_reduce_id(p.reduce);
+    request.add_map_ids(p.map);
+    int chunks = 0;
+    absl::Status status = client.FetchShuffleBlocks(request, seconds(10), [&](const auto&) {
+      ++chunks;
+      return absl::OkStatus();
+    });
+    INFO("app_id '" << p.app_id << "' shuffle " << p.shuffle << " reduce " << p.reduce << " map "
+                    << p.map << ": " << status);
+    CHECK(chunks == 0);
+    CHECK((absl::IsInvalidArgument(status) || absl::IsNotFound(status)));
+    CHECK(std::string(status.message()).find(work) == std::string::npos);  // no absolute path
+  }
+
+  // Shell syntax in a name and in a setting: the job runs, nothing is executed.
+  const std::string canary = dir.Sub("canary");
+  const std::string name = StrCat("job; touch ", canary, "1 $(touch ", canary, "2) `touch ", canary,
+                                  "3` | touch ", canary, "4 && echo \"'");
+  WriteTestFile(dir.Sub("words.txt"), "b a b\n");
+  CommandResult run =
+      Submit(cluster.master_url(), {"--name", name, "--conf", "kiln.local.dir=" + canary + "$(x)"},
+             BinPath("wordcount"), {dir.Sub("words.txt"), dir.Sub("out")});
+  INFO(run.ToString());
+  REQUIRE(run.exit_code == 0);
+  CHECK(SortedLines(ReadParts(dir.Sub("out"))) == std::vector<std::string>{"a\t1", "b\t2"});
+  for (int i = 1; i <= 4; ++i) CHECK_FALSE(PathExists(StrCat(canary, i)));
+  const Json state = cluster.MasterState();
+  REQUIRE(state["completedapps"].size() == 1);
+  CHECK(state["completedapps"][0].value("name", "") == name);  // kept verbatim
+  REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
 // The words of `pid`'s command line or environment (NUL-separated in /proc), joined.
