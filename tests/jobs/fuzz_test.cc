@@ -165,5 +165,38 @@ TEST_CASE(
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 
+TEST_CASE("security: requests over kiln.rpc.message.maxSize are refused and the daemons serve on",
+          "[security][fuzz]") {
+  TempDir dir("kiln-oversized-");
+  const std::string secret_file = WriteSecretFile(dir, kTestSecret);
+  MiniCluster cluster(
+      {.num_workers = 1,
+       .conf = {"kiln.authenticate=true", "kiln.authenticate.secretFile=" + secret_file,
+                "kiln.rpc.message.maxSize=1m"}});
+  REQUIRE_OK(cluster.Start());
+  const auto security =
+      std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kTestSecret});
+  const std::string oversized(2 << 20, 'x');
+  for (const Target& target : {Target{std::string(proto::Master::service_full_name()),
+                                      StrCat("127.0.0.1:", cluster.master_port())},
+                               Target{std::string(proto::Worker::service_full_name()),
+                                      StrCat("127.0.0.1:", cluster.worker_port(0))}}) {
+    const google::protobuf::ServiceDescriptor* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(target.service);
+    REQUIRE(service != nullptr);
+    for (int m = 0; m < service->method_count(); ++m) {
+      const std::string path = StrCat("/", target.service, "/", service->method(m)->name());
+      grpc::Status status =
+          CallRaw(rpc::MakeChannel(target.address, 256 << 20, security), path, oversized);
+      INFO(path << ": " << status.error_code() << " " << status.error_message());
+      CHECK(status.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED);
+    }
+  }
+  const Json state = cluster.MasterState();
+  REQUIRE(state["workers"].size() == 1);
+  CHECK(state["workers"][0].value("state", "") == "ALIVE");
+  REQUIRE_OK(cluster.CheckNoLeaks());
+}
+
 }  // namespace
 }  // namespace kiln::test::jobs
