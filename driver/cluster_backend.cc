@@ -91,10 +91,12 @@ class ClusterBackend final : public Backend {
     request.set_request_id(StrCat(host, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()), "-",
                                   std::random_device{}()));
     absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
-    if (absl::IsUnauthenticated(reply.status())) {
-      return absl::UnauthenticatedError(
-          StrCat("master ", options_.master.original,
-                 " refused this application: ", View(reply.status().message())));
+    if (!reply.ok() && !absl::IsUnavailable(reply.status()) &&
+        !absl::IsDeadlineExceeded(reply.status())) {
+      // Refused (no secret, a request no worker could hold, ...): as the master says.
+      return absl::Status(reply.status().code(),
+                          StrCat("master ", options_.master.original,
+                                 " refused this application: ", View(reply.status().message())));
     }
     if (!reply.ok()) {
       return absl::UnavailableError(StrCat("cannot register with master ", options_.master.original,

@@ -261,6 +261,30 @@ absl::Status Master::CheckApplicationCaller(const std::string& app_id,
       StrCat("the call does not come from the driver of ", app_id, " (wrong application token)"));
 }
 
+absl::Status Master::CheckSatisfiableLocked(const ApplicationRequest& request) const {
+  const std::vector<const WorkerInfo*> alive = workers_.Alive();
+  if (alive.empty()) return absl::OkStatus();  // it waits for workers to register
+  int most_cores = 0;
+  int64_t most_memory_mb = 0;
+  for (const WorkerInfo* w : alive) {
+    most_cores = std::max(most_cores, w->cores);
+    most_memory_mb = std::max(most_memory_mb, w->memory_mb);
+  }
+  if (request.memory_per_executor_mb > most_memory_mb) {
+    return absl::FailedPreconditionError(
+        StrCat("executors of ", FormatMib(request.memory_per_executor_mb),
+               " asked (kiln.executor.memory), but the most memory any worker offers is ",
+               FormatMib(most_memory_mb), ": no executor could ever start"));
+  }
+  if (request.cores_per_executor > most_cores) {
+    return absl::FailedPreconditionError(
+        StrCat("executors of ", request.cores_per_executor,
+               " cores asked (kiln.executor.cores), but the most cores any worker has is ",
+               most_cores, ": no executor could ever start"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     const ApplicationRequest& request) {
   RETURN_IF_ERROR(ValidateRequest(request));
@@ -275,6 +299,7 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
             .id = known->id, .token = known->token, .granted_cores = known->cores_granted()};
       }
     }
+    RETURN_IF_ERROR(CheckSatisfiableLocked(request));
     Application& app = apps_.Add(request, WallNow(), options_.clock->Now());
     app.token = rpc::RandomToken();
     out.id = app.id;

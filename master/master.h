@@ -161,6 +161,11 @@ class Master final : public LivenessTarget {
   // kApplicationFinished; `failed`: it did not end FINISHED.
   static Command FinishedCommand(const WorkerInfo& worker, const std::string& app_id, bool failed);
 
+  // FAILED_PRECONDITION when no ALIVE worker could ever hold one of the request's
+  // executors (more memory or cores per executor than any offers), naming both; OK when
+  // no worker is ALIVE yet (the application waits for them).
+  absl::Status CheckSatisfiableLocked(const ApplicationRequest& request) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ScheduleLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleApplicationLocked(Application& app, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -80,6 +80,14 @@ std::vector<WorkerInfo*> WorkerRegistry::Alive() {
   return out;
 }
 
+std::vector<const WorkerInfo*> WorkerRegistry::Alive() const {
+  std::vector<const WorkerInfo*> out;
+  for (const auto& [id, w] : workers_) {
+    if (w.state == WorkerState::kAlive) out.push_back(&w);
+  }
+  return out;
+}
+
 std::vector<const WorkerInfo*> WorkerRegistry::All() const {
   std::vector<const WorkerInfo*> out;
   for (const auto& [id, w] : workers_) out.push_back(&w);

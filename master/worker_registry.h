@@ -56,6 +56,7 @@ class WorkerRegistry {
 
   // ALIVE workers, by id.
   std::vector<WorkerInfo*> Alive();
+  std::vector<const WorkerInfo*> Alive() const;
   // Every worker, ALIVE and DEAD, by id.
   std::vector<const WorkerInfo*> All() const;
 

@@ -184,6 +184,23 @@ TEST_CASE("jobs: an existing output dir is refused on the cluster", "[jobs][subm
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
+TEST_CASE("jobs: executors larger than any worker are refused at once, naming both sizes",
+          "[jobs][submit]") {
+  MiniCluster cluster;  // workers of 2 cores and 2g
+  REQUIRE_OK(cluster.Start());
+  TempDir dir("kiln-too-big-");
+  WriteTestFile(dir.Sub("in.txt"), "a b\n");
+  CommandResult r = Submit(cluster.master_url(), {"--executor-memory", "3g"}, BinPath("wordcount"),
+                           {dir.Sub("in.txt"), dir.Sub("out")});
+  INFO(r.ToString());
+  CHECK(r.exit_code != 0);
+  CHECK_THAT(DriverMessage(r.err), Catch::Contains("refused this application") &&
+                                       Catch::Contains("3.0 GiB asked (kiln.executor.memory)") &&
+                                       Catch::Contains("any worker offers is 2.0 GiB"));
+  CHECK_OK(CheckNoApplications(cluster));
+  REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
 TEST_CASE("jobs: an existing output dir is refused in local[2]", "[jobs][submit]") {
   CheckExistingOutput("local[2]");
 }

@@ -331,6 +331,40 @@ TEST_CASE("master: ids, hosts and names with control characters are refused") {
   CHECK(c.master->Snapshot().workers.empty());
 }
 
+TEST_CASE(
+    "master: a request no worker could ever hold is refused, naming what the largest offers") {
+  MasterFixture c;
+  ApplicationRequest r;
+  r.binary_digest = "abc123";
+  r.driver_address = "10.0.0.9:4000";
+  r.memory_per_executor_mb = 8192;
+  // No worker yet: it waits (workers may join).
+  auto waiting = c.master->RegisterApplication(r);
+  REQUIRE(waiting.ok());
+  CHECK(c.App(waiting->id).state == "WAITING");
+  REQUIRE(c.master->UnregisterApplication(waiting->id, "KILLED").ok());
+
+  c.AddWorker(1, 4, 4096);
+  c.AddWorker(2, 2, 6144);
+  absl::StatusOr<RegisteredApplication> memory = c.master->RegisterApplication(r);
+  CHECK(absl::IsFailedPrecondition(memory.status()));
+  CHECK_THAT(std::string(memory.status().message()),
+             Catch::Contains("8.0 GiB asked (kiln.executor.memory)") &&
+                 Catch::Contains("the most memory any worker offers is 6.0 GiB"));
+  r.memory_per_executor_mb = 1024;
+  r.cores_per_executor = 5;
+  absl::StatusOr<RegisteredApplication> cores = c.master->RegisterApplication(r);
+  CHECK(absl::IsFailedPrecondition(cores.status()));
+  CHECK_THAT(std::string(cores.status().message()),
+             Catch::Contains("5 cores asked (kiln.executor.cores)") &&
+                 Catch::Contains("the most cores any worker has is 4"));
+  CHECK(c.master->Snapshot().active_apps.empty());
+  // What fits the largest worker is accepted, even when it does not fit now.
+  r.cores_per_executor = 4;
+  r.memory_per_executor_mb = 4096;
+  CHECK(c.master->RegisterApplication(r).ok());
+}
+
 TEST_CASE("master: bad requests are refused naming the field") {
   MasterFixture c;
   auto field_of = [&](ApplicationRequest r) {
