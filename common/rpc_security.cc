@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -173,22 +172,26 @@ absl::StatusOr<std::string> ReadSettingFile(const Config& conf, std::string_view
   return text;
 }
 
+// True for the environment entry "KILN_AUTH_SECRET=...".
+bool IsSecretEntry(std::string_view entry) {
+  return entry.size() > kSecretEnvVar.size() && entry.starts_with(kSecretEnvVar) &&
+         entry[kSecretEnvVar.size()] == '=';
+}
+
 absl::StatusOr<std::string> LoadSecret(const Config& conf, char** environ) {
   std::string secret;
   std::string source;
   if (conf.IsSet("kiln.authenticate.secretFile")) {
     ASSIGN_OR_RETURN(secret, ReadSettingFile(conf, "kiln.authenticate.secretFile"));
-    source = StrCat("setting kiln.authenticate.secretFile (",
-                    conf.GetString("kiln.authenticate.secretFile"), ")");
+    const std::string path = conf.GetString("kiln.authenticate.secretFile");
+    source = StrCat("setting kiln.authenticate.secretFile (", path, ")");
     struct stat st {};
-    if (stat(conf.GetString("kiln.authenticate.secretFile").c_str(), &st) == 0 &&
-        (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+    if (stat(path.c_str(), &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
       spdlog::warn("{}: other users can read the secret; chmod 600 it", source);
     }
   } else {
-    const std::string prefix = StrCat(kSecretEnvVar, "=");
     for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-      if (std::strncmp(*e, prefix.c_str(), prefix.size()) == 0) secret = *e + prefix.size();
+      if (IsSecretEntry(*e)) secret = *e + kSecretEnvVar.size() + 1;
     }
     source = std::string(kSecretEnvVar);
   }
@@ -225,10 +228,9 @@ absl::StatusOr<Credentials> LoadCredentials(const Config& conf, char** environ) 
 }
 
 std::vector<std::string> EnvironmentWithoutSecret(char** environ) {
-  const std::string prefix = StrCat(kSecretEnvVar, "=");
   std::vector<std::string> out;
   for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
-    if (std::strncmp(*e, prefix.c_str(), prefix.size()) != 0) out.emplace_back(*e);
+    if (!IsSecretEntry(*e)) out.emplace_back(*e);
   }
   return out;
 }

@@ -13,6 +13,7 @@
 #include "common/clients/master_client.h"
 #include "common/files.h"
 #include "common/ports.h"
+#include "common/retry.h"
 #include "common/rpc.h"
 #include "common/strings.h"
 #include "driver/backend.h"
@@ -91,8 +92,7 @@ class ClusterBackend final : public Backend {
     request.set_request_id(StrCat(host, "-", getpid(), "-", absl::ToUnixNanos(absl::Now()), "-",
                                   std::random_device{}()));
     absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
-    if (!reply.ok() && !absl::IsUnavailable(reply.status()) &&
-        !absl::IsDeadlineExceeded(reply.status())) {
+    if (!reply.ok() && !rpc::IsTransient(reply.status())) {
       // Refused (no secret, a request no worker could hold, ...): as the master says.
       return absl::Status(reply.status().code(),
                           StrCat("master ", options_.master.original,

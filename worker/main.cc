@@ -14,6 +14,7 @@
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
+#include "common/retry.h"
 #include "common/rpc_security.h"
 #include "common/settings.h"
 #include "common/strings.h"
@@ -181,10 +182,9 @@ int Main(int argc, char** argv) {
     if (shutdown.HasBeenNotified()) return 0;
     // Unreachable: say where to look; refused (a wrong secret, a bad request): as is.
     spdlog::error("{}{}", View(s.message()),
-                  absl::IsUnavailable(s) || absl::IsDeadlineExceeded(s)
-                      ? " (is a master running there? check --master and "
-                        "kiln.master.connectTimeout)"
-                      : "");
+                  rpc::IsTransient(s) ? " (is a master running there? check --master and "
+                                        "kiln.master.connectTimeout)"
+                                      : "");
     return 1;
   }
   // Ready once registered: the master lists it, and it takes executors.

@@ -11,7 +11,6 @@
 #include "common/rpc.h"
 #include "common/rpc_security.h"
 #include "common/strings.h"
-#include "driver/driver_service.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/dynamic_message.h"
 #include "proto/driver.grpc.pb.h"
@@ -101,23 +100,13 @@ TEST_CASE(
   const auto security =
       std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kTestSecret});
   // A driver's service, in this process, behind the same secret.
-  const std::string binary = dir.Sub("binary");
-  WriteTestFile(binary, "not really a program");
-  internal::TaskScheduler tasks({});
-  internal::DriverService driver(internal::DriverServiceOptions{.binary_path = binary,
-                                                                .binary_digest = "abc123",
-                                                                .conf = "",
-                                                                .network_timeout = seconds(10)},
-                                 &tasks);
-  driver.SetAppId("app-20260101000000-0000", "token-of-the-app");
-  auto server = rpc::StartServer({.host = "127.0.0.1", .port = 0, .security = security}, {&driver});
-  REQUIRE_OK(server.status());
+  InProcessDriver driver(dir, security, "app-20260101000000-0000", "token-of-the-app");
   const std::vector<Target> targets = {
       {std::string(proto::Master::service_full_name()),
        StrCat("127.0.0.1:", cluster.master_port())},
       {std::string(proto::Worker::service_full_name()),
        StrCat("127.0.0.1:", cluster.worker_port(0))},
-      {std::string(proto::Driver::service_full_name()), StrCat("127.0.0.1:", server->port)},
+      {std::string(proto::Driver::service_full_name()), StrCat("127.0.0.1:", driver.port())},
   };
   Rng rng(20261203);
   google::protobuf::DynamicMessageFactory factory;
@@ -151,9 +140,7 @@ TEST_CASE(
     }
   }
   CHECK(calls >= 4500);  // 300 per method: Master 7, Worker 5, Driver 3 today
-  CHECK(tasks.ExecutorCount() == 0);
-  tasks.Stop("test over");
-  server->server->Shutdown(std::chrono::system_clock::now() + seconds(1));
+  CHECK(driver.ExecutorCount() == 0);
   CHECK(kill(cluster.master_pid(), 0) == 0);
   CHECK(kill(cluster.worker_pid(0), 0) == 0);
   const Json state = cluster.MasterState();

@@ -5,7 +5,13 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
+#include "common/rpc.h"
+#include "common/rpc_security.h"
+#include "driver/driver_service.h"
+#include "driver/task_scheduler.h"
 #include "grpcpp/grpcpp.h"
 #include "tests/support/test_util.h"
 
@@ -26,6 +32,29 @@ grpc::Status CallRaw(const std::shared_ptr<grpc::Channel>& channel, const std::s
 struct Target {
   std::string service;
   std::string address;
+};
+// The address of the target serving `method` ("/kiln.proto.Master/RegisterWorker").
+std::string AddressOf(const std::vector<Target>& targets, std::string_view method);
+
+// A driver's service in this process, on 127.0.0.1 behind `security`, for application
+// `app_id` whose token is `app_token`; it serves a stand-in binary of digest "abc123".
+// Stopped on destruction.
+class InProcessDriver {
+ public:
+  InProcessDriver(const TempDir& dir, std::shared_ptr<const rpc::Security> security,
+                  const std::string& app_id, const std::string& app_token);
+  ~InProcessDriver();
+  InProcessDriver(const InProcessDriver&) = delete;
+  InProcessDriver& operator=(const InProcessDriver&) = delete;
+
+  int port() const { return server_.port; }
+  // Executors it admitted.
+  int ExecutorCount() const { return tasks_.ExecutorCount(); }
+
+ private:
+  internal::TaskScheduler tasks_;
+  std::unique_ptr<internal::DriverService> service_;
+  rpc::RunningServer server_;
 };
 
 }  // namespace kiln::test::jobs

@@ -17,7 +17,6 @@
 #include "common/rpc_security.h"
 #include "common/strings.h"
 #include "common/wait.h"
-#include "driver/driver_service.h"
 #include "google/protobuf/descriptor.h"
 #include "proto/driver.grpc.pb.h"
 #include "proto/master.grpc.pb.h"
@@ -93,26 +92,16 @@ TEST_CASE(
   const std::string worker_id = before["workers"][0].value("id", "");
 
   // A driver's service, in this process, behind the same secret.
-  const std::string binary = dir.Sub("binary");
-  WriteTestFile(binary, "not really a program");
-  internal::TaskScheduler tasks({});
-  internal::DriverService driver(internal::DriverServiceOptions{.binary_path = binary,
-                                                                .binary_digest = "abc123",
-                                                                .conf = "",
-                                                                .network_timeout = seconds(10)},
-                                 &tasks);
-  driver.SetAppId("app-1", "token-of-app-1");
   const auto security =
       std::make_shared<const rpc::Security>(rpc::Credentials{.secret = kTestSecret});
-  auto server = rpc::StartServer({.host = "127.0.0.1", .port = 0, .security = security}, {&driver});
-  REQUIRE_OK(server.status());
+  InProcessDriver driver(dir, security, "app-1", "token-of-app-1");
 
   const std::vector<Target> targets = {
       {std::string(proto::Master::service_full_name()),
        StrCat("127.0.0.1:", cluster.master_port())},
       {std::string(proto::Worker::service_full_name()),
        StrCat("127.0.0.1:", cluster.worker_port(0))},
-      {std::string(proto::Driver::service_full_name()), StrCat("127.0.0.1:", server->port)},
+      {std::string(proto::Driver::service_full_name()), StrCat("127.0.0.1:", driver.port())},
   };
   const std::map<std::string, std::string> requests = HarmfulRequests(worker_id);
   const auto wrong = std::make_shared<const rpc::Security>(
@@ -147,10 +136,7 @@ TEST_CASE(
   for (const std::string method :
        {"/kiln.proto.Master/UnregisterWorker", "/kiln.proto.Worker/LaunchExecutor",
         "/kiln.proto.Worker/ApplicationFinished", "/kiln.proto.Driver/FetchBinary"}) {
-    const std::string& address = targets[method.find("Master") != std::string::npos   ? 0
-                                         : method.find("Worker") != std::string::npos ? 1
-                                                                                      : 2]
-                                     .address;
+    const std::string address = AddressOf(targets, method);
     grpc::Status status = CallRaw(rpc::MakeChannel(address, 256 << 20, security), method,
                                   requests.count(method) > 0 ? requests.at(method) : "");
     INFO(method << " with the secret, without a token: " << status.error_code() << " "
@@ -171,23 +157,18 @@ TEST_CASE(
     CHECK_FALSE(name.starts_with("app-"));
   }
   CHECK(ListDir(cluster.worker_work_dir(0) + "/binaries").empty());
-  CHECK(tasks.ExecutorCount() == 0);
+  CHECK(driver.ExecutorCount() == 0);
 
   // The same calls with the secret are dispatched (so the refusals above came from the
   // check, not from a server that refuses everything).
   for (const std::string& method : {std::string("/kiln.proto.Master/ApplicationHeartbeat"),
                                     std::string("/kiln.proto.Worker/KillExecutor"),
                                     std::string("/kiln.proto.Driver/ExecutorFailed")}) {
-    const std::string& address = targets[method.find("Master") != std::string::npos   ? 0
-                                         : method.find("Worker") != std::string::npos ? 1
-                                                                                      : 2]
-                                     .address;
+    const std::string address = AddressOf(targets, method);
     grpc::Status status = CallRaw(rpc::MakeChannel(address, 256 << 20, security), method, "");
     INFO(method << ": " << status.error_code() << " " << status.error_message());
     CHECK(status.error_code() != grpc::StatusCode::UNAUTHENTICATED);
   }
-  tasks.Stop("test over");
-  server->server->Shutdown(std::chrono::system_clock::now() + seconds(1));
   REQUIRE_OK(cluster.CheckNoLeaks());
 }
 
