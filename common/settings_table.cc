@@ -39,6 +39,11 @@ constexpr SettingDef kSettings[] = {
         "Partitions of parallelize and of wide operations when none is given; 0 = total "
         "executor cores (at least 2).",
         kApp, 0, kIntMax),
+    Def("kiln.deploy.defaultCores", T::kInt, "0",
+        "Master: the cap on cores of applications that set no kiln.cores.max, so that one "
+        "careless application does not take the whole cluster; 0 = no cap (Spark's default "
+        "too).",
+        kMaster, 0, kIntMax),
     Def("kiln.deploy.maxExecutorRetries", T::kInt, "10",
         "Master: executor failures in a row (executors that end before or after reaching their "
         "driver, with none reaching it meanwhile) after which an application with no running "
@@ -125,7 +130,10 @@ constexpr SettingDef kSettings[] = {
         "are short (under 20 ms on average); 0 = one task per core, as in Spark.",
         kApp, 0, kIntMax),
     Def("kiln.scheduler.maxRegisteredResourcesWaitingTime", T::kDuration, "30s",
-        "How long a job waits for its first executor before it fails.", kApp),
+        "How long a job waits for its first executor before it fails, unless the master says "
+        "other applications hold the resources: then it waits its turn however long, saying "
+        "why every 15 s.",
+        kApp),
     Def("kiln.shuffle.io.chunkSize", T::kBytes, "1m",
         "Size of the chunks a worker streams shuffle blocks in.", kWorker),
     Def("kiln.shuffle.io.maxRetries", T::kInt, "3",

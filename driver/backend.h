@@ -13,6 +13,12 @@
 
 namespace kiln::internal {
 
+// Why an application holds no executor, as its cluster manager last said.
+struct Waiting {
+  std::string reason;   // empty: it holds executors, or nobody said why not
+  bool queued = false;  // other applications hold the resources: they free up in time
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -32,6 +38,8 @@ class Backend {
   // ExpectedCores(): in cluster mode, asks the master (an error with its reason when it
   // has ended the application). Thread-safe.
   virtual absl::Status Refresh() = 0;
+  // As of the last Refresh(). Thread-safe.
+  virtual Waiting WaitingStatus() const { return {}; }
 };
 
 struct BackendOptions {

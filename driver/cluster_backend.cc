@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/background.h"
 #include "common/clients/master_client.h"
@@ -161,7 +162,14 @@ class ClusterBackend final : public Backend {
                  reply->end_reason().empty() ? "it does not know it" : reply->end_reason()));
     }
     granted_cores_ = reply->granted_cores();
+    absl::MutexLock lock(&waiting_mu_);
+    waiting_ = Waiting{.reason = reply->waiting_reason(), .queued = reply->queued()};
     return absl::OkStatus();
+  }
+
+  Waiting WaitingStatus() const override {
+    absl::MutexLock lock(&waiting_mu_);
+    return waiting_;
   }
 
  private:
@@ -169,6 +177,8 @@ class ClusterBackend final : public Backend {
   std::string app_id_;
   std::string app_token_;  // from the master: its later calls and the executor tokens
   std::atomic<int> granted_cores_{0};
+  mutable absl::Mutex waiting_mu_;
+  Waiting waiting_ ABSL_GUARDED_BY(waiting_mu_);
   std::atomic<bool> registered_{false};
   bool stopped_ = false;
   std::unique_ptr<DriverService> service_;

@@ -99,7 +99,7 @@ void Driver::WaitForExecutors(const std::function<int()>& want) {
   using std::chrono::steady_clock;
   const milliseconds wait =
       options_.conf.GetDuration("kiln.scheduler.maxRegisteredResourcesWaitingTime");
-  const auto deadline = steady_clock::now() + wait;
+  auto deadline = steady_clock::now() + wait;
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
     if (tasks_.WaitForCores(std::max(1, want()),
@@ -112,13 +112,29 @@ void Driver::WaitForExecutors(const std::function<int()>& want) {
     }
     if (steady_clock::now() < deadline) continue;
     if (tasks_.TotalCores() > 0) return;  // fewer than wanted, but some: go on
+    const Waiting waiting = backend_->WaitingStatus();
+    if (waiting.queued) {
+      // Other applications hold the cluster: its turn comes when they end or shrink, as
+      // in Spark's FIFO queue, however long that takes. Said again every 15 s, as Spark
+      // does (spark.scheduler.starvation.timeout).
+      std::fprintf(stderr, "kiln: waiting for executors: %s; other applications hold them\n",
+                   waiting.reason.c_str());
+      deadline = steady_clock::now() + std::chrono::seconds(15);
+      continue;
+    }
     const std::string why = tasks_.LastUnregisteredFailure();
+    std::string detail;
+    if (!why.empty()) {
+      detail = StrCat("; the last one to fail: ", why);
+    } else if (!waiting.reason.empty()) {
+      detail = StrCat(": the master says: ", waiting.reason);
+    } else {
+      detail = StrCat(": the cluster has no worker with a free core and ",
+                      FormatMib(options_.conf.GetMemoryMb("kiln.executor.memory")),
+                      " (kiln.executor.memory) free");
+    }
     Fail(StrCat("no executor registered within ", wait.count(),
-                " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime)",
-                why.empty() ? StrCat(": the cluster has no worker with a free core and ",
-                                     FormatMib(options_.conf.GetMemoryMb("kiln.executor.memory")),
-                                     " (kiln.executor.memory) free")
-                            : StrCat("; the last one to fail: ", why)));
+                " ms (kiln.scheduler.maxRegisteredResourcesWaitingTime)", detail));
   }
 }
 

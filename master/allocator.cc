@@ -2,6 +2,9 @@
 
 #include <algorithm>
 
+#include "common/strings.h"
+#include "common/units.h"
+
 namespace kiln::master {
 namespace {
 
@@ -75,6 +78,43 @@ std::vector<ExecutorPlacement> PlaceExecutors(const ExecutorDemand& demand,
     }
   }
   return out;
+}
+
+std::string WhyNothingPlaced(const ExecutorDemand& demand,
+                             const std::vector<WorkerCapacity>& workers) {
+  const bool one_per_worker = demand.cores_per_executor <= 0;
+  const int min_cores = one_per_worker ? 1 : demand.cores_per_executor;
+  const int64_t memory = demand.memory_per_executor_mb;
+  if (demand.max_executors <= 0) return "holds as many executors as one application may";
+  if (demand.cores_wanted < min_cores) {
+    return StrCat(
+        "its cap of cores (kiln.cores.max, or the master's kiln.deploy.defaultCores) "
+        "leaves fewer than the ",
+        min_cores, " of one executor");
+  }
+  if (workers.empty()) return "no worker is ALIVE";
+  int most_cores_free = 0;                // over workers with the memory of one executor
+  int64_t most_memory_free = 0;           // over all workers
+  bool room_beside_own_executor = false;  // one_per_worker: fits on a worker it is already on
+  for (const WorkerCapacity& w : workers) {
+    most_memory_free = std::max(most_memory_free, w.memory_free_mb);
+    if (w.memory_free_mb < memory) continue;
+    most_cores_free = std::max(most_cores_free, w.cores_free);
+    if (w.cores_free < min_cores) continue;
+    if (!one_per_worker || !w.hosts_app_executor) return "";
+    room_beside_own_executor = true;
+  }
+  if (most_memory_free < memory) {
+    return StrCat("needs ", FormatMib(memory),
+                  " per executor (kiln.executor.memory); the most free on a worker is ",
+                  FormatMib(most_memory_free));
+  }
+  if (room_beside_own_executor) {
+    return "has its one executor on every worker with room (kiln.executor.cores is unset)";
+  }
+  return StrCat("needs ", min_cores, min_cores == 1 ? " core" : " cores",
+                " per executor (kiln.executor.cores); the most free on a worker with ",
+                FormatMib(memory), " free is ", most_cores_free);
 }
 
 }  // namespace kiln::master

@@ -48,4 +48,10 @@ std::vector<ExecutorPlacement> PlaceExecutors(const ExecutorDemand& demand,
                                               const std::vector<WorkerCapacity>& workers,
                                               bool spread_out);
 
+// Why PlaceExecutors(demand, workers) places nothing, in a user's words and with the
+// setting to change ("needs 4.0 GiB per executor (kiln.executor.memory); the most free on
+// a worker is 2.0 GiB"); empty when it would place an executor.
+std::string WhyNothingPlaced(const ExecutorDemand& demand,
+                             const std::vector<WorkerCapacity>& workers);
+
 }  // namespace kiln::master

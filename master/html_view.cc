@@ -12,16 +12,32 @@ void Row(std::string* out, const std::vector<std::string>& cells, const char* ta
   StrAppend(out, "</tr>\n");
 }
 
-void AppTable(std::string* out, const char* title, const std::vector<AppView>& apps) {
-  StrAppend(out, "<h2>", title, " (", apps.size(), ")</h2>\n<table>\n");
-  Row(out,
-      {"Application ID", "Name", "Cores", "Memory per Executor", "Executors", "State", "Duration"},
-      "th");
+// The applications of `apps` for which `keep` holds; `waiting` adds why they wait.
+template <class Keep>
+void AppTable(std::string* out, const char* title, const std::vector<AppView>& apps, Keep keep,
+              bool waiting = false) {
+  std::string rows;
+  size_t n = 0;
   for (const AppView& a : apps) {
-    Row(out, {a.id, a.name, StrCat(a.cores), FormatMib(a.memory_per_executor_mb),
-              StrCat(a.executors.size()), a.state, FormatMillis(a.duration_ms)});
+    if (!keep(a)) continue;
+    ++n;
+    std::vector<std::string> cells = {a.id,
+                                      a.name,
+                                      StrCat(a.cores),
+                                      a.max_cores > 0 ? StrCat(a.max_cores) : "none",
+                                      FormatMib(a.memory_per_executor_mb),
+                                      StrCat(a.executors.size()),
+                                      a.state,
+                                      FormatMillis(a.duration_ms)};
+    if (waiting) cells.push_back(a.waiting_reason);
+    Row(&rows, cells);
   }
-  StrAppend(out, "</table>\n");
+  StrAppend(out, "<h2>", title, " (", n, ")</h2>\n<table>\n");
+  std::vector<std::string> head = {"Application ID",      "Name",      "Cores", "Cores Cap",
+                                   "Memory per Executor", "Executors", "State", "Duration"};
+  if (waiting) head.push_back("Waiting Because");
+  Row(out, head, "th");
+  StrAppend(out, rows, "</table>\n");
 }
 
 }  // namespace
@@ -33,13 +49,15 @@ std::string RenderHtml(const ClusterView& view) {
       "td,th{border:1px solid #ccc;padding:2px 8px;text-align:left}</style></head><body>\n";
   int alive = 0;
   for (const WorkerView& w : view.workers) alive += w.state == "ALIVE" ? 1 : 0;
+  int waiting = 0;
+  for (const AppView& a : view.active_apps) waiting += a.waiting_reason.empty() ? 0 : 1;
   StrAppend(&out, "<h1>Kiln Master at ", HtmlEscape(view.url), "</h1>\n<ul>\n",
             "<li>Alive workers: ", alive, "</li>\n", "<li>Cores in use: ", view.cores, " total, ",
             view.cores_used, " used</li>\n",
             "<li>Memory in use: ", HtmlEscape(FormatMib(view.memory_mb)), " total, ",
             HtmlEscape(FormatMib(view.memory_used_mb)), " used</li>\n",
-            "<li>Applications: ", view.active_apps.size(), " running, ", view.completed_apps.size(),
-            " completed</li>\n</ul>\n");
+            "<li>Applications: ", view.active_apps.size() - waiting, " running, ", waiting,
+            " waiting, ", view.completed_apps.size(), " completed</li>\n</ul>\n");
   StrAppend(&out, "<h2>Workers (", view.workers.size(), ")</h2>\n<table>\n");
   Row(&out, {"Worker ID", "Address", "State", "Cores", "Memory"}, "th");
   for (const WorkerView& w : view.workers) {
@@ -48,8 +66,12 @@ std::string RenderHtml(const ClusterView& view) {
          StrCat(FormatMib(w.memory_mb), " (", FormatMib(w.memory_used_mb), " used)")});
   }
   StrAppend(&out, "</table>\n");
-  AppTable(&out, "Running Applications", view.active_apps);
-  AppTable(&out, "Completed Applications", view.completed_apps);
+  auto is_waiting = [](const AppView& a) { return !a.waiting_reason.empty(); };
+  AppTable(&out, "Running Applications", view.active_apps,
+           [&](const AppView& a) { return !is_waiting(a); });
+  AppTable(&out, "Waiting Applications", view.active_apps, is_waiting, /*waiting=*/true);
+  AppTable(&out, "Completed Applications", view.completed_apps,
+           [](const AppView&) { return true; });
   StrAppend(&out, "<p><a href=\"/json\">JSON</a></p>\n</body></html>\n");
   return out;
 }

@@ -65,13 +65,16 @@ void WriteExecutor(std::string* out, const ExecutorView& e) {
   o.Int("memory", e.memory_mb);
 }
 
-void WriteApp(std::string* out, const AppView& a) {
+// `active`: with why it waits ("" when it holds executors).
+void WriteApp(std::string* out, const AppView& a, bool active) {
   ObjectWriter o(out);
   o.String("id", a.id);
   o.String("name", a.name);
   o.Int("cores", a.cores);
   o.Int("memoryperslave", a.memory_per_executor_mb);
+  o.Int("maxcores", a.max_cores);
   o.String("state", a.state);
+  if (active) o.String("waitingreason", a.waiting_reason);
   o.Key("executors");
   Array(out, a.executors, [&](const ExecutorView& e) { WriteExecutor(out, e); });
   o.Int("starttime", a.start_ms);
@@ -92,9 +95,9 @@ std::string RenderJson(const ClusterView& view) {
     o.Int("memory", view.memory_mb);
     o.Int("memoryused", view.memory_used_mb);
     o.Key("activeapps");
-    Array(&out, view.active_apps, [&](const AppView& a) { WriteApp(&out, a); });
+    Array(&out, view.active_apps, [&](const AppView& a) { WriteApp(&out, a, true); });
     o.Key("completedapps");
-    Array(&out, view.completed_apps, [&](const AppView& a) { WriteApp(&out, a); });
+    Array(&out, view.completed_apps, [&](const AppView& a) { WriteApp(&out, a, false); });
     o.String("status", "ALIVE");
   }
   out.push_back('\n');

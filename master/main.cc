@@ -66,6 +66,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   MasterOptions options;
   options.spread_out = settings.spread_out;
   options.max_executor_retries = settings.max_executor_retries;
+  options.default_cores = settings.default_cores;
   options.commands = &commands;
   options.dispatch = [&queue](const std::string& worker, std::function<void()> fn) {
     queue.Post(worker, std::move(fn));

@@ -36,6 +36,7 @@ AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end
   v.name = app.request.name;
   v.memory_per_executor_mb = app.request.memory_per_executor_mb;
   v.state = AppStateName(app.state);
+  v.max_cores = app.request.max_cores;
   for (const auto& [id, e] : app.executors) {
     v.executors.push_back(
         {.id = e.id, .worker_id = e.worker_id, .cores = e.cores, .memory_mb = e.memory_mb});
@@ -262,6 +263,18 @@ absl::Status Master::CheckApplicationCaller(const std::string& app_id,
 }
 
 absl::Status Master::CheckSatisfiableLocked(const ApplicationRequest& request) const {
+  if (request.max_cores > 0 && request.cores_per_executor > request.max_cores) {
+    return absl::FailedPreconditionError(
+        StrCat("kiln.cores.max (", request.max_cores, ") is below kiln.executor.cores (",
+               request.cores_per_executor, "): no executor could ever start"));
+  }
+  if (request.max_cores == 0 && options_.default_cores > 0 &&
+      request.cores_per_executor > options_.default_cores) {
+    return absl::FailedPreconditionError(
+        StrCat("the master's kiln.deploy.defaultCores (", options_.default_cores,
+               ", the cap of applications without kiln.cores.max) is below kiln.executor.cores (",
+               request.cores_per_executor, "): no executor could ever start"));
+  }
   const std::vector<const WorkerInfo*> alive = workers_.Alive();
   if (alive.empty()) return absl::OkStatus();  // it waits for workers to register
   int most_cores = 0;
@@ -316,12 +329,12 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
   return out;
 }
 
-bool Master::ApplicationHeartbeat(const std::string& app_id, int* granted_cores) {
+bool Master::ApplicationHeartbeat(const std::string& app_id, ApplicationStatus* status) {
   absl::MutexLock lock(&mu_);
   Application* app = apps_.FindActive(app_id);
   if (app == nullptr) return false;
   app->last_heartbeat = options_.clock->Now();
-  if (granted_cores != nullptr) *granted_cores = app->cores_granted();
+  if (status != nullptr) *status = StatusOfLocked(*app);
   return true;
 }
 
@@ -424,17 +437,18 @@ void Master::ScheduleLocked(Commands* out) {
   for (Application* app : apps_.Active()) ScheduleApplicationLocked(*app, out);
 }
 
-void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
-  if (app.launches_paused || !app.driver_lost.empty()) return;
-  if (options_.clock->Now() < app.launches_resume_at) return;
+ExecutorDemand Master::DemandOfLocked(const Application& app) const {
   const ApplicationRequest& req = app.request;
+  const int cap = req.max_cores > 0 ? req.max_cores : options_.default_cores;
   ExecutorDemand demand;
   demand.cores_per_executor = req.cores_per_executor;
   demand.memory_per_executor_mb = req.memory_per_executor_mb;
-  demand.cores_wanted = req.max_cores > 0 ? req.max_cores - app.cores_granted() : INT_MAX;
+  demand.cores_wanted = cap > 0 ? cap - app.cores_granted() : INT_MAX;
   demand.max_executors = kMaxExecutorsPerApplication - static_cast<int>(app.executors.size());
-  if (demand.cores_wanted <= 0) return;
+  return demand;
+}
 
+std::vector<WorkerCapacity> Master::CapacityForLocked(const Application& app) const {
   std::vector<WorkerCapacity> capacity;
   for (const WorkerInfo* w : workers_.Alive()) {
     capacity.push_back({.worker_id = w->id,
@@ -442,6 +456,44 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                         .memory_free_mb = w->memory_free_mb(),
                         .hosts_app_executor = app.HasExecutorOn(w->id)});
   }
+  return capacity;
+}
+
+ApplicationStatus Master::StatusOfLocked(const Application& app) const {
+  ApplicationStatus status{.granted_cores = app.cores_granted()};
+  if (!app.executors.empty()) return status;
+  if (!app.driver_lost.empty()) {
+    status.waiting_reason = StrCat("no more launches: ", app.driver_lost);
+  } else if (app.launches_paused) {
+    status.waiting_reason =
+        StrCat("launches paused after ", app.consecutive_failures,
+               " executor failures in a row (kiln.deploy.maxExecutorRetries) until a worker "
+               "joins; the last: ",
+               app.last_failure);
+  } else if (auto now = options_.clock->Now(); now < app.launches_resume_at) {
+    status.waiting_reason = StrCat(
+        "launches back off after ", app.consecutive_failures,
+        " executor failures in a row; next in ",
+        FormatMillis(
+            std::chrono::duration_cast<std::chrono::milliseconds>(app.launches_resume_at - now)
+                .count()));
+  } else {
+    status.waiting_reason = WhyNothingPlaced(DemandOfLocked(app), CapacityForLocked(app));
+  }
+  if (status.waiting_reason.empty()) return status;
+  for (const Application* other : apps_.ActiveView()) {
+    if (other != &app && !other->executors.empty()) status.queued = true;
+  }
+  return status;
+}
+
+void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
+  if (app.launches_paused || !app.driver_lost.empty()) return;
+  if (options_.clock->Now() < app.launches_resume_at) return;
+  const ApplicationRequest& req = app.request;
+  const ExecutorDemand demand = DemandOfLocked(app);
+  if (demand.cores_wanted <= 0) return;
+  const std::vector<WorkerCapacity> capacity = CapacityForLocked(app);
   for (const ExecutorPlacement& p : PlaceExecutors(demand, capacity, options_.spread_out)) {
     workers_.Allocate(p.worker_id, p.cores, p.memory_mb);
     ExecutorInfo& e = apps_.AddExecutor(app, p.worker_id, p.cores, p.memory_mb);
@@ -486,7 +538,11 @@ ClusterView Master::Snapshot() const {
     view.memory_mb += w->memory_mb;
     view.memory_used_mb += w->memory_used_mb;
   }
-  for (const Application* app : apps_.ActiveView()) view.active_apps.push_back(ViewOf(*app, wall));
+  for (const Application* app : apps_.ActiveView()) {
+    AppView v = ViewOf(*app, wall);
+    v.waiting_reason = StatusOfLocked(*app).waiting_reason;
+    view.active_apps.push_back(std::move(v));
+  }
   for (const Application& app : apps_.completed()) {
     view.completed_apps.push_back(ViewOf(app, app.end_wall));
   }

@@ -21,6 +21,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "master/allocator.h"
 #include "master/application_registry.h"
 #include "master/cluster_view.h"
 #include "master/liveness_sweeper.h"
@@ -30,9 +31,12 @@
 namespace kiln::master {
 
 struct MasterOptions {
-  std::string master_id;                  // returned to registering workers
-  bool spread_out = true;                 // kiln.deploy.spreadOut
-  int max_executor_retries = 10;          // kiln.deploy.maxExecutorRetries; 0 = no limit
+  std::string master_id;          // returned to registering workers
+  bool spread_out = true;         // kiln.deploy.spreadOut
+  int max_executor_retries = 10;  // kiln.deploy.maxExecutorRetries; 0 = no limit
+  // kiln.deploy.defaultCores: the cap on cores of applications that set no
+  // kiln.cores.max; 0 = none.
+  int default_cores = 0;
   const Clock* clock = RealClock::Get();  // heartbeats and timeouts; not owned
   // Wall time for application ids and the UI's timestamps; empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> wall_clock;
@@ -75,6 +79,17 @@ struct ExecutorStateReport {
   int exit_code = 0;
 };
 
+// What the master tells a live application's driver (ApplicationHeartbeatReply).
+struct ApplicationStatus {
+  int granted_cores = 0;  // executor cores granted to it now
+  // Set while it holds no executor: why none can be placed ("needs 4.0 GiB per executor
+  // ...; the most free on a worker is 2.0 GiB").
+  std::string waiting_reason = {};
+  // Set with waiting_reason when other applications hold executors: it waits in the
+  // queue for their resources, which free up when they end or shrink.
+  bool queued = false;
+};
+
 struct RegisteredApplication {
   std::string id;
   std::string token = {};  // random; the driver's later calls must carry it
@@ -109,10 +124,9 @@ class Master final : public LivenessTarget {
   // Validates the request (InvalidArgument naming the field), registers the application
   // and places what executors fit now.
   absl::StatusOr<RegisteredApplication> RegisterApplication(const ApplicationRequest& request);
-  // False when the application is unknown or has ended.
-  // False when the application is not active. `granted_cores` (may be null) gets the
-  // cores granted to it now.
-  bool ApplicationHeartbeat(const std::string& app_id, int* granted_cores = nullptr);
+  // False when the application is not active (unknown or ended). `status` (may be null)
+  // gets what it holds now and, while it holds nothing, why.
+  bool ApplicationHeartbeat(const std::string& app_id, ApplicationStatus* status = nullptr);
   // Why the master ended the application, or empty (still active, or never known).
   std::string EndReason(const std::string& app_id) const;
   // Ends the application with `final_state` (FINISHED, FAILED or KILLED; empty means
@@ -162,11 +176,19 @@ class Master final : public LivenessTarget {
   static Command FinishedCommand(const WorkerInfo& worker, const std::string& app_id, bool failed);
 
   // FAILED_PRECONDITION when no ALIVE worker could ever hold one of the request's
-  // executors (more memory or cores per executor than any offers), naming both; OK when
-  // no worker is ALIVE yet (the application waits for them).
+  // executors (more memory or cores per executor than any offers), naming both, or when
+  // its cap (kiln.cores.max, else kiln.deploy.defaultCores) is below the cores of one
+  // executor; OK when no worker is ALIVE yet (the application waits for them).
   absl::Status CheckSatisfiableLocked(const ApplicationRequest& request) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ScheduleLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // What `app` still wants (kiln.cores.max, else kiln.deploy.defaultCores, minus what it
+  // holds) and what each ALIVE worker has free for it.
+  ExecutorDemand DemandOfLocked(const Application& app) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  std::vector<WorkerCapacity> CapacityForLocked(const Application& app) const
+      ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // ApplicationStatus of an active application.
+  ApplicationStatus StatusOfLocked(const Application& app) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ScheduleApplicationLocked(Application& app, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileExecutorsLocked(const WorkerRegistration& registration, Commands* out)

@@ -97,6 +97,8 @@ absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char
   out.spread_out = config.GetBool("kiln.deploy.spreadOut");
   int64_t retries = config.GetInt("kiln.deploy.maxExecutorRetries");
   out.max_executor_retries = static_cast<int>(std::min<int64_t>(retries, INT_MAX));
+  out.default_cores =
+      static_cast<int>(std::min<int64_t>(config.GetInt("kiln.deploy.defaultCores"), INT_MAX));
   out.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
   ASSIGN_OR_RETURN(out.credentials, rpc::LoadCredentials(config, environ));
   if (out.worker_timeout.count() <= 0) {

@@ -39,6 +39,7 @@ struct MasterSettings {
   std::chrono::milliseconds app_timeout{60000};
   bool spread_out = true;
   int max_executor_retries = 10;
+  int default_cores = 0;  // kiln.deploy.defaultCores; 0 = no cap
   int64_t max_message_bytes = 256 << 20;
   rpc::Credentials credentials;  // kiln.authenticate, kiln.ssl.*
 };

@@ -117,9 +117,11 @@ grpc::Status MasterService::ApplicationHeartbeat(grpc::ServerContext*,
       !caller.ok()) {
     return rpc::ToGrpc(caller);
   }
-  int granted_cores = 0;
-  reply->set_known(master_->ApplicationHeartbeat(req->app_id(), &granted_cores));
-  reply->set_granted_cores(granted_cores);
+  ApplicationStatus status;
+  reply->set_known(master_->ApplicationHeartbeat(req->app_id(), &status));
+  reply->set_granted_cores(status.granted_cores);
+  reply->set_waiting_reason(status.waiting_reason);
+  reply->set_queued(status.queued);
   if (!reply->known()) reply->set_end_reason(master_->EndReason(req->app_id()));
   return grpc::Status::OK;
 }

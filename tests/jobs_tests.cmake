@@ -26,6 +26,7 @@ kiln_add_test(NAME jobs_test LABEL integration
     ${CMAKE_CURRENT_LIST_DIR}/jobs/api_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/cache_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/cli_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/sharing_test.cc
   LIBS kiln_job_test_util)
 
 # Faults injected while a job runs (label fault).

@@ -51,6 +51,14 @@ ClusterView SampleView() {
   a.start_ms = 1700000000000;
   a.duration_ms = 5000;
   v.active_apps.push_back(a);
+  AppView waiting;
+  waiting.id = "app-20240101120500-0001";
+  waiting.name = "report";
+  waiting.max_cores = 4;
+  waiting.memory_per_executor_mb = 4096;
+  waiting.state = "WAITING";
+  waiting.waiting_reason = "needs 4.0 GiB per executor <memory>";
+  v.active_apps.push_back(waiting);
   a.id = "app-20240101110000-0007";
   a.state = "FINISHED";
   v.completed_apps.push_back(a);
@@ -61,27 +69,32 @@ TEST_CASE("json: the document has the documented shape") {
   std::string json = RenderJson(SampleView());
   CHECK(Balanced(json));
   CHECK(json.front() == '{');
-  for (const char* part : {
-           R"("url":"kiln://master-host:7077")",
-           R"("workers":[{"id":"worker-1","host":"10.0.0.1","port":7078,)",
-           R"("webuiaddress":"http://10.0.0.1:8081","state":"ALIVE","cores":8,)",
-           R"("coresused":3,"coresfree":5,"memory":16384,"memoryused":4096,)",
-           R"("memoryfree":12288,"lastheartbeat":1234})",
-           R"("id":"worker-2")",
-           R"("state":"DEAD")",
-           R"(],"cores":8,"coresused":3,"memory":16384,"memoryused":4096,"activeapps":[)",
-           R"({"id":"app-20240101120000-0000","name":"word \"count\"","cores":3,)",
-           R"("memoryperslave":1024,"state":"RUNNING",)",
-           R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
-           R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
-           R"("starttime":1700000000000,"duration":5000})",
-           R"("completedapps":[{"id":"app-20240101110000-0007")",
-           R"("state":"FINISHED")",
-           R"("status":"ALIVE"})",
-       }) {
+  for (
+      const char* part : {
+          R"("url":"kiln://master-host:7077")",
+          R"("workers":[{"id":"worker-1","host":"10.0.0.1","port":7078,)",
+          R"("webuiaddress":"http://10.0.0.1:8081","state":"ALIVE","cores":8,)",
+          R"("coresused":3,"coresfree":5,"memory":16384,"memoryused":4096,)",
+          R"("memoryfree":12288,"lastheartbeat":1234})",
+          R"("id":"worker-2")",
+          R"("state":"DEAD")",
+          R"(],"cores":8,"coresused":3,"memory":16384,"memoryused":4096,"activeapps":[)",
+          R"({"id":"app-20240101120000-0000","name":"word \"count\"","cores":3,)",
+          R"("memoryperslave":1024,"maxcores":0,"state":"RUNNING","waitingreason":"",)",
+          R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
+          R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
+          R"("starttime":1700000000000,"duration":5000})",
+          R"({"id":"app-20240101120500-0001","name":"report","cores":0,"memoryperslave":4096,)",
+          R"("maxcores":4,"state":"WAITING","waitingreason":"needs 4.0 GiB per executor <memory>")",
+          R"("completedapps":[{"id":"app-20240101110000-0007")",
+          R"("state":"FINISHED")",
+          R"("status":"ALIVE"})",
+      }) {
     INFO(part);
     CHECK(json.find(part) != std::string::npos);
   }
+  // Only active applications say why they wait.
+  CHECK(json.substr(json.find("completedapps")).find("waitingreason") == std::string::npos);
 }
 
 TEST_CASE("json: an empty cluster") {
@@ -101,6 +114,10 @@ TEST_CASE("html: the status page lists workers and applications, escaped") {
   CHECK(html.find("app-20240101110000-0007") != std::string::npos);
   CHECK(html.find("word &quot;count&quot;") != std::string::npos);
   CHECK(html.find("<script") == std::string::npos);
+  CHECK(html.find("<li>Applications: 1 running, 1 waiting, 1 completed</li>") != std::string::npos);
+  CHECK(html.find("<h2>Running Applications (1)</h2>") != std::string::npos);
+  CHECK(html.find("<h2>Waiting Applications (1)</h2>") != std::string::npos);
+  CHECK(html.find("<td>needs 4.0 GiB per executor &lt;memory&gt;</td>") != std::string::npos);
 }
 
 }  // namespace

@@ -24,11 +24,12 @@ struct MasterFixture {
   std::unique_ptr<LivenessSweeper> sweeper;
   int last_granted_cores = -1;
 
-  explicit MasterFixture(bool spread_out = true, int retries = 10) {
+  explicit MasterFixture(bool spread_out = true, int retries = 10, int default_cores = 0) {
     MasterOptions o;
     o.master_id = "master-test";
     o.spread_out = spread_out;
     o.max_executor_retries = retries;
+    o.default_cores = default_cores;
     o.clock = &clock;
     o.wall_clock = [] { return std::chrono::system_clock::time_point(seconds(1700000000)); };
     o.commands = &commands;
@@ -55,7 +56,7 @@ struct MasterFixture {
     REQUIRE(master->RegisterWorker(r).ok());
   }
 
-  std::string AddApp(int cores_per_executor, int64_t memory_mb, int max_cores) {
+  static ApplicationRequest Request(int cores_per_executor, int64_t memory_mb, int max_cores) {
     ApplicationRequest r;
     r.name = "test app";
     r.cores_per_executor = cores_per_executor;
@@ -63,6 +64,11 @@ struct MasterFixture {
     r.max_cores = max_cores;
     r.binary_digest = "abc123";
     r.driver_address = "10.0.0.9:4000";
+    return r;
+  }
+
+  std::string AddApp(int cores_per_executor, int64_t memory_mb, int max_cores) {
+    ApplicationRequest r = Request(cores_per_executor, memory_mb, max_cores);
     auto app = master->RegisterApplication(r);
     REQUIRE(app.ok());
     last_granted_cores = app->granted_cores;

@@ -29,6 +29,7 @@ class RandomRun {
     o.spread_out = Pick(2) == 0;
     // 0 (no limit: refused launches back off after Master::kLaunchBackoffAfter) to 4.
     o.max_executor_retries = static_cast<int>(Pick(5));
+    o.default_cores = Pick(3) == 0 ? 1 + static_cast<int>(Pick(6)) : 0;  // kiln.deploy.defaultCores
     o.clock = &clock_;
     o.commands = &commands_;
     master_ = std::make_unique<Master>(std::move(o));
@@ -83,6 +84,12 @@ class RandomRun {
         held[e.worker_id].first += e.cores;
         held[e.worker_id].second += e.memory_mb;
       }
+    }
+    // Scheduling runs after every change: an application holds executors, or it says why
+    // it cannot.
+    for (const AppView& a : v.active_apps) {
+      INFO("step " << step << " app " << a.id << " waiting: " << a.waiting_reason);
+      REQUIRE(a.executors.empty() == !a.waiting_reason.empty());
     }
     for (const WorkerView& w : v.workers) {
       INFO("step " << step << " worker " << w.id << " " << w.state);
