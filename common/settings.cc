@@ -1,6 +1,7 @@
 #include "common/settings.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -64,6 +65,13 @@ absl::Status ParseAs(const SettingDef& def, std::string_view value) {
       double v;
       if (!ParseNumber(value, &v) || !(v >= 0 && v <= 1))
         return bad("expected a number from 0 to 1");
+      return absl::OkStatus();
+    }
+    case T::kNumber: {
+      double v;
+      if (!ParseNumber(value, &v) || !(v > 0) || !std::isfinite(v)) {
+        return bad("expected a number above 0");
+      }
       return absl::OkStatus();
     }
     case T::kBytes: {
@@ -138,6 +146,8 @@ std::string_view TypeName(const SettingDef& def) {
       return "duration";
     case T::kFraction:
       return "fraction (0 to 1)";
+    case T::kNumber:
+      return "number";
     case T::kMemoryMb:
       return "memory (at least 450m)";
   }
@@ -297,8 +307,10 @@ bool Config::GetBool(std::string_view key) const {
 }
 
 double Config::GetDouble(std::string_view key) const {
+  const SettingDef* def = FindSetting(key);
+  KILN_CHECK(def != nullptr, "setting not in the table");
   double v = 0;
-  KILN_CHECK(ParseNumber(Raw(key, T::kFraction), &v));
+  KILN_CHECK(ParseNumber(Raw(key, def->type == T::kNumber ? T::kNumber : T::kFraction), &v));
   return v;
 }
 

@@ -30,6 +30,7 @@ enum class SettingType {
   kByteLimit,
   kDuration,
   kFraction,
+  kNumber,  // a real number above 0
   kMemoryMb
 };
 

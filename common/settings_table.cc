@@ -142,6 +142,23 @@ constexpr SettingDef kSettings[] = {
         kApp, 0, kIntMax),
     Def("kiln.shuffle.io.retryWait", T::kDuration, "5s", "Pause before each of those retries.",
         kApp),
+    Def("kiln.speculation", T::kBool, "false",
+        "Run a copy of a task that is much slower than its stage's finished tasks on another "
+        "executor; the first attempt to finish wins and the other is killed (Spark's "
+        "speculative execution).",
+        kApp),
+    Def("kiln.speculation.interval", T::kDuration, "100ms",
+        "How often the driver looks for tasks to speculate.", kApp),
+    Def("kiln.speculation.minTaskRuntime", T::kDuration, "100ms",
+        "A task is never speculated before it has run this long.", kApp),
+    Def("kiln.speculation.multiplier", T::kNumber, "1.5",
+        "A task is speculated when it has run this many times the median of the stage's "
+        "finished tasks.",
+        kApp),
+    Def("kiln.speculation.quantile", T::kFraction, "0.75",
+        "Share of a stage's tasks that must have finished before any of its tasks is "
+        "speculated.",
+        kApp),
     Def("kiln.ssl.caFile", T::kString, "",
         "PEM file of the certificates that sign peers' certificates (with kiln.ssl.enabled).",
         kMaster | kWorker | kApp),

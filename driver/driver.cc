@@ -39,7 +39,13 @@ Driver::Driver(DriverOptions options)
               .launch_ahead = std::max<int>(
                   0, static_cast<int>(options_.conf.GetInt("kiln.scheduler.launchAhead"))),
               .locality_wait = options_.conf.GetDuration("kiln.locality.wait"),
-              .max_result_bytes = options_.conf.GetByteLimit("kiln.driver.maxResultSize")},
+              .max_result_bytes = options_.conf.GetByteLimit("kiln.driver.maxResultSize"),
+              .speculation = options_.conf.GetBool("kiln.speculation"),
+              .speculation_interval = options_.conf.GetDuration("kiln.speculation.interval"),
+              .speculation_multiplier = options_.conf.GetDouble("kiln.speculation.multiplier"),
+              .speculation_quantile = options_.conf.GetDouble("kiln.speculation.quantile"),
+              .speculation_min_runtime =
+                  options_.conf.GetDuration("kiln.speculation.minTaskRuntime")},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_,
            static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts"))),

@@ -31,6 +31,12 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
     return Write(message);
   }
 
+  bool KillTasks(const proto::KillTasks& kill) override {
+    proto::DriverMessage message;
+    *message.mutable_kill_tasks() = kill;
+    return Write(message);
+  }
+
   bool Write(const proto::DriverMessage& message) {
     absl::MutexLock lock(&write_mu_);
     if (closed_) return false;

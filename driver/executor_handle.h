@@ -26,6 +26,9 @@ class ExecutorHandle {
   // Asks the executor to drop its cached blocks of `dataset` (unpersist). False when
   // the executor is gone. Never called with a scheduler lock held.
   virtual bool RemoveDataset(int dataset) = 0;
+  // Asks the executor to stop these task attempts (see proto KillTasks). False when the
+  // executor is gone. Never called with a scheduler lock held.
+  virtual bool KillTasks(const proto::KillTasks& kill) = 0;
 };
 
 }  // namespace kiln::internal

@@ -39,6 +39,10 @@ class LocalExecutor final : public ExecutorHandle {
     blocks_->RemoveDataset(dataset);
     return true;
   }
+  bool KillTasks(const proto::KillTasks& kill) override {
+    pool_->Kill({kill.task_ids().begin(), kill.task_ids().end()});
+    return true;
+  }
 
  private:
   ExecutorInfo info_;

@@ -36,7 +36,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
       }
       if (set_ != nullptr && it->second.generation == generation_ &&
           !set_->has_result(it->second.index)) {
-        set_->Requeue(it->second.index);
+        set_->Requeue(it->second.index, executor_id);
         lost.indices.push_back(it->second.index);
         lost.task_ids.push_back(it->first);
         lost.so_far.push_back(it->second.so_far);
@@ -108,15 +108,39 @@ void TaskScheduler::OnProgress(const std::string& executor_id,
 void TaskScheduler::OnStatuses(const std::string& executor_id,
                                std::vector<proto::TaskStatus> statuses) {
   Launches launches;
+  Kills kills;
   {
     absl::MutexLock lock(&mu_);
-    for (proto::TaskStatus& status : statuses) HandleStatusLocked(executor_id, status);
+    for (proto::TaskStatus& status : statuses) HandleStatusLocked(executor_id, status, &kills);
     launches = AssignLocked();
   }
+  SendKills(std::move(kills));
   SendLaunches(std::move(launches));
 }
 
-void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status) {
+void TaskScheduler::KillOtherAttemptsLocked(int index, int64_t except_task_id, Kills* kills) {
+  for (const auto& [task_id, run] : running_) {
+    if (run.generation != generation_ || run.index != index || task_id == except_task_id) continue;
+    ExecutorPool::Executor* ex = pool_.Find(run.executor_id);
+    if (ex == nullptr) continue;
+    Kill& kill = (*kills)[run.executor_id];
+    kill.handle = ex->handle;
+    kill.message.add_task_ids(task_id);
+    kill.message.set_reason(StrCat("another attempt of task ", set_->task(index).partition,
+                                   " of stage ", set_->set().plan.stage_id(), " finished first"));
+    spdlog::info("killing attempt task_id={} of task {} of stage {} on executor {}: {}", task_id,
+                 set_->task(index).partition, set_->set().plan.stage_id(), run.executor_id,
+                 "another attempt finished first");
+  }
+}
+
+void TaskScheduler::SendKills(Kills kills) {
+  // An executor that is gone is removed when its stream closes; nothing to do here.
+  for (auto& [id, kill] : kills) (void)kill.handle->KillTasks(kill.message);
+}
+
+void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status,
+                                       Kills* kills) {
   ExecutorPool::Executor* ex = pool_.Find(executor_id);
   if (cache_ != nullptr && ex != nullptr) {
     for (const proto::BlockUpdate& update : status.block_updates()) {
@@ -130,8 +154,14 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
   ExecutorPool::Executor* ran_on = pool_.Find(run.executor_id);
   if (ran_on != nullptr) ++ran_on->free_cores;
   if (set_ == nullptr || run.generation != generation_) return;  // of an earlier set
+  const bool had_result = set_->has_result(run.index);
+  const int64_t task_id = status.task_id();
   set_->OnStatus(run.index, std::move(status),
-                 ran_on != nullptr ? ran_on->handle->info() : ExecutorInfo{});
+                 ran_on != nullptr ? ran_on->handle->info() : ExecutorInfo{.id = run.executor_id});
+  // The first attempt to finish won: any other (a speculative copy, or the original)
+  // stops, so that its core is free and it writes nothing more.
+  if (!had_result && set_->has_result(run.index))
+    KillOtherAttemptsLocked(run.index, task_id, kills);
 }
 
 TaskScheduler::Launches TaskScheduler::AssignLocked() {
@@ -214,6 +244,10 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
                        .short_task = options_.short_task,
                        .locality_wait = options_.locality_wait,
                        .max_result_bytes = options_.max_result_bytes,
+                       .speculation = options_.speculation,
+                       .speculation_multiplier = options_.speculation_multiplier,
+                       .speculation_quantile = options_.speculation_quantile,
+                       .speculation_min_runtime = options_.speculation_min_runtime,
                        .clock = options_.clock},
         [this](const std::string& id) ABSL_NO_THREAD_SAFETY_ANALYSIS {
           return pool_.Contains(id);  // called by the manager, under mu_
@@ -234,19 +268,26 @@ TaskSetOutcome TaskScheduler::RunTaskSet(TaskSet set) {
   while (!SetDoneLocked()) {
     std::chrono::nanoseconds left{};
     set_->ClearLocalityArmed();
-    if (!set_->Delaying(&left)) {
+    const bool delaying = set_->Delaying(&left);
+    if (!delaying && !options_.speculation) {
       mu_.Await(wake);
       continue;
     }
     // Tasks wait for their preferred executors: when the wait runs out, any executor
-    // may take them.
+    // may take them. With speculation, slow tasks are looked for every interval.
+    if (options_.speculation && (!delaying || left > options_.speculation_interval)) {
+      left = options_.speculation_interval;
+    }
     mu_.AwaitWithTimeout(wake, absl::FromChrono(left));
+    if (SetDoneLocked()) break;
+    set_->CheckSpeculation();
     launches = AssignLocked();
     if (launches.empty()) continue;
     mu_.Unlock();
     SendLaunches(std::move(launches));
     mu_.Lock();
   }
+  if (set_ != nullptr) speculative_launches_ += set_->speculative_launches();
   TaskSetOutcome outcome;
   if (!stopped_.empty()) {
     outcome.status = absl::CancelledError(stopped_);
@@ -299,6 +340,11 @@ std::string TaskScheduler::StopReason() const {
 std::string TaskScheduler::LastUnregisteredFailure() const {
   absl::MutexLock lock(&mu_);
   return last_unregistered_failure_;
+}
+
+int TaskScheduler::SpeculativeLaunches() const {
+  absl::MutexLock lock(&mu_);
+  return speculative_launches_ + (set_ != nullptr ? set_->speculative_launches() : 0);
 }
 
 StageProgress TaskScheduler::Progress() const {

@@ -31,8 +31,13 @@ struct TaskSchedulerOptions {
   size_t max_launch_bytes = 16 << 20;  // split LaunchTasks messages past this size
   int launch_ahead = 2;                // kiln.scheduler.launchAhead
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
-  std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
-  int64_t max_result_bytes = 0;                   // kiln.driver.maxResultSize; 0 = no limit
+  std::chrono::milliseconds locality_wait{3000};        // kiln.locality.wait
+  int64_t max_result_bytes = 0;                         // kiln.driver.maxResultSize; 0 = no limit
+  bool speculation = false;                             // kiln.speculation
+  std::chrono::milliseconds speculation_interval{100};  // kiln.speculation.interval
+  double speculation_multiplier = 1.5;                  // kiln.speculation.multiplier
+  double speculation_quantile = 0.75;                   // kiln.speculation.quantile
+  std::chrono::milliseconds speculation_min_runtime{100};  // kiln.speculation.minTaskRuntime
   const Clock* clock = RealClock::Get();
 };
 
@@ -89,6 +94,8 @@ class TaskScheduler {
   std::string LastUnregisteredFailure() const;
 
   StageProgress Progress() const;
+  // Speculative attempts launched since this scheduler started (kiln.speculation).
+  int SpeculativeLaunches() const;
 
  private:
   struct Running {
@@ -126,11 +133,22 @@ class TaskScheduler {
     bool empty() const { return items.empty(); }
   };
 
+  // Attempts to stop, per executor (see proto KillTasks).
+  struct Kill {
+    std::shared_ptr<ExecutorHandle> handle;
+    proto::KillTasks message;
+  };
+  using Kills = absl::flat_hash_map<std::string, Kill>;
+  // Adds every running attempt of task `index` of the current set but `except_task_id`.
+  void KillOtherAttemptsLocked(int index, int64_t except_task_id, Kills* kills)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  static void SendKills(Kills kills);
+
   // Gives queued tasks to free cores; returns the messages to send.
   Launches AssignLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends them once every batch assigned before has been sent.
   void SendLaunches(Launches launches) ABSL_LOCKS_EXCLUDED(mu_, send_mu_);
-  void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status)
+  void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status, Kills* kills)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
@@ -151,6 +169,7 @@ class TaskScheduler {
   // Failure reasons that came before the executor's stream closed.
   absl::flat_hash_map<std::string, Failure> failed_ ABSL_GUARDED_BY(mu_);
   std::string last_unregistered_failure_ ABSL_GUARDED_BY(mu_);
+  int speculative_launches_ ABSL_GUARDED_BY(mu_) = 0;  // of the task sets that ended
 };
 
 }  // namespace kiln::internal

@@ -1,6 +1,7 @@
 #include "driver/task_set_manager.h"
 
 #include <algorithm>
+#include <cmath>
 #include <utility>
 
 #include "common/strings.h"
@@ -18,6 +19,9 @@ TaskSetManager::TaskSetManager(TaskSet set, TaskSetOptions options, IsLive is_li
   failures_.assign(n, 0);
   failed_on_.resize(n);
   results_.assign(n, std::nullopt);
+  running_on_.resize(n);
+  started_.resize(n);
+  speculated_.assign(n, 0);
   last_local_launch_ = options_.clock->Now();
   for (size_t i = 0; i < n; ++i) Enqueue(static_cast<int>(i));
 }
@@ -69,17 +73,88 @@ int TaskSetManager::Take(std::deque<int>& queue, const std::string& executor_id,
 
 int TaskSetManager::NextTask(const std::string& executor_id, int live_executors) {
   if (Done()) return -1;
+  const auto now = options_.clock->Now();
+  int index = -1;
   if (auto it = local_.find(executor_id); it != local_.end()) {
-    const int index = Take(it->second, executor_id, live_executors);
-    if (index >= 0) {
-      last_local_launch_ = options_.clock->Now();
-      return index;
-    }
+    index = Take(it->second, executor_id, live_executors);
+    if (index >= 0) last_local_launch_ = now;
   }
-  const int index = Take(anywhere_, executor_id, live_executors);
-  if (index >= 0) return index;
-  if (options_.clock->Now() - last_local_launch_ < options_.locality_wait) return -1;
-  return Take(preferring_, executor_id, live_executors);
+  if (index < 0) index = Take(anywhere_, executor_id, live_executors);
+  if (index < 0 && now - last_local_launch_ >= options_.locality_wait) {
+    index = Take(preferring_, executor_id, live_executors);
+  }
+  if (index < 0) index = TakeSpeculative(executor_id);
+  if (index >= 0) Launched(index, executor_id);
+  return index;
+}
+
+int TaskSetManager::TakeSpeculative(const std::string& executor_id) {
+  for (auto it = speculatable_.begin(); it != speculatable_.end();) {
+    const int index = *it;
+    const std::vector<std::string>& on = running_on_[index];
+    if (has_result(index) || on.empty()) {  // over, or its attempt ended: no copy needed
+      it = speculatable_.erase(it);
+      continue;
+    }
+    if (std::find(on.begin(), on.end(), executor_id) != on.end()) {
+      ++it;
+      continue;
+    }
+    speculatable_.erase(it);
+    ++attempts_[index];
+    ++speculative_launches_;
+    spdlog::info("speculative attempt of task {} of stage {} on executor {}", task(index).partition,
+                 set_.plan.stage_id(), executor_id);
+    return index;
+  }
+  return -1;
+}
+
+void TaskSetManager::Launched(int index, const std::string& executor_id) {
+  std::vector<std::string>& on = running_on_[index];
+  on.push_back(executor_id);
+  if (on.size() == 1) started_[index] = options_.clock->Now();
+}
+
+bool TaskSetManager::AttemptEnded(int index, const std::string& executor_id) {
+  std::vector<std::string>& on = running_on_[index];
+  if (auto it = std::find(on.begin(), on.end(), executor_id); it != on.end()) on.erase(it);
+  return !on.empty();
+}
+
+int TaskSetManager::CheckSpeculation() {
+  if (!options_.speculation || Done()) return 0;
+  const int tasks = static_cast<int>(set_.tasks.size());
+  const int min_finished =
+      std::max(1, static_cast<int>(std::floor(options_.speculation_quantile * tasks)));
+  if (done_ < min_finished || durations_nanos_.empty()) return 0;
+  std::vector<int64_t> sorted = durations_nanos_;
+  auto middle = sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2);
+  std::nth_element(sorted.begin(), middle, sorted.end());
+  const auto median = std::chrono::nanoseconds(*middle);
+  const auto threshold =
+      std::max<std::chrono::nanoseconds>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             median * options_.speculation_multiplier),
+                                         options_.speculation_min_runtime);
+  const auto now = options_.clock->Now();
+  int marked = 0;
+  for (int index = 0; index < tasks; ++index) {
+    if (has_result(index) || speculated_[index] || running_on_[index].size() != 1) continue;
+    const auto running = now - started_[index];
+    if (running <= threshold) continue;
+    speculated_[index] = 1;
+    speculatable_.push_back(index);
+    ++marked;
+    spdlog::info(
+        "task {} of stage {} has run {} on executor {}, over {} (kiln.speculation.multiplier "
+        "times the median of {} finished tasks): a copy will run elsewhere",
+        task(index).partition, set_.plan.stage_id(),
+        FormatMillis(std::chrono::duration_cast<std::chrono::milliseconds>(running).count()),
+        running_on_[index].front(),
+        FormatMillis(std::chrono::duration_cast<std::chrono::milliseconds>(threshold).count()),
+        done_);
+  }
+  return marked;
 }
 
 int TaskSetManager::LaunchAhead(int cores) const {
@@ -89,10 +164,12 @@ int TaskSetManager::LaunchAhead(int cores) const {
 }
 
 void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where) {
+  const bool others_run = AttemptEnded(index, where.id);
   if (Done() || has_result(index)) return;  // late: the set or the task is over
   switch (status.state()) {
     case proto::TASK_FINISHED:
       finished_nanos_ += status.metrics().run_nanos();
+      durations_nanos_.push_back(status.metrics().run_nanos());
       result_bytes_ += static_cast<int64_t>(status.result().size());
       results_[index] = TaskResult{std::move(status), where};
       ++done_;
@@ -116,8 +193,11 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
                                                             : status.fetch_failed_address(),
                       status.error()};
       return;
+    case proto::TASK_KILLED:  // killed while its task had no result: it runs again
+      if (!others_run) Enqueue(index);
+      return;
     default:
-      CountFailure(index, where, status.error(), /*requeue=*/true);
+      CountFailure(index, where, status.error(), /*requeue=*/!others_run);
   }
 }
 
@@ -154,8 +234,9 @@ void TaskSetManager::CountFailure(int index, const ExecutorInfo& where, const st
   }
 }
 
-void TaskSetManager::Requeue(int index) {
-  if (!Done() && !has_result(index)) Enqueue(index);
+void TaskSetManager::Requeue(int index, const std::string& executor_id) {
+  const bool others_run = AttemptEnded(index, executor_id);
+  if (!Done() && !has_result(index) && !others_run) Enqueue(index);
 }
 
 void TaskSetManager::ExecutorLost(const std::string& executor_id) {

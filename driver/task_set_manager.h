@@ -11,6 +11,13 @@
 // a preferred executor (one timer per task set, as Spark's), then runs wherever a core
 // is free. A task with no live preferred executor runs anywhere at once.
 //
+// Speculation (kiln.speculation, Spark's rules): once `speculation_quantile` of the
+// tasks have finished, a task whose only attempt has run longer than
+// `speculation_multiplier` times the median finished task (and at least
+// `speculation_min_runtime`) gets a second attempt on another executor, after every
+// queued task. The first attempt to finish gives the task's result; the scheduler kills
+// the other, whose status is then ignored, so that one output per task is committed.
+//
 // Not thread-safe. Time comes from the injected clock, so tests drive it with a
 // FakeClock alone.
 
@@ -65,6 +72,10 @@ struct TaskSetOptions {
   std::chrono::nanoseconds short_task = std::chrono::milliseconds(20);
   std::chrono::milliseconds locality_wait{3000};  // kiln.locality.wait
   int64_t max_result_bytes = 0;                   // kiln.driver.maxResultSize; 0 = no limit
+  bool speculation = false;                       // kiln.speculation
+  double speculation_multiplier = 1.5;            // kiln.speculation.multiplier
+  double speculation_quantile = 0.75;             // kiln.speculation.quantile
+  std::chrono::milliseconds speculation_min_runtime{100};  // kiln.speculation.minTaskRuntime
   const Clock* clock = RealClock::Get();
 };
 
@@ -94,11 +105,22 @@ class TaskSetManager {
   int LaunchAhead(int cores) const;
 
   // The end of a launched attempt of task `index`, run on `where`. A failure queues the
-  // task again, or fails the set after max_failures; a fetch failure ends the set; a
-  // result that takes the set's results past max_result_bytes fails it.
+  // task again (unless another attempt of it still runs), or fails the set after
+  // max_failures; a fetch failure ends the set; a result that takes the set's results
+  // past max_result_bytes fails it. Statuses of a task that has its result are ignored.
   void OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where);
-  // The attempt was lost with its executor: queued again, not counted as a failure.
-  void Requeue(int index);
+  // The attempt on `executor_id` was lost with its executor: queued again (unless
+  // another attempt of it still runs), not counted as a failure.
+  void Requeue(int index, const std::string& executor_id);
+  // Marks the tasks that run too long for speculation (see above); returns how many
+  // became speculatable now. A no-op without kiln.speculation.
+  int CheckSpeculation();
+  // Executors running an attempt of task `index` now.
+  const std::vector<std::string>& running_on(int index) const {
+    return running_on_[static_cast<size_t>(index)];
+  }
+  // Speculative attempts launched so far.
+  int speculative_launches() const { return speculative_launches_; }
   // The executor that ran an attempt of task `index` (already requeued) died of the
   // application's doing (`error`: why, as its worker saw it): counts as a failure of the
   // task, which may fail the set. Ignored once the task has finished.
@@ -109,7 +131,8 @@ class TaskSetManager {
   void ExecutorLost(const std::string& executor_id);
 
   bool has_result(int index) const { return results_[static_cast<size_t>(index)].has_value(); }
-  bool waiting() const { return waiting_ > 0; }
+  // Tasks wait for a core: queued ones, or speculatable ones without their copy yet.
+  bool waiting() const { return waiting_ > 0 || !speculatable_.empty(); }
   int finished() const { return done_; }
   bool Done() const;
   // Whether queued tasks hold back for their preferred executors; `left`: how long yet.
@@ -134,6 +157,12 @@ class TaskSetManager {
   int Take(std::deque<int>& queue, const std::string& executor_id, int live_executors);
   // Whether task `index` failed on `executor_id` and some live executor has not failed it.
   bool GoesElsewhere(int index, const std::string& executor_id, int live_executors) const;
+  // A speculative copy for `executor_id` (not running the task already), or -1.
+  int TakeSpeculative(const std::string& executor_id);
+  // Counts an attempt of `index` started on `executor_id` now.
+  void Launched(int index, const std::string& executor_id);
+  // The attempt on `executor_id` ended; true when another attempt of the task still runs.
+  bool AttemptEnded(int index, const std::string& executor_id);
 
   const TaskSet set_;
   const TaskSetOptions options_;
@@ -153,6 +182,14 @@ class TaskSetManager {
   std::vector<int> failures_;
   std::vector<std::optional<TaskResult>> results_;
   int done_ = 0;
+  // Speculation: per task, the executors running an attempt and when the first of the
+  // running attempts started; the finished tasks' durations; tasks due a copy.
+  std::vector<std::vector<std::string>> running_on_;
+  std::vector<std::chrono::steady_clock::time_point> started_;
+  std::vector<char> speculated_;  // a copy was asked for (once per task)
+  std::vector<int64_t> durations_nanos_;
+  std::deque<int> speculatable_;
+  int speculative_launches_ = 0;
   int64_t finished_nanos_ = 0;  // summed run time of the finished tasks
   int64_t result_bytes_ = 0;    // summed size of the finished tasks' results
   absl::Status failure_;

@@ -65,6 +65,10 @@ struct Application {
   // Set when a registered executor lost its stream to the driver (kExitDriverLost): no
   // more launches; the application ends when none of its executors runs.
   std::string driver_lost;
+  // Set when one of its executors exited cleanly, which an executor does only when its
+  // driver tells it to shut down (the driver is ending): no more launches, so that the
+  // executors it stops are not replaced while it unregisters.
+  bool driver_stopping = false;
   std::string end_reason;  // why it ended, once it has
 
   bool HasRunningExecutor() const;

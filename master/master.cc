@@ -230,6 +230,7 @@ absl::Status Master::ExecutorStateChanged(const ExecutorStateReport& report) {
     spdlog::log(log, "executor ended app={} executor={} worker={} exit_code={} message={}",
                 report.app_id, report.executor_id, report.worker_id, report.exit_code,
                 EscapeControl(report.message));
+    if (report.state == ExecutorEvent::kExited) app->driver_stopping = true;
     if (driver_lost) {
       app->driver_lost = StrCat("executor ", report.executor_id,
                                 " lost its stream to the driver at ", app->request.driver_address);
@@ -464,6 +465,8 @@ ApplicationStatus Master::StatusOfLocked(const Application& app) const {
   if (!app.executors.empty()) return status;
   if (!app.driver_lost.empty()) {
     status.waiting_reason = StrCat("no more launches: ", app.driver_lost);
+  } else if (app.driver_stopping) {
+    status.waiting_reason = "no more launches: its driver is shutting its executors down";
   } else if (app.launches_paused) {
     status.waiting_reason =
         StrCat("launches paused after ", app.consecutive_failures,
@@ -488,7 +491,7 @@ ApplicationStatus Master::StatusOfLocked(const Application& app) const {
 }
 
 void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
-  if (app.launches_paused || !app.driver_lost.empty()) return;
+  if (app.launches_paused || !app.driver_lost.empty() || app.driver_stopping) return;
   if (options_.clock->Now() < app.launches_resume_at) return;
   const ApplicationRequest& req = app.request;
   const ExecutorDemand demand = DemandOfLocked(app);

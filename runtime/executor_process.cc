@@ -255,6 +255,11 @@ int RunExecutorProcess(int argc, const char* const* argv) {
     while (stream->Read(&message)) {
       if (message.has_launch()) {
         pool.Submit(message.launch());
+      } else if (message.has_kill_tasks()) {
+        const proto::KillTasks& kill = message.kill_tasks();
+        spdlog::info("app={} executor={} killing {} task(s): {}", args->app_id, args->executor_id,
+                     kill.task_ids_size(), kill.reason());
+        pool.Kill({kill.task_ids().begin(), kill.task_ids().end()});
       } else if (message.has_remove_dataset()) {
         int removed = blocks.RemoveDataset(message.remove_dataset().dataset());
         spdlog::debug("app={} executor={} unpersisted dataset {} ({} block(s))", args->app_id,

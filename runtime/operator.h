@@ -8,6 +8,7 @@
 // (see op_registry.h), so an executor running the same binary can rebuild it from an
 // OpSpec. Operators are single-threaded: one instance belongs to one task.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -135,6 +136,17 @@ class SourceOf : public Source, public Producer<Out> {
 // A Consumer whose Finish is also the end of the task (result or shuffle sink).
 class Sink : public virtual OpBase {};
 
+// True when the driver asked the task running on this thread to stop (KillTasks: another
+// attempt won). Operators check it between batches of records, so a killed task stops
+// within one batch; a task thread outside RunTask is never killed.
+bool TaskKilled();
+// Sets the flag TaskKilled() reads on this thread; null = none (RunTask sets and clears it).
+void SetTaskKillFlag(const std::atomic<bool>* flag);
+inline absl::Status CheckNotKilled() {
+  return TaskKilled() ? absl::CancelledError("task attempt killed by the driver")
+                      : absl::OkStatus();
+}
+
 // Collects records of Out and pushes them downstream one batch at a time; reusable
 // across batches without reallocating its vector.
 template <class Out>
@@ -154,6 +166,7 @@ class BatchEmitter {
   }
   absl::Status Flush() {
     if (batch_.empty()) return absl::OkStatus();
+    if (absl::Status killed = CheckNotKilled(); !killed.ok()) return killed;
     absl::Status s = (*next_)->Push(batch_);
     batch_.clear();
     return s;

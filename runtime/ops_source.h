@@ -38,7 +38,8 @@ class ParallelizeSource final : public SourceOf<T> {
       batch.emplace_back();
       Decode(r, batch.back());
       if (batch.size() == kBatchSize) {
-        absl::Status s = this->next_->Push(batch);
+        absl::Status s = CheckNotKilled();
+        if (s.ok()) s = this->next_->Push(batch);
         batch.clear();
         if (!s.ok()) return s;
       }
@@ -85,7 +86,8 @@ class TextFileSource final : public SourceOf<std::string> {
       batch[n].assign(line.data(), line.size());
       ++lines;
       if (++n == kBatchSize) {
-        s = this->next_->Push(batch);
+        s = CheckNotKilled();
+        if (s.ok()) s = this->next_->Push(batch);
         if (!s.ok()) return s;
         batch.resize(kBatchSize);  // a consumer may have shrunk it (filter)
         n = 0;

@@ -9,9 +9,32 @@ TaskPool::TaskPool(int threads, ExecutorEnv env, StatusCallback on_status)
     : env_(env),
       on_status_(std::move(on_status)),
       queue_({.threads = threads}, [this](std::vector<Queued>& batch) {
-        for (Queued& q : batch) on_status_(RunTask(*q.plan, q.task, env_));
+        for (Queued& q : batch) Run(q);
       }) {
   queue_.Start();
+}
+
+void TaskPool::Run(Queued& q) {
+  proto::TaskStatus status;
+  if (q.killed->load()) {
+    status.set_task_id(q.task.task_id());
+    status.set_state(proto::TASK_KILLED);
+    status.set_error("killed by the driver before it started");
+  } else {
+    status = RunTask(*q.plan, q.task, env_, q.killed.get());
+  }
+  {
+    absl::MutexLock lock(&mu_);
+    kill_flags_.erase(q.task.task_id());
+  }
+  on_status_(std::move(status));
+}
+
+void TaskPool::Kill(const std::vector<int64_t>& task_ids) {
+  absl::MutexLock lock(&mu_);
+  for (int64_t id : task_ids) {
+    if (auto it = kill_flags_.find(id); it != kill_flags_.end()) it->second->store(true);
+  }
 }
 
 TaskPool::~TaskPool() { Stop(); }
@@ -34,13 +57,21 @@ void TaskPool::Submit(const proto::LaunchTasks& launch) {
         unknown.push_back(std::move(status));
         continue;
       }
-      tasks.push_back(Queued{it->second, task});
+      auto flag = std::make_shared<std::atomic<bool>>(false);
+      kill_flags_[task.task_id()] = flag;
+      tasks.push_back(Queued{it->second, task, std::move(flag)});
     }
   }
   queue_.PushAll(std::move(tasks));
   for (proto::TaskStatus& status : unknown) on_status_(std::move(status));
 }
 
-void TaskPool::Stop() { queue_.Stop(); }
+void TaskPool::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    for (auto& [id, flag] : kill_flags_) flag->store(true);
+  }
+  queue_.Stop();
+}
 
 }  // namespace kiln::runtime

@@ -156,8 +156,17 @@ void MetricsToProto(const TaskMetrics& m, proto::TaskMetrics* out) {
   out->set_disk_bytes_spilled(m.disk_bytes_spilled);
 }
 
+namespace {
+thread_local const std::atomic<bool>* tl_kill_flag = nullptr;
+}  // namespace
+
+bool TaskKilled() {
+  return tl_kill_flag != nullptr && tl_kill_flag->load(std::memory_order_relaxed);
+}
+void SetTaskKillFlag(const std::atomic<bool>* flag) { tl_kill_flag = flag; }
+
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
-                          const ExecutorEnv& env) {
+                          const ExecutorEnv& env, const std::atomic<bool>* killed) {
   auto start = std::chrono::steady_clock::now();
   proto::TaskStatus status;
   status.set_task_id(task.task_id());
@@ -175,8 +184,10 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   ctx.running = env.running;
   if (env.running != nullptr) env.running->Begin(task.task_id(), plan.stage_id(), task.partition());
   SetCurrentTask(task.task_id(), plan.stage_id(), task.partition());
+  SetTaskKillFlag(killed);
   struct Ended {
     ~Ended() {
+      SetTaskKillFlag(nullptr);
       ClearCurrentTask();
       if (running != nullptr) running->End(task_id);
     }
@@ -209,6 +220,9 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
     status.set_state(proto::TASK_FINISHED);
     status.set_result(std::move(ctx.result));
     for (int64_t size : ctx.partition_sizes) status.add_partition_sizes(size);
+  } else if (killed != nullptr && killed->load()) {
+    status.set_state(proto::TASK_KILLED);
+    status.set_error("killed by the driver: another attempt of the task won");
   } else if (auto failure = GetFetchFailure(result)) {
     status.set_state(proto::TASK_FETCH_FAILED);
     status.set_fetch_failed_shuffle(failure->shuffle_id);

@@ -4,6 +4,7 @@
 // bytes, map output sizes, metrics, or the error). A user function that throws fails
 // the task with the exception's message. Thread-safe (no shared state besides `env`).
 
+#include <atomic>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,8 +30,10 @@ struct ExecutorEnv {
 // The proto form of a task's metrics (in its status, and in progress reports).
 void MetricsToProto(const TaskMetrics& metrics, proto::TaskMetrics* out);
 
+// `killed` (may be null): set by TaskPool::Kill; the task stops at its next batch and
+// ends TASK_KILLED.
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
-                          const ExecutorEnv& env);
+                          const ExecutorEnv& env, const std::atomic<bool>* killed = nullptr);
 
 // A task's split is a tree that mirrors the segments of its stage's operator chain
 // (cut at coalesces and cache points). Each unit starts with the partition number of

@@ -8,6 +8,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/shuffle_io_test.cc
     runtime/spill_test.cc
     runtime/text_input_test.cc
+    runtime/task_kill_test.cc
   LIBS kiln_runtime)
 
 # The reader's remote path against in-process fake shuffle services on 127.0.0.1.

@@ -78,6 +78,14 @@ TEST_CASE("settings: Set validates and typed getters read the value", "[settings
   CHECK(c.IsSet("kiln.worker.timeout"));
 }
 
+TEST_CASE("settings: a number setting reads back as a double", "[settings]") {
+  Config config;
+  CHECK(config.GetDouble("kiln.speculation.multiplier") == 1.5);
+  REQUIRE(config.Set("kiln.speculation.multiplier", "3.25").ok());
+  CHECK(config.GetDouble("kiln.speculation.multiplier") == 3.25);
+  CHECK(config.GetDouble("kiln.speculation.quantile") == 0.75);
+}
+
 TEST_CASE("settings: an unknown key is an error naming the key", "[settings]") {
   Config c;
   absl::Status s = c.Set("kiln.no.such.key", "1");
@@ -108,11 +116,14 @@ TEST_CASE("settings: a bad value is an error naming the key and the value", "[se
     const char* key;
     const char* value;
   };
-  for (Case c : {Case{"kiln.executor.memory", "1x"}, Case{"kiln.executor.memory", "0"},
-                 Case{"kiln.executor.memory", "-1g"}, Case{"kiln.task.maxFailures", "abc"},
-                 Case{"kiln.task.maxFailures", "-2"}, Case{"kiln.deploy.spreadOut", "maybe"},
-                 Case{"kiln.worker.timeout", "soon"}, Case{"kiln.files.maxPartitionBytes", "0"},
-                 Case{"kiln.shuffle.io.chunkSize", ""}}) {
+  for (Case c :
+       {Case{"kiln.executor.memory", "1x"}, Case{"kiln.executor.memory", "0"},
+        Case{"kiln.executor.memory", "-1g"}, Case{"kiln.task.maxFailures", "abc"},
+        Case{"kiln.task.maxFailures", "-2"}, Case{"kiln.deploy.spreadOut", "maybe"},
+        Case{"kiln.worker.timeout", "soon"}, Case{"kiln.files.maxPartitionBytes", "0"},
+        Case{"kiln.shuffle.io.chunkSize", ""}, Case{"kiln.speculation.multiplier", "0"},
+        Case{"kiln.speculation.multiplier", "-1.5"}, Case{"kiln.speculation.multiplier", "inf"},
+        Case{"kiln.speculation.quantile", "1.5"}, Case{"kiln.deploy.defaultCores", "-1"}}) {
     INFO(c.key << "=" << c.value);
     Config config;
     absl::Status s = config.Set(c.key, c.value);

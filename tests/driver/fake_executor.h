@@ -40,6 +40,16 @@ class FakeExecutor final : public ExecutorHandle {
     absl::MutexLock lock(&mu_);
     return removed_;
   }
+  bool KillTasks(const proto::KillTasks& kill) override {
+    absl::MutexLock lock(&mu_);
+    killed_.insert(killed_.end(), kill.task_ids().begin(), kill.task_ids().end());
+    return true;
+  }
+  // Task ids it was asked to kill, in order.
+  std::vector<int64_t> killed() {
+    absl::MutexLock lock(&mu_);
+    return killed_;
+  }
   std::vector<proto::TaskDescription> tasks() {
     std::vector<proto::TaskDescription> out;
     for (const auto& b : batches()) out.insert(out.end(), b.tasks().begin(), b.tasks().end());
@@ -51,6 +61,7 @@ class FakeExecutor final : public ExecutorHandle {
   absl::Mutex mu_;
   std::vector<proto::LaunchTasks> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> removed_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> killed_ ABSL_GUARDED_BY(mu_);
 };
 
 // A task set of stage 3 ("3.0") with tasks 0..n-1 of splits "s0".., all preferring
@@ -63,6 +74,11 @@ inline TaskSet MakeSet(int tasks, const std::vector<std::string>& preferred = {}
     set.tasks.push_back(TaskSpec{i, "s" + std::to_string(i), preferred});
   }
   return set;
+}
+
+// Executor `id` on host "host-<id>", as a status's `where`.
+inline ExecutorInfo On(const std::string& id) {
+  return ExecutorInfo{.id = id, .host = "host-" + id};
 }
 
 // A finished task's status with its result bytes.

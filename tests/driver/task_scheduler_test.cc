@@ -338,5 +338,36 @@ TEST_CASE("task scheduler: waiting for cores times out or succeeds", "[scheduler
   CHECK(tasks.RunTaskSet(MakeSet(1)).status.code() == absl::StatusCode::kCancelled);
 }
 
+TEST_CASE("task scheduler: a slow task's copy runs elsewhere and the loser is killed",
+          "[scheduler][speculation]") {
+  FakeClock clock;
+  TaskScheduler tasks(
+      {.launch_ahead = 0, .speculation = true, .speculation_interval = 10ms, .clock = &clock});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  auto b = std::make_shared<FakeExecutor>("b", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  AsyncRun outcome(tasks, MakeSet(2));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));
+  const proto::TaskDescription slow = a->tasks()[0];
+  const proto::TaskDescription quick = b->tasks()[0];
+  clock.Advance(1s);
+  tasks.OnStatuses("b", {FinishedAfter(quick.task_id(), 1s)});
+  clock.Advance(2s);  // the slow one has run 3 s, over 1.5x the median (1 s)
+  REQUIRE(WaitFor([&] { return b->tasks().size() == 2; }, 10s));
+  const proto::TaskDescription copy = b->tasks()[1];
+  CHECK(copy.partition() == slow.partition());
+  CHECK(copy.attempt() == 1);
+  CHECK(a->killed().empty());
+  proto::TaskStatus won = FinishedAfter(copy.task_id(), 10ms);
+  won.set_result("copy");
+  tasks.OnStatuses("b", {won});
+  TaskSetOutcome out = outcome.get();
+  REQUIRE(out.status.ok());
+  CHECK(out.results[static_cast<size_t>(slow.partition())].status.result() == "copy");
+  CHECK(a->killed() == std::vector<int64_t>{slow.task_id()});
+  CHECK(tasks.SpeculativeLaunches() == 1);
+}
+
 }  // namespace
 }  // namespace kiln::internal

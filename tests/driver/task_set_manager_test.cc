@@ -14,8 +14,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-ExecutorInfo On(const std::string& id) { return ExecutorInfo{.id = id, .host = "host-" + id}; }
-
 proto::TaskStatus Done(int64_t task_id, std::chrono::nanoseconds run = 1s) {
   proto::TaskStatus s = Finished(task_id, "r" + std::to_string(task_id));
   s.mutable_metrics()->set_run_nanos(run.count());
@@ -118,8 +116,8 @@ TEST_CASE("task set: a lost attempt is queued again without counting as a failur
   REQUIRE(m.NextTask("a") == 0);
   REQUIRE(m.NextTask("a") == 1);
   m.OnStatus(1, Done(1), On("a"));
-  m.Requeue(0);
-  m.Requeue(1);  // already finished: stays finished
+  m.Requeue(0, "a");
+  m.Requeue(1, "a");  // already finished: stays finished
   CHECK(m.NextTask("b") == 0);
   CHECK(m.NextTask("b") == -1);
   m.OnStatus(0, Done(0), On("b"));

@@ -142,13 +142,13 @@ TEST_CASE("master: ending an application frees resources and tells its workers")
   CHECK(View(bad.message()).find("final_state") != std::string_view::npos);
 }
 
-TEST_CASE("master: executor exits free resources and the executor is replaced") {
+TEST_CASE("master: an executor killed by its worker frees resources and is replaced") {
   MasterFixture c;
   c.AddWorker(1, 2, 4096);
   std::string app = c.AddApp(2, 1024, 2);
   c.commands.Take();
   c.ReportExecutor(1, app, 0, ExecutorEvent::kRunning);
-  c.ReportExecutor(1, app, 0, ExecutorEvent::kExited);
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kKilled);
   CHECK(c.commands.With("launch") ==
         std::vector<std::string>{"launch " + Addr(1) + " " + app + " 1 cores=2 mem=1024"});
   CHECK(c.Worker(1).cores_used == 2);
@@ -158,6 +158,23 @@ TEST_CASE("master: executor exits free resources and the executor is replaced") 
   c.ReportExecutor(2, app, 1, ExecutorEvent::kFailed);
   CHECK(c.Worker(1).cores_used == 2);
   CHECK(c.App(app).executors.size() == 1);
+}
+
+TEST_CASE("master: a clean executor exit (its driver is ending) frees it and is not replaced") {
+  MasterFixture c;
+  c.AddWorker(1, 4, 4096);
+  std::string app = c.AddApp(2, 1024, 4);
+  c.commands.Take();
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kRunning);
+  c.ReportExecutor(1, app, 1, ExecutorEvent::kRunning);
+  c.ReportExecutor(1, app, 0, ExecutorEvent::kExited);
+  CHECK(c.commands.With("launch").empty());
+  CHECK(c.Worker(1).cores_used == 2);
+  c.ReportExecutor(1, app, 1, ExecutorEvent::kExited);
+  CHECK(c.commands.With("launch").empty());
+  CHECK(c.Worker(1).cores_used == 0);
+  CHECK(c.App(app).state == "RUNNING");  // until its driver unregisters
+  CHECK(c.App(app).waiting_reason == "no more launches: its driver is shutting its executors down");
 }
 
 TEST_CASE("master: a worker that unregisters is DEAD at once and its executors move") {
