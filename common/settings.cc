@@ -277,6 +277,23 @@ absl::Status Config::CheckConsistency() const {
                p.interval, "=", Raw(p.interval, T::kDuration),
                " (a peer would be declared lost between two heartbeats)"));
   }
+  const int64_t min = GetInt("kiln.dynamicAllocation.minExecutors");
+  const int64_t max = GetInt("kiln.dynamicAllocation.maxExecutors");
+  const int64_t initial = GetInt("kiln.dynamicAllocation.initialExecutors");
+  if (max > 0 && min > max) {
+    return absl::InvalidArgumentError(
+        StrCat("setting kiln.dynamicAllocation.minExecutors=", min,
+               " must not exceed kiln.dynamicAllocation.maxExecutors=", max));
+  }
+  if (max > 0 && initial > max) {
+    return absl::InvalidArgumentError(
+        StrCat("setting kiln.dynamicAllocation.initialExecutors=", initial,
+               " must not exceed kiln.dynamicAllocation.maxExecutors=", max));
+  }
+  if (GetDouble("kiln.dynamicAllocation.executorAllocationRatio") <= 0) {
+    return absl::InvalidArgumentError(
+        "setting kiln.dynamicAllocation.executorAllocationRatio must be above 0");
+  }
   return absl::OkStatus();
 }
 

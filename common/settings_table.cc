@@ -77,6 +77,37 @@ constexpr SettingDef kSettings[] = {
         "kiln.driver.memory), as Spark's.",
         kApp),
     Def("kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral.", kApp, 0, 65535),
+    Def("kiln.dynamicAllocation.cachedExecutorIdleTimeout", T::kDuration, "0",
+        "Dynamic allocation: an executor holding cached partitions is given back after this "
+        "long without a task; 0 = never (Spark's default, infinity).",
+        kApp),
+    Def("kiln.dynamicAllocation.enabled", T::kBool, "false",
+        "Grow and shrink the application's executors with its workload: more when tasks have "
+        "waited kiln.dynamicAllocation.schedulerBacklogTimeout (doubling each round), idle ones "
+        "given back after kiln.dynamicAllocation.executorIdleTimeout. Their shuffle files stay "
+        "with their workers, so no external shuffle service is needed. Cluster mode only.",
+        kApp),
+    Def("kiln.dynamicAllocation.executorAllocationRatio", T::kFraction, "1",
+        "Share of the executors the waiting and running tasks need that dynamic allocation "
+        "asks for (1 = one core per task); above 0.",
+        kApp),
+    Def("kiln.dynamicAllocation.executorIdleTimeout", T::kDuration, "60s",
+        "Dynamic allocation: an executor is given back after this long without a task.", kApp),
+    Def("kiln.dynamicAllocation.initialExecutors", T::kInt, "0",
+        "Dynamic allocation: executors at registration (at least minExecutors).", kApp, 0, kIntMax),
+    Def("kiln.dynamicAllocation.maxExecutors", T::kInt, "0",
+        "Dynamic allocation: most executors at once; 0 = no limit (Spark's infinity).", kApp, 0,
+        kIntMax),
+    Def("kiln.dynamicAllocation.minExecutors", T::kInt, "0",
+        "Dynamic allocation: executors kept however idle.", kApp, 0, kIntMax),
+    Def("kiln.dynamicAllocation.schedulerBacklogTimeout", T::kDuration, "1s",
+        "Dynamic allocation: tasks waiting this long for a core make it ask for more "
+        "executors.",
+        kApp),
+    Def("kiln.dynamicAllocation.sustainedSchedulerBacklogTimeout", T::kDuration, "1s",
+        "Dynamic allocation: while tasks still wait, it asks again this often, doubling what "
+        "it adds.",
+        kApp),
     Def("kiln.executor.cores", T::kInt, "0",
         "Cores per executor; 0 = one executor per worker with all of its free cores.", kApp, 0,
         kIntMax),

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/master_url.h"
@@ -40,6 +41,12 @@ class Backend {
   virtual absl::Status Refresh() = 0;
   // As of the last Refresh(). Thread-safe.
   virtual Waiting WaitingStatus() const { return {}; }
+  // Dynamic allocation: the executors the application wants in all, and executors it
+  // gives back (already out of scheduling). Local mode has its one executor: no-ops.
+  virtual absl::Status RequestTotalExecutors(int total) { return absl::OkStatus(); }
+  virtual absl::Status KillExecutors(const std::vector<std::string>& executor_ids) {
+    return absl::OkStatus();
+  }
 };
 
 struct BackendOptions {

@@ -46,6 +46,16 @@ void CacheTracker::RemoveExecutor(const std::string& executor_id) {
   }
 }
 
+bool CacheTracker::HoldsBlocks(const std::string& executor_id) const {
+  absl::MutexLock lock(&mu_);
+  for (const auto& [id, dataset] : datasets_) {
+    for (const std::vector<std::string>& at : dataset.holders) {
+      if (std::find(at.begin(), at.end(), executor_id) != at.end()) return true;
+    }
+  }
+  return false;
+}
+
 std::vector<std::string> CacheTracker::Locations(int dataset, int partition) const {
   absl::MutexLock lock(&mu_);
   auto it = datasets_.find(dataset);

@@ -37,6 +37,8 @@ class CacheTracker {
   std::vector<std::string> Locations(int dataset, int partition) const;
   // How many partitions of the dataset are cached somewhere.
   int CachedPartitions(int dataset) const;
+  // Whether the executor holds a cached partition of any dataset.
+  bool HoldsBlocks(const std::string& executor_id) const;
 
  private:
   struct Dataset {

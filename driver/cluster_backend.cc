@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "absl/strings/numbers.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/background.h"
@@ -19,6 +20,7 @@
 #include "common/strings.h"
 #include "driver/backend.h"
 #include "driver/driver_service.h"
+#include "driver/executor_allocation.h"
 #include "spdlog/spdlog.h"
 
 extern char** environ;
@@ -81,6 +83,10 @@ class ClusterBackend final : public Backend {
     request.set_memory_per_executor_mb(conf.GetMemoryMb("kiln.executor.memory"));
     request.set_memory_overhead_mb(MemoryOverheadMb(conf, "executor"));
     request.set_max_cores(static_cast<int>(conf.GetInt("kiln.cores.max")));
+    if (conf.GetBool("kiln.dynamicAllocation.enabled")) {
+      request.set_dynamic_allocation(true);
+      request.set_initial_executors(InitialExecutors(conf));
+    }
     request.set_binary_digest(*digest);
     std::error_code size_error;
     const auto binary_size = std::filesystem::file_size(*binary, size_error);
@@ -165,6 +171,21 @@ class ClusterBackend final : public Backend {
     absl::MutexLock lock(&waiting_mu_);
     waiting_ = Waiting{.reason = reply->waiting_reason(), .queued = reply->queued()};
     return absl::OkStatus();
+  }
+
+  absl::Status RequestTotalExecutors(int total) override {
+    if (!registered_) return absl::OkStatus();
+    return master_->RequestExecutors(app_id_, app_token_, total);
+  }
+
+  absl::Status KillExecutors(const std::vector<std::string>& executor_ids) override {
+    if (!registered_) return absl::OkStatus();
+    std::vector<int> ids;
+    for (const std::string& id : executor_ids) {
+      int n = 0;
+      if (absl::SimpleAtoi(id, &n)) ids.push_back(n);
+    }
+    return master_->KillExecutors(app_id_, app_token_, ids);
   }
 
   Waiting WaitingStatus() const override {

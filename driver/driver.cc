@@ -82,6 +82,15 @@ void Driver::EnsureStarted() {
   started_ = true;
   absl::Status started = backend_->Start();
   if (!started.ok()) Fail(std::string(View(started.message())));
+  if (options_.conf.GetBool("kiln.dynamicAllocation.enabled")) {
+    if (options_.conf.GetString("kiln.master").starts_with("local")) {
+      spdlog::warn("kiln.dynamicAllocation.enabled is ignored in local mode (one executor)");
+    } else {
+      allocation_ = std::make_unique<AllocationLoop>(AllocationOptionsFrom(options_.conf), &tasks_,
+                                                     &cache_, backend_.get());
+      allocation_->Start();
+    }
+  }
   if (options_.announce) {
     std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", backend_->app_id().c_str(),
                  options_.app_name.c_str(), options_.conf.GetString("kiln.master").c_str());
@@ -96,6 +105,7 @@ const std::string& Driver::app_id() {
 void Driver::Stop(const std::string& final_state) {
   if (stopped_.exchange(true)) return;
   progress_.Stop();
+  if (allocation_) allocation_->Stop();
   backend_->Stop(final_state);
 }
 
@@ -106,6 +116,16 @@ void Driver::WaitForExecutors(const std::function<int()>& want) {
   const milliseconds wait =
       options_.conf.GetDuration("kiln.scheduler.maxRegisteredResourcesWaitingTime");
   auto deadline = steady_clock::now() + wait;
+  // With dynamic allocation, a job waiting for executors is a backlog that asks for them.
+  struct Backlog {
+    explicit Backlog(AllocationLoop* loop) : loop(loop) {
+      if (loop != nullptr) loop->BeginWait();
+    }
+    ~Backlog() {
+      if (loop != nullptr) loop->EndWait();
+    }
+    AllocationLoop* loop;
+  } waiting_for_executors(allocation_.get());
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - steady_clock::now());
     if (tasks_.WaitForCores(std::max(1, want()),

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/settings.h"
+#include "driver/allocation_loop.h"
 #include "driver/backend.h"
 #include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
@@ -85,6 +86,7 @@ class Driver final : public JobRunner {
   DagScheduler dag_;
   ProgressBar progress_;
   std::unique_ptr<Backend> backend_;
+  std::unique_ptr<AllocationLoop> allocation_;  // kiln.dynamicAllocation.enabled, cluster mode
   absl::Mutex start_mu_;
   bool started_ ABSL_GUARDED_BY(start_mu_) = false;
   absl::Mutex outputs_mu_;

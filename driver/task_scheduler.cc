@@ -308,6 +308,39 @@ int TaskScheduler::ExecutorCount() const {
   return static_cast<int>(pool_.size());
 }
 
+int TaskScheduler::PendingTasks() const {
+  absl::MutexLock lock(&mu_);
+  return set_ != nullptr && !set_->Done() ? set_->waiting_count() : 0;
+}
+
+std::vector<TaskScheduler::ExecutorUse> TaskScheduler::Usage() const {
+  absl::MutexLock lock(&mu_);
+  absl::flat_hash_map<std::string, int> running;
+  for (const auto& [task_id, run] : running_) ++running[run.executor_id];
+  std::vector<ExecutorUse> out;
+  for (const auto& handle : pool_.Handles()) {
+    const ExecutorInfo& info = handle->info();
+    auto it = running.find(info.id);
+    out.push_back({.id = info.id,
+                   .cores = info.cores,
+                   .running_tasks = it == running.end() ? 0 : it->second});
+  }
+  return out;
+}
+
+bool TaskScheduler::Decommission(const std::string& executor_id) {
+  absl::MutexLock lock(&mu_);
+  if (!pool_.Contains(executor_id)) return false;
+  for (const auto& [task_id, run] : running_) {
+    if (run.executor_id == executor_id) return false;
+  }
+  pool_.Remove(executor_id);
+  if (cache_ != nullptr) cache_->RemoveExecutor(executor_id);
+  if (set_ != nullptr) set_->ExecutorLost(executor_id);
+  spdlog::info("executor={} decommissioned (dynamic allocation)", executor_id);
+  return true;
+}
+
 bool TaskScheduler::WaitForCores(int cores, std::chrono::milliseconds timeout) {
   absl::MutexLock lock(&mu_);
   auto enough = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {

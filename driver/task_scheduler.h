@@ -74,6 +74,20 @@ class TaskScheduler {
 
   int TotalCores() const;
   int ExecutorCount() const;
+
+  // Dynamic allocation's view: tasks of the running set waiting for a core, and each
+  // executor's cores and running tasks.
+  struct ExecutorUse {
+    std::string id;
+    int cores = 0;
+    int running_tasks = 0;
+  };
+  int PendingTasks() const;
+  std::vector<ExecutorUse> Usage() const;
+  // Takes an idle executor out of scheduling before it is given back: false (and
+  // nothing changes) when it runs a task or is not registered. Its later stream close
+  // is then a no-op.
+  bool Decommission(const std::string& executor_id);
   // Waits until the executors have at least `cores` cores; false on timeout or Stop.
   bool WaitForCores(int cores, std::chrono::milliseconds timeout);
 

@@ -133,6 +133,7 @@ class TaskSetManager {
   bool has_result(int index) const { return results_[static_cast<size_t>(index)].has_value(); }
   // Tasks wait for a core: queued ones, or speculatable ones without their copy yet.
   bool waiting() const { return waiting_ > 0 || !speculatable_.empty(); }
+  int waiting_count() const { return waiting_ + static_cast<int>(speculatable_.size()); }
   int finished() const { return done_; }
   bool Done() const;
   // Whether queued tasks hold back for their preferred executors; `left`: how long yet.

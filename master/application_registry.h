@@ -30,7 +30,8 @@ struct ApplicationRequest {
   int64_t binary_size = 0;
   std::string driver_address;
   std::string user;
-  std::string request_id;  // the same in every retry of one registration; may be empty
+  std::string request_id;   // the same in every retry of one registration; may be empty
+  int executor_limit = -1;  // dynamic allocation: executors it may hold; -1 = no limit
 };
 
 enum class ExecutorState { kLaunching, kRunning };

@@ -33,8 +33,9 @@ struct AppView {
   std::string name;
   int cores = 0;  // granted now (active) or when it ended (completed)
   int64_t memory_per_executor_mb = 0;
-  int max_cores = 0;  // kiln.cores.max of its driver; 0 = none set
-  std::string state;  // WAITING | RUNNING | FINISHED | FAILED | KILLED
+  int max_cores = 0;        // kiln.cores.max of its driver; 0 = none set
+  int executor_limit = -1;  // dynamic allocation: executors its driver asks for; -1 = no limit
+  std::string state;        // WAITING | RUNNING | FINISHED | FAILED | KILLED
   // Active and holding no executor: why (Master::ApplicationHeartbeat's waiting_reason).
   std::string waiting_reason;
   std::vector<ExecutorView> executors;  // live (active) or at its end (completed)

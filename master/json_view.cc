@@ -73,6 +73,7 @@ void WriteApp(std::string* out, const AppView& a, bool active) {
   o.Int("cores", a.cores);
   o.Int("memoryperslave", a.memory_per_executor_mb);
   o.Int("maxcores", a.max_cores);
+  o.Int("executorlimit", a.executor_limit);
   o.String("state", a.state);
   if (active) o.String("waitingreason", a.waiting_reason);
   o.Key("executors");

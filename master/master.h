@@ -132,6 +132,13 @@ class Master final : public LivenessTarget {
   // Ends the application with `final_state` (FINISHED, FAILED or KILLED; empty means
   // FINISHED). Ending an application that already ended is OK; an unknown id is NotFound.
   absl::Status UnregisterApplication(const std::string& app_id, const std::string& final_state);
+  // Dynamic allocation. The application holds at most `total` executors from now on
+  // (more are placed if they fit; none is stopped). NotFound for an application that is
+  // not active, InvalidArgument for a negative total.
+  absl::Status RequestExecutors(const std::string& app_id, int total);
+  // Stops these executors of the application and frees their grants at once; ids it
+  // does not hold are skipped. Its executor limit is not changed.
+  absl::Status KillExecutors(const std::string& app_id, const std::vector<int>& executor_ids);
 
   // LivenessTarget.
   void ExpireWorkers(std::chrono::steady_clock::time_point cutoff) override;

@@ -101,7 +101,8 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                        .binary_size = req->binary_size(),
                        .driver_address = req->driver_address(),
                        .user = req->user(),
-                       .request_id = req->request_id()};
+                       .request_id = req->request_id(),
+                       .executor_limit = req->dynamic_allocation() ? req->initial_executors() : -1};
   absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);
@@ -134,6 +135,31 @@ grpc::Status MasterService::UnregisterApplication(grpc::ServerContext*,
     return rpc::ToGrpc(caller);
   }
   return rpc::ToGrpc(master_->UnregisterApplication(req->app_id(), req->final_state()));
+}
+
+grpc::Status MasterService::RequestExecutors(grpc::ServerContext*,
+                                             const proto::RequestExecutorsRequest* req,
+                                             proto::RequestExecutorsReply*) {
+  if (absl::Status caller = master_->CheckApplicationCaller(req->app_id(), req->app_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
+  return rpc::ToGrpc(master_->RequestExecutors(req->app_id(), req->total()));
+}
+
+grpc::Status MasterService::KillExecutors(grpc::ServerContext*,
+                                          const proto::KillExecutorsRequest* req,
+                                          proto::KillExecutorsReply*) {
+  if (absl::Status caller = master_->CheckApplicationCaller(req->app_id(), req->app_token());
+      !caller.ok()) {
+    return rpc::ToGrpc(caller);
+  }
+  if (req->executor_ids_size() > Master::kMaxExecutorsPerApplication) {
+    return rpc::ToGrpc(absl::InvalidArgumentError(
+        StrCat("KillExecutors: more than ", Master::kMaxExecutorsPerApplication, " ids")));
+  }
+  return rpc::ToGrpc(master_->KillExecutors(
+      req->app_id(), std::vector<int>(req->executor_ids().begin(), req->executor_ids().end())));
 }
 
 }  // namespace kiln::master

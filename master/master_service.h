@@ -29,6 +29,10 @@ class MasterService final : public proto::Master::Service {
   grpc::Status UnregisterApplication(grpc::ServerContext* ctx,
                                      const proto::UnregisterApplicationRequest* req,
                                      proto::UnregisterApplicationReply* reply) override;
+  grpc::Status RequestExecutors(grpc::ServerContext* ctx, const proto::RequestExecutorsRequest* req,
+                                proto::RequestExecutorsReply* reply) override;
+  grpc::Status KillExecutors(grpc::ServerContext* ctx, const proto::KillExecutorsRequest* req,
+                             proto::KillExecutorsReply* reply) override;
 
  private:
   Master* const master_;

@@ -65,6 +65,9 @@ absl::Status ValidateRequest(const ApplicationRequest& r) {
     return bad("cores_per_executor", StrCat("must be >= 0, got ", r.cores_per_executor));
   }
   if (r.max_cores < 0) return bad("max_cores", StrCat("must be >= 0, got ", r.max_cores));
+  if (r.executor_limit < -1) {
+    return bad("initial_executors", StrCat("must be >= 0, got ", r.executor_limit));
+  }
   if (std::string why = BadId(r.binary_digest, Master::kMaxIdBytes); !why.empty()) {
     return bad("binary_digest", why);
   }

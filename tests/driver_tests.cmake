@@ -3,6 +3,7 @@
 kiln_add_test(NAME driver_unit_tests LABEL unit
   SOURCES driver/closure_test.cc driver/stage_builder_test.cc driver/task_scheduler_test.cc
           driver/task_set_manager_test.cc driver/speculation_test.cc
+          driver/executor_allocation_test.cc
           driver/dag_scheduler_test.cc
           driver/submit_args_test.cc driver/progress_test.cc driver/readme_test.cc
   LIBS kiln)

@@ -97,4 +97,27 @@ absl::Status MasterClient::UnregisterApplication(const std::string& app_id,
       .status();
 }
 
+absl::Status MasterClient::RequestExecutors(const std::string& app_id, const std::string& app_token,
+                                            int total) {
+  proto::RequestExecutorsRequest request;
+  request.set_app_id(app_id);
+  request.set_app_token(app_token);
+  request.set_total(total);
+  return Call<proto::RequestExecutorsRequest, proto::RequestExecutorsReply>(
+             stub_.get(), &proto::Master::Stub::RequestExecutors, request, options_,
+             "RequestExecutors")
+      .status();
+}
+
+absl::Status MasterClient::KillExecutors(const std::string& app_id, const std::string& app_token,
+                                         const std::vector<int>& executor_ids) {
+  proto::KillExecutorsRequest request;
+  request.set_app_id(app_id);
+  request.set_app_token(app_token);
+  for (int id : executor_ids) request.add_executor_ids(id);
+  return Call<proto::KillExecutorsRequest, proto::KillExecutorsReply>(
+             stub_.get(), &proto::Master::Stub::KillExecutors, request, options_, "KillExecutors")
+      .status();
+}
+
 }  // namespace kiln

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "common/rpc_security.h"
@@ -40,6 +41,9 @@ class MasterClient {
       const std::string& app_id, const std::string& app_token);
   absl::Status UnregisterApplication(const std::string& app_id, const std::string& app_token,
                                      const std::string& final_state);
+  absl::Status RequestExecutors(const std::string& app_id, const std::string& app_token, int total);
+  absl::Status KillExecutors(const std::string& app_id, const std::string& app_token,
+                             const std::vector<int>& executor_ids);
 
   const std::string& address() const { return options_.address; }
 

@@ -69,27 +69,28 @@ TEST_CASE("json: the document has the documented shape") {
   std::string json = RenderJson(SampleView());
   CHECK(Balanced(json));
   CHECK(json.front() == '{');
-  for (
-      const char* part : {
-          R"("url":"kiln://master-host:7077")",
-          R"("workers":[{"id":"worker-1","host":"10.0.0.1","port":7078,)",
-          R"("webuiaddress":"http://10.0.0.1:8081","state":"ALIVE","cores":8,)",
-          R"("coresused":3,"coresfree":5,"memory":16384,"memoryused":4096,)",
-          R"("memoryfree":12288,"lastheartbeat":1234})",
-          R"("id":"worker-2")",
-          R"("state":"DEAD")",
-          R"(],"cores":8,"coresused":3,"memory":16384,"memoryused":4096,"activeapps":[)",
-          R"({"id":"app-20240101120000-0000","name":"word \"count\"","cores":3,)",
-          R"("memoryperslave":1024,"maxcores":0,"state":"RUNNING","waitingreason":"",)",
-          R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
-          R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
-          R"("starttime":1700000000000,"duration":5000})",
-          R"({"id":"app-20240101120500-0001","name":"report","cores":0,"memoryperslave":4096,)",
-          R"("maxcores":4,"state":"WAITING","waitingreason":"needs 4.0 GiB per executor <memory>")",
-          R"("completedapps":[{"id":"app-20240101110000-0007")",
-          R"("state":"FINISHED")",
-          R"("status":"ALIVE"})",
-      }) {
+  for (const char* part : {
+           R"("url":"kiln://master-host:7077")",
+           R"("workers":[{"id":"worker-1","host":"10.0.0.1","port":7078,)",
+           R"("webuiaddress":"http://10.0.0.1:8081","state":"ALIVE","cores":8,)",
+           R"("coresused":3,"coresfree":5,"memory":16384,"memoryused":4096,)",
+           R"("memoryfree":12288,"lastheartbeat":1234})",
+           R"("id":"worker-2")",
+           R"("state":"DEAD")",
+           R"(],"cores":8,"coresused":3,"memory":16384,"memoryused":4096,"activeapps":[)",
+           R"({"id":"app-20240101120000-0000","name":"word \"count\"","cores":3,)",
+           R"("memoryperslave":1024,"maxcores":0,"executorlimit":-1,"state":"RUNNING",)",
+           R"("waitingreason":"",)",
+           R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
+           R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
+           R"("starttime":1700000000000,"duration":5000})",
+           R"({"id":"app-20240101120500-0001","name":"report","cores":0,"memoryperslave":4096,)",
+           R"("maxcores":4,"executorlimit":-1,"state":"WAITING",)",
+           R"("waitingreason":"needs 4.0 GiB per executor <memory>")",
+           R"("completedapps":[{"id":"app-20240101110000-0007")",
+           R"("state":"FINISHED")",
+           R"("status":"ALIVE"})",
+       }) {
     INFO(part);
     CHECK(json.find(part) != std::string::npos);
   }

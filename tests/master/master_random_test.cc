@@ -55,7 +55,17 @@ class RandomRun {
         break;
       case 6:
         if (const std::string app = RandomApp(); !app.empty()) {
-          (void)master_->UnregisterApplication(app, Pick(2) == 0 ? "FINISHED" : "FAILED");
+          switch (Pick(4)) {
+            case 0:  // dynamic allocation: a new total, or executors given back
+              (void)master_->RequestExecutors(app, static_cast<int>(Pick(6)));
+              break;
+            case 1:
+              (void)master_->KillExecutors(app,
+                                           {static_cast<int>(Pick(8)), static_cast<int>(Pick(8))});
+              break;
+            default:
+              (void)master_->UnregisterApplication(app, Pick(2) == 0 ? "FINISHED" : "FAILED");
+          }
         }
         break;
       case 7:
@@ -138,6 +148,7 @@ class RandomRun {
     r.binary_digest = "abc123";
     r.driver_address = "10.0.0.9:4000";
     r.request_id = StrCat("driver-", Pick(12));  // some registrations are retries
+    if (Pick(3) == 0) r.executor_limit = static_cast<int>(Pick(4));  // dynamic allocation
     (void)master_->RegisterApplication(r);
   }
 

@@ -163,5 +163,45 @@ TEST_CASE("sharing: WhyNothingPlaced is empty exactly when PlaceExecutors places
   }
 }
 
+TEST_CASE("sharing: a dynamic application holds what its driver asks for, and gives back") {
+  MasterFixture c;
+  c.AddWorker(1, 2, 4096);
+  c.AddWorker(2, 2, 4096);
+  ApplicationRequest r = MasterFixture::Request(1, 512, 0);
+  r.executor_limit = 0;  // dynamic allocation, no initial executors
+  auto app = c.master->RegisterApplication(r);
+  REQUIRE(app.ok());
+  CHECK(c.App(app->id).executors.empty());
+  CHECK(c.App(app->id).waiting_reason == "its driver asks for 0 executors (dynamic allocation)");
+  ApplicationStatus status;
+  REQUIRE(c.master->ApplicationHeartbeat(app->id, &status));
+  CHECK_FALSE(status.queued);
+
+  REQUIRE(c.master->RequestExecutors(app->id, 3).ok());
+  AppView a = c.App(app->id);
+  CHECK(a.executors.size() == 3);
+  CHECK(a.executor_limit == 3);
+  CHECK(a.waiting_reason.empty());
+  REQUIRE(c.master->RequestExecutors(app->id, 10).ok());
+  CHECK(c.App(app->id).executors.size() == 4);  // all that fit
+
+  // A second application waits for the cores; a release gives them to it at once.
+  const std::string other = c.AddApp(1, 512, 1);
+  CHECK(c.App(other).executors.empty());
+  c.commands.Take();
+  REQUIRE(c.master->RequestExecutors(app->id, 3).ok());  // a lower limit stops nothing
+  CHECK(c.App(app->id).executors.size() == 4);
+  const int released = c.App(app->id).executors.front().id;
+  REQUIRE(c.master->KillExecutors(app->id, {released, 999}).ok());
+  CHECK(c.commands.With("kill").size() == 1);
+  CHECK(c.App(app->id).executors.size() == 3);
+  CHECK(c.App(other).executors.size() == 1);
+  CHECK(c.Worker(1).cores_used + c.Worker(2).cores_used == 4);
+
+  CHECK(absl::IsInvalidArgument(c.master->RequestExecutors(app->id, -1)));
+  CHECK(absl::IsNotFound(c.master->RequestExecutors("app-none", 1)));
+  CHECK(absl::IsNotFound(c.master->KillExecutors("app-none", {0})));
+}
+
 }  // namespace
 }  // namespace kiln::master
