@@ -97,10 +97,12 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
     }
     ReconcileExecutorsLocked(r, &commands);
     // Directories of applications that ended while the worker was away (it was down, or
-    // DEAD to this master): told now, as at the end, so that they go. An application
-    // this master never knew (it restarted, or forgot it) is left alone.
+    // DEAD to this master): told now, as at the end, so that they go. Those of an active
+    // application are told when it ends, granted an executor there or not. An
+    // application this master never knew (it restarted, or forgot it) is left alone.
     const WorkerInfo& worker = *workers_.Find(r.id);
     for (const std::string& app_id : r.app_dirs) {
+      if (Application* active = apps_.FindActive(app_id)) active->workers_used.insert(r.id);
       const Application* ended = apps_.FindCompleted(app_id);
       if (ended == nullptr) continue;
       commands.push_back(FinishedCommand(worker, app_id, ended->state != AppState::kFinished));

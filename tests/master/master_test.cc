@@ -274,6 +274,11 @@ TEST_CASE("master: a worker that registers is told which of its application dirs
   CHECK(c.commands.With("failed ") == std::vector<std::string>{"failed " + Addr(2) + " " + killed});
   CHECK(c.commands.With("finished ") ==
         std::vector<std::string>{"finished " + Addr(2) + " " + finished});
+  // The running one's dir goes when it ends, though it has no executor there.
+  c.commands.Take();
+  REQUIRE(c.master->UnregisterApplication(running, "FINISHED").ok());
+  CHECK(c.commands.With("finished " + Addr(2)) ==
+        std::vector<std::string>{"finished " + Addr(2) + " " + running});
 }
 
 TEST_CASE("master: a new worker id at a live worker's address replaces it") {
