@@ -113,6 +113,7 @@ class ClusterBackend final : public Backend {
     app_id_ = reply->app_id();
     granted_cores_ = reply->granted_cores();
     app_token_ = reply->app_token();
+    register_request_ = request;
     service_->SetAppId(app_id_, app_token_);
     registered_ = true;
     heartbeat_ =
@@ -162,10 +163,15 @@ class ClusterBackend final : public Backend {
                    View(reply.status().message()));
       return absl::OkStatus();  // the next one is the retry; kiln.app.timeout decides
     }
+    if (!reply->known() && reply->end_reason().empty()) {
+      // The master does not know it: it restarted while the application ran. Its
+      // executors run on; registering again under the same id and token keeps them.
+      return Reclaim();
+    }
     if (!reply->known()) {
-      return absl::FailedPreconditionError(
-          StrCat("the master at ", options_.master.original, " ended application ", app_id_, ": ",
-                 reply->end_reason().empty() ? "it does not know it" : reply->end_reason()));
+      return absl::FailedPreconditionError(StrCat("the master at ", options_.master.original,
+                                                  " ended application ", app_id_, ": ",
+                                                  reply->end_reason()));
     }
     granted_cores_ = reply->granted_cores();
     absl::MutexLock lock(&waiting_mu_);
@@ -188,6 +194,25 @@ class ClusterBackend final : public Backend {
     return master_->KillExecutors(app_id_, app_token_, ids);
   }
 
+  // Registers the application again under its id and token (the master restarted);
+  // FAILED_PRECONDITION when the master will not have it back.
+  absl::Status Reclaim() {
+    proto::RegisterApplicationRequest request = register_request_;
+    request.set_reclaim_app_id(app_id_);
+    request.set_reclaim_app_token(app_token_);
+    absl::StatusOr<proto::RegisterApplicationReply> reply = master_->RegisterApplication(request);
+    if (reply.ok()) {
+      spdlog::warn("app={}: the master at {} had forgotten it (restarted?): registered it again",
+                   app_id_, options_.master.original);
+      granted_cores_ = reply->granted_cores();
+      return absl::OkStatus();
+    }
+    if (rpc::IsTransient(reply.status())) return absl::OkStatus();  // the next heartbeat retries
+    return absl::FailedPreconditionError(
+        StrCat("the master at ", options_.master.original, " does not know application ", app_id_,
+               " and would not take it back: ", View(reply.status().message())));
+  }
+
   Waiting WaitingStatus() const override {
     absl::MutexLock lock(&waiting_mu_);
     return waiting_;
@@ -197,6 +222,7 @@ class ClusterBackend final : public Backend {
   BackendOptions options_;
   std::string app_id_;
   std::string app_token_;  // from the master: its later calls and the executor tokens
+  proto::RegisterApplicationRequest register_request_;  // to register again (Reclaim)
   std::atomic<int> granted_cores_{0};
   mutable absl::Mutex waiting_mu_;
   Waiting waiting_ ABSL_GUARDED_BY(waiting_mu_);

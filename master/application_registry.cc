@@ -1,5 +1,6 @@
 #include "master/application_registry.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -50,8 +51,16 @@ Application& ApplicationRegistry::Add(ApplicationRequest request,
   std::tm tm{};
   localtime_r(&t, &tm);
   char id[64];
-  std::snprintf(id, sizeof(id), "app-%04d%02d%02d%02d%02d%02d-%04d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, next_app_number_++);
+  do {  // an id an application had before this master restarted is skipped
+    std::snprintf(id, sizeof(id), "app-%04d%02d%02d%02d%02d%02d-%04d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, next_app_number_++);
+  } while (FindActive(id) != nullptr || IsCompleted(id));
+  return Readd(id, std::move(request), start_wall, now);
+}
+
+Application& ApplicationRegistry::Readd(const std::string& id, ApplicationRequest request,
+                                        std::chrono::system_clock::time_point start_wall,
+                                        std::chrono::steady_clock::time_point now) {
   auto app = std::make_unique<Application>();
   app->id = id;
   app->request = std::move(request);
@@ -106,6 +115,21 @@ ExecutorInfo& ApplicationRegistry::AddExecutor(Application& app, const std::stri
   e.worker_id = worker_id;
   e.cores = cores;
   e.memory_mb = memory_mb;
+  app.workers_used.insert(worker_id);
+  app.state = AppState::kRunning;
+  return e;
+}
+
+ExecutorInfo& ApplicationRegistry::AdoptExecutor(Application& app, int id,
+                                                 const std::string& worker_id, int cores,
+                                                 int64_t memory_mb) {
+  ExecutorInfo& e = app.executors[id];
+  e.id = id;
+  e.worker_id = worker_id;
+  e.cores = cores;
+  e.memory_mb = memory_mb;
+  e.state = ExecutorState::kRunning;
+  app.next_executor_id = std::max(app.next_executor_id, id + 1);
   app.workers_used.insert(worker_id);
   app.state = AppState::kRunning;
   return e;

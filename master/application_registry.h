@@ -70,6 +70,13 @@ struct Application {
   // driver tells it to shut down (the driver is ending): no more launches, so that the
   // executors it stops are not replaced while it unregisters.
   bool driver_stopping = false;
+  // Known from its workers only: this master restarted (or forgot it) while it ran, and
+  // a worker that registered still runs its executors. No launches, and its driver's
+  // heartbeat is told it is unknown (so that the driver registers it again, reclaiming
+  // it), until then; it ends after kiln.app.timeout unclaimed.
+  bool unclaimed = false;
+  // Unclaimed, or reclaimed by its driver: executors its workers report are taken in.
+  bool recovered = false;
   std::string end_reason;  // why it ended, once it has
 
   bool HasRunningExecutor() const;
@@ -86,6 +93,11 @@ class ApplicationRegistry {
   // (local time of `start_wall`, then a counter of this master starting at 0000).
   Application& Add(ApplicationRequest request, std::chrono::system_clock::time_point start_wall,
                    std::chrono::steady_clock::time_point now);
+  // Adds a WAITING application under an id it had before this master (re)started (see
+  // Application::unclaimed). The caller checks that no application has that id.
+  Application& Readd(const std::string& id, ApplicationRequest request,
+                     std::chrono::system_clock::time_point start_wall,
+                     std::chrono::steady_clock::time_point now);
 
   // An active (WAITING or RUNNING) application, or nullptr.
   Application* FindActive(const std::string& id);
@@ -104,6 +116,10 @@ class ApplicationRegistry {
   // application becomes RUNNING with its first executor and stays so until it ends.
   ExecutorInfo& AddExecutor(Application& app, const std::string& worker_id, int cores,
                             int64_t memory_mb);
+  // Takes in an executor a worker reports running for `app` under its own id (granted
+  // before this master restarted): RUNNING, and later ids start above it.
+  ExecutorInfo& AdoptExecutor(Application& app, int id, const std::string& worker_id, int cores,
+                              int64_t memory_mb);
 
   // Ends an active application: sets its final state and end time and moves it to the
   // completed list, with its executors as they were at the end (for display; the caller

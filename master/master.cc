@@ -156,7 +156,27 @@ void Master::ReconcileExecutorsLocked(const WorkerRegistration& r, Commands* out
   std::set<std::string> finished_apps;
   for (const ReportedExecutor& e : r.executors) {
     if (kept.count({e.app_id, e.executor_id}) > 0) continue;
-    if (apps_.FindActive(e.app_id) == nullptr) {
+    Application* app = apps_.FindActive(e.app_id);
+    if (app == nullptr && !apps_.IsCompleted(e.app_id)) {
+      // Never known here: this master restarted (or forgot it) while it ran. Its
+      // executors run on, and its driver may claim it again (ReclaimApplication).
+      app = &apps_.Readd(e.app_id,
+                         ApplicationRequest{.name = "(recovered)",
+                                            .cores_per_executor = e.cores,
+                                            .memory_per_executor_mb = e.memory_mb},
+                         WallNow(), options_.clock->Now());
+      app->unclaimed = app->recovered = true;
+      spdlog::info("application known from worker {} only app={}: waiting for its driver", r.id,
+                   e.app_id);
+    }
+    const bool fits = e.cores <= worker->cores_free() && e.memory_mb <= worker->memory_free_mb();
+    if (app != nullptr && app->recovered && app->executors.count(e.executor_id) == 0 && fits) {
+      apps_.AdoptExecutor(*app, e.executor_id, r.id, e.cores, e.memory_mb);
+      workers_.Allocate(r.id, e.cores, e.memory_mb);
+      spdlog::info("executor taken in app={} executor={} worker={}", e.app_id, e.executor_id, r.id);
+      continue;
+    }
+    if (app == nullptr) {
       if (finished_apps.insert(e.app_id).second) {
         const Application* ended = apps_.FindCompleted(e.app_id);
         out->push_back(FinishedCommand(*worker, e.app_id,
@@ -261,7 +281,9 @@ absl::Status Master::CheckApplicationCaller(const std::string& app_id,
   absl::MutexLock lock(&mu_);
   const Application* app = apps_.FindActive(app_id);
   if (app == nullptr) app = apps_.FindCompleted(app_id);
-  if (app == nullptr || rpc::TokenMatches(app->token, token)) return absl::OkStatus();
+  if (app == nullptr || app->token.empty() || rpc::TokenMatches(app->token, token)) {
+    return absl::OkStatus();  // unknown, or unclaimed (known from its workers only)
+  }
   return absl::PermissionDeniedError(
       StrCat("the call does not come from the driver of ", app_id, " (wrong application token)"));
 }
@@ -297,10 +319,51 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
   return out;
 }
 
+absl::StatusOr<RegisteredApplication> Master::ReclaimApplication(const ApplicationRequest& request,
+                                                                 const std::string& app_id,
+                                                                 const std::string& token) {
+  RETURN_IF_ERROR(ValidateRequest(request));
+  RETURN_IF_ERROR(ValidateReclaim(app_id, token));
+  Commands commands;
+  RegisteredApplication out;
+  {
+    absl::MutexLock lock(&mu_);
+    Application* app = apps_.FindActive(app_id);
+    if (app != nullptr && !app->unclaimed) {
+      if (!rpc::TokenMatches(app->token, token)) {
+        return absl::PermissionDeniedError(
+            StrCat("application ", app_id, " is registered, by another driver"));
+      }
+      return RegisteredApplication{
+          .id = app->id, .token = app->token, .granted_cores = app->cores_granted()};  // a retry
+    }
+    if (app == nullptr && apps_.IsCompleted(app_id)) {
+      const Application* ended = apps_.FindCompleted(app_id);
+      return absl::FailedPreconditionError(
+          StrCat("application ", app_id, " has ended: ", ended->end_reason));
+    }
+    const auto now = options_.clock->Now();
+    if (app == nullptr) app = &apps_.Readd(app_id, request, WallNow(), now);
+    app->request = request;
+    app->token = token;
+    app->unclaimed = false;
+    app->recovered = true;
+    app->last_heartbeat = now;
+    spdlog::info("application reclaimed by its driver app={} name={} executors={} driver={}",
+                 app_id, request.name, app->executors.size(), request.driver_address);
+    ScheduleLocked(&commands);
+    out = RegisteredApplication{
+        .id = app->id, .token = app->token, .granted_cores = app->cores_granted()};
+  }
+  Dispatch(std::move(commands));
+  return out;
+}
+
 bool Master::ApplicationHeartbeat(const std::string& app_id, ApplicationStatus* status) {
   absl::MutexLock lock(&mu_);
   Application* app = apps_.FindActive(app_id);
-  if (app == nullptr) return false;
+  // Unclaimed: "unknown" with no reason makes its driver register it again.
+  if (app == nullptr || app->unclaimed) return false;
   app->last_heartbeat = options_.clock->Now();
   if (status != nullptr) *status = StatusOfLocked(*app);
   return true;
@@ -355,7 +418,11 @@ void Master::ExpireApplications(std::chrono::steady_clock::time_point cutoff) {
     for (Application* app : apps_.Active()) {
       if (app->last_heartbeat >= cutoff) continue;
       EndApplicationLocked(*app, AppState::kFailed,
-                           "its driver sent no heartbeat within kiln.app.timeout", &commands);
+                           app->unclaimed
+                               ? "no driver claimed it within kiln.app.timeout after this master "
+                                 "restarted"
+                               : "its driver sent no heartbeat within kiln.app.timeout",
+                           &commands);
       changed = true;
     }
     if (!changed) return;

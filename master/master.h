@@ -124,6 +124,14 @@ class Master final : public LivenessTarget {
   // Validates the request (InvalidArgument naming the field), registers the application
   // and places what executors fit now.
   absl::StatusOr<RegisteredApplication> RegisterApplication(const ApplicationRequest& request);
+  // The driver of an application this master does not know, or knows from its workers
+  // only (it restarted while the application ran), registers it again under its id and
+  // token: it is active again, with the executors its workers report. A retry of a
+  // reclaim that got through returns the same; another token is PERMISSION_DENIED, an
+  // ended application FAILED_PRECONDITION.
+  absl::StatusOr<RegisteredApplication> ReclaimApplication(const ApplicationRequest& request,
+                                                           const std::string& app_id,
+                                                           const std::string& token);
   // False when the application is not active (unknown or ended). `status` (may be null)
   // gets what it holds now and, while it holds nothing, why.
   bool ApplicationHeartbeat(const std::string& app_id, ApplicationStatus* status = nullptr);

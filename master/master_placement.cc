@@ -83,7 +83,10 @@ std::vector<WorkerCapacity> Master::CapacityForLocked(const Application& app) co
 ApplicationStatus Master::StatusOfLocked(const Application& app) const {
   ApplicationStatus status{.granted_cores = app.cores_granted()};
   if (!app.executors.empty()) return status;
-  if (!app.driver_lost.empty()) {
+  if (app.unclaimed) {
+    status.waiting_reason =
+        "known from its workers only (this master restarted): waiting for its driver";
+  } else if (!app.driver_lost.empty()) {
     status.waiting_reason = StrCat("no more launches: ", app.driver_lost);
   } else if (app.request.executor_limit >= 0 &&
              static_cast<int>(app.executors.size()) >= app.request.executor_limit) {
@@ -116,7 +119,9 @@ ApplicationStatus Master::StatusOfLocked(const Application& app) const {
 }
 
 void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
-  if (app.launches_paused || !app.driver_lost.empty() || app.driver_stopping) return;
+  if (app.launches_paused || !app.driver_lost.empty() || app.driver_stopping || app.unclaimed) {
+    return;
+  }
   if (options_.clock->Now() < app.launches_resume_at) return;
   const ApplicationRequest& req = app.request;
   const ExecutorDemand demand = DemandOfLocked(app);

@@ -103,7 +103,10 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                        .user = req->user(),
                        .request_id = req->request_id(),
                        .executor_limit = req->dynamic_allocation() ? req->initial_executors() : -1};
-  absl::StatusOr<RegisteredApplication> app = master_->RegisterApplication(r);
+  absl::StatusOr<RegisteredApplication> app =
+      req->reclaim_app_id().empty()
+          ? master_->RegisterApplication(r)
+          : master_->ReclaimApplication(r, req->reclaim_app_id(), req->reclaim_app_token());
   if (!app.ok()) return rpc::ToGrpc(app.status());
   reply->set_app_id(app->id);
   reply->set_app_token(app->token);

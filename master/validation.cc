@@ -51,6 +51,15 @@ absl::Status ValidateRegistration(const WorkerRegistration& r) {
     return bad("memory_mb",
                StrCat("must be in 1..", Master::kMaxWorkerMemoryMb, ", got ", r.memory_mb));
   }
+  for (const ReportedExecutor& e : r.executors) {
+    if (std::string why = BadId(e.app_id, Master::kMaxIdBytes); !why.empty()) {
+      return bad("executors.app_id", why);
+    }
+    if (e.executor_id < 0 || e.cores < 0 || e.memory_mb < 0) {
+      return bad("executors", StrCat("executor ", e.executor_id, " of ", e.app_id,
+                                     " has a negative id, cores or memory"));
+    }
+  }
   return absl::OkStatus();
 }
 
@@ -78,6 +87,16 @@ absl::Status ValidateRequest(const ApplicationRequest& r) {
     return bad("name", StrCat("is longer than ", Master::kMaxNameBytes, " bytes"));
   }
   if (std::string why = BadControl(r.name); !why.empty()) return bad("name", why);
+  return absl::OkStatus();
+}
+
+absl::Status ValidateReclaim(const std::string& app_id, const std::string& token) {
+  if (std::string why = BadId(app_id, Master::kMaxIdBytes); !why.empty()) {
+    return absl::InvalidArgumentError(StrCat("RegisterApplication: reclaim_app_id ", why));
+  }
+  if (std::string why = BadId(token, Master::kMaxIdBytes); !why.empty()) {
+    return absl::InvalidArgumentError(StrCat("RegisterApplication: reclaim_app_token ", why));
+  }
   return absl::OkStatus();
 }
 

@@ -37,6 +37,7 @@ kiln_add_test(NAME fault_test LABEL fault
     ${CMAKE_CURRENT_LIST_DIR}/jobs/fault_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/crash_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/disk_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/master_restart_test.cc
   LIBS kiln_job_test_util)
 add_dependencies(fault_test kiln-master kiln-worker kiln-submit slow_app failing_app)
 

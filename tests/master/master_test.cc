@@ -243,12 +243,15 @@ TEST_CASE("master: re-registration keeps executors the worker still runs") {
   std::string app = c.AddApp(1, 512, 2);  // executors 0 and 1 on w1
   c.commands.Take();
   // The worker restarted its connection: it still runs executor 0 and an unknown one of
-  // `app`, and one of an application this master does not know.
-  c.AddWorker(1, 4, 4096, {{app, 0, 1, 512}, {app, 9, 1, 512}, {"app-gone", 3, 1, 512}});
+  // `app`, and one of an application that ended here.
+  const std::string ended = c.AddApp(1, 512, 1);
+  REQUIRE(c.master->UnregisterApplication(ended, "FAILED").ok());
+  c.commands.Take();
+  c.AddWorker(1, 4, 4096, {{app, 0, 1, 512}, {app, 9, 1, 512}, {ended, 3, 1, 512}});
   auto calls = c.commands.Take();
   std::sort(calls.begin(), calls.end());
   CHECK(calls == std::vector<std::string>{
-                     "failed " + Addr(1) + " app-gone",
+                     "failed " + Addr(1) + " " + ended,
                      "kill " + Addr(1) + " " + app + " 9",
                      "launch " + Addr(1) + " " + app + " 2 cores=1 mem=512",
                  });
