@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -56,19 +57,30 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
   return out;
 }
 
-absl::Status WriteFileAtomic(const std::string& path, std::string_view content) {
+absl::Status WriteFileAtomic(const std::string& path, std::string_view content, bool durable) {
   const std::string tmp = UniqueTempPath(path);
   absl::Status status;
   {
     ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(tmp, O_WRONLY | O_CREAT | O_TRUNC));
     status = WriteAll(fd.get(), content, tmp);
+    if (status.ok() && durable && ::fsync(fd.get()) != 0) status = ErrnoError("cannot fsync ", tmp);
     if (status.ok()) status = fd.Close(tmp);
   }
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
     status = ErrnoError("cannot rename ", tmp, " to ", path);
   }
-  if (!status.ok()) ::unlink(tmp.c_str());
-  return status;
+  if (!status.ok()) {
+    ::unlink(tmp.c_str());
+    return status;
+  }
+  if (durable) {
+    const size_t slash = path.rfind('/');
+    const std::string dir =
+        slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+    ASSIGN_OR_RETURN(ScopedFd dir_fd, OpenFile(dir, O_RDONLY | O_DIRECTORY));
+    if (::fsync(dir_fd.get()) != 0) return ErrnoError("cannot fsync ", dir);
+  }
+  return absl::OkStatus();
 }
 
 std::string UniqueTempPath(const std::string& path) {

@@ -75,8 +75,10 @@ std::string UniqueTempPath(const std::string& path);
 
 absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Writes to a UniqueTempPath and renames it over `path`, so readers never see a partial
-// file.
-absl::Status WriteFileAtomic(const std::string& path, std::string_view content);
+// file. `durable`: the data is fsynced before the rename and the directory after it, so
+// that the new file survives a crash of the machine too.
+absl::Status WriteFileAtomic(const std::string& path, std::string_view content,
+                             bool durable = false);
 // Creates the directory and its parents (like mkdir -p).
 absl::Status MakeDirs(const std::string& path);
 // Removes a file or directory tree; a missing path is not an error.

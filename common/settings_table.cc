@@ -52,6 +52,20 @@ constexpr SettingDef kSettings[] = {
         "each launch of the application waits 1 s, doubling up to 60 s, until an executor "
         "registers.",
         kMaster, 0, kIntMax),
+    Def("kiln.deploy.recoveryDirectory", T::kString, "",
+        "Master: where kiln.deploy.recoveryMode=FILESYSTEM keeps the master's state "
+        "(master-state.json); created if missing.",
+        kMaster),
+    Def("kiln.deploy.recoveryMode", T::kString, "none",
+        "Master: filesystem (any case, Spark's FILESYSTEM) keeps the master's workers and "
+        "applications in kiln.deploy.recoveryDirectory, so that a restarted master knows them "
+        "at once (RECOVERING until they report back); none keeps them in memory only (running "
+        "jobs still survive a restart: their drivers register them again).",
+        kMaster, 0, 0, "none|filesystem"),
+    Def("kiln.deploy.recoveryTimeout", T::kDuration, "60s",
+        "Master: after a FILESYSTEM recovery, a known worker that has not registered again "
+        "within this long is DEAD.",
+        kMaster),
     Def("kiln.deploy.spreadOut", T::kBool, "true",
         "Master: spread an application's executors over as many workers as possible "
         "(false: fill one worker before the next).",

@@ -44,7 +44,8 @@ struct AppView {
 };
 
 struct ClusterView {
-  std::string url;  // kiln://host:port; filled in by whoever knows the bound address
+  std::string url;               // kiln://host:port; filled in by whoever knows the bound address
+  std::string status = "ALIVE";  // RECOVERING while workers restored from disk are UNKNOWN
   std::vector<WorkerView> workers;  // ALIVE and DEAD, by id
   // Totals over ALIVE workers.
   int cores = 0;

@@ -99,7 +99,7 @@ std::string RenderJson(const ClusterView& view) {
     Array(&out, view.active_apps, [&](const AppView& a) { WriteApp(&out, a, true); });
     o.Key("completedapps");
     Array(&out, view.completed_apps, [&](const AppView& a) { WriteApp(&out, a, false); });
-    o.String("status", "ALIVE");
+    o.String("status", view.status);
   }
   out.push_back('\n');
   return out;

@@ -7,10 +7,12 @@
 
 #include <cstdio>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "common/background.h"
+#include "common/files.h"
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
@@ -67,12 +69,27 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   options.spread_out = settings.spread_out;
   options.max_executor_retries = settings.max_executor_retries;
   options.default_cores = settings.default_cores;
+  options.recovery_timeout = settings.recovery_timeout;
+  std::unique_ptr<RecoveryStore> store;
+  absl::StatusOr<PersistedState> recovered = PersistedState{};
+  if (!settings.recovery_dir.empty()) {
+    store = std::make_unique<RecoveryStore>(settings.recovery_dir);
+    absl::Status dir = MakeDirs(settings.recovery_dir);
+    if (dir.ok()) recovered = store->Load();
+    if (!dir.ok() || !recovered.ok()) {
+      std::fprintf(stderr, "kiln-master: kiln.deploy.recoveryDirectory: %s\n",
+                   std::string(View((dir.ok() ? recovered.status() : dir).message())).c_str());
+      return kExitFailure;
+    }
+    options.store = store.get();
+  }
   options.commands = &commands;
   options.dispatch = [&queue](const std::string& worker, std::function<void()> fn) {
     queue.Post(worker, std::move(fn));
   };
   options.master_id = MasterId(shown_host);
   Master master(std::move(options));
+  if (store != nullptr) master.Restore(*recovered);
   MasterService service(&master);
 
   rpc::ServerOptions server_options;

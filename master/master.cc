@@ -404,6 +404,14 @@ void Master::ExpireWorkers(std::chrono::steady_clock::time_point cutoff) {
       MarkWorkerDeadLocked(w->id, "no heartbeat within kiln.worker.timeout", &commands);
       changed = true;
     }
+    const auto recovered_cutoff = options_.clock->Now() - options_.recovery_timeout;
+    for (const WorkerInfo* w : workers_.All()) {
+      if (w->state != WorkerState::kUnknown || w->last_heartbeat >= recovered_cutoff) continue;
+      MarkWorkerDeadLocked(
+          w->id, "it did not register again within kiln.deploy.recoveryTimeout of the recovery",
+          &commands);
+      changed = true;
+    }
     if (!changed) return;
     ScheduleLocked(&commands);
   }
@@ -485,6 +493,7 @@ ClusterView Master::Snapshot() const {
                             .memory_mb = w->memory_mb,
                             .memory_used_mb = w->memory_used_mb,
                             .last_heartbeat_ms = EpochMs(wall) - since.count()});
+    if (w->state == WorkerState::kUnknown) view.status = "RECOVERING";
     if (w->state != WorkerState::kAlive) continue;
     view.cores += w->cores;
     view.cores_used += w->cores_used;

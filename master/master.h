@@ -25,6 +25,7 @@
 #include "master/application_registry.h"
 #include "master/cluster_view.h"
 #include "master/liveness_sweeper.h"
+#include "master/recovery_store.h"
 #include "master/worker_commands.h"
 #include "master/worker_registry.h"
 
@@ -37,6 +38,11 @@ struct MasterOptions {
   // kiln.deploy.defaultCores: the cap on cores of applications that set no
   // kiln.cores.max; 0 = none.
   int default_cores = 0;
+  // kiln.deploy.recoveryMode=FILESYSTEM: where the state goes after every change; null
+  // = nowhere. Not owned.
+  RecoveryStore* store = nullptr;
+  // A worker restored from the store and not registered again within this is DEAD.
+  std::chrono::milliseconds recovery_timeout{60000};
   const Clock* clock = RealClock::Get();  // heartbeats and timeouts; not owned
   // Wall time for application ids and the UI's timestamps; empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> wall_clock;
@@ -172,6 +178,11 @@ class Master final : public LivenessTarget {
 
   ClusterView Snapshot() const;
 
+  // Before serving: takes in the state a RecoveryStore kept. Workers are UNKNOWN (not
+  // placed on) until they register again, and DEAD after recovery_timeout; applications
+  // are active with their ids and tokens, and take in the executors their workers report.
+  void Restore(const PersistedState& state);
+
  private:
   struct Command {
     enum class Kind { kLaunch, kKill, kApplicationFinished };
@@ -204,6 +215,8 @@ class Master final : public LivenessTarget {
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // ApplicationStatus of an active application.
   ApplicationStatus StatusOfLocked(const Application& app) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
+  // Saves the workers and applications to options_.store, if any (a failure is logged).
+  void PersistLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ScheduleApplicationLocked(Application& app, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void ReconcileExecutorsLocked(const WorkerRegistration& registration, Commands* out)

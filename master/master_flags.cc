@@ -100,6 +100,15 @@ absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char
   out.default_cores =
       static_cast<int>(std::min<int64_t>(config.GetInt("kiln.deploy.defaultCores"), INT_MAX));
   out.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
+  if (config.GetString("kiln.deploy.recoveryMode") == "filesystem") {
+    out.recovery_dir = config.GetString("kiln.deploy.recoveryDirectory");
+    if (out.recovery_dir.empty()) {
+      return absl::InvalidArgumentError(
+          "setting kiln.deploy.recoveryDirectory: required with "
+          "kiln.deploy.recoveryMode=FILESYSTEM");
+    }
+  }
+  out.recovery_timeout = config.GetDuration("kiln.deploy.recoveryTimeout");
   ASSIGN_OR_RETURN(out.credentials, rpc::LoadCredentials(config, environ));
   if (out.worker_timeout.count() <= 0) {
     return absl::InvalidArgumentError("setting kiln.worker.timeout: must be greater than 0");

@@ -40,6 +40,9 @@ struct MasterSettings {
   bool spread_out = true;
   int max_executor_retries = 10;
   int default_cores = 0;  // kiln.deploy.defaultCores; 0 = no cap
+  // kiln.deploy.recoveryMode=filesystem: the directory; empty = no recovery.
+  std::string recovery_dir;
+  std::chrono::milliseconds recovery_timeout{60000};  // kiln.deploy.recoveryTimeout
   int64_t max_message_bytes = 256 << 20;
   rpc::Credentials credentials;  // kiln.authenticate, kiln.ssl.*
 };

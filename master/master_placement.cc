@@ -53,6 +53,7 @@ absl::Status Master::CheckSatisfiableLocked(const ApplicationRequest& request) c
 
 void Master::ScheduleLocked(Commands* out) {
   for (Application* app : apps_.Active()) ScheduleApplicationLocked(*app, out);
+  PersistLocked();  // scheduling follows every change
 }
 
 ExecutorDemand Master::DemandOfLocked(const Application& app) const {
@@ -196,6 +197,62 @@ absl::Status Master::KillExecutors(const std::string& app_id,
   }
   Dispatch(std::move(commands));
   return absl::OkStatus();
+}
+
+void Master::PersistLocked() {
+  if (options_.store == nullptr) return;
+  PersistedState state;
+  for (const WorkerInfo* w : workers_.All()) {
+    if (w->state == WorkerState::kDead) continue;
+    state.workers.push_back({.id = w->id,
+                             .host = w->host,
+                             .port = w->port,
+                             .ui_port = w->ui_port,
+                             .cores = w->cores,
+                             .memory_mb = w->memory_mb,
+                             .token = w->token});
+  }
+  for (const Application* app : apps_.ActiveView()) {
+    if (app->unclaimed) continue;  // its driver brings it back
+    state.apps.push_back({.id = app->id,
+                          .token = app->token,
+                          .request = app->request,
+                          .start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          app->start_wall.time_since_epoch())
+                                          .count(),
+                          .next_executor_id = app->next_executor_id});
+  }
+  if (absl::Status s = options_.store->Save(state); !s.ok()) {
+    spdlog::error("cannot save the master's state (kiln.deploy.recoveryDirectory): {}",
+                  View(s.message()));
+  }
+}
+
+void Master::Restore(const PersistedState& state) {
+  absl::MutexLock lock(&mu_);
+  const auto now = options_.clock->Now();
+  for (const PersistedWorker& w : state.workers) {
+    workers_.Register(WorkerInfo{.id = w.id,
+                                 .host = w.host,
+                                 .port = w.port,
+                                 .ui_port = w.ui_port,
+                                 .cores = w.cores,
+                                 .memory_mb = w.memory_mb,
+                                 .last_heartbeat = now,
+                                 .token = w.token});
+    workers_.Find(w.id)->state = WorkerState::kUnknown;
+  }
+  for (const PersistedApp& a : state.apps) {
+    if (apps_.FindActive(a.id) != nullptr) continue;
+    Application& app = apps_.Readd(
+        a.id, a.request,
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(a.start_ms)), now);
+    app.token = a.token;
+    app.recovered = true;
+    app.next_executor_id = a.next_executor_id;
+  }
+  spdlog::info("recovered {} worker(s) and {} application(s) from {}", state.workers.size(),
+               state.apps.size(), options_.store != nullptr ? options_.store->path() : "");
 }
 
 }  // namespace kiln::master

@@ -8,7 +8,15 @@
 namespace kiln::master {
 
 const char* WorkerStateName(WorkerState state) {
-  return state == WorkerState::kAlive ? "ALIVE" : "DEAD";
+  switch (state) {
+    case WorkerState::kAlive:
+      return "ALIVE";
+    case WorkerState::kDead:
+      return "DEAD";
+    case WorkerState::kUnknown:
+      return "UNKNOWN";
+  }
+  return "DEAD";
 }
 
 std::string WorkerInfo::address() const { return StrCat(host, ":", port); }

@@ -12,8 +12,9 @@
 
 namespace kiln::master {
 
-enum class WorkerState { kAlive, kDead };
-const char* WorkerStateName(WorkerState state);  // "ALIVE", "DEAD"
+// kUnknown: known from the recovery directory only, until it registers again.
+enum class WorkerState { kAlive, kDead, kUnknown };
+const char* WorkerStateName(WorkerState state);  // "ALIVE", "DEAD", "UNKNOWN"
 
 struct WorkerInfo {
   std::string id;

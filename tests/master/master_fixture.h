@@ -24,12 +24,15 @@ struct MasterFixture {
   std::unique_ptr<LivenessSweeper> sweeper;
   int last_granted_cores = -1;
 
-  explicit MasterFixture(bool spread_out = true, int retries = 10, int default_cores = 0) {
+  explicit MasterFixture(bool spread_out = true, int retries = 10, int default_cores = 0,
+                         RecoveryStore* store = nullptr) {
     MasterOptions o;
     o.master_id = "master-test";
     o.spread_out = spread_out;
     o.max_executor_retries = retries;
     o.default_cores = default_cores;
+    o.store = store;
+    o.recovery_timeout = seconds(90);
     o.clock = &clock;
     o.wall_clock = [] { return std::chrono::system_clock::time_point(seconds(1700000000)); };
     o.commands = &commands;

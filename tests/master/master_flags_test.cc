@@ -67,5 +67,31 @@ TEST_CASE("master settings: loaded, validated, errors name the key") {
   REQUIRE_FALSE(LoadMasterSettings(flags, empty_env).ok());
 }
 
+TEST_CASE("master settings: sharing and recovery settings") {
+  char* empty_env[] = {nullptr};
+  MasterFlags flags;
+  auto defaults = LoadMasterSettings(flags, empty_env);
+  REQUIRE(defaults.ok());
+  CHECK(defaults->default_cores == 0);
+  CHECK(defaults->recovery_dir.empty());
+  CHECK(defaults->recovery_timeout == std::chrono::seconds(60));
+  flags.conf = {"kiln.deploy.defaultCores=4", "kiln.deploy.recoveryMode=FILESYSTEM",
+                "kiln.deploy.recoveryDirectory=/var/lib/kiln", "kiln.deploy.recoveryTimeout=30s"};
+  auto s = LoadMasterSettings(flags, empty_env);
+  REQUIRE(s.ok());
+  CHECK(s->default_cores == 4);
+  CHECK(s->recovery_dir == "/var/lib/kiln");
+  CHECK(s->recovery_timeout == std::chrono::seconds(30));
+  flags.conf = {"kiln.deploy.recoveryMode=filesystem"};
+  auto missing = LoadMasterSettings(flags, empty_env);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(std::string(missing.status().message()) ==
+        "setting kiln.deploy.recoveryDirectory: required with kiln.deploy.recoveryMode=FILESYSTEM");
+  flags.conf = {"kiln.deploy.recoveryMode=zookeeper"};
+  auto unknown = LoadMasterSettings(flags, empty_env);
+  REQUIRE_FALSE(unknown.ok());
+  CHECK_THAT(std::string(unknown.status().message()), Catch::Contains("kiln.deploy.recoveryMode"));
+}
+
 }  // namespace
 }  // namespace kiln::master

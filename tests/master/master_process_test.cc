@@ -192,6 +192,8 @@ TEST_CASE("kiln-master: bad flags exit 2 with one line naming the flag") {
       // Settings the master does not read are checked too, before it starts.
       {{"--conf", "kiln.io.compression.codec=snappy"}, "lz4, zstd or none"},
       {{"--conf", "kiln.driver.port=70000"}, "from 0 to 65535"},
+      {{"--conf", "kiln.deploy.recoveryMode=FILESYSTEM"},
+       "kiln.deploy.recoveryDirectory: required with kiln.deploy.recoveryMode=FILESYSTEM"},
   };
   TempDir dir;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -214,6 +216,34 @@ TEST_CASE("kiln-master: bad flags exit 2 with one line naming the flag") {
     CHECK(text.starts_with("kiln-master: "));
     CHECK(std::count(text.begin(), text.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("kiln-master: a damaged recovery file stops it with one line naming the file") {
+  TempDir dir;
+  const std::string state = StrCat(dir.path, "/master-state.json");
+  REQUIRE(WriteFileAtomic(state, "{\"version\":1,\"workers\":[").ok());
+  SpawnOptions spawn;
+  spawn.argv = {Master(),
+                "--port",
+                "0",
+                "--ui-port",
+                "0",
+                "--conf",
+                "kiln.deploy.recoveryMode=FILESYSTEM",
+                "--conf",
+                StrCat("kiln.deploy.recoveryDirectory=", dir.path)};
+  spawn.stderr_path = StrCat(dir.path, "/stderr");
+  auto pid = Spawn(spawn);
+  REQUIRE(pid.ok());
+  ChildGuard child(*pid);
+  auto exit = child.WaitExit(seconds(20));
+  const std::string text = FileOrEmpty(spawn.stderr_path);
+  INFO("stderr: " << text);
+  REQUIRE(exit.has_value());
+  CHECK(exit->code() != 0);
+  CHECK(text.find("kiln-master: kiln.deploy.recoveryDirectory: " + state) != std::string::npos);
+  CHECK(std::count(text.begin(), text.end(), '\n') == 1);
+  CHECK(FileOrEmpty(state) == "{\"version\":1,\"workers\":[");  // left as it was
 }
 
 }  // namespace

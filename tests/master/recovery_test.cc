@@ -1,9 +1,12 @@
-// A master that restarted without a recovery directory while applications ran: their
+// A master that restarted while applications ran. Without a recovery directory, their
 // executors, reported by re-registering workers, keep running under placeholder
 // applications until each driver reclaims its application (same id and token); one that
-// nobody reclaims ends after kiln.app.timeout. Fake clock, fake worker commands.
+// nobody reclaims ends after kiln.app.timeout. With one (FILESYSTEM), the new master
+// knows its workers and applications at once. Fake clock, fake worker commands.
 
+#include "common/files.h"
 #include "master/master.h"
+#include "master/recovery_store.h"
 #include "tests/kiln_catch.h"
 #include "tests/master/master_fixture.h"
 
@@ -79,6 +82,88 @@ TEST_CASE("recovery: an application nobody reclaims ends after kiln.app.timeout"
         "no driver claimed it within kiln.app.timeout after this master restarted");
   CHECK(c.commands.Take() == std::vector<std::string>{"failed " + Addr(1) + " " + kApp});
   CHECK(c.Worker(1).cores_used == 0);
+}
+
+TEST_CASE("recovery: the stored state round-trips, and a damaged file is an error",
+          "[master][recovery]") {
+  PersistedState state;
+  state.workers.push_back({.id = "w1",
+                           .host = "10.0.0.1",
+                           .port = 1001,
+                           .ui_port = 2001,
+                           .cores = 4,
+                           .memory_mb = 4096,
+                           .token = "wt"});
+  PersistedApp app{.id = kApp,
+                   .token = "at",
+                   .request = MasterFixture::Request(2, 1024, 6),
+                   .start_ms = 1700000000123,
+                   .next_executor_id = 5};
+  app.request.executor_limit = 3;
+  state.apps.push_back(app);
+  absl::StatusOr<PersistedState> back = DecodeState(EncodeState(state));
+  REQUIRE(back.ok());
+  CHECK(EncodeState(*back) == EncodeState(state));
+  CHECK(back->apps[0].request.executor_limit == 3);
+  CHECK(back->workers[0].token == "wt");
+  for (const std::string bad : {"", "{", "[]", R"({"version":2,"workers":[],"apps":[]})",
+                                R"({"version":1,"workers":[{"id":3}],"apps":[]})"}) {
+    INFO(bad);
+    CHECK(absl::IsDataLoss(DecodeState(bad).status()));
+  }
+}
+
+TEST_CASE("recovery: with FILESYSTEM a restarted master knows its workers and applications",
+          "[master][recovery]") {
+  auto dir = MakeTempDir("/tmp", "kiln-recovery-test-");
+  REQUIRE(dir.ok());
+  std::string app;
+  std::string token;
+  {
+    RecoveryStore store(*dir);
+    MasterFixture before(true, 10, 0, &store);
+    before.AddWorker(1, 4, 4096);
+    before.AddWorker(2, 4, 4096);
+    auto registered = before.master->RegisterApplication(MasterFixture::Request(1, 512, 2));
+    REQUIRE(registered.ok());
+    app = registered->id;
+    token = registered->token;
+    const std::string ended = before.AddApp(1, 512, 1);
+    REQUIRE(before.master->UnregisterApplication(ended, "FINISHED").ok());
+  }
+  RecoveryStore store(*dir);
+  absl::StatusOr<PersistedState> state = store.Load();
+  REQUIRE(state.ok());
+  CHECK(state->workers.size() == 2);
+  REQUIRE(state->apps.size() == 1);  // the active one only
+
+  MasterFixture after(true, 10, 0, &store);
+  after.master->Restore(*state);
+  ClusterView view = after.master->Snapshot();
+  CHECK(view.status == "RECOVERING");
+  CHECK(after.Worker(1).state == "UNKNOWN");
+  CHECK(after.App(app).state == "WAITING");
+  CHECK(after.master->ApplicationHeartbeat(app));  // its driver just goes on
+  CHECK(after.master->CheckApplicationCaller(app, token).ok());
+  CHECK(absl::IsPermissionDenied(after.master->CheckApplicationCaller(app, "forged")));
+  CHECK(after.commands.Take().empty());  // nothing placed on UNKNOWN workers
+
+  // Worker 1 comes back with the executor it runs; worker 2 never does.
+  after.AddWorker(1, 4, 4096, {{app, 0, 1, 512}});
+  CHECK(after.App(app).executors.size() == 2);  // its own, and one more up to its cap
+  CHECK(after.App(app).executors.front().id == 0);
+  CHECK(after.Worker(2).state == "UNKNOWN");
+  after.clock.Advance(seconds(91));
+  (void)after.master->WorkerHeartbeat("w1");
+  (void)after.master->ApplicationHeartbeat(app);
+  after.sweeper->SweepOnce();
+  CHECK(after.Worker(2).state == "DEAD");
+  CHECK(after.master->Snapshot().status == "ALIVE");
+  // The store follows: the DEAD worker has left it.
+  absl::StatusOr<PersistedState> now = store.Load();
+  REQUIRE(now.ok());
+  CHECK(now->workers.size() == 1);
+  CHECK(RemoveAll(*dir).ok());
 }
 
 }  // namespace

@@ -1,0 +1,59 @@
+#pragma once
+// RecoveryStore: kiln.deploy.recoveryMode=FILESYSTEM. The master's durable state — its
+// workers and active applications (ids, tokens, what each asked for) — as one JSON file
+// in kiln.deploy.recoveryDirectory, replaced atomically (written aside, fsynced,
+// renamed, directory fsynced) after every change. Executors are not stored: after a
+// restart the workers report them again. Thread-compatible (the Master calls it under
+// its lock).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "master/application_registry.h"
+
+namespace kiln::master {
+
+struct PersistedWorker {
+  std::string id;
+  std::string host;
+  int port = 0;
+  int ui_port = 0;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  std::string token;
+};
+
+struct PersistedApp {
+  std::string id;
+  std::string token;
+  ApplicationRequest request;
+  int64_t start_ms = 0;  // since the Unix epoch
+  int next_executor_id = 0;
+};
+
+struct PersistedState {
+  std::vector<PersistedWorker> workers;
+  std::vector<PersistedApp> apps;
+};
+
+std::string EncodeState(const PersistedState& state);
+// An error naming the file's problem (not JSON, a field of the wrong type).
+absl::StatusOr<PersistedState> DecodeState(const std::string& text);
+
+class RecoveryStore {
+ public:
+  explicit RecoveryStore(const std::string& dir) : path_(dir + "/master-state.json") {}
+  const std::string& path() const { return path_; }
+  // The stored state; empty when there is none yet.
+  absl::StatusOr<PersistedState> Load() const;
+  // Replaces the stored state (skipped when it is what was last written).
+  absl::Status Save(const PersistedState& state);
+
+ private:
+  const std::string path_;
+  std::string last_written_;
+};
+
+}  // namespace kiln::master
