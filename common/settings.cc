@@ -325,9 +325,10 @@ bool Config::GetBool(std::string_view key) const {
 
 double Config::GetDouble(std::string_view key) const {
   const SettingDef* def = FindSetting(key);
-  KILN_CHECK(def != nullptr, "setting not in the table");
+  KILN_CHECK(def != nullptr && (def->type == T::kNumber || def->type == T::kFraction),
+             "setting read with the wrong type");
   double v = 0;
-  KILN_CHECK(ParseNumber(Raw(key, def->type == T::kNumber ? T::kNumber : T::kFraction), &v));
+  KILN_CHECK(ParseNumber(Raw(key, def->type), &v));
   return v;
 }
 

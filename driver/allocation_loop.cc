@@ -24,12 +24,13 @@ void AllocationLoop::Start() { thread_.Start(); }
 void AllocationLoop::Stop() { thread_.Stop(); }
 
 void AllocationLoop::Tick() {
+  const absl::flat_hash_set<std::string> holders = cache_->Holders();
   std::vector<ExecutorLoad> executors;
   for (const TaskScheduler::ExecutorUse& use : tasks_->Usage()) {
     executors.push_back({.id = use.id,
                          .cores = use.cores,
                          .running_tasks = use.running_tasks,
-                         .holds_cached_blocks = cache_->HoldsBlocks(use.id)});
+                         .holds_cached_blocks = holders.contains(use.id)});
   }
   const int pending = tasks_->PendingTasks() + (jobs_waiting_.load() > 0 ? 1 : 0);
   AllocationDecision decision = manager_.Update(pending, executors);

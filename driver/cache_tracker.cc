@@ -46,14 +46,13 @@ void CacheTracker::RemoveExecutor(const std::string& executor_id) {
   }
 }
 
-bool CacheTracker::HoldsBlocks(const std::string& executor_id) const {
+absl::flat_hash_set<std::string> CacheTracker::Holders() const {
   absl::MutexLock lock(&mu_);
+  absl::flat_hash_set<std::string> out;
   for (const auto& [id, dataset] : datasets_) {
-    for (const std::vector<std::string>& at : dataset.holders) {
-      if (std::find(at.begin(), at.end(), executor_id) != at.end()) return true;
-    }
+    for (const std::vector<std::string>& at : dataset.holders) out.insert(at.begin(), at.end());
   }
-  return false;
+  return out;
 }
 
 std::vector<std::string> CacheTracker::Locations(int dataset, int partition) const {

@@ -12,6 +12,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/synchronization/mutex.h"
 #include "proto/task.pb.h"
 #include "runtime/op_registry.h"
@@ -37,8 +38,8 @@ class CacheTracker {
   std::vector<std::string> Locations(int dataset, int partition) const;
   // How many partitions of the dataset are cached somewhere.
   int CachedPartitions(int dataset) const;
-  // Whether the executor holds a cached partition of any dataset.
-  bool HoldsBlocks(const std::string& executor_id) const;
+  // The executors holding a cached partition of any dataset.
+  absl::flat_hash_set<std::string> Holders() const;
 
  private:
   struct Dataset {

@@ -59,6 +59,14 @@ Driver::Driver(DriverOptions options)
     backend.master = *master;
     backend_ = master->local ? MakeLocalBackend(std::move(backend))
                              : MakeClusterBackend(std::move(backend));
+    if (options_.conf.GetBool("kiln.dynamicAllocation.enabled")) {
+      if (master->local) {
+        spdlog::warn("kiln.dynamicAllocation.enabled is ignored in local mode (one executor)");
+      } else {  // started with the application
+        allocation_ = std::make_unique<AllocationLoop>(AllocationOptionsFrom(options_.conf),
+                                                       &tasks_, &cache_, backend_.get());
+      }
+    }
   } else {
     backend.master.local = true;
     backend.master.local_threads = 1;
@@ -82,15 +90,7 @@ void Driver::EnsureStarted() {
   started_ = true;
   absl::Status started = backend_->Start();
   if (!started.ok()) Fail(std::string(View(started.message())));
-  if (options_.conf.GetBool("kiln.dynamicAllocation.enabled")) {
-    if (options_.conf.GetString("kiln.master").starts_with("local")) {
-      spdlog::warn("kiln.dynamicAllocation.enabled is ignored in local mode (one executor)");
-    } else {
-      allocation_ = std::make_unique<AllocationLoop>(AllocationOptionsFrom(options_.conf), &tasks_,
-                                                     &cache_, backend_.get());
-      allocation_->Start();
-    }
-  }
+  if (allocation_) allocation_->Start();
   if (options_.announce) {
     std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", backend_->app_id().c_str(),
                  options_.app_name.c_str(), options_.conf.GetString("kiln.master").c_str());

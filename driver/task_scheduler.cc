@@ -123,14 +123,13 @@ void TaskScheduler::KillOtherAttemptsLocked(int index, int64_t except_task_id, K
     if (run.generation != generation_ || run.index != index || task_id == except_task_id) continue;
     ExecutorPool::Executor* ex = pool_.Find(run.executor_id);
     if (ex == nullptr) continue;
+    const std::string reason = StrCat("another attempt of task ", set_->task(index).partition,
+                                      " of stage ", set_->set().plan.stage_id(), " finished first");
     Kill& kill = (*kills)[run.executor_id];
     kill.handle = ex->handle;
     kill.message.add_task_ids(task_id);
-    kill.message.set_reason(StrCat("another attempt of task ", set_->task(index).partition,
-                                   " of stage ", set_->set().plan.stage_id(), " finished first"));
-    spdlog::info("killing attempt task_id={} of task {} of stage {} on executor {}: {}", task_id,
-                 set_->task(index).partition, set_->set().plan.stage_id(), run.executor_id,
-                 "another attempt finished first");
+    kill.message.set_reason(reason);
+    spdlog::info("killing attempt task_id={} on executor {}: {}", task_id, run.executor_id, reason);
   }
 }
 

@@ -225,6 +225,8 @@ class Master final : public LivenessTarget {
   // running executor ends.
   void MarkWorkerDeadLocked(const std::string& worker_id, const std::string& reason, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees the grant of one of the application's executors and forgets it.
+  void FreeExecutorLocked(Application& app, int executor_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Frees an ended executor's grant; a failure may end its application.
   void ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -190,8 +190,7 @@ absl::Status Master::KillExecutors(const std::string& app_id,
       if (w != nullptr && w->state == WorkerState::kAlive) {
         commands.push_back(MakeCommand(Command::Kind::kKill, *w, app_id, id));
       }
-      workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
-      app->executors.erase(it);
+      FreeExecutorLocked(*app, id);
     }
     ScheduleLocked(&commands);  // the freed resources may go to another application
   }

@@ -13,11 +13,15 @@
 
 namespace kiln::master {
 
-void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
+void Master::FreeExecutorLocked(Application& app, int executor_id) {
   auto it = app.executors.find(executor_id);
   KILN_CHECK(it != app.executors.end());
   workers_.Release(it->second.worker_id, it->second.cores, it->second.memory_mb);
   app.executors.erase(it);
+}
+
+void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
+  FreeExecutorLocked(app, executor_id);
   if (failed) {
     ++app.consecutive_failures;
     BackOffLaunchesLocked(app);
