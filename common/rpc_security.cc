@@ -1,11 +1,14 @@
 #include "common/rpc_security.h"
 
+#include <fcntl.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <utility>
 #include <vector>
@@ -16,6 +19,7 @@
 #include "common/settings.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "common/subprocess.h"
 #include "grpc/grpc.h"
 #include "grpc/grpc_security.h"
 #include "grpcpp/security/server_credentials.h"
@@ -259,6 +263,25 @@ absl::StatusOr<Credentials> DecodeCredentials(std::string_view bytes) {
                      .ca_pem = message.ca_pem(),
                      .client_auth = message.client_auth(),
                      .executor_token = message.executor_token()};
+}
+
+absl::StatusOr<Credentials> ReadCredentialsFromStdin() {
+  std::string bytes;
+  char buf[4096];
+  for (;;) {
+    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return ErrnoError("cannot read the credentials on stdin");
+    if (n == 0) break;
+    bytes.append(buf, static_cast<size_t>(n));
+    if (bytes.size() > kMaxStdinBytes) return absl::InvalidArgumentError("credentials too large");
+  }
+  int devnull = open("/dev/null", O_RDONLY);
+  if (devnull >= 0 && devnull != STDIN_FILENO) {
+    dup2(devnull, STDIN_FILENO);
+    close(devnull);
+  }
+  return DecodeCredentials(bytes);
 }
 
 std::string RandomToken() {

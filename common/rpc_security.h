@@ -65,6 +65,9 @@ std::vector<std::string> EnvironmentWithoutSecret(char** environ);
 // executors it starts.
 std::string EncodeCredentials(const Credentials& credentials);
 absl::StatusOr<Credentials> DecodeCredentials(std::string_view bytes);
+// The credentials a worker wrote to this process's stdin (an executor, or a driver it
+// runs in cluster deploy mode); stdin is /dev/null afterwards.
+absl::StatusOr<Credentials> ReadCredentialsFromStdin();
 
 // The token for a call of `method` ("/kiln.proto.Master/RegisterWorker") at `unix_ms`.
 std::string AuthToken(std::string_view secret, std::string_view method, int64_t unix_ms);

@@ -70,6 +70,10 @@ constexpr SettingDef kSettings[] = {
         "Master: spread an application's executors over as many workers as possible "
         "(false: fill one worker before the next).",
         kMaster),
+    Def("kiln.driver.cores", T::kInt, "1",
+        "Cluster deploy mode: cores the driver holds on the worker that runs it (Spark's "
+        "spark.driver.cores); kiln-submit --driver-cores sets it.",
+        kApp, 1, 4096),
     Def("kiln.driver.heartbeatInterval", T::kDuration, "5s",
         "How often the driver tells the master it is alive.", kApp),
     Def("kiln.driver.host", T::kString, "",
@@ -91,6 +95,15 @@ constexpr SettingDef kSettings[] = {
         "kiln.driver.memory), as Spark's.",
         kApp),
     Def("kiln.driver.port", T::kInt, "0", "Driver gRPC port; 0 = ephemeral.", kApp, 0, 65535),
+    Def("kiln.driver.supervise", T::kBool, "false",
+        "Cluster deploy mode: relaunch the driver when it exits non-zero or its worker is lost "
+        "(never after kiln-submit --kill), waiting 1s, then 2s, 4s... up to 60s between "
+        "relaunches; kiln-submit --supervise sets it.",
+        kApp),
+    Def("kiln.driver.supervise.maxRelaunches", T::kInt, "5",
+        "Cluster deploy mode: relaunches of a supervised driver at most; then it ends FAILED "
+        "(or ERROR), saying so. Spark relaunches without a bound.",
+        kApp, 0, 1000),
     Def("kiln.dynamicAllocation.cachedExecutorIdleTimeout", T::kDuration, "0",
         "Dynamic allocation: an executor holding cached partitions is given back after this "
         "long without a task; 0 = never (Spark's default, infinity).",
@@ -226,6 +239,11 @@ constexpr SettingDef kSettings[] = {
         "Attempts of a stage whose shuffle reads keep failing (each attempt reruns the map "
         "tasks whose output was lost) before the job aborts, naming the shuffle and the host.",
         kApp, 1, kIntMax),
+    Def("kiln.submit.deployMode", T::kString, "client",
+        "Where the driver runs: client = in kiln-submit's place, on this machine; cluster = "
+        "on a worker the master picks (kiln-submit uploads the binary to the master, prints the "
+        "driver id and returns); kiln-submit --deploy-mode sets it.",
+        kApp, 0, 0, "client|cluster"),
     Def("kiln.task.maxFailures", T::kInt, "4",
         "Attempts of one task before its job fails, on a cluster (local mode: see kiln.master).",
         kApp, 1, kIntMax),

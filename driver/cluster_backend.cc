@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "common/background.h"
 #include "common/clients/master_client.h"
+#include "common/driver_command.h"
 #include "common/files.h"
 #include "common/ports.h"
 #include "common/retry.h"
@@ -46,7 +47,13 @@ class ClusterBackend final : public Backend {
       host = IsLoopbackHost(master.host) || gethostname(name, sizeof(name) - 1) != 0 ? "127.0.0.1"
                                                                                      : name;
     }
-    absl::StatusOr<rpc::Credentials> credentials = rpc::LoadCredentials(conf, environ);
+    // A driver a worker runs (cluster deploy mode) uses the worker's credentials, on its
+    // stdin: its settings' secret file and TLS paths name files of the submitting machine.
+    const char* on_stdin = std::getenv(std::string(kCredentialsOnStdinEnv).c_str());
+    absl::StatusOr<rpc::Credentials> credentials =
+        on_stdin != nullptr && std::string_view(on_stdin) == "1"
+            ? rpc::ReadCredentialsFromStdin()
+            : rpc::LoadCredentials(conf, environ);
     if (!credentials.ok()) return credentials.status();
     const auto security = std::make_shared<const rpc::Security>(*std::move(credentials));
     std::string conf_text = conf.Serialize();
@@ -92,6 +99,9 @@ class ClusterBackend final : public Backend {
     const auto binary_size = std::filesystem::file_size(*binary, size_error);
     if (!size_error) request.set_binary_size(static_cast<int64_t>(binary_size));
     request.set_driver_address(driver_address);
+    if (const char* driver_id = std::getenv(std::string(kDriverIdEnv).c_str())) {
+      request.set_driver_id(driver_id);
+    }
     const char* user = std::getenv("USER");
     request.set_user(user != nullptr ? user : "");
     // One id for every retry of this registration (MasterClient retries UNAVAILABLE and

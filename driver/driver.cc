@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "common/driver_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/strings.h"
@@ -213,11 +214,27 @@ int Driver::CachedPartitions(const PlanNode& node) const {
   return cache_.CachedPartitions(node.id);
 }
 
+// A relaunched driver (kiln-submit --supervise) finds the output its earlier run had
+// begun and never committed: a directory holding only _temporary. It is that run's, and
+// goes; any other existing directory is the user's, and stays.
+bool Driver::ClearAbandonedOutput(const std::string& dir) {
+  const char* attempt = std::getenv(std::string(kDriverAttemptEnv).c_str());
+  if (attempt == nullptr || std::string_view(attempt) == "0" || attempt[0] == '\0') return false;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    if (e.path().filename() != "_temporary") return false;
+  }
+  if (ec || !fs::exists(fs::path(dir) / "_temporary", ec)) return false;
+  spdlog::warn("removing {}: the uncommitted output of an earlier run of this driver", dir);
+  return fs::remove_all(dir, ec) != static_cast<std::uintmax_t>(-1) && !ec;
+}
+
 std::string Driver::StartOutput(const std::string& dir, std::string_view action) {
   namespace fs = std::filesystem;
   const std::string absolute = fs::absolute(dir).lexically_normal().string();
   std::error_code ec;
-  if (fs::exists(absolute, ec)) {
+  if (fs::exists(absolute, ec) && !ClearAbandonedOutput(absolute)) {
     Fail(StrCat(action, ": output directory ", absolute, " already exists"));
   }
   {

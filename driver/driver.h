@@ -68,6 +68,9 @@ class Driver final : public JobRunner {
   const Config& conf() const { return options_.conf; }
 
  private:
+  // True when `dir` was the uncommitted output of an earlier run of this (relaunched)
+  // driver and is now removed.
+  static bool ClearAbandonedOutput(const std::string& dir);
   void EnsureStarted();
   // Waits until the executors have `cores` cores (refreshed by `want` as the master
   // grants more or fewer), for at most kiln.scheduler.maxRegisteredResourcesWaitingTime;

@@ -35,11 +35,26 @@ std::string SubmitUsage() {
   auto default_of = [](std::string_view key) { return FindSetting(key)->default_value; };
   return StrCat(
       "usage: kiln-submit [options] APP [APP_ARGS...]\n"
+      "       kiln-submit --master kiln://HOST:PORT --status DRIVER_ID\n"
+      "       kiln-submit --master kiln://HOST:PORT --kill DRIVER_ID\n"
       "  --master URL                 kiln://host:port, local, local[N], local[*] or\n"
       "                               local[N,F] (F: tries per task; default: kiln.master,\n"
       "                               else ",
       default_of("kiln.master"),
       ")\n"
+      "  --deploy-mode MODE           client (the driver runs here) or cluster (on a\n"
+      "                               worker the master picks; prints the driver id and\n"
+      "                               returns) (kiln.submit.deployMode; default ",
+      default_of("kiln.submit.deployMode"),
+      ")\n"
+      "  --supervise                  cluster mode: relaunch the driver when it fails or\n"
+      "                               its worker is lost (kiln.driver.supervise)\n"
+      "  --driver-cores N             cluster mode: the driver's cores (kiln.driver.cores;\n"
+      "                               default ",
+      default_of("kiln.driver.cores"),
+      ")\n"
+      "  --status DRIVER_ID           the state of a driver run in cluster mode\n"
+      "  --kill DRIVER_ID             kill a driver run in cluster mode\n"
       "  --name NAME                  application name (default: APP's file name)\n"
       "  --executor-cores N           cores per executor (kiln.executor.cores; default ",
       default_of("kiln.executor.cores"),
@@ -86,6 +101,10 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
       return out;
     }
     if (!arg.starts_with("-")) break;  // the application
+    if (arg == "--supervise") {
+      flag_settings.emplace_back("kiln.driver.supervise", "true");
+      continue;
+    }
     std::string flag = arg, value;
     size_t eq = arg.find('=');
     bool inline_value = eq != std::string::npos;
@@ -100,7 +119,11 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
                                    "--total-executor-cores",
                                    "--driver-memory",
                                    "--conf",
-                                   "--properties-file"};
+                                   "--properties-file",
+                                   "--deploy-mode",
+                                   "--driver-cores",
+                                   "--status",
+                                   "--kill"};
     if (std::find(std::begin(kFlags), std::end(kFlags), flag) == std::end(kFlags)) {
       return UnknownFlag("kiln-submit", flag);
     }
@@ -127,6 +150,23 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
     } else if (flag == "--driver-memory") {
       RETURN_IF_ERROR(CheckMemory(flag, value));
       flag_settings.emplace_back("kiln.driver.memory", value);
+    } else if (flag == "--deploy-mode") {
+      if (value != "client" && value != "cluster") {
+        return BadFlagValue(flag, value, "expected client or cluster");
+      }
+      flag_settings.emplace_back("kiln.submit.deployMode", value);
+    } else if (flag == "--driver-cores") {
+      RETURN_IF_ERROR(CheckCores(flag, value));
+      flag_settings.emplace_back("kiln.driver.cores", value);
+    } else if (flag == "--status" || flag == "--kill") {
+      if (out.action != SubmitAction::kRun) {
+        return absl::InvalidArgumentError("--status and --kill: give one of them, once");
+      }
+      if (value.empty() || value.starts_with("-")) {
+        return BadFlagValue(flag, value, "expected a driver id (driver-...)");
+      }
+      out.action = flag == "--status" ? SubmitAction::kStatus : SubmitAction::kKill;
+      out.driver_id = value;
     } else if (flag == "--conf") {
       conf_flags.push_back(value);
     } else if (flag == "--properties-file") {
@@ -136,17 +176,25 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
       properties_file = value;
     }
   }
-  if (i >= args.size()) {
+  if (out.action != SubmitAction::kRun) {
+    if (i < args.size()) {
+      return absl::InvalidArgumentError(
+          StrCat(out.action == SubmitAction::kStatus ? "--status" : "--kill",
+                 " takes no application (got ", args[i], ")"));
+    }
+  } else if (i >= args.size()) {
     return absl::InvalidArgumentError("no application given (see kiln-submit --help)");
-  }
-  out.app = args[i];
-  out.app_args.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(out.app, ec)) {
-    return absl::NotFoundError(StrCat("application file ", out.app, " does not exist"));
-  }
-  if (access(out.app.c_str(), X_OK) != 0) {
-    return absl::PermissionDeniedError(StrCat("application file ", out.app, " is not executable"));
+  } else {
+    out.app = args[i];
+    out.app_args.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(out.app, ec)) {
+      return absl::NotFoundError(StrCat("application file ", out.app, " does not exist"));
+    }
+    if (access(out.app.c_str(), X_OK) != 0) {
+      return absl::PermissionDeniedError(
+          StrCat("application file ", out.app, " is not executable"));
+    }
   }
   ASSIGN_OR_RETURN(out.conf, Config::Load(conf_flags, properties_file, environ));
   out.warnings = UnreadSettingWarnings(conf_flags, kApp, "kiln-submit and the driver");
@@ -155,6 +203,22 @@ absl::StatusOr<SubmitArgs> ParseSubmitArgs(const std::vector<std::string>& args,
   auto master = ParseMasterUrl(out.conf.GetString("kiln.master"));
   if (!master.ok())
     return absl::InvalidArgumentError(StrCat("kiln.master: ", View(master.status().message())));
+  const bool cluster_mode = out.conf.GetString("kiln.submit.deployMode") == "cluster";
+  if ((out.action != SubmitAction::kRun || cluster_mode) && master->local) {
+    return absl::InvalidArgumentError(
+        StrCat(out.action == SubmitAction::kStatus ? "--status"
+               : out.action == SubmitAction::kKill ? "--kill"
+                                                   : "--deploy-mode cluster",
+               " needs a kiln://host:port master, not ", master->original,
+               " (in local mode the driver runs in kiln-submit's place)"));
+  }
+  if (out.action == SubmitAction::kRun && !cluster_mode &&
+      out.conf.GetBool("kiln.driver.supervise")) {
+    return absl::InvalidArgumentError(
+        "--supervise (kiln.driver.supervise) needs --deploy-mode cluster: a driver running "
+        "here is not relaunched");
+  }
+  if (out.action != SubmitAction::kRun) return out;
   if (!out.conf.IsSet("kiln.app.name")) {
     RETURN_IF_ERROR(
         out.conf.Set("kiln.app.name", std::filesystem::path(out.app).filename().string()));

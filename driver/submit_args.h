@@ -10,9 +10,16 @@
 
 namespace kiln::submit {
 
+// What kiln-submit does: run an application (the driver here, or in cluster deploy mode on
+// a worker), or ask the master about a driver it runs or kill it (spark-submit's --status
+// and --kill).
+enum class SubmitAction { kRun, kStatus, kKill };
+
 struct SubmitArgs {
-  Config conf;      // every setting, flags applied over --conf and the file
-  std::string app;  // the application binary (checked: exists, executable)
+  SubmitAction action = SubmitAction::kRun;
+  std::string driver_id;  // kStatus, kKill
+  Config conf;            // every setting, flags applied over --conf and the file
+  std::string app;        // kRun: the application binary (checked: exists, executable)
   std::vector<std::string> app_args;
   bool help = false;
   bool help_settings = false;

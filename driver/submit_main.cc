@@ -1,7 +1,8 @@
 // kiln-submit: runs a Kiln application against a cluster (kiln://host:port) or in
 // this process's place in local mode (local[N]). Client deploy mode: the driver runs
 // here — kiln-submit validates its input and then becomes the application (execv),
-// passing the settings in KILN_SUBMIT_CONF; the application prints its id.
+// passing the settings in KILN_SUBMIT_CONF; the application prints its id. Cluster
+// deploy mode, --status and --kill: see driver/submit_cluster.h.
 
 #include <unistd.h>
 
@@ -12,10 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "common/driver_command.h"
 #include "common/settings.h"
 #include "common/strings.h"
 #include "common/version.h"
 #include "driver/submit_args.h"
+#include "driver/submit_cluster.h"
 
 extern char** environ;
 
@@ -42,8 +45,19 @@ int main(int argc, char** argv) {
   for (const std::string& warning : parsed->warnings) {
     std::fprintf(stderr, "kiln-submit: warning: %s\n", warning.c_str());
   }
+  switch (parsed->action) {
+    case kiln::submit::SubmitAction::kStatus:
+      return kiln::submit::PrintDriverStatus(*parsed, environ);
+    case kiln::submit::SubmitAction::kKill:
+      return kiln::submit::KillDriver(*parsed, environ);
+    case kiln::submit::SubmitAction::kRun:
+      break;
+  }
+  if (parsed->conf.GetString("kiln.submit.deployMode") == "cluster") {
+    return kiln::submit::SubmitToCluster(*parsed, environ);
+  }
   std::string conf = parsed->conf.Serialize();
-  if (setenv("KILN_SUBMIT_CONF", conf.c_str(), 1) != 0) {
+  if (setenv(std::string(kiln::kSubmitConfEnv).c_str(), conf.c_str(), 1) != 0) {
     std::fprintf(stderr, "kiln-submit: cannot set the environment: %s\n", std::strerror(errno));
     return 1;
   }

@@ -44,16 +44,23 @@ bool Application::HasRunningExecutor() const {
   return false;
 }
 
+std::string StampedId(std::string_view prefix, std::chrono::system_clock::time_point wall,
+                      int number) {
+  std::time_t t = std::chrono::system_clock::to_time_t(wall);
+  std::tm tm{};
+  localtime_r(&t, &tm);
+  char stamp[64];
+  std::snprintf(stamp, sizeof(stamp), "-%04d%02d%02d%02d%02d%02d-%04d", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, number);
+  return std::string(prefix) + stamp;
+}
+
 Application& ApplicationRegistry::Add(ApplicationRequest request,
                                       std::chrono::system_clock::time_point start_wall,
                                       std::chrono::steady_clock::time_point now) {
-  std::time_t t = std::chrono::system_clock::to_time_t(start_wall);
-  std::tm tm{};
-  localtime_r(&t, &tm);
-  char id[64];
+  std::string id;
   do {  // an id an application had before this master restarted is skipped
-    std::snprintf(id, sizeof(id), "app-%04d%02d%02d%02d%02d%02d-%04d", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, next_app_number_++);
+    id = StampedId("app", start_wall, next_app_number_++);
   } while (FindActive(id) != nullptr || IsCompleted(id));
   return Readd(id, std::move(request), start_wall, now);
 }

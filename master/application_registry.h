@@ -12,9 +12,15 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace kiln::master {
+
+// <prefix>-<yyyyMMddHHmmss>-<NNNN>: the local time of `wall`, then `number` (Spark's
+// application and driver ids).
+std::string StampedId(std::string_view prefix, std::chrono::system_clock::time_point wall,
+                      int number);
 
 enum class AppState { kWaiting, kRunning, kFinished, kFailed, kKilled };
 const char* AppStateName(AppState state);  // "WAITING", "RUNNING", "FINISHED", ...
@@ -30,8 +36,9 @@ struct ApplicationRequest {
   int64_t binary_size = 0;
   std::string driver_address;
   std::string user;
-  std::string request_id;   // the same in every retry of one registration; may be empty
-  int executor_limit = -1;  // dynamic allocation: executors it may hold; -1 = no limit
+  std::string request_id;      // the same in every retry of one registration; may be empty
+  int executor_limit = -1;     // dynamic allocation: executors it may hold; -1 = no limit
+  std::string driver_id = {};  // cluster deploy mode: the driver that registered it
 };
 
 enum class ExecutorState { kLaunching, kRunning };

@@ -43,6 +43,25 @@ struct AppView {
   int64_t duration_ms = 0;              // until now (active) or until it ended (completed)
 };
 
+// A driver run by the cluster (cluster deploy mode).
+struct DriverView {
+  std::string id;
+  std::string name;
+  std::string state;      // SUBMITTED | RUNNING | RELAUNCHING | FINISHED | FAILED | KILLED | ERROR
+  std::string worker_id;  // where it runs or last ran; empty before its first launch
+  std::string worker_address;  // host:port of that worker
+  std::string app_id;          // the application it registered, once it has
+  std::string message;         // why it failed, was killed or relaunches
+  int exit_code = 0;           // of its last run, when `exited`
+  bool exited = false;
+  int relaunches = 0;
+  bool supervise = false;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  int64_t submit_ms = 0;    // milliseconds since the Unix epoch
+  int64_t duration_ms = 0;  // until now (active) or until it ended
+};
+
 struct ClusterView {
   std::string url;               // kiln://host:port; filled in by whoever knows the bound address
   std::string status = "ALIVE";  // RECOVERING while workers restored from disk are UNKNOWN
@@ -52,8 +71,10 @@ struct ClusterView {
   int cores_used = 0;
   int64_t memory_mb = 0;
   int64_t memory_used_mb = 0;
-  std::vector<AppView> active_apps;     // registration order
-  std::vector<AppView> completed_apps;  // most recent last
+  std::vector<AppView> active_apps;           // registration order
+  std::vector<AppView> completed_apps;        // most recent last
+  std::vector<DriverView> active_drivers;     // submission order
+  std::vector<DriverView> completed_drivers;  // most recent last
 };
 
 }  // namespace kiln::master

@@ -43,6 +43,27 @@ absl::Status GrpcWorkerCommands::ApplicationFinished(const WorkerTarget& worker,
   return clients_.Get(worker.address)->ApplicationFinished(app_id, failed, worker.token);
 }
 
+absl::Status GrpcWorkerCommands::LaunchDriver(const WorkerTarget& worker,
+                                              const DriverLaunch& launch) {
+  proto::LaunchDriverRequest request;
+  request.set_driver_id(launch.driver_id);
+  request.set_attempt(launch.attempt);
+  request.set_name(launch.name);
+  request.set_cores(launch.cores);
+  request.set_memory_mb(launch.memory_mb);
+  request.set_binary_digest(launch.binary_digest);
+  request.set_binary_size(launch.binary_size);
+  for (const std::string& arg : launch.args) request.add_args(arg);
+  request.set_conf(launch.conf);
+  request.set_worker_token(worker.token);
+  return clients_.Get(worker.address)->LaunchDriver(request);
+}
+
+absl::Status GrpcWorkerCommands::KillDriver(const WorkerTarget& worker,
+                                            const std::string& driver_id) {
+  return clients_.Get(worker.address)->KillDriver(driver_id, worker.token);
+}
+
 absl::Status GrpcWorkerCommands::Identify(const WorkerTarget& worker) {
   return clients_.Get(worker.address)->Identify(worker.token, std::chrono::seconds(2));
 }

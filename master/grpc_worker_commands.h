@@ -35,6 +35,8 @@ class GrpcWorkerCommands final : public WorkerCommands {
                             int executor_id) override;
   absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                    bool failed) override;
+  absl::Status LaunchDriver(const WorkerTarget& worker, const DriverLaunch& launch) override;
+  absl::Status KillDriver(const WorkerTarget& worker, const std::string& driver_id) override;
   absl::Status Identify(const WorkerTarget& worker) override;
 
  private:

@@ -40,6 +40,21 @@ void AppTable(std::string* out, const char* title, const std::vector<AppView>& a
   StrAppend(out, rows, "</table>\n");
 }
 
+void DriverTable(std::string* out, const char* title, const std::vector<DriverView>& drivers) {
+  StrAppend(out, "<h2>", title, " (", drivers.size(), ")</h2>\n<table>\n");
+  Row(out,
+      {"Driver ID", "Name", "Worker", "State", "Cores", "Memory", "Application", "Relaunches",
+       "Duration", "Message"},
+      "th");
+  for (const DriverView& d : drivers) {
+    Row(out, {d.id, d.name, d.worker_id.empty() ? "-" : d.worker_id, d.state, StrCat(d.cores),
+              FormatMib(d.memory_mb), d.app_id.empty() ? "-" : d.app_id,
+              d.supervise ? StrCat(d.relaunches) : "not supervised", FormatMillis(d.duration_ms),
+              d.message});
+  }
+  StrAppend(out, "</table>\n");
+}
+
 }  // namespace
 
 std::string RenderHtml(const ClusterView& view) {
@@ -72,6 +87,8 @@ std::string RenderHtml(const ClusterView& view) {
   AppTable(&out, "Waiting Applications", view.active_apps, is_waiting, /*waiting=*/true);
   AppTable(&out, "Completed Applications", view.completed_apps,
            [](const AppView&) { return true; });
+  DriverTable(&out, "Running Drivers", view.active_drivers);
+  DriverTable(&out, "Completed Drivers", view.completed_drivers);
   StrAppend(&out, "<p><a href=\"/json\">JSON</a></p>\n</body></html>\n");
   return out;
 }

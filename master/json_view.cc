@@ -82,6 +82,24 @@ void WriteApp(std::string* out, const AppView& a, bool active) {
   o.Int("duration", a.duration_ms);
 }
 
+// Spark's master JSON names where it has the field.
+void WriteDriver(std::string* out, const DriverView& d) {
+  ObjectWriter o(out);
+  o.String("id", d.id);
+  o.String("name", d.name);
+  o.Int("starttime", d.submit_ms);
+  o.String("state", d.state);
+  o.Int("cores", d.cores);
+  o.Int("memory", d.memory_mb);
+  o.String("worker", d.worker_id);
+  o.String("appid", d.app_id);
+  o.Int("supervise", d.supervise ? 1 : 0);
+  o.Int("relaunches", d.relaunches);
+  if (d.exited) o.Int("exitcode", d.exit_code);
+  o.String("message", d.message);
+  o.Int("duration", d.duration_ms);
+}
+
 }  // namespace
 
 std::string RenderJson(const ClusterView& view) {
@@ -99,6 +117,10 @@ std::string RenderJson(const ClusterView& view) {
     Array(&out, view.active_apps, [&](const AppView& a) { WriteApp(&out, a, true); });
     o.Key("completedapps");
     Array(&out, view.completed_apps, [&](const AppView& a) { WriteApp(&out, a, false); });
+    o.Key("activedrivers");
+    Array(&out, view.active_drivers, [&](const DriverView& d) { WriteDriver(&out, d); });
+    o.Key("completeddrivers");
+    Array(&out, view.completed_drivers, [&](const DriverView& d) { WriteDriver(&out, d); });
     o.String("status", view.status);
   }
   out.push_back('\n');

@@ -6,11 +6,13 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "common/background.h"
 #include "common/files.h"
 #include "common/http_server.h"
@@ -21,6 +23,7 @@
 #include "common/settings.h"
 #include "common/strings.h"
 #include "common/version.h"
+#include "master/driver_binaries.h"
 #include "master/grpc_worker_commands.h"
 #include "master/html_view.h"
 #include "master/json_view.h"
@@ -83,6 +86,26 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
     }
     options.store = store.get();
   }
+  // Binaries uploaded for cluster deploy mode: kept with the recovery state (a restored
+  // driver may need relaunching), else in a directory of this process's own.
+  std::string binary_dir;
+  if (!settings.recovery_dir.empty()) {
+    binary_dir = settings.recovery_dir + "/driver-binaries";
+  } else {
+    const char* tmp = std::getenv("TMPDIR");
+    absl::StatusOr<std::string> dir = MakeTempDir(tmp != nullptr && tmp[0] != '\0' ? tmp : "/tmp",
+                                                  "kiln-master-driver-binaries-");
+    if (!dir.ok()) {
+      std::fprintf(stderr, "kiln-master: %s\n", std::string(View(dir.status().message())).c_str());
+      return kExitFailure;
+    }
+    binary_dir = *dir;
+  }
+  absl::Cleanup remove_binaries = [&] {
+    if (settings.recovery_dir.empty()) (void)RemoveAll(binary_dir);
+  };
+  DriverBinaries binaries(binary_dir);
+  options.binary_unused = [&binaries](const std::string& digest) { binaries.Remove(digest); };
   options.commands = &commands;
   options.dispatch = [&queue](const std::string& worker, std::function<void()> fn) {
     queue.Post(worker, std::move(fn));
@@ -90,7 +113,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   options.master_id = MasterId(shown_host);
   Master master(std::move(options));
   if (store != nullptr) master.Restore(*recovered);
-  MasterService service(&master);
+  MasterService service(&master, &binaries);
 
   rpc::ServerOptions server_options;
   server_options.host = flags.host;

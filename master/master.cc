@@ -96,6 +96,7 @@ absl::Status Master::RegisterWorker(const WorkerRegistration& r) {
       app->launches_paused = false;
     }
     ReconcileExecutorsLocked(r, &commands);
+    ReconcileDriversLocked(r, &commands);
     // Directories of applications that ended while the worker was away (it was down, or
     // DEAD to this master): told now, as at the end, so that they go. Those of an active
     // application are told when it ends, granted an executor there or not. An
@@ -233,6 +234,7 @@ absl::StatusOr<RegisteredApplication> Master::RegisterApplication(
     app.token = rpc::RandomToken();
     out.id = app.id;
     out.token = app.token;
+    if (DriverInfo* driver = drivers_.FindActive(request.driver_id)) driver->app_id = app.id;
     spdlog::info(
         "application registered app={} name={} cores_per_executor={} "
         "memory_per_executor=\"{}\" max_cores={} driver={}",
@@ -342,6 +344,7 @@ void Master::MarkWorkerDeadLocked(const std::string& worker_id, const std::strin
     }
     if (lost) touched.push_back(app);
   }
+  DriversLostLocked(worker_id, StrCat("its worker ", worker_id, " was lost: ", reason));
   workers_.MarkDead(worker_id);  // its grants leave with it
   for (Application* app : touched) EndIfRetriesSpentLocked(*app, out);
 }
@@ -393,6 +396,12 @@ ClusterView Master::Snapshot() const {
   }
   for (const Application& app : apps_.completed()) {
     view.completed_apps.push_back(ViewOf(app, app.end_wall));
+  }
+  for (const DriverInfo* d : drivers_.ActiveView()) {
+    view.active_drivers.push_back(DriverViewLocked(*d));
+  }
+  for (const DriverInfo& d : drivers_.completed()) {
+    view.completed_drivers.push_back(DriverViewLocked(d));
   }
   return view;
 }

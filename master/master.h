@@ -24,6 +24,7 @@
 #include "master/allocator.h"
 #include "master/application_registry.h"
 #include "master/cluster_view.h"
+#include "master/driver_registry.h"
 #include "master/liveness_sweeper.h"
 #include "master/recovery_store.h"
 #include "master/worker_commands.h"
@@ -47,6 +48,9 @@ struct MasterOptions {
   // Wall time for application ids and the UI's timestamps; empty = the system clock.
   std::function<std::chrono::system_clock::time_point()> wall_clock;
   WorkerCommands* commands = nullptr;  // required; not owned
+  // Called under the Master's lock (it must not call back) when no active driver runs
+  // from the binary with this digest any more: the uploaded binary may go. Optional.
+  std::function<void(const std::string& digest)> binary_unused;
   // Runs a closure that performs decided commands to the worker at address `key`;
   // empty = run it on the calling thread right away. Production posts it to a
   // KeyedSerialQueue, so that an RPC caller does not wait for worker RPCs and a worker
@@ -62,6 +66,13 @@ struct ReportedExecutor {
   int64_t memory_mb = 0;
 };
 
+// A driver a (re-)registering worker is still running (cluster deploy mode).
+struct ReportedDriver {
+  std::string driver_id;
+  int cores = 0;
+  int64_t memory_mb = 0;
+};
+
 struct WorkerRegistration {
   std::string id;
   std::string host;
@@ -71,7 +82,8 @@ struct WorkerRegistration {
   int64_t memory_mb = 0;
   std::vector<ReportedExecutor> executors;
   std::vector<std::string> app_dirs;  // applications with a directory on the worker
-  std::string token = {};             // the worker's own (see proto/master.proto)
+  std::vector<ReportedDriver> drivers;
+  std::string token = {};  // the worker's own (see proto/master.proto)
 };
 
 enum class ExecutorEvent { kLaunching, kRunning, kExited, kFailed, kKilled };
@@ -81,6 +93,16 @@ struct ExecutorStateReport {
   std::string app_id;
   int executor_id = 0;
   ExecutorEvent state = ExecutorEvent::kRunning;
+  std::string message;
+  int exit_code = 0;
+};
+
+// A worker's report on a driver it runs (DriverStateChangedRequest).
+struct DriverStateReport {
+  std::string worker_id;
+  std::string driver_id;
+  int attempt = 0;
+  DriverState state = DriverState::kRunning;  // RUNNING, FINISHED, FAILED, KILLED, ERROR
   std::string message;
   int exit_code = 0;
 };
@@ -154,6 +176,29 @@ class Master final : public LivenessTarget {
   // does not hold are skipped. Its executor limit is not changed.
   absl::Status KillExecutors(const std::string& app_id, const std::vector<int>& executor_ids);
 
+  // Cluster deploy mode (master_drivers.cc). Validates the request (InvalidArgument
+  // naming the field), refuses one no ALIVE worker could ever hold (FailedPrecondition),
+  // queues the driver and places it if a worker has room; returns its id. A retry of a
+  // submission that got through (same request_id) returns the same id.
+  absl::StatusOr<std::string> SubmitDriver(const DriverRequest& request);
+  // NotFound for an id this master does not remember.
+  absl::StatusOr<DriverView> DriverStatus(const std::string& driver_id) const;
+  // Kills an active driver (KILLED at once: it is never relaunched; its worker stops its
+  // process) and returns KILLED. FailedPrecondition naming the final state of one that
+  // had ended; NotFound for an unknown id.
+  absl::StatusOr<DriverState> KillDriver(const std::string& driver_id);
+  // A worker's report on a driver; reports of another worker or of an earlier attempt
+  // are ignored. A supervised driver that failed is relaunched after a backoff.
+  absl::Status DriverStateChanged(const DriverStateReport& report);
+  // True when the master placed a driver running from `digest` on `worker_id`: only
+  // then may that worker fetch the binary.
+  bool MayFetchDriverBinary(const std::string& worker_id, const std::string& digest) const;
+
+  // From the second relaunch of a supervised driver on, each waits twice as long as the
+  // one before, from kRelaunchBackoff up to kMaxRelaunchBackoff.
+  static constexpr std::chrono::milliseconds kRelaunchBackoff{1000};
+  static constexpr std::chrono::milliseconds kMaxRelaunchBackoff{60000};
+
   // LivenessTarget.
   void ExpireWorkers(std::chrono::steady_clock::time_point cutoff) override;
   void ExpireApplications(std::chrono::steady_clock::time_point cutoff) override;
@@ -175,6 +220,10 @@ class Master final : public LivenessTarget {
   // Executors one application may hold at once: a bound on what one registration can
   // make the master start (and keep in memory), far above any real job's need.
   static constexpr int kMaxExecutorsPerApplication = 10'000;
+  // A supervised driver's relaunches at most (kiln.driver.supervise.maxRelaunches), and
+  // the bytes of its arguments and settings.
+  static constexpr int kMaxDriverRelaunches = 1000;
+  static constexpr size_t kMaxDriverCommandBytes = 1 << 20;
 
   ClusterView Snapshot() const;
 
@@ -185,7 +234,7 @@ class Master final : public LivenessTarget {
 
  private:
   struct Command {
-    enum class Kind { kLaunch, kKill, kApplicationFinished };
+    enum class Kind { kLaunch, kKill, kApplicationFinished, kLaunchDriver, kKillDriver };
     Kind kind = Kind::kLaunch;
     std::string worker_id;
     std::string worker_address;
@@ -194,6 +243,7 @@ class Master final : public LivenessTarget {
     int executor_id = 0;
     ExecutorLaunch launch;    // kLaunch only
     bool app_failed = false;  // kApplicationFinished: it did not end FINISHED
+    DriverLaunch driver;      // kLaunchDriver; kKillDriver: driver.driver_id
   };
   using Commands = std::vector<Command>;
   static Command MakeCommand(Command::Kind kind, const WorkerInfo& worker,
@@ -208,6 +258,25 @@ class Master final : public LivenessTarget {
   absl::Status CheckSatisfiableLocked(const ApplicationRequest& request) const
       ABSL_SHARED_LOCKS_REQUIRED(mu_);
   void ScheduleLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Places SUBMITTED drivers, and RELAUNCHING ones whose backoff is over, on workers
+  // with room; drivers go before executors, as in Spark.
+  void ScheduleDriversLocked(Commands* out) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A run of the driver ended (it failed, or its worker was lost): a supervised driver
+  // with relaunches left is RELAUNCHING, any other ends with `final_state`.
+  void DriverRunEndedLocked(DriverInfo& driver, DriverState final_state, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Frees a RUNNING driver's grant on its worker.
+  void ReleaseDriverLocked(const DriverInfo& driver) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void EndDriverLocked(DriverInfo& driver, DriverState state, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The drivers a (re-)registering worker reports: kept, taken in, or stopped; the ones
+  // the master placed there that it no longer runs are lost.
+  void ReconcileDriversLocked(const WorkerRegistration& registration, Commands* out)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The worker is lost: its drivers' runs end.
+  void DriversLostLocked(const std::string& worker_id, const std::string& why)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  DriverView DriverViewLocked(const DriverInfo& driver) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
   // What `app` still wants (kiln.cores.max, else kiln.deploy.defaultCores, minus what it
   // holds) and what each ALIVE worker has free for it.
   ExecutorDemand DemandOfLocked(const Application& app) const ABSL_SHARED_LOCKS_REQUIRED(mu_);
@@ -242,6 +311,7 @@ class Master final : public LivenessTarget {
   void Dispatch(Commands commands) ABSL_LOCKS_EXCLUDED(mu_);
   void Perform(const Commands& commands) ABSL_LOCKS_EXCLUDED(mu_);
   void LaunchFailed(const Command& command, const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
+  void DriverLaunchFailed(const Command& command, const std::string& why) ABSL_LOCKS_EXCLUDED(mu_);
 
   std::chrono::system_clock::time_point WallNow() const;
 
@@ -249,6 +319,7 @@ class Master final : public LivenessTarget {
   mutable absl::Mutex mu_;
   WorkerRegistry workers_ ABSL_GUARDED_BY(mu_);
   ApplicationRegistry apps_ ABSL_GUARDED_BY(mu_);
+  DriverRegistry drivers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::master

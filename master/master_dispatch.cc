@@ -73,6 +73,23 @@ void Master::Perform(const Commands& commands) {
         status = options_.commands->ApplicationFinished({c.worker_address, c.worker_token},
                                                         c.app_id, c.app_failed);
         break;
+      case Command::Kind::kLaunchDriver:
+        status = options_.commands->LaunchDriver({c.worker_address, c.worker_token}, c.driver);
+        if (absl::IsAlreadyExists(status)) continue;  // a retry whose first attempt got through
+        if (!status.ok()) {
+          spdlog::warn("driver launch failed driver={} worker={}: {}", c.driver.driver_id,
+                       c.worker_id, View(status.message()));
+          DriverLaunchFailed(c, std::string(View(status.message())));
+        }
+        continue;
+      case Command::Kind::kKillDriver:
+        status =
+            options_.commands->KillDriver({c.worker_address, c.worker_token}, c.driver.driver_id);
+        if (!status.ok()) {
+          spdlog::warn("driver kill failed driver={} worker={}: {}", c.driver.driver_id,
+                       c.worker_id, View(status.message()));
+        }
+        continue;
     }
     if (!status.ok()) {
       spdlog::warn("worker command failed app={} executor={} worker={}: {}", c.app_id,
@@ -92,6 +109,23 @@ void Master::LaunchFailed(const Command& command, const std::string& why) {
     app->last_failure = StrCat("executor ", command.executor_id, " could not be launched on ",
                                command.worker_address, ": ", why);
     ExecutorEndedLocked(*app, command.executor_id, /*failed=*/true, &commands);
+    ScheduleLocked(&commands);
+  }
+  Dispatch(std::move(commands));
+}
+
+void Master::DriverLaunchFailed(const Command& command, const std::string& why) {
+  Commands commands;
+  {
+    absl::MutexLock lock(&mu_);
+    DriverInfo* d = drivers_.FindActive(command.driver.driver_id);
+    if (d == nullptr || d->state != DriverState::kRunning || d->worker_id != command.worker_id ||
+        d->attempt() != command.driver.attempt) {
+      return;
+    }
+    ReleaseDriverLocked(*d);
+    DriverRunEndedLocked(*d, DriverState::kError,
+                         StrCat("it could not be launched on ", command.worker_address, ": ", why));
     ScheduleLocked(&commands);
   }
   Dispatch(std::move(commands));

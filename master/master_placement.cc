@@ -52,6 +52,7 @@ absl::Status Master::CheckSatisfiableLocked(const ApplicationRequest& request) c
 }
 
 void Master::ScheduleLocked(Commands* out) {
+  ScheduleDriversLocked(out);
   for (Application* app : apps_.Active()) ScheduleApplicationLocked(*app, out);
   PersistLocked();  // scheduling follows every change
 }

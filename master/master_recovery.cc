@@ -115,6 +115,7 @@ absl::StatusOr<RegisteredApplication> Master::ReclaimApplication(const Applicati
     const auto now = options_.clock->Now();
     if (app == nullptr) app = &apps_.Readd(app_id, request, WallNow(), now);
     app->request = request;
+    if (DriverInfo* driver = drivers_.FindActive(request.driver_id)) driver->app_id = app_id;
     app->token = token;
     app->unclaimed = false;
     app->recovered = true;
@@ -152,6 +153,19 @@ void Master::PersistLocked() {
                                           .count(),
                           .next_executor_id = app->next_executor_id});
   }
+  for (const DriverInfo* d : drivers_.ActiveView()) {
+    if (d->adopted) continue;  // not relaunchable: nothing to restore it from
+    state.drivers.push_back({.id = d->id,
+                             .request = d->request,
+                             .state = DriverStateName(d->state),
+                             .worker_id = d->worker_id,
+                             .launches = d->launches,
+                             .relaunches = d->relaunches,
+                             .app_id = d->app_id,
+                             .submit_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                              d->submit_wall.time_since_epoch())
+                                              .count()});
+  }
   if (absl::Status s = options_.store->Save(state); !s.ok()) {
     spdlog::error("cannot save the master's state (kiln.deploy.recoveryDirectory): {}",
                   View(s.message()));
@@ -181,8 +195,25 @@ void Master::Restore(const PersistedState& state) {
     app.recovered = true;
     app.next_executor_id = a.next_executor_id;
   }
-  spdlog::info("recovered {} worker(s) and {} application(s) from {}", state.workers.size(),
-               state.apps.size(), options_.store != nullptr ? options_.store->path() : "");
+  for (const PersistedDriver& p : state.drivers) {
+    if (drivers_.FindActive(p.id) != nullptr) continue;
+    DriverInfo& d = drivers_.Readd(
+        p.id, p.request,
+        std::chrono::system_clock::time_point(std::chrono::milliseconds(p.submit_ms)));
+    d.worker_id = p.worker_id;
+    d.launches = p.launches;
+    d.relaunches = p.relaunches;
+    d.app_id = p.app_id;
+    // RUNNING: its worker reports it when it registers again (or is lost); a relaunch
+    // that was waiting is due now.
+    d.state = p.state == "RUNNING" && workers_.Find(p.worker_id) != nullptr
+                  ? DriverState::kRunning
+                  : (p.state == "SUBMITTED" ? DriverState::kSubmitted : DriverState::kRelaunching);
+    d.relaunch_at = now;
+  }
+  spdlog::info("recovered {} worker(s), {} application(s) and {} driver(s) from {}",
+               state.workers.size(), state.apps.size(), state.drivers.size(),
+               options_.store != nullptr ? options_.store->path() : "");
 }
 
 }  // namespace kiln::master

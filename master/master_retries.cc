@@ -52,6 +52,9 @@ void Master::ResumeLaunches(std::chrono::steady_clock::time_point now) {
       app->launches_resume_at = {};
       resumed = true;
     }
+    for (const DriverInfo* d : drivers_.ActiveView()) {
+      resumed |= d->state == DriverState::kRelaunching && now >= d->relaunch_at;
+    }
     if (!resumed) return;
     ScheduleLocked(&commands);
   }

@@ -102,7 +102,8 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                        .driver_address = req->driver_address(),
                        .user = req->user(),
                        .request_id = req->request_id(),
-                       .executor_limit = req->dynamic_allocation() ? req->initial_executors() : -1};
+                       .executor_limit = req->dynamic_allocation() ? req->initial_executors() : -1,
+                       .driver_id = req->driver_id()};
   absl::StatusOr<RegisteredApplication> app =
       req->reclaim_app_id().empty()
           ? master_->RegisterApplication(r)

@@ -2,6 +2,7 @@
 // MasterService: the Master gRPC service, a thin adapter that converts messages and calls
 // kiln::master::Master. Thread-safe (as Master is).
 
+#include "master/driver_binaries.h"
 #include "master/master.h"
 #include "proto/master.grpc.pb.h"
 
@@ -9,7 +10,8 @@ namespace kiln::master {
 
 class MasterService final : public proto::Master::Service {
  public:
-  explicit MasterService(Master* master) : master_(master) {}  // not owned
+  // Not owned. `binaries`: where uploaded driver binaries go.
+  MasterService(Master* master, DriverBinaries* binaries) : master_(master), binaries_(binaries) {}
 
   grpc::Status RegisterWorker(grpc::ServerContext* ctx, const proto::RegisterWorkerRequest* req,
                               proto::RegisterWorkerReply* reply) override;
@@ -34,8 +36,26 @@ class MasterService final : public proto::Master::Service {
   grpc::Status KillExecutors(grpc::ServerContext* ctx, const proto::KillExecutorsRequest* req,
                              proto::KillExecutorsReply* reply) override;
 
+  // Cluster deploy mode (master_service_drivers.cc).
+  grpc::Status UploadDriverBinary(grpc::ServerContext* ctx,
+                                  grpc::ServerReader<proto::DriverBinaryChunk>* reader,
+                                  proto::UploadDriverBinaryReply* reply) override;
+  grpc::Status SubmitDriver(grpc::ServerContext* ctx, const proto::SubmitDriverRequest* req,
+                            proto::SubmitDriverReply* reply) override;
+  grpc::Status DriverStatus(grpc::ServerContext* ctx, const proto::DriverStatusRequest* req,
+                            proto::DriverStatusReply* reply) override;
+  grpc::Status KillDriver(grpc::ServerContext* ctx, const proto::KillDriverRequest* req,
+                          proto::KillDriverReply* reply) override;
+  grpc::Status DriverStateChanged(grpc::ServerContext* ctx,
+                                  const proto::DriverStateChangedRequest* req,
+                                  proto::DriverStateChangedReply* reply) override;
+  grpc::Status FetchDriverBinary(grpc::ServerContext* ctx,
+                                 const proto::FetchDriverBinaryRequest* req,
+                                 grpc::ServerWriter<proto::DriverBinaryChunk>* writer) override;
+
  private:
   Master* const master_;
+  DriverBinaries* const binaries_;
 };
 
 }  // namespace kiln::master

@@ -10,7 +10,10 @@ namespace kiln::master {
 using Json = nlohmann::json;
 
 std::string EncodeState(const PersistedState& state) {
-  Json out = {{"version", 1}, {"workers", Json::array()}, {"apps", Json::array()}};
+  Json out = {{"version", 1},
+              {"workers", Json::array()},
+              {"apps", Json::array()},
+              {"drivers", Json::array()}};
   for (const PersistedWorker& w : state.workers) {
     out["workers"].push_back({{"id", w.id},
                               {"host", w.host},
@@ -36,6 +39,27 @@ std::string EncodeState(const PersistedState& state) {
                            {"driver_address", r.driver_address},
                            {"user", r.user},
                            {"executor_limit", r.executor_limit}});
+  }
+  for (const PersistedDriver& d : state.drivers) {
+    const DriverRequest& r = d.request;
+    out["drivers"].push_back({{"id", d.id},
+                              {"state", d.state},
+                              {"worker_id", d.worker_id},
+                              {"launches", d.launches},
+                              {"relaunches", d.relaunches},
+                              {"app_id", d.app_id},
+                              {"submit_ms", d.submit_ms},
+                              {"name", r.name},
+                              {"binary_digest", r.binary_digest},
+                              {"binary_size", r.binary_size},
+                              {"args", r.args},
+                              {"conf", r.conf},
+                              {"cores", r.cores},
+                              {"memory_mb", r.memory_mb},
+                              {"supervise", r.supervise},
+                              {"max_relaunches", r.max_relaunches},
+                              {"user", r.user},
+                              {"request_id", r.request_id}});
   }
   return out.dump(1) + "\n";
 }
@@ -72,6 +96,34 @@ absl::StatusOr<PersistedState> DecodeState(const std::string& text) {
       r.user = a.at("user").get<std::string>();
       r.executor_limit = a.at("executor_limit").get<int>();
       state.apps.push_back(std::move(app));
+    }
+    // Absent in files written before cluster deploy mode.
+    for (const Json& d : in.value("drivers", Json::array())) {
+      PersistedDriver driver{.id = d.at("id").get<std::string>(),
+                             .request = {},
+                             .state = d.at("state").get<std::string>(),
+                             .worker_id = d.at("worker_id").get<std::string>(),
+                             .launches = d.at("launches").get<int>(),
+                             .relaunches = d.at("relaunches").get<int>(),
+                             .app_id = d.at("app_id").get<std::string>(),
+                             .submit_ms = d.at("submit_ms").get<int64_t>()};
+      DriverRequest& r = driver.request;
+      r.name = d.at("name").get<std::string>();
+      r.binary_digest = d.at("binary_digest").get<std::string>();
+      r.binary_size = d.at("binary_size").get<int64_t>();
+      r.args = d.at("args").get<std::vector<std::string>>();
+      r.conf = d.at("conf").get<std::string>();
+      r.cores = d.at("cores").get<int>();
+      r.memory_mb = d.at("memory_mb").get<int64_t>();
+      r.supervise = d.at("supervise").get<bool>();
+      r.max_relaunches = d.at("max_relaunches").get<int>();
+      r.user = d.at("user").get<std::string>();
+      r.request_id = d.at("request_id").get<std::string>();
+      if (driver.state != "SUBMITTED" && driver.state != "RUNNING" &&
+          driver.state != "RELAUNCHING") {
+        return absl::DataLossError(StrCat("driver ", driver.id, " has state '", driver.state, "'"));
+      }
+      state.drivers.push_back(std::move(driver));
     }
     return state;
   } catch (const Json::exception& e) {

@@ -1,6 +1,7 @@
 #pragma once
 // RecoveryStore: kiln.deploy.recoveryMode=FILESYSTEM. The master's durable state — its
-// workers and active applications (ids, tokens, what each asked for) — as one JSON file
+// workers, active applications (ids, tokens, what each asked for) and the drivers it
+// runs (what was submitted, where each runs) — as one JSON file
 // in kiln.deploy.recoveryDirectory, replaced atomically (written aside, fsynced,
 // renamed, directory fsynced) after every change. Executors are not stored: after a
 // restart the workers report them again. Thread-compatible (the Master calls it under
@@ -12,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "master/application_registry.h"
+#include "master/driver_registry.h"
 
 namespace kiln::master {
 
@@ -33,9 +35,22 @@ struct PersistedApp {
   int next_executor_id = 0;
 };
 
+// A driver of cluster deploy mode that has not ended.
+struct PersistedDriver {
+  std::string id;
+  DriverRequest request;
+  std::string state;      // SUBMITTED | RUNNING | RELAUNCHING
+  std::string worker_id;  // where it runs (RUNNING) or last ran
+  int launches = 0;
+  int relaunches = 0;
+  std::string app_id;
+  int64_t submit_ms = 0;  // since the Unix epoch
+};
+
 struct PersistedState {
   std::vector<PersistedWorker> workers;
   std::vector<PersistedApp> apps;
+  std::vector<PersistedDriver> drivers;
 };
 
 std::string EncodeState(const PersistedState& state);

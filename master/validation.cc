@@ -87,6 +87,45 @@ absl::Status ValidateRequest(const ApplicationRequest& r) {
     return bad("name", StrCat("is longer than ", Master::kMaxNameBytes, " bytes"));
   }
   if (std::string why = BadControl(r.name); !why.empty()) return bad("name", why);
+  if (r.driver_id.size() > Master::kMaxIdBytes) {
+    return bad("driver_id", StrCat("is longer than ", Master::kMaxIdBytes, " bytes"));
+  }
+  if (std::string why = BadControl(r.driver_id); !why.empty()) return bad("driver_id", why);
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDriverRequest(const DriverRequest& r) {
+  auto bad = [&](std::string_view field, std::string_view why) {
+    return absl::InvalidArgumentError(StrCat("SubmitDriver: ", field, " ", why));
+  };
+  if (std::string why = BadId(r.binary_digest, Master::kMaxIdBytes); !why.empty()) {
+    return bad("binary_digest", why);
+  }
+  if (r.binary_size < 0) return bad("binary_size", StrCat("must be >= 0, got ", r.binary_size));
+  if (r.cores < 1 || r.cores > Master::kMaxWorkerCores) {
+    return bad("cores", StrCat("must be in 1..", Master::kMaxWorkerCores, ", got ", r.cores));
+  }
+  if (r.memory_mb < 1 || r.memory_mb > Master::kMaxWorkerMemoryMb) {
+    return bad("memory_mb",
+               StrCat("must be in 1..", Master::kMaxWorkerMemoryMb, ", got ", r.memory_mb));
+  }
+  if (r.max_relaunches < 0 || r.max_relaunches > Master::kMaxDriverRelaunches) {
+    return bad("max_relaunches",
+               StrCat("must be in 0..", Master::kMaxDriverRelaunches, ", got ", r.max_relaunches));
+  }
+  if (r.name.size() > Master::kMaxNameBytes) {
+    return bad("name", StrCat("is longer than ", Master::kMaxNameBytes, " bytes"));
+  }
+  if (std::string why = BadControl(r.name); !why.empty()) return bad("name", why);
+  if (r.request_id.size() > Master::kMaxIdBytes) {
+    return bad("request_id", StrCat("is longer than ", Master::kMaxIdBytes, " bytes"));
+  }
+  size_t bytes = r.conf.size();
+  for (const std::string& arg : r.args) bytes += arg.size();
+  if (bytes > Master::kMaxDriverCommandBytes) {
+    return bad("args and conf",
+               StrCat("hold more than ", Master::kMaxDriverCommandBytes, " bytes (", bytes, ")"));
+  }
   return absl::OkStatus();
 }
 

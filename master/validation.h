@@ -12,6 +12,7 @@ namespace kiln::master {
 
 absl::Status ValidateRegistration(const WorkerRegistration& registration);
 absl::Status ValidateRequest(const ApplicationRequest& request);
+absl::Status ValidateDriverRequest(const DriverRequest& request);
 // The id and token of an application its driver reclaims (Master::ReclaimApplication).
 absl::Status ValidateReclaim(const std::string& app_id, const std::string& token);
 

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 
@@ -21,6 +22,19 @@ struct ExecutorLaunch {
   std::string binary_digest;
   int64_t binary_size = 0;
   std::string executor_token = {};  // rpc::ExecutorToken of the application's token
+};
+
+// A driver to start (cluster deploy mode): LaunchDriverRequest.
+struct DriverLaunch {
+  std::string driver_id;
+  int attempt = 0;
+  std::string name;
+  int cores = 0;
+  int64_t memory_mb = 0;
+  std::string binary_digest;
+  int64_t binary_size = 0;
+  std::vector<std::string> args;
+  std::string conf;
 };
 
 // A worker as the master addresses it: host:port of its gRPC service, and the token it
@@ -40,6 +54,8 @@ class WorkerCommands {
   // deletes its directory (but for the executors' logs of a failed one, by default).
   virtual absl::Status ApplicationFinished(const WorkerTarget& worker, const std::string& app_id,
                                            bool failed) = 0;
+  virtual absl::Status LaunchDriver(const WorkerTarget& worker, const DriverLaunch& launch) = 0;
+  virtual absl::Status KillDriver(const WorkerTarget& worker, const std::string& driver_id) = 0;
   // OK when the worker at worker.address holds worker.token (it is alive there). Quick:
   // a registration waits for it.
   virtual absl::Status Identify(const WorkerTarget& worker) = 0;

@@ -115,27 +115,6 @@ void ExitZeroOnSigterm() {
   }).detach();
 }
 
-// The credentials the worker wrote to this process's stdin (see ExecutorCommand); stdin
-// is then /dev/null, as for an executor without them.
-absl::StatusOr<rpc::Credentials> ReadCredentialsFromStdin() {
-  std::string bytes;
-  char buf[4096];
-  for (;;) {
-    ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return ErrnoError("cannot read the credentials on stdin");
-    if (n == 0) break;
-    bytes.append(buf, static_cast<size_t>(n));
-    if (bytes.size() > kMaxStdinBytes) return absl::InvalidArgumentError("credentials too large");
-  }
-  int devnull = open("/dev/null", O_RDONLY);
-  if (devnull >= 0 && devnull != STDIN_FILENO) {
-    dup2(devnull, STDIN_FILENO);
-    close(devnull);
-  }
-  return rpc::DecodeCredentials(bytes);
-}
-
 }  // namespace
 
 int RunExecutorProcess(int argc, const char* const* argv) {
@@ -149,7 +128,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   std::shared_ptr<const rpc::Security> security = rpc::Security::None();
   std::string executor_token;  // from the master, through the worker: shown to the driver
   if (args->credentials_on_stdin) {
-    absl::StatusOr<rpc::Credentials> credentials = ReadCredentialsFromStdin();
+    absl::StatusOr<rpc::Credentials> credentials = rpc::ReadCredentialsFromStdin();
     if (!credentials.ok()) {
       spdlog::error("{}", View(credentials.status().message()));
       return 2;

@@ -2,11 +2,18 @@
 kiln_add_test(NAME worker_unit_tests LABEL unit
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/worker/binary_cache_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/worker/driver_launch_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/executor_table_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/memory_cgroups_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/shuffle_block_server_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_flags_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_ui_test.cc
+  LIBS kiln_worker_lib kiln_test_support)
+
+# DriverRunner with real processes (a shell script as the driver's binary): no daemon,
+# no network.
+kiln_add_test(NAME worker_driver_tests LABEL integration
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/worker/driver_runner_test.cc
   LIBS kiln_worker_lib kiln_test_support)
 
 # Stands in for an application binary in executor mode (worker_launch_test).
@@ -16,6 +23,7 @@ set_target_properties(kiln_worker_fake_executor PROPERTIES
 
 kiln_add_test(NAME worker_integration_tests LABEL integration
   SOURCES
+    ${CMAKE_CURRENT_LIST_DIR}/worker/worker_driver_launch_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_launch_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_process_test.cc
   LIBS kiln_worker_lib kiln_clients kiln_test_support)

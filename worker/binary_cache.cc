@@ -132,8 +132,10 @@ absl::Status BinaryCache::FetchAndVerify(const BinarySource& source, const std::
     if (!actual.ok()) {
       status = actual.status();
     } else if (*actual != digest) {
-      status = absl::DataLossError(StrCat("binary from driver ", source.driver_address,
-                                          " has digest ", *actual, ", expected ", digest));
+      const std::string from =
+          source.from_master ? "the master" : StrCat("driver ", source.driver_address);
+      status = absl::DataLossError(
+          StrCat("binary from ", from, " has digest ", *actual, ", expected ", digest));
     } else if (chmod(download.c_str(), 0755) != 0 || rename(download.c_str(), path.c_str()) != 0) {
       status = absl::InternalError(StrCat("cannot install ", path, ": ", strerror(errno)));
     }

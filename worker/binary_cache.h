@@ -26,13 +26,17 @@
 namespace kiln::worker {
 
 // Where to get a binary: writes the bytes of `digest` to `dest_path` (a kiln::DriverClient
-// call in the worker; a fake in tests).
+// call in the worker, or a MasterClient one for a driver's binary; a fake in tests).
 struct BinarySource {
   std::string driver_address;
   std::string app_id;
   int executor_id = 0;              // the executor it is fetched for
   std::string executor_token = {};  // and its token from the master, which the driver checks
   int64_t size = 0;                 // as the driver declared it; 0 = unknown
+  // A driver's binary in cluster deploy mode: from the master (Master.FetchDriverBinary,
+  // with the worker's token), which holds what kiln-submit uploaded; the fields above
+  // are then unused.
+  bool from_master = false;
 };
 using BinaryFetcher = std::function<absl::Status(
     const BinarySource& source, const std::string& digest, const std::string& dest_path)>;

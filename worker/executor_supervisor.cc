@@ -3,35 +3,15 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <vector>
 
 #include "common/executor_command.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
+#include "worker/log_tail.h"
 
 namespace kiln::worker {
-
-std::string TailOfFile(const std::string& path, int max_lines) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return "";
-  const std::streamoff size = in.tellg();
-  const std::streamoff start = std::max<std::streamoff>(0, size - 4096);
-  in.seekg(start);
-  std::string text(static_cast<size_t>(size - start), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<size_t>(in.gcount()));
-  std::vector<std::string_view> lines = Split(text, '\n');
-  if (start > 0 && !lines.empty()) lines.erase(lines.begin());  // a partial first line
-  while (!lines.empty() && lines.back().empty()) lines.pop_back();
-  const size_t first = lines.size() > static_cast<size_t>(max_lines)
-                           ? lines.size() - static_cast<size_t>(max_lines)
-                           : 0;
-  std::vector<std::string> kept(lines.begin() + static_cast<std::ptrdiff_t>(first), lines.end());
-  return Join(kept, "\n");
-}
 
 ExecutorSupervisor::ExecutorSupervisor(ExecutorSupervisorOptions options, ExecutorTable* table,
                                        StateReporter* reporter)

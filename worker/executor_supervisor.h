@@ -64,7 +64,4 @@ class ExecutorSupervisor {
   PeriodicThread loop_;                                                // last: stopped first
 };
 
-// The last `max_lines` lines of a text file (at most its last 4 KiB); "" if unreadable.
-std::string TailOfFile(const std::string& path, int max_lines);
-
 }  // namespace kiln::worker

@@ -28,6 +28,11 @@ MasterLink::~MasterLink() { Stop(); }
 absl::Status MasterLink::RegisterOnce() {
   proto::RegisterWorkerRequest request = options_.registration;
   for (proto::RunningExecutor& e : running_()) *request.add_executors() = std::move(e);
+  if (options_.running_drivers) {
+    for (proto::RunningDriver& d : options_.running_drivers()) {
+      *request.add_drivers() = std::move(d);
+    }
+  }
   std::error_code ec;
   for (const auto& e : std::filesystem::directory_iterator(options_.work_dir, ec)) {
     std::string name = e.path().filename().string();

@@ -1,8 +1,8 @@
 #pragma once
 // MasterLink: a worker's registration with the master and its heartbeat loop. Register()
 // retries until connect_timeout (or Stop()); the loop sends a heartbeat every interval
-// and registers again — with the executors still running — when the master replies
-// reregister=true (it restarted, or had declared this worker dead).
+// and registers again — with the executors and drivers still running — when the master
+// replies reregister=true (it restarted, or had declared this worker dead).
 //
 // Thread-safe. Start()/Stop() once each. Raising the owner's stop signal makes a
 // Register() in progress give up (within one master call's timeout) and the heartbeats
@@ -31,8 +31,12 @@ struct MasterLinkHealth {
 
 struct MasterLinkOptions {
   std::string master_url;                     // for messages
-  proto::RegisterWorkerRequest registration;  // without executors, app_dirs
-  std::string work_dir;  // its app-* entries are declared as app_dirs when registering
+  proto::RegisterWorkerRequest registration;  // without executors, drivers, app_dirs
+  // Its app-* entries are declared as app_dirs when registering (not driver-* nor
+  // binaries: a driver's dir is no application's).
+  std::string work_dir;
+  // The drivers to declare when registering (again); none when empty.
+  std::function<std::vector<proto::RunningDriver>()> running_drivers;
   std::chrono::milliseconds heartbeat_interval{15'000};  // kiln.worker.heartbeatInterval
   std::chrono::milliseconds connect_timeout{30'000};     // kiln.master.connectTimeout
   const StopSignal* stop = nullptr;    // the owner's stop request; not owned; required

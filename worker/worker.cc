@@ -102,6 +102,16 @@ Worker::~Worker() { Stop(); }
 
 absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& digest,
                                  const std::string& dest_path) {
+  if (source.from_master) {
+    // A driver's binary, which kiln-submit uploaded: the master serves it to the worker
+    // it placed the driver on (it checks the token).
+    spdlog::info("fetching driver binary {} from master {}", digest, options_.master_url);
+    proto::FetchDriverBinaryRequest request;
+    request.set_worker_id(info_.id);
+    request.set_worker_token(token_);
+    request.set_digest(digest);
+    return master_.FetchDriverBinary(request, dest_path, kDriverBinaryFetchTimeout);
+  }
   DriverClientOptions options;
   options.address = source.driver_address;
   options.max_message_bytes = options_.max_message_bytes;
@@ -119,15 +129,15 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   return fetches_->Fetch(std::move(options), request, dest_path);
 }
 
-absl::Status Worker::SendReport(const proto::ExecutorStateChangedRequest& request) {
+absl::Status Worker::SendReport(const std::function<absl::Status()>& call) {
   // Once a stop is requested, one attempt only: the master may be gone too.
-  return rpc::RetryUnavailable({.total = kReportRetryFor, .stop = &stop_requested_},
-                               [&] { return master_.ExecutorStateChanged(request); });
+  return rpc::RetryUnavailable({.total = kReportRetryFor, .stop = &stop_requested_}, call);
 }
 
 absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
   http_.Get("/json", [this] {
-    return HttpResponse{.body = WorkerJson(info_, table_.Snapshot(), finished_.Snapshot())};
+    return HttpResponse{
+        .body = WorkerJson(info_, table_.Snapshot(), finished_.Snapshot(), drivers_->Snapshot())};
   });
   http_.Get("/health", [this] {
     const std::string problem = link_health_.Problem(options_.master_url);
@@ -135,8 +145,9 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
     return HttpResponse{.status = 503, .content_type = "text/plain", .body = problem + "\n"};
   });
   http_.Get("/", [this] {
-    return HttpResponse{.content_type = "text/html; charset=utf-8",
-                        .body = WorkerHtml(info_, table_.Snapshot(), finished_.Snapshot())};
+    return HttpResponse{
+        .content_type = "text/html; charset=utf-8",
+        .body = WorkerHtml(info_, table_.Snapshot(), finished_.Snapshot(), drivers_->Snapshot())};
   });
   return http_.Start(bind_host, options_.ui_port);
 }
@@ -149,6 +160,7 @@ std::unique_ptr<MasterLink> Worker::MakeMasterLink() {
   link_options.stop = &stop_requested_;
   link_options.work_dir = options_.work_dir;
   link_options.health = &link_health_;
+  link_options.running_drivers = [this] { return drivers_->Running(); };
   proto::RegisterWorkerRequest& reg = link_options.registration;
   reg.set_worker_id(info_.id);
   reg.set_worker_token(token_);
@@ -194,6 +206,19 @@ absl::Status Worker::Listen() {
   info_.port = server_.port;
   info_.id = MakeWorkerId(options_.host, info_.port);
 
+  // Before the UI, whose pages read it.
+  drivers_ = std::make_unique<DriverRunner>(
+      DriverRunnerOptions{.work_dir = options_.work_dir,
+                          .worker_id = info_.id,
+                          .worker_token = token_,
+                          .host = options_.host,
+                          .kill_grace = options_.kill_grace,
+                          .credentials = options_.credentials,
+                          .send =
+                              [this](const proto::DriverStateChangedRequest& r) {
+                                return SendReport([&] { return master_.DriverStateChanged(r); });
+                              }},
+      &binaries_, &processes_);
   absl::StatusOr<int> ui_port = StartHttp(bind_host);
   if (!ui_port.ok()) return Annotate(ui_port.status(), StrCat("--ui-port ", options_.ui_port));
   info_.ui_port = *ui_port;
@@ -202,7 +227,8 @@ absl::Status Worker::Listen() {
       info_.id,
       [this](proto::ExecutorStateChangedRequest r, bool draining) {
         r.set_worker_token(token_);
-        return draining ? master_.ExecutorStateChanged(r) : SendReport(r);
+        if (draining) return master_.ExecutorStateChanged(r);
+        return SendReport([&] { return master_.ExecutorStateChanged(r); });
       },
       &finished_);
   driver_notices_ = std::make_unique<WorkQueue<DriverNotice>>(
@@ -246,7 +272,7 @@ absl::Status Worker::Listen() {
           .executor_credentials = options_.credentials,
           .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
       &table_, &binaries_, reporter_.get());
-  control_ = {launcher_.get(), &table_, supervisor_.get()};
+  control_ = {launcher_.get(), &table_, supervisor_.get(), drivers_.get()};
 
   link_ = MakeMasterLink();
   spdlog::info(
@@ -260,6 +286,7 @@ absl::Status Worker::Register() {
   reporter_->Start();
   supervisor_->Start();
   launcher_->Start();
+  drivers_->Start();
   service_.Attach(&control_);
   RETURN_IF_ERROR(link_->Register());
   registered_ = true;
@@ -283,8 +310,10 @@ void Worker::Stop(const std::string& reason) {
   }
   fetches_->CancelAll();
   if (launcher_ != nullptr) {
-    // Executors first: they die with the launcher threads that forked them (PDEATHSIG),
+    // Drivers first, unreported: the master decides what becomes of a lost worker's
+    // drivers. They and the executors die with the threads that forked them (PDEATHSIG),
     // and should get SIGTERM and a grace period, not SIGKILL.
+    drivers_->Stop();
     launcher_->Close();
     table_.KillAll();
     if (!table_.Empty()) spdlog::info("stopping executors");

@@ -1,7 +1,7 @@
 #pragma once
 // Worker: the composition root of kiln-worker. Wires the gRPC service (control +
 // shuffle), the HTTP UI, the binary cache, the executor table, launcher and supervisor,
-// the state reporter and the master link.
+// the state reporter, the driver runner (cluster deploy mode) and the master link.
 //
 // Use: Listen() (servers up; ports and id known) -> Register() (with the master; starts
 // the loops) -> ... -> Stop(). RequestStop() may be called from any thread at any time
@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -24,6 +25,7 @@
 #include "common/rpc.h"
 #include "proto/driver.pb.h"
 #include "worker/binary_cache.h"
+#include "worker/driver_runner.h"
 #include "worker/executor_launcher.h"
 #include "worker/executor_supervisor.h"
 #include "worker/executor_table.h"
@@ -66,6 +68,9 @@ struct WorkerOptions {
 class Worker {
  public:
   static constexpr std::chrono::milliseconds kReportRetryFor{10'000};
+  // Bounds the fetch of a driver's binary from the master (as DriverClientOptions'
+  // fetch_timeout does an executor's from its driver).
+  static constexpr std::chrono::milliseconds kDriverBinaryFetchTimeout{600'000};
 
   explicit Worker(WorkerOptions options);
   ~Worker();
@@ -77,8 +82,8 @@ class Worker {
   absl::Status Register();
   void RequestStop();
   // Tells the master it leaves (with `reason`, when it had registered), then stops the
-  // executors (SIGTERM, then SIGKILL after the grace), the loops and the servers.
-  // Idempotent.
+  // drivers and the executors (SIGTERM, then SIGKILL after the grace), the loops and the
+  // servers. Idempotent.
   void Stop(const std::string& reason = "its process stopped");
 
   const std::string& id() const { return info_.id; }
@@ -89,9 +94,10 @@ class Worker {
   class ActiveFetches;
   absl::Status FetchBinary(const BinarySource& source, const std::string& digest,
                            const std::string& dest_path);
-  // Sends a state report, retrying UNAVAILABLE for kReportRetryFor, but only until a
-  // stop is requested (then the master may be gone too: a worker must stop promptly).
-  absl::Status SendReport(const proto::ExecutorStateChangedRequest& request);
+  // Sends a state report (of an executor or a driver) through `call`, retrying
+  // UNAVAILABLE for kReportRetryFor, but only until a stop is requested (then the master
+  // may be gone too: a worker must stop promptly).
+  absl::Status SendReport(const std::function<absl::Status()>& call);
   absl::StatusOr<int> StartHttp(const std::string& bind_host);
   std::unique_ptr<MasterLink> MakeMasterLink();
 
@@ -120,8 +126,9 @@ class Worker {
   std::unique_ptr<StateReporter> reporter_;
   std::unique_ptr<ExecutorSupervisor> supervisor_;
   std::unique_ptr<ExecutorLauncher> launcher_;
+  std::unique_ptr<DriverRunner> drivers_;
   std::unique_ptr<MasterLink> link_;
-  ExecutorControl control_;
+  WorkerControl control_;
   StopSignal stop_requested_;  // RequestStop(): ends a registration and report retries
   bool stopped_ = false;
   std::atomic<bool> registered_{false};  // Register() succeeded: unregister on Stop()

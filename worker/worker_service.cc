@@ -27,7 +27,7 @@ grpc::Status WorkerService::LaunchExecutor(grpc::ServerContext*,
                                            const proto::LaunchExecutorRequest* req,
                                            proto::LaunchExecutorReply*) {
   if (grpc::Status s = CheckCaller(req->worker_token(), "launch executors"); !s.ok()) return s;
-  const ExecutorControl* control = control_.load();
+  const WorkerControl* control = control_.load();
   if (control == nullptr) return kStarting;
   return rpc::ToGrpc(control->launcher->Submit(*req));
 }
@@ -36,7 +36,7 @@ grpc::Status WorkerService::KillExecutor(grpc::ServerContext*,
                                          const proto::KillExecutorRequest* req,
                                          proto::KillExecutorReply*) {
   if (grpc::Status s = CheckCaller(req->worker_token(), "kill executors"); !s.ok()) return s;
-  const ExecutorControl* control = control_.load();
+  const WorkerControl* control = control_.load();
   if (control == nullptr) return kStarting;
   if (!IsAppId(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("kill requested app={} executor={}", req->app_id(), req->executor_id());
@@ -49,7 +49,7 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
                                                 const proto::ApplicationFinishedRequest* req,
                                                 proto::ApplicationFinishedReply*) {
   if (grpc::Status s = CheckCaller(req->worker_token(), "end applications"); !s.ok()) return s;
-  const ExecutorControl* control = control_.load();
+  const WorkerControl* control = control_.load();
   if (control == nullptr) return kStarting;
   if (!IsAppId(req->app_id())) return BadAppId(req->app_id());
   spdlog::info("application finished app={}: stopping its executors", req->app_id());
@@ -62,6 +62,26 @@ grpc::Status WorkerService::ApplicationFinished(grpc::ServerContext*,
 grpc::Status WorkerService::Identify(grpc::ServerContext*, const proto::IdentifyRequest* req,
                                      proto::IdentifyReply*) {
   return CheckCaller(req->worker_token(), "ask it who it is");
+}
+
+grpc::Status WorkerService::LaunchDriver(grpc::ServerContext*,
+                                         const proto::LaunchDriverRequest* req,
+                                         proto::LaunchDriverReply*) {
+  if (grpc::Status s = CheckCaller(req->worker_token(), "launch drivers"); !s.ok()) return s;
+  const WorkerControl* control = control_.load();
+  if (control == nullptr) return kStarting;
+  return rpc::ToGrpc(control->drivers->Launch(*req));
+}
+
+grpc::Status WorkerService::KillDriver(grpc::ServerContext*,
+                                       const proto::WorkerKillDriverRequest* req,
+                                       proto::WorkerKillDriverReply*) {
+  if (grpc::Status s = CheckCaller(req->worker_token(), "kill drivers"); !s.ok()) return s;
+  const WorkerControl* control = control_.load();
+  if (control == nullptr) return kStarting;
+  spdlog::info("kill requested driver={}", EscapeControl(req->driver_id()));
+  control->drivers->Kill(req->driver_id());
+  return grpc::Status::OK;
 }
 
 grpc::Status WorkerService::FetchShuffleBlocks(grpc::ServerContext* ctx,

@@ -8,6 +8,7 @@
 #include <atomic>
 
 #include "proto/worker.grpc.pb.h"
+#include "worker/driver_runner.h"
 #include "worker/executor_launcher.h"
 #include "worker/executor_supervisor.h"
 #include "worker/executor_table.h"
@@ -16,10 +17,11 @@
 namespace kiln::worker {
 
 // What the control RPCs act on. Not owned; outlives the server.
-struct ExecutorControl {
+struct WorkerControl {
   ExecutorLauncher* launcher = nullptr;
   ExecutorTable* table = nullptr;
   ExecutorSupervisor* supervisor = nullptr;
+  DriverRunner* drivers = nullptr;  // cluster deploy mode
 };
 
 class WorkerService final : public proto::Worker::Service {
@@ -30,7 +32,7 @@ class WorkerService final : public proto::Worker::Service {
       : shuffle_(shuffle), token_(std::move(token)) {}
 
   // `control` must outlive the server.
-  void Attach(const ExecutorControl* control) { control_.store(control); }
+  void Attach(const WorkerControl* control) { control_.store(control); }
 
   grpc::Status LaunchExecutor(grpc::ServerContext* ctx, const proto::LaunchExecutorRequest* req,
                               proto::LaunchExecutorReply* reply) override;
@@ -41,6 +43,10 @@ class WorkerService final : public proto::Worker::Service {
                                    proto::ApplicationFinishedReply* reply) override;
   grpc::Status Identify(grpc::ServerContext* ctx, const proto::IdentifyRequest* req,
                         proto::IdentifyReply* reply) override;
+  grpc::Status LaunchDriver(grpc::ServerContext* ctx, const proto::LaunchDriverRequest* req,
+                            proto::LaunchDriverReply* reply) override;
+  grpc::Status KillDriver(grpc::ServerContext* ctx, const proto::WorkerKillDriverRequest* req,
+                          proto::WorkerKillDriverReply* reply) override;
   grpc::Status FetchShuffleBlocks(grpc::ServerContext* ctx,
                                   const proto::FetchShuffleBlocksRequest* req,
                                   grpc::ServerWriter<proto::ShuffleChunk>* writer) override;
@@ -51,7 +57,7 @@ class WorkerService final : public proto::Worker::Service {
 
   const ShuffleBlockServer* const shuffle_;
   const std::string token_;
-  std::atomic<const ExecutorControl*> control_{nullptr};
+  std::atomic<const WorkerControl*> control_{nullptr};
 };
 
 }  // namespace kiln::worker

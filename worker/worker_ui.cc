@@ -1,5 +1,6 @@
 #include "worker/worker_ui.h"
 
+#include "absl/time/time.h"
 #include "common/strings.h"
 #include "common/units.h"
 
@@ -11,11 +12,15 @@ struct Usage {
   int64_t memory_mb = 0;
 };
 
-Usage Used(const std::vector<ExecutorView>& executors) {
+Usage Used(const std::vector<ExecutorView>& executors, const DriverSnapshot& drivers) {
   Usage u;
   for (const ExecutorView& e : executors) {
     u.cores += e.spec.cores;
     u.memory_mb += e.spec.memory_mb;
+  }
+  for (const DriverView& d : drivers.active) {
+    u.cores += d.cores;
+    u.memory_mb += d.memory_mb;
   }
   return u;
 }
@@ -27,11 +32,53 @@ std::string StateName(const proto::ExecutorStateChangedRequest& r) {
   return proto::ExecutorState_Name(r.state()).substr(std::string_view("EXECUTOR_").size());
 }
 
+std::string DriverJson(const DriverView& d, bool finished) {
+  std::string out =
+      StrCat("{\"id\":\"", JsonEscape(d.driver_id), "\",\"name\":\"", JsonEscape(d.name),
+             "\",\"attempt\":", d.attempt, ",\"cores\":", d.cores, ",\"memory\":", d.memory_mb,
+             ",\"state\":\"", JsonEscape(d.state), "\",\"starttime\":", d.start_unix_ms);
+  if (finished) {
+    StrAppend(&out, ",\"exitcode\":", d.exit_code, ",\"message\":\"", JsonEscape(d.message), "\"}");
+  } else {
+    StrAppend(&out, ",\"pid\":", static_cast<int64_t>(d.pid), "}");
+  }
+  return out;
+}
+
+std::string StartTime(const DriverView& d) {
+  if (d.start_unix_ms == 0) return "";
+  return absl::FormatTime("%Y/%m/%d %H:%M:%S", absl::FromUnixMillis(d.start_unix_ms),
+                          absl::LocalTimeZone());
+}
+
+std::string DriverTables(const DriverSnapshot& drivers) {
+  std::string out =
+      "<h2>Running Drivers</h2>\n<table border=\"1\"><tr><th>Driver</th><th>Name</th>"
+      "<th>Attempt</th><th>Cores</th><th>Memory</th><th>State</th><th>Started</th>"
+      "<th>PID</th></tr>\n";
+  for (const DriverView& d : drivers.active) {
+    StrAppend(&out, "<tr><td>", HtmlEscape(d.driver_id), "</td><td>", HtmlEscape(d.name),
+              "</td><td>", d.attempt, "</td><td>", d.cores, "</td><td>", FormatMib(d.memory_mb),
+              "</td><td>", HtmlEscape(d.state), "</td><td>", StartTime(d), "</td><td>",
+              static_cast<int64_t>(d.pid), "</td></tr>\n");
+  }
+  StrAppend(&out, "</table>\n<h2>Finished Drivers (", drivers.finished.size(),
+            ")</h2>\n<table border=\"1\"><tr><th>Driver</th><th>Name</th><th>Attempt</th>"
+            "<th>Started</th><th>State</th><th>Why</th></tr>\n");
+  for (auto it = drivers.finished.rbegin(); it != drivers.finished.rend(); ++it) {  // newest first
+    StrAppend(&out, "<tr><td>", HtmlEscape(it->driver_id), "</td><td>", HtmlEscape(it->name),
+              "</td><td>", it->attempt, "</td><td>", StartTime(*it), "</td><td>",
+              HtmlEscape(it->state), "</td><td>", HtmlEscape(it->message), "</td></tr>\n");
+  }
+  out += "</table>\n";
+  return out;
+}
+
 }  // namespace
 
 std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
-                       const FinishedReports& finished) {
-  const Usage used = Used(executors);
+                       const FinishedReports& finished, const DriverSnapshot& drivers) {
+  const Usage used = Used(executors, drivers);
   std::string out = StrCat("{\"id\":\"", JsonEscape(info.id), "\",\"host\":\"",
                            JsonEscape(info.host), "\",\"port\":", info.port, ",\"masterurl\":\"",
                            JsonEscape(info.master_url), "\",\"cores\":", info.cores,
@@ -54,13 +101,21 @@ std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& 
               ",\"state\":\"", StateName(r), "\",\"exitcode\":", r.exit_code(), ",\"message\":\"",
               JsonEscape(r.message()), "\"}");
   }
+  out += "],\"drivers\":[";
+  for (size_t i = 0; i < drivers.active.size(); ++i) {
+    StrAppend(&out, i > 0 ? "," : "", DriverJson(drivers.active[i], false));
+  }
+  out += "],\"finisheddrivers\":[";
+  for (size_t i = 0; i < drivers.finished.size(); ++i) {
+    StrAppend(&out, i > 0 ? "," : "", DriverJson(drivers.finished[i], true));
+  }
   out += "]}";
   return out;
 }
 
 std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
-                       const FinishedReports& finished) {
-  const Usage used = Used(executors);
+                       const FinishedReports& finished, const DriverSnapshot& drivers) {
+  const Usage used = Used(executors, drivers);
   std::string out =
       StrCat("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Kiln worker ",
              HtmlEscape(info.id), "</title></head><body>\n<h1>Kiln worker ", HtmlEscape(info.id),
@@ -82,7 +137,9 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
     StrAppend(&out, "<tr><td>", HtmlEscape(it->app_id()), "</td><td>", it->executor_id(),
               "</td><td>", StateName(*it), "</td><td>", HtmlEscape(it->message()), "</td></tr>\n");
   }
-  out += "</table>\n<p><a href=\"/json\">JSON</a></p>\n</body></html>\n";
+  out += "</table>\n";
+  out += DriverTables(drivers);
+  out += "<p><a href=\"/json\">JSON</a></p>\n</body></html>\n";
   return out;
 }
 

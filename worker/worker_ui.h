@@ -1,12 +1,13 @@
 #pragma once
 // The worker's read-only status page and JSON (GET / and GET /json), as pure functions
-// of the worker's identity and its executors, so that tests need no HTTP.
+// of the worker's identity, its executors and its drivers, so that tests need no HTTP.
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "proto/master.pb.h"
+#include "worker/driver_runner.h"
 #include "worker/executor_table.h"
 
 namespace kiln::worker {
@@ -23,12 +24,18 @@ struct WorkerInfo {
 
 // {"id","host","port","masterurl","cores","coresused","memory","memoryused",
 //  "executors":[{"appid","id","cores","memory","state","pid"}],
-//  "finishedexecutors":[{"appid","id","state","exitcode","message"}]}; memory in MiB,
-// state LAUNCHING or RUNNING, then EXITED, KILLED or FAILED (Spark's names).
+//  "finishedexecutors":[{"appid","id","state","exitcode","message"}],
+//  "drivers":[{"id","name","attempt","cores","memory","state","pid","starttime"}],
+//  "finisheddrivers":[{"id","name","attempt","cores","memory","state","starttime",
+//                      "exitcode","message"}]};
+// memory in MiB, starttime in ms since the epoch (0: it never ran); executor states
+// LAUNCHING or RUNNING, then EXITED, KILLED or FAILED; driver states LAUNCHING or
+// RUNNING, then FINISHED, FAILED, KILLED or ERROR (Spark's names). The cores and memory
+// used count executors and drivers, as Spark's.
 using FinishedReports = std::vector<proto::ExecutorStateChangedRequest>;
 std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
-                       const FinishedReports& finished);
+                       const FinishedReports& finished, const DriverSnapshot& drivers);
 std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
-                       const FinishedReports& finished);
+                       const FinishedReports& finished, const DriverSnapshot& drivers);
 
 }  // namespace kiln::worker

@@ -1,5 +1,9 @@
 #include "common/clients/master_client.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "common/files.h"
 #include "common/retry.h"
 #include "common/rpc.h"
 #include "common/strings.h"
@@ -118,6 +122,107 @@ absl::Status MasterClient::KillExecutors(const std::string& app_id, const std::s
   return Call<proto::KillExecutorsRequest, proto::KillExecutorsReply>(
              stub_.get(), &proto::Master::Stub::KillExecutors, request, options_, "KillExecutors")
       .status();
+}
+
+absl::Status MasterClient::UploadDriverBinary(const std::string& path, const std::string& digest,
+                                              int64_t size) {
+  constexpr size_t kChunkBytes = 1 << 20;
+  rpc::RetryOptions retry_options{.what = StrCat("UploadDriverBinary to master ", options_.address),
+                                  .total = options_.retry_for};
+  return rpc::RetryUnavailable(retry_options, [&]() -> absl::Status {
+    ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDONLY, "application binary"));
+    // A whole upload may take long; each chunk's progress is bounded by the channel.
+    auto ctx = rpc::ContextWithDeadline(std::chrono::minutes(30));
+    proto::UploadDriverBinaryReply reply;
+    std::unique_ptr<grpc::ClientWriter<proto::DriverBinaryChunk>> writer =
+        stub_->UploadDriverBinary(ctx.get(), &reply);
+    proto::DriverBinaryChunk chunk;
+    chunk.set_digest(digest);
+    chunk.set_size(size);
+    bool open = writer->Write(chunk);
+    std::string buffer(kChunkBytes, '\0');
+    absl::Status read_status;
+    while (open) {
+      const ssize_t n = read(fd.get(), buffer.data(), buffer.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        read_status = ErrnoError("cannot read ", path);
+        ctx->TryCancel();
+        break;
+      }
+      if (n == 0) break;
+      chunk.Clear();
+      chunk.set_data(buffer.data(), static_cast<size_t>(n));
+      open = writer->Write(chunk);
+    }
+    if (open) writer->WritesDone();
+    grpc::Status status = writer->Finish();
+    if (!read_status.ok()) return read_status;
+    return rpc::ToAbsl(status);
+  });
+}
+
+absl::StatusOr<proto::SubmitDriverReply> MasterClient::SubmitDriver(
+    const proto::SubmitDriverRequest& request) {
+  return Call<proto::SubmitDriverRequest, proto::SubmitDriverReply>(
+      stub_.get(), &proto::Master::Stub::SubmitDriver, request, options_, "SubmitDriver");
+}
+
+absl::StatusOr<proto::DriverStatusReply> MasterClient::DriverStatus(const std::string& driver_id) {
+  proto::DriverStatusRequest request;
+  request.set_driver_id(driver_id);
+  return Call<proto::DriverStatusRequest, proto::DriverStatusReply>(
+      stub_.get(), &proto::Master::Stub::DriverStatus, request, options_, "DriverStatus");
+}
+
+absl::StatusOr<proto::KillDriverReply> MasterClient::KillDriver(const std::string& driver_id) {
+  proto::KillDriverRequest request;
+  request.set_driver_id(driver_id);
+  return Call<proto::KillDriverRequest, proto::KillDriverReply>(
+      stub_.get(), &proto::Master::Stub::KillDriver, request, options_, "KillDriver");
+}
+
+absl::Status MasterClient::DriverStateChanged(const proto::DriverStateChangedRequest& request) {
+  return Call<proto::DriverStateChangedRequest, proto::DriverStateChangedReply>(
+             stub_.get(), &proto::Master::Stub::DriverStateChanged, request, options_,
+             "DriverStateChanged")
+      .status();
+}
+
+absl::Status MasterClient::FetchDriverBinary(const proto::FetchDriverBinaryRequest& request,
+                                             const std::string& dest_path,
+                                             std::chrono::milliseconds timeout) {
+  const std::string tmp_path = UniqueTempPath(dest_path);
+  absl::Status status = rpc::RetryUnavailable(
+      {.what =
+           StrCat("fetching driver binary ", request.digest(), " from master ", options_.address),
+       .total = options_.retry_for},
+      [&]() -> absl::Status {
+        ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(tmp_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                               "driver binary download", 0600));
+        auto ctx = rpc::ContextWithDeadline(timeout);
+        std::unique_ptr<grpc::ClientReader<proto::DriverBinaryChunk>> reader =
+            stub_->FetchDriverBinary(ctx.get(), request);
+        proto::DriverBinaryChunk chunk;
+        absl::Status write_status;
+        while (reader->Read(&chunk)) {
+          write_status = WriteAll(fd.get(), chunk.data(), tmp_path);
+          if (!write_status.ok()) {
+            ctx->TryCancel();
+            break;
+          }
+        }
+        grpc::Status grpc_status = reader->Finish();
+        if (!write_status.ok()) return write_status;
+        if (!grpc_status.ok()) return rpc::ToAbsl(grpc_status);
+        if (fsync(fd.get()) != 0) return ErrnoError("cannot sync ", tmp_path);
+        return absl::OkStatus();
+      });
+  if (status.ok() && rename(tmp_path.c_str(), dest_path.c_str()) != 0) {
+    status = ErrnoError("cannot rename ", tmp_path, " to ", dest_path);
+  }
+  if (!status.ok()) unlink(tmp_path.c_str());
+  return status;
 }
 
 }  // namespace kiln

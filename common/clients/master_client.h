@@ -45,6 +45,20 @@ class MasterClient {
   absl::Status KillExecutors(const std::string& app_id, const std::string& app_token,
                              const std::vector<int>& executor_ids);
 
+  // Cluster deploy mode (kiln-submit). Streams the file at `path` (whose SHA-256 is
+  // `digest`) to the master in chunks of 1 MiB; retried whole on UNAVAILABLE.
+  absl::Status UploadDriverBinary(const std::string& path, const std::string& digest, int64_t size);
+  absl::StatusOr<proto::SubmitDriverReply> SubmitDriver(const proto::SubmitDriverRequest& request);
+  absl::StatusOr<proto::DriverStatusReply> DriverStatus(const std::string& driver_id);
+  absl::StatusOr<proto::KillDriverReply> KillDriver(const std::string& driver_id);
+  // Workers.
+  absl::Status DriverStateChanged(const proto::DriverStateChangedRequest& request);
+  // Streams a driver's binary into `dest_path` (written aside and renamed, so that it
+  // never holds part of one); does not check the digest (the caller does). Bounded by
+  // `timeout` in all.
+  absl::Status FetchDriverBinary(const proto::FetchDriverBinaryRequest& request,
+                                 const std::string& dest_path, std::chrono::milliseconds timeout);
+
   const std::string& address() const { return options_.address; }
 
  private:

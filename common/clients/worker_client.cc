@@ -53,6 +53,20 @@ absl::Status WorkerClient::ApplicationFinished(const std::string& app_id, bool f
       "ApplicationFinished");
 }
 
+absl::Status WorkerClient::LaunchDriver(const proto::LaunchDriverRequest& request) {
+  return Call<proto::LaunchDriverRequest, proto::LaunchDriverReply>(
+      stub_.get(), &proto::Worker::Stub::LaunchDriver, request, options_, "LaunchDriver");
+}
+
+absl::Status WorkerClient::KillDriver(const std::string& driver_id,
+                                      const std::string& worker_token) {
+  proto::WorkerKillDriverRequest request;
+  request.set_driver_id(driver_id);
+  request.set_worker_token(worker_token);
+  return Call<proto::WorkerKillDriverRequest, proto::WorkerKillDriverReply>(
+      stub_.get(), &proto::Worker::Stub::KillDriver, request, options_, "KillDriver");
+}
+
 absl::Status WorkerClient::FetchShuffleBlocks(
     const proto::FetchShuffleBlocksRequest& request, std::chrono::milliseconds timeout,
     const std::function<absl::Status(const proto::ShuffleChunk&)>& on_chunk) {

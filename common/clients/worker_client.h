@@ -33,6 +33,9 @@ class WorkerClient {
   // `failed`: it ended FAILED or KILLED (the worker keeps its executors' logs).
   absl::Status ApplicationFinished(const std::string& app_id, bool failed,
                                    const std::string& worker_token);
+  // Cluster deploy mode: starts or stops a driver on the worker.
+  absl::Status LaunchDriver(const proto::LaunchDriverRequest& request);
+  absl::Status KillDriver(const std::string& driver_id, const std::string& worker_token);
   // OK when the worker there holds `worker_token`. One attempt, bounded by `timeout`.
   absl::Status Identify(const std::string& worker_token, std::chrono::milliseconds timeout);
 

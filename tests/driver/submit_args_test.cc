@@ -80,6 +80,48 @@ TEST_CASE("submit: bad values name the flag and the value", "[submit]") {
   CHECK(Error({}).find("no application") == 0);
 }
 
+TEST_CASE("submit: cluster deploy mode, --supervise and --driver-cores", "[submit]") {
+  FakeApp app;
+  absl::StatusOr<SubmitArgs> parsed =
+      ParseSubmitArgs({"--master", "kiln://h:7077", "--deploy-mode", "cluster", "--supervise",
+                       "--driver-cores", "2", app.path, "in"},
+                      kNoEnv);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->action == SubmitAction::kRun);
+  CHECK(parsed->conf.GetString("kiln.submit.deployMode") == "cluster");
+  CHECK(parsed->conf.GetBool("kiln.driver.supervise"));
+  CHECK(parsed->conf.GetInt("kiln.driver.cores") == 2);
+  CHECK(parsed->app_args == std::vector<std::string>{"in"});
+
+  CHECK(Error({"--deploy-mode", "remote", app.path}).find("--deploy-mode 'remote'") == 0);
+  CHECK(Error({"--master", "local[2]", "--deploy-mode", "cluster", app.path})
+            .find("--deploy-mode cluster needs a kiln://host:port master, not local[2]") == 0);
+  CHECK(Error({"--master", "kiln://h:7077", "--supervise", app.path})
+            .find("--supervise (kiln.driver.supervise) needs --deploy-mode cluster") == 0);
+  CHECK(Error({"--driver-cores", "0", app.path}).find("--driver-cores '0'") == 0);
+}
+
+TEST_CASE("submit: --status and --kill take a driver id and no application", "[submit]") {
+  absl::StatusOr<SubmitArgs> status =
+      ParseSubmitArgs({"--master", "kiln://h:7077", "--status", "driver-1"}, kNoEnv);
+  REQUIRE(status.ok());
+  CHECK(status->action == SubmitAction::kStatus);
+  CHECK(status->driver_id == "driver-1");
+  absl::StatusOr<SubmitArgs> kill =
+      ParseSubmitArgs({"--kill=driver-2", "--master=kiln://h:7077"}, kNoEnv);
+  REQUIRE(kill.ok());
+  CHECK(kill->action == SubmitAction::kKill);
+  CHECK(kill->driver_id == "driver-2");
+
+  FakeApp app;
+  CHECK(Error({"--master", "kiln://h:7077", "--status", "driver-1", app.path})
+            .find("--status takes no application") == 0);
+  CHECK(Error({"--status", "driver-1"}).find("--status needs a kiln://host:port master") == 0);
+  CHECK(Error({"--master", "kiln://h:7077", "--status", "a", "--kill", "b"})
+            .find("give one of them") != std::string::npos);
+  CHECK(Error({"--master", "kiln://h:7077", "--kill"}) == "--kill: missing value");
+}
+
 TEST_CASE("submit: settings come from a properties file under the flags", "[submit]") {
   FakeApp app;
   std::string props = app.path + ".conf";

@@ -14,6 +14,7 @@
 
 #include "common/files.h"
 #include "common/http_server.h"
+#include "common/strings.h"
 #include "common/wait.h"
 #include "tests/kiln_catch.h"
 
@@ -402,6 +403,14 @@ bool UnusedPort::Connected() {
 
 UnusedPort::~UnusedPort() {
   if (fd_ >= 0) ::close(fd_);
+}
+
+std::string SlowAppReference() {
+  std::map<int64_t, int64_t> sums;
+  for (int64_t x = 0; x < 16 * 400; ++x) sums[x % 97] += x;
+  std::string out;
+  for (const auto& [key, sum] : sums) StrAppend(&out, key, "\t", sum, "\n");
+  return out;
 }
 
 }  // namespace kiln::test::jobs

@@ -96,6 +96,11 @@ std::vector<std::string> WordCountLines(const WordCounts& counts);
 // The 10 most frequent words as wordcount prints them: count desc, then word asc.
 std::string TopTen(const WordCounts& counts);
 
+// --- slow_app ---
+// Its output, computed here: the numbers 0..6399 summed by x % 97, "key\tsum" lines in
+// key order.
+std::string SlowAppReference();
+
 // --- city_report ---
 struct CityData {
   std::string users_csv;   // "id,name,city,status" + rows

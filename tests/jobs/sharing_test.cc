@@ -22,16 +22,6 @@
 namespace kiln::test::jobs {
 namespace {
 
-// slow_app's output, computed here: the numbers 0..6399 summed by x % 97, "key\tsum"
-// lines in key order.
-std::string SlowAppReference() {
-  std::map<int64_t, int64_t> sums;
-  for (int64_t x = 0; x < 16 * 400; ++x) sums[x % 97] += x;
-  std::string out;
-  for (const auto& [key, sum] : sums) StrAppend(&out, key, "\t", sum, "\n");
-  return out;
-}
-
 // One slow_app submission writing DIR/<name>.out (its output dir is DIR/<name>).
 struct Submission {
   Submission(const MiniCluster& cluster, const TempDir& dir, const std::string& name,

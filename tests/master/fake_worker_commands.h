@@ -42,6 +42,19 @@ class FakeWorkerCommands final : public WorkerCommands {
     return absl::OkStatus();
   }
 
+  absl::Status LaunchDriver(const WorkerTarget& worker, const DriverLaunch& l) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("launch-driver ", worker.address, " ", l.driver_id,
+                            " attempt=", l.attempt, " cores=", l.cores, " mem=", l.memory_mb));
+    if (failing_.count(worker.address) > 0) return absl::UnavailableError("worker down");
+    return absl::OkStatus();
+  }
+  absl::Status KillDriver(const WorkerTarget& worker, const std::string& driver_id) override {
+    absl::MutexLock lock(&mu_);
+    calls_.push_back(StrCat("kill-driver ", worker.address, " ", driver_id));
+    return absl::OkStatus();
+  }
+
   // The worker at an address answers Identify with its token only when set here (by
   // default no worker answers: it is gone).
   absl::Status Identify(const WorkerTarget& worker) override {

@@ -104,8 +104,37 @@ TEST_CASE("json: an empty cluster") {
   std::string json = RenderJson(v);
   CHECK(Balanced(json));
   CHECK(json == R"({"url":"kiln://h:1","workers":[],"cores":0,"coresused":0,"memory":0,)"
-                R"("memoryused":0,"activeapps":[],"completedapps":[],"status":"ALIVE"})"
+                R"("memoryused":0,"activeapps":[],"completedapps":[],"activedrivers":[],)"
+                R"("completeddrivers":[],"status":"ALIVE"})"
                 "\n");
+}
+
+TEST_CASE("json: drivers, in Spark's field names") {
+  ClusterView v;
+  v.active_drivers.push_back({.id = "driver-20260101000000-0000",
+                              .name = "wc",
+                              .state = "RUNNING",
+                              .worker_id = "worker-1",
+                              .app_id = "app-1",
+                              .relaunches = 1,
+                              .supervise = true,
+                              .cores = 1,
+                              .memory_mb = 1024,
+                              .submit_ms = 5});
+  v.completed_drivers.push_back({.id = "driver-2",
+                                 .state = "FAILED",
+                                 .message = "exited with code 3",
+                                 .exit_code = 3,
+                                 .exited = true});
+  std::string json = RenderJson(v);
+  CHECK(Balanced(json));
+  for (const char* part :
+       {R"("activedrivers":[{"id":"driver-20260101000000-0000","name":"wc","starttime":5,)",
+        R"("state":"RUNNING","cores":1,"memory":1024,"worker":"worker-1","appid":"app-1",)",
+        R"("supervise":1,"relaunches":1,"message":"")", R"("completeddrivers":[{"id":"driver-2")",
+        R"("exitcode":3,"message":"exited with code 3")"}) {
+    CHECK(json.find(part) != std::string::npos);
+  }
 }
 
 TEST_CASE("html: the status page lists workers and applications, escaped") {
