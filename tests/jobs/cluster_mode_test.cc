@@ -239,5 +239,44 @@ TEST_CASE("cluster mode: a supervised driver killed with SIGKILL is relaunched a
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
+TEST_CASE("cluster mode: a supervised driver whose worker is killed starts on another worker",
+          "[jobs][cluster-mode]") {
+  MiniCluster cluster({.master_conf = {"kiln.worker.timeout=2s"},
+                       .worker_conf = {"kiln.worker.heartbeatInterval=200ms"}});
+  REQUIRE_OK(cluster.Start());
+  TempDir dir;
+  const std::string id =
+      SubmitDriver(cluster, {"--supervise"}, AppPath("slow_app"), {dir.Sub("out"), "stall"});
+  ExpectState(cluster, id, "RUNNING");
+  std::string out;
+  StatusOf(cluster, id, &out);
+  int victim = -1;
+  for (int i = 0; i < cluster.num_workers(); ++i) {
+    if (StatusField(out, "worker").find(StrCat(":", cluster.worker_port(i), ")")) !=
+        std::string::npos) {
+      victim = i;
+    }
+  }
+  INFO(out);
+  REQUIRE(victim >= 0);
+  WaitFor([&] { return PathExists(dir.Sub("out/_temporary")); }, seconds(30));
+  cluster.KillWorker(victim);  // the driver dies with it
+  WaitFor([&] { return DriverPids(id).empty(); }, seconds(30));
+  CHECK(DriverPids(id).empty());
+
+  WaitFor(
+      [&] {
+        return StatusOf(cluster, id, &out) == "RUNNING" && StatusField(out, "relaunches") == "1";
+      },
+      seconds(60));
+  REQUIRE(StatusField(out, "relaunches") == "1");
+  CHECK(StatusField(out, "worker").find(StrCat(":", cluster.worker_port(victim), ")")) ==
+        std::string::npos);
+  CHECK_THAT(StatusField(out, "message"), Catch::Contains("was lost"));
+  WriteTestFile(dir.Sub("out.go"), "");
+  ExpectState(cluster, id, "FINISHED");
+  CHECK(SortedLines(ReadParts(dir.Sub("out"))) == SortedLines(SlowAppReference()));
+}
+
 }  // namespace
 }  // namespace kiln::test::jobs
