@@ -128,14 +128,16 @@ TEST_CASE(
       ++methods;
     }
   }
-  CHECK(methods >= 14);  // Master 7, Worker 4, Driver 3 today
+  CHECK(methods >= 25);  // Master 15, Worker 7, Driver 3 today
 
   // Inside the door (with the secret) a caller still cannot act for others: ending the
   // real worker, launching on it, fetching the driver's binary need the token of the
   // worker or of an executor the master granted.
   for (const std::string method :
        {"/kiln.proto.Master/UnregisterWorker", "/kiln.proto.Worker/LaunchExecutor",
-        "/kiln.proto.Worker/ApplicationFinished", "/kiln.proto.Driver/FetchBinary"}) {
+        "/kiln.proto.Worker/ApplicationFinished", "/kiln.proto.Driver/FetchBinary",
+        "/kiln.proto.Master/FetchDriverBinary", "/kiln.proto.Worker/LaunchDriver",
+        "/kiln.proto.Worker/KillDriver"}) {
     const std::string address = AddressOf(targets, method);
     grpc::Status status = CallRaw(rpc::MakeChannel(address, 256 << 20, security), method,
                                   requests.count(method) > 0 ? requests.at(method) : "");
@@ -318,6 +320,62 @@ TEST_CASE(
     }
   }
   CHECK(files >= 5);  // master, 2 workers, the driver's out and err, executors' logs
+}
+
+TEST_CASE(
+    "security: a driver in cluster deploy mode authenticates with its worker's credentials, "
+    "and the secret shows in no driver argv, environment or log",
+    "[security]") {
+  TempDir dir("kiln-auth-cluster-mode-");
+  MiniCluster cluster({.num_workers = 2,
+                       .conf = {"kiln.authenticate=true"},
+                       .env = {StrCat(rpc::kSecretEnvVar, "=", kTestSecret)}});
+  REQUIRE_OK(cluster.Start());
+  WriteTestFile(dir.Sub("words.txt"), "a b a\nc\n");
+  auto kiln_submit = [&](std::vector<std::string> args, std::vector<std::string> env) {
+    std::vector<std::string> argv = {BinPath("kiln-submit"), "--master", cluster.master_url()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunCommand(argv, seconds(30), env);
+  };
+  // Without the secret the upload is refused, naming the master.
+  CommandResult refused = kiln_submit(
+      {"--deploy-mode", "cluster", BinPath("wordcount"), dir.Sub("words.txt"), dir.Sub("refused")},
+      {"KILN_CONF_kiln_authenticate=false"});
+  INFO(refused.ToString());
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.err,
+             Catch::Contains("cannot upload") && Catch::Contains("requires authentication"));
+
+  // kiln-submit holds the secret in its environment only: the driver, on a worker, gets
+  // none of it but its worker's credentials on its stdin.
+  const std::vector<std::string> with_secret = {"KILN_CONF_kiln_authenticate=true",
+                                                StrCat(rpc::kSecretEnvVar, "=", kTestSecret)};
+  CommandResult submitted = kiln_submit(
+      {"--deploy-mode", "cluster", BinPath("wordcount"), dir.Sub("words.txt"), dir.Sub("out")},
+      with_secret);
+  INFO(submitted.ToString());
+  REQUIRE(submitted.exit_code == 0);
+  const std::string id = SplitLines(submitted.out).at(0);
+  std::string status;
+  CHECK(WaitFor(
+      [&] {
+        status = kiln_submit({"--status", id}, with_secret).out;
+        return status.starts_with(id + " FINISHED");
+      },
+      seconds(60)));
+  INFO(status);
+  CHECK(SortedLines(ReadParts(dir.Sub("out"))) == std::vector<std::string>{"a\t2", "b\t1", "c\t1"});
+  int files = 0;
+  for (const std::string& work : cluster.worker_work_dirs()) {
+    for (const char* name : {"stdout", "stderr"}) {
+      const std::string path = StrCat(work, "/", id, "/", name);
+      if (!PathExists(path)) continue;
+      ++files;
+      CHECK(ReadTestFile(path).find(kTestSecret) == std::string::npos);
+    }
+  }
+  CHECK(files == 2);
+  CHECK(cluster.MasterState().dump().find(kTestSecret) == std::string::npos);
 }
 
 // A CA, a certificate for 127.0.0.1 signed by it (every process uses it, as server and
