@@ -13,6 +13,10 @@
 #include "common/rpc_security.h"
 #include "grpcpp/grpcpp.h"
 
+namespace kiln {
+class RpcMetrics;
+}
+
 namespace kiln::rpc {
 
 absl::Status ToAbsl(const grpc::Status& status);
@@ -30,6 +34,9 @@ struct ServerOptions {
   // Authentication and TLS of every call (null = none). A server bound to an address
   // other than loopback without authentication logs a warning.
   std::shared_ptr<const Security> security = nullptr;
+  // Where each call's method, status code and duration are counted (GET /metrics);
+  // null = nowhere. Not owned; outlives the server.
+  RpcMetrics* metrics = nullptr;
 };
 
 struct RunningServer {

@@ -3,6 +3,7 @@
 // the web UI and /json. A plain value: safe to read on any thread once taken.
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -62,6 +63,14 @@ struct DriverView {
   int64_t duration_ms = 0;  // until now (active) or until it ended
 };
 
+// Counts since the master started (GET /metrics).
+struct MasterCounters {
+  int64_t executors_launched = 0;
+  int64_t executors_failed = 0;
+  std::map<std::string, int64_t> apps_ended;     // by final state
+  std::map<std::string, int64_t> drivers_ended;  // by final state
+};
+
 struct ClusterView {
   std::string url;               // kiln://host:port; filled in by whoever knows the bound address
   std::string status = "ALIVE";  // RECOVERING while workers restored from disk are UNKNOWN
@@ -75,6 +84,7 @@ struct ClusterView {
   std::vector<AppView> completed_apps;        // most recent last
   std::vector<DriverView> active_drivers;     // submission order
   std::vector<DriverView> completed_drivers;  // most recent last
+  MasterCounters counters;
 };
 
 }  // namespace kiln::master

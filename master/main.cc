@@ -19,6 +19,7 @@
 #include "common/logging.h"
 #include "common/ready_file.h"
 #include "common/rpc.h"
+#include "common/rpc_metrics.h"
 #include "common/rpc_security.h"
 #include "common/settings.h"
 #include "common/strings.h"
@@ -31,6 +32,7 @@
 #include "master/master.h"
 #include "master/master_flags.h"
 #include "master/master_service.h"
+#include "master/metrics_view.h"
 #include "spdlog/spdlog.h"
 
 extern char** environ;
@@ -115,11 +117,13 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
   if (store != nullptr) master.Restore(*recovered);
   MasterService service(&master, &binaries);
 
+  RpcMetrics rpc_metrics;  // before the server, which records into it
   rpc::ServerOptions server_options;
   server_options.host = flags.host;
   server_options.port = flags.port;
   server_options.max_message_bytes = settings.max_message_bytes;
   server_options.security = security;
+  server_options.metrics = &rpc_metrics;
   absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service});
   if (!server.ok()) {
     std::fprintf(stderr, "kiln-master: --port %d: %s\n", flags.port,
@@ -133,6 +137,10 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
     ClusterView view = master.Snapshot();
     view.url = url;
     return HttpResponse{.content_type = "application/json", .body = RenderJson(view)};
+  });
+  ui.Get("/metrics", [&master, &rpc_metrics] {
+    return HttpResponse{.content_type = std::string(kMetricsContentType),
+                        .body = RenderMetrics(master.Snapshot(), rpc_metrics)};
   });
   ui.Get("/health", [] { return HttpResponse{.content_type = "text/plain", .body = "ok\n"}; });
   ui.Get("/", [&master, &url] {

@@ -362,6 +362,7 @@ void Master::EndApplicationLocked(Application& app, AppState state, const std::s
   spdlog::info("application ended app={} state={} reason={}", app.id, AppStateName(state),
                EscapeControl(reason));
   app.end_reason = reason;
+  ++counters_.apps_ended[AppStateName(state)];
   apps_.Complete(app.id, state, WallNow());  // `app` moves: do not touch it after this
 }
 
@@ -400,6 +401,7 @@ ClusterView Master::Snapshot() const {
   for (const DriverInfo* d : drivers_.ActiveView()) {
     view.active_drivers.push_back(DriverViewLocked(*d));
   }
+  view.counters = counters_;
   for (const DriverInfo& d : drivers_.completed()) {
     view.completed_drivers.push_back(DriverViewLocked(d));
   }

@@ -320,6 +320,7 @@ class Master final : public LivenessTarget {
   WorkerRegistry workers_ ABSL_GUARDED_BY(mu_);
   ApplicationRegistry apps_ ABSL_GUARDED_BY(mu_);
   DriverRegistry drivers_ ABSL_GUARDED_BY(mu_);
+  MasterCounters counters_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::master

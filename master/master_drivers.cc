@@ -122,6 +122,7 @@ void Master::EndDriverLocked(DriverInfo& driver, DriverState state, const std::s
   auto log = state == DriverState::kFinished ? spdlog::level::info : spdlog::level::warn;
   spdlog::log(log, "driver ended driver={} state={} reason={}", driver.id, DriverStateName(state),
               EscapeControl(why));
+  ++counters_.drivers_ended[DriverStateName(state)];
   drivers_.Complete(driver.id, state, WallNow());  // `driver` moves: not touched after this
   if (options_.binary_unused && !digest.empty() && !drivers_.UsesBinary(digest)) {
     options_.binary_unused(digest);

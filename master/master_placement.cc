@@ -132,6 +132,7 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
   for (const ExecutorPlacement& p : PlaceExecutors(demand, capacity, options_.spread_out)) {
     workers_.Allocate(p.worker_id, p.cores, p.memory_mb);
     ExecutorInfo& e = apps_.AddExecutor(app, p.worker_id, p.cores, p.memory_mb);
+    ++counters_.executors_launched;
     const WorkerInfo* w = workers_.Find(p.worker_id);
     Command c = MakeCommand(Command::Kind::kLaunch, *w, app.id, e.id);
     c.launch = ExecutorLaunch{.app_id = app.id,

@@ -23,6 +23,7 @@ void Master::FreeExecutorLocked(Application& app, int executor_id) {
 void Master::ExecutorEndedLocked(Application& app, int executor_id, bool failed, Commands* out) {
   FreeExecutorLocked(app, executor_id);
   if (failed) {
+    ++counters_.executors_failed;
     ++app.consecutive_failures;
     BackOffLaunchesLocked(app);
   }

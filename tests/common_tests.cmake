@@ -7,6 +7,7 @@ kiln_add_test(NAME common_test LABEL unit
     ${CMAKE_CURRENT_LIST_DIR}/common/files_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/key_hash_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/master_url_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/metrics_text_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/ready_file_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/rpc_security_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/settings_test.cc

@@ -30,6 +30,7 @@ kiln_add_test(NAME jobs_test LABEL integration
     ${CMAKE_CURRENT_LIST_DIR}/jobs/speculation_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/dynamic_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/cluster_mode_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/metrics_test.cc
   LIBS kiln_job_test_util)
 
 # Faults injected while a job runs (label fault).

@@ -4,7 +4,7 @@ kiln_add_test(NAME master_unit_tests LABEL unit
           master/sharing_test.cc master/recovery_test.cc master/drivers_test.cc
           master/json_view_test.cc
           master/master_flags_test.cc master/loops_test.cc
-  LIBS kiln_master_lib)
+  LIBS kiln_master_lib kiln_test_support)
 
 kiln_add_test(NAME master_process_tests LABEL integration
   SOURCES master/master_process_test.cc

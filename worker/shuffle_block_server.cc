@@ -60,7 +60,9 @@ absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
     sent += n;
     chunk->set_last(sent == block->length);
     RETURN_IF_ERROR(sink(*chunk));
+    bytes_served_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
   } while (sent < block->length);
+  blocks_served_.fetch_add(1, std::memory_order_relaxed);
   return absl::OkStatus();
 }
 

@@ -5,6 +5,7 @@
 //
 // Thread-safe: it holds no mutable state; each Serve() call uses its own buffer.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -38,11 +39,17 @@ class ShuffleBlockServer {
   // before an error stay sent.
   absl::Status Serve(const proto::FetchShuffleBlocksRequest& request, const ChunkSink& sink) const;
 
+  // Since the worker started: blocks served whole, and bytes sent (GET /metrics).
+  int64_t blocks_served() const { return blocks_served_.load(std::memory_order_relaxed); }
+  int64_t bytes_served() const { return bytes_served_.load(std::memory_order_relaxed); }
+
  private:
   absl::Status ServeBlock(const std::string& app_dir, const proto::FetchShuffleBlocksRequest& r,
                           int map_id, proto::ShuffleChunk* chunk, const ChunkSink& sink) const;
 
   ShuffleBlockServerOptions options_;
+  mutable std::atomic<int64_t> blocks_served_{0};
+  mutable std::atomic<int64_t> bytes_served_{0};
 };
 
 }  // namespace kiln::worker

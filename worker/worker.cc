@@ -6,6 +6,7 @@
 
 #include "common/clients/driver_client.h"
 #include "common/files.h"
+#include "common/metrics_text.h"
 #include "common/ports.h"
 #include "common/retry.h"
 #include "common/status.h"
@@ -139,6 +140,13 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
     return HttpResponse{
         .body = WorkerJson(info_, table_.Snapshot(), finished_.Snapshot(), drivers_->Snapshot())};
   });
+  http_.Get("/metrics", [this] {
+    return HttpResponse{
+        .content_type = std::string(kMetricsContentType),
+        .body = WorkerMetrics(
+            info_, table_.Snapshot(), drivers_->Snapshot(),
+            {.blocks = shuffle_.blocks_served(), .bytes = shuffle_.bytes_served()}, rpc_metrics_)};
+  });
   http_.Get("/health", [this] {
     const std::string problem = link_health_.Problem(options_.master_url);
     if (problem.empty()) return HttpResponse{.content_type = "text/plain", .body = "ok\n"};
@@ -199,7 +207,8 @@ absl::Status Worker::Listen() {
   rpc::ServerOptions server_options{.host = bind_host,
                                     .port = options_.port,
                                     .max_message_bytes = options_.max_message_bytes,
-                                    .security = security_};
+                                    .security = security_,
+                                    .metrics = &rpc_metrics_};
   absl::StatusOr<rpc::RunningServer> server = rpc::StartServer(server_options, {&service_});
   if (!server.ok()) return Annotate(server.status(), StrCat("--port ", options_.port));
   server_ = *std::move(server);

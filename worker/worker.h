@@ -23,6 +23,7 @@
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
+#include "common/rpc_metrics.h"
 #include "proto/driver.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/driver_runner.h"
@@ -109,6 +110,7 @@ class Worker {
   RealProcessControl processes_;
   std::unique_ptr<ActiveFetches> fetches_;
   ShuffleBlockServer shuffle_;
+  RpcMetrics rpc_metrics_;  // before server_, which records into it
   WorkerService service_;
   rpc::RunningServer server_;
   MasterLinkHealth link_health_;  // before http_, whose /health reads it

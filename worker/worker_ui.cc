@@ -1,6 +1,7 @@
 #include "worker/worker_ui.h"
 
 #include "absl/time/time.h"
+#include "common/metrics_text.h"
 #include "common/strings.h"
 #include "common/units.h"
 
@@ -141,6 +142,35 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
   out += DriverTables(drivers);
   out += "<p><a href=\"/json\">JSON</a></p>\n</body></html>\n";
   return out;
+}
+
+std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                          const DriverSnapshot& drivers, ShuffleServed shuffle,
+                          const RpcMetrics& rpc) {
+  constexpr double kMiB = 1024.0 * 1024.0;
+  const Usage used = Used(executors, drivers);
+  MetricsText out;
+  out.Gauge("kiln_worker_cores", "Cores this worker offers.", info.cores);
+  out.Gauge("kiln_worker_cores_used", "Cores of its executors and drivers.", used.cores);
+  out.Gauge("kiln_worker_memory_bytes", "Memory this worker offers.", info.memory_mb * kMiB);
+  out.Gauge("kiln_worker_memory_used_bytes", "Memory of its executors and drivers.",
+            used.memory_mb * kMiB);
+  int running = 0;
+  for (const ExecutorView& e : executors) running += e.running ? 1 : 0;
+  out.Family("kiln_worker_executors", "gauge", "Executors on this worker, by state.");
+  out.Sample("kiln_worker_executors", {{"state", "LAUNCHING"}},
+             static_cast<double>(executors.size()) - running);
+  out.Sample("kiln_worker_executors", {{"state", "RUNNING"}}, running);
+  out.Gauge("kiln_worker_drivers", "Drivers of cluster deploy mode this worker runs or launches.",
+            static_cast<double>(drivers.active.size()));
+  out.Counter("kiln_worker_shuffle_blocks_served_total",
+              "Shuffle blocks this worker served whole to reduce tasks since it started.",
+              static_cast<double>(shuffle.blocks));
+  out.Counter("kiln_worker_shuffle_bytes_served_total",
+              "Shuffle bytes this worker sent to reduce tasks since it started.",
+              static_cast<double>(shuffle.bytes));
+  rpc.Write(&out);
+  return out.text();
 }
 
 }  // namespace kiln::worker

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "common/rpc_metrics.h"
 #include "proto/master.pb.h"
 #include "worker/driver_runner.h"
 #include "worker/executor_table.h"
@@ -35,6 +36,16 @@ struct WorkerInfo {
 using FinishedReports = std::vector<proto::ExecutorStateChangedRequest>;
 std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                        const FinishedReports& finished, const DriverSnapshot& drivers);
+// GET /metrics (Prometheus's text format): the worker's cores and memory and what its
+// executors and drivers use, its executors and drivers by state, the shuffle blocks and
+// bytes it served, and its gRPC calls.
+struct ShuffleServed {
+  int64_t blocks = 0;
+  int64_t bytes = 0;
+};
+std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
+                          const DriverSnapshot& drivers, ShuffleServed shuffle,
+                          const RpcMetrics& rpc);
 std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                        const FinishedReports& finished, const DriverSnapshot& drivers);
 

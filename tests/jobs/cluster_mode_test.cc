@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -75,8 +76,10 @@ std::string StatusField(const std::string& out, const std::string& key) {
   return "";
 }
 
-// Processes whose environment holds KILN_DRIVER_ID=<id>: the driver's.
-std::vector<pid_t> DriverPids(const std::string& id) {
+// Processes of `cluster` whose environment holds KILN_DRIVER_ID=<id>: the driver's. (Its
+// working directory tells it from a driver of the same id in another test's cluster: ids
+// are unique per master only.)
+std::vector<pid_t> DriverPids(const MiniCluster& cluster, const std::string& id) {
   std::vector<pid_t> pids;
   DIR* proc = opendir("/proc");
   if (proc == nullptr) return pids;
@@ -84,6 +87,10 @@ std::vector<pid_t> DriverPids(const std::string& id) {
   while (dirent* e = readdir(proc)) {
     const pid_t pid = static_cast<pid_t>(std::atoi(e->d_name));
     if (pid <= 0) continue;
+    std::error_code ec;
+    const std::string cwd =
+        std::filesystem::read_symlink(StrCat("/proc/", pid, "/cwd"), ec).string();
+    if (ec || !cwd.starts_with(cluster.temp_dir() + "/")) continue;
     absl::StatusOr<std::string> env = ReadFile(StrCat("/proc/", pid, "/environ"));
     if (!env.ok()) continue;
     size_t at = 0;
@@ -184,8 +191,8 @@ TEST_CASE("cluster mode: --kill stops a running driver for good", "[jobs][cluste
   const std::string id =
       SubmitDriver(cluster, {"--supervise"}, AppPath("slow_app"), {dir.Sub("out"), "stall"});
   ExpectState(cluster, id, "RUNNING");
-  WaitFor([&] { return !DriverPids(id).empty(); }, seconds(30));
-  REQUIRE_FALSE(DriverPids(id).empty());
+  WaitFor([&] { return !DriverPids(cluster, id).empty(); }, seconds(30));
+  REQUIRE_FALSE(DriverPids(cluster, id).empty());
 
   CommandResult kill = SubmitTool(cluster, {"--kill", id});
   INFO(kill.ToString());
@@ -193,7 +200,7 @@ TEST_CASE("cluster mode: --kill stops a running driver for good", "[jobs][cluste
   CHECK(kill.out == id + " KILLED\n");
   CHECK(StatusOf(cluster, id) == "KILLED");
   // Its process goes, and, although supervised, it does not come back.
-  CHECK(WaitFor([&] { return DriverPids(id).empty(); }, seconds(30)));
+  CHECK(WaitFor([&] { return DriverPids(cluster, id).empty(); }, seconds(30)));
   REQUIRE_OK(CheckClusterIdle(cluster));
   CHECK(StatusOf(cluster, id) == "KILLED");
 
@@ -214,7 +221,7 @@ TEST_CASE("cluster mode: a supervised driver killed with SIGKILL is relaunched a
       SubmitDriver(cluster, {"--supervise"}, AppPath("slow_app"), {dir.Sub("out"), "stall"});
   ExpectState(cluster, id, "RUNNING");
   std::vector<pid_t> pids;
-  WaitFor([&] { return !(pids = DriverPids(id)).empty(); }, seconds(30));
+  WaitFor([&] { return !(pids = DriverPids(cluster, id)).empty(); }, seconds(30));
   REQUIRE(pids.size() == 1);
   // Mid-job: its output is begun, not committed.
   WaitFor([&] { return PathExists(dir.Sub("out/_temporary")); }, seconds(30));
@@ -261,8 +268,8 @@ TEST_CASE("cluster mode: a supervised driver whose worker is killed starts on an
   REQUIRE(victim >= 0);
   WaitFor([&] { return PathExists(dir.Sub("out/_temporary")); }, seconds(30));
   cluster.KillWorker(victim);  // the driver dies with it
-  WaitFor([&] { return DriverPids(id).empty(); }, seconds(30));
-  CHECK(DriverPids(id).empty());
+  WaitFor([&] { return DriverPids(cluster, id).empty(); }, seconds(30));
+  CHECK(DriverPids(cluster, id).empty());
 
   WaitFor(
       [&] {

@@ -8,6 +8,7 @@
 #include "common/files.h"
 #include "common/http_server.h"
 #include "common/strings.h"
+#include "common/wait.h"
 #include "nlohmann/json.hpp"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
@@ -68,9 +69,18 @@ TEST_CASE("jobs: wordcount on a 2-worker cluster equals the reference", "[jobs][
 
   // The application's normal end: each worker lists its executor as EXITED, none killed.
   for (int port : cluster.worker_ui_ports()) {
-    auto body = HttpGet("127.0.0.1", port, "/json");
+    // An executor leaves the worker's table when it is reaped and joins the finished list
+    // as it is reported, a moment later.
+    absl::StatusOr<std::string> body;
+    nlohmann::json finished;
+    WaitFor(
+        [&] {
+          body = HttpGet("127.0.0.1", port, "/json");
+          if (body.ok()) finished = nlohmann::json::parse(*body)["finishedexecutors"];
+          return body.ok() && !finished.empty();
+        },
+        seconds(10));
     REQUIRE_OK(body);
-    auto finished = nlohmann::json::parse(*body)["finishedexecutors"];
     INFO(*body);
     CHECK(finished.size() == 1);
     for (const auto& e : finished) {

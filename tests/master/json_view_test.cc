@@ -1,7 +1,9 @@
 #include "master/json_view.h"
 
 #include "master/html_view.h"
+#include "master/metrics_view.h"
 #include "tests/kiln_catch.h"
+#include "tests/support/prometheus_text.h"
 
 namespace kiln::master {
 namespace {
@@ -151,4 +153,37 @@ TEST_CASE("html: the status page lists workers and applications, escaped") {
 }
 
 }  // namespace
+TEST_CASE("metrics: the master's figures, every state listed", "[metrics]") {
+  ClusterView v;
+  v.status = "RECOVERING";
+  v.workers.push_back({.id = "w1", .state = "ALIVE", .cores = 4, .cores_used = 3});
+  v.workers.push_back({.id = "w2", .state = "UNKNOWN"});
+  v.cores = 4;
+  v.cores_used = 3;
+  v.memory_mb = 1024;
+  v.active_apps.push_back({.id = "a1", .executors = {{.id = 0}, {.id = 1}}});
+  v.active_apps.push_back({.id = "a2", .waiting_reason = "no worker is ALIVE"});
+  v.active_drivers.push_back({.id = "d1", .state = "RELAUNCHING"});
+  v.counters.apps_ended["KILLED"] = 2;
+  v.counters.executors_launched = 7;
+  RpcMetrics rpc;
+  rpc.Record("/kiln.proto.Master/SubmitDriver", "OK", 0.01);
+  absl::StatusOr<test::MetricSamples> m = test::ParseMetrics(RenderMetrics(v, rpc));
+  REQUIRE(m.ok());
+  CHECK(m->at("kiln_master_recovering") == 1);
+  CHECK(m->at("kiln_master_workers{state=\"ALIVE\"}") == 1);
+  CHECK(m->at("kiln_master_workers{state=\"UNKNOWN\"}") == 1);
+  CHECK(m->at("kiln_master_workers{state=\"DEAD\"}") == 0);
+  CHECK(m->at("kiln_master_memory_bytes") == 1024.0 * 1024 * 1024);
+  CHECK(m->at("kiln_master_applications{state=\"RUNNING\"}") == 1);
+  CHECK(m->at("kiln_master_applications{state=\"WAITING\"}") == 1);
+  CHECK(m->at("kiln_master_executors") == 2);
+  CHECK(m->at("kiln_master_drivers{state=\"RELAUNCHING\"}") == 1);
+  CHECK(m->at("kiln_master_applications_ended_total{state=\"KILLED\"}") == 2);
+  CHECK(m->at("kiln_master_applications_ended_total{state=\"FINISHED\"}") == 0);
+  CHECK(m->at("kiln_master_executors_launched_total") == 7);
+  CHECK(m->at("kiln_rpc_server_calls_total{method=\"/kiln.proto.Master/SubmitDriver\","
+              "code=\"OK\"}") == 1);
+}
+
 }  // namespace kiln::master

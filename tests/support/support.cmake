@@ -6,6 +6,7 @@ add_library(kiln_test_support STATIC
   ${CMAKE_CURRENT_LIST_DIR}/failure_listener.cc
   ${CMAKE_CURRENT_LIST_DIR}/mini_cluster.cc
   ${CMAKE_CURRENT_LIST_DIR}/processes.cc
+  ${CMAKE_CURRENT_LIST_DIR}/prometheus_text.cc
   ${CMAKE_CURRENT_LIST_DIR}/run_command.cc
   ${CMAKE_CURRENT_LIST_DIR}/test_util.cc)
 target_link_libraries(kiln_test_support

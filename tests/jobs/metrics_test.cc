@@ -1,0 +1,75 @@
+// GET /metrics of a real master and its workers, in Prometheus's text format, after a
+// job: every line well-formed (tests/support/prometheus_text.h), and the figures those of
+// the cluster and of what ran.
+
+#include <string>
+
+#include "common/http_server.h"
+#include "common/strings.h"
+#include "tests/jobs/job_util.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/mini_cluster.h"
+#include "tests/support/prometheus_text.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::test::jobs {
+namespace {
+
+MetricSamples Scrape(int port) {
+  absl::StatusOr<std::string> text = HttpGet("127.0.0.1", port, "/metrics");
+  REQUIRE_OK(text.status());
+  INFO(*text);
+  absl::StatusOr<MetricSamples> samples = ParseMetrics(*text);
+  REQUIRE_OK(samples.status());
+  return *samples;
+}
+
+TEST_CASE("metrics: the master and the workers export the cluster and their calls",
+          "[jobs][metrics]") {
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  TempDir dir;
+  const std::string text = GenerateText(5, 2000);
+  WriteTestFile(dir.Sub("in.txt"), text);
+  CommandResult run =
+      Submit(cluster.master_url(), {}, BinPath("wordcount"), {dir.Sub("in.txt"), dir.Sub("out")});
+  INFO(run.ToString());
+  REQUIRE(run.exit_code == 0);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+
+  MetricSamples master = Scrape(cluster.master_ui_port());
+  CHECK(master.at("kiln_master_workers{state=\"ALIVE\"}") == 2);
+  CHECK(master.at("kiln_master_workers{state=\"DEAD\"}") == 0);
+  CHECK(master.at("kiln_master_cores") == 4);
+  CHECK(master.at("kiln_master_cores_used") == 0);
+  CHECK(master.at("kiln_master_memory_bytes") == 4.0 * 1024 * 1024 * 1024);
+  CHECK(master.at("kiln_master_applications{state=\"RUNNING\"}") == 0);
+  CHECK(master.at("kiln_master_applications_ended_total{state=\"FINISHED\"}") == 1);
+  CHECK(master.at("kiln_master_executors_launched_total") == 2);
+  CHECK(master.at("kiln_master_executors_failed_total") == 0);
+  CHECK(master.at("kiln_master_drivers{state=\"RUNNING\"}") == 0);
+  const std::string reg = "method=\"/kiln.proto.Master/RegisterWorker\"";
+  CHECK(master.at("kiln_rpc_server_calls_total{" + reg + ",code=\"OK\"}") == 2);
+  CHECK(master.at("kiln_rpc_server_duration_seconds_count{" + reg + "}") == 2);
+  CHECK(master.at("kiln_rpc_server_calls_total{method=\"/kiln.proto.Master/RegisterApplication\","
+                  "code=\"OK\"}") == 1);
+
+  double served = 0;
+  double blocks = 0;
+  for (int i = 0; i < cluster.num_workers(); ++i) {
+    MetricSamples worker = Scrape(cluster.worker_ui_port(i));
+    CHECK(worker.at("kiln_worker_cores") == 2);
+    CHECK(worker.at("kiln_worker_cores_used") == 0);
+    CHECK(worker.at("kiln_worker_executors{state=\"RUNNING\"}") == 0);
+    CHECK(worker.at("kiln_rpc_server_calls_total{method=\"/kiln.proto.Worker/LaunchExecutor\","
+                    "code=\"OK\"}") == 1);
+    // Reducers read some blocks from the other worker (local ones from the disk).
+    served += worker.at("kiln_worker_shuffle_bytes_served_total");
+    blocks += worker.at("kiln_worker_shuffle_blocks_served_total");
+  }
+  CHECK(served > 0);
+  CHECK(blocks > 0);
+}
+
+}  // namespace
+}  // namespace kiln::test::jobs
