@@ -75,6 +75,11 @@ void HttpServer::Get(const std::string& path, std::function<HttpResponse()> hand
   handlers_[path] = std::move(handler);
 }
 
+void HttpServer::GetUnder(const std::string& prefix,
+                          std::function<HttpResponse(std::string_view)> handler) {
+  prefix_handlers_[prefix] = std::move(handler);
+}
+
 absl::StatusOr<int> HttpServer::Start(const std::string& host, int port) {
   RETURN_IF_ERROR(CheckPortFree(host, port));
   const auto cannot_listen = [&] {
@@ -134,8 +139,11 @@ std::string HttpServer::Respond(std::string_view request) const {
   }
   const std::string_view path = parts[1].substr(0, parts[1].find('?'));
   auto it = handlers_.find(path);
-  if (it == handlers_.end()) return Render(Plain(404, "not found"), head);
-  return Render(it->second(), head);
+  if (it != handlers_.end()) return Render(it->second(), head);
+  for (const auto& [prefix, handler] : prefix_handlers_) {
+    if (path.starts_with(prefix)) return Render(handler(path.substr(prefix.size())), head);
+  }
+  return Render(Plain(404, "not found"), head);
 }
 
 void HttpServer::Loop() {

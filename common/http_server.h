@@ -51,6 +51,10 @@ class HttpServer {
 
   // Registers a GET handler for an exact path. Call before Start.
   void Get(const std::string& path, std::function<HttpResponse()> handler);
+  // Registers a GET handler for every path under `prefix` ("/logs/"), called with the
+  // rest of the path (no query string; possibly empty). An exact path wins. The handler
+  // must check what it is given: it comes from the client.
+  void GetUnder(const std::string& prefix, std::function<HttpResponse(std::string_view)> handler);
 
   // Binds host:port (0 = ephemeral) and serves on a background thread; returns the port.
   absl::StatusOr<int> Start(const std::string& host, int port);
@@ -64,6 +68,8 @@ class HttpServer {
 
   const Limits limits_;
   std::map<std::string, std::function<HttpResponse()>, std::less<>> handlers_;
+  std::map<std::string, std::function<HttpResponse(std::string_view)>, std::less<>>
+      prefix_handlers_;
   ScopedFd listen_fd_;
   ScopedFd wake_read_, wake_write_;  // a byte written here ends Loop()
   std::thread thread_;

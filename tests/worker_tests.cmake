@@ -7,6 +7,7 @@ kiln_add_test(NAME worker_unit_tests LABEL unit
     ${CMAKE_CURRENT_LIST_DIR}/worker/memory_cgroups_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/shuffle_block_server_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_flags_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/worker/worker_logs_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_ui_test.cc
   LIBS kiln_worker_lib kiln_test_support)
 

@@ -14,6 +14,7 @@
 #include "common/units.h"
 #include "common/wait.h"
 #include "spdlog/spdlog.h"
+#include "worker/worker_logs.h"
 
 namespace kiln::worker {
 
@@ -147,6 +148,8 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
             info_, table_.Snapshot(), drivers_->Snapshot(),
             {.blocks = shuffle_.blocks_served(), .bytes = shuffle_.bytes_served()}, rpc_metrics_)};
   });
+  http_.GetUnder("/logs/",
+                 [this](std::string_view rest) { return ServeLog(options_.work_dir, rest); });
   http_.Get("/health", [this] {
     const std::string problem = link_health_.Problem(options_.master_url);
     if (problem.empty()) return HttpResponse{.content_type = "text/plain", .body = "ok\n"};

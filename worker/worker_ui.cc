@@ -4,6 +4,7 @@
 #include "common/metrics_text.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "worker/worker_logs.h"
 
 namespace kiln::worker {
 namespace {
@@ -56,20 +57,22 @@ std::string DriverTables(const DriverSnapshot& drivers) {
   std::string out =
       "<h2>Running Drivers</h2>\n<table border=\"1\"><tr><th>Driver</th><th>Name</th>"
       "<th>Attempt</th><th>Cores</th><th>Memory</th><th>State</th><th>Started</th>"
-      "<th>PID</th></tr>\n";
+      "<th>PID</th><th>Logs</th></tr>\n";
   for (const DriverView& d : drivers.active) {
     StrAppend(&out, "<tr><td>", HtmlEscape(d.driver_id), "</td><td>", HtmlEscape(d.name),
               "</td><td>", d.attempt, "</td><td>", d.cores, "</td><td>", FormatMib(d.memory_mb),
               "</td><td>", HtmlEscape(d.state), "</td><td>", StartTime(d), "</td><td>",
-              static_cast<int64_t>(d.pid), "</td></tr>\n");
+              static_cast<int64_t>(d.pid), "</td><td>", DriverLogLinks(d.driver_id),
+              "</td></tr>\n");
   }
   StrAppend(&out, "</table>\n<h2>Finished Drivers (", drivers.finished.size(),
             ")</h2>\n<table border=\"1\"><tr><th>Driver</th><th>Name</th><th>Attempt</th>"
-            "<th>Started</th><th>State</th><th>Why</th></tr>\n");
+            "<th>Started</th><th>State</th><th>Why</th><th>Logs</th></tr>\n");
   for (auto it = drivers.finished.rbegin(); it != drivers.finished.rend(); ++it) {  // newest first
     StrAppend(&out, "<tr><td>", HtmlEscape(it->driver_id), "</td><td>", HtmlEscape(it->name),
               "</td><td>", it->attempt, "</td><td>", StartTime(*it), "</td><td>",
-              HtmlEscape(it->state), "</td><td>", HtmlEscape(it->message), "</td></tr>\n");
+              HtmlEscape(it->state), "</td><td>", HtmlEscape(it->message), "</td><td>",
+              DriverLogLinks(it->driver_id), "</td></tr>\n");
   }
   out += "</table>\n";
   return out;
@@ -125,18 +128,21 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
              used.cores, " used)</li><li>Memory: ", FormatMib(info.memory_mb), " (",
              FormatMib(used.memory_mb),
              " used)</li></ul>\n<h2>Executors</h2>\n<table border=\"1\"><tr><th>App</th>"
-             "<th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>PID</th></tr>\n");
+             "<th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>PID</th>"
+             "<th>Logs</th></tr>\n");
   for (const ExecutorView& e : executors) {
     StrAppend(&out, "<tr><td>", HtmlEscape(e.spec.app_id), "</td><td>", e.spec.executor_id,
               "</td><td>", e.spec.cores, "</td><td>", FormatMib(e.spec.memory_mb), "</td><td>",
-              StateName(e), "</td><td>", static_cast<int64_t>(e.pid), "</td></tr>\n");
+              StateName(e), "</td><td>", static_cast<int64_t>(e.pid), "</td><td>",
+              ExecutorLogLinks(e.spec.app_id, e.spec.executor_id), "</td></tr>\n");
   }
   StrAppend(&out, "</table>\n<h2>Finished Executors (", finished.size(),
             ")</h2>\n<table border=\"1\"><tr><th>App</th><th>Executor</th><th>State</th>"
-            "<th>Why</th></tr>\n");
+            "<th>Why</th><th>Logs</th></tr>\n");
   for (auto it = finished.rbegin(); it != finished.rend(); ++it) {  // newest first
     StrAppend(&out, "<tr><td>", HtmlEscape(it->app_id()), "</td><td>", it->executor_id(),
-              "</td><td>", StateName(*it), "</td><td>", HtmlEscape(it->message()), "</td></tr>\n");
+              "</td><td>", StateName(*it), "</td><td>", HtmlEscape(it->message()), "</td><td>",
+              ExecutorLogLinks(it->app_id(), it->executor_id()), "</td></tr>\n");
   }
   out += "</table>\n";
   out += DriverTables(drivers);

@@ -61,6 +61,10 @@ struct Served {
     server.Get("/", [] {
       return HttpResponse{.content_type = "text/html; charset=utf-8", .body = "<p>page</p>"};
     });
+    server.Get("/logs/index", [] { return HttpResponse{.body = "exact"}; });
+    server.GetUnder("/logs/", [](std::string_view rest) {
+      return HttpResponse{.body = "under:" + std::string(rest)};
+    });
     absl::StatusOr<int> bound = server.Start("127.0.0.1", 0);
     REQUIRE_OK(bound.status());
     port = *bound;
@@ -89,6 +93,12 @@ TEST_CASE("http server: GET and HEAD of registered paths, 404 or 405 for others"
   absl::StatusOr<std::string> body = HttpGet("127.0.0.1", s.port, "/json");
   REQUIRE_OK(body.status());
   CHECK(*body == R"({"ok":true})");
+  // Paths under a prefix go to its handler, with the rest and without the query; an exact
+  // path wins.
+  CHECK(*HttpGet("127.0.0.1", s.port, "/logs/a/b/stderr?x=1") == "under:a/b/stderr");
+  CHECK(*HttpGet("127.0.0.1", s.port, "/logs/") == "under:");
+  CHECK(*HttpGet("127.0.0.1", s.port, "/logs/index") == "exact");
+  CHECK(Exchange(s.port, "GET /logs HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 404 "));
 }
 
 TEST_CASE("http server: idle and slow connections cannot keep the pages from answering", "[http]") {

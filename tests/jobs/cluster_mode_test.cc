@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/http_server.h"
 #include "common/strings.h"
 #include "common/wait.h"
 #include "tests/jobs/job_util.h"
@@ -134,6 +135,17 @@ TEST_CASE("cluster mode: word count runs its driver on a worker", "[jobs][cluste
   const std::string driver_dir = DriverDir(cluster, id);
   REQUIRE_FALSE(driver_dir.empty());
   CHECK(ReadTestFile(driver_dir + "/stdout") == TopTen(counts));
+  // The worker that ran it serves its logs, and its page links to them.
+  for (int i = 0; i < cluster.num_workers(); ++i) {
+    if (!driver_dir.starts_with(cluster.worker_work_dir(i) + "/")) continue;
+    absl::StatusOr<std::string> log =
+        HttpGet("127.0.0.1", cluster.worker_ui_port(i), "/logs/" + id + "/stdout");
+    REQUIRE_OK(log.status());
+    CHECK(*log == TopTen(counts));
+    absl::StatusOr<std::string> page = HttpGet("127.0.0.1", cluster.worker_ui_port(i), "/");
+    REQUIRE_OK(page.status());
+    CHECK_THAT(*page, Catch::Contains("href=\"/logs/" + id + "/stderr\""));
+  }
   const std::string app_id = StatusField(out, "application");
   CHECK(app_id.starts_with("app-"));
   CHECK_THAT(ReadTestFile(driver_dir + "/stderr"), Catch::Contains(app_id));
