@@ -1,15 +1,28 @@
 #include "master/html_view.h"
 
+#include <map>
+
 #include "common/strings.h"
 #include "common/units.h"
 
 namespace kiln::master {
 namespace {
 
-void Row(std::string* out, const std::vector<std::string>& cells, const char* tag = "td") {
+void Row(std::string* out, const std::vector<std::string>& cells, const char* tag = "td",
+         const std::string& last_cell_html = "") {
   StrAppend(out, "<tr>");
   for (const std::string& c : cells) StrAppend(out, "<", tag, ">", HtmlEscape(c), "</", tag, ">");
+  if (!last_cell_html.empty()) StrAppend(out, "<", tag, ">", last_cell_html, "</", tag, ">");
   StrAppend(out, "</tr>\n");
+}
+
+// http://host:ui-port of each worker, by id.
+std::map<std::string, std::string> WorkerPages(const ClusterView& view) {
+  std::map<std::string, std::string> out;
+  for (const WorkerView& w : view.workers) {
+    out[w.id] = StrCat("http://", w.host, ":", w.ui_port);
+  }
+  return out;
 }
 
 // The applications of `apps` for which `keep` holds; `waiting` adds why they wait.
@@ -40,17 +53,27 @@ void AppTable(std::string* out, const char* title, const std::vector<AppView>& a
   StrAppend(out, rows, "</table>\n");
 }
 
-void DriverTable(std::string* out, const char* title, const std::vector<DriverView>& drivers) {
+// The Logs cell links to the driver's stdout and stderr on the worker that runs or ran it.
+void DriverTable(std::string* out, const char* title, const std::vector<DriverView>& drivers,
+                 const std::map<std::string, std::string>& worker_pages) {
   StrAppend(out, "<h2>", title, " (", drivers.size(), ")</h2>\n<table>\n");
   Row(out,
       {"Driver ID", "Name", "Worker", "State", "Cores", "Memory", "Application", "Relaunches",
-       "Duration", "Message"},
+       "Duration", "Message", "Logs"},
       "th");
   for (const DriverView& d : drivers) {
-    Row(out, {d.id, d.name, d.worker_id.empty() ? "-" : d.worker_id, d.state, StrCat(d.cores),
-              FormatMib(d.memory_mb), d.app_id.empty() ? "-" : d.app_id,
-              d.supervise ? StrCat(d.relaunches) : "not supervised", FormatMillis(d.duration_ms),
-              d.message});
+    std::string logs = "-";
+    if (auto page = worker_pages.find(d.worker_id); page != worker_pages.end()) {
+      const std::string base = HtmlEscape(StrCat(page->second, "/logs/", d.id, "/"));
+      logs =
+          StrCat("<a href=\"", base, "stdout\">stdout</a> <a href=\"", base, "stderr\">stderr</a>");
+    }
+    Row(out,
+        {d.id, d.name, d.worker_id.empty() ? "-" : d.worker_id, d.state, StrCat(d.cores),
+         FormatMib(d.memory_mb), d.app_id.empty() ? "-" : d.app_id,
+         d.supervise ? StrCat(d.relaunches) : "not supervised", FormatMillis(d.duration_ms),
+         d.message},
+        "td", logs);
   }
   StrAppend(out, "</table>\n");
 }
@@ -74,11 +97,14 @@ std::string RenderHtml(const ClusterView& view) {
             "<li>Applications: ", view.active_apps.size() - waiting, " running, ", waiting,
             " waiting, ", view.completed_apps.size(), " completed</li>\n</ul>\n");
   StrAppend(&out, "<h2>Workers (", view.workers.size(), ")</h2>\n<table>\n");
-  Row(&out, {"Worker ID", "Address", "State", "Cores", "Memory"}, "th");
+  const std::map<std::string, std::string> worker_pages = WorkerPages(view);
+  Row(&out, {"Worker ID", "Address", "State", "Cores", "Memory", "Page"}, "th");
   for (const WorkerView& w : view.workers) {
+    const std::string page = HtmlEscape(worker_pages.at(w.id));
     Row(&out,
         {w.id, StrCat(w.host, ":", w.port), w.state, StrCat(w.cores, " (", w.cores_used, " used)"),
-         StrCat(FormatMib(w.memory_mb), " (", FormatMib(w.memory_used_mb), " used)")});
+         StrCat(FormatMib(w.memory_mb), " (", FormatMib(w.memory_used_mb), " used)")},
+        "td", StrCat("<a href=\"", page, "/\">", page, "</a>"));
   }
   StrAppend(&out, "</table>\n");
   auto is_waiting = [](const AppView& a) { return !a.waiting_reason.empty(); };
@@ -87,8 +113,8 @@ std::string RenderHtml(const ClusterView& view) {
   AppTable(&out, "Waiting Applications", view.active_apps, is_waiting, /*waiting=*/true);
   AppTable(&out, "Completed Applications", view.completed_apps,
            [](const AppView&) { return true; });
-  DriverTable(&out, "Running Drivers", view.active_drivers);
-  DriverTable(&out, "Completed Drivers", view.completed_drivers);
+  DriverTable(&out, "Running Drivers", view.active_drivers, worker_pages);
+  DriverTable(&out, "Completed Drivers", view.completed_drivers, worker_pages);
   StrAppend(&out, "<p><a href=\"/json\">JSON</a></p>\n</body></html>\n");
   return out;
 }

@@ -150,6 +150,14 @@ TEST_CASE("html: the status page lists workers and applications, escaped") {
   CHECK(html.find("<h2>Running Applications (1)</h2>") != std::string::npos);
   CHECK(html.find("<h2>Waiting Applications (1)</h2>") != std::string::npos);
   CHECK(html.find("<td>needs 4.0 GiB per executor &lt;memory&gt;</td>") != std::string::npos);
+  // Each worker's page is linked, and a driver's logs on the worker that runs it.
+  CHECK(html.find("<a href=\"http://10.0.0.1:8081/\">http://10.0.0.1:8081</a>") !=
+        std::string::npos);
+  ClusterView with_driver = SampleView();
+  with_driver.active_drivers.push_back(
+      {.id = "driver-1", .state = "RUNNING", .worker_id = "worker-1"});
+  CHECK(RenderHtml(with_driver).find("<a href=\"http://10.0.0.1:8081/logs/driver-1/stderr\">") !=
+        std::string::npos);
 }
 
 }  // namespace
