@@ -9,6 +9,7 @@
 #include <random>
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/time/clock.h"
 #include "common/clients/master_client.h"
 #include "common/files.h"
@@ -80,6 +81,16 @@ int SubmitToCluster(const SubmitArgs& args, char** environ) {
   request.set_request_id(StrCat("submit-", getpid(), "-", absl::ToUnixNanos(absl::Now()), "-",
                                 std::random_device{}()));
   absl::StatusOr<proto::SubmitDriverReply> reply = (*client)->SubmitDriver(request);
+  if (absl::IsFailedPrecondition(reply.status()) &&
+      absl::StrContains(reply.status().message(), "UploadDriverBinary first")) {
+    // The master let the binary go between the upload and now (the last driver running
+    // from it ended): once more.
+    if (absl::Status again = (*client)->UploadDriverBinary(args.app, *digest, size); !again.ok()) {
+      return Fail(
+          StrCat("cannot upload ", args.app, " to master ", master, ": ", View(again.message())));
+    }
+    reply = (*client)->SubmitDriver(request);
+  }
   if (!reply.ok()) {
     return Fail(StrCat("master ", master, " refused the driver: ", View(reply.status().message())));
   }

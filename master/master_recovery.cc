@@ -206,10 +206,16 @@ void Master::Restore(const PersistedState& state) {
     d.app_id = p.app_id;
     // RUNNING: its worker reports it when it registers again (or is lost); a relaunch
     // that was waiting is due now.
-    d.state = p.state == "RUNNING" && workers_.Find(p.worker_id) != nullptr
-                  ? DriverState::kRunning
-                  : (p.state == "SUBMITTED" ? DriverState::kSubmitted : DriverState::kRelaunching);
+    d.state = p.state == "RUNNING"     ? DriverState::kRunning
+              : p.state == "SUBMITTED" ? DriverState::kSubmitted
+                                       : DriverState::kRelaunching;
     d.relaunch_at = now;
+    if (d.state == DriverState::kRunning && workers_.Find(p.worker_id) == nullptr) {
+      DriverRunEndedLocked(d, DriverState::kError,
+                           StrCat("its worker ", p.worker_id,
+                                  " was not known after the master "
+                                  "restarted"));
+    }
   }
   spdlog::info("recovered {} worker(s), {} application(s) and {} driver(s) from {}",
                state.workers.size(), state.apps.size(), state.drivers.size(),

@@ -312,6 +312,33 @@ TEST_CASE("drivers: the recovery store keeps drivers, and a restarted master run
   CHECK(c.Worker(1).cores_used == 2);
 }
 
+TEST_CASE("drivers: a restored driver whose worker is not known is lost", "[master][drivers]") {
+  PersistedState state;
+  state.drivers.push_back({.id = "driver-20250101000000-0001",
+                           .request = DriverReq(),
+                           .state = "RUNNING",
+                           .worker_id = "w9",
+                           .launches = 1});
+  state.drivers.push_back({.id = "driver-20250101000000-0002",
+                           .request = DriverReq(1, 1024, /*supervise=*/true),
+                           .state = "RUNNING",
+                           .worker_id = "w9",
+                           .launches = 1});
+  MasterFixture c;
+  c.master->Restore(state);
+  DriverView plain = DriverOf(c, "driver-20250101000000-0001");
+  CHECK(plain.state == "ERROR");
+  CHECK_THAT(plain.message, Catch::Contains("its worker w9 was not known"));
+  CHECK(DriverOf(c, "driver-20250101000000-0002").state == "RELAUNCHING");
+  c.AddWorker(1, 4, 4096);
+  c.clock.Advance(std::chrono::seconds(1));
+  c.master->ResumeLaunches(c.clock.Now());
+  CHECK(DriverOf(c, "driver-20250101000000-0002").state == "RUNNING");
+  CHECK(c.commands.With("launch-driver") ==
+        std::vector<std::string>{StrCat("launch-driver ", Addr(1),
+                                        " driver-20250101000000-0002 attempt=1 cores=1 mem=1024")});
+}
+
 TEST_CASE("drivers: a damaged driver entry in the recovery file is named", "[master][drivers]") {
   absl::StatusOr<PersistedState> bad =
       DecodeState(R"({"version":1,"workers":[],"apps":[],"drivers":[{"id":"driver-1"}]})");
