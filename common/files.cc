@@ -179,6 +179,14 @@ absl::Status RemoveAll(const std::string& path) {
   return absl::OkStatus();
 }
 
+bool IsSha256Hex(std::string_view digest) {
+  if (digest.size() != 64) return false;
+  for (char c : digest) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 absl::StatusOr<std::string> Sha256File(const std::string& path) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);

@@ -85,6 +85,8 @@ absl::Status MakeDirs(const std::string& path);
 absl::Status RemoveAll(const std::string& path);
 // Lowercase hex SHA-256 of a file's bytes.
 absl::StatusOr<std::string> Sha256File(const std::string& path);
+// True when `digest` is what Sha256File returns: 64 lowercase hex characters.
+bool IsSha256Hex(std::string_view digest);
 // The absolute path of the running executable (/proc/self/exe).
 absl::StatusOr<std::string> SelfExePath();
 // Creates a fresh directory under `parent` named "<prefix>XXXXXX".

@@ -2,12 +2,18 @@
 // ClusterView: a copy of the master's state taken at one instant (Master::Snapshot), for
 // the web UI and /json. A plain value: safe to read on any thread once taken.
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
 
 namespace kiln::master {
+
+// Milliseconds since the Unix epoch, the views' unit of time.
+inline int64_t EpochMillis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
 
 struct WorkerView {
   std::string id;

@@ -11,21 +11,9 @@
 #include "spdlog/spdlog.h"
 
 namespace kiln::master {
-namespace {
-
-bool IsDigest(std::string_view digest) {
-  if (digest.size() != 64) return false;
-  for (char c : digest) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 absl::Status DriverBinaries::Receive(const std::string& digest, int64_t size,
                                      const std::function<bool(std::string* data)>& next) {
-  if (!IsDigest(digest)) {
+  if (!IsSha256Hex(digest)) {
     return absl::InvalidArgumentError(
         "UploadDriverBinary: digest is not 64 lowercase hex characters");
   }
@@ -73,11 +61,11 @@ absl::Status DriverBinaries::Receive(const std::string& digest, int64_t size,
 }
 
 bool DriverBinaries::Has(const std::string& digest) const {
-  return IsDigest(digest) && access(PathOf(digest).c_str(), F_OK) == 0;
+  return IsSha256Hex(digest) && access(PathOf(digest).c_str(), F_OK) == 0;
 }
 
 void DriverBinaries::Remove(const std::string& digest) {
-  if (!IsDigest(digest)) return;
+  if (!IsSha256Hex(digest)) return;
   if (unlink(PathOf(digest).c_str()) == 0) {
     spdlog::info("driver binary removed digest={}: no driver runs from it", digest);
   }

@@ -26,10 +26,6 @@ absl::StatusOr<AppState> ParseFinalState(const std::string& s) {
       StrCat("UnregisterApplication: final_state '", s, "' is not FINISHED, FAILED or KILLED"));
 }
 
-int64_t EpochMs(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end) {
   AppView v;
   v.id = app.id;
@@ -43,8 +39,8 @@ AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end
         {.id = e.id, .worker_id = e.worker_id, .cores = e.cores, .memory_mb = e.memory_mb});
     v.cores += e.cores;
   }
-  v.start_ms = EpochMs(app.start_wall);
-  v.duration_ms = std::max<int64_t>(0, EpochMs(end) - v.start_ms);
+  v.start_ms = EpochMillis(app.start_wall);
+  v.duration_ms = std::max<int64_t>(0, EpochMillis(end) - v.start_ms);
   return v;
 }
 
@@ -382,7 +378,7 @@ ClusterView Master::Snapshot() const {
                             .cores_used = w->cores_used,
                             .memory_mb = w->memory_mb,
                             .memory_used_mb = w->memory_used_mb,
-                            .last_heartbeat_ms = EpochMs(wall) - since.count()});
+                            .last_heartbeat_ms = EpochMillis(wall) - since.count()});
     if (w->state == WorkerState::kUnknown) view.status = "RECOVERING";
     if (w->state != WorkerState::kAlive) continue;
     view.cores += w->cores;

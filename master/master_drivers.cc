@@ -17,10 +17,6 @@
 namespace kiln::master {
 namespace {
 
-int64_t EpochMillis(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
-
 // The wait before relaunch number `n` (1, 2, ...): doubling from the first, capped.
 std::chrono::milliseconds RelaunchBackoff(int n) {
   std::chrono::milliseconds wait = Master::kRelaunchBackoff;
@@ -41,24 +37,19 @@ absl::StatusOr<std::string> Master::SubmitDriver(const DriverRequest& request) {
         return known->id;  // a retry whose first attempt got through
       }
     }
-    int most_cores = 0;
-    int64_t most_memory_mb = 0;
-    const std::vector<const WorkerInfo*> alive = std::as_const(workers_).Alive();
-    for (const WorkerInfo* w : alive) {
-      most_cores = std::max(most_cores, w->cores);
-      most_memory_mb = std::max(most_memory_mb, w->memory_mb);
-    }
-    if (!alive.empty() && request.cores > most_cores) {
+    // With no worker ALIVE yet, it waits for them.
+    const std::optional<WorkerRegistry::Largest> largest = workers_.LargestAlive();
+    if (largest && request.cores > largest->cores) {
       return absl::FailedPreconditionError(
           StrCat("a driver of ", request.cores,
                  " cores asked (kiln.driver.cores), but the most cores any worker has is ",
-                 most_cores, ": it could never start"));
+                 largest->cores, ": it could never start"));
     }
-    if (!alive.empty() && request.memory_mb > most_memory_mb) {
+    if (largest && request.memory_mb > largest->memory_mb) {
       return absl::FailedPreconditionError(
           StrCat("a driver of ", FormatMib(request.memory_mb),
                  " asked (kiln.driver.memory), but the most memory any worker offers is ",
-                 FormatMib(most_memory_mb), ": it could never start"));
+                 FormatMib(largest->memory_mb), ": it could never start"));
     }
     DriverInfo& driver = drivers_.Add(request, WallNow());
     id = driver.id;

@@ -28,25 +28,19 @@ absl::Status Master::CheckSatisfiableLocked(const ApplicationRequest& request) c
                ", the cap of applications without kiln.cores.max) is below kiln.executor.cores (",
                request.cores_per_executor, "): no executor could ever start"));
   }
-  const std::vector<const WorkerInfo*> alive = workers_.Alive();
-  if (alive.empty()) return absl::OkStatus();  // it waits for workers to register
-  int most_cores = 0;
-  int64_t most_memory_mb = 0;
-  for (const WorkerInfo* w : alive) {
-    most_cores = std::max(most_cores, w->cores);
-    most_memory_mb = std::max(most_memory_mb, w->memory_mb);
-  }
-  if (request.memory_per_executor_mb > most_memory_mb) {
+  const std::optional<WorkerRegistry::Largest> largest = workers_.LargestAlive();
+  if (!largest) return absl::OkStatus();  // it waits for workers to register
+  if (request.memory_per_executor_mb > largest->memory_mb) {
     return absl::FailedPreconditionError(
         StrCat("executors of ", FormatMib(request.memory_per_executor_mb),
                " asked (kiln.executor.memory), but the most memory any worker offers is ",
-               FormatMib(most_memory_mb), ": no executor could ever start"));
+               FormatMib(largest->memory_mb), ": no executor could ever start"));
   }
-  if (request.cores_per_executor > most_cores) {
+  if (request.cores_per_executor > largest->cores) {
     return absl::FailedPreconditionError(
         StrCat("executors of ", request.cores_per_executor,
                " cores asked (kiln.executor.cores), but the most cores any worker has is ",
-               most_cores, ": no executor could ever start"));
+               largest->cores, ": no executor could ever start"));
   }
   return absl::OkStatus();
 }

@@ -110,7 +110,7 @@ grpc::Status MasterService::KillDriver(grpc::ServerContext*, const proto::KillDr
                                        proto::KillDriverReply* reply) {
   absl::StatusOr<kiln::master::DriverState> state = master_->KillDriver(req->driver_id());
   if (!state.ok()) return rpc::ToGrpc(state.status());
-  reply->set_state(ToProto(DriverStateName(*state)));
+  reply->set_state(proto::DRIVER_KILLED);  // the only state a kill that succeeds returns
   return grpc::Status::OK;
 }
 

@@ -112,4 +112,14 @@ void WorkerRegistry::ForgetOldDead() {
   }
 }
 
+std::optional<WorkerRegistry::Largest> WorkerRegistry::LargestAlive() const {
+  std::optional<Largest> out;
+  for (const WorkerInfo* w : Alive()) {
+    if (!out) out.emplace();
+    out->cores = std::max(out->cores, w->cores);
+    out->memory_mb = std::max(out->memory_mb, w->memory_mb);
+  }
+  return out;
+}
+
 }  // namespace kiln::master

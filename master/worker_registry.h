@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,13 @@ class WorkerRegistry {
   // ALIVE workers, by id.
   std::vector<WorkerInfo*> Alive();
   std::vector<const WorkerInfo*> Alive() const;
+  // The most cores and the most memory an ALIVE worker has (not necessarily the same
+  // worker's); nullopt when none is ALIVE. What a request can never exceed.
+  struct Largest {
+    int cores = 0;
+    int64_t memory_mb = 0;
+  };
+  std::optional<Largest> LargestAlive() const;
   // Every worker, ALIVE and DEAD, by id.
   std::vector<const WorkerInfo*> All() const;
 

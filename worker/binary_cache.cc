@@ -21,13 +21,7 @@ namespace kiln::worker {
 BinaryCache::BinaryCache(std::string dir, BinaryFetcher fetcher, BinaryCacheBounds bounds)
     : dir_(std::move(dir)), fetcher_(std::move(fetcher)), bounds_(bounds) {}
 
-bool BinaryCache::IsValidDigest(const std::string& digest) {
-  if (digest.size() != 64) return false;
-  for (char c : digest) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
+bool BinaryCache::IsValidDigest(const std::string& digest) { return IsSha256Hex(digest); }
 
 absl::StatusOr<std::string> BinaryCache::Get(const BinarySource& source,
                                              const std::string& digest) {
