@@ -70,6 +70,24 @@ constexpr SettingDef kSettings[] = {
         "Master: spread an application's executors over as many workers as possible "
         "(false: fill one worker before the next).",
         kMaster),
+    Def("kiln.doctor.enabled", T::kBool, "true",
+        "At the end of every job, the driver prints the job doctor's findings (skew, spills, "
+        "partition counts, stragglers, failures) on stderr; a healthy job prints nothing.",
+        kApp),
+    Def("kiln.doctor.skewedPartitionFactor", T::kNumber, "5",
+        "Job doctor: a task that read more than this many times its stage's median (and more "
+        "than kiln.doctor.skewedPartitionThreshold) is skew (Spark AQE's factor).",
+        kApp),
+    Def("kiln.doctor.skewedPartitionThreshold", T::kBytes, "64m",
+        "Job doctor: the least a task must read to be called skewed.", kApp),
+    Def("kiln.doctor.stragglerFactor", T::kNumber, "3",
+        "Job doctor: an executor whose tasks ran over this many times the other executors' "
+        "median, on no more input, is slow.",
+        kApp),
+    Def("kiln.doctor.tinyTaskDuration", T::kDuration, "20ms",
+        "Job doctor: a stage whose median task runs under this, with over 4 tasks per core, has "
+        "too many partitions.",
+        kApp),
     Def("kiln.driver.cores", T::kInt, "1",
         "Cluster deploy mode: cores the driver holds on the worker that runs it (Spark's "
         "spark.driver.cores); kiln-submit --driver-cores sets it.",
@@ -134,6 +152,16 @@ constexpr SettingDef kSettings[] = {
     Def("kiln.dynamicAllocation.sustainedSchedulerBacklogTimeout", T::kDuration, "1s",
         "Dynamic allocation: while tasks still wait, it asks again this often, doubling what "
         "it adds.",
+        kApp),
+    Def("kiln.eventLog.dir", T::kString, "/tmp/kiln-events",
+        "Where the driver writes event logs (made if missing): <dir>/<app-id>.inprogress while the "
+        "application runs, renamed to <dir>/<app-id> when it ends. kiln-doctor and kiln-history "
+        "read them.",
+        kApp),
+    Def("kiln.eventLog.enabled", T::kBool, "false",
+        "Log every event of the application (jobs, stages, each task with its metrics, "
+        "executors, cached blocks) as JSON lines in kiln.eventLog.dir, flushed at the end of "
+        "every stage and job.",
         kApp),
     Def("kiln.executor.cores", T::kInt, "0",
         "Cores per executor; 0 = one executor per worker with all of its free cores.", kApp, 0,
@@ -251,6 +279,17 @@ constexpr SettingDef kSettings[] = {
         "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
         "executors (UNAVAILABLE), as a failing shuffle server would.",
         kWorker),
+    Def("kiln.ui.retainedJobs", T::kInt, "1000",
+        "Finished jobs the driver remembers for its status (and the doctor); older ones are "
+        "forgotten.",
+        kApp, 1, kIntMax),
+    Def("kiln.ui.retainedStages", T::kInt, "1000",
+        "Finished stage attempts the driver remembers for its status; older ones are forgotten.",
+        kApp, 1, kIntMax),
+    Def("kiln.ui.retainedTasks", T::kInt, "100000",
+        "Task attempts per stage the driver remembers; past it the oldest finished ones are "
+        "forgotten (the stage's totals still count them).",
+        kApp, 1, kIntMax),
     Def("kiln.ui.showConsoleProgress", T::kBool, "true",
         "Show the stage progress bar on stderr when stderr is a terminal.", kApp),
     Def("kiln.worker.binaryCache.maxSize", T::kByteLimit, "2g",

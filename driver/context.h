@@ -85,6 +85,9 @@ class Context {
   // What each stage of the last job did: tasks, records and shuffle bytes, spills, peak
   // task memory, the largest partition (the driver also logs it at info level).
   std::vector<StageMetrics> last_job_stages() { return runner()->LastJobStages(); }
+  // What the job doctor found wrong with the last job (also printed on stderr at its
+  // end): skew, spills, partition counts, stragglers, failures. Empty for a healthy job.
+  std::vector<JobFinding> last_job_findings() { return runner()->LastJobFindings(); }
   int default_parallelism();
   // Ends the application now (the destructor does it otherwise).
   void stop();

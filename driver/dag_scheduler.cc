@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
@@ -46,6 +47,16 @@ StageMetrics Summarize(int stage_id, const std::string& name, const std::vector<
   return s;
 }
 
+// How the partitions of the shuffle a stage reads were made (see StageSubmitted).
+std::string ReadPartitioning(const StageTemplate& stage) {
+  const PlanNode* root = stage.root.get();
+  if (root == nullptr || root->kind != PlanNode::Kind::kShuffled || root->deps.empty()) return "";
+  const std::string& sink = root->deps.front()->write_op.kind;
+  if (sink.find("RangeShuffleSink") != std::string::npos) return "range";
+  if (sink.find("RoundRobinShuffleSink") != std::string::npos) return "round-robin";
+  return "hash";
+}
+
 }  // namespace
 
 std::vector<StageMetrics> DagScheduler::LastJobStages() const {
@@ -55,9 +66,10 @@ std::vector<StageMetrics> DagScheduler::LastJobStages() const {
 
 absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
     const std::shared_ptr<const PlanNode>& node, const runtime::OpSpec& sink,
-    const std::vector<int>& partitions) {
+    const std::vector<int>& partitions, int job_id) {
   absl::MutexLock lock(&job_mu_);
   ++jobs_;
+  job_id_ = job_id;
   skip_cached_parents_ = true;
   {
     absl::MutexLock stages_lock(&stages_mu_);
@@ -67,7 +79,7 @@ absl::StatusOr<std::vector<std::string>> DagScheduler::RunJob(
   FetchFailed last;
   for (int attempt = 0; attempt < max_stage_attempts_; ++attempt) {
     RETURN_IF_ERROR(EnsureParents(stage, partitions, 0));
-    TaskSetOutcome outcome = RunStage(stage, partitions);
+    TaskSetOutcome outcome = RunStage(stage, partitions, -1);
     if (!outcome.status.ok()) return outcome.status;
     if (outcome.fetch_failed) {
       last = *outcome.fetch_failed;
@@ -99,7 +111,7 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
     if (missing.empty()) return absl::OkStatus();
     StageTemplate stage = BuildStage(dep.map_side, dep.write_op, cache_);
     RETURN_IF_ERROR(EnsureParents(stage, missing, depth));
-    TaskSetOutcome outcome = RunStage(stage, missing);
+    TaskSetOutcome outcome = RunStage(stage, missing, dep.shuffle_id);
     if (!outcome.status.ok()) return outcome.status;
     if (outcome.fetch_failed) {
       last = *outcome.fetch_failed;
@@ -119,7 +131,7 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
 }
 
 TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
-                                      const std::vector<int>& partitions) {
+                                      const std::vector<int>& partitions, int shuffle_id) {
   TaskSet set;
   set.plan = MakeStagePlan(stage, next_stage_id_++, 0, *outputs_);
   for (int p : partitions) {
@@ -128,7 +140,27 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
   spdlog::debug("stage={} ({}) submitted with {} task(s)", set.plan.stage_id(), stage.name,
                 set.tasks.size());
   const int stage_id = set.plan.stage_id();
+  if (events_ != nullptr) {
+    events_->Post(StageSubmitted{.stage_id = stage_id,
+                                 .job_id = job_id_,
+                                 .name = stage.name,
+                                 .num_tasks = static_cast<int>(set.tasks.size()),
+                                 .num_partitions = stage.num_partitions,
+                                 .shuffle_id = shuffle_id,
+                                 .read_partitioning = ReadPartitioning(stage),
+                                 .time_ms = EpochMillis()});
+  }
   TaskSetOutcome outcome = tasks_->RunTaskSet(std::move(set));
+  if (events_ != nullptr) {
+    std::string failure;
+    if (!outcome.status.ok()) {
+      failure = std::string(View(outcome.status.message()));
+    } else if (outcome.fetch_failed) {
+      failure = StrCat("fetch failed: ", outcome.fetch_failed->message);
+    }
+    events_->Post(StageCompleted{
+        .stage_id = stage_id, .failure = std::move(failure), .time_ms = EpochMillis()});
+  }
   if (outcome.status.ok() && !outcome.fetch_failed) {
     StageMetrics metrics = Summarize(stage_id, stage.name, partitions, outcome.results);
     spdlog::info("{}", DescribeStage(metrics));

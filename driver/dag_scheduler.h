@@ -27,17 +27,21 @@ class DagScheduler {
  public:
   // `max_stage_attempts`: attempts of a stage whose shuffle reads keep failing before
   // the job aborts (kiln.stage.maxConsecutiveAttempts, Spark's 4).
+  // `events` (may be null) gets each stage attempt's submission and completion.
   DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache,
-               int max_stage_attempts = 4)
+               int max_stage_attempts = 4, EventBus* events = nullptr)
       : tasks_(tasks),
         outputs_(outputs),
         cache_(cache),
-        max_stage_attempts_(std::max(1, max_stage_attempts)) {}
+        max_stage_attempts_(std::max(1, max_stage_attempts)),
+        events_(events) {}
 
   // The encoded results of `partitions` of `node` (ascending, distinct), in that order.
+  // `job_id` names the job in the stages' events.
   absl::StatusOr<std::vector<std::string>> RunJob(const std::shared_ptr<const PlanNode>& node,
                                                   const runtime::OpSpec& sink,
-                                                  const std::vector<int>& partitions);
+                                                  const std::vector<int>& partitions,
+                                                  int job_id = 0);
 
   int jobs_run() const { return jobs_.load(); }
   // The stages the last job ran (successful attempts), in the order they finished.
@@ -50,15 +54,18 @@ class DagScheduler {
                              int depth) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
   absl::Status EnsureShuffle(const ShuffleDependency& dep, int depth)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
-  TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
+  // `shuffle_id`: the shuffle a map stage writes, -1 for the result stage.
+  TaskSetOutcome RunStage(const StageTemplate& stage, const std::vector<int>& partitions,
+                          int shuffle_id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
   void ForgetLost(const FetchFailed& failure) ABSL_EXCLUSIVE_LOCKS_REQUIRED(job_mu_);
 
   TaskScheduler* tasks_;
   MapOutputTracker* outputs_;
   const CacheTracker* cache_;
   const int max_stage_attempts_;
-  absl::Mutex job_mu_;  // one job at a time
+  EventBus* const events_;
+  absl::Mutex job_mu_;                       // one job at a time
+  int job_id_ ABSL_GUARDED_BY(job_mu_) = 0;  // of the running job
   // Until a fetch failure in the running job: shuffles below fully cached datasets are
   // not computed.
   bool skip_cached_parents_ ABSL_GUARDED_BY(job_mu_) = true;

@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/driver_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
@@ -21,6 +24,22 @@
 namespace kiln::internal {
 
 namespace {
+
+std::string CurrentUser() {
+  const char* user = std::getenv("USER");
+  if (user != nullptr && user[0] != '\0') return user;
+  return std::to_string(::getuid());
+}
+
+// Spark's spark.redaction.regex: values of settings named like secrets are not shown.
+bool IsSecretSetting(std::string_view name) {
+  std::string lower(name);
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (std::string_view word : {"secret", "password", "token"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
 
 // Attempts of a task: kiln.task.maxFailures on a cluster; in local mode F of
 // local[N,F], else 1 (Spark's local mode, where a failure is most likely the code's).
@@ -34,6 +53,10 @@ int MaxTaskFailures(const Config& conf) {
 
 Driver::Driver(DriverOptions options)
     : options_(std::move(options)),
+      status_(AppStatusLimits{
+          .retained_jobs = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedJobs")),
+          .retained_stages = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedStages")),
+          .retained_tasks = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedTasks"))}),
       tasks_(
           TaskSchedulerOptions{
               .max_failures = MaxTaskFailures(options_.conf),
@@ -46,11 +69,13 @@ Driver::Driver(DriverOptions options)
               .speculation_multiplier = options_.conf.GetDouble("kiln.speculation.multiplier"),
               .speculation_quantile = options_.conf.GetDouble("kiln.speculation.quantile"),
               .speculation_min_runtime =
-                  options_.conf.GetDuration("kiln.speculation.minTaskRuntime")},
+                  options_.conf.GetDuration("kiln.speculation.minTaskRuntime"),
+              .events = &events_},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_,
-           static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts"))),
+           static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")), &events_),
       progress_(&tasks_) {
+  events_.AddListener(&status_);
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
   BackendOptions backend;
   backend.conf = options_.conf;
@@ -91,6 +116,7 @@ void Driver::EnsureStarted() {
   started_ = true;
   absl::Status started = backend_->Start();
   if (!started.ok()) Fail(std::string(View(started.message())));
+  StartEvents();
   if (allocation_) allocation_->Start();
   if (options_.announce) {
     std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", backend_->app_id().c_str(),
@@ -108,6 +134,61 @@ void Driver::Stop(const std::string& final_state) {
   progress_.Stop();
   if (allocation_) allocation_->Stop();
   backend_->Stop(final_state);
+  StopEvents(final_state);
+}
+
+void Driver::StartEvents() {
+  const Config& conf = options_.conf;
+  const std::string& app_id = backend_->app_id();
+  if (conf.GetBool("kiln.eventLog.enabled")) {
+    absl::StatusOr<std::unique_ptr<EventLogWriter>> log =
+        EventLogWriter::Open(conf.GetString("kiln.eventLog.dir"), app_id);
+    if (!log.ok()) Fail(std::string(View(log.status().message())));
+    event_log_ = *std::move(log);
+    events_.AddListener(event_log_.get());
+  }
+  ApplicationStart start{.app_id = app_id,
+                         .app_name = options_.app_name,
+                         .master = conf.GetString("kiln.master"),
+                         .user = CurrentUser(),
+                         .kiln_version = KILN_VERSION,
+                         .time_ms = EpochMillis()};
+  for (const SettingDef& def : AllSettings()) {
+    auto set = conf.values().find(def.name);
+    const bool explicit_value = set != conf.values().end();
+    std::string value(explicit_value ? set->second : std::string(def.default_value));
+    if (IsSecretSetting(def.name) && !value.empty()) value = "*********(redacted)";
+    start.settings.push_back({.key = std::string(def.name),
+                              .value = std::move(value),
+                              .source = explicit_value ? "conf" : "default"});
+  }
+  events_.PostFirst(std::move(start));
+  events_.Start();
+}
+
+void Driver::StopEvents(const std::string& final_state) {
+  events_.Post(ApplicationEnd{.final_state = final_state, .time_ms = EpochMillis()});
+  events_.Stop();
+}
+
+void Driver::EndJob(int job) {
+  events_.Flush();
+  std::vector<JobFinding> findings;
+  if (options_.conf.GetBool("kiln.doctor.enabled")) {
+    const DoctorOptions doctor = DoctorOptionsFrom(options_.conf);
+    const std::string report = status_.Read([&](const AppState& app) {
+      findings = DiagnoseJob(app, job, doctor);
+      return FormatFindings(app, job, findings);
+    });
+    if (!report.empty()) std::fputs(report.c_str(), stderr);
+  }
+  absl::MutexLock lock(&findings_mu_);
+  last_findings_ = std::move(findings);
+}
+
+std::vector<JobFinding> Driver::LastJobFindings() const {
+  absl::MutexLock lock(&findings_mu_);
+  return last_findings_;
 }
 
 void Driver::WaitForExecutors(const std::function<int()>& want) {
@@ -188,7 +269,16 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
   int job = jobs_++;
   spdlog::debug("app={} job={} ({}) started on {} partition(s)", app_id(), job, action,
                 partitions.size());
-  absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink, partitions);
+  events_.Post(JobStart{.job_id = job,
+                        .action = std::string(action),
+                        .partitions = static_cast<int>(partitions.size()),
+                        .time_ms = EpochMillis()});
+  absl::StatusOr<std::vector<std::string>> results = dag_.RunJob(node, sink, partitions, job);
+  events_.Post(JobEnd{.job_id = job,
+                      .succeeded = results.ok(),
+                      .error = results.ok() ? "" : std::string(View(results.status().message())),
+                      .time_ms = EpochMillis()});
+  EndJob(job);
   if (!results.ok()) {
     // The user's operation first: the job number only tells jobs of one program apart.
     Fail(StrCat(action, " failed (job ", job, "): ", View(results.status().message())));
@@ -268,7 +358,10 @@ void Driver::Interrupted(int signal) {
   // A registration in flight finishes first (bounded by kiln.master.connectTimeout), so
   // that the application it creates is the one told KILLED.
   absl::MutexLock lock(&start_mu_);
-  if (!stopped_.exchange(true)) backend_->Interrupt();
+  if (!stopped_.exchange(true)) {
+    backend_->Interrupt();
+    StopEvents("KILLED");
+  }
   std::fflush(nullptr);
   std::_Exit(128 + signal);
 }

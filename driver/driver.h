@@ -13,9 +13,13 @@
 #include "absl/synchronization/mutex.h"
 #include "common/settings.h"
 #include "driver/allocation_loop.h"
+#include "driver/app_status.h"
 #include "driver/backend.h"
 #include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
+#include "driver/doctor.h"
+#include "driver/event_bus.h"
+#include "driver/event_log.h"
 #include "driver/interrupt_handler.h"
 #include "driver/job_runner.h"
 #include "driver/map_output_tracker.h"
@@ -61,6 +65,9 @@ class Driver final : public JobRunner {
   bool IsPersisted(const PlanNode& node) const override;
   int CachedPartitions(const PlanNode& node) const override;
   std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
+  std::vector<JobFinding> LastJobFindings() const override;
+  // The application's status as its events built it (jobs, stages, tasks, executors).
+  const AppStatusStore& status() const { return status_; }
 
   void Stop(const std::string& final_state);
   // Starts the application if it has not started yet.
@@ -81,9 +88,20 @@ class Driver final : public JobRunner {
   void AbortOutputs();
   // SIGINT/SIGTERM: the application ends KILLED; the process exits 128 + signal.
   [[noreturn]] void Interrupted(int signal);
+  // Opens the event log (kiln.eventLog.enabled) and starts the bus, the application's
+  // start first.
+  void StartEvents();
+  // Posts the application's end and delivers every event (the log is closed).
+  void StopEvents(const std::string& final_state);
+  // After a job's end was posted: its events are delivered (and logged), and the job
+  // doctor's findings printed (kiln.doctor.enabled).
+  void EndJob(int job);
 
   DriverOptions options_;
   CacheTracker cache_;
+  AppStatusStore status_;
+  EventBus events_;  // after status_, its listener; before the schedulers that post to it
+  std::unique_ptr<EventLogWriter> event_log_;
   TaskScheduler tasks_;
   MapOutputTracker outputs_;
   DagScheduler dag_;
@@ -100,6 +118,8 @@ class Driver final : public JobRunner {
   std::atomic<bool> stopped_{false};
   std::atomic<bool> interrupted_{false};  // SIGINT/SIGTERM came: Interrupted() ends it all
   std::atomic<int> jobs_{0};
+  mutable absl::Mutex findings_mu_;
+  std::vector<JobFinding> last_findings_ ABSL_GUARDED_BY(findings_mu_);
 };
 
 }  // namespace kiln::internal

@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "driver/job_finding.h"
 #include "driver/plan.h"
 #include "driver/stage_metrics.h"
 
@@ -66,6 +67,9 @@ class JobRunner {
   virtual int CachedPartitions(const PlanNode& node) const = 0;
   // The stages of the last job that ran.
   virtual std::vector<StageMetrics> LastJobStages() const = 0;
+  // The job doctor's findings on the last job that ran (none when kiln.doctor.enabled is
+  // false).
+  virtual std::vector<JobFinding> LastJobFindings() const = 0;
 };
 
 }  // namespace internal

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "common/clock.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
 
@@ -12,6 +13,12 @@ void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
   Launches launches;
   {
     absl::MutexLock lock(&mu_);
+    const ExecutorInfo& info = executor->info();
+    Post(ExecutorAdded{.executor_id = info.id,
+                       .host = info.host,
+                       .cores = info.cores,
+                       .worker_id = info.worker_id,
+                       .time_ms = EpochMillis()});
     pool_.Add(std::move(executor));
     launches = AssignLocked();
   }
@@ -34,6 +41,8 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
         ++it;
         continue;
       }
+      PostTaskEnd(it->second, kTaskExecutorLost,
+                  StrCat("executor ", executor_id, " lost: ", reason), it->second.so_far);
       if (set_ != nullptr && it->second.generation == generation_ &&
           !set_->has_result(it->second.index)) {
         set_->Requeue(it->second.index, executor_id);
@@ -50,6 +59,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
     } else if (!lost.indices.empty()) {
       lost_[executor_id] = std::move(lost);
     }
+    Post(ExecutorRemoved{.executor_id = executor_id, .reason = reason, .time_ms = EpochMillis()});
     if (requeued > 0) {
       spdlog::warn("executor={} lost ({}); {} running task(s) rescheduled", executor_id, reason,
                    requeued);
@@ -67,6 +77,8 @@ void TaskScheduler::ExecutorFailed(const std::string& executor_id, const std::st
   {
     absl::MutexLock lock(&mu_);
     const Failure failure{.reason = reason, .crashed_task_id = crashed_task_id};
+    Post(ExecutorRemoved{
+        .executor_id = executor_id, .reason = reason, .failed = true, .time_ms = EpochMillis()});
     auto lost = lost_.find(executor_id);
     if (lost != lost_.end()) {
       CountLostLocked(lost->second, failure);
@@ -146,10 +158,28 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
       cache_->Update(executor_id, update);
     }
   }
+  if (options_.events != nullptr && ex != nullptr) {
+    for (const proto::BlockUpdate& update : status.block_updates()) {
+      Post(BlockUpdated{.executor_id = executor_id,
+                        .dataset = update.dataset(),
+                        .partition = update.partition(),
+                        .stored = update.stored(),
+                        .disk = update.disk(),
+                        .bytes = update.bytes(),
+                        .time_ms = EpochMillis()});
+    }
+  }
   auto it = running_.find(status.task_id());
   if (it == running_.end()) return;  // from an executor already removed
-  const Running run = it->second;
+  const Running run = std::move(it->second);
   running_.erase(it);
+  if (options_.events != nullptr) {
+    std::string_view state = status.state() == proto::TASK_FINISHED       ? kTaskSuccess
+                             : status.state() == proto::TASK_FETCH_FAILED ? kTaskFetchFailed
+                             : status.state() == proto::TASK_KILLED       ? kTaskKilled
+                                                                          : kTaskFailed;
+    PostTaskEnd(run, state, status.error(), status.metrics());
+  }
   ExecutorPool::Executor* ran_on = pool_.Find(run.executor_id);
   if (ran_on != nullptr) ++ran_on->free_cores;
   if (set_ == nullptr || run.generation != generation_) return;  // of an earlier set
@@ -198,8 +228,20 @@ TaskScheduler::Launches TaskScheduler::AssignLocked() {
     task->set_attempt(set_->attempts(index) - 1);
     task->set_split(spec.split);
     bytes += spec.split.size() + 32;
-    running_[next_task_id_++] =
-        Running{.executor_id = id, .index = index, .generation = generation_, .so_far = {}};
+    Running& run = running_[next_task_id_++];
+    run = Running{.executor_id = id, .index = index, .generation = generation_, .so_far = {}};
+    if (options_.events != nullptr) {
+      run.attempt = TaskAttempt{.task_id = task->task_id(),
+                                .stage_id = plan.stage_id(),
+                                .index = index,
+                                .partition = spec.partition,
+                                .attempt = task->attempt(),
+                                .speculative = set_->running_on(index).size() > 1,
+                                .executor_id = id,
+                                .host = ex.handle->info().host,
+                                .launch_ms = EpochMillis()};
+      Post(TaskStart{run.attempt});
+    }
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
   if (launches.empty()) return {};
@@ -224,6 +266,16 @@ void TaskScheduler::SendLaunches(Launches launches) {
     sent_ = launches.ticket;
   }
   for (const std::string& id : gone) RemoveExecutor(id, "its connection is gone");
+}
+
+void TaskScheduler::PostTaskEnd(const Running& run, std::string_view state, std::string error,
+                                proto::TaskMetrics metrics) {
+  if (options_.events == nullptr) return;
+  Post(TaskEnd{.task = run.attempt,
+               .state = std::string(state),
+               .error = std::move(error),
+               .finish_ms = EpochMillis(),
+               .metrics = std::move(metrics)});
 }
 
 bool TaskScheduler::SetDoneLocked() const {

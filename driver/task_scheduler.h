@@ -19,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "driver/cache_tracker.h"
+#include "driver/event_bus.h"
 #include "driver/executor_handle.h"
 #include "driver/executor_pool.h"
 #include "driver/task_set_manager.h"
@@ -39,6 +40,7 @@ struct TaskSchedulerOptions {
   double speculation_quantile = 0.75;                   // kiln.speculation.quantile
   std::chrono::milliseconds speculation_min_runtime{100};  // kiln.speculation.minTaskRuntime
   const Clock* clock = RealClock::Get();
+  EventBus* events = nullptr;  // gets task, executor and block events (may be null)
 };
 
 // What the progress bar shows.
@@ -117,6 +119,7 @@ class TaskScheduler {
     int index = 0;              // task index in the set
     uint64_t generation = 0;    // task set it belongs to
     proto::TaskMetrics so_far;  // its spill figures, as the executor last reported them
+    TaskAttempt attempt;        // as posted in its TaskStart (when there is a bus)
   };
   struct Launch {
     std::shared_ptr<ExecutorHandle> handle;
@@ -165,6 +168,12 @@ class TaskScheduler {
   void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status, Kills* kills)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Posts the end of a running attempt, if there is a bus.
+  void PostTaskEnd(const Running& run, std::string_view state, std::string error,
+                   proto::TaskMetrics metrics);
+  void Post(Event event) {
+    if (options_.events != nullptr) options_.events->Post(std::move(event));
+  }
 
   const TaskSchedulerOptions options_;
   CacheTracker* const cache_;

@@ -8,12 +8,9 @@
 #include <string>
 #include <vector>
 
-namespace kiln::master {
+#include "common/clock.h"  // EpochMillis, the views' unit of time
 
-// Milliseconds since the Unix epoch, the views' unit of time.
-inline int64_t EpochMillis(std::chrono::system_clock::time_point t) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
-}
+namespace kiln::master {
 
 struct WorkerView {
   std::string id;

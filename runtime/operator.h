@@ -42,6 +42,25 @@ struct TaskMetrics {
   int64_t spill_count = 0;            // spill files written
   int64_t memory_bytes_spilled = 0;   // in-memory size of what was spilled
   int64_t disk_bytes_spilled = 0;     // bytes of the spill files
+  // Input files or splits: bytes read, and the time blocked reading them.
+  int64_t input_bytes = 0;
+  int64_t input_read_nanos = 0;
+  // Shuffle reads: records, stored bytes and non-empty blocks from this worker's disk and
+  // from other workers, and the time blocked on them (local reads, remote chunks).
+  int64_t shuffle_records_read = 0;
+  int64_t shuffle_local_bytes = 0;
+  int64_t shuffle_remote_bytes = 0;
+  int64_t shuffle_local_blocks = 0;
+  int64_t shuffle_remote_blocks = 0;
+  int64_t fetch_wait_nanos = 0;
+  // Shuffle writes: records, and the time spent in the writer (partition, encode,
+  // compress, spill, write).
+  int64_t shuffle_records_written = 0;
+  int64_t shuffle_write_nanos = 0;
+  // Output files (save_as_text_file): bytes and records written.
+  int64_t output_bytes = 0;
+  int64_t output_records = 0;
+  int64_t result_bytes = 0;  // the encoded result sent to the driver
 };
 
 // A cached block that a task stored on, or evicted from, its executor.

@@ -56,8 +56,15 @@ absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std:
     }
     return absl::OkStatus();
   });
+  const ShuffleReadMetrics& m = reader->metrics();
   ctx.metrics.records_read += records;
-  ctx.metrics.shuffle_bytes_read += reader->metrics().local_bytes + reader->metrics().remote_bytes;
+  ctx.metrics.shuffle_records_read += records;
+  ctx.metrics.shuffle_bytes_read += m.local_bytes + m.remote_bytes;
+  ctx.metrics.shuffle_local_bytes += m.local_bytes;
+  ctx.metrics.shuffle_remote_bytes += m.remote_bytes;
+  ctx.metrics.shuffle_local_blocks += m.local_blocks;
+  ctx.metrics.shuffle_remote_blocks += m.remote_blocks;
+  ctx.metrics.fetch_wait_nanos += m.wait_nanos;
   return s;
 }
 

@@ -50,6 +50,8 @@ class ShuffleSinkBase : public Consumer<T>, public Sink {
     if (!sizes.ok()) return sizes.status();
     ctx.partition_sizes = *std::move(sizes);
     ctx.metrics.records_written = writer_->records_written();
+    ctx.metrics.shuffle_records_written = writer_->records_written();
+    ctx.metrics.shuffle_write_nanos += writer_->write_nanos();
     ctx.metrics.shuffle_bytes_written = writer_->bytes_written();
     ctx.metrics.spill_count += writer_->spill_count();
     ctx.metrics.memory_bytes_spilled += writer_->memory_bytes_spilled();

@@ -262,6 +262,8 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     if (!s.ok()) return s;
     ctx.result = tmp_path_.substr(tmp_path_.rfind('/') + 1);
     ctx.metrics.records_written = static_cast<int64_t>(records_);
+    ctx.metrics.output_records = static_cast<int64_t>(records_);
+    ctx.metrics.output_bytes = static_cast<int64_t>(bytes_);
     return absl::OkStatus();
   }
   // A partition's result: the name of its attempt's file in _temporary/ (one plain name).
@@ -275,6 +277,7 @@ class SaveTextSink final : public Consumer<T>, public Sink {
   static constexpr size_t kFlushBytes = 1 << 20;
 
   absl::Status Flush() {
+    bytes_ += buffer_.size();
     absl::Status s = WriteAll(fd_.get(), buffer_, tmp_path_);
     buffer_.clear();
     return s;
@@ -283,6 +286,7 @@ class SaveTextSink final : public Consumer<T>, public Sink {
   std::string dir_, tmp_path_, buffer_;
   ScopedFd fd_;
   uint64_t records_ = 0;
+  uint64_t bytes_ = 0;
 };
 
 }  // namespace kiln::runtime

@@ -46,6 +46,7 @@ class ParallelizeSource final : public SourceOf<T> {
     }
     if (!r.ok()) return absl::DataLossError("corrupt parallelize split");
     ctx.metrics.records_read += static_cast<int64_t>(n);
+    ctx.metrics.input_bytes += static_cast<int64_t>(split.size());
     if (batch.empty()) return absl::OkStatus();
     return this->next_->Push(batch);
   }
@@ -95,6 +96,8 @@ class TextFileSource final : public SourceOf<std::string> {
     }
     if (!reader_.status().ok()) return reader_.status();
     ctx.metrics.records_read += lines;
+    ctx.metrics.input_bytes += reader_.bytes_read();
+    ctx.metrics.input_read_nanos += reader_.read_nanos();
     if (n == 0) return absl::OkStatus();
     batch.resize(n);
     return this->next_->Push(batch);

@@ -15,11 +15,13 @@
 namespace kiln::runtime {
 
 struct ShuffleReadMetrics {
-  int64_t blocks = 0;  // non-empty blocks read
+  int64_t local_blocks = 0;   // non-empty blocks read from this worker's disk
+  int64_t remote_blocks = 0;  // non-empty blocks fetched from other workers
   int64_t frames = 0;
   int64_t local_bytes = 0;   // stored (compressed) block bytes read from disk
   int64_t remote_bytes = 0;  // stored block bytes fetched from other workers
   int64_t raw_bytes = 0;     // decoded frame bytes handed to the caller
+  int64_t wait_nanos = 0;    // blocked reading local blocks or waiting for remote chunks
 };
 
 // Reads reduce partitions. Not thread-safe: one per reduce task.

@@ -7,6 +7,7 @@
 
 #include "absl/strings/cord.h"
 #include "common/clients/worker_client.h"
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/shuffle_files.h"
 #include "common/status.h"
@@ -122,9 +123,13 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
   }
   for (auto& [address, remote] : remotes) {
     const int last_map = remote.request.map_ids(remote.request.map_ids_size() - 1);
-    absl::Status status = remote.stream->Next(&chunk_)
-                              ? absl::DataLossError("the worker sent more than was asked")
-                              : remote.stream->Finish();
+    bool more;
+    {
+      ScopedNanos wait(&metrics_.wait_nanos);
+      more = remote.stream->Next(&chunk_);
+    }
+    absl::Status status =
+        more ? absl::DataLossError("the worker sent more than was asked") : remote.stream->Finish();
     if (!status.ok()) {
       return FetchFailedError(FetchFailure{params.shuffle_id, last_map, address}, status);
     }
@@ -154,7 +159,11 @@ absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int redu
   }
   while (pos < end) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(end - pos, buffer_.size()));
-    absl::Status status = PreadFully(block->fd.get(), pos, buffer_.data(), n, block->data_path);
+    absl::Status status;
+    {
+      ScopedNanos wait(&metrics_.wait_nanos);
+      status = PreadFully(block->fd.get(), pos, buffer_.data(), n, block->data_path);
+    }
     if (!status.ok()) return FetchFailedError(failure, status);
     pos += n;
     metrics_.local_bytes += static_cast<int64_t>(n);
@@ -164,7 +173,7 @@ absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int redu
   absl::Status status = decoder->Finish();
   if (!status.ok()) return FetchFailedError(failure, status);
   metrics_.frames += decoder->frames();
-  ++metrics_.blocks;
+  ++metrics_.local_blocks;
   return absl::OkStatus();
 }
 
@@ -181,7 +190,12 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
     return caller_status;
   };
   while (true) {
-    if (!remote.stream->Next(&chunk_)) {
+    bool got;
+    {
+      ScopedNanos wait(&metrics_.wait_nanos);
+      got = remote.stream->Next(&chunk_);
+    }
+    if (!got) {
       absl::Status status = remote.stream->Finish();
       if (status.ok()) {
         status = absl::DataLossError(StrCat("the stream ended before the block of map ", map_id));
@@ -204,7 +218,7 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
     if (chunk_.last()) break;
   }
   metrics_.frames += decoder->frames();
-  if (decoder->frames() > 0) ++metrics_.blocks;
+  if (decoder->frames() > 0) ++metrics_.remote_blocks;
   return absl::OkStatus();
 }
 

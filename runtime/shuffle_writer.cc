@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/check.h"
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/shuffle_files.h"
 #include "common/status.h"
@@ -147,6 +148,11 @@ absl::Status ShuffleWriter::WritePartition(Partition& part, BufferedFile* out) {
   return absl::OkStatus();
 }
 
+absl::Status ShuffleWriter::OverflowTimed(int partition) {
+  ScopedNanos timed(&write_nanos_);
+  return Overflow(partition);
+}
+
 absl::Status ShuffleWriter::Overflow(int partition) {
   Partition& part = partitions_[partition];
   if (static_cast<int64_t>(part.pending.size()) >= options_.frame_bytes) FramePartition(part);
@@ -210,6 +216,7 @@ absl::Status ShuffleWriter::Spill() {
 
 absl::StatusOr<std::vector<int64_t>> ShuffleWriter::Commit() {
   if (finished_) return absl::FailedPreconditionError("shuffle writer already finished");
+  ScopedNanos timed(&write_nanos_);
   std::vector<int64_t> sizes;
   absl::Status status = CommitFiles(&sizes);
   if (!status.ok()) {

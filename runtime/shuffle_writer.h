@@ -82,7 +82,7 @@ class ShuffleWriter {
     if (static_cast<int64_t>(size) < options_.frame_bytes && held_bytes_ < limit_) {
       return absl::OkStatus();
     }
-    return Overflow(partition);
+    return OverflowTimed(partition);
   }
 
   // Appends one already-encoded record.
@@ -104,6 +104,8 @@ class ShuffleWriter {
   int spill_count() const { return spills_; }
   int64_t memory_bytes_spilled() const { return memory_spilled_; }  // bytes held when spilling
   int64_t disk_bytes_spilled() const { return disk_spilled_; }      // bytes of the spill files
+  // Time spent framing, compressing, spilling and committing (not appending records).
+  int64_t write_nanos() const { return write_nanos_; }
 
  private:
   struct Partition {
@@ -124,6 +126,7 @@ class ShuffleWriter {
   };
 
   absl::Status Overflow(int partition);
+  absl::Status OverflowTimed(int partition);
   void FramePartition(Partition& part);
   // Writes out and drops the partition's frames and pending records.
   absl::Status WritePartition(Partition& part, internal::BufferedFile* out);
@@ -151,6 +154,7 @@ class ShuffleWriter {
   int64_t disk_spilled_ = 0;  // held_bytes_ below this needs no check (spill_bytes, or covered)
   int64_t records_ = 0;
   int64_t bytes_written_ = 0;
+  int64_t write_nanos_ = 0;
   bool dir_ready_ = false;
   bool finished_ = false;
 };

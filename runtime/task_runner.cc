@@ -154,6 +154,19 @@ void MetricsToProto(const TaskMetrics& m, proto::TaskMetrics* out) {
   out->set_spill_count(m.spill_count);
   out->set_memory_bytes_spilled(m.memory_bytes_spilled);
   out->set_disk_bytes_spilled(m.disk_bytes_spilled);
+  out->set_input_bytes(m.input_bytes);
+  out->set_input_read_nanos(m.input_read_nanos);
+  out->set_shuffle_records_read(m.shuffle_records_read);
+  out->set_shuffle_local_bytes(m.shuffle_local_bytes);
+  out->set_shuffle_remote_bytes(m.shuffle_remote_bytes);
+  out->set_shuffle_local_blocks(m.shuffle_local_blocks);
+  out->set_shuffle_remote_blocks(m.shuffle_remote_blocks);
+  out->set_fetch_wait_nanos(m.fetch_wait_nanos);
+  out->set_shuffle_records_written(m.shuffle_records_written);
+  out->set_shuffle_write_nanos(m.shuffle_write_nanos);
+  out->set_output_bytes(m.output_bytes);
+  out->set_output_records(m.output_records);
+  out->set_result_bytes(m.result_bytes);
 }
 
 namespace {
@@ -207,6 +220,7 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start)
           .count();
   ctx.metrics.peak_execution_memory = memory.peak();
+  ctx.metrics.result_bytes = static_cast<int64_t>(ctx.result.size());
   MetricsToProto(ctx.metrics, status.mutable_metrics());
   for (const BlockUpdate& u : ctx.block_updates) {
     proto::BlockUpdate* out = status.add_block_updates();

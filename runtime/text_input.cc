@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "common/clock.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -121,8 +122,11 @@ bool LineReader::Fill() {
   size_t want =
       std::min<size_t>(buffer_.size() - limit_,
                        static_cast<size_t>(std::max<int64_t>(end_ - read_at, 0) + kTailReadBytes));
-  absl::StatusOr<size_t> n =
-      ReadAt(fd_.get(), static_cast<uint64_t>(read_at), buffer_.data() + limit_, want, path_);
+  absl::StatusOr<size_t> n;
+  {
+    ScopedNanos reading(&read_nanos_);
+    n = ReadAt(fd_.get(), static_cast<uint64_t>(read_at), buffer_.data() + limit_, want, path_);
+  }
   if (!n.ok()) {
     status_ = n.status();
     return false;

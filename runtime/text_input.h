@@ -56,6 +56,7 @@ class LineReader {
 
   const absl::Status& status() const { return status_; }
   int64_t bytes_read() const { return bytes_read_; }  // bytes read from the file
+  int64_t read_nanos() const { return read_nanos_; }  // time blocked reading them
   int64_t lines() const { return lines_; }
 
  private:
@@ -77,6 +78,7 @@ class LineReader {
   bool done_ = true;
   absl::Status status_;
   int64_t bytes_read_ = 0;
+  int64_t read_nanos_ = 0;
   int64_t lines_ = 0;
 };
 

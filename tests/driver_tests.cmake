@@ -6,7 +6,8 @@ kiln_add_test(NAME driver_unit_tests LABEL unit
           driver/executor_allocation_test.cc
           driver/dag_scheduler_test.cc
           driver/submit_args_test.cc driver/progress_test.cc driver/readme_test.cc
-  LIBS kiln)
+          driver/events_test.cc driver/doctor_test.cc
+  LIBS kiln kiln_test_support)
 target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_args.cc)
 
 # In-process local mode (threads, temp files, no sockets) and the driver's gRPC service
@@ -18,4 +19,9 @@ kiln_add_test(NAME driver_local_tests LABEL integration
 # Local mode with a tiny memory manager: operators spill, results stay exact.
 kiln_add_test(NAME driver_spill_tests LABEL integration
   SOURCES driver/local_spill_test.cc
+  LIBS kiln kiln_test_support)
+
+# The job doctor and the event log on real jobs in local mode.
+kiln_add_test(NAME driver_doctor_tests LABEL integration
+  SOURCES driver/local_doctor_test.cc
   LIBS kiln kiln_test_support)

@@ -1,0 +1,125 @@
+#pragma once
+// AppStatusStore: an application's status built from its events (Spark's AppStatusStore):
+// its jobs, stage attempts with their task attempts and summed metrics, executors and
+// cached blocks. The driver keeps one as a listener of its bus; kiln-doctor and the
+// history server build one by replaying an event log. The job doctor and the UI read it.
+//
+// Bounded as Spark's UI is: at most `retained_stages` finished stage attempts and
+// `retained_jobs` finished jobs are kept (the oldest go first), and at most
+// `retained_tasks` task attempts per stage (the oldest finished ones go first; the
+// stage's sums still count them).
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "driver/events.h"
+#include "google/protobuf/descriptor.h"
+
+namespace kiln::internal {
+
+// The int64 fields of proto::TaskMetrics, every figure a task reports, found by
+// reflection: a field added to the message is logged, read back and summed with no
+// other change.
+const std::vector<const google::protobuf::FieldDescriptor*>& TaskMetricFields();
+
+// Adds `m` to `sum` field by field; peak_execution_memory keeps the larger.
+void AddTaskMetrics(const proto::TaskMetrics& m, proto::TaskMetrics* sum);
+
+struct TaskRow {
+  TaskAttempt task;
+  std::string state = "RUNNING";  // or one of the kTask* end states
+  std::string error;
+  int64_t finish_ms = 0;
+  proto::TaskMetrics metrics;
+  bool finished() const { return state != "RUNNING"; }
+  int64_t duration_ms() const { return finished() ? finish_ms - task.launch_ms : 0; }
+};
+
+struct StageRow {
+  StageSubmitted info;
+  std::string status = "ACTIVE";  // ACTIVE, COMPLETE, FAILED
+  std::string failure;
+  int64_t completed_ms = 0;
+  std::map<int64_t, TaskRow> tasks;  // by task id (launch order)
+  int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0, killed_tasks = 0;
+  proto::TaskMetrics totals;  // over succeeded attempts
+};
+
+struct JobRow {
+  JobStart info;
+  std::string status = "RUNNING";  // RUNNING, SUCCEEDED, FAILED
+  std::string error;
+  int64_t end_ms = 0;
+  std::vector<std::pair<int, int>> stages;  // (stage id, attempt), in submission order
+};
+
+struct ExecutorRow {
+  ExecutorAdded info;
+  bool active = true;
+  int64_t removed_ms = 0;
+  std::string removed_reason;
+  bool failed = false;
+  int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0;
+  int64_t task_time_ms = 0;
+  proto::TaskMetrics totals;  // over its succeeded attempts
+};
+
+struct BlockRow {
+  int dataset = 0;
+  int partition = 0;
+  std::string executor_id;
+  int64_t bytes = 0;
+  bool disk = false;
+};
+
+struct AppState {
+  std::optional<ApplicationStart> app;
+  std::optional<ApplicationEnd> end;
+  std::map<int, JobRow> jobs;
+  std::map<std::pair<int, int>, StageRow> stages;  // by (stage id, attempt)
+  std::map<std::string, ExecutorRow> executors;
+  std::map<std::tuple<int, int, std::string>, BlockRow> blocks;  // (dataset, partition, exec)
+
+  // The cores of the executors alive now (or at the end).
+  int ActiveCores() const;
+};
+
+struct AppStatusLimits {
+  int retained_jobs = 1000;     // kiln.ui.retainedJobs
+  int retained_stages = 1000;   // kiln.ui.retainedStages
+  int retained_tasks = 100000;  // kiln.ui.retainedTasks
+};
+
+class AppStatusStore final : public EventListener {
+ public:
+  explicit AppStatusStore(AppStatusLimits limits = {}) : limits_(limits) {}
+
+  void OnEvent(const Event& event) override;
+
+  // Runs `read(const AppState&)` under the store's lock and returns what it returns.
+  template <class F>
+  auto Read(F&& read) const {
+    absl::MutexLock lock(&mu_);
+    return read(static_cast<const AppState&>(state_));
+  }
+
+ private:
+  void ApplyLocked(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TaskEndedLocked(const TaskEnd& end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  const AppStatusLimits limits_;
+  mutable absl::Mutex mu_;
+  AppState state_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace kiln::internal

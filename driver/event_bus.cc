@@ -1,0 +1,73 @@
+#include "driver/event_bus.h"
+
+#include <utility>
+
+namespace kiln::internal {
+
+EventBus::~EventBus() { Stop(); }
+
+void EventBus::AddListener(EventListener* listener) { listeners_.push_back(listener); }
+
+void EventBus::Start() {
+  absl::MutexLock lock(&mu_);
+  if (running_ || stopping_) return;
+  running_ = true;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void EventBus::Post(Event event) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_) return;
+  queue_.push_back(std::move(event));
+  ++posted_;
+}
+
+void EventBus::PostFirst(Event event) {
+  absl::MutexLock lock(&mu_);
+  if (stopping_ || running_) return;
+  queue_.push_front(std::move(event));
+  ++posted_;
+}
+
+void EventBus::Flush() {
+  absl::MutexLock lock(&mu_);
+  const uint64_t target = posted_;
+  auto delivered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return delivered_ >= target || !running_;
+  };
+  mu_.Await(absl::Condition(&delivered));
+}
+
+void EventBus::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+  absl::MutexLock lock(&mu_);
+  running_ = false;
+}
+
+void EventBus::Run() {
+  std::deque<Event> batch;
+  for (;;) {
+    {
+      absl::MutexLock lock(&mu_);
+      auto ready = [&]()
+                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
+      mu_.Await(absl::Condition(&ready));
+      if (queue_.empty()) return;  // stopping, and all delivered
+      batch.swap(queue_);
+    }
+    for (const Event& event : batch) {
+      for (EventListener* listener : listeners_) listener->OnEvent(event);
+    }
+    const uint64_t n = batch.size();
+    batch.clear();
+    absl::MutexLock lock(&mu_);
+    delivered_ += n;
+  }
+}
+
+}  // namespace kiln::internal

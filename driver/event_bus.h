@@ -1,0 +1,58 @@
+#pragma once
+// EventBus: Spark's LiveListenerBus. The schedulers post events (events.h) from any
+// thread, under their own locks: Post only appends to a queue. One thread delivers them
+// to every listener in the order posted, so that a slow listener (the event log's disk)
+// never holds up scheduling. Nothing is dropped: the queue grows instead (an event is a
+// few hundred bytes; the delivery thread keeps up with tens of thousands a second).
+//
+// Thread-safe.
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+#include "driver/events.h"
+
+namespace kiln::internal {
+
+class EventBus {
+ public:
+  EventBus() = default;
+  ~EventBus();  // Stop()
+  EventBus(const EventBus&) = delete;
+  EventBus& operator=(const EventBus&) = delete;
+
+  // Before Start() only. The bus does not own them; they must outlive Stop().
+  void AddListener(EventListener* listener);
+  void Start();
+
+  // Queues the event; a no-op after Stop(). Events posted before Start() wait for it.
+  void Post(Event event);
+  // Before Start() only: puts the event before every one queued so far (the
+  // application's start, whose id is known only once the backend has started and may
+  // have added executors).
+  void PostFirst(Event event);
+  // Returns once every event posted before the call has been delivered (at once when
+  // the bus was never started or is stopped).
+  void Flush();
+  // Delivers what is queued, then ends the thread. Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+
+  std::vector<EventListener*> listeners_;  // fixed once started
+  absl::Mutex mu_;
+  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+  uint64_t posted_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
+  bool running_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::thread thread_;
+};
+
+}  // namespace kiln::internal

@@ -1,0 +1,145 @@
+#pragma once
+// What happens in an application, as events: the application, its jobs, their stage
+// attempts, every task attempt with its metrics, executors coming and going, cached
+// blocks. The schedulers post them to the EventBus (event_bus.h); listeners build the
+// application's status (app_status.h), write the event log (event_log.h) and feed the job
+// doctor. Plain values; times are milliseconds since the Unix epoch.
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "proto/task.pb.h"
+
+namespace kiln::internal {
+
+struct ApplicationStart {
+  std::string app_id;
+  std::string app_name;
+  std::string master;  // kiln.master
+  std::string user;
+  std::string kiln_version;
+  int64_t time_ms = 0;
+  // Every setting with its value and where it came from ("default", "conf"), secrets
+  // redacted.
+  struct Setting {
+    std::string key;
+    std::string value;
+    std::string source;
+  };
+  std::vector<Setting> settings;
+};
+
+struct ApplicationEnd {
+  std::string final_state;  // FINISHED, FAILED, KILLED
+  int64_t time_ms = 0;
+};
+
+struct JobStart {
+  int job_id = 0;
+  std::string action;  // "count", "save_as_text_file", ...
+  int partitions = 0;  // of the final stage
+  int64_t time_ms = 0;
+};
+
+struct JobEnd {
+  int job_id = 0;
+  bool succeeded = false;
+  std::string error;  // when it failed
+  int64_t time_ms = 0;
+};
+
+struct StageSubmitted {
+  int stage_id = 0;
+  int attempt = 0;
+  int job_id = 0;
+  std::string name;  // the operator that ends the stage
+  int num_tasks = 0;
+  int num_partitions = 0;  // of the stage's dataset (tasks may be fewer)
+  int shuffle_id = -1;     // the shuffle a map stage writes; -1 for the job's result stage
+  // How the stage's partitions of a shuffle it reads were made: "hash" (partition p
+  // holds the keys with hash(key) % num_partitions == p), "range" (sort_by_key's key
+  // ranges), "round-robin" (repartition); "" when it reads no shuffle.
+  std::string read_partitioning;
+  int64_t time_ms = 0;
+};
+
+struct StageCompleted {
+  int stage_id = 0;
+  int attempt = 0;
+  std::string failure;  // "" = succeeded
+  int64_t time_ms = 0;
+};
+
+// One attempt of one task, as launched.
+struct TaskAttempt {
+  int64_t task_id = 0;
+  int stage_id = 0;
+  int stage_attempt = 0;
+  int index = 0;  // in the stage attempt
+  int partition = 0;
+  int attempt = 0;
+  bool speculative = false;
+  std::string executor_id;
+  std::string host;
+  int64_t launch_ms = 0;
+};
+
+struct TaskStart {
+  TaskAttempt task;
+};
+
+// How an attempt ended: Spark's names.
+inline constexpr std::string_view kTaskSuccess = "SUCCESS";
+inline constexpr std::string_view kTaskFailed = "FAILED";
+inline constexpr std::string_view kTaskFetchFailed = "FETCH_FAILED";
+inline constexpr std::string_view kTaskKilled = "KILLED";
+inline constexpr std::string_view kTaskExecutorLost = "EXECUTOR_LOST";
+
+struct TaskEnd {
+  TaskAttempt task;
+  std::string state;  // one of the kTask* above
+  std::string error;  // when not SUCCESS
+  int64_t finish_ms = 0;
+  proto::TaskMetrics metrics;
+};
+
+struct ExecutorAdded {
+  std::string executor_id;
+  std::string host;
+  int cores = 0;
+  std::string worker_id;
+  int64_t time_ms = 0;
+};
+
+struct ExecutorRemoved {
+  std::string executor_id;
+  std::string reason;
+  bool failed = false;  // died of the application's doing (crash, memory limit)
+  int64_t time_ms = 0;
+};
+
+struct BlockUpdated {
+  std::string executor_id;
+  int dataset = 0;
+  int partition = 0;
+  bool stored = false;  // false: dropped
+  bool disk = false;
+  int64_t bytes = 0;
+  int64_t time_ms = 0;
+};
+
+using Event =
+    std::variant<ApplicationStart, ApplicationEnd, JobStart, JobEnd, StageSubmitted, StageCompleted,
+                 TaskStart, TaskEnd, ExecutorAdded, ExecutorRemoved, BlockUpdated>;
+
+// Receives events on the bus's thread, one at a time, in the order they were posted.
+class EventListener {
+ public:
+  virtual ~EventListener() = default;
+  virtual void OnEvent(const Event& event) = 0;
+};
+
+}  // namespace kiln::internal

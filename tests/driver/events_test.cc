@@ -1,0 +1,231 @@
+// Events as JSON lines, the bus that delivers them, the event log's writer and reader,
+// and the status store that replays them.
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "common/files.h"
+#include "driver/app_status.h"
+#include "driver/event_bus.h"
+#include "driver/event_json.h"
+#include "driver/event_log.h"
+#include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
+
+namespace kiln::internal {
+namespace {
+
+using test::TempDir;
+
+TaskEnd SampleTaskEnd(int64_t task_id, int stage_id, std::string_view state, int64_t ms,
+                      int64_t shuffle_read = 0) {
+  TaskEnd e{.task = TaskAttempt{.task_id = task_id,
+                                .stage_id = stage_id,
+                                .index = static_cast<int>(task_id),
+                                .partition = static_cast<int>(task_id),
+                                .executor_id = "1",
+                                .host = "h1",
+                                .launch_ms = 1000},
+            .state = std::string(state),
+            .finish_ms = 1000 + ms};
+  e.metrics.set_run_nanos(ms * 1000000);
+  e.metrics.set_shuffle_bytes_read(shuffle_read);
+  e.metrics.set_records_read(7);
+  return e;
+}
+
+TEST_CASE("events: every kind survives JSON and back", "[events]") {
+  ApplicationStart start{.app_id = "app-1", .app_name = "wc", .time_ms = 5};
+  start.settings.push_back({.key = "kiln.a", .value = "b\n\"c\"", .source = "conf"});
+  TaskEnd end = SampleTaskEnd(3, 2, kTaskFailed, 40, 1234);
+  end.error = "boom \xff invalid utf-8";
+  end.metrics.set_peak_execution_memory(99);
+  const std::vector<Event> events = {
+      start,
+      ApplicationEnd{.final_state = "FINISHED", .time_ms = 9},
+      JobStart{.job_id = 4, .action = "count", .partitions = 8, .time_ms = 6},
+      JobEnd{.job_id = 4, .succeeded = false, .error = "x", .time_ms = 7},
+      StageSubmitted{.stage_id = 2,
+                     .job_id = 4,
+                     .name = "map",
+                     .num_tasks = 3,
+                     .num_partitions = 8,
+                     .shuffle_id = 1,
+                     .read_partitioning = "hash"},
+      StageCompleted{.stage_id = 2, .failure = "f"},
+      TaskStart{end.task},
+      end,
+      ExecutorAdded{.executor_id = "1", .host = "h1", .cores = 2, .worker_id = "w"},
+      ExecutorRemoved{.executor_id = "1", .reason = "gone", .failed = true},
+      BlockUpdated{.executor_id = "1", .dataset = 5, .partition = 6, .stored = true, .bytes = 77},
+  };
+  for (const Event& e : events) {
+    const std::string line = EventToJson(e);
+    INFO(line);
+    CHECK(line.find('\n') == std::string::npos);
+    absl::StatusOr<std::optional<Event>> back = EventFromJson(line);
+    REQUIRE_OK(back);
+    REQUIRE(back->has_value());
+    CHECK((*back)->index() == e.index());
+    CHECK(EventToJson(**back) == line);
+  }
+  const TaskEnd& read = std::get<TaskEnd>(**EventFromJson(EventToJson(end)));
+  CHECK(read.metrics.shuffle_bytes_read() == 1234);
+  CHECK(read.metrics.peak_execution_memory() == 99);
+  CHECK(read.task.executor_id == "1");
+  CHECK(read.error.starts_with("boom "));  // the bad byte replaced, not thrown over
+}
+
+TEST_CASE("events: unknown kinds are skipped, bad lines name what is wrong", "[events]") {
+  absl::StatusOr<std::optional<Event>> unknown =
+      EventFromJson(R"({"Event":"FromTheFuture","x":1})");
+  REQUIRE_OK(unknown);
+  CHECK_FALSE(unknown->has_value());
+  // Missing fields take their defaults; unknown fields are ignored.
+  absl::StatusOr<std::optional<Event>> sparse = EventFromJson(R"({"Event":"JobStart","new":1})");
+  REQUIRE_OK(sparse);
+  CHECK(std::get<JobStart>(**sparse).job_id == 0);
+  CHECK(test::Message(EventFromJson("{not json").status()) == "not a JSON object");
+  CHECK(test::Message(EventFromJson(R"({"x":1})").status()).find("\"Event\"") != std::string::npos);
+  CHECK(test::Message(EventFromJson(R"({"Event":"JobStart","job_id":"seven"})").status())
+            .find("JobStart") != std::string::npos);
+}
+
+class Recorder final : public EventListener {
+ public:
+  void OnEvent(const Event& e) override { names.emplace_back(EventName(e)); }
+  std::vector<std::string> names;  // read after Flush/Stop only
+};
+
+TEST_CASE("event bus: delivers in order to every listener, Flush waits, the start goes first",
+          "[events]") {
+  Recorder a, b;
+  EventBus bus;
+  bus.AddListener(&a);
+  bus.AddListener(&b);
+  bus.Post(ExecutorAdded{});  // before Start: waits for it
+  bus.PostFirst(ApplicationStart{});
+  bus.Start();
+  for (int i = 0; i < 1000; ++i) bus.Post(JobStart{.job_id = i});
+  bus.Post(JobEnd{});
+  bus.Flush();
+  REQUIRE(a.names.size() == 1003);
+  CHECK(a.names.front() == "ApplicationStart");
+  CHECK(a.names[1] == "ExecutorAdded");
+  CHECK(a.names.back() == "JobEnd");
+  CHECK(b.names == a.names);
+  bus.Post(ApplicationEnd{});
+  bus.Stop();  // delivers what is queued
+  CHECK(a.names.back() == "ApplicationEnd");
+  bus.Post(JobStart{});  // after Stop: dropped
+  bus.Flush();           // returns at once
+  CHECK(a.names.size() == 1004);
+}
+
+TEST_CASE("event log: in progress while running, flushed at each job's end, renamed at the end",
+          "[events]") {
+  TempDir dir("kiln-eventlog-");
+  const std::string logs = dir.Sub("a/b");  // made when missing
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> writer = EventLogWriter::Open(logs, "app-7");
+  REQUIRE_OK(writer);
+  const std::string running = logs + "/app-7.inprogress";
+  CHECK((*writer)->path() == running);
+  (*writer)->OnEvent(ApplicationStart{.app_id = "app-7"});
+  (*writer)->OnEvent(JobStart{.job_id = 0});
+  (*writer)->OnEvent(SampleTaskEnd(0, 0, kTaskSuccess, 5));
+  (*writer)->OnEvent(JobEnd{.job_id = 0, .succeeded = true});
+  // Readable while running: everything up to the job's end is on disk.
+  absl::StatusOr<EventLogContents> mid = ReadEventLog(running);
+  REQUIRE_OK(mid);
+  CHECK(mid->events.size() == 4);
+  CHECK_FALSE(mid->truncated);
+  // A second driver with the same id is refused, naming the setting.
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> again = EventLogWriter::Open(logs, "app-7");
+  REQUIRE_FALSE(again.ok());
+  CHECK(test::Message(again.status()).find("kiln.eventLog.dir") != std::string::npos);
+  (*writer)->OnEvent(ApplicationEnd{.final_state = "FINISHED"});
+  CHECK_FALSE(std::filesystem::exists(running));
+  absl::StatusOr<EventLogContents> done = ReadEventLog(logs + "/app-7");
+  REQUIRE_OK(done);
+  REQUIRE(done->events.size() == 5);
+  CHECK(std::get<ApplicationEnd>(done->events.back()).final_state == "FINISHED");
+}
+
+TEST_CASE("event log: an unusable directory is refused naming the setting", "[events]") {
+  TempDir dir("kiln-eventlog-");
+  REQUIRE_OK(WriteFileAtomic(dir.Sub("file"), "x"));
+  absl::StatusOr<std::unique_ptr<EventLogWriter>> writer =
+      EventLogWriter::Open(dir.Sub("file/logs"), "app-1");
+  REQUIRE_FALSE(writer.ok());
+  CHECK(test::Message(writer.status()).starts_with("kiln.eventLog.dir: "));
+}
+
+TEST_CASE("event log: a log cut mid-line by a crash is read up to it, a bad line is named",
+          "[events]") {
+  TempDir dir("kiln-eventlog-");
+  const std::string whole = EventToJson(JobStart{.job_id = 1}) + "\n" + R"({"Event":"Unknown"})" +
+                            "\n" + EventToJson(JobEnd{.job_id = 1, .succeeded = true}) + "\n";
+  const std::string cut = EventToJson(JobStart{.job_id = 2});
+  REQUIRE_OK(WriteFileAtomic(dir.Sub("cut"), whole + cut.substr(0, cut.size() / 2)));
+  absl::StatusOr<EventLogContents> log = ReadEventLog(dir.Sub("cut"));
+  REQUIRE_OK(log);
+  CHECK(log->events.size() == 2);
+  CHECK(log->unknown == 1);
+  CHECK(log->truncated);
+
+  REQUIRE_OK(WriteFileAtomic(dir.Sub("bad"), whole + "{oops\n" + whole));
+  absl::StatusOr<EventLogContents> bad = ReadEventLog(dir.Sub("bad"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(test::Message(bad.status()).find(dir.Sub("bad") + " line 4: ") != std::string::npos);
+}
+
+TEST_CASE("status store: stages, executors and blocks from events, and retention keeps totals",
+          "[events]") {
+  AppStatusStore store(
+      AppStatusLimits{.retained_jobs = 1, .retained_stages = 2, .retained_tasks = 3});
+  store.OnEvent(ExecutorAdded{.executor_id = "1", .host = "h1", .cores = 2});
+  store.OnEvent(ExecutorAdded{.executor_id = "2", .host = "h2", .cores = 4});
+  for (int job = 0; job < 3; ++job) {
+    store.OnEvent(JobStart{.job_id = job});
+    store.OnEvent(StageSubmitted{.stage_id = job, .job_id = job, .num_tasks = 5});
+    for (int t = 0; t < 5; ++t) {
+      TaskEnd end = SampleTaskEnd(job * 10 + t, job, t == 4 ? kTaskFailed : kTaskSuccess, 10, 100);
+      store.OnEvent(TaskStart{end.task});
+      store.OnEvent(end);
+    }
+    store.OnEvent(StageCompleted{.stage_id = job});
+    store.OnEvent(JobEnd{.job_id = job, .succeeded = true});
+  }
+  store.OnEvent(
+      BlockUpdated{.executor_id = "2", .dataset = 1, .partition = 0, .stored = true, .bytes = 9});
+  store.OnEvent(
+      BlockUpdated{.executor_id = "1", .dataset = 1, .partition = 1, .stored = true, .bytes = 9});
+  store.OnEvent(
+      ExecutorRemoved{.executor_id = "2", .reason = "lost", .failed = true, .time_ms = 5});
+  store.Read([](const AppState& s) {
+    CHECK(s.jobs.size() == 1);  // the last one
+    CHECK(s.jobs.begin()->first == 2);
+    REQUIRE(s.stages.size() == 2);
+    const StageRow& last = s.stages.rbegin()->second;
+    CHECK(last.status == "COMPLETE");
+    CHECK(last.tasks.size() == 3);  // the oldest finished two forgotten...
+    CHECK(last.succeeded_tasks == 4);
+    CHECK(last.failed_tasks == 1);
+    CHECK(last.totals.shuffle_bytes_read() == 400);  // ...but still counted
+    CHECK(last.active_tasks == 0);
+    const ExecutorRow& one = s.executors.at("1");
+    CHECK(one.succeeded_tasks == 12);
+    CHECK(one.failed_tasks == 3);
+    CHECK(one.task_time_ms == 150);
+    CHECK(s.executors.at("2").failed);
+    CHECK_FALSE(s.executors.at("2").active);
+    CHECK(s.ActiveCores() == 2);
+    CHECK(s.blocks.size() == 1);  // the lost executor's block went with it
+    return 0;
+  });
+}
+
+}  // namespace
+}  // namespace kiln::internal
