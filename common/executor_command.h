@@ -36,6 +36,10 @@ struct ExecutorCommand {
 };
 
 inline constexpr std::string_view kExecutorFlag = "--kiln-executor";
+// Where the worker serves the executor's stdout and stderr (http://host:ui-port/logs/
+// <app-id>/executor-<n>), in the executor's environment rather than its argv: a binary
+// built before it ignores it.
+inline constexpr std::string_view kExecutorLogUrlEnv = "KILN_EXECUTOR_LOG_URL";
 
 // The executor's own directory on the worker (stdout, stderr, scratch files).
 std::string ExecutorDir(const std::string& app_dir, int executor_id);

@@ -1,6 +1,6 @@
 #pragma once
-// A small read-only HTTP server for the daemons' status pages and JSON (GET and HEAD),
-// and the client calls the programs and tests make to such pages.
+// A small read-only HTTP server for the status pages and JSON of the daemons and of the
+// driver (GET and HEAD); the client calls to such pages are in http_client.h.
 //
 // The server is one thread with poll(2) and non-blocking sockets, so that slow or idle
 // clients cannot hold it: each connection must send its request within
@@ -9,7 +9,7 @@
 // its connection. Handlers run on the server's thread, one at a time: they must be quick
 // (render from memory). Thread-safe: Start/Stop from any one thread.
 //
-// Not cpp-httplib's server (its client is used below): the one Debian 12 ships (0.11)
+// Not cpp-httplib's server (its client is used in http_client.h): the one Debian 12 ships (0.11)
 // gives each connection a pool thread with a per-read timeout only, no deadline for a
 // whole request and no connection cap, so 32 clients sending a byte now and then kept
 // the pages from answering anyone.
@@ -74,16 +74,5 @@ class HttpServer {
   ScopedFd wake_read_, wake_write_;  // a byte written here ends Loop()
   std::thread thread_;
 };
-
-// GET http://host:port/path with a timeout; returns the body or an error naming the URL.
-absl::StatusOr<std::string> HttpGet(const std::string& host, int port, const std::string& path,
-                                    int timeout_ms = 2000);
-
-// The check behind `kiln-master --health` and `kiln-worker --health` (Docker healthchecks,
-// scripts): GET http://host:ui_port/health, where a daemon answers 200 when it serves and
-// 503 with the reason when it does not. Prints "PROGRAM: healthy (URL)" to stdout, or
-// "PROGRAM: unhealthy: WHY (URL)" to stderr, and returns the exit code: 0 healthy, 1 not.
-// `host` empty or 0.0.0.0 means 127.0.0.1.
-int CheckHealth(std::string_view program, std::string host, int ui_port, int timeout_ms = 2000);
 
 }  // namespace kiln

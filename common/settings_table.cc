@@ -182,6 +182,10 @@ constexpr SettingDef kSettings[] = {
         kApp),
     Def("kiln.files.maxPartitionBytes", T::kBytes, "128m",
         "Largest byte range of an input file read by one text_file partition.", kApp),
+    Def("kiln.history.url", T::kString, "",
+        "Master: http://HOST:PORT of kiln-history; the completed applications on the master's "
+        "page and /json link there (appuiurl). Empty: no link.",
+        kMaster),
     Def("kiln.io.compression.codec", T::kString, "lz4",
         "Compression of shuffle blocks: lz4, zstd or none.", kApp, 0, 0, "lz4|zstd|none"),
     Def("kiln.local.dir", T::kString, "",
@@ -279,6 +283,14 @@ constexpr SettingDef kSettings[] = {
         "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
         "executors (UNAVAILABLE), as a failing shuffle server would.",
         kWorker),
+    Def("kiln.ui.enabled", T::kBool, "true",
+        "Serve the application's UI, REST API (/api/v1) and /metrics from the driver while it "
+        "runs, on kiln.ui.port.",
+        kApp),
+    Def("kiln.ui.port", T::kInt, "4040",
+        "Port of the application's UI; when taken, the next free one of the 16 above it (as "
+        "Spark's). 0 = an ephemeral port. The driver prints the URL at its start.",
+        kApp, 0, 65535),
     Def("kiln.ui.retainedJobs", T::kInt, "1000",
         "Finished jobs the driver remembers for its status (and the doctor); older ones are "
         "forgotten.",

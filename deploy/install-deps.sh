@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build and runtime dependency of Kiln from Debian 12's packages; with
-# --checks, also the tools of the test suite's static checks (clang for the
-# thread-safety analysis, clang-format). Idempotent: packages already present are
+# --checks, also the tools of the test suite's checks (clang for the thread-safety
+# analysis, clang-format, and headless Chromium for the application UI's browser test). Idempotent: packages already present are
 # skipped; apt-get update runs only when something is missing. Run as root (or through
 # sudo).
 set -euo pipefail
@@ -15,7 +15,7 @@ packages=(
 )
 case "${1:-}" in
   "") ;;
-  --checks) packages+=(clang clang-format) ;;
+  --checks) packages+=(clang clang-format chromium) ;;
   *) echo "install-deps: unknown argument '$1' (expected --checks or nothing)" >&2; exit 2 ;;
 esac
 

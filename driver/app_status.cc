@@ -1,6 +1,7 @@
 #include "driver/app_status.h"
 
 #include <algorithm>
+#include <set>
 
 #include "google/protobuf/reflection.h"
 
@@ -20,16 +21,16 @@ const std::vector<const google::protobuf::FieldDescriptor*>& TaskMetricFields() 
   return *fields;
 }
 
-void AddTaskMetrics(const proto::TaskMetrics& m, proto::TaskMetrics* sum) {
+void AddTaskMetrics(const proto::TaskMetrics& m, std::initializer_list<proto::TaskMetrics*> sums) {
   const google::protobuf::Reflection* r = m.GetReflection();
   for (const google::protobuf::FieldDescriptor* f : TaskMetricFields()) {
     const int64_t v = r->GetInt64(m, f);
     if (v == 0) continue;
-    const int64_t before = r->GetInt64(*sum, f);
-    r->SetInt64(sum, f,
-                f->number() == proto::TaskMetrics::kPeakExecutionMemoryFieldNumber
-                    ? std::max(before, v)
-                    : before + v);
+    const bool peak = f->number() == proto::TaskMetrics::kPeakExecutionMemoryFieldNumber;
+    for (proto::TaskMetrics* sum : sums) {
+      const int64_t before = r->GetInt64(*sum, f);
+      r->SetInt64(sum, f, peak ? std::max(before, v) : before + v);
+    }
   }
 }
 
@@ -37,6 +38,32 @@ int AppState::ActiveCores() const {
   int cores = 0;
   for (const auto& [id, e] : executors) cores += e.active ? e.info.cores : 0;
   return cores;
+}
+
+namespace {
+
+template <class Keep>
+AppState::BlockUse SumBlocks(const AppState& s, Keep keep) {
+  AppState::BlockUse use;
+  std::set<int> partitions;
+  for (const auto& [key, b] : s.blocks) {
+    if (!keep(b)) continue;
+    ++use.blocks;
+    partitions.insert(b.partition);
+    (b.disk ? use.disk_bytes : use.memory_bytes) += b.bytes;
+  }
+  use.partitions = static_cast<int>(partitions.size());
+  return use;
+}
+
+}  // namespace
+
+AppState::BlockUse AppState::DatasetBlocks(int dataset) const {
+  return SumBlocks(*this, [&](const BlockRow& b) { return b.dataset == dataset; });
+}
+
+AppState::BlockUse AppState::ExecutorBlocks(const std::string& executor_id) const {
+  return SumBlocks(*this, [&](const BlockRow& b) { return b.executor_id == executor_id; });
 }
 
 void AppStatusStore::OnEvent(const Event& event) {
@@ -77,6 +104,7 @@ void AppStatusStore::ApplyLocked(const Event& event) {
     }
     auto ex = s.executors.find(e->task.executor_id);
     if (ex != s.executors.end()) ++ex->second.active_tasks;
+    ++s.tasks_running;
   } else if (const auto* e = std::get_if<TaskEnd>(&event)) {
     TaskEndedLocked(*e);
   } else if (const auto* e = std::get_if<ExecutorAdded>(&event)) {
@@ -93,6 +121,14 @@ void AppStatusStore::ApplyLocked(const Event& event) {
     it->second.failed = it->second.failed || e->failed;
     for (auto b = s.blocks.begin(); b != s.blocks.end();) {
       b = b->second.executor_id == e->executor_id ? s.blocks.erase(b) : std::next(b);
+    }
+  } else if (const auto* e = std::get_if<DatasetPersisted>(&event)) {
+    s.datasets[e->dataset] = DatasetRow{
+        .name = e->name, .num_partitions = e->num_partitions, .storage_level = e->storage_level};
+  } else if (const auto* e = std::get_if<DatasetUnpersisted>(&event)) {
+    s.datasets.erase(e->dataset);
+    for (auto b = s.blocks.begin(); b != s.blocks.end();) {
+      b = b->second.dataset == e->dataset ? s.blocks.erase(b) : std::next(b);
     }
   } else if (const auto* e = std::get_if<BlockUpdated>(&event)) {
     const auto key = std::make_tuple(e->dataset, e->partition, e->executor_id);
@@ -111,6 +147,12 @@ void AppStatusStore::ApplyLocked(const Event& event) {
 void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   AppState& s = state_;
   const bool ok = e.state == kTaskSuccess;
+  const bool killed = e.state == kTaskKilled;
+  s.tasks_running = std::max<int64_t>(0, s.tasks_running - 1);
+  ++(ok ? s.tasks_succeeded : killed ? s.tasks_killed : s.tasks_failed);
+  proto::TaskMetrics none;  // where the sums of a missing stage or executor go
+  proto::TaskMetrics* stage_totals = &none;
+  proto::TaskMetrics* executor_totals = &none;
   auto stage = s.stages.find({e.task.stage_id, e.task.stage_attempt});
   if (stage != s.stages.end()) {
     StageRow& st = stage->second;
@@ -122,14 +164,8 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
     row.finish_ms = e.finish_ms;
     row.metrics = e.metrics;
     if (was_running) --st.active_tasks;
-    if (ok) {
-      ++st.succeeded_tasks;
-      AddTaskMetrics(e.metrics, &st.totals);
-    } else if (e.state == kTaskKilled) {
-      ++st.killed_tasks;
-    } else {
-      ++st.failed_tasks;
-    }
+    ++(ok ? st.succeeded_tasks : killed ? st.killed_tasks : st.failed_tasks);
+    stage_totals = &st.totals;
     if (limits_.retained_tasks > 0 &&
         st.tasks.size() > static_cast<size_t>(limits_.retained_tasks)) {
       for (auto t = st.tasks.begin(); t != st.tasks.end(); ++t) {
@@ -147,11 +183,12 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
     row.task_time_ms += std::max<int64_t>(0, e.finish_ms - e.task.launch_ms);
     if (ok) {
       ++row.succeeded_tasks;
-      AddTaskMetrics(e.metrics, &row.totals);
-    } else if (e.state != kTaskKilled) {
+    } else if (!killed) {
       ++row.failed_tasks;
     }
+    executor_totals = &row.totals;
   }
+  if (ok) AddTaskMetrics(e.metrics, {&s.totals, stage_totals, executor_totals});
 }
 
 void AppStatusStore::TrimLocked() {

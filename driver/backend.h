@@ -3,6 +3,7 @@
 // in-process executor (local[N]); ClusterBackend registers the application with a
 // master, serves the driver's gRPC service and lets executors connect.
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -54,6 +55,8 @@ struct BackendOptions {
   MasterUrl master;
   std::string app_name;
   TaskScheduler* tasks = nullptr;
+  // The application UI's URL ("" for none), told to the master at registration.
+  std::function<std::string()> ui_url = [] { return std::string(); };
 };
 
 std::unique_ptr<Backend> MakeLocalBackend(BackendOptions options);

@@ -99,6 +99,7 @@ class ClusterBackend final : public Backend {
     const auto binary_size = std::filesystem::file_size(*binary, size_error);
     if (!size_error) request.set_binary_size(static_cast<int64_t>(binary_size));
     request.set_driver_address(driver_address);
+    request.set_ui_url(options_.ui_url());
     if (const char* driver_id = std::getenv(std::string(kDriverIdEnv).c_str())) {
       request.set_driver_id(driver_id);
     }

@@ -103,6 +103,10 @@ Dataset<std::string> Context::text_file(const std::string& path) {
 }
 
 const std::string& Context::app_id() const { return driver_->app_id(); }
+std::string Context::ui_url() {
+  driver_->app_id();  // started
+  return driver_->UiUrl();
+}
 int Context::default_parallelism() { return driver_->DefaultParallelism(); }
 void Context::stop() { driver_->Stop("FINISHED"); }
 internal::JobRunner* Context::runner() { return driver_.get(); }

@@ -88,6 +88,10 @@ class Context {
   // What the job doctor found wrong with the last job (also printed on stderr at its
   // end): skew, spills, partition counts, stragglers, failures. Empty for a healthy job.
   std::vector<JobFinding> last_job_findings() { return runner()->LastJobFindings(); }
+  // http://host:port of the application's UI (jobs, stages, storage, executors,
+  // environment, the job doctor) and REST API; "" with kiln.ui.enabled=false. Starts the
+  // application if it has not started yet.
+  std::string ui_url();
   int default_parallelism();
   // Ends the application now (the destructor does it otherwise).
   void stop();

@@ -289,6 +289,16 @@ DoctorOptions DoctorOptionsFrom(const Config& conf) {
   return o;
 }
 
+DoctorOptions DoctorOptionsFrom(const AppState& app) {
+  Config conf;
+  if (app.app) {
+    for (const auto& s : app.app->settings) {
+      if (s.source != "default") conf.Set(s.key, s.value).IgnoreError();
+    }
+  }
+  return DoctorOptionsFrom(conf);
+}
+
 std::vector<Finding> DiagnoseJob(const AppState& app, int job_id, const DoctorOptions& options) {
   std::vector<Finding> out;
   auto job = app.jobs.find(job_id);

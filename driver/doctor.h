@@ -40,6 +40,8 @@ struct DoctorOptions {
 };
 
 DoctorOptions DoctorOptionsFrom(const Config& conf);
+// The same from the settings an application logged in its ApplicationStart.
+DoctorOptions DoctorOptionsFrom(const AppState& app);
 
 std::vector<Finding> DiagnoseJob(const AppState& app, int job_id, const DoctorOptions& options);
 

@@ -28,16 +28,6 @@ int Usage(const absl::Status& error) {
   return 2;
 }
 
-// The doctor's thresholds as the application set them.
-kiln::Config ConfigOf(const kiln::internal::AppState& app) {
-  kiln::Config conf;
-  if (!app.app) return conf;
-  for (const auto& s : app.app->settings) {
-    if (s.source != "default") conf.Set(s.key, s.value).IgnoreError();
-  }
-  return conf;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -87,7 +77,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::string report = store.Read([&](const AppState& app) {
-    const DoctorOptions options = DoctorOptionsFrom(ConfigOf(app));
+    const DoctorOptions options = DoctorOptionsFrom(app);
     std::string out;
     int jobs = 0, findings = 0;
     for (const auto& [id, job] : app.jobs) {

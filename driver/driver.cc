@@ -13,12 +13,15 @@
 #include <thread>
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/driver_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
+#include "common/ports.h"
 #include "common/strings.h"
 #include "common/units.h"
 #include "runtime/ops_sink.h"
+#include "runtime/storage_level.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::internal {
@@ -39,6 +42,21 @@ bool IsSecretSetting(std::string_view name) {
     if (lower.find(word) != std::string::npos) return true;
   }
   return false;
+}
+
+// Spark's name of the storage level in a cache point's parameters (ops_cache.h).
+std::string StorageLevelName(std::string_view params) {
+  Reader r(params);
+  r.GetVarint();  // the dataset
+  switch (static_cast<StorageLevel>(r.GetVarint())) {
+    case StorageLevel::kMemoryOnly:
+      return "MEMORY_ONLY";
+    case StorageLevel::kMemoryAndDisk:
+      return "MEMORY_AND_DISK";
+    case StorageLevel::kDiskOnly:
+      return "DISK_ONLY";
+  }
+  return "UNKNOWN";
 }
 
 // Attempts of a task: kiln.task.maxFailures on a cluster; in local mode F of
@@ -81,6 +99,7 @@ Driver::Driver(DriverOptions options)
   backend.conf = options_.conf;
   backend.app_name = options_.app_name;
   backend.tasks = &tasks_;
+  backend.ui_url = [this] { return UiUrl(); };
   if (master.ok()) {
     backend.master = *master;
     backend_ = master->local ? MakeLocalBackend(std::move(backend))
@@ -114,6 +133,7 @@ void Driver::EnsureStarted() {
   absl::MutexLock lock(&start_mu_);
   if (started_ || stopped_) return;
   started_ = true;
+  StartUi();  // first: the master learns its URL at registration
   absl::Status started = backend_->Start();
   if (!started.ok()) Fail(std::string(View(started.message())));
   StartEvents();
@@ -121,6 +141,7 @@ void Driver::EnsureStarted() {
   if (options_.announce) {
     std::fprintf(stderr, "kiln-submit: application %s (%s) on %s\n", backend_->app_id().c_str(),
                  options_.app_name.c_str(), options_.conf.GetString("kiln.master").c_str());
+    if (ui_started_) std::fprintf(stderr, "kiln-submit: application UI at %s\n", ui_url_.c_str());
   }
 }
 
@@ -135,6 +156,7 @@ void Driver::Stop(const std::string& final_state) {
   if (allocation_) allocation_->Stop();
   backend_->Stop(final_state);
   StopEvents(final_state);
+  ui_.Stop();
 }
 
 void Driver::StartEvents() {
@@ -165,6 +187,31 @@ void Driver::StartEvents() {
   events_.PostFirst(std::move(start));
   events_.Start();
 }
+
+void Driver::StartUi() {
+  const Config& conf = options_.conf;
+  if (!conf.GetBool("kiln.ui.enabled")) return;
+  std::string host = conf.GetString("kiln.driver.host");
+  if (host.empty()) {
+    absl::StatusOr<MasterUrl> master = ParseMasterUrl(conf.GetString("kiln.master"));
+    char name[256] = {0};
+    host = !master.ok() || master->local || IsLoopbackHost(master->masters.front().host) ||
+                   gethostname(name, sizeof(name) - 1) != 0
+               ? "127.0.0.1"
+               : name;
+  }
+  // Only on loopback when the driver is there: its pages are not behind the secret.
+  absl::StatusOr<int> port = ui_.Start(IsLoopbackHost(host) ? "127.0.0.1" : "0.0.0.0",
+                                       static_cast<int>(conf.GetInt("kiln.ui.port")));
+  if (!port.ok()) {  // the job runs on: the UI is a window on it, not its work
+    spdlog::warn("application UI not started: {}", View(port.status().message()));
+    return;
+  }
+  ui_url_ = StrCat("http://", host, ":", *port);
+  ui_started_ = true;
+}
+
+std::string Driver::UiUrl() const { return ui_started_ ? ui_url_ : ""; }
 
 void Driver::StopEvents(const std::string& final_state) {
   events_.Post(ApplicationEnd{.final_state = final_state, .time_ms = EpochMillis()});
@@ -287,15 +334,26 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
 }
 
 void Driver::Persist(const PlanNode& node, runtime::OpSpec cache_op) {
+  const std::string level = StorageLevelName(cache_op.params);
+  const bool newly = !cache_.CacheOp(node.id).has_value();
   if (!cache_.Persist(node.id, node.num_partitions, std::move(cache_op))) {
     Fail(StrCat("persist: the ", node.name,
                 " dataset is already persisted at another storage "
                 "level; unpersist it first"));
   }
+  if (newly) {
+    events_.Post(DatasetPersisted{.dataset = node.id,
+                                  .name = node.name,
+                                  .num_partitions = node.num_partitions,
+                                  .storage_level = level,
+                                  .time_ms = EpochMillis()});
+  }
 }
 
 void Driver::Unpersist(const PlanNode& node) {
-  if (cache_.Unpersist(node.id)) tasks_.RemoveDataset(node.id);
+  if (!cache_.Unpersist(node.id)) return;
+  tasks_.RemoveDataset(node.id);
+  events_.Post(DatasetUnpersisted{.dataset = node.id, .time_ms = EpochMillis()});
 }
 
 bool Driver::IsPersisted(const PlanNode& node) const { return cache_.CacheOp(node.id).has_value(); }

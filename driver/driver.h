@@ -18,6 +18,7 @@
 #include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
 #include "driver/doctor.h"
+#include "driver/driver_ui.h"
 #include "driver/event_bus.h"
 #include "driver/event_log.h"
 #include "driver/interrupt_handler.h"
@@ -66,6 +67,7 @@ class Driver final : public JobRunner {
   int CachedPartitions(const PlanNode& node) const override;
   std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
   std::vector<JobFinding> LastJobFindings() const override;
+  std::string UiUrl() const override;
   // The application's status as its events built it (jobs, stages, tasks, executors).
   const AppStatusStore& status() const { return status_; }
 
@@ -91,6 +93,8 @@ class Driver final : public JobRunner {
   // Opens the event log (kiln.eventLog.enabled) and starts the bus, the application's
   // start first.
   void StartEvents();
+  // Serves the UI (kiln.ui.enabled) and prints where.
+  void StartUi();
   // Posts the application's end and delivers every event (the log is closed).
   void StopEvents(const std::string& final_state);
   // After a job's end was posted: its events are delivered (and logged), and the job
@@ -102,6 +106,9 @@ class Driver final : public JobRunner {
   AppStatusStore status_;
   EventBus events_;  // after status_, its listener; before the schedulers that post to it
   std::unique_ptr<EventLogWriter> event_log_;
+  DriverUi ui_{&status_, [this] { events_.Flush(); }};
+  std::atomic<bool> ui_started_{false};
+  std::string ui_url_;  // set once, before ui_started_
   TaskScheduler tasks_;
   MapOutputTracker outputs_;
   DagScheduler dag_;

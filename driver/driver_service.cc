@@ -174,6 +174,7 @@ grpc::Status DriverService::Connect(
   info.cores = std::max(1, reg.cores());
   info.worker_id = reg.worker_id();
   info.shuffle_address = reg.shuffle_address();
+  info.log_url = reg.log_url();
   if (!refusal.empty()) {
     spdlog::error("app={} executor={} host={} refused: {}", app_id, info.id, info.host, refusal);
     proto::DriverMessage reply;

@@ -35,7 +35,9 @@ void EventBus::Flush() {
   auto delivered = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return delivered_ >= target || !running_;
   };
+  ++flushing_;
   mu_.Await(absl::Condition(&delivered));
+  --flushing_;
 }
 
 void EventBus::Stop() {
@@ -54,10 +56,14 @@ void EventBus::Run() {
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
-      auto ready = [&]()
-                       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !queue_.empty() || stopping_; };
-      mu_.Await(absl::Condition(&ready));
-      if (queue_.empty()) return;  // stopping, and all delivered
+      auto ready = [&]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return queue_.size() >= kBatch || (flushing_ > 0 && !queue_.empty()) || stopping_;
+      };
+      mu_.AwaitWithTimeout(absl::Condition(&ready), kMaxDelay);
+      if (queue_.empty()) {
+        if (stopping_) return;  // all delivered
+        continue;
+      }
       batch.swap(queue_);
     }
     for (const Event& event : batch) {

@@ -50,9 +50,12 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskAttempt, task_id, stage_id, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskStart, task)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskEnd, task, state, error, finish_ms, metrics)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExecutorAdded, executor_id, host, cores, worker_id,
-                                                time_ms)
+                                                log_url, time_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ExecutorRemoved, executor_id, reason, failed,
                                                 time_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DatasetPersisted, dataset, name, num_partitions,
+                                                storage_level, time_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(DatasetUnpersisted, dataset, time_ms)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(BlockUpdated, executor_id, dataset, partition,
                                                 stored, disk, bytes, time_ms)
 
@@ -60,9 +63,9 @@ namespace {
 
 // In the order of Event's alternatives.
 constexpr std::array<std::string_view, std::variant_size_v<Event>> kNames = {
-    "ApplicationStart", "ApplicationEnd",  "JobStart",    "JobEnd",
-    "StageSubmitted",   "StageCompleted",  "TaskStart",   "TaskEnd",
-    "ExecutorAdded",    "ExecutorRemoved", "BlockUpdated"};
+    "ApplicationStart", "ApplicationEnd",   "JobStart",          "JobEnd",        "StageSubmitted",
+    "StageCompleted",   "TaskStart",        "TaskEnd",           "ExecutorAdded", "ExecutorRemoved",
+    "BlockUpdated",     "DatasetPersisted", "DatasetUnpersisted"};
 
 template <size_t I = 0>
 std::optional<Event> ParseAlternative(std::string_view name, const nlohmann::json& j) {

@@ -111,6 +111,7 @@ struct ExecutorAdded {
   std::string host;
   int cores = 0;
   std::string worker_id;
+  std::string log_url;  // <log_url>/stdout and /stderr on its worker; "" when unknown
   int64_t time_ms = 0;
 };
 
@@ -131,9 +132,22 @@ struct BlockUpdated {
   int64_t time_ms = 0;
 };
 
-using Event =
-    std::variant<ApplicationStart, ApplicationEnd, JobStart, JobEnd, StageSubmitted, StageCompleted,
-                 TaskStart, TaskEnd, ExecutorAdded, ExecutorRemoved, BlockUpdated>;
+// A dataset was persisted (cache/persist) or unpersisted: its blocks are BlockUpdated's.
+struct DatasetPersisted {
+  int dataset = 0;
+  std::string name;  // its operator ("map", "group_by_key", ...)
+  int num_partitions = 0;
+  std::string storage_level;  // MEMORY_ONLY, MEMORY_AND_DISK, DISK_ONLY
+  int64_t time_ms = 0;
+};
+struct DatasetUnpersisted {
+  int dataset = 0;
+  int64_t time_ms = 0;
+};
+
+using Event = std::variant<ApplicationStart, ApplicationEnd, JobStart, JobEnd, StageSubmitted,
+                           StageCompleted, TaskStart, TaskEnd, ExecutorAdded, ExecutorRemoved,
+                           BlockUpdated, DatasetPersisted, DatasetUnpersisted>;
 
 // Receives events on the bus's thread, one at a time, in the order they were posted.
 class EventListener {

@@ -14,6 +14,7 @@ struct ExecutorInfo {
   int cores = 1;
   std::string worker_id;        // "" in local mode
   std::string shuffle_address;  // the worker's shuffle service; "" in local mode
+  std::string log_url;          // where its worker serves its stdout and stderr; "" if none
 };
 
 class ExecutorHandle {

@@ -70,6 +70,8 @@ class JobRunner {
   // The job doctor's findings on the last job that ran (none when kiln.doctor.enabled is
   // false).
   virtual std::vector<JobFinding> LastJobFindings() const = 0;
+  // http://host:port of the application's UI, "" when it has none (kiln.ui.enabled).
+  virtual std::string UiUrl() const = 0;
 };
 
 }  // namespace internal

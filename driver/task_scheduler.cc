@@ -18,6 +18,7 @@ void TaskScheduler::AddExecutor(std::shared_ptr<ExecutorHandle> executor) {
                        .host = info.host,
                        .cores = info.cores,
                        .worker_id = info.worker_id,
+                       .log_url = info.log_url,
                        .time_ms = EpochMillis()});
     pool_.Add(std::move(executor));
     launches = AssignLocked();

@@ -39,6 +39,7 @@ struct ApplicationRequest {
   std::string request_id;      // the same in every retry of one registration; may be empty
   int executor_limit = -1;     // dynamic allocation: executors it may hold; -1 = no limit
   std::string driver_id = {};  // cluster deploy mode: the driver that registered it
+  std::string ui_url = {};     // of the application's UI; "" for none
 };
 
 enum class ExecutorState { kLaunching, kRunning };

@@ -45,6 +45,7 @@ struct AppView {
   std::vector<ExecutorView> executors;  // live (active) or at its end (completed)
   int64_t start_ms = 0;                 // milliseconds since the Unix epoch
   int64_t duration_ms = 0;              // until now (active) or until it ended (completed)
+  std::string ui_url;                   // of its driver's UI (active); "" for none
 };
 
 // A driver run by the cluster (cluster deploy mode).

@@ -43,12 +43,18 @@ void AppTable(std::string* out, const char* title, const std::vector<AppView>& a
                                       a.state,
                                       FormatMillis(a.duration_ms)};
     if (waiting) cells.push_back(a.waiting_reason);
-    Row(&rows, cells);
+    // The driver's UI while the application runs; kiln-history's once it ended.
+    const std::string href = a.ui_url.ends_with("/jobs") ? a.ui_url : a.ui_url + "/";
+    Row(&rows, cells, "td",
+        a.ui_url.empty()
+            ? " "
+            : StrCat("<a href=\"", HtmlEscape(href), "\">", HtmlEscape(a.ui_url), "</a>"));
   }
   StrAppend(out, "<h2>", title, " (", n, ")</h2>\n<table>\n");
   std::vector<std::string> head = {"Application ID",      "Name",      "Cores", "Cores Cap",
                                    "Memory per Executor", "Executors", "State", "Duration"};
   if (waiting) head.push_back("Waiting Because");
+  head.push_back("Application UI");
   Row(out, head, "th");
   StrAppend(out, rows, "</table>\n");
 }

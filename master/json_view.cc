@@ -80,6 +80,7 @@ void WriteApp(std::string* out, const AppView& a, bool active) {
   Array(out, a.executors, [&](const ExecutorView& e) { WriteExecutor(out, e); });
   o.Int("starttime", a.start_ms);
   o.Int("duration", a.duration_ms);
+  o.String("appuiurl", a.ui_url);
 }
 
 // Spark's master JSON names where it has the field.

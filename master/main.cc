@@ -15,6 +15,7 @@
 #include "absl/cleanup/cleanup.h"
 #include "common/background.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"
@@ -72,6 +73,7 @@ int Run(const MasterFlags& flags, const MasterSettings& settings, const sigset_t
 
   MasterOptions options;
   options.spread_out = settings.spread_out;
+  options.history_url = settings.history_url;
   options.max_executor_retries = settings.max_executor_retries;
   options.default_cores = settings.default_cores;
   options.recovery_timeout = settings.recovery_timeout;

@@ -41,6 +41,7 @@ AppView ViewOf(const Application& app, std::chrono::system_clock::time_point end
   }
   v.start_ms = EpochMillis(app.start_wall);
   v.duration_ms = std::max<int64_t>(0, EpochMillis(end) - v.start_ms);
+  v.ui_url = app.request.ui_url;
   return v;
 }
 
@@ -392,7 +393,12 @@ ClusterView Master::Snapshot() const {
     view.active_apps.push_back(std::move(v));
   }
   for (const Application& app : apps_.completed()) {
-    view.completed_apps.push_back(ViewOf(app, app.end_wall));
+    AppView v = ViewOf(app, app.end_wall);
+    // Its driver's UI is gone: the history server's, if there is one, shows it.
+    v.ui_url = options_.history_url.empty()
+                   ? ""
+                   : StrCat(options_.history_url, "/history/", app.id, "/jobs");
+    view.completed_apps.push_back(std::move(v));
   }
   for (const DriverInfo* d : drivers_.ActiveView()) {
     view.active_drivers.push_back(DriverViewLocked(*d));

@@ -39,6 +39,8 @@ struct MasterOptions {
   // kiln.deploy.defaultCores: the cap on cores of applications that set no
   // kiln.cores.max; 0 = none.
   int default_cores = 0;
+  // kiln.history.url: where kiln-history serves completed applications; "" = nowhere.
+  std::string history_url;
   // kiln.deploy.recoveryMode=FILESYSTEM: where the state goes after every change; null
   // = nowhere. Not owned.
   RecoveryStore* store = nullptr;

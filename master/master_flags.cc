@@ -100,6 +100,13 @@ absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char
   out.default_cores =
       static_cast<int>(std::min<int64_t>(config.GetInt("kiln.deploy.defaultCores"), INT_MAX));
   out.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
+  out.history_url = config.GetString("kiln.history.url");
+  while (out.history_url.ends_with("/")) out.history_url.pop_back();
+  if (!out.history_url.empty() && !out.history_url.starts_with("http://") &&
+      !out.history_url.starts_with("https://")) {
+    return absl::InvalidArgumentError(StrCat("setting kiln.history.url='", out.history_url,
+                                             "': expected http://HOST:PORT of kiln-history"));
+  }
   if (config.GetString("kiln.deploy.recoveryMode") == "filesystem") {
     out.recovery_dir = config.GetString("kiln.deploy.recoveryDirectory");
     if (out.recovery_dir.empty()) {

@@ -44,6 +44,7 @@ struct MasterSettings {
   std::string recovery_dir;
   std::chrono::milliseconds recovery_timeout{60000};  // kiln.deploy.recoveryTimeout
   int64_t max_message_bytes = 256 << 20;
+  std::string history_url;       // kiln.history.url, without a trailing '/'
   rpc::Credentials credentials;  // kiln.authenticate, kiln.ssl.*
 };
 absl::StatusOr<MasterSettings> LoadMasterSettings(const MasterFlags& flags, char** environ);

@@ -103,7 +103,8 @@ grpc::Status MasterService::RegisterApplication(grpc::ServerContext*,
                        .user = req->user(),
                        .request_id = req->request_id(),
                        .executor_limit = req->dynamic_allocation() ? req->initial_executors() : -1,
-                       .driver_id = req->driver_id()};
+                       .driver_id = req->driver_id(),
+                       .ui_url = req->ui_url()};
   absl::StatusOr<RegisteredApplication> app =
       req->reclaim_app_id().empty()
           ? master_->RegisterApplication(r)

@@ -156,6 +156,9 @@ int RunExecutorProcess(int argc, const char* const* argv) {
   reg->set_shuffle_address(args->shuffle_address);
   reg->set_pid(static_cast<int>(getpid()));
   reg->set_executor_token(executor_token);
+  if (const char* log_url = std::getenv(std::string(kExecutorLogUrlEnv).c_str())) {
+    reg->set_log_url(log_url);
+  }
   proto::DriverMessage reply;
   if (!stream->Write(hello) || !stream->Read(&reply)) {
     spdlog::error("app={} executor={} cannot reach the driver at {}: {}", args->app_id,

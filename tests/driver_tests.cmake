@@ -21,7 +21,13 @@ kiln_add_test(NAME driver_spill_tests LABEL integration
   SOURCES driver/local_spill_test.cc
   LIBS kiln kiln_test_support)
 
-# The job doctor and the event log on real jobs in local mode.
+# The job doctor, the event log, the application UI and REST API on real jobs in local
+# mode (the UI on an ephemeral port of 127.0.0.1).
 kiln_add_test(NAME driver_doctor_tests LABEL integration
-  SOURCES driver/local_doctor_test.cc
+  SOURCES driver/local_doctor_test.cc driver/local_ui_test.cc driver/history_test.cc
+  LIBS kiln kiln_test_support)
+
+# The application UI in headless Chromium; screenshots in <build>/test-artifacts/ui/.
+kiln_add_test(NAME driver_browser_tests LABEL integration
+  SOURCES driver/browser_test.cc
   LIBS kiln kiln_test_support)

@@ -39,6 +39,7 @@ struct ExecutorLauncherOptions {
   std::string worker_id;
   std::string host;  // advertised host of the worker
   int port = 0;      // the worker's gRPC port (its shuffle service)
+  int ui_port = 0;   // the worker's pages, where executors' logs are served
   // Launches in parallel (binary fetches of different apps): a driver that stalls its
   // download holds one for DriverClientOptions::stall_timeout at most.
   int threads = 8;

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/cli.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/logging.h"
 #include "common/ready_file.h"

@@ -280,6 +280,7 @@ absl::Status Worker::Listen() {
           .worker_id = info_.id,
           .host = options_.host,
           .port = info_.port,
+          .ui_port = info_.ui_port,
           .cgroups = options_.cgroups,
           .executor_credentials = options_.credentials,
           .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},

@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Copies what the Kiln image ships from a build tree into DEST (laid out as /opt/kiln):
-# the daemons, kiln-submit and kiln-doctor, the example programs and their data. Used by the image's
+# the daemons, kiln-submit, kiln-doctor and kiln-history, the example programs and their data. Used by the image's
 # source stage and by deploy/docker-build.sh (which stages a host build).
 #   deploy/docker/stage.sh BUILD_DIR DEST
 #   deploy/docker/stage.sh --targets      (the CMake targets to build first)
 set -euo pipefail
-programs=(kiln-master kiln-worker kiln-submit kiln-doctor wordcount city_report)
+programs=(kiln-master kiln-worker kiln-submit kiln-doctor kiln-history wordcount city_report)
 if [ "${1:-}" = "--targets" ]; then
   echo "${programs[*]}"
   exit 0

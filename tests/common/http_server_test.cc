@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/http_client.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "common/wait.h"

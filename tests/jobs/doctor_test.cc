@@ -7,7 +7,10 @@
 #include <string>
 
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/strings.h"
+#include "common/wait.h"
+#include "tests/jobs/background_submit.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
@@ -70,6 +73,63 @@ TEST_CASE("doctor: a slow worker is named at the job's end and by kiln-doctor fr
   CHECK(no_job.exit_code == 1);
   CHECK(no_job.err == StrCat("kiln-doctor: --job 7: ", log, " has no job 7\n"));
   REQUIRE_OK(CheckClusterIdle(cluster));
+}
+
+TEST_CASE(
+    "ui: a running application's UI is linked from the master, and its executors' logs "
+    "from the UI",
+    "[jobs][ui]") {
+  TempDir dir("kiln-ui-job-");
+  MiniCluster cluster;
+  REQUIRE_OK(cluster.Start());
+  // slow_app with `cached` runs a first job, prints "cached N", then waits for out.go.
+  BackgroundSubmit submit(cluster.master_url(), dir, {dir.Sub("out"), "cached"},
+                          {"KILN_CONF_kiln_ui_port=0"});
+  REQUIRE(
+      WaitFor([&] { return ReadFile(dir.Sub("submit.out")).value_or("").starts_with("cached"); },
+              seconds(60)));
+  const Json state = cluster.MasterState();
+  REQUIRE(state["activeapps"].size() == 1);
+  const Json& app = state["activeapps"][0];
+  const std::string url = app["appuiurl"].get<std::string>();
+  CHECK(ReadFile(dir.Sub("submit.err")).value_or("").find("application UI at " + url) !=
+        std::string::npos);
+  REQUIRE(url.starts_with("http://127.0.0.1:"));
+  const int port = std::stoi(url.substr(url.rfind(':') + 1));
+  absl::StatusOr<std::string> master_page = HttpGet("127.0.0.1", cluster.master_ui_port(), "/");
+  REQUIRE_OK(master_page);
+  CHECK(master_page->find("<a href=\"" + url + "/\">") != std::string::npos);
+
+  const std::string id = app["id"].get<std::string>();
+  absl::StatusOr<std::string> body =
+      HttpGet("127.0.0.1", port, "/api/v1/applications/" + id + "/executors");
+  REQUIRE_OK(body);
+  const Json executors = Json::parse(*body);
+  REQUIRE(executors.size() == 2);
+  for (const Json& e : executors) {
+    INFO(e.dump());
+    CHECK(e["completedTasks"].get<int>() > 0);
+    for (const char* log : {"stdout", "stderr"}) {
+      const std::string link = e["executorLogs"][log].get<std::string>();
+      const std::string rest = link.substr(std::string("http://127.0.0.1:").size());
+      const size_t slash = rest.find('/');
+      CHECK_OK(HttpGet("127.0.0.1", std::stoi(rest.substr(0, slash)), rest.substr(slash)).status());
+    }
+  }
+  absl::StatusOr<std::string> executors_page = HttpGet("127.0.0.1", port, "/executors");
+  REQUIRE_OK(executors_page);
+  CHECK(executors_page->find("/executor-0/stderr\">stderr</a>") != std::string::npos);
+
+  WriteTestFile(dir.Sub("out.go"), "");
+  const auto& exit = submit.Wait(seconds(60));
+  REQUIRE(exit.has_value());
+  INFO("kiln-submit stderr: " << ReadFile(dir.Sub("submit.err")).value_or(""));
+  CHECK(exit->code() == 0);
+  REQUIRE_OK(CheckClusterIdle(cluster));
+  // Ended: the master no longer links a UI that is gone.
+  absl::StatusOr<std::string> after = HttpGet("127.0.0.1", cluster.master_ui_port(), "/");
+  REQUIRE_OK(after);
+  CHECK(after->find("<a href=\"" + url + "/\">") == std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "common/wait.h"

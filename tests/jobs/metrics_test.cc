@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
 #include "tests/jobs/job_util.h"

@@ -12,6 +12,7 @@
 
 #include "common/clients/worker_client.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
 #include "common/rpc_security.h"

@@ -85,7 +85,7 @@ TEST_CASE("json: the document has the documented shape") {
            R"("waitingreason":"",)",
            R"("executors":[{"id":0,"worker":"worker-1","cores":2,"memory":1024},)",
            R"({"id":1,"worker":"worker-1","cores":1,"memory":1024}],)",
-           R"("starttime":1700000000000,"duration":5000})",
+           R"("starttime":1700000000000,"duration":5000,"appuiurl":""})",
            R"({"id":"app-20240101120500-0001","name":"report","cores":0,"memoryperslave":4096,)",
            R"("maxcores":4,"executorlimit":-1,"state":"WAITING",)",
            R"("waitingreason":"needs 4.0 GiB per executor <memory>")",
@@ -158,6 +158,18 @@ TEST_CASE("html: the status page lists workers and applications, escaped") {
       {.id = "driver-1", .state = "RUNNING", .worker_id = "worker-1"});
   CHECK(RenderHtml(with_driver).find("<a href=\"http://10.0.0.1:8081/logs/driver-1/stderr\">") !=
         std::string::npos);
+}
+
+TEST_CASE("html: a running application links its driver's UI, a completed one kiln-history") {
+  ClusterView view = SampleView();
+  view.active_apps[0].ui_url = "http://10.0.0.9:4040";
+  view.completed_apps[0].ui_url = "http://history:18080/history/app-20240101110000-0007/jobs";
+  const std::string html = RenderHtml(view);
+  CHECK(html.find("<a href=\"http://10.0.0.9:4040/\">http://10.0.0.9:4040</a>") !=
+        std::string::npos);
+  CHECK(html.find("<a href=\"http://history:18080/history/app-20240101110000-0007/jobs\">") !=
+        std::string::npos);
+  CHECK(RenderJson(view).find(R"("appuiurl":"http://10.0.0.9:4040")") != std::string::npos);
 }
 
 }  // namespace

@@ -25,8 +25,9 @@ struct MasterFixture {
   int last_granted_cores = -1;
 
   explicit MasterFixture(bool spread_out = true, int retries = 10, int default_cores = 0,
-                         RecoveryStore* store = nullptr) {
+                         RecoveryStore* store = nullptr, std::string history_url = "") {
     MasterOptions o;
+    o.history_url = std::move(history_url);
     o.master_id = "master-test";
     o.spread_out = spread_out;
     o.max_executor_retries = retries;

@@ -87,6 +87,15 @@ TEST_CASE("master settings: sharing and recovery settings") {
   REQUIRE_FALSE(missing.ok());
   CHECK(std::string(missing.status().message()) ==
         "setting kiln.deploy.recoveryDirectory: required with kiln.deploy.recoveryMode=FILESYSTEM");
+  flags.conf = {"kiln.history.url=http://history:18080/"};
+  auto history = LoadMasterSettings(flags, empty_env);
+  REQUIRE(history.ok());
+  CHECK(history->history_url == "http://history:18080");
+  flags.conf = {"kiln.history.url=history:18080"};
+  auto bad_history = LoadMasterSettings(flags, empty_env);
+  REQUIRE_FALSE(bad_history.ok());
+  CHECK(std::string(bad_history.status().message()) ==
+        "setting kiln.history.url='history:18080': expected http://HOST:PORT of kiln-history");
   flags.conf = {"kiln.deploy.recoveryMode=zookeeper"};
   auto unknown = LoadMasterSettings(flags, empty_env);
   REQUIRE_FALSE(unknown.ok());

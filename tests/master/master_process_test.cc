@@ -7,6 +7,7 @@
 
 #include "common/clients/master_client.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/ready_file.h"
 #include "common/strings.h"

@@ -488,5 +488,20 @@ TEST_CASE("master: completed applications are bounded") {
   CHECK(v.active_apps.empty());
 }
 
+TEST_CASE("master: a completed application links kiln-history when kiln.history.url is set") {
+  MasterFixture c(true, 10, 0, nullptr, "http://history:18080");
+  c.AddWorker(1, 2, 4096);
+  const std::string app = c.AddApp(1, 1024, 1);
+  REQUIRE(c.master->UnregisterApplication(app, "FINISHED").ok());
+  const ClusterView v = c.master->Snapshot();
+  REQUIRE(v.completed_apps.size() == 1);
+  CHECK(v.completed_apps[0].ui_url == "http://history:18080/history/" + app + "/jobs");
+  MasterFixture none;
+  none.AddWorker(1, 2, 4096);
+  const std::string other = none.AddApp(1, 1024, 1);
+  REQUIRE(none.master->UnregisterApplication(other, "FINISHED").ok());
+  CHECK(none.master->Snapshot().completed_apps[0].ui_url.empty());
+}
+
 }  // namespace
 }  // namespace kiln::master

@@ -15,6 +15,7 @@
 #include "absl/algorithm/container.h"
 #include "common/check.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/ready_file.h"
 #include "common/status.h"

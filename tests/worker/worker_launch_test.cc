@@ -13,6 +13,7 @@
 #include "absl/synchronization/mutex.h"
 #include "common/clients/worker_client.h"
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/rpc.h"
 #include "common/shuffle_files.h"

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/http_client.h"
 #include "common/http_server.h"
 #include "nlohmann/json.hpp"
 #include "tests/kiln_catch.h"
