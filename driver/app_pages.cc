@@ -48,7 +48,9 @@ class Page {
               "</title>\n<style>body{font-family:sans-serif;margin:1em}table{border-collapse:"
               "collapse;margin-bottom:1em}td,th{border:1px solid #ccc;padding:2px 8px;text-align:"
               "left}nav a{margin-right:1em}.tl{position:relative;height:18px;background:#f4f4f4;"
-              "margin:2px 0}.tl span{position:absolute;top:2px;height:14px;background:#4a8;}"
+              "margin:2px 0}.tl "
+              "span{position:absolute;top:2px;height:14px;background:#4a8;box-sizing:border-box;"
+              "border-left:2px solid #fff}"
               ".tl span.f{background:#d44}.tl span.k{background:#aaa}</style></head><body>\n<nav>");
     if (!o.home.empty()) StrAppend(&html_, Link(o.home, "All applications"));
     for (const char* p : {"jobs", "stages", "storage", "executors", "environment", "doctor"}) {

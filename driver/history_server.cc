@@ -112,16 +112,16 @@ HttpResponse HistoryServer::ListPage() {
                                  HtmlEscape(log.error), "</td></tr>\n")});
       continue;
     }
+    const std::string link = HtmlEscape(id);  // a structured binding cannot be captured
     items.push_back(log.store->Read([&](const AppState& app) {
       const int64_t start = app.app->time_ms;
       const std::string state =
           app.end ? app.end->final_state : "not ended (running, or cut short)";
       return Item{
-          start,
-          StrCat("<tr><td><a href=\"", kHistory, HtmlEscape(id), "/jobs\">", HtmlEscape(id),
-                 "</a></td><td>", HtmlEscape(app.app->app_name), "</td><td>", Time(start),
-                 "</td><td>", app.end ? FormatMillis(app.end->time_ms - start) : "", "</td><td>",
-                 HtmlEscape(app.app->user), "</td><td>", HtmlEscape(state), "</td></tr>\n")};
+          start, StrCat("<tr><td><a href=\"", kHistory, link, "/jobs\">", link, "</a></td><td>",
+                        HtmlEscape(app.app->app_name), "</td><td>", Time(start), "</td><td>",
+                        app.end ? FormatMillis(app.end->time_ms - start) : "", "</td><td>",
+                        HtmlEscape(app.app->user), "</td><td>", HtmlEscape(state), "</td></tr>\n")};
     }));
   }
   std::sort(items.begin(), items.end(),

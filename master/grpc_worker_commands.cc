@@ -29,6 +29,7 @@ absl::Status GrpcWorkerCommands::LaunchExecutor(const WorkerTarget& worker,
   request.set_binary_digest(launch.binary_digest);
   request.set_binary_size(launch.binary_size);
   request.set_executor_token(launch.executor_token);
+  request.set_app_ui_url(launch.app_ui_url);
   request.set_worker_token(worker.token);
   return clients_.Get(worker.address)->LaunchExecutor(request);
 }

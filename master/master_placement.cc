@@ -138,7 +138,8 @@ void Master::ScheduleApplicationLocked(Application& app, Commands* out) {
                               .driver_address = req.driver_address,
                               .binary_digest = req.binary_digest,
                               .binary_size = req.binary_size,
-                              .executor_token = rpc::ExecutorToken(app.token, e.id)};
+                              .executor_token = rpc::ExecutorToken(app.token, e.id),
+                              .app_ui_url = req.ui_url};
     spdlog::info("launching executor app={} executor={} worker={} cores={} memory=\"{}\"", app.id,
                  e.id, w->id, e.cores, FormatMib(e.memory_mb));
     out->push_back(std::move(c));

@@ -38,7 +38,8 @@ std::string EncodeState(const PersistedState& state) {
                            {"binary_size", r.binary_size},
                            {"driver_address", r.driver_address},
                            {"user", r.user},
-                           {"executor_limit", r.executor_limit}});
+                           {"executor_limit", r.executor_limit},
+                           {"ui_url", r.ui_url}});
   }
   for (const PersistedDriver& d : state.drivers) {
     const DriverRequest& r = d.request;
@@ -95,6 +96,7 @@ absl::StatusOr<PersistedState> DecodeState(const std::string& text) {
       r.driver_address = a.at("driver_address").get<std::string>();
       r.user = a.at("user").get<std::string>();
       r.executor_limit = a.at("executor_limit").get<int>();
+      r.ui_url = a.value("ui_url", "");  // absent in files written before the driver's UI
       state.apps.push_back(std::move(app));
     }
     // Absent in files written before cluster deploy mode.

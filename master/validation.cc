@@ -91,6 +91,14 @@ absl::Status ValidateRequest(const ApplicationRequest& r) {
     return bad("driver_id", StrCat("is longer than ", Master::kMaxIdBytes, " bytes"));
   }
   if (std::string why = BadControl(r.driver_id); !why.empty()) return bad("driver_id", why);
+  // Shown as a link on the master's and workers' pages: a URL of this scheme, or nothing.
+  if (!r.ui_url.empty() && !r.ui_url.starts_with("http://") && !r.ui_url.starts_with("https://")) {
+    return bad("ui_url", "is not an http:// or https:// URL");
+  }
+  if (r.ui_url.size() > Master::kMaxIdBytes) {
+    return bad("ui_url", StrCat("is longer than ", Master::kMaxIdBytes, " bytes"));
+  }
+  if (std::string why = BadControl(r.ui_url); !why.empty()) return bad("ui_url", why);
   return absl::OkStatus();
 }
 

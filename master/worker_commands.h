@@ -22,6 +22,7 @@ struct ExecutorLaunch {
   std::string binary_digest;
   int64_t binary_size = 0;
   std::string executor_token = {};  // rpc::ExecutorToken of the application's token
+  std::string app_ui_url = {};      // its driver's UI; "" for none
 };
 
 // A driver to start (cluster deploy mode): LaunchDriverRequest.

@@ -75,7 +75,8 @@ absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& reques
                                  : 0,
        .driver_address = request.driver_address(),
        .host = options_.host,
-       .executor_token = request.executor_token()}));
+       .executor_token = request.executor_token(),
+       .app_ui_url = request.app_ui_url()}));
   launching_[key] = request.binary_digest();
   if (!queue_.Push(request)) {
     launching_.erase(key);

@@ -57,6 +57,7 @@ struct ExecutorSpec {
   std::string driver_address;       // its application's driver
   std::string host;                 // the worker's advertised host, for messages
   std::string executor_token = {};  // from the master; shown to the driver
+  std::string app_ui_url = {};      // its application's UI; "" for none
 };
 
 struct ExecutorView {

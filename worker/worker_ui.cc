@@ -131,9 +131,14 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
              "<th>Executor</th><th>Cores</th><th>Memory</th><th>State</th><th>PID</th>"
              "<th>Logs</th></tr>\n");
   for (const ExecutorView& e : executors) {
-    StrAppend(&out, "<tr><td>", HtmlEscape(e.spec.app_id), "</td><td>", e.spec.executor_id,
-              "</td><td>", e.spec.cores, "</td><td>", FormatMib(e.spec.memory_mb), "</td><td>",
-              StateName(e), "</td><td>", static_cast<int64_t>(e.pid), "</td><td>",
+    // The application's id links its UI on the driver, when it has one.
+    const std::string app = e.spec.app_ui_url.empty()
+                                ? HtmlEscape(e.spec.app_id)
+                                : StrCat("<a href=\"", HtmlEscape(e.spec.app_ui_url), "/\">",
+                                         HtmlEscape(e.spec.app_id), "</a>");
+    StrAppend(&out, "<tr><td>", app, "</td><td>", e.spec.executor_id, "</td><td>", e.spec.cores,
+              "</td><td>", FormatMib(e.spec.memory_mb), "</td><td>", StateName(e), "</td><td>",
+              static_cast<int64_t>(e.pid), "</td><td>",
               ExecutorLogLinks(e.spec.app_id, e.spec.executor_id), "</td></tr>\n");
   }
   StrAppend(&out, "</table>\n<h2>Finished Executors (", finished.size(),

@@ -99,6 +99,13 @@ TEST_CASE(
   absl::StatusOr<std::string> master_page = HttpGet("127.0.0.1", cluster.master_ui_port(), "/");
   REQUIRE_OK(master_page);
   CHECK(master_page->find("<a href=\"" + url + "/\">") != std::string::npos);
+  // So do the workers' pages, on the application's id.
+  for (int ui_port : cluster.worker_ui_ports()) {
+    absl::StatusOr<std::string> worker_page = HttpGet("127.0.0.1", ui_port, "/");
+    REQUIRE_OK(worker_page);
+    CHECK(worker_page->find("<a href=\"" + url + "/\">" + app["id"].get<std::string>() + "</a>") !=
+          std::string::npos);
+  }
 
   const std::string id = app["id"].get<std::string>();
   absl::StatusOr<std::string> body =

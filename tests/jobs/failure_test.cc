@@ -90,6 +90,10 @@ TEST_CASE("jobs: an executor past its memory limit is killed, and the job fails 
   CHECK((cgroup || worker_log.find("executor memory limits: RSS watchdog") != std::string::npos));
   CHECK(message.find(cgroup ? "the kernel killed it at the limit of its memory cgroup"
                             : "when the worker killed it") != std::string::npos);
+  // The job doctor, before the error: memory ran out on the executors.
+  CHECK(r.err.find("kiln doctor: job 0 (count): 1 finding\n  [failures] ") != std::string::npos);
+  CHECK(r.err.find("the job failed (executor-side memory)") != std::string::npos);
+  CHECK(r.err.find("fix: the executors ran out of memory") != std::string::npos);
   REQUIRE_OK(CheckClusterIdle(cluster));
 }
 
@@ -176,6 +180,7 @@ TEST_CASE(
   CHECK(message.find("driver's result memory") != std::string::npos);
   CHECK(message.find("is bigger than kiln.driver.maxResultSize (1.0 MiB)") != std::string::npos);
   CHECK(message.find("take(n)") != std::string::npos);
+  CHECK(r.err.find("the job failed (driver-side memory)") != std::string::npos);
   REQUIRE_OK(CheckClusterIdle(cluster));
   // The same job within the default limit (1g) runs on the same cluster.
   CommandResult ok = Submit(cluster.master_url(), {}, AppPath("failing_app"), {"collect"});

@@ -417,6 +417,15 @@ TEST_CASE("master: bad requests are refused naming the field") {
   r = good;
   r.driver_address = "";
   CHECK_THAT(field_of(r), Catch::Contains("driver_address"));
+  r = good;
+  r.ui_url = "javascript:alert(1)";  // shown as a link: only http(s) URLs
+  CHECK(field_of(r) == "RegisterApplication: ui_url is not an http:// or https:// URL");
+  r = good;
+  r.ui_url = "http://h:4040/\n";
+  CHECK_THAT(field_of(r), Catch::Contains("ui_url"));
+  r = good;
+  r.ui_url = "http://h:4040";
+  CHECK(c.master->RegisterApplication(r).ok());
   CHECK(c.master->RegisterApplication(good).ok());
 
   WorkerRegistration w;
