@@ -3,34 +3,20 @@
 #include <algorithm>
 #include <set>
 
-#include "google/protobuf/reflection.h"
+#include "runtime/task_metrics_fields.h"
 
 namespace kiln::internal {
 
-const std::vector<const google::protobuf::FieldDescriptor*>& TaskMetricFields() {
-  static const auto* fields = [] {
-    auto* out = new std::vector<const google::protobuf::FieldDescriptor*>;
-    const google::protobuf::Descriptor* d = proto::TaskMetrics::descriptor();
-    for (int i = 0; i < d->field_count(); ++i) {
-      if (d->field(i)->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64) {
-        out->push_back(d->field(i));
-      }
-    }
-    return out;
-  }();
-  return *fields;
-}
-
 void AddTaskMetrics(const proto::TaskMetrics& m, std::initializer_list<proto::TaskMetrics*> sums) {
-  const google::protobuf::Reflection* r = m.GetReflection();
-  for (const google::protobuf::FieldDescriptor* f : TaskMetricFields()) {
-    const int64_t v = r->GetInt64(m, f);
-    if (v == 0) continue;
-    const bool peak = f->number() == proto::TaskMetrics::kPeakExecutionMemoryFieldNumber;
-    for (proto::TaskMetrics* sum : sums) {
-      const int64_t before = r->GetInt64(*sum, f);
-      r->SetInt64(sum, f, peak ? std::max(before, v) : before + v);
-    }
+  for (proto::TaskMetrics* sum : sums) {
+#define KILN_ADD_METRIC(name)                                          \
+  if (m.name() != 0) {                                                 \
+    sum->set_##name(std::string_view(#name) == "peak_execution_memory" \
+                        ? std::max(sum->name(), m.name())              \
+                        : sum->name() + m.name());                     \
+  }
+    KILN_TASK_METRICS(KILN_ADD_METRIC)
+#undef KILN_ADD_METRIC
   }
 }
 
@@ -69,6 +55,11 @@ AppState::BlockUse AppState::ExecutorBlocks(const std::string& executor_id) cons
 void AppStatusStore::OnEvent(const Event& event) {
   absl::MutexLock lock(&mu_);
   ApplyLocked(event);
+}
+
+void AppStatusStore::OnEvents(std::span<const Event> events) {
+  absl::MutexLock lock(&mu_);
+  for (const Event& e : events) ApplyLocked(e);
 }
 
 void AppStatusStore::ApplyLocked(const Event& event) {

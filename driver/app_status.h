@@ -23,18 +23,10 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "driver/events.h"
-#include "google/protobuf/descriptor.h"
 
 namespace kiln::internal {
 
-// The int64 fields of proto::TaskMetrics, every figure a task reports, found by
-// reflection: a field added to the message is logged, read back and summed with no
-// other change.
-const std::vector<const google::protobuf::FieldDescriptor*>& TaskMetricFields();
-
 // Adds `m` to each of `sums` field by field; peak_execution_memory keeps the larger.
-// One reflective pass over `m` for all of them: reflection costs about 10 ns a field,
-// and this runs for every task.
 void AddTaskMetrics(const proto::TaskMetrics& m, std::initializer_list<proto::TaskMetrics*> sums);
 
 struct TaskRow {
@@ -126,6 +118,7 @@ class AppStatusStore final : public EventListener {
   explicit AppStatusStore(AppStatusLimits limits = {}) : limits_(limits) {}
 
   void OnEvent(const Event& event) override;
+  void OnEvents(std::span<const Event> events) override;
 
   // Runs `read(const AppState&)` under the store's lock and returns what it returns.
   template <class F>

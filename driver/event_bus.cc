@@ -22,10 +22,21 @@ void EventBus::Post(Event event) {
   ++posted_;
 }
 
+void EventBus::PostAll(std::vector<Event>* events) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (!stopping_) {
+      for (Event& e : *events) queue_.push_back(std::move(e));
+      posted_ += events->size();
+    }
+  }
+  events->clear();
+}
+
 void EventBus::PostFirst(Event event) {
   absl::MutexLock lock(&mu_);
   if (stopping_ || running_) return;
-  queue_.push_front(std::move(event));
+  queue_.insert(queue_.begin(), std::move(event));
   ++posted_;
 }
 
@@ -52,7 +63,7 @@ void EventBus::Stop() {
 }
 
 void EventBus::Run() {
-  std::deque<Event> batch;
+  std::vector<Event> batch;
   for (;;) {
     {
       absl::MutexLock lock(&mu_);
@@ -66,9 +77,7 @@ void EventBus::Run() {
       }
       batch.swap(queue_);
     }
-    for (const Event& event : batch) {
-      for (EventListener* listener : listeners_) listener->OnEvent(event);
-    }
+    for (EventListener* listener : listeners_) listener->OnEvents(batch);
     const uint64_t n = batch.size();
     batch.clear();
     absl::MutexLock lock(&mu_);

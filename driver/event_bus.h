@@ -10,7 +10,6 @@
 // Thread-safe.
 
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -35,6 +34,8 @@ class EventBus {
 
   // Queues the event; a no-op after Stop(). Events posted before Start() wait for it.
   void Post(Event event);
+  // Queues every event of `events`, in order, and clears it: one lock for all of them.
+  void PostAll(std::vector<Event>* events);
   // Before Start() only: puts the event before every one queued so far (the
   // application's start, whose id is known only once the backend has started and may
   // have added executors).
@@ -53,7 +54,7 @@ class EventBus {
 
   std::vector<EventListener*> listeners_;  // fixed once started
   absl::Mutex mu_;
-  std::deque<Event> queue_ ABSL_GUARDED_BY(mu_);
+  std::vector<Event> queue_ ABSL_GUARDED_BY(mu_);
   uint64_t posted_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t delivered_ ABSL_GUARDED_BY(mu_) = 0;
   int flushing_ ABSL_GUARDED_BY(mu_) = 0;  // threads waiting in Flush

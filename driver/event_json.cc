@@ -3,31 +3,27 @@
 #include <array>
 
 #include "common/strings.h"
-#include "driver/app_status.h"
-#include "google/protobuf/descriptor.h"
-#include "google/protobuf/reflection.h"
 #include "nlohmann/json.hpp"
+#include "runtime/task_metrics_fields.h"
 
 namespace kiln::proto {
 
-// Every figure by its field's name; zeros (the default) are left out.
+// Every figure by its field's name; zeros (the default) are left out, and names this
+// version does not know are ignored.
 void to_json(nlohmann::json& j, const TaskMetrics& m) {
   j = nlohmann::json::object();
-  for (const google::protobuf::FieldDescriptor* f : internal::TaskMetricFields()) {
-    const int64_t v = m.GetReflection()->GetInt64(m, f);
-    if (v != 0) j[f->name()] = v;
-  }
+#define KILN_METRIC_TO_JSON(name) \
+  if (m.name() != 0) j[#name] = m.name();
+  KILN_TASK_METRICS(KILN_METRIC_TO_JSON)
+#undef KILN_METRIC_TO_JSON
 }
 
-// Names this version does not know are ignored.
 void from_json(const nlohmann::json& j, TaskMetrics& m) {
   m.Clear();
-  const google::protobuf::Descriptor* d = m.GetDescriptor();
-  for (const auto& [key, value] : j.items()) {
-    const google::protobuf::FieldDescriptor* f = d->FindFieldByName(key);
-    if (f == nullptr || f->cpp_type() != google::protobuf::FieldDescriptor::CPPTYPE_INT64) continue;
-    m.GetReflection()->SetInt64(&m, f, value.get<int64_t>());
-  }
+#define KILN_METRIC_FROM_JSON(name) \
+  if (auto it = j.find(#name); it != j.end()) m.set_##name(it->get<int64_t>());
+  KILN_TASK_METRICS(KILN_METRIC_FROM_JSON)
+#undef KILN_METRIC_FROM_JSON
 }
 
 }  // namespace kiln::proto

@@ -6,6 +6,7 @@
 // doctor. Plain values; times are milliseconds since the Unix epoch.
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <utility>
 #include <variant>
@@ -154,6 +155,10 @@ class EventListener {
  public:
   virtual ~EventListener() = default;
   virtual void OnEvent(const Event& event) = 0;
+  // A batch, as the bus delivers them: a listener that locks per call takes its lock once.
+  virtual void OnEvents(std::span<const Event> events) {
+    for (const Event& e : events) OnEvent(e);
+  }
 };
 
 }  // namespace kiln::internal

@@ -195,6 +195,12 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
 }
 
 TaskScheduler::Launches TaskScheduler::AssignLocked() {
+  Launches launches = AssignTasksLocked();
+  if (!events_out_.empty()) options_.events->PostAll(&events_out_);
+  return launches;
+}
+
+TaskScheduler::Launches TaskScheduler::AssignTasksLocked() {
   if (set_ == nullptr || set_->Done() || !set_->waiting() || pool_.size() == 0) return {};
   std::vector<Launch> launches;
   const proto::StagePlan& plan = set_->set().plan;

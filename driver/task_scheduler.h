@@ -162,7 +162,10 @@ class TaskScheduler {
   static void SendKills(Kills kills);
 
   // Gives queued tasks to free cores; returns the messages to send.
+  // Every locked section that posts events ends with it: it also hands the section's
+  // events to the bus, in one call.
   Launches AssignLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  Launches AssignTasksLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Sends them once every batch assigned before has been sent.
   void SendLaunches(Launches launches) ABSL_LOCKS_EXCLUDED(mu_, send_mu_);
   void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status, Kills* kills)
@@ -170,9 +173,10 @@ class TaskScheduler {
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Posts the end of a running attempt, if there is a bus.
   void PostTaskEnd(const Running& run, std::string_view state, std::string error,
-                   proto::TaskMetrics metrics);
-  void Post(Event event) {
-    if (options_.events != nullptr) options_.events->Post(std::move(event));
+                   proto::TaskMetrics metrics) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Queued until the section's AssignLocked: one bus call per section, not per event.
+  void Post(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (options_.events != nullptr) events_out_.push_back(std::move(event));
   }
 
   const TaskSchedulerOptions options_;
@@ -192,7 +196,8 @@ class TaskScheduler {
   // Failure reasons that came before the executor's stream closed.
   absl::flat_hash_map<std::string, Failure> failed_ ABSL_GUARDED_BY(mu_);
   std::string last_unregistered_failure_ ABSL_GUARDED_BY(mu_);
-  int speculative_launches_ ABSL_GUARDED_BY(mu_) = 0;  // of the task sets that ended
+  int speculative_launches_ ABSL_GUARDED_BY(mu_) = 0;   // of the task sets that ended
+  std::vector<Event> events_out_ ABSL_GUARDED_BY(mu_);  // posted, not yet on the bus
 };
 
 }  // namespace kiln::internal

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "runtime/task_metrics_fields.h"
 
 namespace kiln::runtime {
 
@@ -62,6 +63,10 @@ struct TaskMetrics {
   int64_t output_records = 0;
   int64_t result_bytes = 0;  // the encoded result sent to the driver
 };
+#define KILN_COUNT_METRIC(name) +1
+static_assert(sizeof(TaskMetrics) == sizeof(int64_t) * (0 KILN_TASK_METRICS(KILN_COUNT_METRIC)),
+              "every field of TaskMetrics is listed in KILN_TASK_METRICS (task_metrics_fields.h)");
+#undef KILN_COUNT_METRIC
 
 // A cached block that a task stored on, or evicted from, its executor.
 struct BlockUpdate {

@@ -17,6 +17,7 @@
 #include "runtime/shuffle_reader.h"
 #include "runtime/spill.h"
 #include "runtime/task_memory.h"
+#include "runtime/task_metrics_fields.h"
 
 namespace kiln::runtime {
 namespace {
@@ -145,28 +146,9 @@ std::string EncodeCacheUnit(int partition, std::string_view lineage) {
 }
 
 void MetricsToProto(const TaskMetrics& m, proto::TaskMetrics* out) {
-  out->set_run_nanos(m.run_nanos);
-  out->set_records_read(m.records_read);
-  out->set_records_written(m.records_written);
-  out->set_shuffle_bytes_read(m.shuffle_bytes_read);
-  out->set_shuffle_bytes_written(m.shuffle_bytes_written);
-  out->set_peak_execution_memory(m.peak_execution_memory);
-  out->set_spill_count(m.spill_count);
-  out->set_memory_bytes_spilled(m.memory_bytes_spilled);
-  out->set_disk_bytes_spilled(m.disk_bytes_spilled);
-  out->set_input_bytes(m.input_bytes);
-  out->set_input_read_nanos(m.input_read_nanos);
-  out->set_shuffle_records_read(m.shuffle_records_read);
-  out->set_shuffle_local_bytes(m.shuffle_local_bytes);
-  out->set_shuffle_remote_bytes(m.shuffle_remote_bytes);
-  out->set_shuffle_local_blocks(m.shuffle_local_blocks);
-  out->set_shuffle_remote_blocks(m.shuffle_remote_blocks);
-  out->set_fetch_wait_nanos(m.fetch_wait_nanos);
-  out->set_shuffle_records_written(m.shuffle_records_written);
-  out->set_shuffle_write_nanos(m.shuffle_write_nanos);
-  out->set_output_bytes(m.output_bytes);
-  out->set_output_records(m.output_records);
-  out->set_result_bytes(m.result_bytes);
+#define KILN_COPY_METRIC(name) out->set_##name(m.name);
+  KILN_TASK_METRICS(KILN_COPY_METRIC)
+#undef KILN_COPY_METRIC
 }
 
 namespace {

@@ -11,6 +11,8 @@
 #include "driver/event_bus.h"
 #include "driver/event_json.h"
 #include "driver/event_log.h"
+#include "google/protobuf/descriptor.h"
+#include "runtime/task_metrics_fields.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
 
@@ -76,6 +78,35 @@ TEST_CASE("events: every kind survives JSON and back", "[events]") {
   CHECK(read.metrics.peak_execution_memory() == 99);
   CHECK(read.task.executor_id == "1");
   CHECK(read.error.starts_with("boom "));  // the bad byte replaced, not thrown over
+}
+
+TEST_CASE("events: KILN_TASK_METRICS lists every field of proto::TaskMetrics, in order",
+          "[events]") {
+  std::vector<std::string> listed;
+#define KILN_LIST_METRIC(name) listed.push_back(#name);
+  KILN_TASK_METRICS(KILN_LIST_METRIC)
+#undef KILN_LIST_METRIC
+  std::vector<std::string> fields;
+  const google::protobuf::Descriptor* d = proto::TaskMetrics::descriptor();
+  for (int i = 0; i < d->field_count(); ++i) {
+    CHECK(d->field(i)->cpp_type() == google::protobuf::FieldDescriptor::CPPTYPE_INT64);
+    fields.push_back(d->field(i)->name());
+  }
+  CHECK(listed == fields);
+  // Summing: every field adds up, but the peak, which keeps the larger.
+  proto::TaskMetrics a, b;
+  a.set_shuffle_remote_bytes(5);
+  a.set_peak_execution_memory(7);
+  b.set_shuffle_remote_bytes(6);
+  b.set_peak_execution_memory(3);
+  b.set_result_bytes(1);
+  proto::TaskMetrics sum, other;
+  AddTaskMetrics(a, {&sum});
+  AddTaskMetrics(b, {&sum, &other});
+  CHECK(sum.shuffle_remote_bytes() == 11);
+  CHECK(sum.peak_execution_memory() == 7);
+  CHECK(sum.result_bytes() == 1);
+  CHECK(other.shuffle_remote_bytes() == 6);
 }
 
 TEST_CASE("events: unknown kinds are skipped, bad lines name what is wrong", "[events]") {
