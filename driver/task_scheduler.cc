@@ -196,7 +196,7 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
 
 TaskScheduler::Launches TaskScheduler::AssignLocked() {
   Launches launches = AssignTasksLocked();
-  if (!events_out_.empty()) options_.events->PostAll(&events_out_);
+  PostPendingLocked();
   return launches;
 }
 
@@ -396,6 +396,10 @@ bool TaskScheduler::Decommission(const std::string& executor_id) {
   if (cache_ != nullptr) cache_->RemoveExecutor(executor_id);
   if (set_ != nullptr) set_->ExecutorLost(executor_id);
   spdlog::info("executor={} decommissioned (dynamic allocation)", executor_id);
+  Post(ExecutorRemoved{.executor_id = executor_id,
+                       .reason = "idle: given back (dynamic allocation)",
+                       .time_ms = EpochMillis()});
+  PostPendingLocked();
   return true;
 }
 

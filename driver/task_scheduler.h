@@ -174,6 +174,10 @@ class TaskScheduler {
   // Posts the end of a running attempt, if there is a bus.
   void PostTaskEnd(const Running& run, std::string_view state, std::string error,
                    proto::TaskMetrics metrics) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Hands the queued events to the bus in one call.
+  void PostPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (!events_out_.empty()) options_.events->PostAll(&events_out_);
+  }
   // Queued until the section's AssignLocked: one bus call per section, not per event.
   void Post(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (options_.events != nullptr) events_out_.push_back(std::move(event));

@@ -4,6 +4,8 @@
 
 #include "absl/synchronization/mutex.h"
 #include "common/wait.h"
+#include "driver/app_status.h"
+#include "driver/event_bus.h"
 #include "tests/driver/fake_executor.h"
 #include "tests/kiln_catch.h"
 
@@ -111,6 +113,51 @@ TEST_CASE("task scheduler: a lost executor's tasks run elsewhere", "[scheduler]"
   tasks.OnStatuses("b", {Finished(b->tasks()[1].task_id(), "")});
   CHECK(outcome.get().status.ok());
   CHECK(tasks.TotalCores() == 1);
+}
+
+TEST_CASE("task scheduler: task and executor events reach the bus, a lost attempt's too",
+          "[scheduler][events]") {
+  EventBus bus;
+  AppStatusStore store;
+  bus.AddListener(&store);
+  bus.Start();
+  TaskScheduler tasks({.max_failures = 1, .launch_ahead = 0, .events = &bus});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  auto b = std::make_shared<FakeExecutor>("b", 1);
+  auto c = std::make_shared<FakeExecutor>("c", 1);
+  tasks.AddExecutor(a);
+  tasks.AddExecutor(b);
+  bus.Post(StageSubmitted{.stage_id = 3, .num_tasks = 2});  // as the DAG scheduler does
+  bus.Flush();
+  AsyncRun outcome(tasks, MakeSet(2));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1 && b->tasks().size() == 1; }, 10s));
+  tasks.OnStatuses("b", {FinishedAfter(b->tasks()[0].task_id(), 5ms)});
+  tasks.RemoveExecutor("a", "test");
+  REQUIRE(WaitFor([&] { return b->tasks().size() == 2; }, 10s));
+  tasks.OnStatuses("b", {Finished(b->tasks()[1].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+  tasks.AddExecutor(c);
+  CHECK(tasks.Decommission("c"));  // dynamic allocation gives an idle one back
+  bus.Flush();
+  store.Read([&](const AppState& app) {
+    const StageRow& stage = app.stages.at({3, 0});
+    CHECK(stage.tasks.size() == 3);
+    CHECK(stage.succeeded_tasks == 2);
+    CHECK(stage.failed_tasks == 1);
+    CHECK(stage.active_tasks == 0);
+    CHECK(stage.totals.run_nanos() == 5'000'000);
+    const TaskRow& lost = stage.tasks.at(a->tasks()[0].task_id());
+    CHECK(lost.state == "EXECUTOR_LOST");
+    CHECK(lost.error == "executor a lost: test");
+    CHECK(lost.task.executor_id == "a");
+    CHECK_FALSE(app.executors.at("a").active);
+    CHECK(app.executors.at("b").succeeded_tasks == 2);
+    CHECK_FALSE(app.executors.at("c").active);
+    CHECK(app.executors.at("c").removed_reason == "idle: given back (dynamic allocation)");
+    CHECK(app.tasks_running == 0);
+    return 0;
+  });
+  bus.Stop();
 }
 
 TEST_CASE("task scheduler: a crash report names the one task that counts the failure",
