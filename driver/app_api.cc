@@ -26,9 +26,7 @@ HttpResponse JsonResponse(const Json& j) {
 }
 
 HttpResponse NotFound(std::string_view what) {
-  return HttpResponse{.status = 404,
-                      .content_type = "text/plain; charset=utf-8",
-                      .body = StrCat("unknown: ", what, "\n")};
+  return TextResponse(404, StrCat("unknown: ", what, "\n"));
 }
 
 Json TaskMetricsJson(const proto::TaskMetrics& m) {
@@ -247,15 +245,9 @@ Json EnvironmentJson(const AppState& app) {
 
 }  // namespace
 
-bool ParsePathNumber(std::string_view text, int* out) {
-  if (text.empty() || text.size() > 9) return false;
-  int v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    v = v * 10 + (c - '0');
-  }
-  *out = v;
-  return true;
+HttpResponse TextResponse(int status, std::string body) {
+  return HttpResponse{
+      .status = status, .content_type = "text/plain; charset=utf-8", .body = std::move(body)};
 }
 
 bool SplitApiPath(std::string_view path, std::string* app_id, std::string* rest) {
@@ -306,7 +298,7 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path) {
       return JsonResponse(out);
     }
     int id = 0;
-    if (parts.size() == 2 && ParsePathNumber(parts[1], &id) && app.jobs.contains(id)) {
+    if (parts.size() == 2 && ParseNumber(parts[1], &id) && app.jobs.contains(id)) {
       return JsonResponse(JobJson(app, app.jobs.at(id)));
     }
   } else if (what == "stages") {
@@ -318,7 +310,7 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path) {
       return JsonResponse(out);
     }
     int id = 0, attempt = 0;
-    if (!ParsePathNumber(parts[1], &id)) return NotFound(path);
+    if (!ParseNumber(parts[1], &id)) return NotFound(path);
     if (parts.size() == 2) {  // every attempt of the stage
       Json out = Json::array();
       for (const auto& [key, s] : app.stages) {
@@ -328,7 +320,7 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path) {
       return NotFound(path);
     }
     auto stage =
-        ParsePathNumber(parts[2], &attempt) ? app.stages.find({id, attempt}) : app.stages.end();
+        ParseNumber(parts[2], &attempt) ? app.stages.find({id, attempt}) : app.stages.end();
     if (stage == app.stages.end()) return NotFound(path);
     if (parts.size() == 3) return JsonResponse(StageJson(stage->second, true));
     if (parts.size() == 4 && parts[3] == "taskList") {

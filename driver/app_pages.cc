@@ -15,11 +15,6 @@ namespace {
 
 constexpr size_t kMaxTaskRows = 1000;  // of a stage's task table
 
-std::string Time(int64_t ms) {
-  if (ms <= 0) return "";
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
-
 std::string Bytes(int64_t b) { return b == 0 ? "" : FormatBytes(b); }
 
 void Row(std::string* out, const std::vector<std::string>& html_cells, const char* tag = "td") {
@@ -94,7 +89,7 @@ void StageTable(Page& page, const AppState& app, const std::vector<const StageRo
     const proto::TaskMetrics& m = s->totals;
     std::vector<std::string> cells = {StageLink(page, *s)};
     for (const std::string& text :
-         {StrCat(s->info.job_id), s->info.name, Time(s->info.time_ms),
+         {StrCat(s->info.job_id), s->info.name, FormatUiTime(s->info.time_ms),
           s->completed_ms > 0 ? FormatMillis(StageDuration(*s)) : "",
           StrCat(s->succeeded_tasks, "/", s->info.num_tasks,
                  s->failed_tasks > 0 ? StrCat(" (", s->failed_tasks, " failed)") : ""),
@@ -126,7 +121,7 @@ HttpResponse JobsPage(const AppState& app, const AppUiOptions& o) {
       total += s->second.info.num_tasks;
     }
     Row(&out, {Link(page.Href(StrCat("/jobs/", j.info.job_id)), StrCat(j.info.job_id)),
-               HtmlEscape(j.info.action), Time(j.info.time_ms),
+               HtmlEscape(j.info.action), FormatUiTime(j.info.time_ms),
                j.end_ms > 0 ? FormatMillis(j.end_ms - j.info.time_ms) : "", StrCat(j.stages.size()),
                StrCat(done, "/", total),
                HtmlEscape(j.error.empty() ? j.status : StrCat(j.status, ": ", j.error))});
@@ -275,7 +270,7 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
     Row(&out,
         Cells({StrCat(id), StrCat(t.task.partition),
                StrCat(t.task.attempt, t.task.speculative ? " (speculative)" : ""),
-               t.task.executor_id, t.task.host, t.state, Time(t.task.launch_ms),
+               t.task.executor_id, t.task.host, t.state, FormatUiTime(t.task.launch_ms),
                t.finished() ? FormatMillis(t.duration_ms()) : "",
                FormatMillis(m.fetch_wait_nanos() / 1000000), Bytes(m.input_bytes()),
                m.shuffle_bytes_read() == 0 ? ""
@@ -375,13 +370,12 @@ HttpResponse DoctorPage(const AppState& app, const AppUiOptions& o) {
   return page.Done();
 }
 
-HttpResponse NotFoundPage(std::string_view path) {
-  return HttpResponse{.status = 404,
-                      .content_type = "text/plain; charset=utf-8",
-                      .body = StrCat("no such page: ", path, "\n")};
-}
-
 }  // namespace
+
+std::string FormatUiTime(int64_t epoch_ms) {
+  if (epoch_ms <= 0) return "";
+  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(epoch_ms), absl::UTCTimeZone());
+}
 
 HttpResponse RenderAppPage(const AppState& app, const AppUiOptions& options,
                            std::string_view path) {
@@ -390,13 +384,12 @@ HttpResponse RenderAppPage(const AppState& app, const AppUiOptions& options,
   int id = 0, attempt = 0;
   if (what == "jobs") {
     if (parts.size() <= 1) return JobsPage(app, options);
-    if (parts.size() == 2 && ParsePathNumber(parts[1], &id) && app.jobs.contains(id)) {
+    if (parts.size() == 2 && ParseNumber(parts[1], &id) && app.jobs.contains(id)) {
       return JobPage(app, options, app.jobs.at(id));
     }
   } else if (what == "stages") {
     if (parts.size() == 1) return StagesPage(app, options);
-    if (parts.size() == 3 && ParsePathNumber(parts[1], &id) &&
-        ParsePathNumber(parts[2], &attempt)) {
+    if (parts.size() == 3 && ParseNumber(parts[1], &id) && ParseNumber(parts[2], &attempt)) {
       auto s = app.stages.find({id, attempt});
       if (s != app.stages.end()) return StagePage(app, options, s->second);
     }
@@ -406,7 +399,7 @@ HttpResponse RenderAppPage(const AppState& app, const AppUiOptions& options,
     if (what == "environment") return EnvironmentPage(app, options);
     if (what == "doctor") return DoctorPage(app, options);
   }
-  return NotFoundPage(path);
+  return TextResponse(404, StrCat("no such page: ", path, "\n"));
 }
 
 }  // namespace kiln::internal

@@ -37,8 +37,11 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path);
 // /api/v1/applications: one entry per application.
 std::string ApplicationsJson(const std::vector<const AppState*>& apps);
 
-// A non-negative number in a URL path ("3" of /stages/3/0).
-bool ParsePathNumber(std::string_view text, int* out);
+// "2026-12-04 01:43:25" (UTC), the pages' time.
+std::string FormatUiTime(int64_t epoch_ms);
+
+// A plain-text answer (a 404 naming what is missing).
+HttpResponse TextResponse(int status, std::string body);
 
 // Splits "/api/v1/applications/<id>/rest" into <id> and "/rest"; false when it does not
 // start so.

@@ -6,7 +6,6 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "common/cli.h"
 #include "common/strings.h"
 #include "common/version.h"
@@ -48,7 +47,7 @@ int main(int argc, char** argv) {
     if (arg == "--job") {
       if (i + 1 >= argc) return Usage(MissingValue("--job"));
       const std::string_view value = argv[++i];
-      if (!absl::SimpleAtoi(std::string(value), &only_job) || only_job < 0) {
+      if (!ParseNumber(value, &only_job) || only_job < 0) {
         return Usage(BadFlagValue("--job", value, "expected a job number, 0 or more"));
       }
       continue;

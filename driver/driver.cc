@@ -13,13 +13,13 @@
 #include <thread>
 
 #include "common/clock.h"
-#include "common/codec.h"
 #include "common/driver_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
 #include "common/ports.h"
 #include "common/strings.h"
 #include "common/units.h"
+#include "runtime/ops_cache.h"
 #include "runtime/ops_sink.h"
 #include "runtime/storage_level.h"
 #include "spdlog/spdlog.h"
@@ -42,21 +42,6 @@ bool IsSecretSetting(std::string_view name) {
     if (lower.find(word) != std::string::npos) return true;
   }
   return false;
-}
-
-// Spark's name of the storage level in a cache point's parameters (ops_cache.h).
-std::string StorageLevelName(std::string_view params) {
-  Reader r(params);
-  r.GetVarint();  // the dataset
-  switch (static_cast<StorageLevel>(r.GetVarint())) {
-    case StorageLevel::kMemoryOnly:
-      return "MEMORY_ONLY";
-    case StorageLevel::kMemoryAndDisk:
-      return "MEMORY_AND_DISK";
-    case StorageLevel::kDiskOnly:
-      return "DISK_ONLY";
-  }
-  return "UNKNOWN";
 }
 
 // Attempts of a task: kiln.task.maxFailures on a cluster; in local mode F of
@@ -334,7 +319,9 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
 }
 
 void Driver::Persist(const PlanNode& node, runtime::OpSpec cache_op) {
-  const std::string level = StorageLevelName(cache_op.params);
+  int dataset = 0;
+  StorageLevel level = StorageLevel::kMemoryOnly;
+  runtime::DecodeCachePointParams(cache_op.params, &dataset, &level);
   const bool newly = !cache_.CacheOp(node.id).has_value();
   if (!cache_.Persist(node.id, node.num_partitions, std::move(cache_op))) {
     Fail(StrCat("persist: the ", node.name,
@@ -345,7 +332,7 @@ void Driver::Persist(const PlanNode& node, runtime::OpSpec cache_op) {
     events_.Post(DatasetPersisted{.dataset = node.id,
                                   .name = node.name,
                                   .num_partitions = node.num_partitions,
-                                  .storage_level = level,
+                                  .storage_level = StorageLevelName(level),
                                   .time_ms = EpochMillis()});
   }
 }

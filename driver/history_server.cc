@@ -23,15 +23,6 @@ constexpr std::string_view kHistory = "/history/";
 constexpr AppStatusLimits kUnlimited{
     .retained_jobs = INT32_MAX, .retained_stages = INT32_MAX, .retained_tasks = INT32_MAX};
 
-HttpResponse Text(int status, std::string body) {
-  return HttpResponse{
-      .status = status, .content_type = "text/plain; charset=utf-8", .body = std::move(body)};
-}
-
-std::string Time(int64_t ms) {
-  return absl::FormatTime("%Y-%m-%d %H:%M:%S", absl::FromUnixMillis(ms), absl::UTCTimeZone());
-}
-
 }  // namespace
 
 absl::StatusOr<int> HistoryServer::Start(const std::string& host, int port) {
@@ -118,10 +109,11 @@ HttpResponse HistoryServer::ListPage() {
       const std::string state =
           app.end ? app.end->final_state : "not ended (running, or cut short)";
       return Item{
-          start, StrCat("<tr><td><a href=\"", kHistory, link, "/jobs\">", link, "</a></td><td>",
-                        HtmlEscape(app.app->app_name), "</td><td>", Time(start), "</td><td>",
-                        app.end ? FormatMillis(app.end->time_ms - start) : "", "</td><td>",
-                        HtmlEscape(app.app->user), "</td><td>", HtmlEscape(state), "</td></tr>\n")};
+          start,
+          StrCat("<tr><td><a href=\"", kHistory, link, "/jobs\">", link, "</a></td><td>",
+                 HtmlEscape(app.app->app_name), "</td><td>", FormatUiTime(start), "</td><td>",
+                 app.end ? FormatMillis(app.end->time_ms - start) : "", "</td><td>",
+                 HtmlEscape(app.app->user), "</td><td>", HtmlEscape(state), "</td></tr>\n")};
     }));
   }
   std::sort(items.begin(), items.end(),
@@ -145,7 +137,7 @@ HttpResponse HistoryServer::AppPage(std::string_view rest) {
   const std::string id(rest.substr(0, slash));
   auto it = logs_.find(id);
   if (it == logs_.end() || !it->second.error.empty()) {
-    return Text(404, StrCat("no application ", id, " in ", dir_, "\n"));
+    return TextResponse(404, StrCat("no application ", id, " in ", dir_, "\n"));
   }
   const std::string page(slash == std::string_view::npos ? "" : rest.substr(slash));
   const AppUiOptions options{.base = StrCat(kHistory, id), .home = "/"};
@@ -169,11 +161,11 @@ HttpResponse HistoryServer::ApplicationsApi() {
 HttpResponse HistoryServer::Api(std::string_view rest) {
   std::string id, path;
   if (!SplitApiPath(StrCat("/api/v1/applications/", rest), &id, &path)) {
-    return Text(404, "no application named\n");
+    return TextResponse(404, "no application named\n");
   }
   auto it = logs_.find(id);
   if (it == logs_.end() || !it->second.error.empty()) {
-    return Text(404, StrCat("no such application: ", id, "\n"));
+    return TextResponse(404, StrCat("no such application: ", id, "\n"));
   }
   return it->second.store->Read([&](const AppState& app) { return RenderAppApi(app, path); });
 }

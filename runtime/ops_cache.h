@@ -46,6 +46,17 @@ class CacheBoundary : public SegmentBoundary {
 
 // A cached partition in memory: the records in the batches they arrived in (no
 // reallocation while it grows; replayed batch by batch).
+// The parameters of a cache point (CachePointOp::EncodeParams): its dataset and level;
+// false when they are corrupt.
+inline bool DecodeCachePointParams(std::string_view params, int* dataset, StorageLevel* level) {
+  Reader reader(params);
+  *dataset = static_cast<int>(reader.GetVarint());
+  const uint64_t raw = reader.GetVarint();
+  if (!reader.ok() || raw > static_cast<uint64_t>(StorageLevel::kDiskOnly)) return false;
+  *level = static_cast<StorageLevel>(raw);
+  return true;
+}
+
 template <class T>
 struct CachedBlock {
   std::vector<std::vector<T>> chunks;
@@ -74,14 +85,12 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     return params;
   }
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
-    Reader reader(params);
-    int dataset = static_cast<int>(reader.GetVarint());
-    uint64_t level = reader.GetVarint();
-    if (!reader.ok() || level > static_cast<uint64_t>(StorageLevel::kDiskOnly)) {
+    int dataset = 0;
+    StorageLevel level = StorageLevel::kMemoryOnly;
+    if (!DecodeCachePointParams(params, &dataset, &level)) {
       return absl::DataLossError("cache point: corrupt parameters");
     }
-    return std::unique_ptr<OpBase>(
-        std::make_unique<CachePointOp>(dataset, static_cast<StorageLevel>(level)));
+    return std::unique_ptr<OpBase>(std::make_unique<CachePointOp>(dataset, level));
   }
 
   CachePointOp(int dataset, StorageLevel level) : dataset_(dataset), level_(level) {}

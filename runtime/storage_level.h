@@ -12,4 +12,17 @@ enum class StorageLevel : uint8_t {
   kDiskOnly = 2,       // encoded on the executor's disk
 };
 
+// Spark's name of the level: "MEMORY_ONLY", "MEMORY_AND_DISK", "DISK_ONLY".
+inline const char* StorageLevelName(StorageLevel level) {
+  switch (level) {
+    case StorageLevel::kMemoryOnly:
+      return "MEMORY_ONLY";
+    case StorageLevel::kMemoryAndDisk:
+      return "MEMORY_AND_DISK";
+    case StorageLevel::kDiskOnly:
+      return "DISK_ONLY";
+  }
+  return "UNKNOWN";
+}
+
 }  // namespace kiln

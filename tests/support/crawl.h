@@ -15,14 +15,14 @@ inline std::set<std::string> CrawlLinks(const std::string& start,
                                         const std::function<std::string(const std::string&)>& get) {
   const std::regex href("href=\"(/[^\"]*)\"");
   std::set<std::string> seen;
-  std::vector<std::string> todo = {start};
-  while (!todo.empty()) {
-    const std::string path = todo.back();
-    todo.pop_back();
+  std::vector<std::string> pending = {start};
+  while (!pending.empty()) {
+    const std::string path = pending.back();
+    pending.pop_back();
     if (!seen.insert(path).second) continue;
     const std::string page = get(path);
     for (std::sregex_iterator it(page.begin(), page.end(), href), end; it != end; ++it) {
-      todo.push_back((*it)[1]);
+      pending.push_back((*it)[1]);
     }
   }
   return seen;
