@@ -29,35 +29,33 @@ HttpResponse NotFound(std::string_view what) {
   return TextResponse(404, StrCat("unknown: ", what, "\n"));
 }
 
-Json TaskMetricsJson(const proto::TaskMetrics& m) {
+Json TaskMetricsJson(const runtime::TaskMetrics& m) {
   return Json{
       {"executorDeserializeTime", 0},
       {"executorDeserializeCpuTime", 0},
-      {"executorRunTime", m.run_nanos() / kNanosPerMs},
+      {"executorRunTime", m.run_nanos / kNanosPerMs},
       {"executorCpuTime", 0},
-      {"resultSize", m.result_bytes()},
+      {"resultSize", m.result_bytes},
       {"jvmGcTime", 0},
       {"resultSerializationTime", 0},
-      {"memoryBytesSpilled", m.memory_bytes_spilled()},
-      {"diskBytesSpilled", m.disk_bytes_spilled()},
-      {"peakExecutionMemory", m.peak_execution_memory()},
+      {"memoryBytesSpilled", m.memory_bytes_spilled},
+      {"diskBytesSpilled", m.disk_bytes_spilled},
+      {"peakExecutionMemory", m.peak_execution_memory},
       {"inputMetrics",
-       {{"bytesRead", m.input_bytes()},
-        {"recordsRead", m.records_read() - m.shuffle_records_read()}}},
-      {"outputMetrics",
-       {{"bytesWritten", m.output_bytes()}, {"recordsWritten", m.output_records()}}},
+       {{"bytesRead", m.input_bytes}, {"recordsRead", m.records_read - m.shuffle_records_read}}},
+      {"outputMetrics", {{"bytesWritten", m.output_bytes}, {"recordsWritten", m.output_records}}},
       {"shuffleReadMetrics",
-       {{"remoteBlocksFetched", m.shuffle_remote_blocks()},
-        {"localBlocksFetched", m.shuffle_local_blocks()},
-        {"fetchWaitTime", m.fetch_wait_nanos() / kNanosPerMs},
-        {"remoteBytesRead", m.shuffle_remote_bytes()},
+       {{"remoteBlocksFetched", m.shuffle_remote_blocks},
+        {"localBlocksFetched", m.shuffle_local_blocks},
+        {"fetchWaitTime", m.fetch_wait_nanos / kNanosPerMs},
+        {"remoteBytesRead", m.shuffle_remote_bytes},
         {"remoteBytesReadToDisk", 0},
-        {"localBytesRead", m.shuffle_local_bytes()},
-        {"recordsRead", m.shuffle_records_read()}}},
+        {"localBytesRead", m.shuffle_local_bytes},
+        {"recordsRead", m.shuffle_records_read}}},
       {"shuffleWriteMetrics",
-       {{"bytesWritten", m.shuffle_bytes_written()},
-        {"writeTime", m.shuffle_write_nanos()},
-        {"recordsWritten", m.shuffle_records_written()}}},
+       {{"bytesWritten", m.shuffle_bytes_written},
+        {"writeTime", m.shuffle_write_nanos},
+        {"recordsWritten", m.shuffle_records_written}}},
   };
 }
 
@@ -69,14 +67,13 @@ Json TaskJson(const TaskRow& t) {
             {"launchTime", SparkTime(t.task.launch_ms)},
             {"executorId", t.task.executor_id},
             {"host", t.task.host},
-            {"status", t.state},
+            {"status", TaskStateName(t.state)},
             {"taskLocality", "ANY"},
             {"speculative", t.task.speculative},
             {"accumulatorUpdates", Json::array()}};
   if (t.finished()) {
     j["duration"] = t.duration_ms();
-    j["schedulerDelay"] =
-        std::max<int64_t>(0, t.duration_ms() - t.metrics.run_nanos() / kNanosPerMs);
+    j["schedulerDelay"] = std::max<int64_t>(0, t.duration_ms() - t.metrics.run_nanos / kNanosPerMs);
     j["gettingResultTime"] = 0;
     j["taskMetrics"] = TaskMetricsJson(t.metrics);
   }
@@ -87,9 +84,9 @@ Json TaskJson(const TaskRow& t) {
 std::string StageStatus(const StageRow& s) { return s.status; }
 
 Json StageJson(const StageRow& s, bool with_tasks) {
-  const proto::TaskMetrics& m = s.totals;
+  const runtime::TaskMetrics& m = s.totals;
   int64_t first_launch = 0;
-  for (const auto& [id, t] : s.tasks) {
+  for (const TaskRow& t : s.tasks) {
     if (first_launch == 0 || t.task.launch_ms < first_launch) first_launch = t.task.launch_ms;
   }
   Json j = {{"status", StageStatus(s)},
@@ -108,25 +105,25 @@ Json StageJson(const StageRow& s, bool with_tasks) {
   const Json metrics = TaskMetricsJson(m);
   j["executorRunTime"] = metrics["executorRunTime"];
   j["executorCpuTime"] = 0;
-  j["resultSize"] = m.result_bytes();
+  j["resultSize"] = m.result_bytes;
   j["jvmGcTime"] = 0;
-  j["memoryBytesSpilled"] = m.memory_bytes_spilled();
-  j["diskBytesSpilled"] = m.disk_bytes_spilled();
-  j["peakExecutionMemory"] = m.peak_execution_memory();
-  j["inputBytes"] = m.input_bytes();
+  j["memoryBytesSpilled"] = m.memory_bytes_spilled;
+  j["diskBytesSpilled"] = m.disk_bytes_spilled;
+  j["peakExecutionMemory"] = m.peak_execution_memory;
+  j["inputBytes"] = m.input_bytes;
   j["inputRecords"] = metrics["inputMetrics"]["recordsRead"];
-  j["outputBytes"] = m.output_bytes();
-  j["outputRecords"] = m.output_records();
-  j["shuffleRemoteBlocksFetched"] = m.shuffle_remote_blocks();
-  j["shuffleLocalBlocksFetched"] = m.shuffle_local_blocks();
-  j["shuffleFetchWaitTime"] = m.fetch_wait_nanos() / kNanosPerMs;
-  j["shuffleRemoteBytesRead"] = m.shuffle_remote_bytes();
-  j["shuffleLocalBytesRead"] = m.shuffle_local_bytes();
-  j["shuffleReadBytes"] = m.shuffle_bytes_read();
-  j["shuffleReadRecords"] = m.shuffle_records_read();
-  j["shuffleWriteBytes"] = m.shuffle_bytes_written();
-  j["shuffleWriteTime"] = m.shuffle_write_nanos();
-  j["shuffleWriteRecords"] = m.shuffle_records_written();
+  j["outputBytes"] = m.output_bytes;
+  j["outputRecords"] = m.output_records;
+  j["shuffleRemoteBlocksFetched"] = m.shuffle_remote_blocks;
+  j["shuffleLocalBlocksFetched"] = m.shuffle_local_blocks;
+  j["shuffleFetchWaitTime"] = m.fetch_wait_nanos / kNanosPerMs;
+  j["shuffleRemoteBytesRead"] = m.shuffle_remote_bytes;
+  j["shuffleLocalBytesRead"] = m.shuffle_local_bytes;
+  j["shuffleReadBytes"] = m.shuffle_bytes_read;
+  j["shuffleReadRecords"] = m.shuffle_records_read;
+  j["shuffleWriteBytes"] = m.shuffle_bytes_written;
+  j["shuffleWriteTime"] = m.shuffle_write_nanos;
+  j["shuffleWriteRecords"] = m.shuffle_records_written;
   j["name"] = s.info.name;
   j["details"] = "";
   j["schedulingPool"] = "default";
@@ -134,7 +131,7 @@ Json StageJson(const StageRow& s, bool with_tasks) {
   j["accumulatorUpdates"] = Json::array();
   if (with_tasks) {
     Json tasks = Json::object();
-    for (const auto& [id, t] : s.tasks) tasks[std::to_string(id)] = TaskJson(t);
+    for (const TaskRow& t : s.tasks) tasks[std::to_string(t.task.task_id)] = TaskJson(t);
     j["tasks"] = std::move(tasks);
   }
   return j;
@@ -196,9 +193,9 @@ Json ExecutorJson(const AppState& app, const ExecutorRow& e) {
             {"totalTasks", e.active_tasks + e.failed_tasks + e.succeeded_tasks},
             {"totalDuration", e.task_time_ms},
             {"totalGCTime", 0},
-            {"totalInputBytes", e.totals.input_bytes()},
-            {"totalShuffleRead", e.totals.shuffle_bytes_read()},
-            {"totalShuffleWrite", e.totals.shuffle_bytes_written()},
+            {"totalInputBytes", e.totals.input_bytes},
+            {"totalShuffleRead", e.totals.shuffle_bytes_read},
+            {"totalShuffleWrite", e.totals.shuffle_bytes_written},
             {"isBlacklisted", false},
             {"isExcluded", false},
             {"maxMemory", 0},
@@ -325,7 +322,7 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path) {
     if (parts.size() == 3) return JsonResponse(StageJson(stage->second, true));
     if (parts.size() == 4 && parts[3] == "taskList") {
       Json out = Json::array();
-      for (const auto& [tid, t] : stage->second.tasks) out.push_back(TaskJson(t));
+      for (const TaskRow& t : stage->second.tasks) out.push_back(TaskJson(t));
       return JsonResponse(out);
     }
   } else if ((what == "executors" || what == "allexecutors") && parts.size() == 1) {

@@ -86,16 +86,16 @@ void StageTable(Page& page, const AppState& app, const std::vector<const StageRo
        "Shuffle Read", "Shuffle Write", "Spill (Memory)", "Spill (Disk)", "Status"},
       "th");
   for (const StageRow* s : stages) {
-    const proto::TaskMetrics& m = s->totals;
+    const runtime::TaskMetrics& m = s->totals;
     std::vector<std::string> cells = {StageLink(page, *s)};
     for (const std::string& text :
          {StrCat(s->info.job_id), s->info.name, FormatUiTime(s->info.time_ms),
           s->completed_ms > 0 ? FormatMillis(StageDuration(*s)) : "",
           StrCat(s->succeeded_tasks, "/", s->info.num_tasks,
                  s->failed_tasks > 0 ? StrCat(" (", s->failed_tasks, " failed)") : ""),
-          Bytes(m.input_bytes()), Bytes(m.output_bytes()), Bytes(m.shuffle_bytes_read()),
-          Bytes(m.shuffle_bytes_written()), Bytes(m.memory_bytes_spilled()),
-          Bytes(m.disk_bytes_spilled()), s->status}) {
+          Bytes(m.input_bytes), Bytes(m.output_bytes), Bytes(m.shuffle_bytes_read),
+          Bytes(m.shuffle_bytes_written), Bytes(m.memory_bytes_spilled),
+          Bytes(m.disk_bytes_spilled), s->status}) {
       cells.push_back(HtmlEscape(text));
     }
     Row(&out, cells);
@@ -171,26 +171,26 @@ std::vector<std::string> Quantiles(std::vector<int64_t> values, Format format) {
 
 void Timeline(Page& page, const StageRow& s) {
   int64_t start = INT64_MAX, end = 0;
-  for (const auto& [id, t] : s.tasks) {
+  for (const TaskRow& t : s.tasks) {
     start = std::min(start, t.task.launch_ms);
     end = std::max(end, t.finished() ? t.finish_ms : t.task.launch_ms);
   }
   if (s.tasks.empty()) return;
   const double span = static_cast<double>(std::max<int64_t>(end - start, 1));
   std::map<std::string, std::string> rows;  // by executor
-  for (const auto& [id, t] : s.tasks) {
+  for (const TaskRow& t : s.tasks) {
     const double left = 100.0 * static_cast<double>(t.task.launch_ms - start) / span;
     const double width =
         std::max(0.2, 100.0 * static_cast<double>(std::max<int64_t>(t.duration_ms(), 1)) / span);
-    const char* cls = t.state == kTaskSuccess || !t.finished() ? ""
-                      : t.state == kTaskKilled                 ? " class=\"k\""
-                                                               : " class=\"f\"";
-    StrAppend(
-        &rows[t.task.executor_id], "<span", cls, " style=\"left:", left,
-        "%;width:", std::min(width, 100.0 - left), "%\" title=\"",
-        HtmlEscape(StrCat("task ", t.task.task_id, " (partition ", t.task.partition, ", attempt ",
-                          t.task.attempt, "): ", t.state, ", ", FormatMillis(t.duration_ms()))),
-        "\"></span>");
+    const char* cls = t.state == TaskState::kSuccess || !t.finished() ? ""
+                      : t.state == TaskState::kKilled                 ? " class=\"k\""
+                                                                      : " class=\"f\"";
+    StrAppend(&rows[t.task.executor_id], "<span", cls, " style=\"left:", left,
+              "%;width:", std::min(width, 100.0 - left), "%\" title=\"",
+              HtmlEscape(StrCat("task ", t.task.task_id, " (partition ", t.task.partition,
+                                ", attempt ", t.task.attempt, "): ", TaskStateName(t.state), ", ",
+                                FormatMillis(t.duration_ms()))),
+              "\"></span>");
   }
   StrAppend(&page.html(), "<h2>Timeline (", FormatMillis(end - start), ")</h2>\n<table>\n");
   for (const auto& [executor, spans] : rows) {
@@ -211,8 +211,8 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
                 : StrCat(", reads a ", s.info.read_partitioning, "-partitioned shuffle"),
             s.failure.empty() ? "" : StrCat(": ", HtmlEscape(s.failure)), "</p>\n");
   std::vector<const TaskRow*> done;
-  for (const auto& [id, t] : s.tasks) {
-    if (t.state == kTaskSuccess) done.push_back(&t);
+  for (const TaskRow& t : s.tasks) {
+    if (t.state == TaskState::kSuccess) done.push_back(&t);
   }
   auto column = [&](auto get) {
     std::vector<int64_t> v;
@@ -230,23 +230,21 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
   const std::vector<Line> lines = {
       {"Duration", Quantiles(column([](const TaskRow& t) { return t.duration_ms(); }), ms)},
       {"Run time",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.run_nanos() / 1000000; }), ms)},
-      {"Input", Quantiles(column([](const TaskRow& t) { return t.metrics.input_bytes(); }), bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.run_nanos / 1000000; }), ms)},
+      {"Input", Quantiles(column([](const TaskRow& t) { return t.metrics.input_bytes; }), bytes)},
       {"Shuffle read",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_read(); }), bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_read; }), bytes)},
       {"Shuffle fetch wait",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.fetch_wait_nanos() / 1000000; }),
+       Quantiles(column([](const TaskRow& t) { return t.metrics.fetch_wait_nanos / 1000000; }),
                  ms)},
       {"Shuffle write",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_written(); }),
-                 bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_written; }), bytes)},
       {"Spill (memory)",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.memory_bytes_spilled(); }), bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.memory_bytes_spilled; }), bytes)},
       {"Spill (disk)",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.disk_bytes_spilled(); }), bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.disk_bytes_spilled; }), bytes)},
       {"Peak execution memory",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.peak_execution_memory(); }),
-                 bytes)},
+       Quantiles(column([](const TaskRow& t) { return t.metrics.peak_execution_memory; }), bytes)},
   };
   for (const Line& l : lines) {
     std::vector<std::string> cells = {l.name};
@@ -264,22 +262,22 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
        "Spill (Memory / Disk)", "Error"},
       "th");
   size_t n = 0;
-  for (const auto& [id, t] : s.tasks) {
+  for (const TaskRow& t : s.tasks) {
     if (++n > kMaxTaskRows) break;
-    const proto::TaskMetrics& m = t.metrics;
+    const runtime::TaskMetrics& m = t.metrics;
     Row(&out,
-        Cells({StrCat(id), StrCat(t.task.partition),
+        Cells({StrCat(t.task.task_id), StrCat(t.task.partition),
                StrCat(t.task.attempt, t.task.speculative ? " (speculative)" : ""),
-               t.task.executor_id, t.task.host, t.state, FormatUiTime(t.task.launch_ms),
-               t.finished() ? FormatMillis(t.duration_ms()) : "",
-               FormatMillis(m.fetch_wait_nanos() / 1000000), Bytes(m.input_bytes()),
-               m.shuffle_bytes_read() == 0 ? ""
-                                           : StrCat(FormatBytes(m.shuffle_local_bytes()), " / ",
-                                                    FormatBytes(m.shuffle_remote_bytes())),
-               Bytes(m.shuffle_bytes_written()),
-               m.memory_bytes_spilled() == 0
+               t.task.executor_id, t.task.host, std::string(TaskStateName(t.state)),
+               FormatUiTime(t.task.launch_ms), t.finished() ? FormatMillis(t.duration_ms()) : "",
+               FormatMillis(m.fetch_wait_nanos / 1000000), Bytes(m.input_bytes),
+               m.shuffle_bytes_read == 0 ? ""
+                                         : StrCat(FormatBytes(m.shuffle_local_bytes), " / ",
+                                                  FormatBytes(m.shuffle_remote_bytes)),
+               Bytes(m.shuffle_bytes_written),
+               m.memory_bytes_spilled == 0
                    ? ""
-                   : StrCat(Bytes(m.memory_bytes_spilled()), " / ", Bytes(m.disk_bytes_spilled())),
+                   : StrCat(Bytes(m.memory_bytes_spilled), " / ", Bytes(m.disk_bytes_spilled)),
                t.error}));
   }
   out += "</table>\n";
@@ -330,9 +328,9 @@ HttpResponse ExecutorsPage(const AppState& app, const AppUiOptions& o) {
     std::vector<std::string> cells =
         Cells({id, e.info.host, e.active ? "Active" : (e.failed ? "Failed" : "Removed"),
                StrCat(e.info.cores), StrCat(e.active_tasks), StrCat(e.failed_tasks),
-               StrCat(e.succeeded_tasks), FormatMillis(e.task_time_ms),
-               Bytes(e.totals.input_bytes()), Bytes(e.totals.shuffle_bytes_read()),
-               Bytes(e.totals.shuffle_bytes_written()), Bytes(storage)});
+               StrCat(e.succeeded_tasks), FormatMillis(e.task_time_ms), Bytes(e.totals.input_bytes),
+               Bytes(e.totals.shuffle_bytes_read), Bytes(e.totals.shuffle_bytes_written),
+               Bytes(storage)});
     cells.push_back(logs);
     cells.push_back(HtmlEscape(e.removed_reason));
     Row(&out, cells);

@@ -3,21 +3,28 @@
 #include <algorithm>
 #include <set>
 
-#include "runtime/task_metrics_fields.h"
-
 namespace kiln::internal {
 
-void AddTaskMetrics(const proto::TaskMetrics& m, std::initializer_list<proto::TaskMetrics*> sums) {
-  for (proto::TaskMetrics* sum : sums) {
-#define KILN_ADD_METRIC(name)                                          \
-  if (m.name() != 0) {                                                 \
-    sum->set_##name(std::string_view(#name) == "peak_execution_memory" \
-                        ? std::max(sum->name(), m.name())              \
-                        : sum->name() + m.name());                     \
-  }
-    KILN_TASK_METRICS(KILN_ADD_METRIC)
-#undef KILN_ADD_METRIC
-  }
+namespace {
+
+// Where a task's row is, or would go, in its stage's launch order.
+template <class Rows>
+auto TaskPosition(Rows& rows, int64_t task_id) {
+  if (!rows.empty() && rows.back().task.task_id < task_id) return rows.end();  // the usual
+  return std::lower_bound(rows.begin(), rows.end(), task_id,
+                          [](const TaskRow& row, int64_t id) { return row.task.task_id < id; });
+}
+
+}  // namespace
+
+const TaskRow* StageRow::FindTask(int64_t task_id) const {
+  auto it = TaskPosition(tasks, task_id);
+  return it != tasks.end() && it->task.task_id == task_id ? &*it : nullptr;
+}
+
+TaskRow* StageRow::FindTask(int64_t task_id) {
+  auto it = TaskPosition(tasks, task_id);
+  return it != tasks.end() && it->task.task_id == task_id ? &*it : nullptr;
 }
 
 int AppState::ActiveCores() const {
@@ -79,6 +86,10 @@ void AppStatusStore::ApplyLocked(const Event& event) {
   } else if (const auto* e = std::get_if<StageSubmitted>(&event)) {
     StageRow& stage = s.stages[{e->stage_id, e->attempt}];
     stage.info = *e;
+    // Its tasks' rows, launched in order: room for them once, not a move per growth.
+    int64_t room = std::max(e->num_tasks, 0);
+    if (limits_.retained_tasks > 0) room = std::min<int64_t>(room, limits_.retained_tasks + 1LL);
+    stage.tasks.reserve(static_cast<size_t>(room));
     auto job = s.jobs.find(e->job_id);
     if (job != s.jobs.end()) job->second.stages.emplace_back(e->stage_id, e->attempt);
   } else if (const auto* e = std::get_if<StageCompleted>(&event)) {
@@ -88,14 +99,7 @@ void AppStatusStore::ApplyLocked(const Event& event) {
     it->second.failure = e->failure;
     it->second.completed_ms = e->time_ms;
   } else if (const auto* e = std::get_if<TaskStart>(&event)) {
-    auto it = s.stages.find({e->task.stage_id, e->task.stage_attempt});
-    if (it != s.stages.end()) {
-      it->second.tasks[e->task.task_id].task = e->task;
-      ++it->second.active_tasks;
-    }
-    auto ex = s.executors.find(e->task.executor_id);
-    if (ex != s.executors.end()) ++ex->second.active_tasks;
-    ++s.tasks_running;
+    TaskStartedLocked(*e);
   } else if (const auto* e = std::get_if<TaskEnd>(&event)) {
     TaskEndedLocked(*e);
   } else if (const auto* e = std::get_if<ExecutorAdded>(&event)) {
@@ -135,51 +139,89 @@ void AppStatusStore::ApplyLocked(const Event& event) {
   }
 }
 
+void AppStatusStore::TaskStartedLocked(const TaskStart& e) {
+  AppState& s = state_;
+  ++s.tasks_running;
+  if (ExecutorRow* ex = FindExecutorLocked(e.task.executor_id)) ++ex->active_tasks;
+  StageRow* stage = FindStageLocked(e.task.stage_id, e.task.stage_attempt);
+  if (stage == nullptr) return;
+  StageRow& st = *stage;
+  ++st.active_tasks;
+  auto at = TaskPosition(st.tasks, e.task.task_id);
+  if (at != st.tasks.end() && at->task.task_id == e.task.task_id) {
+    at->task = e.task;  // started twice (a replayed log): the later start stands
+    return;
+  }
+  if (at == st.tasks.end()) {
+    st.tasks.emplace_back().task = e.task;
+  } else {
+    st.tasks.insert(at, TaskRow{.task = e.task});
+  }
+  TrimTasks(st);
+}
+
 void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   AppState& s = state_;
-  const bool ok = e.state == kTaskSuccess;
-  const bool killed = e.state == kTaskKilled;
+  const bool ok = e.state == TaskState::kSuccess;
+  const bool killed = e.state == TaskState::kKilled;
   s.tasks_running = std::max<int64_t>(0, s.tasks_running - 1);
   ++(ok ? s.tasks_succeeded : killed ? s.tasks_killed : s.tasks_failed);
-  proto::TaskMetrics none;  // where the sums of a missing stage or executor go
-  proto::TaskMetrics* stage_totals = &none;
-  proto::TaskMetrics* executor_totals = &none;
-  auto stage = s.stages.find({e.task.stage_id, e.task.stage_attempt});
-  if (stage != s.stages.end()) {
-    StageRow& st = stage->second;
-    TaskRow& row = st.tasks[e.task.task_id];
-    const bool was_running = !row.finished() && row.task.task_id == e.task.task_id;
-    row.task = e.task;
+  if (ok) runtime::AddTaskMetrics(e.metrics, &s.totals);
+  if (StageRow* stage = FindStageLocked(e.task.stage_id, e.task.stage_attempt)) {
+    StageRow& st = *stage;
+    auto at = TaskPosition(st.tasks, e.task.task_id);
+    const bool known = at != st.tasks.end() && at->task.task_id == e.task.task_id;
+    if (!known) at = st.tasks.insert(at, TaskRow{});  // its start was not seen
+    TaskRow& row = *at;
+    if (known && !row.finished()) --st.active_tasks;
+    if (!known) row.task = e.task;  // else it is the attempt its start recorded
     row.state = e.state;
     row.error = e.error;
     row.finish_ms = e.finish_ms;
     row.metrics = e.metrics;
-    if (was_running) --st.active_tasks;
     ++(ok ? st.succeeded_tasks : killed ? st.killed_tasks : st.failed_tasks);
-    stage_totals = &st.totals;
-    if (limits_.retained_tasks > 0 &&
-        st.tasks.size() > static_cast<size_t>(limits_.retained_tasks)) {
-      for (auto t = st.tasks.begin(); t != st.tasks.end(); ++t) {
-        if (t->second.finished()) {
-          st.tasks.erase(t);
-          break;
-        }
-      }
-    }
+    if (ok) runtime::AddTaskMetrics(e.metrics, &st.totals);
+    if (!known) TrimTasks(st);
   }
-  auto ex = s.executors.find(e.task.executor_id);
-  if (ex != s.executors.end()) {
-    ExecutorRow& row = ex->second;
+  if (ExecutorRow* ex = FindExecutorLocked(e.task.executor_id)) {
+    ExecutorRow& row = *ex;
     row.active_tasks = std::max(0, row.active_tasks - 1);
     row.task_time_ms += std::max<int64_t>(0, e.finish_ms - e.task.launch_ms);
     if (ok) {
       ++row.succeeded_tasks;
+      runtime::AddTaskMetrics(e.metrics, &row.totals);
     } else if (!killed) {
       ++row.failed_tasks;
     }
-    executor_totals = &row.totals;
   }
-  if (ok) AddTaskMetrics(e.metrics, {&s.totals, stage_totals, executor_totals});
+}
+
+StageRow* AppStatusStore::FindStageLocked(int stage_id, int attempt) {
+  const std::pair<int, int> key(stage_id, attempt);
+  if (last_stage_ != nullptr && last_stage_key_ == key) return last_stage_;
+  auto it = state_.stages.find(key);
+  if (it == state_.stages.end()) return nullptr;
+  last_stage_key_ = key;
+  last_stage_ = &it->second;
+  return last_stage_;
+}
+
+ExecutorRow* AppStatusStore::FindExecutorLocked(const std::string& id) {
+  auto it = state_.executors.find(id);
+  return it == state_.executors.end() ? nullptr : &it->second;
+}
+
+void AppStatusStore::TrimTasks(StageRow& st) const {
+  const auto limit = static_cast<size_t>(limits_.retained_tasks);
+  if (limits_.retained_tasks <= 0 || st.tasks.size() <= limit) return;
+  // Spark's AppStatusListener: a tenth of the limit at a time, so that trimming a long
+  // stage costs a pass over its rows every limit/10 tasks, not one per task.
+  size_t drop = std::max(st.tasks.size() - limit, limit / 10);
+  std::erase_if(st.tasks, [&](const TaskRow& row) {
+    if (drop == 0 || !row.finished()) return false;
+    --drop;
+    return true;
+  });
 }
 
 void AppStatusStore::TrimLocked() {
@@ -203,6 +245,7 @@ void AppStatusStore::TrimLocked() {
       ++it;
       continue;
     }
+    last_stage_ = nullptr;
     it = s.stages.erase(it);
     --finished_stages;
   }

@@ -6,13 +6,15 @@
 //
 // Bounded as Spark's UI is: at most `retained_stages` finished stage attempts and
 // `retained_jobs` finished jobs are kept (the oldest go first), and at most
-// `retained_tasks` task attempts per stage (the oldest finished ones go first; the
-// stage's sums still count them).
+// `retained_tasks` task attempts per stage: past it, the oldest finished ones go, a tenth
+// of the limit at a time as in Spark (the stage's sums still count them).
+//
+// Applying a task's start and end costs no allocation in the steady state: a stage keeps
+// its tasks in one vector in launch order, and the metrics are a plain struct.
 //
 // Thread-safe.
 
 #include <cstdint>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -26,16 +28,13 @@
 
 namespace kiln::internal {
 
-// Adds `m` to each of `sums` field by field; peak_execution_memory keeps the larger.
-void AddTaskMetrics(const proto::TaskMetrics& m, std::initializer_list<proto::TaskMetrics*> sums);
-
 struct TaskRow {
   TaskAttempt task;
-  std::string state = "RUNNING";  // or one of the kTask* end states
+  TaskState state = TaskState::kRunning;
   std::string error;
   int64_t finish_ms = 0;
-  proto::TaskMetrics metrics;
-  bool finished() const { return state != "RUNNING"; }
+  runtime::TaskMetrics metrics;
+  bool finished() const { return state != TaskState::kRunning; }
   int64_t duration_ms() const { return finished() ? finish_ms - task.launch_ms : 0; }
 };
 
@@ -44,9 +43,12 @@ struct StageRow {
   std::string status = "ACTIVE";  // ACTIVE, COMPLETE, FAILED
   std::string failure;
   int64_t completed_ms = 0;
-  std::map<int64_t, TaskRow> tasks;  // by task id (launch order)
+  std::vector<TaskRow> tasks;  // by task id, which is launch order
+  // The row of a task attempt; nullptr when it is not (or no longer) kept.
+  const TaskRow* FindTask(int64_t task_id) const;
+  TaskRow* FindTask(int64_t task_id);
   int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0, killed_tasks = 0;
-  proto::TaskMetrics totals;  // over succeeded attempts
+  runtime::TaskMetrics totals;  // over succeeded attempts
 };
 
 struct JobRow {
@@ -65,7 +67,7 @@ struct ExecutorRow {
   bool failed = false;
   int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0;
   int64_t task_time_ms = 0;
-  proto::TaskMetrics totals;  // over its succeeded attempts
+  runtime::TaskMetrics totals;  // over its succeeded attempts
 };
 
 struct BlockRow {
@@ -92,7 +94,7 @@ struct AppState {
   std::map<int, DatasetRow> datasets;                            // persisted, by id
   // Over every task attempt of the application (also those no longer retained).
   int64_t tasks_running = 0, tasks_succeeded = 0, tasks_failed = 0, tasks_killed = 0;
-  proto::TaskMetrics totals;  // of the succeeded attempts
+  runtime::TaskMetrics totals;  // of the succeeded attempts
 
   // The cores of the executors alive now (or at the end).
   int ActiveCores() const;
@@ -129,12 +131,22 @@ class AppStatusStore final : public EventListener {
 
  private:
   void ApplyLocked(const Event& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void TaskStartedLocked(const TaskStart& start) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TaskEndedLocked(const TaskEnd& end) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets the oldest finished tasks of `stage` once it keeps more than the limit.
+  void TrimTasks(StageRow& stage) const;
+  // A task's stage attempt and executor, nullptr when unknown. Looked up for every task
+  // event: the last stage found is remembered.
+  StageRow* FindStageLocked(int stage_id, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  ExecutorRow* FindExecutorLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const AppStatusLimits limits_;
   mutable absl::Mutex mu_;
   AppState state_ ABSL_GUARDED_BY(mu_);
+  // Into state_.stages, whose nodes stay put until erased.
+  std::pair<int, int> last_stage_key_ ABSL_GUARDED_BY(mu_);
+  StageRow* last_stage_ ABSL_GUARDED_BY(mu_) = nullptr;  // reset when stages are trimmed
 };
 
 }  // namespace kiln::internal

@@ -19,9 +19,7 @@ int64_t Median(std::vector<int64_t> v) {
 }
 
 // What a task read: its shuffle blocks and its input.
-int64_t ReadBytes(const TaskRow& t) {
-  return t.metrics.shuffle_bytes_read() + t.metrics.input_bytes();
-}
+int64_t ReadBytes(const TaskRow& t) { return t.metrics.shuffle_bytes_read + t.metrics.input_bytes; }
 
 std::string StageName(const StageRow& s) {
   return StrCat("stage ", s.info.stage_id, " (", s.info.name, ")");
@@ -29,8 +27,8 @@ std::string StageName(const StageRow& s) {
 
 std::vector<const TaskRow*> Succeeded(const StageRow& stage) {
   std::vector<const TaskRow*> out;
-  for (const auto& [id, t] : stage.tasks) {
-    if (t.state == kTaskSuccess) out.push_back(&t);
+  for (const TaskRow& t : stage.tasks) {
+    if (t.state == TaskState::kSuccess) out.push_back(&t);
   }
   return out;
 }
@@ -64,7 +62,7 @@ void CheckSkew(const StageRow& stage, const std::vector<const TaskRow*>& tasks,
                  : StrCat(" while the median task read nothing"));
   f.evidence.push_back(StrCat(skewed, " of ", tasks.size(), " task(s) over ", o.skew_factor,
                               "x the median and over ", FormatBytes(o.skew_min_bytes),
-                              "; the largest read ", largest->metrics.records_read(),
+                              "; the largest read ", largest->metrics.records_read,
                               " records and ran ", FormatMillis(largest->duration_ms())));
   const std::string& how = stage.info.read_partitioning;
   if (how == "hash") {
@@ -94,27 +92,27 @@ void CheckSkew(const StageRow& stage, const std::vector<const TaskRow*>& tasks,
 
 void CheckSpill(const StageRow& stage, const std::vector<const TaskRow*>& tasks,
                 const DoctorOptions& o, std::vector<Finding>* out) {
-  const proto::TaskMetrics& total = stage.totals;
-  if (total.disk_bytes_spilled() <= 0 && total.memory_bytes_spilled() <= 0) return;
+  const runtime::TaskMetrics& total = stage.totals;
+  if (total.disk_bytes_spilled <= 0 && total.memory_bytes_spilled <= 0) return;
   int spilling = 0;
   int64_t need = 0, had = 0;
   for (const TaskRow* t : tasks) {
-    if (t->metrics.spill_count() <= 0) continue;
+    if (t->metrics.spill_count <= 0) continue;
     ++spilling;
-    const int64_t want = t->metrics.peak_execution_memory() + t->metrics.memory_bytes_spilled();
+    const int64_t want = t->metrics.peak_execution_memory + t->metrics.memory_bytes_spilled;
     if (want > need) {
       need = want;
-      had = t->metrics.peak_execution_memory();
+      had = t->metrics.peak_execution_memory;
     }
   }
   const int factor =
       static_cast<int>(std::clamp<int64_t>(had > 0 ? (need + had - 1) / had : 2, 2, 64));
   const int n = stage.info.num_partitions;
   Finding f{.kind = "spill", .stage_id = stage.info.stage_id};
-  f.title = StrCat(StageName(stage), " spilled ", FormatBytes(total.memory_bytes_spilled()),
-                   " from memory (", FormatBytes(total.disk_bytes_spilled()), " on disk)");
+  f.title = StrCat(StageName(stage), " spilled ", FormatBytes(total.memory_bytes_spilled),
+                   " from memory (", FormatBytes(total.disk_bytes_spilled), " on disk)");
   f.evidence.push_back(StrCat(spilling, " of ", tasks.size(), " task(s) spilled, ",
-                              total.spill_count(), " spill file(s); the largest needed about ",
+                              total.spill_count, " spill file(s); the largest needed about ",
                               FormatBytes(need), " of execution memory and had ",
                               FormatBytes(had)));
   f.fix = StrCat("give each task about ", factor, "x the execution memory: raise ",
@@ -172,9 +170,13 @@ void CheckPartitions(const StageRow& stage, const std::vector<const TaskRow*>& t
 
 void CheckStragglers(const StageRow& stage, const std::vector<const TaskRow*>& tasks,
                      const DoctorOptions& o, std::vector<Finding>* out) {
+  if (tasks.size() < 4 || std::all_of(tasks.begin(), tasks.end(), [&](const TaskRow* t) {
+        return t->task.executor_id == tasks.front()->task.executor_id;
+      })) {
+    return;  // one executor: none to compare it with
+  }
   std::map<std::string, std::vector<const TaskRow*>> by_executor;
   for (const TaskRow* t : tasks) by_executor[t->task.executor_id].push_back(t);
-  if (by_executor.size() < 2 || tasks.size() < 4) return;
   std::vector<int64_t> inputs;
   for (const TaskRow* t : tasks) inputs.push_back(ReadBytes(*t));
   const int64_t median_input = Median(inputs);
@@ -223,13 +225,14 @@ void CheckFailures(const AppState& app, const JobRow& job, std::vector<Finding>*
   for (const auto& key : job.stages) {
     auto it = app.stages.find(key);
     if (it == app.stages.end()) continue;
-    for (const auto& [id, t] : it->second.tasks) {
-      if (!t.finished() || t.state == kTaskSuccess || t.state == kTaskKilled) continue;
+    for (const TaskRow& t : it->second.tasks) {
+      if (!t.finished() || t.state == TaskState::kSuccess || t.state == TaskState::kKilled)
+        continue;
       ++failed;
       if (errors.size() < 3) {
         errors.push_back(StrCat("task ", t.task.partition, " of ", StageName(it->second),
                                 " attempt ", t.task.attempt, " on executor ", t.task.executor_id,
-                                ": ", t.state, ": ", t.error));
+                                ": ", TaskStateName(t.state), ": ", t.error));
       }
     }
   }

@@ -16,6 +16,7 @@
 #include "common/driver_command.h"
 #include "common/files.h"
 #include "common/master_url.h"
+#include "common/mutexes.h"
 #include "common/ports.h"
 #include "common/strings.h"
 #include "common/units.h"
@@ -60,6 +61,11 @@ Driver::Driver(DriverOptions options)
           .retained_jobs = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedJobs")),
           .retained_stages = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedStages")),
           .retained_tasks = static_cast<int>(options_.conf.GetInt("kiln.ui.retainedTasks"))}),
+      // Task events cost the scheduler a few percent at 50k tasks a second: with nothing
+      // to read them, they are not built.
+      events_(options_.conf.GetBool("kiln.ui.enabled") ||
+              options_.conf.GetBool("kiln.doctor.enabled") ||
+              options_.conf.GetBool("kiln.eventLog.enabled")),
       tasks_(
           TaskSchedulerOptions{
               .max_failures = MaxTaskFailures(options_.conf),
@@ -73,11 +79,12 @@ Driver::Driver(DriverOptions options)
               .speculation_quantile = options_.conf.GetDouble("kiln.speculation.quantile"),
               .speculation_min_runtime =
                   options_.conf.GetDuration("kiln.speculation.minTaskRuntime"),
-              .events = &events_},
+              .events = events_.enabled() ? &events_ : nullptr},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_,
            static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")), &events_),
       progress_(&tasks_) {
+  ConfigureMutexes();
   events_.AddListener(&status_);
   absl::StatusOr<MasterUrl> master = ParseMasterUrl(options_.conf.GetString("kiln.master"));
   BackendOptions backend;

@@ -8,7 +8,7 @@ namespace kiln::internal {
 
 std::string RenderDriverMetrics(const AppState& app) {
   MetricsText out;
-  const proto::TaskMetrics& m = app.totals;
+  const runtime::TaskMetrics& m = app.totals;
   out.Family("kiln_driver_info", "gauge", "The application this driver runs (always 1).");
   if (app.app) {
     out.Sample("kiln_driver_info", {{"app_id", app.app->app_id}, {"app_name", app.app->app_name}},
@@ -38,29 +38,29 @@ std::string RenderDriverMetrics(const AppState& app) {
   out.Sample("kiln_driver_tasks_total", {{"state", "killed"}},
              static_cast<double>(app.tasks_killed));
   out.Counter("kiln_driver_task_run_seconds_total", "Run time of the succeeded attempts.",
-              static_cast<double>(m.run_nanos()) / 1e9);
+              static_cast<double>(m.run_nanos) / 1e9);
   out.Counter("kiln_driver_input_bytes_total", "Input bytes read by succeeded attempts.",
-              static_cast<double>(m.input_bytes()));
+              static_cast<double>(m.input_bytes));
   out.Counter("kiln_driver_output_bytes_total", "Output bytes written by succeeded attempts.",
-              static_cast<double>(m.output_bytes()));
+              static_cast<double>(m.output_bytes));
   out.Counter("kiln_driver_shuffle_written_bytes_total",
               "Shuffle bytes written by succeeded attempts.",
-              static_cast<double>(m.shuffle_bytes_written()));
+              static_cast<double>(m.shuffle_bytes_written));
   out.Family("kiln_driver_shuffle_read_bytes_total", "counter",
              "Shuffle bytes read by succeeded attempts, from the local disk or other workers.");
   out.Sample("kiln_driver_shuffle_read_bytes_total", {{"source", "local"}},
-             static_cast<double>(m.shuffle_local_bytes()));
+             static_cast<double>(m.shuffle_local_bytes));
   out.Sample("kiln_driver_shuffle_read_bytes_total", {{"source", "remote"}},
-             static_cast<double>(m.shuffle_remote_bytes()));
+             static_cast<double>(m.shuffle_remote_bytes));
   out.Counter("kiln_driver_shuffle_fetch_wait_seconds_total",
               "Time succeeded attempts waited for shuffle blocks.",
-              static_cast<double>(m.fetch_wait_nanos()) / 1e9);
+              static_cast<double>(m.fetch_wait_nanos) / 1e9);
   out.Family("kiln_driver_spill_bytes_total", "counter",
              "Bytes spilled by succeeded attempts: their size in memory, and on disk.");
   out.Sample("kiln_driver_spill_bytes_total", {{"where", "memory"}},
-             static_cast<double>(m.memory_bytes_spilled()));
+             static_cast<double>(m.memory_bytes_spilled));
   out.Sample("kiln_driver_spill_bytes_total", {{"where", "disk"}},
-             static_cast<double>(m.disk_bytes_spilled()));
+             static_cast<double>(m.disk_bytes_spilled));
   int64_t memory = 0, disk = 0;
   for (const auto& [key, b] : app.blocks) (b.disk ? disk : memory) += b.bytes;
   out.Family("kiln_driver_storage_bytes", "gauge", "Bytes of cached partitions on the executors.");

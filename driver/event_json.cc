@@ -1,34 +1,44 @@
 #include "driver/event_json.h"
 
 #include <array>
+#include <stdexcept>
 
 #include "common/strings.h"
 #include "nlohmann/json.hpp"
-#include "runtime/task_metrics_fields.h"
+#include "runtime/task_metrics.h"
 
-namespace kiln::proto {
+namespace kiln::runtime {
 
 // Every figure by its field's name; zeros (the default) are left out, and names this
 // version does not know are ignored.
 void to_json(nlohmann::json& j, const TaskMetrics& m) {
   j = nlohmann::json::object();
 #define KILN_METRIC_TO_JSON(name) \
-  if (m.name() != 0) j[#name] = m.name();
+  if (m.name != 0) j[#name] = m.name;
   KILN_TASK_METRICS(KILN_METRIC_TO_JSON)
 #undef KILN_METRIC_TO_JSON
 }
 
 void from_json(const nlohmann::json& j, TaskMetrics& m) {
-  m.Clear();
+  m = TaskMetrics{};
 #define KILN_METRIC_FROM_JSON(name) \
-  if (auto it = j.find(#name); it != j.end()) m.set_##name(it->get<int64_t>());
+  if (auto it = j.find(#name); it != j.end()) m.name = it->get<int64_t>();
   KILN_TASK_METRICS(KILN_METRIC_FROM_JSON)
 #undef KILN_METRIC_FROM_JSON
 }
 
-}  // namespace kiln::proto
+}  // namespace kiln::runtime
 
 namespace kiln::internal {
+
+void to_json(nlohmann::json& j, TaskState state) { j = TaskStateName(state); }
+
+void from_json(const nlohmann::json& j, TaskState& state) {
+  const std::string name = j.get<std::string>();
+  std::optional<TaskState> parsed = ParseTaskState(name);
+  if (!parsed) throw std::invalid_argument(StrCat("unknown task state \"", name, "\""));
+  state = *parsed;
+}
 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ApplicationStart::Setting, key, value, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(ApplicationStart, app_id, app_name, master, user,
@@ -98,6 +108,8 @@ absl::StatusOr<std::optional<Event>> EventFromJson(std::string_view line) {
   } catch (const nlohmann::json::exception& e) {
     return absl::DataLossError(
         StrCat("a field of ", name->get<std::string>(), " has the wrong type: ", e.what()));
+  } catch (const std::invalid_argument& e) {
+    return absl::DataLossError(StrCat(name->get<std::string>(), ": ", e.what()));
   }
 }
 

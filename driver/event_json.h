@@ -1,7 +1,7 @@
 #pragma once
 // Events as JSON, one object per line: the event log's format (event_log.h). Each object
 // names its kind in "Event" ("TaskEnd", ...); the other fields are the struct's, in
-// snake_case, and a task's metrics are an object of proto::TaskMetrics's fields. A
+// snake_case, and a task's metrics are an object of runtime::TaskMetrics's fields. A
 // reader ignores fields it does not know and gives missing ones their defaults, so that
 // logs written by older and newer versions stay readable.
 

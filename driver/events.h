@@ -5,14 +5,17 @@
 // application's status (app_status.h), write the event log (event_log.h) and feed the job
 // doctor. Plain values; times are milliseconds since the Unix epoch.
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
 
-#include "proto/task.pb.h"
+#include "runtime/task_metrics.h"
 
 namespace kiln::internal {
 
@@ -92,19 +95,35 @@ struct TaskStart {
   TaskAttempt task;
 };
 
-// How an attempt ended: Spark's names.
-inline constexpr std::string_view kTaskSuccess = "SUCCESS";
-inline constexpr std::string_view kTaskFailed = "FAILED";
-inline constexpr std::string_view kTaskFetchFailed = "FETCH_FAILED";
-inline constexpr std::string_view kTaskKilled = "KILLED";
-inline constexpr std::string_view kTaskExecutorLost = "EXECUTOR_LOST";
+// Where an attempt stands: running, or how it ended.
+enum class TaskState : uint8_t {
+  kRunning,
+  kSuccess,
+  kFailed,
+  kFetchFailed,
+  kKilled,
+  kExecutorLost
+};
+
+// Spark's names for them, as the event log, the UI and the REST API show them.
+inline constexpr std::array<std::string_view, 6> kTaskStateNames = {
+    "RUNNING", "SUCCESS", "FAILED", "FETCH_FAILED", "KILLED", "EXECUTOR_LOST"};
+inline std::string_view TaskStateName(TaskState state) {
+  return kTaskStateNames[static_cast<size_t>(state)];
+}
+inline std::optional<TaskState> ParseTaskState(std::string_view name) {
+  for (size_t i = 0; i < kTaskStateNames.size(); ++i) {
+    if (kTaskStateNames[i] == name) return static_cast<TaskState>(i);
+  }
+  return std::nullopt;
+}
 
 struct TaskEnd {
   TaskAttempt task;
-  std::string state;  // one of the kTask* above
+  TaskState state = TaskState::kFailed;
   std::string error;  // when not SUCCESS
   int64_t finish_ms = 0;
-  proto::TaskMetrics metrics;
+  runtime::TaskMetrics metrics;
 };
 
 struct ExecutorAdded {

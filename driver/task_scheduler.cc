@@ -42,7 +42,7 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
         ++it;
         continue;
       }
-      PostTaskEnd(it->second, kTaskExecutorLost,
+      PostTaskEnd(it->second, TaskState::kExecutorLost,
                   StrCat("executor ", executor_id, " lost: ", reason), it->second.so_far);
       if (set_ != nullptr && it->second.generation == generation_ &&
           !set_->has_result(it->second.index)) {
@@ -113,7 +113,7 @@ void TaskScheduler::OnProgress(const std::string& executor_id,
   for (const proto::TaskProgress& p : progress) {
     auto it = running_.find(p.task_id());
     if (it != running_.end() && it->second.executor_id == executor_id) {
-      it->second.so_far = p.metrics();
+      it->second.so_far = runtime::MetricsFromProto(p.metrics());
     }
   }
 }
@@ -172,14 +172,14 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
   }
   auto it = running_.find(status.task_id());
   if (it == running_.end()) return;  // from an executor already removed
-  const Running run = std::move(it->second);
+  Running run = std::move(it->second);
   running_.erase(it);
   if (options_.events != nullptr) {
-    std::string_view state = status.state() == proto::TASK_FINISHED       ? kTaskSuccess
-                             : status.state() == proto::TASK_FETCH_FAILED ? kTaskFetchFailed
-                             : status.state() == proto::TASK_KILLED       ? kTaskKilled
-                                                                          : kTaskFailed;
-    PostTaskEnd(run, state, status.error(), status.metrics());
+    const TaskState state = status.state() == proto::TASK_FINISHED       ? TaskState::kSuccess
+                            : status.state() == proto::TASK_FETCH_FAILED ? TaskState::kFetchFailed
+                            : status.state() == proto::TASK_KILLED       ? TaskState::kKilled
+                                                                         : TaskState::kFailed;
+    PostTaskEnd(run, state, status.error(), runtime::MetricsFromProto(status.metrics()));
   }
   ExecutorPool::Executor* ran_on = pool_.Find(run.executor_id);
   if (ran_on != nullptr) ++ran_on->free_cores;
@@ -275,14 +275,14 @@ void TaskScheduler::SendLaunches(Launches launches) {
   for (const std::string& id : gone) RemoveExecutor(id, "its connection is gone");
 }
 
-void TaskScheduler::PostTaskEnd(const Running& run, std::string_view state, std::string error,
-                                proto::TaskMetrics metrics) {
+void TaskScheduler::PostTaskEnd(Running& run, TaskState state, std::string error,
+                                const runtime::TaskMetrics& metrics) {
   if (options_.events == nullptr) return;
-  Post(TaskEnd{.task = run.attempt,
-               .state = std::string(state),
+  Post(TaskEnd{.task = std::move(run.attempt),
+               .state = state,
                .error = std::move(error),
                .finish_ms = EpochMillis(),
-               .metrics = std::move(metrics)});
+               .metrics = metrics});
 }
 
 bool TaskScheduler::SetDoneLocked() const {

@@ -116,10 +116,10 @@ class TaskScheduler {
  private:
   struct Running {
     std::string executor_id;
-    int index = 0;              // task index in the set
-    uint64_t generation = 0;    // task set it belongs to
-    proto::TaskMetrics so_far;  // its spill figures, as the executor last reported them
-    TaskAttempt attempt;        // as posted in its TaskStart (when there is a bus)
+    int index = 0;                // task index in the set
+    uint64_t generation = 0;      // task set it belongs to
+    runtime::TaskMetrics so_far;  // its spill figures, as the executor last reported them
+    TaskAttempt attempt;          // as posted in its TaskStart (when there is a bus)
   };
   struct Launch {
     std::shared_ptr<ExecutorHandle> handle;
@@ -130,8 +130,8 @@ class TaskScheduler {
     ExecutorInfo executor;
     uint64_t generation = 0;
     std::vector<int> indices;
-    std::vector<int64_t> task_ids;           // of each index
-    std::vector<proto::TaskMetrics> so_far;  // of each index
+    std::vector<int64_t> task_ids;             // of each index
+    std::vector<runtime::TaskMetrics> so_far;  // of each index
   };
   struct Failure {
     std::string reason;
@@ -171,16 +171,17 @@ class TaskScheduler {
   void HandleStatusLocked(const std::string& executor_id, proto::TaskStatus& status, Kills* kills)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   bool SetDoneLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // Posts the end of a running attempt, if there is a bus.
-  void PostTaskEnd(const Running& run, std::string_view state, std::string error,
-                   proto::TaskMetrics metrics) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Posts the end of a running attempt, if there is a bus; takes `run.attempt`.
+  void PostTaskEnd(Running& run, TaskState state, std::string error,
+                   const runtime::TaskMetrics& metrics) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Hands the queued events to the bus in one call.
   void PostPendingLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (!events_out_.empty()) options_.events->PostAll(&events_out_);
   }
   // Queued until the section's AssignLocked: one bus call per section, not per event.
-  void Post(Event event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    if (options_.events != nullptr) events_out_.push_back(std::move(event));
+  template <class E>
+  void Post(E&& event) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (options_.events != nullptr) events_out_.emplace_back(std::forward<E>(event));
   }
 
   const TaskSchedulerOptions options_;

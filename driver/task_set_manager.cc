@@ -202,13 +202,14 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
 }
 
 void TaskSetManager::CountLostAttempt(int index, const ExecutorInfo& where,
-                                      const std::string& error, const proto::TaskMetrics& so_far) {
+                                      const std::string& error,
+                                      const runtime::TaskMetrics& so_far) {
   if (Done() || has_result(index)) return;
   std::string detail;
-  if (so_far.spill_count() > 0) {
-    detail = "the task had " +
-             DescribeSpillsSoFar(so_far.spill_count(), so_far.memory_bytes_spilled(),
-                                 so_far.disk_bytes_spilled(), so_far.peak_execution_memory());
+  if (so_far.spill_count > 0) {
+    detail = "the task had " + DescribeSpillsSoFar(so_far.spill_count, so_far.memory_bytes_spilled,
+                                                   so_far.disk_bytes_spilled,
+                                                   so_far.peak_execution_memory);
   }
   CountFailure(index, where, error, /*requeue=*/false, detail);
 }

@@ -33,6 +33,7 @@
 #include "common/clock.h"
 #include "driver/executor_handle.h"
 #include "proto/driver.pb.h"
+#include "runtime/task_metrics.h"
 
 namespace kiln::internal {
 
@@ -126,7 +127,7 @@ class TaskSetManager {
   // task, which may fail the set. Ignored once the task has finished.
   // `so_far`: what the attempt had spilled when its executor died, named in the error.
   void CountLostAttempt(int index, const ExecutorInfo& where, const std::string& error,
-                        const proto::TaskMetrics& so_far = {});
+                        const runtime::TaskMetrics& so_far = {});
   // An executor is gone: the tasks that waited for it alone may run anywhere now.
   void ExecutorLost(const std::string& executor_id);
 

@@ -18,6 +18,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/mutexes.h"
 #include "common/ready_file.h"
 #include "common/rpc.h"
 #include "common/rpc_metrics.h"
@@ -231,6 +232,7 @@ int main(int argc, char** argv) {
        kiln::UnreadSettingWarnings(flags->conf, kiln::kMaster, "kiln-master")) {
     std::fprintf(stderr, "kiln-master: warning: %s\n", warning.c_str());
   }
+  kiln::ConfigureMutexes();
   kiln::InitLogging("master");
   return Run(*flags, *settings, stop_signals);
 }

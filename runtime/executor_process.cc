@@ -16,6 +16,7 @@
 #include "common/executor_command.h"
 #include "common/files.h"
 #include "common/logging.h"
+#include "common/mutexes.h"
 #include "common/rpc.h"
 #include "common/settings.h"
 #include "common/status.h"
@@ -119,6 +120,7 @@ void ExitZeroOnSigterm() {
 
 int RunExecutorProcess(int argc, const char* const* argv) {
   ExitZeroOnSigterm();
+  ConfigureMutexes();
   InitLogging("executor");
   absl::StatusOr<ExecutorCommand> args = ParseExecutorArgv(argc, argv);
   if (!args.ok()) {

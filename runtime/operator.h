@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "runtime/task_metrics_fields.h"
+#include "runtime/task_metrics.h"
 
 namespace kiln::runtime {
 
@@ -30,43 +30,6 @@ class TaskMemory;
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
 // to stay in cache.
 inline constexpr size_t kBatchSize = 1024;
-
-// What a task attempt did, as its operators count it (sent to the driver with its
-// status).
-struct TaskMetrics {
-  int64_t run_nanos = 0;
-  int64_t records_read = 0;
-  int64_t records_written = 0;
-  int64_t shuffle_bytes_written = 0;
-  int64_t shuffle_bytes_read = 0;
-  int64_t peak_execution_memory = 0;  // bytes (TaskMemory::peak)
-  int64_t spill_count = 0;            // spill files written
-  int64_t memory_bytes_spilled = 0;   // in-memory size of what was spilled
-  int64_t disk_bytes_spilled = 0;     // bytes of the spill files
-  // Input files or splits: bytes read, and the time blocked reading them.
-  int64_t input_bytes = 0;
-  int64_t input_read_nanos = 0;
-  // Shuffle reads: records, stored bytes and non-empty blocks from this worker's disk and
-  // from other workers, and the time blocked on them (local reads, remote chunks).
-  int64_t shuffle_records_read = 0;
-  int64_t shuffle_local_bytes = 0;
-  int64_t shuffle_remote_bytes = 0;
-  int64_t shuffle_local_blocks = 0;
-  int64_t shuffle_remote_blocks = 0;
-  int64_t fetch_wait_nanos = 0;
-  // Shuffle writes: records, and the time spent in the writer (partition, encode,
-  // compress, spill, write).
-  int64_t shuffle_records_written = 0;
-  int64_t shuffle_write_nanos = 0;
-  // Output files (save_as_text_file): bytes and records written.
-  int64_t output_bytes = 0;
-  int64_t output_records = 0;
-  int64_t result_bytes = 0;  // the encoded result sent to the driver
-};
-#define KILN_COUNT_METRIC(name) +1
-static_assert(sizeof(TaskMetrics) == sizeof(int64_t) * (0 KILN_TASK_METRICS(KILN_COUNT_METRIC)),
-              "every field of TaskMetrics is listed in KILN_TASK_METRICS (task_metrics_fields.h)");
-#undef KILN_COUNT_METRIC
 
 // A cached block that a task stored on, or evicted from, its executor.
 struct BlockUpdate {

@@ -17,7 +17,6 @@
 #include "runtime/shuffle_reader.h"
 #include "runtime/spill.h"
 #include "runtime/task_memory.h"
-#include "runtime/task_metrics_fields.h"
 
 namespace kiln::runtime {
 namespace {
@@ -143,12 +142,6 @@ std::string EncodeCacheUnit(int partition, std::string_view lineage) {
   w.PutVarint(static_cast<uint64_t>(partition));
   w.PutLengthPrefixed(lineage);
   return unit;
-}
-
-void MetricsToProto(const TaskMetrics& m, proto::TaskMetrics* out) {
-#define KILN_COPY_METRIC(name) out->set_##name(m.name);
-  KILN_TASK_METRICS(KILN_COPY_METRIC)
-#undef KILN_COPY_METRIC
 }
 
 namespace {

@@ -27,9 +27,6 @@ struct ExecutorEnv {
   RunningTasks* running = nullptr;                    // null: spill figures only at the end
 };
 
-// The proto form of a task's metrics (in its status, and in progress reports).
-void MetricsToProto(const TaskMetrics& metrics, proto::TaskMetrics* out);
-
 // `killed` (may be null): set by TaskPool::Kill; the task stops at its next batch and
 // ends TASK_KILLED.
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,

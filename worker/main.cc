@@ -14,6 +14,7 @@
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/logging.h"
+#include "common/mutexes.h"
 #include "common/ready_file.h"
 #include "common/retry.h"
 #include "common/rpc_security.h"
@@ -153,6 +154,7 @@ int Main(int argc, char** argv) {
   for (const std::string& warning : UnreadSettingWarnings(flags->conf, kWorker, "kiln-worker")) {
     std::fprintf(stderr, "kiln-worker: warning: %s\n", warning.c_str());
   }
+  ConfigureMutexes();
   InitLogging("worker");
 
   auto options = OptionsFrom(*flags, *config);

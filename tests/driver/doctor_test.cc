@@ -18,9 +18,9 @@ struct FakeTask {
   int64_t ms = 100;
   int64_t shuffle_read = 0;
   std::string executor = "1";
-  std::string state = std::string(kTaskSuccess);
+  TaskState state = TaskState::kSuccess;
   std::string error;
-  proto::TaskMetrics extra;  // spills
+  runtime::TaskMetrics extra;  // spills
 };
 
 // One job (0) of one stage (1) of `tasks` on executors "1" (h1) and "2" (h2), 2 cores each.
@@ -55,7 +55,7 @@ class FakeApp {
                   .error = t.error,
                   .finish_ms = 1000 + t.ms,
                   .metrics = t.extra};
-      end.metrics.set_shuffle_bytes_read(t.shuffle_read);
+      end.metrics.shuffle_bytes_read = t.shuffle_read;
       store_.OnEvent(TaskStart{end.task});
       store_.OnEvent(end);
     }
@@ -128,10 +128,10 @@ TEST_CASE("doctor: a large partition under the threshold or factor is not skew",
 TEST_CASE("doctor: a spilling stage gets the memory or partitions that would hold it", "[doctor]") {
   FakeApp app;
   std::vector<FakeTask> tasks = Even(4);
-  tasks[2].extra.set_spill_count(3);
-  tasks[2].extra.set_memory_bytes_spilled(300 * kMiB);
-  tasks[2].extra.set_disk_bytes_spilled(90 * kMiB);
-  tasks[2].extra.set_peak_execution_memory(100 * kMiB);
+  tasks[2].extra.spill_count = 3;
+  tasks[2].extra.memory_bytes_spilled = 300 * kMiB;
+  tasks[2].extra.disk_bytes_spilled = 90 * kMiB;
+  tasks[2].extra.peak_execution_memory = 100 * kMiB;
   app.Run(tasks);
   const std::vector<Finding> findings = app.Diagnose();
   REQUIRE(findings.size() == 1);
@@ -200,7 +200,7 @@ TEST_CASE("doctor: retried attempts and a lost executor, with the side memory ra
           "[doctor]") {
   FakeApp app;
   std::vector<FakeTask> tasks = Even(4);
-  tasks.push_back(FakeTask{.state = std::string(kTaskFailed), .error = "user code threw: boom"});
+  tasks.push_back(FakeTask{.state = TaskState::kFailed, .error = "user code threw: boom"});
   app.Run(tasks);
   app.Lose("2", "executor 2 on host h2 exceeded its memory limit of 1.4 GiB; last lines: ...");
   const std::vector<Finding> findings = app.Diagnose();

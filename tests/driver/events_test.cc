@@ -1,6 +1,7 @@
 // Events as JSON lines, the bus that delivers them, the event log's writer and reader,
 // and the status store that replays them.
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -12,7 +13,7 @@
 #include "driver/event_json.h"
 #include "driver/event_log.h"
 #include "google/protobuf/descriptor.h"
-#include "runtime/task_metrics_fields.h"
+#include "runtime/task_metrics.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
 
@@ -21,7 +22,7 @@ namespace {
 
 using test::TempDir;
 
-TaskEnd SampleTaskEnd(int64_t task_id, int stage_id, std::string_view state, int64_t ms,
+TaskEnd SampleTaskEnd(int64_t task_id, int stage_id, TaskState state, int64_t ms,
                       int64_t shuffle_read = 0) {
   TaskEnd e{.task = TaskAttempt{.task_id = task_id,
                                 .stage_id = stage_id,
@@ -30,20 +31,20 @@ TaskEnd SampleTaskEnd(int64_t task_id, int stage_id, std::string_view state, int
                                 .executor_id = "1",
                                 .host = "h1",
                                 .launch_ms = 1000},
-            .state = std::string(state),
+            .state = state,
             .finish_ms = 1000 + ms};
-  e.metrics.set_run_nanos(ms * 1000000);
-  e.metrics.set_shuffle_bytes_read(shuffle_read);
-  e.metrics.set_records_read(7);
+  e.metrics.run_nanos = ms * 1000000;
+  e.metrics.shuffle_bytes_read = shuffle_read;
+  e.metrics.records_read = 7;
   return e;
 }
 
 TEST_CASE("events: every kind survives JSON and back", "[events]") {
   ApplicationStart start{.app_id = "app-1", .app_name = "wc", .time_ms = 5};
   start.settings.push_back({.key = "kiln.a", .value = "b\n\"c\"", .source = "conf"});
-  TaskEnd end = SampleTaskEnd(3, 2, kTaskFailed, 40, 1234);
+  TaskEnd end = SampleTaskEnd(3, 2, TaskState::kFailed, 40, 1234);
   end.error = "boom \xff invalid utf-8";
-  end.metrics.set_peak_execution_memory(99);
+  end.metrics.peak_execution_memory = 99;
   const std::vector<Event> events = {
       start,
       ApplicationEnd{.final_state = "FINISHED", .time_ms = 9},
@@ -74,8 +75,8 @@ TEST_CASE("events: every kind survives JSON and back", "[events]") {
     CHECK(EventToJson(**back) == line);
   }
   const TaskEnd& read = std::get<TaskEnd>(**EventFromJson(EventToJson(end)));
-  CHECK(read.metrics.shuffle_bytes_read() == 1234);
-  CHECK(read.metrics.peak_execution_memory() == 99);
+  CHECK(read.metrics.shuffle_bytes_read == 1234);
+  CHECK(read.metrics.peak_execution_memory == 99);
   CHECK(read.task.executor_id == "1");
   CHECK(read.error.starts_with("boom "));  // the bad byte replaced, not thrown over
 }
@@ -94,19 +95,32 @@ TEST_CASE("events: KILN_TASK_METRICS lists every field of proto::TaskMetrics, in
   }
   CHECK(listed == fields);
   // Summing: every field adds up, but the peak, which keeps the larger.
-  proto::TaskMetrics a, b;
-  a.set_shuffle_remote_bytes(5);
-  a.set_peak_execution_memory(7);
-  b.set_shuffle_remote_bytes(6);
-  b.set_peak_execution_memory(3);
-  b.set_result_bytes(1);
-  proto::TaskMetrics sum, other;
-  AddTaskMetrics(a, {&sum});
-  AddTaskMetrics(b, {&sum, &other});
-  CHECK(sum.shuffle_remote_bytes() == 11);
-  CHECK(sum.peak_execution_memory() == 7);
-  CHECK(sum.result_bytes() == 1);
-  CHECK(other.shuffle_remote_bytes() == 6);
+  runtime::TaskMetrics a, b;
+  a.shuffle_remote_bytes = 5;
+  a.peak_execution_memory = 7;
+  b.shuffle_remote_bytes = 6;
+  b.peak_execution_memory = 3;
+  b.result_bytes = 1;
+  runtime::TaskMetrics sum, other;
+  runtime::AddTaskMetrics(a, &sum);
+  runtime::AddTaskMetrics(b, &sum);
+  runtime::AddTaskMetrics(b, &other);
+  CHECK(sum.shuffle_remote_bytes == 11);
+  CHECK(sum.peak_execution_memory == 7);
+  CHECK(sum.result_bytes == 1);
+  CHECK(other.shuffle_remote_bytes == 6);
+  CHECK(other.peak_execution_memory == 3);
+  // Through the proto form and back, every field survives.
+  runtime::TaskMetrics all;
+  int64_t n = 0;
+#define KILN_SET_METRIC(name) all.name = ++n;
+  KILN_TASK_METRICS(KILN_SET_METRIC)
+#undef KILN_SET_METRIC
+  proto::TaskMetrics message;
+  runtime::MetricsToProto(all, &message);
+  CHECK(message.result_bytes() == n);
+  const runtime::TaskMetrics back = runtime::MetricsFromProto(message);
+  CHECK(std::memcmp(&back, &all, sizeof(all)) == 0);
 }
 
 TEST_CASE("events: unknown kinds are skipped, bad lines name what is wrong", "[events]") {
@@ -122,6 +136,14 @@ TEST_CASE("events: unknown kinds are skipped, bad lines name what is wrong", "[e
   CHECK(test::Message(EventFromJson(R"({"x":1})").status()).find("\"Event\"") != std::string::npos);
   CHECK(test::Message(EventFromJson(R"({"Event":"JobStart","job_id":"seven"})").status())
             .find("JobStart") != std::string::npos);
+  // A task's state is one of Spark's names, read back as it was written.
+  absl::StatusOr<std::optional<Event>> killed =
+      EventFromJson(R"({"Event":"TaskEnd","state":"KILLED"})");
+  REQUIRE_OK(killed);
+  CHECK(std::get<TaskEnd>(**killed).state == TaskState::kKilled);
+  CHECK(EventToJson(**killed).find(R"("state":"KILLED")") != std::string::npos);
+  CHECK(test::Message(EventFromJson(R"({"Event":"TaskEnd","state":"MELTED"})").status()) ==
+        "TaskEnd: unknown task state \"MELTED\"");
 }
 
 class Recorder final : public EventListener {
@@ -129,6 +151,23 @@ class Recorder final : public EventListener {
   void OnEvent(const Event& e) override { names.emplace_back(EventName(e)); }
   std::vector<std::string> names;  // read after Flush/Stop only
 };
+
+TEST_CASE("event bus: a disabled bus (nothing listens) drops every event and starts nothing",
+          "[events]") {
+  Recorder recorder;
+  EventBus bus(/*enabled=*/false);
+  CHECK_FALSE(bus.enabled());
+  bus.AddListener(&recorder);
+  bus.PostFirst(JobStart{});
+  bus.Start();
+  bus.Post(JobEnd{});
+  std::vector<Event> batch = {JobStart{.job_id = 1}, JobEnd{.job_id = 1}};
+  bus.PostAll(&batch);
+  CHECK(batch.empty());
+  bus.Flush();  // returns at once: there is no thread to wait for
+  bus.Stop();
+  CHECK(recorder.names.empty());
+}
 
 TEST_CASE("event bus: delivers in order to every listener, Flush waits, the start goes first",
           "[events]") {
@@ -165,7 +204,7 @@ TEST_CASE("event log: in progress while running, flushed at each job's end, rena
   CHECK((*writer)->path() == running);
   (*writer)->OnEvent(ApplicationStart{.app_id = "app-7"});
   (*writer)->OnEvent(JobStart{.job_id = 0});
-  (*writer)->OnEvent(SampleTaskEnd(0, 0, kTaskSuccess, 5));
+  (*writer)->OnEvent(SampleTaskEnd(0, 0, TaskState::kSuccess, 5));
   (*writer)->OnEvent(JobEnd{.job_id = 0, .succeeded = true});
   // Readable while running: everything up to the job's end is on disk.
   absl::StatusOr<EventLogContents> mid = ReadEventLog(running);
@@ -222,7 +261,8 @@ TEST_CASE("status store: stages, executors and blocks from events, and retention
     store.OnEvent(JobStart{.job_id = job});
     store.OnEvent(StageSubmitted{.stage_id = job, .job_id = job, .num_tasks = 5});
     for (int t = 0; t < 5; ++t) {
-      TaskEnd end = SampleTaskEnd(job * 10 + t, job, t == 4 ? kTaskFailed : kTaskSuccess, 10, 100);
+      TaskEnd end = SampleTaskEnd(job * 10 + t, job,
+                                  t == 4 ? TaskState::kFailed : TaskState::kSuccess, 10, 100);
       store.OnEvent(TaskStart{end.task});
       store.OnEvent(end);
     }
@@ -244,7 +284,7 @@ TEST_CASE("status store: stages, executors and blocks from events, and retention
     CHECK(last.tasks.size() == 3);  // the oldest finished two forgotten...
     CHECK(last.succeeded_tasks == 4);
     CHECK(last.failed_tasks == 1);
-    CHECK(last.totals.shuffle_bytes_read() == 400);  // ...but still counted
+    CHECK(last.totals.shuffle_bytes_read == 400);  // ...but still counted
     CHECK(last.active_tasks == 0);
     const ExecutorRow& one = s.executors.at("1");
     CHECK(one.succeeded_tasks == 12);

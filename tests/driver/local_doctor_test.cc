@@ -90,13 +90,13 @@ TEST_CASE("doctor: a healthy job gets no finding, and the event log holds every 
     const auto* end = std::get_if<internal::TaskEnd>(&e);
     if (end == nullptr) continue;
     ++ended;
-    CHECK(end->state == "SUCCESS");
+    CHECK(end->state == internal::TaskState::kSuccess);
     CHECK(end->finish_ms >= end->task.launch_ms);
-    CHECK(end->metrics.run_nanos() > 0);
-    if (end->task.stage_id == 0) input_records += end->metrics.records_read();
-    shuffle_written += end->metrics.shuffle_bytes_written();
-    shuffle_read += end->metrics.shuffle_local_bytes() + end->metrics.shuffle_remote_bytes();
-    results += end->metrics.result_bytes();
+    CHECK(end->metrics.run_nanos > 0);
+    if (end->task.stage_id == 0) input_records += end->metrics.records_read;
+    shuffle_written += end->metrics.shuffle_bytes_written;
+    shuffle_read += end->metrics.shuffle_local_bytes + end->metrics.shuffle_remote_bytes;
+    results += end->metrics.result_bytes;
   }
   CHECK(ended == 8);  // 4 map tasks, 4 reduce tasks
   CHECK(input_records == 40'000);
@@ -148,6 +148,12 @@ TEST_CASE("doctor: 10,000 tiny partitions get coalesce advice", "[local][doctor]
   Context quiet = LocalApp("local[2]", {"kiln.doctor.enabled=false"});
   CHECK(quiet.parallelize(numbers, 10'000).count() == 10'000);
   CHECK(quiet.last_job_findings().empty());
+  // Nothing listens (no doctor, no UI, no event log): no events are built, jobs run the same.
+  Context bare = LocalApp("local[2]", {"kiln.doctor.enabled=false", "kiln.ui.enabled=false"});
+  CHECK(bare.parallelize(numbers, 100).map([](int64_t x) { return x + 1; }).count() == 10'000);
+  CHECK(bare.parallelize(numbers, 3).filter([](int64_t x) { return x < 10; }).count() == 10);
+  CHECK(bare.ui_url().empty());
+  CHECK(bare.last_job_findings().empty());
 }
 
 TEST_CASE("doctor: a task that failed once and was retried is reported with its error",

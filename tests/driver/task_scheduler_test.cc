@@ -145,11 +145,12 @@ TEST_CASE("task scheduler: task and executor events reach the bus, a lost attemp
     CHECK(stage.succeeded_tasks == 2);
     CHECK(stage.failed_tasks == 1);
     CHECK(stage.active_tasks == 0);
-    CHECK(stage.totals.run_nanos() == 5'000'000);
-    const TaskRow& lost = stage.tasks.at(a->tasks()[0].task_id());
-    CHECK(lost.state == "EXECUTOR_LOST");
-    CHECK(lost.error == "executor a lost: test");
-    CHECK(lost.task.executor_id == "a");
+    CHECK(stage.totals.run_nanos == 5'000'000);
+    const TaskRow* lost = stage.FindTask(a->tasks()[0].task_id());
+    REQUIRE(lost != nullptr);
+    CHECK(lost->state == TaskState::kExecutorLost);
+    CHECK(lost->error == "executor a lost: test");
+    CHECK(lost->task.executor_id == "a");
     CHECK_FALSE(app.executors.at("a").active);
     CHECK(app.executors.at("b").succeeded_tasks == 2);
     CHECK_FALSE(app.executors.at("c").active);

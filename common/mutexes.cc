@@ -1,0 +1,13 @@
+#include "common/mutexes.h"
+
+#include "absl/synchronization/mutex.h"
+
+namespace kiln {
+
+void ConfigureMutexes() {
+#ifdef NDEBUG
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
+#endif
+}
+
+}  // namespace kiln
