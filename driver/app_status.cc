@@ -152,11 +152,7 @@ void AppStatusStore::TaskStartedLocked(const TaskStart& e) {
     at->task = e.task;  // started twice (a replayed log): the later start stands
     return;
   }
-  if (at == st.tasks.end()) {
-    st.tasks.emplace_back().task = e.task;
-  } else {
-    st.tasks.insert(at, TaskRow{.task = e.task});
-  }
+  st.tasks.insert(at, TaskRow{.task = e.task});
   TrimTasks(st);
 }
 
@@ -176,7 +172,7 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
     if (known && !row.finished()) --st.active_tasks;
     if (!known) row.task = e.task;  // else it is the attempt its start recorded
     row.state = e.state;
-    row.error = e.error;
+    if (!e.error.empty() || !row.error.empty()) row.error = e.error;
     row.finish_ms = e.finish_ms;
     row.metrics = e.metrics;
     ++(ok ? st.succeeded_tasks : killed ? st.killed_tasks : st.failed_tasks);

@@ -11,7 +11,8 @@
 namespace kiln::internal {
 namespace {
 
-int64_t Median(std::vector<int64_t> v) {
+// Reorders `v`. The doctor runs at the end of every job, on every task of it: no copies.
+int64_t Median(std::vector<int64_t>& v) {
   if (v.empty()) return 0;
   auto mid = v.begin() + static_cast<std::ptrdiff_t>((v.size() - 1) / 2);
   std::nth_element(v.begin(), mid, v.end());
@@ -27,6 +28,7 @@ std::string StageName(const StageRow& s) {
 
 std::vector<const TaskRow*> Succeeded(const StageRow& stage) {
   std::vector<const TaskRow*> out;
+  out.reserve(stage.tasks.size());
   for (const TaskRow& t : stage.tasks) {
     if (t.state == TaskState::kSuccess) out.push_back(&t);
   }
@@ -36,15 +38,16 @@ std::vector<const TaskRow*> Succeeded(const StageRow& stage) {
 void CheckSkew(const StageRow& stage, const std::vector<const TaskRow*>& tasks,
                const DoctorOptions& o, std::vector<Finding>* out) {
   if (tasks.size() < 2) return;
-  std::vector<int64_t> sizes;
-  for (const TaskRow* t : tasks) sizes.push_back(ReadBytes(*t));
-  const int64_t median = Median(sizes);
   const TaskRow* largest = *std::max_element(
       tasks.begin(), tasks.end(),
       [](const TaskRow* a, const TaskRow* b) { return ReadBytes(*a) < ReadBytes(*b); });
   const int64_t max = ReadBytes(*largest);
-  if (max <= o.skew_min_bytes ||
-      static_cast<double>(max) <= o.skew_factor * static_cast<double>(median)) {
+  if (max <= o.skew_min_bytes) return;  // no partition is large enough to matter
+  std::vector<int64_t> sizes;
+  sizes.reserve(tasks.size());
+  for (const TaskRow* t : tasks) sizes.push_back(ReadBytes(*t));
+  const int64_t median = Median(sizes);
+  if (static_cast<double>(max) <= o.skew_factor * static_cast<double>(median)) {
     return;
   }
   int skewed = 0;
@@ -128,6 +131,7 @@ void CheckPartitions(const StageRow& stage, const std::vector<const TaskRow*>& t
   const int t = static_cast<int>(tasks.size());
   cores = std::max(cores, 1);
   std::vector<int64_t> durations;
+  durations.reserve(tasks.size());
   int64_t total_ms = 0;
   for (const TaskRow* task : tasks) {
     durations.push_back(task->duration_ms());
@@ -175,13 +179,15 @@ void CheckStragglers(const StageRow& stage, const std::vector<const TaskRow*>& t
       })) {
     return;  // one executor: none to compare it with
   }
-  std::map<std::string, std::vector<const TaskRow*>> by_executor;
+  std::map<std::string_view, std::vector<const TaskRow*>> by_executor;
   for (const TaskRow* t : tasks) by_executor[t->task.executor_id].push_back(t);
   std::vector<int64_t> inputs;
+  inputs.reserve(tasks.size());
   for (const TaskRow* t : tasks) inputs.push_back(ReadBytes(*t));
   const int64_t median_input = Median(inputs);
   for (const auto& [executor, mine] : by_executor) {
     std::vector<int64_t> others;
+    others.reserve(tasks.size());
     for (const TaskRow* t : tasks) {
       if (t->task.executor_id != executor) others.push_back(t->duration_ms());
     }

@@ -1,9 +1,5 @@
 #include "driver/event_bus.h"
 
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <utility>
 
 namespace kiln::internal {
@@ -88,9 +84,6 @@ void EventBus::Stop() {
 }
 
 void EventBus::Run() {
-  // Listeners are background work: on a busy machine the schedulers' threads, which
-  // tasks wait for, go first. The queue still drains (a niced thread keeps a share).
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), 10);
   std::vector<std::vector<Event>> batches;
   for (;;) {
     {

@@ -59,7 +59,8 @@ class EventBus {
 
   static constexpr size_t kBatch = 1024;
   static constexpr absl::Duration kMaxDelay = absl::Milliseconds(20);
-  static constexpr size_t kSpareBatches = 16;
+  // A wake-up delivers a batch per scheduler section: hundreds when tasks are short.
+  static constexpr size_t kSpareBatches = 1024;
 
   const bool enabled_;
   std::vector<EventListener*> listeners_;  // fixed once started

@@ -42,14 +42,16 @@ void TaskScheduler::RemoveExecutor(const std::string& executor_id, const std::st
         ++it;
         continue;
       }
+      const runtime::TaskMetrics so_far =
+          it->second.so_far != nullptr ? *it->second.so_far : runtime::TaskMetrics{};
       PostTaskEnd(it->second, TaskState::kExecutorLost,
-                  StrCat("executor ", executor_id, " lost: ", reason), it->second.so_far);
+                  StrCat("executor ", executor_id, " lost: ", reason), so_far);
       if (set_ != nullptr && it->second.generation == generation_ &&
           !set_->has_result(it->second.index)) {
         set_->Requeue(it->second.index, executor_id);
         lost.indices.push_back(it->second.index);
         lost.task_ids.push_back(it->first);
-        lost.so_far.push_back(it->second.so_far);
+        lost.so_far.push_back(so_far);
         ++requeued;
       }
       running_.erase(it++);
@@ -113,7 +115,8 @@ void TaskScheduler::OnProgress(const std::string& executor_id,
   for (const proto::TaskProgress& p : progress) {
     auto it = running_.find(p.task_id());
     if (it != running_.end() && it->second.executor_id == executor_id) {
-      it->second.so_far = runtime::MetricsFromProto(p.metrics());
+      it->second.so_far =
+          std::make_unique<runtime::TaskMetrics>(runtime::MetricsFromProto(p.metrics()));
     }
   }
 }
@@ -235,19 +238,22 @@ TaskScheduler::Launches TaskScheduler::AssignTasksLocked() {
     task->set_attempt(set_->attempts(index) - 1);
     task->set_split(spec.split);
     bytes += spec.split.size() + 32;
-    Running& run = running_[next_task_id_++];
-    run = Running{.executor_id = id, .index = index, .generation = generation_, .so_far = {}};
+    Running& run = running_[next_task_id_++];  // a new entry: ids are not reused
+    run.executor_id = id;
+    run.index = index;
+    run.generation = generation_;
     if (options_.events != nullptr) {
-      run.attempt = TaskAttempt{.task_id = task->task_id(),
-                                .stage_id = plan.stage_id(),
-                                .index = index,
-                                .partition = spec.partition,
-                                .attempt = task->attempt(),
-                                .speculative = set_->running_on(index).size() > 1,
-                                .executor_id = id,
-                                .host = ex.handle->info().host,
-                                .launch_ms = EpochMillis()};
-      Post(TaskStart{run.attempt});
+      TaskAttempt& a = run.attempt;
+      a.task_id = task->task_id();
+      a.stage_id = plan.stage_id();
+      a.index = index;
+      a.partition = spec.partition;
+      a.attempt = task->attempt();
+      a.speculative = set_->running_on(index).size() > 1;
+      a.executor_id = id;
+      a.host = ex.handle->info().host;
+      a.launch_ms = EpochMillis();
+      NewEvent<TaskStart>().task = a;
     }
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
@@ -278,11 +284,12 @@ void TaskScheduler::SendLaunches(Launches launches) {
 void TaskScheduler::PostTaskEnd(Running& run, TaskState state, std::string error,
                                 const runtime::TaskMetrics& metrics) {
   if (options_.events == nullptr) return;
-  Post(TaskEnd{.task = std::move(run.attempt),
-               .state = state,
-               .error = std::move(error),
-               .finish_ms = EpochMillis(),
-               .metrics = metrics});
+  TaskEnd& end = NewEvent<TaskEnd>();
+  end.task = std::move(run.attempt);
+  end.state = state;
+  end.error = std::move(error);
+  end.finish_ms = EpochMillis();
+  end.metrics = metrics;
 }
 
 bool TaskScheduler::SetDoneLocked() const {

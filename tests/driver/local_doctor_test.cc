@@ -127,11 +127,15 @@ TEST_CASE("doctor: a task that spills gets the memory that would have held it", 
   CHECK(sorted.size() == input.size());
   const std::vector<JobFinding> findings = ctx.last_job_findings();
   INFO(Describe(findings));
-  // Both sides of the sort spill: the map side's buffers and the reduce side's merge.
-  REQUIRE(Kinds(findings) == std::vector<std::string>{"spill", "spill"});
-  CHECK(findings[1].title.find("(sort_by_key) spilled ") != std::string::npos);
+  // The reduce side's merge spills; the map side's buffers do too when its tasks run at the
+  // same time and share the memory (on a loaded machine they may not).
+  REQUIRE_FALSE(findings.empty());
+  REQUIRE(findings.size() <= 2);
+  for (const JobFinding& f : findings) CHECK(f.kind == "spill");
+  const JobFinding& reduce = findings.back();
+  CHECK(reduce.title.find("(sort_by_key) spilled ") != std::string::npos);
   // Local mode: the tasks share the driver's memory.
-  CHECK(findings[1].fix.find("raise kiln.driver.memory from 450.0 MiB to ") != std::string::npos);
+  CHECK(reduce.fix.find("raise kiln.driver.memory from 450.0 MiB to ") != std::string::npos);
 }
 
 TEST_CASE("doctor: 10,000 tiny partitions get coalesce advice", "[local][doctor]") {
