@@ -160,7 +160,7 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   AppState& s = state_;
   const bool ok = e.state == TaskState::kSuccess;
   const bool killed = e.state == TaskState::kKilled;
-  s.tasks_running = std::max<int64_t>(0, s.tasks_running - 1);
+  if (e.started) s.tasks_running = std::max<int64_t>(0, s.tasks_running - 1);
   ++(ok ? s.tasks_succeeded : killed ? s.tasks_killed : s.tasks_failed);
   if (ok) runtime::AddTaskMetrics(e.metrics, &s.totals);
   if (StageRow* stage = FindStageLocked(e.task.stage_id, e.task.stage_attempt)) {
@@ -181,7 +181,7 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   }
   if (ExecutorRow* ex = FindExecutorLocked(e.task.executor_id)) {
     ExecutorRow& row = *ex;
-    row.active_tasks = std::max(0, row.active_tasks - 1);
+    if (e.started) row.active_tasks = std::max(0, row.active_tasks - 1);
     row.task_time_ms += std::max<int64_t>(0, e.finish_ms - e.task.launch_ms);
     if (ok) {
       ++row.succeeded_tasks;

@@ -79,7 +79,8 @@ Driver::Driver(DriverOptions options)
               .speculation_quantile = options_.conf.GetDouble("kiln.speculation.quantile"),
               .speculation_min_runtime =
                   options_.conf.GetDuration("kiln.speculation.minTaskRuntime"),
-              .events = events_.enabled() ? &events_ : nullptr},
+              .events = events_.enabled() ? &events_ : nullptr,
+              .eager_task_starts = options_.conf.GetBool("kiln.eventLog.enabled")},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_,
            static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")), &events_),

@@ -106,7 +106,11 @@ class Driver final : public JobRunner {
   AppStatusStore status_;
   EventBus events_;  // after status_, its listener; before the schedulers that post to it
   std::unique_ptr<EventLogWriter> event_log_;
-  DriverUi ui_{&status_, [this] { events_.Flush(); }};
+  // Before a page reads the store: the starts of running tasks, then every event so far.
+  DriverUi ui_{&status_, [this] {
+                 tasks_.PostRunningStarts();
+                 events_.Flush();
+               }};
   std::atomic<bool> ui_started_{false};
   std::string ui_url_;  // set once, before ui_started_
   TaskScheduler tasks_;

@@ -124,6 +124,9 @@ struct TaskEnd {
   std::string error;  // when not SUCCESS
   int64_t finish_ms = 0;
   runtime::TaskMetrics metrics;
+  // Whether its TaskStart was posted: a task that ended before anyone asked for running
+  // tasks has none (TaskSchedulerOptions::eager_task_starts). Not logged: a log has them all.
+  bool started = true;
 };
 
 struct ExecutorAdded {

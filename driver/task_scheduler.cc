@@ -253,7 +253,10 @@ TaskScheduler::Launches TaskScheduler::AssignTasksLocked() {
       a.executor_id = id;
       a.host = ex.handle->info().host;
       a.launch_ms = EpochMillis();
-      NewEvent<TaskStart>().task = a;
+      if (options_.eager_task_starts) {
+        NewEvent<TaskStart>().task = a;
+        run.start_posted = true;
+      }
     }
     if (bytes > options_.max_launch_bytes) slot.erase(id);  // start a new message
   }
@@ -286,10 +289,22 @@ void TaskScheduler::PostTaskEnd(Running& run, TaskState state, std::string error
   if (options_.events == nullptr) return;
   TaskEnd& end = NewEvent<TaskEnd>();
   end.task = std::move(run.attempt);
+  end.started = run.start_posted;
   end.state = state;
   end.error = std::move(error);
   end.finish_ms = EpochMillis();
   end.metrics = metrics;
+}
+
+void TaskScheduler::PostRunningStarts() {
+  absl::MutexLock lock(&mu_);
+  if (options_.events == nullptr) return;
+  for (auto& [id, run] : running_) {
+    if (run.start_posted) continue;
+    NewEvent<TaskStart>().task = run.attempt;
+    run.start_posted = true;
+  }
+  PostPendingLocked();
 }
 
 bool TaskScheduler::SetDoneLocked() const {

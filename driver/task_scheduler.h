@@ -41,6 +41,11 @@ struct TaskSchedulerOptions {
   std::chrono::milliseconds speculation_min_runtime{100};  // kiln.speculation.minTaskRuntime
   const Clock* clock = RealClock::Get();
   EventBus* events = nullptr;  // gets task, executor and block events (may be null)
+  // Post every attempt's TaskStart as it is launched (the event log keeps them all).
+  // Otherwise a start is posted only for an attempt still running when
+  // PostRunningStarts() is called (before the UI reads the status store): most tasks
+  // then cost one event, their end, which carries their launch.
+  bool eager_task_starts = true;
 };
 
 // What the progress bar shows.
@@ -110,6 +115,9 @@ class TaskScheduler {
   std::string LastUnregisteredFailure() const;
 
   StageProgress Progress() const;
+  // Posts the TaskStart of every running attempt whose start was not posted yet (see
+  // TaskSchedulerOptions::eager_task_starts).
+  void PostRunningStarts();
   // Speculative attempts launched since this scheduler started (kiln.speculation).
   int SpeculativeLaunches() const;
 
@@ -121,6 +129,7 @@ class TaskScheduler {
     // Its spill figures, as the executor last reported them; null until it reports any.
     std::unique_ptr<runtime::TaskMetrics> so_far;
     TaskAttempt attempt;  // as posted in its TaskStart (when there is a bus)
+    bool start_posted = false;
   };
   struct Launch {
     std::shared_ptr<ExecutorHandle> handle;

@@ -3,13 +3,19 @@
 // the REST API answers in Spark's shapes with this application's figures, and the port
 // moves up when kiln.ui.port is taken.
 
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
+#include "common/wait.h"
 #include "driver/kiln.h"
 #include "nlohmann/json.hpp"
 #include "tests/kiln_catch.h"
@@ -21,6 +27,7 @@ namespace kiln {
 namespace {
 
 using Json = nlohmann::json;
+using namespace std::chrono_literals;
 
 struct Ui {
   std::string host;
@@ -168,6 +175,52 @@ TEST_CASE("ui: the REST API answers in Spark's shapes", "[local][ui]") {
   CHECK(metrics->at("kiln_driver_input_bytes_total") > 0);
   CHECK(metrics->at("kiln_driver_storage_bytes{where=\"memory\"}") > 0);
   CHECK(metrics->at(StrCat("kiln_driver_info{app_id=\"", app, "\",app_name=\"ui-test\"}")) == 1);
+}
+
+TEST_CASE("ui: a task still running shows as RUNNING in its stage and in /metrics", "[local][ui]") {
+  test::TempDir dir("kiln-ui-running-");
+  std::array<char, 512> release{};  // lambdas ship trivially copyable captures only
+  dir.Sub("release").copy(release.data(), release.size() - 1);
+  Context ctx = UiApp();
+  const Ui ui = ParseUrl(ctx.ui_url());
+  // Partition 0's task waits for the test to release it; the other three end at once.
+  std::thread job([&] {
+    const int64_t n = ctx.parallelize(std::vector<int64_t>{0, 1, 2, 3}, 4)
+                          .map([release](int64_t x) {
+                            const auto deadline = std::chrono::steady_clock::now() + 60s;
+                            while (x == 0 && !std::filesystem::exists(release.data()) &&
+                                   std::chrono::steady_clock::now() < deadline) {
+                              std::this_thread::sleep_for(5ms);
+                            }
+                            return x;
+                          })
+                          .count();
+    CHECK(n == 4);
+  });
+  auto running = [&] {
+    absl::StatusOr<test::MetricSamples> m = test::ParseMetrics(Get(ui, "/metrics"));
+    return m.ok() && m->at("kiln_driver_tasks_running") == 1 &&
+           m->at("kiln_driver_tasks_total{state=\"succeeded\"}") == 3;
+  };
+  const bool seen = WaitFor(running, 30s);
+  CHECK(seen);
+  if (seen) {
+    const std::string base = StrCat("/api/v1/applications/", ctx.app_id());
+    const Json stages = GetJson(ui, base + "/stages");
+    REQUIRE(stages.size() == 1);
+    CHECK(stages[0]["status"] == "ACTIVE");
+    const Json tasks =
+        GetJson(ui, StrCat(base, "/stages/", stages[0]["stageId"].get<int>(), "/0/taskList"));
+    std::multiset<std::string> states;
+    for (const Json& t : tasks) states.insert(t["status"].get<std::string>());
+    CHECK(states == std::multiset<std::string>{"RUNNING", "SUCCESS", "SUCCESS", "SUCCESS"});
+  }
+  std::ofstream(release.data()).put('1');
+  job.join();
+  absl::StatusOr<test::MetricSamples> done = test::ParseMetrics(Get(ui, "/metrics"));
+  REQUIRE_OK(done);
+  CHECK(done->at("kiln_driver_tasks_running") == 0);
+  CHECK(done->at("kiln_driver_tasks_total{state=\"succeeded\"}") == 4);
 }
 
 TEST_CASE("ui: a taken kiln.ui.port moves the UI to the next free one, and it can be turned off",

@@ -161,6 +161,52 @@ TEST_CASE("task scheduler: task and executor events reach the bus, a lost attemp
   bus.Stop();
 }
 
+TEST_CASE("task scheduler: without eager starts, only a task still running when asked gets one",
+          "[scheduler][events]") {
+  EventBus bus;
+  AppStatusStore store;
+  bus.AddListener(&store);
+  bus.Start();
+  TaskScheduler tasks(
+      {.max_failures = 1, .launch_ahead = 0, .events = &bus, .eager_task_starts = false});
+  auto a = std::make_shared<FakeExecutor>("a", 2);
+  tasks.AddExecutor(a);
+  bus.Post(StageSubmitted{.stage_id = 3, .num_tasks = 3});
+  AsyncRun outcome(tasks, MakeSet(3));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  tasks.OnStatuses("a", {Finished(a->tasks()[0].task_id(), "")});  // ends before anyone asks
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 3; }, 10s));
+  tasks.PostRunningStarts();  // as the UI does before it reads the store
+  bus.Flush();
+  store.Read([&](const AppState& app) {
+    const StageRow& stage = app.stages.at({3, 0});
+    CHECK(stage.tasks.size() == 3);
+    CHECK(stage.active_tasks == 2);
+    CHECK(stage.succeeded_tasks == 1);
+    CHECK(app.tasks_running == 2);
+    CHECK(app.executors.at("a").active_tasks == 2);
+    const TaskRow* first = stage.FindTask(a->tasks()[0].task_id());
+    REQUIRE(first != nullptr);  // its end carried the attempt
+    CHECK(first->task.executor_id == "a");
+    CHECK(first->task.launch_ms > 0);
+    const TaskRow* running = stage.FindTask(a->tasks()[2].task_id());
+    REQUIRE(running != nullptr);
+    CHECK_FALSE(running->finished());
+  });
+  tasks.OnStatuses("a",
+                   {Finished(a->tasks()[1].task_id(), ""), Finished(a->tasks()[2].task_id(), "")});
+  CHECK(outcome.get().status.ok());
+  tasks.PostRunningStarts();  // none runs: nothing to post
+  bus.Flush();
+  store.Read([&](const AppState& app) {
+    CHECK(app.tasks_running == 0);
+    CHECK(app.tasks_succeeded == 3);
+    CHECK(app.stages.at({3, 0}).active_tasks == 0);
+    CHECK(app.stages.at({3, 0}).tasks.size() == 3);
+    CHECK(app.executors.at("a").active_tasks == 0);
+  });
+}
+
 TEST_CASE("task scheduler: a crash report names the one task that counts the failure",
           "[scheduler]") {
   TaskScheduler tasks({.max_failures = 1, .launch_ahead = 0});
