@@ -22,11 +22,6 @@ const TaskRow* StageRow::FindTask(int64_t task_id) const {
   return it != tasks.end() && it->task.task_id == task_id ? &*it : nullptr;
 }
 
-TaskRow* StageRow::FindTask(int64_t task_id) {
-  auto it = TaskPosition(tasks, task_id);
-  return it != tasks.end() && it->task.task_id == task_id ? &*it : nullptr;
-}
-
 int AppState::ActiveCores() const {
   int cores = 0;
   for (const auto& [id, e] : executors) cores += e.active ? e.info.cores : 0;

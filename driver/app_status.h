@@ -46,7 +46,6 @@ struct StageRow {
   std::vector<TaskRow> tasks;  // by task id, which is launch order
   // The row of a task attempt; nullptr when it is not (or no longer) kept.
   const TaskRow* FindTask(int64_t task_id) const;
-  TaskRow* FindTask(int64_t task_id);
   int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0, killed_tasks = 0;
   runtime::TaskMetrics totals;  // over succeeded attempts
 };

@@ -3,15 +3,17 @@
 // the REST API answers in Spark's shapes with this application's figures, and the port
 // moves up when kiln.ui.port is taken.
 
+#include <poll.h>
+#include <unistd.h>
+
 #include <array>
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
@@ -178,25 +180,35 @@ TEST_CASE("ui: the REST API answers in Spark's shapes", "[local][ui]") {
 }
 
 TEST_CASE("ui: a task still running shows as RUNNING in its stage and in /metrics", "[local][ui]") {
-  test::TempDir dir("kiln-ui-running-");
-  std::array<char, 512> release{};  // lambdas ship trivially copyable captures only
-  dir.Sub("release").copy(release.data(), release.size() - 1);
+  // Partition 0's task blocks on a pipe until the test writes to it (local mode: the
+  // tasks run in this process); the other three end at once.
+  std::array<int, 2> gate{};
+  REQUIRE(pipe(gate.data()) == 0);
+  const int wait_fd = gate[0];  // lambdas ship trivially copyable captures only
   Context ctx = UiApp();
   const Ui ui = ParseUrl(ctx.ui_url());
-  // Partition 0's task waits for the test to release it; the other three end at once.
   std::thread job([&] {
     const int64_t n = ctx.parallelize(std::vector<int64_t>{0, 1, 2, 3}, 4)
-                          .map([release](int64_t x) {
-                            const auto deadline = std::chrono::steady_clock::now() + 60s;
-                            while (x == 0 && !std::filesystem::exists(release.data()) &&
-                                   std::chrono::steady_clock::now() < deadline) {
-                              std::this_thread::sleep_for(5ms);
-                            }
+                          .map([wait_fd](int64_t x) {
+                            pollfd readable{.fd = wait_fd, .events = POLLIN, .revents = 0};
+                            if (x == 0) (void)poll(&readable, 1, /*timeout ms=*/60'000);
                             return x;
                           })
                           .count();
     CHECK(n == 4);
   });
+  auto release = [&] {
+    if (gate[1] >= 0) {
+      (void)!write(gate[1], "1", 1);
+      close(gate[1]);
+      gate[1] = -1;
+    }
+    if (job.joinable()) job.join();
+  };
+  absl::Cleanup on_exit = [&] {  // also when a REQUIRE below fails
+    release();
+    close(gate[0]);
+  };
   auto running = [&] {
     absl::StatusOr<test::MetricSamples> m = test::ParseMetrics(Get(ui, "/metrics"));
     return m.ok() && m->at("kiln_driver_tasks_running") == 1 &&
@@ -215,8 +227,7 @@ TEST_CASE("ui: a task still running shows as RUNNING in its stage and in /metric
     for (const Json& t : tasks) states.insert(t["status"].get<std::string>());
     CHECK(states == std::multiset<std::string>{"RUNNING", "SUCCESS", "SUCCESS", "SUCCESS"});
   }
-  std::ofstream(release.data()).put('1');
-  job.join();
+  release();
   absl::StatusOr<test::MetricSamples> done = test::ParseMetrics(Get(ui, "/metrics"));
   REQUIRE_OK(done);
   CHECK(done->at("kiln_driver_tasks_running") == 0);
