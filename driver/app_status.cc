@@ -162,10 +162,11 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
     StageRow& st = *stage;
     auto at = TaskPosition(st.tasks, e.task.task_id);
     const bool known = at != st.tasks.end() && at->task.task_id == e.task.task_id;
-    if (!known) at = st.tasks.insert(at, TaskRow{});  // its start was not seen
+    // Its start was not seen: the attempt is the end's. Else it is the one the start
+    // recorded.
+    if (!known) at = st.tasks.emplace(at, TaskRow{.task = e.task});
     TaskRow& row = *at;
     if (known && !row.finished()) --st.active_tasks;
-    if (!known) row.task = e.task;  // else it is the attempt its start recorded
     row.state = e.state;
     if (!e.error.empty() || !row.error.empty()) row.error = e.error;
     row.finish_ms = e.finish_ms;
@@ -198,8 +199,12 @@ StageRow* AppStatusStore::FindStageLocked(int stage_id, int attempt) {
 }
 
 ExecutorRow* AppStatusStore::FindExecutorLocked(const std::string& id) {
+  if (has_last_executor_ && last_executor_->first == id) return &last_executor_->second;
   auto it = state_.executors.find(id);
-  return it == state_.executors.end() ? nullptr : &it->second;
+  if (it == state_.executors.end()) return nullptr;
+  last_executor_ = it;
+  has_last_executor_ = true;
+  return &it->second;
 }
 
 void AppStatusStore::TrimTasks(StageRow& st) const {

@@ -135,7 +135,8 @@ class AppStatusStore final : public EventListener {
   // Forgets the oldest finished tasks of `stage` once it keeps more than the limit.
   void TrimTasks(StageRow& stage) const;
   // A task's stage attempt and executor, nullptr when unknown. Looked up for every task
-  // event: the last stage found is remembered.
+  // event: the last stage and executor found are remembered (an executor's statuses
+  // come in batches).
   StageRow* FindStageLocked(int stage_id, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ExecutorRow* FindExecutorLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -146,6 +147,9 @@ class AppStatusStore final : public EventListener {
   // Into state_.stages, whose nodes stay put until erased.
   std::pair<int, int> last_stage_key_ ABSL_GUARDED_BY(mu_);
   StageRow* last_stage_ ABSL_GUARDED_BY(mu_) = nullptr;  // reset when stages are trimmed
+  // Into state_.executors, whose entries are never erased: its key, and its row.
+  std::map<std::string, ExecutorRow>::iterator last_executor_ ABSL_GUARDED_BY(mu_);
+  bool has_last_executor_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace kiln::internal

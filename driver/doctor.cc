@@ -179,6 +179,13 @@ void CheckStragglers(const StageRow& stage, const std::vector<const TaskRow*>& t
       })) {
     return;  // one executor: none to compare it with
   }
+  // A straggler runs at least straggler_min_excess_ms longer than a median, so at least
+  // that long: with no task as long, there is none (the common case of short tasks).
+  if (std::none_of(tasks.begin(), tasks.end(), [&](const TaskRow* t) {
+        return t->duration_ms() >= o.straggler_min_excess_ms;
+      })) {
+    return;
+  }
   std::map<std::string_view, std::vector<const TaskRow*>> by_executor;
   for (const TaskRow* t : tasks) by_executor[t->task.executor_id].push_back(t);
   std::vector<int64_t> inputs;
