@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <ranges>
@@ -20,6 +22,7 @@
 #include "common/codec.h"
 #include "driver/job_runner.h"
 #include "driver/plan.h"
+#include "driver/stat_counter.h"
 #include "runtime/closure.h"
 #include "runtime/emit.h"
 #include "runtime/op_registry.h"
@@ -279,6 +282,38 @@ class Dataset {
                        runtime::SortSource<K, V>::EncodeParams(ascending));
   }
 
+  // ------------------------------------------------------------ more (dataset_ops.h)
+
+  // The keys, and the values, of a dataset of pairs.
+  auto keys() const;
+  auto values() const;
+  // (k, u) for every u of f(v), for every pair (k, v); keeps the placement of keys by
+  // hash, as map_values.
+  template <class F>
+  auto flat_map_values(F f) const;
+  // Each partition as one vector.
+  Dataset<std::vector<T>> glom() const;
+  // Each record once, through a shuffle into `partitions` (0: kiln.default.parallelism).
+  Dataset<T> distinct(int partitions = 0) const;
+  // The records sorted by f(record), as sort_by_key sorts by key.
+  template <class F>
+  Dataset<T> sort_by(F f, bool ascending = true, int partitions = 0) const;
+  // Spark's combineByKey: per key, create(v) makes a combiner C of the first value,
+  // merge_value(C, v) adds the next ones on the map side, merge_combiners(C, C) merges
+  // the map sides' combiners; (k, C) per key. The map side spills as reduce_by_key's.
+  template <class Create, class MergeValue, class MergeCombiners>
+  auto combine_by_key(Create create, MergeValue merge_value, MergeCombiners merge_combiners,
+                      int partitions = 0) const;
+  // Spark's aggregateByKey: (k, U) per key, seq(U, v) folding each map side's values
+  // into a copy of `zero`, comb(U, U) merging them. `zero` travels in a shipped closure:
+  // a number, std::array or plain struct (not std::pair or std::string).
+  template <class U, class Seq, class Comb>
+  auto aggregate_by_key(U zero, Seq seq, Comb comb, int partitions = 0) const;
+  // Spark's foldByKey: as aggregate_by_key(zero, f, f); `zero` should be f's identity
+  // (it is folded in once per key per map task).
+  template <class Z, class F>
+  Dataset<T> fold_by_key(Z zero, F f, int partitions = 0) const;
+
   // ------------------------------------------------------------ caching
 
   // Keeps each partition in the memory of the executor that computes it, from the
@@ -374,17 +409,33 @@ class Dataset {
   // dataset is an error, as in Spark.
   template <class F>
   T reduce(F f) const {
-    using Reduce = runtime::ReduceSink<T, F>;
-    std::optional<T> acc;
-    for (const std::string& r : Run(runtime::MakeOp<Reduce>(runtime::EncodeClosure(f)), "reduce")) {
-      std::optional<T> part;
-      if (!Reduce::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
-      if (!part) continue;
-      acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
-    }
+    std::optional<T> acc = Fold(f, "reduce");
     if (!acc) runner_->Fail("reduce: empty collection");
     return std::move(*acc);
   }
+
+  // The first record; an empty dataset is an error ("first: empty collection"), as in
+  // Spark.
+  T first() const;
+  // True when the dataset has no record (it reads at most up to the first one).
+  bool is_empty() const;
+  // How many pairs hold each key, and how many times each record occurs, on the driver.
+  auto count_by_key() const;
+  std::map<T, int64_t> count_by_value() const;
+  // The n smallest records by `less`, in that order; top: the n largest, largest first.
+  // Each task keeps only its n best, as Spark's takeOrdered.
+  template <class Less = std::less<T>>
+  std::vector<T> take_ordered(int64_t n, Less less = {}) const;
+  template <class Less = std::less<T>>
+  std::vector<T> top(int64_t n, Less less = {}) const;
+  // Numbers: the sum (0 when empty, in T: exact for integers), the largest and smallest
+  // (an error when empty, as in Spark), the mean (NaN when empty) and all of count, mean,
+  // variance, min and max in one job (kiln::StatCounter).
+  T sum() const;
+  T max() const;
+  T min() const;
+  double mean() const;
+  StatCounter stats() const;
 
   // Runs f(const T&) on every record, on the executors.
   template <class F>
@@ -504,6 +555,20 @@ class Dataset {
                                       /*by_key=*/true);
   }
 
+  // Every record folded with f(T, T) -> T; nullopt when there is none.
+  template <class F>
+  std::optional<T> Fold(F f, const char* action) const {
+    using Reduce = runtime::ReduceSink<T, F>;
+    std::optional<T> acc;
+    for (const std::string& r : Run(runtime::MakeOp<Reduce>(runtime::EncodeClosure(f)), action)) {
+      std::optional<T> part;
+      if (!Reduce::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
+      if (!part) continue;
+      acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
+    }
+    return acc;
+  }
+
   static constexpr int64_t kTakeScaleUp = 4;  // Spark's spark.rdd.limit.scaleUpFactor
 
   std::vector<std::string> Run(runtime::OpSpec sink, const char* action) const {
@@ -515,3 +580,5 @@ class Dataset {
 };
 
 }  // namespace kiln
+
+#include "driver/dataset_ops.h"  // IWYU pragma: export

@@ -114,14 +114,37 @@ int64_t TableBytes(const CombineMap<K, V>& map) {
   return static_cast<int64_t>(map.capacity() * (sizeof(typename CombineMap<K, V>::value_type) + 1));
 }
 
-// Merges a batch of pairs into `map` with f(V, V) -> V, hashing each key once. The
-// slot of the record kPrefetchAhead places ahead is prefetched before each merge, so
-// the cache misses of a large map overlap instead of stalling one record at a time
-// (prefetching the whole batch at once overflows the CPU's few outstanding-miss
-// buffers: the early lines are gone by the time they are used). Returns how much the
-// heap memory the map's keys and values own grew (HeapBytes; 0 for plain numbers).
-template <class K, class V, class F>
-int64_t MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+// combine_by_key's functions, shipped as one closure: create(V) -> C starts a key's
+// combiner from its first value, merge_value(C, V) -> C adds the next.
+template <class Create, class MergeValue>
+struct CombineFns {
+  Create create;
+  MergeValue merge_value;
+};
+
+template <class F>
+inline constexpr bool kIsCombineFns = false;
+template <class Create, class MergeValue>
+inline constexpr bool kIsCombineFns<CombineFns<Create, MergeValue>> = true;
+
+// A value converted to its key's first combiner only when try_emplace inserts it.
+template <class C, class V, class Create>
+struct FirstCombiner {
+  Create* create;
+  V* value;
+  operator C() const { return (*create)(std::move(*value)); }  // NOLINT: implicit on purpose
+};
+
+// Folds a batch of pairs into `map`, hashing each key once: a new key's combiner is
+// create(v), an existing one becomes merge(c, v). The slot of the record
+// kPrefetchAhead places ahead is prefetched before each merge, so the cache misses of a
+// large map overlap instead of stalling one record at a time (prefetching the whole
+// batch at once overflows the CPU's few outstanding-miss buffers: the early lines are
+// gone by the time they are used). Returns how much the heap memory the map's keys and
+// combiners own grew (HeapBytes; 0 for plain numbers).
+template <class K, class V, class C, class Create, class Merge>
+int64_t MergeInto(CombineMap<K, C>& map, std::vector<std::pair<K, V>>& batch, Create& create,
+                  Merge& merge) {
   constexpr size_t kPrefetchAhead = 16;
   thread_local std::vector<uint64_t> hashes;
   const size_t n = batch.size();
@@ -136,16 +159,24 @@ int64_t MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F&
       map.prefetch(HashedRef<K>{&batch[i + kPrefetchAhead].first, hashes[i + kPrefetchAhead]});
     }
     auto& kv = batch[i];
-    auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]}, std::move(kv.second));
+    auto [it, inserted] = map.try_emplace(HashedRef<K>{&kv.first, hashes[i]},
+                                          FirstCombiner<C, V, Create>{&create, &kv.second});
     if (inserted) {
-      heap += static_cast<int64_t>(HeapBytes<K>::Of(it->first.key) + HeapBytes<V>::Of(it->second));
+      heap += static_cast<int64_t>(HeapBytes<K>::Of(it->first.key) + HeapBytes<C>::Of(it->second));
     } else {
-      heap -= static_cast<int64_t>(HeapBytes<V>::Of(it->second));
-      it->second = f(std::move(it->second), std::move(kv.second));
-      heap += static_cast<int64_t>(HeapBytes<V>::Of(it->second));
+      heap -= static_cast<int64_t>(HeapBytes<C>::Of(it->second));
+      it->second = merge(std::move(it->second), std::move(kv.second));
+      heap += static_cast<int64_t>(HeapBytes<C>::Of(it->second));
     }
   }
   return heap;
+}
+
+// reduce_by_key's form: a key's first value is its combiner, f(V, V) -> V merges.
+template <class K, class V, class F>
+int64_t MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
+  auto first = [](V&& v) -> V { return std::move(v); };
+  return MergeInto(map, batch, first, f);
 }
 
 }  // namespace kiln::runtime

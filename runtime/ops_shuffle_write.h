@@ -99,11 +99,12 @@ class HashShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   }
 };
 
-// reduce_by_key's map side: combines values per key in a hash map, then writes one
-// record per key. The map lives in the task's execution memory: when it cannot grow, it
-// is written to the shuffle writer and cleared (the reduce side merges partial combines
-// anyway), as Spark's map-side combine spills.
-template <class K, class V, class F>
+// The map side of reduce_by_key (F: f(V, V) -> V, C = V) and combine_by_key (F:
+// CombineFns, into combiners C): combines values per key in a hash map, then writes one
+// (key, combiner) record per key. The map lives in the task's execution memory: when it
+// cannot grow, it is written to the shuffle writer and cleared (the reduce side merges
+// partial combines anyway), as Spark's map-side combine spills.
+template <class K, class V, class F, class C = V>
 class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
  public:
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view p) {
@@ -117,10 +118,15 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return ShuffleSinkBase<std::pair<K, V>>::Open(ctx);
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    heap_bytes_ += MergeInto(map_, batch, fn.get());
+    F& f = fn.get();
+    if constexpr (kIsCombineFns<F>) {
+      heap_bytes_ += MergeInto(map_, batch, f.create, f.merge_value);
+    } else {
+      heap_bytes_ += MergeInto(map_, batch, f);
+    }
     if (budget_.Cover(*this->ctx_, TableBytes(map_) + heap_bytes_)) return absl::OkStatus();
     absl::Status s = Drain();
-    CombineMap<K, V>().swap(map_);
+    CombineMap<K, C>().swap(map_);
     heap_bytes_ = 0;
     budget_.Release(*this->ctx_);
     return s;
@@ -151,8 +157,8 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return absl::OkStatus();
   }
 
-  CombineMap<K, V> map_;
-  int64_t heap_bytes_ = 0;  // what the map's keys and values own
+  CombineMap<K, C> map_;
+  int64_t heap_bytes_ = 0;  // what the map's keys and combiners own
   ExecutionBudget budget_;
 };
 

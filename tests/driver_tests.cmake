@@ -13,7 +13,8 @@ target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_arg
 # In-process local mode (threads, temp files, no sockets) and the driver's gRPC service
 # on 127.0.0.1.
 kiln_add_test(NAME driver_local_tests LABEL integration
-  SOURCES driver/local_api_test.cc driver/local_cache_test.cc driver/driver_service_test.cc
+  SOURCES driver/local_api_test.cc driver/local_ops_test.cc driver/local_cache_test.cc
+          driver/driver_service_test.cc
   LIBS kiln)
 
 # Local mode with a tiny memory manager: operators spill, results stay exact.

@@ -8,6 +8,8 @@
 // (collect in partition order, sort_by_key) are printed as they come.
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -145,5 +147,61 @@ int main(int argc, char** argv) {
     (void)sink;
   });
   Print("foreach", std::string("ok"));
+
+  // driver/dataset_ops.h: keyed by x % (K + 4), as key_by above.
+  Print("keys", keyed.keys().take(12));
+  Print("values", keyed.values().take(12));
+  Print("flat_map_values", Sorted(keyed
+                                      .flat_map_values([k](int64_t v) {
+                                        return std::vector<int64_t>(static_cast<size_t>(v % k), v);
+                                      })
+                                      .collect()));
+  std::vector<int64_t> glom_sizes;
+  for (const auto& part : nums.glom().collect())
+    glom_sizes.push_back(static_cast<int64_t>(part.size()));
+  Print("glom_sizes", glom_sizes);
+  Print("distinct", Sorted(nums.map([k](int64_t x) { return x % (k * 5); }).distinct(3).collect()));
+  const auto by_key = keyed.count_by_key();
+  Print("count_by_key", std::vector<Pair>(by_key.begin(), by_key.end()));
+  const auto by_value = nums.map([k](int64_t x) { return x % k; }).count_by_value();
+  Print("count_by_value", std::vector<Pair>(by_value.begin(), by_value.end()));
+  Print("combine_by_key",
+        Sorted(keyed
+                   .combine_by_key(
+                       [](int64_t v) {
+                         return std::array<int64_t, 2>{v, 1};
+                       },
+                       [](std::array<int64_t, 2> c, int64_t v) {
+                         return std::array<int64_t, 2>{c[0] + v, c[1] + 1};
+                       },
+                       [](std::array<int64_t, 2> a, std::array<int64_t, 2> b) {
+                         return std::array<int64_t, 2>{a[0] + b[0], a[1] + b[1]};
+                       })
+                   .map_values([](std::array<int64_t, 2> c) { return c[0] * 1000 + c[1]; })
+                   .collect()));
+  Print("aggregate_by_key", Sorted(keyed
+                                       .aggregate_by_key(
+                                           int64_t{0}, [](int64_t acc, int64_t) { return acc + 1; },
+                                           [](int64_t a, int64_t b) { return a + b; }, 2)
+                                       .collect()));
+  Print("fold_by_key",
+        Sorted(keyed.fold_by_key(int64_t{0}, [](int64_t a, int64_t b) { return std::max(a, b); })
+                   .collect()));
+  Print("sort_by",
+        nums.sort_by([k](int64_t x) { return (x * 37 + k) % 211 * 1000 + x; }, false, 3).collect());
+  Print("take_ordered", nums.map([k](int64_t x) { return (x * 37 + k) % 211; }).take_ordered(9));
+  Print("top", nums.map([k](int64_t x) { return (x * 37 + k) % 211; }).top(9));
+  Print("first", nums.filter([k](const int64_t& x) { return x > 10 * k; }).first());
+  Print("is_empty",
+        std::string(nums.filter([](const int64_t& x) { return x < 0; }).is_empty() ? "yes" : "no"));
+  Print("sum", nums.sum());
+  Print("max", nums.max());
+  Print("min", nums.map([k](int64_t x) { return x - k; }).min());
+  const kiln::StatCounter stats =
+      nums.map([](int64_t x) { return static_cast<double>(x); }).stats();
+  // The variance in thousandths: Welford's sums differ from the test's in the last bits.
+  Print("stats", std::vector<double>{static_cast<double>(stats.count()), stats.mean(),
+                                     static_cast<double>(std::llround(stats.variance() * 1000)),
+                                     stats.max(), stats.min()});
   return 0;
 }

@@ -118,6 +118,58 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   e["reduce"] = Str(kN * (kN - 1) / 2);
   e["reduce_capture"] = Str(static_cast<int64_t>(static_cast<double>(kN - 1) * kD));
   e["foreach"] = "ok";
+
+  // driver/dataset_ops.h, over `keyed` (x % (K + 4), x).
+  std::vector<int64_t> key_list, value_list, glom_sizes, residues;
+  std::vector<std::pair<int64_t, int64_t>> flat, counts, combined, maxima, by_value;
+  std::map<int64_t, int64_t> key_counts, key_max, value_counts;
+  for (int64_t x : nums) {
+    const int64_t key = x % (kK + 4);
+    if (key_list.size() < 12) key_list.push_back(key);
+    if (value_list.size() < 12) value_list.push_back(x);
+    for (int64_t i = 0; i < x % kK; ++i) flat.emplace_back(key, x);
+    ++key_counts[key];
+    key_max[key] = std::max(key_max[key], x);
+    ++value_counts[x % kK];
+  }
+  for (const auto& [key, n] : key_counts) {
+    counts.emplace_back(key, n);
+    combined.emplace_back(key, sums[key] * 1000 + n);
+  }
+  for (int p = 0; p < kSlices; ++p) glom_sizes.push_back(kN * (p + 1) / kSlices - kN * p / kSlices);
+  for (int64_t r = 0; r < kK * 5; ++r) residues.push_back(r);
+  e["keys"] = Str(key_list);
+  e["values"] = Str(value_list);
+  e["flat_map_values"] = Str(Sorted(flat));
+  e["glom_sizes"] = Str(glom_sizes);
+  e["distinct"] = Str(residues);
+  e["count_by_key"] = Str(counts);
+  e["count_by_value"] =
+      Str(std::vector<std::pair<int64_t, int64_t>>(value_counts.begin(), value_counts.end()));
+  e["combine_by_key"] = Str(combined);
+  e["aggregate_by_key"] = Str(counts);
+  e["fold_by_key"] = Str(std::vector<std::pair<int64_t, int64_t>>(key_max.begin(), key_max.end()));
+  std::vector<int64_t> by_sort_key = nums, mods;
+  std::sort(by_sort_key.begin(), by_sort_key.end(), [](int64_t a, int64_t b) {
+    return (a * 37 + kK) % 211 * 1000 + a > (b * 37 + kK) % 211 * 1000 + b;
+  });
+  e["sort_by"] = Str(by_sort_key);
+  for (int64_t x : nums) mods.push_back((x * 37 + kK) % 211);
+  std::sort(mods.begin(), mods.end());
+  e["take_ordered"] = Str(std::vector<int64_t>(mods.begin(), mods.begin() + 9));
+  e["top"] = Str(std::vector<int64_t>(mods.rbegin(), mods.rbegin() + 9));
+  e["first"] = Str(int64_t{10 * kK + 1});
+  e["is_empty"] = "yes";
+  e["sum"] = Str(kN * (kN - 1) / 2);
+  e["max"] = Str(kN - 1);
+  e["min"] = Str(int64_t{-kK});
+  const double mean = static_cast<double>(kN - 1) / 2;
+  double m2 = 0;
+  for (int64_t x : nums) m2 += (static_cast<double>(x) - mean) * (static_cast<double>(x) - mean);
+  e["stats"] = Str(
+      std::vector<double>{static_cast<double>(kN), mean,
+                          static_cast<double>(std::llround(m2 / static_cast<double>(kN) * 1000)),
+                          static_cast<double>(kN - 1), 0.0});
   return e;
 }
 

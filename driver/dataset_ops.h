@@ -1,0 +1,211 @@
+#pragma once
+// The Dataset operators built from the ones in dataset.h (where each is declared and
+// documented), in Spark's terms: distinct is a reduce_by_key, sort_by a sort_by_key on
+// key_by, take_ordered a per-task top n. Included by dataset.h only.
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <ranges>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "driver/dataset.h"
+#include "driver/stat_counter.h"
+#include "runtime/combine_map.h"
+
+namespace kiln {
+
+namespace internal {
+
+// `less` with its arguments swapped: top(n) is take_ordered(n) by it.
+template <class Less>
+struct Reversed {
+  Less less;
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return less(b, a);
+  }
+};
+
+}  // namespace internal
+
+template <class T>
+auto Dataset<T>::keys() const {
+  using K = typename internal::PairTraits<T>::Key;
+  return map([](T kv) -> K { return std::move(kv.first); });
+}
+
+template <class T>
+auto Dataset<T>::values() const {
+  using V = typename internal::PairTraits<T>::Value;
+  return map([](T kv) -> V { return std::move(kv.second); });
+}
+
+template <class T>
+template <class F>
+auto Dataset<T>::flat_map_values(F f) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using U = std::decay_t<std::ranges::range_value_t<std::invoke_result_t<F&, const V&>>>;
+  auto g = [f](const std::pair<K, V>& kv, Emit<std::pair<K, U>>& out) mutable {
+    for (auto&& u : f(kv.second)) out(std::pair<K, U>(kv.first, std::forward<decltype(u)>(u)));
+  };
+  using G = decltype(g);
+  return Narrow<std::pair<K, U>>(
+      runtime::MakeOp<runtime::FlatMapEmitOp<T, std::pair<K, U>, G>>(runtime::EncodeClosure(g)),
+      "flat_map_values", /*keeps_keys=*/true);
+}
+
+template <class T>
+Dataset<std::vector<T>> Dataset<T>::glom() const {
+  return map_partitions(
+      [](std::vector<T> part) { return std::vector<std::vector<T>>{std::move(part)}; });
+}
+
+template <class T>
+Dataset<T> Dataset<T>::distinct(int partitions) const {
+  return map([](T x) { return std::pair<T, bool>(std::move(x), false); })
+      .reduce_by_key([](bool a, bool) { return a; }, partitions)
+      .keys();
+}
+
+template <class T>
+template <class F>
+Dataset<T> Dataset<T>::sort_by(F f, bool ascending, int partitions) const {
+  return key_by(f).sort_by_key(ascending, partitions).values();
+}
+
+template <class T>
+template <class Create, class MergeValue, class MergeCombiners>
+auto Dataset<T>::combine_by_key(Create create, MergeValue merge_value,
+                                MergeCombiners merge_combiners, int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using C = std::decay_t<std::invoke_result_t<Create&, V&&>>;
+  using Fns = runtime::CombineFns<Create, MergeValue>;
+  auto dep = NewShuffle<runtime::CombineShuffleSink<K, V, Fns, C>>(
+      Partitions(partitions), runtime::EncodeClosure(Fns{create, merge_value}));
+  return Shuffled<std::pair<K, C>>(
+      runtime::MakeOp<runtime::ReduceByKeySource<K, C, MergeCombiners>>(
+          runtime::EncodeClosure(merge_combiners)),
+      {dep}, "combine_by_key", {}, /*by_key=*/true);
+}
+
+template <class T>
+template <class U, class Seq, class Comb>
+auto Dataset<T>::aggregate_by_key(U zero, Seq seq, Comb comb, int partitions) const {
+  using V = typename internal::PairTraits<T>::Value;
+  auto create = [zero, seq](V v) mutable { return seq(U(zero), std::move(v)); };
+  return combine_by_key(create, seq, comb, partitions);
+}
+
+template <class T>
+template <class Z, class F>
+Dataset<T> Dataset<T>::fold_by_key(Z zero, F f, int partitions) const {
+  using V = typename internal::PairTraits<T>::Value;
+  return aggregate_by_key(V(zero), f, f, partitions);
+}
+
+template <class T>
+T Dataset<T>::first() const {
+  std::vector<T> one = take(1);
+  if (one.empty()) runner_->Fail("first: empty collection");
+  return std::move(one.front());
+}
+
+template <class T>
+bool Dataset<T>::is_empty() const {
+  return num_partitions() == 0 || take(1).empty();
+}
+
+template <class T>
+auto Dataset<T>::count_by_key() const {
+  return keys().count_by_value();  // Spark's countByKey: map(_._1).countByValue()
+}
+
+template <class T>
+std::map<T, int64_t> Dataset<T>::count_by_value() const {
+  std::map<T, int64_t> counts;
+  for (auto& [value, n] : map([](T x) {
+                            return std::pair<T, int64_t>(std::move(x), 1);
+                          }).reduce_by_key([](int64_t a, int64_t b) {
+                              return a + b;
+                            }).collect()) {
+    counts.emplace(std::move(value), n);
+  }
+  return counts;
+}
+
+template <class T>
+template <class Less>
+std::vector<T> Dataset<T>::take_ordered(int64_t n, Less less) const {
+  if (n <= 0) return {};
+  // Each task keeps its n smallest in a max-heap by `less`, and sends them sorted.
+  auto best = map_partitions([n, less](PartitionInput<T>& in, Emit<T>& out) mutable {
+    std::vector<T> heap;
+    for (T& x : in) {
+      if (static_cast<int64_t>(heap.size()) < n) {
+        heap.push_back(std::move(x));
+        std::push_heap(heap.begin(), heap.end(), less);
+      } else if (less(x, heap.front())) {
+        std::pop_heap(heap.begin(), heap.end(), less);
+        heap.back() = std::move(x);
+        std::push_heap(heap.begin(), heap.end(), less);
+      }
+    }
+    std::sort_heap(heap.begin(), heap.end(), less);
+    for (T& x : heap) out(std::move(x));
+  });
+  std::vector<T> all = best.collect();
+  std::stable_sort(all.begin(), all.end(), less);
+  if (static_cast<int64_t>(all.size()) > n) all.resize(static_cast<size_t>(n));
+  return all;
+}
+
+template <class T>
+template <class Less>
+std::vector<T> Dataset<T>::top(int64_t n, Less less) const {
+  return take_ordered(n, internal::Reversed<Less>{less});
+}
+
+template <class T>
+T Dataset<T>::sum() const {
+  return Fold([](T a, T b) { return a + b; }, "sum").value_or(T{});
+}
+
+template <class T>
+T Dataset<T>::max() const {
+  std::optional<T> m = Fold([](T a, T b) { return a < b ? b : a; }, "max");
+  if (!m) runner_->Fail("max: empty collection");
+  return *m;
+}
+
+template <class T>
+T Dataset<T>::min() const {
+  std::optional<T> m = Fold([](T a, T b) { return b < a ? b : a; }, "min");
+  if (!m) runner_->Fail("min: empty collection");
+  return *m;
+}
+
+template <class T>
+StatCounter Dataset<T>::stats() const {
+  StatCounter all;
+  for (const StatCounter& part : map_partitions([](PartitionInput<T>&in, Emit<StatCounter>&out) {
+                                   StatCounter s;
+                                   for (const T& x : in) s.add(static_cast<double>(x));
+                                   out(s);
+                                 }).collect()) {
+    all.merge(part);
+  }
+  return all;
+}
+
+template <class T>
+double Dataset<T>::mean() const {
+  return stats().mean();
+}
+
+}  // namespace kiln

@@ -1,0 +1,238 @@
+// The operators of driver/dataset_ops.h in local mode, each against a reference computed
+// here with plain loops, over empty datasets, one partition, many partitions and skewed
+// keys.
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <numeric>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "driver/kiln.h"
+#include "tests/driver/local_test_util.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln {
+namespace {
+
+using test::Local;
+using test::Range;
+using Pair = std::pair<int64_t, int64_t>;
+
+template <class T>
+std::vector<T> Sorted(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v;
+}
+
+// Keys 0..9 with key 0 holding about half of the records (skewed), values x.
+std::vector<Pair> Skewed(int64_t n) {
+  std::vector<Pair> out;
+  for (int64_t x = 0; x < n; ++x) out.emplace_back(x % 2 == 0 ? 0 : x % 10, x);
+  return out;
+}
+
+// The partition counts each operator is tried with: one, a few, more than records.
+const int kSlices[] = {1, 3, 40};
+
+TEST_CASE("local ops: keys, values, flat_map_values and glom", "[local][ops]") {
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto pairs = Local().parallelize(Skewed(30), slices);
+    std::vector<int64_t> keys, values;
+    std::vector<Pair> flat;
+    for (auto [k, v] : Skewed(30)) {
+      keys.push_back(k);
+      values.push_back(v);
+      for (int64_t i = 0; i < v % 3; ++i) flat.emplace_back(k, v * 10 + i);
+    }
+    CHECK(pairs.keys().collect() == keys);
+    CHECK(pairs.values().collect() == values);
+    CHECK(pairs
+              .flat_map_values([](int64_t v) {
+                std::vector<int64_t> out;
+                for (int64_t i = 0; i < v % 3; ++i) out.push_back(v * 10 + i);
+                return out;
+              })
+              .collect() == flat);
+    std::vector<std::vector<Pair>> parts = pairs.glom().collect();
+    REQUIRE(static_cast<int>(parts.size()) == slices);
+    std::vector<Pair> joined;
+    for (auto& p : parts) joined.insert(joined.end(), p.begin(), p.end());
+    CHECK(joined == Skewed(30));
+  }
+  // flat_map_values keeps the placement by key: a join after it moves only the other side.
+  auto summed = Local().parallelize(Skewed(100), 4).reduce_by_key(std::plus<int64_t>(), 5);
+  auto spread = summed.flat_map_values([](int64_t v) { return std::vector<int64_t>{v, -v}; });
+  CHECK(spread.num_partitions() == 5);
+  CHECK(Sorted(spread.join(Local().parallelize(Skewed(100), 3)).keys().distinct().collect()) ==
+        Sorted(Local().parallelize(Skewed(100), 2).keys().distinct().collect()));
+}
+
+TEST_CASE("local ops: distinct, count_by_key and count_by_value", "[local][ops]") {
+  std::vector<int64_t> data;
+  for (int64_t x = 0; x < 500; ++x) data.push_back(x % 7 == 0 ? 3 : x % 23);
+  std::map<int64_t, int64_t> by_value;
+  for (int64_t x : data) ++by_value[x];
+  std::vector<int64_t> distinct;
+  for (auto& [x, n] : by_value) distinct.push_back(x);
+  std::map<int64_t, int64_t> by_key;
+  for (auto [k, v] : Skewed(301)) ++by_key[k];
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto ds = Local().parallelize(data, slices);
+    CHECK(Sorted(ds.distinct().collect()) == distinct);
+    CHECK(ds.distinct(7).num_partitions() == 7);
+    CHECK(ds.count_by_value() == by_value);
+    CHECK(Local().parallelize(Skewed(301), slices).count_by_key() == by_key);
+  }
+  auto none = Local().parallelize(std::vector<int64_t>{}, 3);
+  CHECK(none.distinct().collect().empty());
+  CHECK(none.count_by_value().empty());
+  auto strings = Local().parallelize(std::vector<std::string>{"b", "a", "b", "", "a", "b"}, 2);
+  CHECK(Sorted(strings.distinct().collect()) == std::vector<std::string>{"", "a", "b"});
+  CHECK(strings.count_by_value() == std::map<std::string, int64_t>{{"", 1}, {"a", 2}, {"b", 3}});
+}
+
+TEST_CASE("local ops: combine_by_key, aggregate_by_key and fold_by_key", "[local][ops]") {
+  std::map<int64_t, std::vector<int64_t>> groups;
+  for (auto [k, v] : Skewed(1000)) groups[k].push_back(v);
+  std::vector<std::pair<int64_t, std::vector<int64_t>>> lists;
+  std::vector<std::pair<int64_t, std::array<int64_t, 2>>> sum_count;
+  std::vector<Pair> maxima, sums;
+  for (auto& [k, vs] : groups) {
+    lists.emplace_back(k, Sorted(vs));
+    const int64_t sum = std::accumulate(vs.begin(), vs.end(), int64_t{0});
+    sum_count.push_back({k, {sum, static_cast<int64_t>(vs.size())}});
+    maxima.emplace_back(k, *std::max_element(vs.begin(), vs.end()));
+    sums.emplace_back(k, sum);
+  }
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto pairs = Local().parallelize(Skewed(1000), slices);
+    // A combiner of another type than the values: every value of a key, in a vector.
+    auto combined = pairs.combine_by_key([](int64_t v) { return std::vector<int64_t>{v}; },
+                                         [](std::vector<int64_t> c, int64_t v) {
+                                           c.push_back(v);
+                                           return c;
+                                         },
+                                         [](std::vector<int64_t> a, std::vector<int64_t> b) {
+                                           a.insert(a.end(), b.begin(), b.end());
+                                           return a;
+                                         },
+                                         4);
+    CHECK(combined.num_partitions() == 4);
+    auto got = combined.collect();
+    for (auto& [k, vs] : got) std::sort(vs.begin(), vs.end());
+    CHECK(Sorted(got) == lists);
+    // (sum, count) per key from a zero of another type.
+    auto aggregated = pairs.aggregate_by_key(
+        std::array<int64_t, 2>{0, 0},
+        [](std::array<int64_t, 2> acc, int64_t v) {
+          return std::array<int64_t, 2>{acc[0] + v, acc[1] + 1};
+        },
+        [](std::array<int64_t, 2> a, std::array<int64_t, 2> b) {
+          return std::array<int64_t, 2>{a[0] + b[0], a[1] + b[1]};
+        });
+    CHECK(Sorted(aggregated.collect()) == sum_count);
+    // A zero of the values' type, the identity of f.
+    CHECK(Sorted(pairs.fold_by_key(int64_t{0}, std::plus<int64_t>()).collect()) == sums);
+    CHECK(Sorted(pairs
+                     .fold_by_key(std::numeric_limits<int64_t>::min(),
+                                  [](int64_t a, int64_t b) { return std::max(a, b); })
+                     .collect()) == maxima);
+  }
+  CHECK(Local()
+            .parallelize(std::vector<Pair>{}, 2)
+            .fold_by_key(0, std::plus<int64_t>())
+            .collect()
+            .empty());
+}
+
+TEST_CASE("local ops: sort_by, take_ordered and top", "[local][ops]") {
+  std::vector<int64_t> data;
+  for (int64_t x = 0; x < 400; ++x) data.push_back((x * 7919) % 401 - 200);
+  std::vector<int64_t> ascending = Sorted(data), descending = ascending;
+  std::reverse(descending.begin(), descending.end());
+  // By absolute value, ties kept apart by the value itself.
+  auto by_abs = [](int64_t x) { return std::pair<int64_t, int64_t>(x < 0 ? -x : x, x); };
+  std::vector<int64_t> abs_order = data;
+  std::sort(abs_order.begin(), abs_order.end(),
+            [&](int64_t a, int64_t b) { return by_abs(a) < by_abs(b); });
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto ds = Local().parallelize(data, slices);
+    CHECK(ds.sort_by([](int64_t x) { return x; }).collect() == ascending);
+    CHECK(ds.sort_by([](int64_t x) { return x; }, false, 3).collect() == descending);
+    CHECK(ds.sort_by(by_abs).collect() == abs_order);
+    for (int64_t n : {0, 1, 5, 399, 400, 1000}) {
+      INFO("n: " << n);
+      const auto k = static_cast<size_t>(std::min<int64_t>(n, 400));
+      CHECK(ds.take_ordered(n) == std::vector<int64_t>(ascending.begin(), ascending.begin() + k));
+      CHECK(ds.top(n) == std::vector<int64_t>(descending.begin(), descending.begin() + k));
+    }
+    CHECK(ds.take_ordered(3, std::greater<int64_t>()) ==
+          std::vector<int64_t>(descending.begin(), descending.begin() + 3));
+    CHECK(ds.top(3, std::greater<int64_t>()) ==
+          std::vector<int64_t>(ascending.begin(), ascending.begin() + 3));
+  }
+  auto none = Local().parallelize(std::vector<int64_t>{}, 2);
+  CHECK(none.take_ordered(3).empty());
+  CHECK(none.sort_by([](int64_t x) { return x; }).collect().empty());
+}
+
+TEST_CASE("local ops: first, is_empty and the numbers' sum, min, max, mean and stats",
+          "[local][ops]") {
+  std::vector<double> data;
+  for (int64_t x = 0; x < 1000; ++x) data.push_back(static_cast<double>((x * 37) % 101) / 4.0);
+  const double sum = std::accumulate(data.begin(), data.end(), 0.0);
+  const double mean = sum / static_cast<double>(data.size());
+  double m2 = 0;
+  for (double x : data) m2 += (x - mean) * (x - mean);
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto ds = Local().parallelize(data, slices);
+    CHECK(ds.first() == data.front());
+    CHECK_FALSE(ds.is_empty());
+    CHECK(ds.sum() == Approx(sum));
+    CHECK(ds.max() == *std::max_element(data.begin(), data.end()));
+    CHECK(ds.min() == *std::min_element(data.begin(), data.end()));
+    CHECK(ds.mean() == Approx(mean));
+    const StatCounter s = ds.stats();
+    CHECK(s.count() == 1000);
+    CHECK(s.mean() == Approx(mean));
+    CHECK(s.sum() == Approx(sum));
+    CHECK(s.variance() == Approx(m2 / 1000));
+    CHECK(s.sample_variance() == Approx(m2 / 999));
+    CHECK(s.stdev() == Approx(std::sqrt(m2 / 1000)));
+    CHECK(s.max() == ds.max());
+    CHECK(s.min() == ds.min());
+    // Integers sum exactly, in their own type.
+    auto ints = Local().parallelize(Range(100'001), slices);
+    CHECK(ints.sum() == int64_t{5'000'050'000});
+    CHECK(ints.max() == 100'000);
+    CHECK(ints.min() == 0);
+  }
+  // Only the last partition holds a record: first() still finds it.
+  auto late = Local().parallelize(Range(40), 40).filter([](const int64_t& x) { return x == 39; });
+  CHECK(late.first() == 39);
+  CHECK_FALSE(late.is_empty());
+  auto none = Local().parallelize(std::vector<double>{}, 3);
+  CHECK(none.is_empty());
+  CHECK(Local().parallelize(Range(10), 2).filter([](const int64_t&) { return false; }).is_empty());
+  CHECK(none.sum() == 0.0);
+  CHECK(std::isnan(none.mean()));
+  CHECK(none.stats().count() == 0);
+  CHECK(std::isnan(none.stats().variance()));
+  CHECK_THROWS_WITH(none.first(), Catch::Contains("first: empty collection"));
+  CHECK_THROWS_WITH(none.max(), Catch::Contains("max: empty collection"));
+  CHECK_THROWS_WITH(none.min(), Catch::Contains("min: empty collection"));
+}
+
+}  // namespace
+}  // namespace kiln
