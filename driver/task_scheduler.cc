@@ -115,8 +115,9 @@ void TaskScheduler::OnProgress(const std::string& executor_id,
   for (const proto::TaskProgress& p : progress) {
     auto it = running_.find(p.task_id());
     if (it != running_.end() && it->second.executor_id == executor_id) {
-      it->second.so_far =
-          std::make_unique<runtime::TaskMetrics>(runtime::MetricsFromProto(p.metrics()));
+      std::unique_ptr<runtime::TaskMetrics>& so_far = it->second.so_far;
+      if (so_far == nullptr) so_far = std::make_unique<runtime::TaskMetrics>();
+      *so_far = runtime::MetricsFromProto(p.metrics());  // its later reports reuse it
     }
   }
 }
