@@ -22,6 +22,7 @@
 #include "common/codec.h"
 #include "driver/job_runner.h"
 #include "driver/plan.h"
+#include "driver/sampling.h"
 #include "driver/stat_counter.h"
 #include "runtime/closure.h"
 #include "runtime/emit.h"
@@ -283,6 +284,24 @@ class Dataset {
   }
 
   // ------------------------------------------------------------ more (dataset_ops.h)
+
+  // Spark's mapPartitionsWithIndex: map_partitions's streaming form told which partition
+  // of this dataset it runs on: f(int partition, kiln::PartitionInput<T>& in,
+  // kiln::Emit<U>& out).
+  template <class F>
+  auto map_partitions_with_index(F f) const;
+  // (record, index): indexes count from 0 in partition order, then record order. A job
+  // runs now to count the records of every partition but the last (Spark's zipWithIndex).
+  Dataset<std::pair<T, int64_t>> zip_with_index() const;
+  // A seeded sample: each record kept with probability `fraction` (without replacement:
+  // 0 <= fraction <= 1), or a Poisson(fraction) number of times (with replacement). The
+  // same seed gives the same sample while the partitions hold the same records in the
+  // same order, as in Spark.
+  Dataset<T> sample(bool with_replacement, double fraction, uint64_t seed) const;
+  // The records dealt at random into weights.size() datasets, about in proportion to
+  // the weights (>= 0, normalized); each record lands in exactly one (same seed, same
+  // caveat as sample).
+  std::vector<Dataset<T>> random_split(const std::vector<double>& weights, uint64_t seed) const;
 
   // The keys, and the values, of a dataset of pairs.
   auto keys() const;

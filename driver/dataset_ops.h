@@ -1,18 +1,23 @@
 #pragma once
 // The Dataset operators built from the ones in dataset.h (where each is declared and
 // documented), in Spark's terms: distinct is a reduce_by_key, sort_by a sort_by_key on
-// key_by, take_ordered a per-task top n. Included by dataset.h only.
+// key_by, take_ordered a per-task top n, sample and random_split a seeded generator per
+// partition. Included by dataset.h only.
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <numeric>
 #include <ranges>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
+#include "common/strings.h"
 #include "driver/dataset.h"
+#include "driver/sampling.h"
 #include "driver/stat_counter.h"
 #include "runtime/combine_map.h"
 
@@ -30,7 +35,102 @@ struct Reversed {
   }
 };
 
+// zip_with_index's function: where each partition's indexes start (the counts of the
+// partitions before it, summed), shipped with a codec.
+template <class T>
+struct ZipWithIndex {
+  std::vector<int64_t> starts;
+  void operator()(int partition, PartitionInput<T>& in, Emit<std::pair<T, int64_t>>& out) const {
+    int64_t next = starts[static_cast<size_t>(partition)];
+    for (T& x : in) out(std::pair<T, int64_t>(std::move(x), next++));
+  }
+};
+
 }  // namespace internal
+
+template <class T>
+struct Codec<internal::ZipWithIndex<T>> {
+  static void Encode(Writer& w, const internal::ZipWithIndex<T>& f) { ::kiln::Encode(w, f.starts); }
+  static void Decode(Reader& r, internal::ZipWithIndex<T>& f) { ::kiln::Decode(r, f.starts); }
+};
+
+template <class T>
+template <class F>
+auto Dataset<T>::map_partitions_with_index(F f) const {
+  using U = runtime::IndexedEmitTargetT<F>;
+  static_assert(!std::is_void_v<U>,
+                "kiln: map_partitions_with_index takes f(int partition, "
+                "kiln::PartitionInput<T>& in, kiln::Emit<U>& out)");
+  return Narrow<U>(
+      runtime::MakeOp<runtime::MapPartitionsStreamOp<T, U, F>>(runtime::EncodeClosure(f)),
+      "map_partitions_with_index");
+}
+
+template <class T>
+Dataset<std::pair<T, int64_t>> Dataset<T>::zip_with_index() const {
+  internal::ZipWithIndex<T> f;
+  f.starts.assign(static_cast<size_t>(num_partitions()), 0);
+  if (num_partitions() > 1) {
+    std::vector<int> counted(static_cast<size_t>(num_partitions() - 1));
+    std::iota(counted.begin(), counted.end(), 0);
+    using Count = runtime::CountSink<T>;
+    std::vector<std::string> counts =
+        runner_->RunJobOn(node_, runtime::MakeOp<Count>(), "zip_with_index (counting)", counted);
+    for (size_t i = 0; i < counts.size(); ++i) {
+      uint64_t n = 0;
+      if (!Count::DecodeResult(counts[i], &n)) runner_->Fail("corrupt task result");
+      f.starts[i + 1] = f.starts[i] + static_cast<int64_t>(n);
+    }
+  }
+  return map_partitions_with_index(f);
+}
+
+template <class T>
+Dataset<T> Dataset<T>::sample(bool with_replacement, double fraction, uint64_t seed) const {
+  if (!(fraction >= 0) || (!with_replacement && fraction > 1)) {
+    runner_->Fail(StrCat("sample: the fraction must be ",
+                         with_replacement ? ">= 0" : "between 0 and 1 without replacement",
+                         ", got ", fraction));
+  }
+  return map_partitions_with_index(
+      [with_replacement, fraction, seed](int partition, PartitionInput<T>& in, Emit<T>& out) {
+        internal::PartitionRandom random(seed, partition);
+        for (T& x : in) {
+          if (!with_replacement) {
+            if (random.Uniform() < fraction) out(std::move(x));
+            continue;
+          }
+          for (int copies = random.Poisson(fraction); copies > 0; --copies) out(x);
+        }
+      });
+}
+
+template <class T>
+std::vector<Dataset<T>> Dataset<T>::random_split(const std::vector<double>& weights,
+                                                 uint64_t seed) const {
+  double total = 0;
+  for (double w : weights) {
+    if (!(w >= 0)) runner_->Fail(StrCat("random_split: a weight is negative: ", w));
+    total += w;
+  }
+  if (!(total > 0)) runner_->Fail("random_split: the weights must sum to more than 0");
+  std::vector<Dataset<T>> splits;
+  double low = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    // The last split ends at 1 exactly, so that rounding loses no record.
+    const double high = i + 1 == weights.size() ? 1.0 : low + weights[i] / total;
+    splits.push_back(map_partitions_with_index(
+        [low, high, seed](int partition, PartitionInput<T>& in, Emit<T>& out) {
+          internal::PartitionRandom random(seed, partition);
+          for (T& x : in) {
+            const double u = random.Uniform();
+            if (u >= low && u < high) out(std::move(x));
+          }
+        }));
+    low = high;
+  }
+  return splits;
+}
 
 template <class T>
 auto Dataset<T>::keys() const {

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -54,7 +55,8 @@ class MapPartitionsOp final : public Consumer<T>, public Producer<U> {
 };
 
 // map_partitions, streaming: f(kiln::PartitionInput<T>&, kiln::Emit<U>&) once, after
-// the partition's last record. The records wait in a buffer covered by the task's
+// the partition's last record; map_partitions_with_index's f(int partition, in, out) is
+// told which partition of its dataset that is. The records wait in a buffer covered by the task's
 // execution memory; a buffer that cannot grow is written out as a spill run (in order)
 // and emptied.
 template <class T, class U, class F>
@@ -65,6 +67,7 @@ class MapPartitionsStreamOp final : public Transform<T, U> {
   }
   absl::Status Open(TaskContext& ctx) override {
     ctx_ = &ctx;
+    partition_ = ctx.dataset_partition;  // below a coalesce it changes before Finish
     return absl::OkStatus();
   }
   absl::Status Push(std::vector<T>& batch) override {
@@ -93,7 +96,11 @@ class MapPartitionsStreamOp final : public Transform<T, U> {
     {
       PartitionInput<T> in(runs_, std::move(buffer_));  // runs_ kept: removed below
       Emit<U> emit(&this->out_);
-      fn.get()(in, emit);
+      if constexpr (std::is_invocable_v<F&, int, PartitionInput<T>&, Emit<U>&>) {
+        fn.get()(partition_, in, emit);
+      } else {
+        fn.get()(in, emit);
+      }
       s = !in.status().ok() ? in.status() : emit.status();
     }
     for (const std::string& run : runs_) ctx.spills->Remove(run);
@@ -109,6 +116,7 @@ class MapPartitionsStreamOp final : public Transform<T, U> {
   }
 
   TaskContext* ctx_ = nullptr;
+  int partition_ = 0;
   std::vector<T> buffer_;
   int64_t heap_bytes_ = 0;
   std::vector<std::string> runs_;

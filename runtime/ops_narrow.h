@@ -52,6 +52,20 @@ struct EmitTarget<F, std::void_t<decltype(&F::operator())>> {
 template <class F>
 using EmitTargetT = typename EmitTarget<F>::type;
 
+// The U of a map_partitions_with_index function, f(int, kiln::PartitionInput<T>&,
+// kiln::Emit<U>&).
+template <class Args>
+struct IndexedEmitTargetOfArgs {
+  using type = void;
+};
+template <class A, class U>
+struct IndexedEmitTargetOfArgs<std::tuple<int, A, Emit<U>&>> {
+  using type = U;
+};
+template <class F>
+using IndexedEmitTargetT =
+    typename IndexedEmitTargetOfArgs<typename CallArgs<decltype(&F::operator())>::type>::type;
+
 // Shared Create() for operators built from a closure alone.
 template <class Op>
 absl::StatusOr<std::unique_ptr<OpBase>> CreateWithClosure(std::string_view closure) {

@@ -199,6 +199,23 @@ int main(int argc, char** argv) {
   Print("min", nums.map([k](int64_t x) { return x - k; }).min());
   const kiln::StatCounter stats =
       nums.map([](int64_t x) { return static_cast<double>(x); }).stats();
+  Print("map_partitions_with_index",
+        nums.map_partitions_with_index(
+                [k](int partition, kiln::PartitionInput<int64_t>& in, kiln::Emit<Pair>& out) {
+                  int64_t n = 0;
+                  for (int64_t x : in) n += x >= 0;
+                  out(Pair(partition, n * k));
+                })
+            .collect());
+  Print("zip_with_index",
+        nums.filter([k](const int64_t& x) { return x % (k + 4) == 0; }).zip_with_index().collect());
+  Print("sample", nums.sample(false, 0.25, static_cast<uint64_t>(k)).collect());
+  Print("sample_with_replacement", nums.sample(true, 1.5, static_cast<uint64_t>(k)).collect());
+  std::vector<int64_t> split_records;
+  for (auto& split : nums.random_split({1, 3}, 11)) {
+    for (int64_t x : split.collect()) split_records.push_back(x);
+  }
+  Print("random_split", Sorted(split_records));
   // The variance in thousandths: Welford's sums differ from the test's in the last bits.
   Print("stats", std::vector<double>{static_cast<double>(stats.count()), stats.mean(),
                                      static_cast<double>(std::llround(stats.variance() * 1000)),

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "driver/kiln.h"
+#include "driver/sampling.h"
 #include "tests/driver/local_test_util.h"
 #include "tests/kiln_catch.h"
 
@@ -232,6 +233,93 @@ TEST_CASE("local ops: first, is_empty and the numbers' sum, min, max, mean and s
   CHECK_THROWS_WITH(none.first(), Catch::Contains("first: empty collection"));
   CHECK_THROWS_WITH(none.max(), Catch::Contains("max: empty collection"));
   CHECK_THROWS_WITH(none.min(), Catch::Contains("min: empty collection"));
+}
+
+TEST_CASE("local ops: map_partitions_with_index and zip_with_index", "[local][ops]") {
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto ds = Local().parallelize(Range(100), slices);
+    // Each record tagged with its partition, compared with glom's partitions.
+    auto tagged = ds.map_partitions_with_index(
+        [](int partition, PartitionInput<int64_t>& in, Emit<Pair>& out) {
+          for (int64_t x : in) out(Pair(partition, x));
+        });
+    std::vector<Pair> expected;
+    const auto parts = ds.glom().collect();
+    for (size_t p = 0; p < parts.size(); ++p) {
+      for (int64_t x : parts[p]) expected.emplace_back(static_cast<int64_t>(p), x);
+    }
+    CHECK(tagged.collect() == expected);
+    // Indexes in partition order, also with partitions a filter left empty.
+    auto sparse = ds.filter([](const int64_t& x) { return x % 7 == 0 || x > 90; });
+    std::vector<std::pair<int64_t, int64_t>> zipped;
+    for (int64_t x : sparse.collect()) zipped.emplace_back(x, static_cast<int64_t>(zipped.size()));
+    CHECK(sparse.zip_with_index().collect() == zipped);
+  }
+  // Below a coalesce, the index is the coalesced partition's.
+  auto merged = Local().parallelize(Range(12), 6).coalesce(2);
+  auto indexes = merged.map_partitions_with_index(
+      [](int partition, PartitionInput<int64_t>& in, Emit<int64_t>& out) {
+        for (int64_t x : in) out(partition * 100 + x);
+      });
+  CHECK(indexes.collect() == std::vector<int64_t>{0, 1, 2, 3, 4, 5, 106, 107, 108, 109, 110, 111});
+  CHECK(Local().parallelize(std::vector<int64_t>{}, 3).zip_with_index().collect().empty());
+}
+
+TEST_CASE("local ops: sample and random_split are seeded and exact in what they keep",
+          "[local][ops]") {
+  const std::vector<int64_t> data = Range(10'000);
+  auto ds = Local().parallelize(data, 8);
+  // The reference: the same generator per partition, over parallelize's slices.
+  auto reference = [&](bool with_replacement, double fraction, uint64_t seed) {
+    std::vector<int64_t> kept;
+    for (int p = 0; p < 8; ++p) {
+      internal::PartitionRandom random(seed, p);
+      for (int64_t x = 10'000 * p / 8; x < 10'000 * (p + 1) / 8; ++x) {
+        if (!with_replacement) {
+          if (random.Uniform() < fraction) kept.push_back(x);
+          continue;
+        }
+        for (int n = random.Poisson(fraction); n > 0; --n) kept.push_back(x);
+      }
+    }
+    return kept;
+  };
+  const std::vector<int64_t> third = ds.sample(false, 0.3, 42).collect();
+  CHECK(third == reference(false, 0.3, 42));
+  CHECK(ds.sample(false, 0.3, 42).collect() == third);  // the same on every run
+  CHECK(ds.sample(false, 0.3, 43).collect() != third);
+  CHECK(third.size() > 2'700);  // 0.3 of 10,000 give or take 6.5 standard deviations
+  CHECK(third.size() < 3'300);
+  const std::vector<int64_t> doubled = ds.sample(true, 2.0, 7).collect();
+  CHECK(doubled == reference(true, 2.0, 7));
+  CHECK(doubled.size() > 19'000);
+  CHECK(doubled.size() < 21'000);
+  CHECK(ds.sample(false, 0.0, 1).collect().empty());
+  CHECK(ds.sample(false, 1.0, 1).collect() == data);
+  CHECK_THROWS_WITH(ds.sample(false, 1.5, 1),
+                    Catch::Contains("sample: the fraction must be between 0 and 1"));
+  CHECK_THROWS_WITH(ds.sample(true, -0.5, 1), Catch::Contains("sample: the fraction must be >= 0"));
+
+  std::vector<Dataset<int64_t>> splits = ds.random_split({1, 2, 7}, 5);
+  REQUIRE(splits.size() == 3);
+  std::vector<int64_t> all;
+  std::vector<size_t> sizes;
+  for (auto& split : splits) {
+    std::vector<int64_t> part = split.collect();
+    CHECK(split.collect() == part);  // the same on every run
+    sizes.push_back(part.size());
+    all.insert(all.end(), part.begin(), part.end());
+  }
+  CHECK(Sorted(all) == data);  // each record in exactly one split
+  CHECK(sizes[0] > 700);
+  CHECK(sizes[0] < 1'300);
+  CHECK(sizes[2] > 6'500);
+  CHECK(sizes[2] < 7'500);
+  CHECK_THROWS_WITH(ds.random_split({1, -1}, 1),
+                    Catch::Contains("random_split: a weight is negative"));
+  CHECK_THROWS_WITH(ds.random_split({0, 0}, 1),
+                    Catch::Contains("random_split: the weights must sum to more than 0"));
 }
 
 }  // namespace

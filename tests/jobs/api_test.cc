@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/strings.h"
+#include "driver/sampling.h"
 #include "tests/apps/api_format.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
@@ -166,6 +167,26 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   const double mean = static_cast<double>(kN - 1) / 2;
   double m2 = 0;
   for (int64_t x : nums) m2 += (static_cast<double>(x) - mean) * (static_cast<double>(x) - mean);
+  std::vector<std::pair<int64_t, int64_t>> per_partition, zipped;
+  std::vector<int64_t> sampled, resampled;
+  for (int p = 0; p < kSlices; ++p) {
+    const int64_t begin = kN * p / kSlices, end = kN * (p + 1) / kSlices;
+    per_partition.emplace_back(p, (end - begin) * kK);
+    // The generators the executors use, per partition (driver/sampling.h).
+    ::kiln::internal::PartitionRandom without(kK, p), with(kK, p);
+    for (int64_t x = begin; x < end; ++x) {
+      if (without.Uniform() < 0.25) sampled.push_back(x);
+      for (int n = with.Poisson(1.5); n > 0; --n) resampled.push_back(x);
+    }
+  }
+  for (int64_t x : nums) {
+    if (x % (kK + 4) == 0) zipped.emplace_back(x, static_cast<int64_t>(zipped.size()));
+  }
+  e["map_partitions_with_index"] = Str(per_partition);
+  e["zip_with_index"] = Str(zipped);
+  e["sample"] = Str(sampled);
+  e["sample_with_replacement"] = Str(resampled);
+  e["random_split"] = Str(nums);
   e["stats"] = Str(
       std::vector<double>{static_cast<double>(kN), mean,
                           static_cast<double>(std::llround(m2 / static_cast<double>(kN) * 1000)),
