@@ -22,7 +22,6 @@
 #include "common/codec.h"
 #include "driver/job_runner.h"
 #include "driver/plan.h"
-#include "driver/sampling.h"
 #include "driver/stat_counter.h"
 #include "runtime/closure.h"
 #include "runtime/emit.h"
@@ -53,33 +52,6 @@ struct PairTraits<std::pair<K, V>> {
   using Key = K;
   using Value = V;
 };
-
-// Chooses the range bounds of sort_by_key from per-partition samples, each weighted by
-// how many records its partition held (as Spark's RangePartitioner does).
-template <class K>
-std::vector<K> ChooseBounds(std::vector<std::pair<uint64_t, std::vector<K>>> samples,
-                            int partitions) {
-  std::vector<std::pair<K, double>> weighted;
-  double total = 0;
-  for (auto& [seen, keys] : samples) {
-    if (keys.empty()) continue;
-    double w = static_cast<double>(seen) / static_cast<double>(keys.size());
-    for (K& k : keys) weighted.emplace_back(std::move(k), w);
-    total += static_cast<double>(seen);
-  }
-  std::sort(weighted.begin(), weighted.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<K> bounds;
-  double step = total / partitions, cumulative = 0, target = step;
-  for (size_t i = 0; i < weighted.size() && static_cast<int>(bounds.size()) < partitions - 1; ++i) {
-    cumulative += weighted[i].second;
-    if (cumulative >= target && (bounds.empty() || bounds.back() < weighted[i].first)) {
-      bounds.push_back(weighted[i].first);
-      target += step;
-    }
-  }
-  return bounds;
-}
 
 }  // namespace internal
 
@@ -261,27 +233,7 @@ class Dataset {
 
   // Sorted by key across partitions: partition i holds keys before partition i+1's.
   // The range bounds come from a sample of the keys (a job runs now to take it).
-  Dataset<T> sort_by_key(bool ascending = true, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using Sample = runtime::KeySampleSink<K, V>;
-    int r = Partitions(partitions);
-    const uint64_t per_partition = static_cast<uint64_t>(
-        std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
-    std::vector<std::string> results =
-        runner_->RunJob(node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
-                        "sort_by_key (sampling its keys)");
-    std::vector<std::pair<uint64_t, std::vector<K>>> samples(results.size());
-    for (size_t i = 0; i < results.size(); ++i) {
-      if (!Sample::DecodeResult(results[i], &samples[i].first, &samples[i].second)) {
-        runner_->Fail("corrupt task result");
-      }
-    }
-    std::vector<K> bounds = internal::ChooseBounds(std::move(samples), r);
-    auto dep = NewShuffle<runtime::RangeShuffleSink<K, V>>(r, {}, EncodeAll(bounds), ascending);
-    return Shuffled<T>(runtime::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
-                       runtime::SortSource<K, V>::EncodeParams(ascending));
-  }
+  Dataset<T> sort_by_key(bool ascending = true, int partitions = 0) const;
 
   // ------------------------------------------------------------ more (dataset_ops.h)
 
@@ -363,75 +315,23 @@ class Dataset {
 
   bool is_cached() const { return runner_->IsPersisted(*node_); }
 
-  // ------------------------------------------------------------ actions
+  // ------------------------------------------------------------ actions (dataset_actions.h)
 
-  int64_t count() const {
-    int64_t total = 0;
-    using Count = runtime::CountSink<T>;
-    for (const std::string& r : Run(runtime::MakeOp<Count>(), "count")) {
-      uint64_t n = 0;
-      if (!Count::DecodeResult(r, &n)) runner_->Fail("corrupt task result");
-      total += static_cast<int64_t>(n);
-    }
-    return total;
-  }
+  int64_t count() const;
 
   // Every record, in partition order, on the driver.
-  std::vector<T> collect() const {
-    std::vector<T> all;
-    std::vector<T> part;
-    using Collect = runtime::CollectSink<T>;
-    for (const std::string& r : Run(runtime::MakeOp<Collect>(), "collect")) {
-      if (!Collect::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
-      for (T& x : part) all.push_back(std::move(x));
-    }
-    return all;
-  }
+  std::vector<T> collect() const;
 
   // The first n records in partition order. Like Spark's take, it scans partitions
   // incrementally: one job on the first partition, then jobs on more partitions at a
   // time (up to 4 times as many as scanned so far, fewer when the records found so far
   // say fewer will do) until n records are found or every partition has been read.
-  std::vector<T> take(int64_t n) const {
-    std::vector<T> all;
-    const int total = num_partitions();
-    int scanned = 0;
-    std::vector<T> part;
-    while (static_cast<int64_t>(all.size()) < n && scanned < total) {
-      int64_t tries = 1;
-      if (scanned > 0) {
-        tries = int64_t{scanned} * kTakeScaleUp;
-        if (!all.empty()) {
-          const double needed =
-              1.5 * static_cast<double>(n) * scanned / static_cast<double>(all.size());
-          tries = std::clamp<int64_t>(static_cast<int64_t>(needed) + 1 - scanned, 1, tries);
-        }
-      }
-      std::vector<int> partitions;
-      for (int p = scanned; p < total && p < scanned + tries; ++p) partitions.push_back(p);
-      scanned += static_cast<int>(partitions.size());
-      const uint64_t limit = static_cast<uint64_t>(n - static_cast<int64_t>(all.size()));
-      using Collect = runtime::CollectSink<T>;
-      for (const std::string& r :
-           runner_->RunJobOn(node_, runtime::MakeOp<Collect>({}, Collect::EncodeParams(limit)),
-                             "take", partitions)) {
-        if (!Collect::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
-        for (T& x : part) {
-          if (static_cast<int64_t>(all.size()) < n) all.push_back(std::move(x));
-        }
-      }
-    }
-    return all;
-  }
+  std::vector<T> take(int64_t n) const;
 
   // Folds all records with f(T, T) -> T (associative and commutative). An empty
   // dataset is an error, as in Spark.
   template <class F>
-  T reduce(F f) const {
-    std::optional<T> acc = Fold(f, "reduce");
-    if (!acc) runner_->Fail("reduce: empty collection");
-    return std::move(*acc);
-  }
+  T reduce(F f) const;
 
   // The first record; an empty dataset is an error ("first: empty collection"), as in
   // Spark.
@@ -458,23 +358,12 @@ class Dataset {
 
   // Runs f(const T&) on every record, on the executors.
   template <class F>
-  void foreach (F f) const {
-    Run(runtime::MakeOp<runtime::ForeachSink<T, F>>(runtime::EncodeClosure(f)), "foreach");
-  }
+  void foreach (F f) const;
 
   // Writes one text file per partition (part-00000, ...) into the new directory `dir`,
   // one line per record (kiln::ToText), then an empty _SUCCESS file. An existing `dir`
   // is refused before any task runs.
-  void save_as_text_file(const std::string& dir) const {
-    using Save = runtime::SaveTextSink<T>;
-    const std::string absolute = runner_->StartOutput(dir, "save_as_text_file");
-    std::vector<std::string> files = Run(runtime::MakeOp<Save>({}, absolute), "save_as_text_file");
-    for (const std::string& f : files) {
-      std::string_view name;
-      if (!Save::DecodeResult(f, &name)) runner_->Fail("corrupt task result");
-    }
-    runner_->CommitOutput(absolute, files, "save_as_text_file");
-  }
+  void save_as_text_file(const std::string& dir) const;
 
   const std::shared_ptr<const internal::PlanNode>& node() const { return node_; }
 
@@ -600,4 +489,5 @@ class Dataset {
 
 }  // namespace kiln
 
-#include "driver/dataset_ops.h"  // IWYU pragma: export
+#include "driver/dataset_actions.h"  // IWYU pragma: export
+#include "driver/dataset_ops.h"      // IWYU pragma: export

@@ -1,13 +1,12 @@
 #pragma once
-// The Dataset operators built from the ones in dataset.h (where each is declared and
-// documented), in Spark's terms: distinct is a reduce_by_key, sort_by a sort_by_key on
-// key_by, take_ordered a per-task top n, sample and random_split a seeded generator per
-// partition. Included by dataset.h only.
+// The definitions of Dataset's longer transformations and of those built from others
+// (all declared and documented in dataset.h), in Spark's terms: sort_by_key ranges from
+// a sample of keys, distinct is a reduce_by_key, sort_by a sort_by_key on key_by, sample
+// and random_split a seeded generator per partition. Included by dataset.h only.
 
 #include <algorithm>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <numeric>
 #include <ranges>
 #include <string>
@@ -18,22 +17,38 @@
 #include "common/strings.h"
 #include "driver/dataset.h"
 #include "driver/sampling.h"
-#include "driver/stat_counter.h"
 #include "runtime/combine_map.h"
 
 namespace kiln {
 
 namespace internal {
 
-// `less` with its arguments swapped: top(n) is take_ordered(n) by it.
-template <class Less>
-struct Reversed {
-  Less less;
-  template <class A, class B>
-  bool operator()(const A& a, const B& b) const {
-    return less(b, a);
+// Chooses the range bounds of sort_by_key from per-partition samples, each weighted by
+// how many records its partition held (as Spark's RangePartitioner does).
+template <class K>
+std::vector<K> ChooseBounds(std::vector<std::pair<uint64_t, std::vector<K>>> samples,
+                            int partitions) {
+  std::vector<std::pair<K, double>> weighted;
+  double total = 0;
+  for (auto& [seen, keys] : samples) {
+    if (keys.empty()) continue;
+    double w = static_cast<double>(seen) / static_cast<double>(keys.size());
+    for (K& k : keys) weighted.emplace_back(std::move(k), w);
+    total += static_cast<double>(seen);
   }
-};
+  std::sort(weighted.begin(), weighted.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<K> bounds;
+  double step = total / partitions, cumulative = 0, target = step;
+  for (size_t i = 0; i < weighted.size() && static_cast<int>(bounds.size()) < partitions - 1; ++i) {
+    cumulative += weighted[i].second;
+    if (cumulative >= target && (bounds.empty() || bounds.back() < weighted[i].first)) {
+      bounds.push_back(weighted[i].first);
+      target += step;
+    }
+  }
+  return bounds;
+}
 
 // zip_with_index's function: where each partition's indexes start (the counts of the
 // partitions before it, summed), shipped with a codec.
@@ -133,6 +148,29 @@ std::vector<Dataset<T>> Dataset<T>::random_split(const std::vector<double>& weig
 }
 
 template <class T>
+Dataset<T> Dataset<T>::sort_by_key(bool ascending, int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using Sample = runtime::KeySampleSink<K, V>;
+  int r = Partitions(partitions);
+  const uint64_t per_partition = static_cast<uint64_t>(
+      std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
+  std::vector<std::string> results =
+      runner_->RunJob(node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
+                      "sort_by_key (sampling its keys)");
+  std::vector<std::pair<uint64_t, std::vector<K>>> samples(results.size());
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!Sample::DecodeResult(results[i], &samples[i].first, &samples[i].second)) {
+      runner_->Fail("corrupt task result");
+    }
+  }
+  std::vector<K> bounds = internal::ChooseBounds(std::move(samples), r);
+  auto dep = NewShuffle<runtime::RangeShuffleSink<K, V>>(r, {}, EncodeAll(bounds), ascending);
+  return Shuffled<T>(runtime::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
+                     runtime::SortSource<K, V>::EncodeParams(ascending));
+}
+
+template <class T>
 auto Dataset<T>::keys() const {
   using K = typename internal::PairTraits<T>::Key;
   return map([](T kv) -> K { return std::move(kv.first); });
@@ -207,105 +245,6 @@ template <class Z, class F>
 Dataset<T> Dataset<T>::fold_by_key(Z zero, F f, int partitions) const {
   using V = typename internal::PairTraits<T>::Value;
   return aggregate_by_key(V(zero), f, f, partitions);
-}
-
-template <class T>
-T Dataset<T>::first() const {
-  std::vector<T> one = take(1);
-  if (one.empty()) runner_->Fail("first: empty collection");
-  return std::move(one.front());
-}
-
-template <class T>
-bool Dataset<T>::is_empty() const {
-  return num_partitions() == 0 || take(1).empty();
-}
-
-template <class T>
-auto Dataset<T>::count_by_key() const {
-  return keys().count_by_value();  // Spark's countByKey: map(_._1).countByValue()
-}
-
-template <class T>
-std::map<T, int64_t> Dataset<T>::count_by_value() const {
-  std::map<T, int64_t> counts;
-  for (auto& [value, n] : map([](T x) {
-                            return std::pair<T, int64_t>(std::move(x), 1);
-                          }).reduce_by_key([](int64_t a, int64_t b) {
-                              return a + b;
-                            }).collect()) {
-    counts.emplace(std::move(value), n);
-  }
-  return counts;
-}
-
-template <class T>
-template <class Less>
-std::vector<T> Dataset<T>::take_ordered(int64_t n, Less less) const {
-  if (n <= 0) return {};
-  // Each task keeps its n smallest in a max-heap by `less`, and sends them sorted.
-  auto best = map_partitions([n, less](PartitionInput<T>& in, Emit<T>& out) mutable {
-    std::vector<T> heap;
-    for (T& x : in) {
-      if (static_cast<int64_t>(heap.size()) < n) {
-        heap.push_back(std::move(x));
-        std::push_heap(heap.begin(), heap.end(), less);
-      } else if (less(x, heap.front())) {
-        std::pop_heap(heap.begin(), heap.end(), less);
-        heap.back() = std::move(x);
-        std::push_heap(heap.begin(), heap.end(), less);
-      }
-    }
-    std::sort_heap(heap.begin(), heap.end(), less);
-    for (T& x : heap) out(std::move(x));
-  });
-  std::vector<T> all = best.collect();
-  std::stable_sort(all.begin(), all.end(), less);
-  if (static_cast<int64_t>(all.size()) > n) all.resize(static_cast<size_t>(n));
-  return all;
-}
-
-template <class T>
-template <class Less>
-std::vector<T> Dataset<T>::top(int64_t n, Less less) const {
-  return take_ordered(n, internal::Reversed<Less>{less});
-}
-
-template <class T>
-T Dataset<T>::sum() const {
-  return Fold([](T a, T b) { return a + b; }, "sum").value_or(T{});
-}
-
-template <class T>
-T Dataset<T>::max() const {
-  std::optional<T> m = Fold([](T a, T b) { return a < b ? b : a; }, "max");
-  if (!m) runner_->Fail("max: empty collection");
-  return *m;
-}
-
-template <class T>
-T Dataset<T>::min() const {
-  std::optional<T> m = Fold([](T a, T b) { return b < a ? b : a; }, "min");
-  if (!m) runner_->Fail("min: empty collection");
-  return *m;
-}
-
-template <class T>
-StatCounter Dataset<T>::stats() const {
-  StatCounter all;
-  for (const StatCounter& part : map_partitions([](PartitionInput<T>&in, Emit<StatCounter>&out) {
-                                   StatCounter s;
-                                   for (const T& x : in) s.add(static_cast<double>(x));
-                                   out(s);
-                                 }).collect()) {
-    all.merge(part);
-  }
-  return all;
-}
-
-template <class T>
-double Dataset<T>::mean() const {
-  return stats().mean();
 }
 
 }  // namespace kiln
