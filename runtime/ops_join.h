@@ -150,4 +150,27 @@ class PartitionedLeftOuterJoinOp final
   }
 };
 
+// right_outer_join, right side partitioned: as join with the right side streaming, and
+// (k, (nullopt, w)) for a right record without a match.
+template <class K, class V, class W>
+class PartitionedRightOuterJoinOp final
+    : public PartitionedJoinBase<K, W, V, std::pair<K, std::pair<std::optional<V>, W>>,
+                                 PartitionedRightOuterJoinOp<K, V, W>> {
+ public:
+  using Out = std::pair<K, std::pair<std::optional<V>, W>>;
+  template <class Emit>
+  static absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches, Emit& emit) {
+    if (matches == nullptr) {
+      return emit(
+          Out(kw.first, std::pair<std::optional<V>, W>(std::nullopt, std::move(kw.second))));
+    }
+    return PartitionedRightOuterJoinOp::EmitEach(
+        kw, *matches,
+        [](std::pair<K, W>& kw, W w, const V& v) {
+          return Out(kw.first, std::pair<std::optional<V>, W>(v, std::move(w)));
+        },
+        emit);
+  }
+};
+
 }  // namespace kiln::runtime

@@ -284,28 +284,48 @@ class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>>
   }
 };
 
-// left_outer_join's reduce side: the right side is built into a hash table, the left
-// side streams past it; a left record without a match comes out once, with no value.
-template <class K, class V, class W>
-class LeftOuterJoinSource final
-    : public ShuffleSourceBase<std::pair<K, std::pair<V, std::optional<W>>>> {
+// left_outer_join's (kKeepLeft) and right_outer_join's reduce side: the other side is
+// built into a hash table, the kept side streams past it; a kept record without a match
+// comes out once, with no value for the other side.
+template <class K, class V, class W, bool kKeepLeft>
+class OuterJoinSource final
+    : public ShuffleSourceBase<
+          std::conditional_t<kKeepLeft, std::pair<K, std::pair<V, std::optional<W>>>,
+                             std::pair<K, std::pair<std::optional<V>, W>>>> {
  public:
-  using Out = std::pair<K, std::pair<V, std::optional<W>>>;
+  using Out = std::conditional_t<kKeepLeft, std::pair<K, std::pair<V, std::optional<W>>>,
+                                 std::pair<K, std::pair<std::optional<V>, W>>>;
+  using Kept = std::conditional_t<kKeepLeft, V, W>;   // streams
+  using Other = std::conditional_t<kKeepLeft, W, V>;  // built
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
-    return CreateShuffleSource(std::make_unique<LeftOuterJoinSource>(), p, 2);
+    return CreateShuffleSource(std::make_unique<OuterJoinSource>(), p, 2);
+  }
+  // (k, kept, other) in the output's order of sides.
+  static Out Make(const K& key, Kept kept, std::optional<Other> other) {
+    if constexpr (kKeepLeft) {
+      return Out(key, {std::move(kept), std::move(other)});
+    } else {
+      return Out(key, {std::move(other), std::move(kept)});
+    }
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    auto join = [](std::pair<K, V>& kv, const std::vector<W>* matches, auto&& emit) {
-      if (matches == nullptr) return emit(Out(kv.first, {std::move(kv.second), std::nullopt}));
-      for (const W& w : *matches) {
-        absl::Status s = emit(Out(kv.first, {kv.second, w}));
+    auto join = [](std::pair<K, Kept>& kv, const std::vector<Other>* matches, auto&& emit) {
+      if (matches == nullptr) return emit(Make(kv.first, std::move(kv.second), std::nullopt));
+      for (const Other& other : *matches) {
+        absl::Status s = emit(Make(kv.first, kv.second, other));
         if (!s.ok()) return s;
       }
       return absl::OkStatus();
     };
-    return RunJoin<K, W, V, Out>(ctx, split, this->inputs_[1], this->inputs_[0], join, this->out_);
+    const int kept = kKeepLeft ? 0 : 1;
+    return RunJoin<K, Other, Kept, Out>(ctx, split, this->inputs_[1 - kept], this->inputs_[kept],
+                                        join, this->out_);
   }
 };
+template <class K, class V, class W>
+using LeftOuterJoinSource = OuterJoinSource<K, V, W, true>;
+template <class K, class V, class W>
+using RightOuterJoinSource = OuterJoinSource<K, V, W, false>;
 
 // The order that sorts `records` by key, stably (equal keys keep their order). Sorting
 // small (prefix, index) entries moves 16 bytes per swap instead of whole records.

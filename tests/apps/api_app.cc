@@ -104,6 +104,11 @@ int main(int argc, char** argv) {
     joined.push_back(Str(key) + ":" + Str(vw.first) + "/" + vw.second);
   }
   Print("join", Sorted(joined));
+  std::vector<std::string> right_joined;
+  for (auto& [key, vw] : left.right_outer_join(ctx.parallelize(names, 3)).collect()) {
+    right_joined.push_back(Str(key) + ":" + (vw.first ? Str(*vw.first) : "-") + "/" + vw.second);
+  }
+  Print("right_outer_join", Sorted(right_joined));
 
   // sort_by_key: keys with duplicates, printed in collected (global) order.
   auto to_sort = nums.map([k](int64_t x) { return Pair((x * 37 + k) % 211, x); });

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -320,6 +321,49 @@ TEST_CASE("local ops: sample and random_split are seeded and exact in what they 
                     Catch::Contains("random_split: a weight is negative"));
   CHECK_THROWS_WITH(ds.random_split({0, 0}, 1),
                     Catch::Contains("random_split: the weights must sum to more than 0"));
+}
+
+TEST_CASE("local ops: right_outer_join, shuffled and with the right side in place",
+          "[local][ops]") {
+  using Out = std::pair<int64_t, std::pair<std::optional<int64_t>, int64_t>>;
+  // Left: the skewed keys 0..9; right: keys 0..14 (10..14 unmatched), two values each.
+  std::vector<Pair> right;
+  for (int64_t k = 0; k < 15; ++k) {
+    right.emplace_back(k, -k);
+    right.emplace_back(k, 100 + k);
+  }
+  std::vector<Out> expected;
+  for (auto [k, w] : right) {
+    bool matched = false;
+    for (auto [lk, v] : Skewed(200)) {
+      if (lk != k) continue;
+      expected.push_back(Out(k, {v, w}));
+      matched = true;
+    }
+    if (!matched) expected.push_back(Out(k, {std::nullopt, w}));
+  }
+  std::sort(expected.begin(), expected.end());
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto left = Local().parallelize(Skewed(200), slices);
+    auto right_side = Local().parallelize(right, 3);
+    CHECK(Sorted(left.right_outer_join(right_side).collect()) == expected);
+    // The right side already placed by key: it joins where it is, in its partitions.
+    // (Each key's smaller value is -k; flat_map_values gives back both, -k and 100 + k.)
+    auto placed = right_side.reduce_by_key([](int64_t a, int64_t b) { return std::min(a, b); }, 6)
+                      .flat_map_values([](int64_t w) {
+                        return std::vector<int64_t>{w, 100 - w};
+                      });
+    auto joined = left.right_outer_join(placed);
+    CHECK(joined.num_partitions() == 6);
+    CHECK(Sorted(joined.collect()) == expected);
+  }
+  auto none = Local().parallelize(std::vector<Pair>{}, 2);
+  std::vector<Out> unmatched;
+  for (auto [k, w] : right) unmatched.push_back(Out(k, {std::nullopt, w}));
+  CHECK(Sorted(none.right_outer_join(Local().parallelize(right, 2)).collect()) ==
+        Sorted(unmatched));
+  CHECK(Local().parallelize(right, 2).right_outer_join(none).collect().empty());
 }
 
 }  // namespace
