@@ -253,6 +253,19 @@ class Dataset {
 
   // ------------------------------------------------------------ more (dataset_ops.h)
 
+  // Every key of either side with its values on each: (k, (vs, ws)), both sides
+  // shuffled by key (placed by key hash into `partitions`, as join's result). A key's
+  // values must fit in the task's memory; the rest spills as group_by_key.
+  template <class Other>
+  auto cogroup(const Other& other, int partitions = 0) const;
+  // Full outer join by key, from cogroup: (k, (v, w)) for every match, (k, (v, nullopt))
+  // and (k, (nullopt, w)) for a record whose key the other side lacks.
+  template <class Other>
+  auto full_outer_join(const Other& other, int partitions = 0) const;
+  // The records of both datasets, each once (Spark's intersection: no duplicates).
+  Dataset<T> intersection(const Dataset<T>& other, int partitions = 0) const;
+  // The records of this dataset that `other` lacks, duplicates kept (Spark's subtract).
+  Dataset<T> subtract(const Dataset<T>& other, int partitions = 0) const;
   // Spark's mapPartitionsWithIndex: map_partitions's streaming form told which partition
   // of this dataset it runs on: f(int partition, kiln::PartitionInput<T>& in,
   // kiln::Emit<U>& out).

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <numeric>
+#include <optional>
 #include <ranges>
 #include <string>
 #include <type_traits>
@@ -168,6 +169,59 @@ Dataset<T> Dataset<T>::sort_by_key(bool ascending, int partitions) const {
   auto dep = NewShuffle<runtime::RangeShuffleSink<K, V>>(r, {}, EncodeAll(bounds), ascending);
   return Shuffled<T>(runtime::MakeOp<runtime::SortSource<K, V>>(), {dep}, "sort_by_key",
                      runtime::SortSource<K, V>::EncodeParams(ascending));
+}
+
+template <class T>
+template <class Other>
+auto Dataset<T>::cogroup(const Other& other, int partitions) const {
+  return JoinBy<runtime::CoGroupSource>(other, JoinPartitions(other, partitions), "cogroup");
+}
+
+template <class T>
+template <class Other>
+auto Dataset<T>::full_outer_join(const Other& other, int partitions) const {
+  using V = typename internal::PairTraits<T>::Value;
+  using W = typename internal::PairTraits<typename Other::value_type>::Value;
+  using Both = std::pair<std::optional<V>, std::optional<W>>;
+  return cogroup(other, partitions)
+      .flat_map_values([](const std::pair<std::vector<V>, std::vector<W>>& sides) {
+        const auto& [vs, ws] = sides;
+        std::vector<Both> out;
+        if (ws.empty()) {
+          for (const V& v : vs) out.emplace_back(v, std::nullopt);
+        } else if (vs.empty()) {
+          for (const W& w : ws) out.emplace_back(std::nullopt, w);
+        } else {
+          out.reserve(vs.size() * ws.size());
+          for (const V& v : vs) {
+            for (const W& w : ws) out.emplace_back(v, w);
+          }
+        }
+        return out;
+      });
+}
+
+template <class T>
+Dataset<T> Dataset<T>::intersection(const Dataset<T>& other, int partitions) const {
+  auto tag = [](T x) { return std::pair<T, uint8_t>(std::move(x), 0); };
+  return map(tag)
+      .cogroup(other.map(tag), partitions)
+      .filter([](const std::pair<T, std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>& kv) {
+        return !kv.second.first.empty() && !kv.second.second.empty();
+      })
+      .keys();
+}
+
+template <class T>
+Dataset<T> Dataset<T>::subtract(const Dataset<T>& other, int partitions) const {
+  auto tag = [](T x) { return std::pair<T, uint8_t>(std::move(x), 0); };
+  return map(tag)
+      .cogroup(other.map(tag), partitions)
+      .flat_map([](const std::pair<T, std::pair<std::vector<uint8_t>, std::vector<uint8_t>>>& kv,
+                   Emit<T>& out) {
+        if (!kv.second.second.empty()) return;
+        for (size_t i = 0; i < kv.second.first.size(); ++i) out(kv.first);
+      });
 }
 
 template <class T>

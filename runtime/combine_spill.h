@@ -16,9 +16,10 @@
 
 namespace kiln::runtime {
 
-// The error of a group_by_key whose one key has more values than its task can hold.
-absl::Status GroupTooLarge(int partition, uint64_t hash, size_t values, int64_t bytes,
-                           int64_t held);
+// The error of a group_by_key or cogroup (`op`) whose one key has more values than its
+// task can hold.
+absl::Status GroupTooLarge(const char* op, int partition, uint64_t hash, size_t values,
+                           int64_t bytes, int64_t held);
 
 // Writes `map`'s entries in hash order as a hashed run; the run's path.
 template <class K, class V>

@@ -20,6 +20,7 @@
 #include "runtime/closure.h"
 #include "runtime/combine_map.h"
 #include "runtime/combine_spill.h"
+#include "runtime/key_groups.h"
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
@@ -170,9 +171,8 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
   Closure<F> fn;
 };
 
-// group_by_key's reduce side: every value of a key, in arrival order (map-id order), in
-// a map under the task's execution memory, spilled when it cannot grow. A single key
-// whose values do not fit in the task's memory fails the task, naming the key's hash.
+// group_by_key's reduce side: every value of a key, in arrival order (map-id order)
+// (KeyGroups: spilled when the groups outgrow the task's memory).
 template <class K, class V>
 class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector<V>>> {
  public:
@@ -180,63 +180,56 @@ class GroupByKeySource final : public ShuffleSourceBase<std::pair<K, std::vector
     return CreateShuffleSource(std::make_unique<GroupByKeySource>(), p, 1);
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    CombineMap<K, std::vector<V>> map;
-    int64_t heap_bytes = 0;
-    ExecutionBudget budget;
-    std::vector<std::string> runs;
-    absl::Status s = ReadShuffle<std::pair<K, V>>(
-        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) -> absl::Status {
-          HashedRef<K> ref{&kv.first, KeyHash<K>()(kv.first)};
-          auto [it, inserted] = map.try_emplace(ref);
-          std::vector<V>& values = it->second;
-          if (inserted) heap_bytes += static_cast<int64_t>(HeapBytes<K>::Of(it->first.key));
-          heap_bytes -= static_cast<int64_t>(values.capacity() * sizeof(V));
-          heap_bytes += static_cast<int64_t>(HeapBytes<V>::Of(kv.second));
-          values.push_back(std::move(kv.second));
-          heap_bytes += static_cast<int64_t>(values.capacity() * sizeof(V));
-          const int64_t bytes = TableBytes(map) + heap_bytes;
-          if (budget.Cover(ctx, bytes)) return absl::OkStatus();
-          absl::StatusOr<std::string> run = SpillCombineMap(ctx, map, bytes);
-          if (!run.ok()) return run.status();
-          runs.push_back(*std::move(run));
-          CombineMap<K, std::vector<V>>().swap(map);
-          heap_bytes = 0;
-          budget.Release(ctx);
-          return absl::OkStatus();
+    KeyGroups<K, std::vector<V>> groups("group_by_key");
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          return groups.Add(ctx, kv.first,
+                            [&](std::vector<V>& g) { return PushValue(g, std::move(kv.second)); });
         });
-    if (s.ok() && runs.empty()) {
-      for (auto* kv : InHashOrder(map)) {
-        s = this->out_.Emplace(kv->first.key, std::move(kv->second));
-        if (!s.ok()) break;
-      }
-    } else if (s.ok()) {
-      budget.Release(ctx);  // the merge holds one group at a time
-      int64_t group_bytes = 0;
-      s = MergeCombined(
-          ctx, runs, map,
-          [&](std::vector<V>& into, std::vector<V>&& next, uint64_t hash, bool first) {
-            if (first) group_bytes = ValuesBytes(into);
-            group_bytes += ValuesBytes(next);
-            into.insert(into.end(), std::make_move_iterator(next.begin()),
-                        std::make_move_iterator(next.end()));
-            if (budget.Cover(ctx, group_bytes)) return absl::OkStatus();
-            return GroupTooLarge(ctx.partition, hash, into.size(), group_bytes, budget.acquired());
-          },
-          [&](const K& key, uint64_t, std::vector<V>& values) {
-            return this->out_.Emplace(key, std::move(values));
-          });
+    if (!s.ok()) {
+      groups.Abandon(ctx);
+      return s;
     }
-    for (const std::string& run : runs) ctx.spills->Remove(run);
-    budget.Release(ctx);
+    s = groups.Finish(ctx, [&](const K& key, std::vector<V>& values) {
+      return this->out_.Emplace(key, std::move(values));
+    });
     if (!s.ok()) return s;
     return this->out_.Flush();
   }
+};
 
- private:
-  static int64_t ValuesBytes(const std::vector<V>& values) {
-    int64_t bytes = 0;
-    for (const V& v : values) bytes += static_cast<int64_t>(MemoryBytes(v));
-    return bytes;
+// cogroup's reduce side: per key, the values of the left side (V) and of the right side
+// (W), each in arrival order; a key on one side only has an empty vector for the other.
+template <class K, class V, class W>
+class CoGroupSource final
+    : public ShuffleSourceBase<std::pair<K, std::pair<std::vector<V>, std::vector<W>>>> {
+ public:
+  using Group = std::pair<std::vector<V>, std::vector<W>>;
+  using Out = std::pair<K, Group>;
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view p) {
+    return CreateShuffleSource(std::make_unique<CoGroupSource>(), p, 2);
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view split) override {
+    KeyGroups<K, Group> groups("cogroup");
+    absl::Status s =
+        ReadShuffle<std::pair<K, V>>(ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) {
+          return groups.Add(ctx, kv.first,
+                            [&](Group& g) { return PushValue(g.first, std::move(kv.second)); });
+        });
+    if (s.ok()) {
+      s = ReadShuffle<std::pair<K, W>>(ctx, this->inputs_[1], split, [&](std::pair<K, W>& kw) {
+        return groups.Add(ctx, kw.first,
+                          [&](Group& g) { return PushValue(g.second, std::move(kw.second)); });
+      });
+    }
+    if (!s.ok()) {
+      groups.Abandon(ctx);
+      return s;
+    }
+    s = groups.Finish(
+        ctx, [&](const K& key, Group& group) { return this->out_.Emplace(key, std::move(group)); });
+    if (!s.ok()) return s;
+    return this->out_.Flush();
   }
 };
 

@@ -121,13 +121,14 @@ absl::StatusOr<std::string> WriteSpill(TaskContext& ctx, int64_t memory_bytes,
   return *std::move(path);
 }
 
-absl::Status GroupTooLarge(int partition, uint64_t hash, size_t values, int64_t bytes,
-                           int64_t held) {
-  return absl::ResourceExhaustedError(absl::StrCat(
-      "group_by_key: the key with hash ", absl::Hex(hash, absl::kZeroPad16), " in partition ",
-      partition, " has ", values, " values (", FormatBytes(bytes),
-      " so far), more than its task can hold in execution memory (", FormatBytes(held),
-      "); use more partitions, reduce_by_key instead of group_by_key, or salt the key"));
+absl::Status GroupTooLarge(const char* op, int partition, uint64_t hash, size_t values,
+                           int64_t bytes, int64_t held) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat(op, ": the key with hash ", absl::Hex(hash, absl::kZeroPad16), " in partition ",
+                   partition, " has ", values, " values (", FormatBytes(bytes),
+                   " so far), more than its task can hold in execution memory (", FormatBytes(held),
+                   "); use more partitions, reduce_by_key or combine_by_key instead of ", op,
+                   ", or salt the key"));
 }
 
 absl::Status NarrowRuns(

@@ -109,6 +109,21 @@ int main(int argc, char** argv) {
     right_joined.push_back(Str(key) + ":" + (vw.first ? Str(*vw.first) : "-") + "/" + vw.second);
   }
   Print("right_outer_join", Sorted(right_joined));
+  std::vector<std::string> cogrouped, full_joined;
+  for (auto& [key, sides] : left.cogroup(ctx.parallelize(names, 3)).collect()) {
+    cogrouped.push_back(Str(key) + ":" + Str(Sorted(sides.first)) + "/" +
+                        Str(Sorted(sides.second)));
+  }
+  Print("cogroup", Sorted(cogrouped));
+  for (auto& [key, vw] : left.full_outer_join(ctx.parallelize(names, 3)).collect()) {
+    full_joined.push_back(Str(key) + ":" + (vw.first ? Str(*vw.first) : "-") + "/" +
+                          (vw.second ? *vw.second : "-"));
+  }
+  Print("full_outer_join", Sorted(full_joined));
+  auto residues = nums.map([](int64_t x) { return x % 20; });
+  auto shifted = nums.map([](int64_t x) { return x % 30 + 10; });
+  Print("intersection", Sorted(residues.intersection(shifted).collect()));
+  Print("subtract", Sorted(residues.subtract(shifted, 3).collect()));
 
   // sort_by_key: keys with duplicates, printed in collected (global) order.
   auto to_sort = nums.map([k](int64_t x) { return Pair((x * 37 + k) % 211, x); });

@@ -366,5 +366,72 @@ TEST_CASE("local ops: right_outer_join, shuffled and with the right side in plac
   CHECK(Local().parallelize(right, 2).right_outer_join(none).collect().empty());
 }
 
+TEST_CASE("local ops: cogroup, full_outer_join, intersection and subtract", "[local][ops]") {
+  using Groups = std::pair<std::vector<int64_t>, std::vector<std::string>>;
+  using Both = std::pair<std::optional<int64_t>, std::optional<std::string>>;
+  // Left: the skewed keys 0..9; right: keys 5..14, one or two names each.
+  std::vector<std::pair<int64_t, std::string>> right;
+  for (int64_t k = 5; k < 15; ++k) {
+    right.emplace_back(k, "r" + std::to_string(k));
+    if (k % 2 == 0) right.emplace_back(k, "s" + std::to_string(k));
+  }
+  std::map<int64_t, Groups> groups;
+  for (auto [k, v] : Skewed(300)) groups[k].first.push_back(v);
+  for (const auto& [k, w] : right) groups[k].second.push_back(w);
+  std::vector<std::pair<int64_t, Groups>> cogrouped(groups.begin(), groups.end());
+  std::vector<std::pair<int64_t, Both>> full;
+  for (const auto& [k, g] : groups) {
+    if (g.second.empty()) {
+      for (int64_t v : g.first) full.push_back({k, {v, std::nullopt}});
+    } else if (g.first.empty()) {
+      for (const std::string& w : g.second) full.push_back({k, {std::nullopt, w}});
+    } else {
+      for (int64_t v : g.first) {
+        for (const std::string& w : g.second) full.push_back({k, {v, w}});
+      }
+    }
+  }
+  std::sort(full.begin(), full.end());
+  // Groups come in arrival order: sorted here to compare (the reference's are sorted).
+  auto sorted_groups = [](std::vector<std::pair<int64_t, Groups>> got) {
+    for (auto& [k, g] : got) {
+      std::sort(g.first.begin(), g.first.end());
+      std::sort(g.second.begin(), g.second.end());
+    }
+    return Sorted(got);
+  };
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto left = Local().parallelize(Skewed(300), slices);
+    auto right_side = Local().parallelize(right, 2);
+    auto co = left.cogroup(right_side, 4);
+    CHECK(co.num_partitions() == 4);
+    CHECK(sorted_groups(co.collect()) == cogrouped);
+    CHECK(Sorted(left.full_outer_join(right_side).collect()) == full);
+  }
+  std::vector<int64_t> a, b;
+  for (int64_t x = 0; x < 200; ++x) a.push_back(x % 50);  // each of 0..49 four times
+  for (int64_t x = 30; x < 90; ++x) b.push_back(x);
+  std::vector<int64_t> common, rest;
+  for (int64_t x = 30; x < 50; ++x) common.push_back(x);
+  for (int64_t x : a) {
+    if (x < 30) rest.push_back(x);
+  }
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto da = Local().parallelize(a, slices), db = Local().parallelize(b, 3);
+    CHECK(Sorted(da.intersection(db).collect()) == common);
+    CHECK(Sorted(db.intersection(da).collect()) == common);
+    CHECK(Sorted(da.subtract(db).collect()) == Sorted(rest));  // duplicates kept
+    CHECK(da.subtract(db, 5).num_partitions() == 5);
+  }
+  auto none = Local().parallelize(std::vector<int64_t>{}, 2);
+  auto some = Local().parallelize(a, 3);
+  CHECK(none.intersection(some).collect().empty());
+  CHECK(some.intersection(none).collect().empty());
+  CHECK(Sorted(some.subtract(none).collect()) == Sorted(a));
+  CHECK(none.subtract(some).collect().empty());
+}
+
 }  // namespace
 }  // namespace kiln

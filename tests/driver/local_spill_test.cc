@@ -132,6 +132,29 @@ TEST_CASE("spill: group_by_key beyond memory keeps every value in arrival order"
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
+TEST_CASE("spill: cogroup beyond memory keeps every value of both sides in arrival order",
+          "[local][spill]") {
+  const std::vector<Pair> left = Records(400'000, 20'000);
+  std::vector<std::pair<std::string, std::string>> right;
+  for (int64_t i = 0; i < 200'000; ++i) {
+    right.emplace_back(left[static_cast<size_t>(i * 2)].first, "r" + std::to_string(i));
+  }
+  right.emplace_back("only on the right", "x");
+  using Groups = std::pair<std::vector<int64_t>, std::vector<std::string>>;
+  std::map<std::string, Groups> expected;
+  for (const auto& [k, v] : left) expected[k].first.push_back(v);
+  for (const auto& [k, w] : right) expected[k].second.push_back(w);
+  TempDir scratch("kiln-spill-");
+  Context ctx = Local(scratch, true);
+  // One partition per side: arrival order is then the input's order.
+  auto groups = ctx.parallelize(left, 1).cogroup(ctx.parallelize(right, 1), 3).collect();
+  CHECK(Spills(ctx) > 0);
+  std::map<std::string, Groups> got(groups.begin(), groups.end());
+  CHECK(got.size() == groups.size());
+  CHECK(got == expected);
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: join and left_outer_join beyond memory give the in-memory output, in order",
           "[local][spill]") {
   // Left: 150k records over 50k keys; right: 100k records over keys 0..74999 (some left

@@ -92,6 +92,30 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   std::vector<std::string> right_joined = joined;  // every match, and the unmatched names
   for (int64_t key = 10; key < 15; key += 2) right_joined.push_back(Str(key) + ":-/n" + Str(key));
   e["right_outer_join"] = Str(Sorted(right_joined));
+  // cogroup and full_outer_join of the same sides: left keys 0..9 (x < 50), right keys
+  // 0, 2, ..., 14 (and 4 twice).
+  std::vector<std::string> cogrouped, full_joined = right_joined;
+  for (int64_t key = 0; key < 15; ++key) {
+    std::vector<int64_t> vs;
+    for (int64_t x = key; key < 10 && x < 50; x += 10) vs.push_back(x);
+    std::vector<std::string> ws;
+    if (key % 2 == 0) ws.push_back("n" + Str(key));
+    if (key == 4) ws.push_back("four");
+    std::sort(ws.begin(), ws.end());
+    if (!vs.empty() || !ws.empty()) cogrouped.push_back(Str(key) + ":" + Str(vs) + "/" + Str(ws));
+    if (ws.empty()) {
+      for (int64_t v : vs) full_joined.push_back(Str(key) + ":" + Str(v) + "/-");
+    }
+  }
+  e["cogroup"] = Str(Sorted(cogrouped));
+  e["full_outer_join"] = Str(Sorted(full_joined));
+  std::vector<int64_t> common, rest;
+  for (int64_t r = 10; r < 20; ++r) common.push_back(r);
+  for (int64_t x : nums) {
+    if (x % 20 < 10) rest.push_back(x % 20);
+  }
+  e["intersection"] = Str(common);
+  e["subtract"] = Str(Sorted(rest));
 
   std::vector<std::pair<int64_t, int64_t>> pairs;
   std::vector<int64_t> keys;
