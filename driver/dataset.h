@@ -253,6 +253,14 @@ class Dataset {
 
   // ------------------------------------------------------------ more (dataset_ops.h)
 
+  // Pairs shuffled into `partitions` by the hash of their key (Spark's HashPartitioner):
+  // a later join with it moves only the other side.
+  Dataset<T> partition_by(int partitions) const;
+  // Pairs shuffled into `partitions` by a user's partitioner, f(const K&) -> a partition
+  // in [0, partitions) (a task fails on any other value, naming it). The result is not
+  // placed by key hash: joins shuffle it again.
+  template <class F>
+  Dataset<T> partition_by(int partitions, F partitioner) const;
   // Every key of either side with its values on each: (k, (vs, ws)), both sides
   // shuffled by key (placed by key hash into `partitions`, as join's result). A key's
   // values must fit in the task's memory; the rest spills as group_by_key.

@@ -172,6 +172,28 @@ Dataset<T> Dataset<T>::sort_by_key(bool ascending, int partitions) const {
 }
 
 template <class T>
+Dataset<T> Dataset<T>::partition_by(int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  if (partitions <= 0) runner_->Fail("partition_by: the partition count must be > 0");
+  auto dep = NewShuffle<runtime::HashShuffleSink<K, V>>(partitions);
+  return Shuffled<T>(runtime::MakeOp<runtime::PassThroughShuffleSource<T>>(), {dep}, "partition_by",
+                     {}, /*by_key=*/true);
+}
+
+template <class T>
+template <class F>
+Dataset<T> Dataset<T>::partition_by(int partitions, F partitioner) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  if (partitions <= 0) runner_->Fail("partition_by: the partition count must be > 0");
+  auto dep = NewShuffle<runtime::PartitionerShuffleSink<K, V, F>>(
+      partitions, runtime::EncodeClosure(partitioner));
+  return Shuffled<T>(runtime::MakeOp<runtime::PassThroughShuffleSource<T>>(), {dep},
+                     "partition_by");
+}
+
+template <class T>
 template <class Other>
 auto Dataset<T>::cogroup(const Other& other, int partitions) const {
   return JoinBy<runtime::CoGroupSource>(other, JoinPartitions(other, partitions), "cogroup");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "common/codec.h"
 #include "common/key_hash.h"
 #include "runtime/closure.h"
@@ -97,6 +98,33 @@ class HashShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     }
     return absl::OkStatus();
   }
+};
+
+// partition_by with a user's partitioner: pair (k, v) goes to partition f(k), which
+// must be in [0, partitions) (else the task fails, naming the value).
+template <class K, class V, class F>
+class PartitionerShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view c, std::string_view p) {
+    auto op = std::make_unique<PartitionerShuffleSink>();
+    if (absl::Status s = op->fn.Decode(c); !s.ok()) return s;
+    return PartitionerShuffleSink::ParseParams(std::move(op), p);
+  }
+  absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
+    F& f = fn.get();
+    const int r = this->params_.num_partitions;
+    for (const auto& kv : batch) {
+      const auto p = static_cast<int64_t>(f(kv.first));
+      if (p < 0 || p >= r) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("partition_by: the partitioner returned ", p, ", outside [0, ", r, ")"));
+      }
+      absl::Status s = this->Write(static_cast<int>(p), kv);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  Closure<F> fn;
 };
 
 // The map side of reduce_by_key (F: f(V, V) -> V, C = V) and combine_by_key (F:

@@ -122,6 +122,21 @@ int main(int argc, char** argv) {
   Print("full_outer_join", Sorted(full_joined));
   auto residues = nums.map([](int64_t x) { return x % 20; });
   auto shifted = nums.map([](int64_t x) { return x % 30 + 10; });
+  // partition_by(k + 1, k % (k + 1)): partition p holds the keys with key % (K + 1) == p.
+  std::vector<std::string> placed;
+  const auto parts =
+      keyed.partition_by(k + 1, [k](int64_t key) { return static_cast<int>(key % (k + 1)); })
+          .glom()
+          .collect();
+  for (size_t p = 0; p < parts.size(); ++p) {
+    std::vector<int64_t> keys;
+    for (const Pair& kv : parts[p]) keys.push_back(kv.first);
+    std::sort(keys.begin(), keys.end());
+    keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
+    placed.push_back(Str(static_cast<int64_t>(p)) + ":" + Str(keys));
+  }
+  Print("partition_by", placed);
+  Print("partition_by_hash", Sorted(keyed.partition_by(6).collect()));
   Print("intersection", Sorted(residues.intersection(shifted).collect()));
   Print("subtract", Sorted(residues.subtract(shifted, 3).collect()));
 

@@ -433,5 +433,36 @@ TEST_CASE("local ops: cogroup, full_outer_join, intersection and subtract", "[lo
   CHECK(none.subtract(some).collect().empty());
 }
 
+TEST_CASE("local ops: partition_by, by key hash and by a user's partitioner", "[local][ops]") {
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto pairs = Local().parallelize(Skewed(500), slices);
+    // By a partitioner: partition p holds exactly the keys k with k % 3 == p.
+    auto by_residue = pairs.partition_by(3, [](int64_t k) { return static_cast<int>(k % 3); });
+    const auto parts = by_residue.glom().collect();
+    REQUIRE(parts.size() == 3);
+    std::vector<Pair> all;
+    for (size_t p = 0; p < parts.size(); ++p) {
+      for (const Pair& kv : parts[p]) {
+        CHECK(kv.first % 3 == static_cast<int64_t>(p));
+        all.push_back(kv);
+      }
+    }
+    CHECK(Sorted(all) == Sorted(Skewed(500)));
+    // By key hash: a join with it joins where it is, and gives the shuffled join's output.
+    auto hashed = pairs.partition_by(7);
+    CHECK(hashed.num_partitions() == 7);
+    CHECK(Sorted(hashed.collect()) == Sorted(Skewed(500)));
+    auto other = Local().parallelize(Skewed(30), 2);
+    CHECK(hashed.join(other).num_partitions() == 7);
+    CHECK(Sorted(hashed.join(other).collect()) == Sorted(pairs.join(other, 3).collect()));
+  }
+  auto pairs = Local().parallelize(Skewed(20), 2);
+  CHECK_THROWS_WITH(pairs.partition_by(3, [](int64_t k) { return static_cast<int>(k); }).count(),
+                    Catch::Contains("partition_by: the partitioner returned") &&
+                        Catch::Contains("outside [0, 3)"));
+  CHECK_THROWS_WITH(pairs.partition_by(0), Catch::Contains("partition_by: the partition count"));
+}
+
 }  // namespace
 }  // namespace kiln

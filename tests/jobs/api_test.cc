@@ -114,6 +114,16 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   for (int64_t x : nums) {
     if (x % 20 < 10) rest.push_back(x % 20);
   }
+  std::vector<std::string> placed;
+  for (int64_t p = 0; p <= kK; ++p) {
+    std::vector<int64_t> keys;
+    for (int64_t key = p; key < kK + 4; key += kK + 1) keys.push_back(key);
+    placed.push_back(Str(p) + ":" + Str(keys));
+  }
+  e["partition_by"] = Str(placed);
+  std::vector<std::pair<int64_t, int64_t>> all_keyed;
+  for (int64_t x : nums) all_keyed.emplace_back(x % (kK + 4), x);
+  e["partition_by_hash"] = Str(Sorted(all_keyed));
   e["intersection"] = Str(common);
   e["subtract"] = Str(Sorted(rest));
 
