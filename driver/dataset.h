@@ -274,6 +274,11 @@ class Dataset {
   Dataset<T> intersection(const Dataset<T>& other, int partitions = 0) const;
   // The records of this dataset that `other` lacks, duplicates kept (Spark's subtract).
   Dataset<T> subtract(const Dataset<T>& other, int partitions = 0) const;
+  // Spark's pipe: per partition, runs `argv` (no shell; argv[0] found on PATH), writes
+  // each record as a line (kiln::ToText) to its stdin and gives the lines of its stdout.
+  // Its stderr goes to the executor's log; a command that cannot start or exits non-zero
+  // fails the task, naming the command and its exit code.
+  Dataset<std::string> pipe(std::vector<std::string> argv) const;
   // Spark's mapPartitionsWithIndex: map_partitions's streaming form told which partition
   // of this dataset it runs on: f(int partition, kiln::PartitionInput<T>& in,
   // kiln::Emit<U>& out).

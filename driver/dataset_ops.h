@@ -10,7 +10,9 @@
 #include <numeric>
 #include <optional>
 #include <ranges>
+#include <stdexcept>
 #include <string>
+#include <string_view>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -19,6 +21,8 @@
 #include "driver/dataset.h"
 #include "driver/sampling.h"
 #include "runtime/combine_map.h"
+#include "runtime/pipe.h"
+#include "runtime/to_text.h"
 
 namespace kiln {
 
@@ -62,7 +66,32 @@ struct ZipWithIndex {
   }
 };
 
+// pipe's function: the command's argv, shipped with a codec.
+template <class T>
+struct Pipe {
+  std::vector<std::string> argv;
+  void operator()(PartitionInput<T>& in, Emit<std::string>& out) const {
+    runtime::PipedCommand command(argv);
+    absl::Status s = command.Start([&in](const std::function<bool(std::string_view)>& write) {
+      std::string line;
+      for (const T& x : in) {
+        line.clear();
+        ToText<T>::Append(line, x);
+        if (!write(line)) return;  // the command stopped reading
+      }
+    });
+    if (s.ok()) s = command.ReadLines([&out](std::string_view line) { out(std::string(line)); });
+    if (!s.ok()) throw std::runtime_error(std::string(s.message()));
+  }
+};
+
 }  // namespace internal
+
+template <class T>
+struct Codec<internal::Pipe<T>> {
+  static void Encode(Writer& w, const internal::Pipe<T>& f) { ::kiln::Encode(w, f.argv); }
+  static void Decode(Reader& r, internal::Pipe<T>& f) { ::kiln::Decode(r, f.argv); }
+};
 
 template <class T>
 struct Codec<internal::ZipWithIndex<T>> {
@@ -80,6 +109,14 @@ auto Dataset<T>::map_partitions_with_index(F f) const {
   return Narrow<U>(
       runtime::MakeOp<runtime::MapPartitionsStreamOp<T, U, F>>(runtime::EncodeClosure(f)),
       "map_partitions_with_index");
+}
+
+template <class T>
+Dataset<std::string> Dataset<T>::pipe(std::vector<std::string> argv) const {
+  if (argv.empty() || argv[0].empty()) runner_->Fail("pipe: the command is empty");
+  internal::Pipe<T> f;
+  f.argv = std::move(argv);
+  return map_partitions(f);
 }
 
 template <class T>

@@ -137,6 +137,8 @@ int main(int argc, char** argv) {
   }
   Print("partition_by", placed);
   Print("partition_by_hash", Sorted(keyed.partition_by(6).collect()));
+  // pipe: the command's stderr goes to the executor's log (the cluster test looks there).
+  Print("pipe", nums.pipe({"sh", "-c", "echo kiln-pipe-stderr-marker >&2; tr 0-9 a-j"}).collect());
   Print("intersection", Sorted(residues.intersection(shifted).collect()));
   Print("subtract", Sorted(residues.subtract(shifted, 3).collect()));
 

@@ -3,6 +3,7 @@
 // keys.
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdint>
 #include <functional>
@@ -462,6 +463,37 @@ TEST_CASE("local ops: partition_by, by key hash and by a user's partitioner", "[
                     Catch::Contains("partition_by: the partitioner returned") &&
                         Catch::Contains("outside [0, 3)"));
   CHECK_THROWS_WITH(pairs.partition_by(0), Catch::Contains("partition_by: the partition count"));
+}
+
+TEST_CASE("local ops: pipe runs a command per partition, from an argv", "[local][ops]") {
+  std::vector<std::string> words;
+  for (int i = 0; i < 2000; ++i) words.push_back("word" + std::to_string(i % 37) + " x");
+  for (int slices : kSlices) {
+    INFO("partitions: " << slices);
+    auto ds = Local().parallelize(words, slices);
+    std::vector<std::string> upper;
+    for (const std::string& w : words) {
+      std::string u = w;
+      for (char& c : u) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      upper.push_back(u);
+    }
+    // An argument with a space stays one argument: no shell splits it.
+    CHECK(ds.pipe({"tr", "a-z", "A-Z"}).collect() == upper);
+    CHECK(ds.pipe({"grep", "-c", "word1 x"})
+              .map([](const std::string& n) { return std::stoll(n); })
+              .reduce(std::plus<int64_t>()) == std::count(words.begin(), words.end(), "word1 x"));
+    // Numbers and pairs go in as kiln::ToText writes them.
+    auto pairs = Local().parallelize(std::vector<Pair>{{1, 2}, {3, 4}}, 1);
+    CHECK(pairs.pipe({"cat"}).collect() == std::vector<std::string>{"(1,2)", "(3,4)"});
+  }
+  // A command that stops reading early: the rest of its input is dropped, not an error.
+  auto many = Local().parallelize(Range(300'000), 2);
+  CHECK(many.pipe({"head", "-n", "1"}).collect() == std::vector<std::string>{"0", "150000"});
+  CHECK_THROWS_WITH(many.pipe({"kiln-no-such-command"}).count(),
+                    Catch::Contains("pipe: cannot run \"kiln-no-such-command\""));
+  CHECK_THROWS_WITH(many.pipe({"sh", "-c", "cat > /dev/null; exit 3"}).count(),
+                    Catch::Contains("pipe: \"sh\" exited with code 3"));
+  CHECK_THROWS_WITH(many.pipe({}), Catch::Contains("pipe: the command is empty"));
 }
 
 }  // namespace

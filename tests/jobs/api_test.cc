@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <string>
 #include <utility>
@@ -124,6 +125,13 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   std::vector<std::pair<int64_t, int64_t>> all_keyed;
   for (int64_t x : nums) all_keyed.emplace_back(x % (kK + 4), x);
   e["partition_by_hash"] = Str(Sorted(all_keyed));
+  std::vector<std::string> piped;
+  for (int64_t x : nums) {
+    std::string line = Str(x);
+    for (char& c : line) c = static_cast<char>('a' + (c - '0'));
+    piped.push_back(line);
+  }
+  e["pipe"] = Str(piped);
   e["intersection"] = Str(common);
   e["subtract"] = Str(Sorted(rest));
 
@@ -265,10 +273,21 @@ void CheckApi(const std::string& master, int default_parallelism) {
 }
 
 TEST_CASE("jobs: the Dataset API on a 2-worker cluster", "[jobs][api]") {
-  MiniCluster cluster;
+  // The workers keep the application's dirs, for the executors' logs checked below.
+  MiniCluster cluster(MiniClusterOptions{.worker_conf = {"kiln.worker.cleanup.enabled=false"}});
   REQUIRE_OK(cluster.Start());
   CheckApi(cluster.master_url(), /*default_parallelism=*/4);
   REQUIRE_OK(CheckClusterIdle(cluster));
+  // pipe's commands wrote to stderr: it is in an executor's log on a worker.
+  bool logged = false;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(cluster.temp_dir())) {
+    if (entry.is_regular_file() && entry.path().filename() == "stderr" &&
+        ReadFile(entry.path().string()).value_or("").find("kiln-pipe-stderr-marker") !=
+            std::string::npos) {
+      logged = true;
+    }
+  }
+  CHECK(logged);
 }
 
 TEST_CASE("jobs: the Dataset API in local[2]", "[jobs][api]") {
