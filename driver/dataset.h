@@ -201,51 +201,19 @@ class Dataset {
   // placed that way: it joins where it is, and only the other side moves (Spark's
   // co-partitioned join). The result is placed by key hash too.
   template <class Other>
-  auto join(const Other& other, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    const int r = JoinPartitions(other, partitions);
-    if (node_->key_partitions == r) {
-      return JoinWhereItIs<runtime::PartitionedJoinOp<K, V, W>>(*this, other, r, "join");
-    }
-    if (other.node_->key_partitions == r) {
-      return JoinWhereItIs<runtime::PartitionedRightJoinOp<K, V, W>>(other, *this, r, "join");
-    }
-    return JoinBy<runtime::JoinSource>(other, r, "join");
-  }
+  auto join(const Other& other, int partitions = 0) const;
 
   // Left outer join by key: (k, (v, w)) for every match, and (k, (v, nullopt)) for a
   // left record whose key the other side lacks. Partitions as join (a partitioned
   // right side is shuffled all the same).
   template <class Other>
-  auto left_outer_join(const Other& other, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    const int r = JoinPartitions(other, partitions);
-    if (node_->key_partitions == r) {
-      return JoinWhereItIs<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
-                                                                         "left_outer_join");
-    }
-    return JoinBy<runtime::LeftOuterJoinSource>(other, r, "left_outer_join");
-  }
+  auto left_outer_join(const Other& other, int partitions = 0) const;
 
   // Right outer join by key: (k, (v, w)) for every match, and (k, (nullopt, w)) for a
   // right record whose key this side lacks. Partitions as join; a right side placed by
   // key hash joins where it is (a partitioned left side is shuffled all the same).
   template <class Other>
-  auto right_outer_join(const Other& other, int partitions = 0) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    const int r = JoinPartitions(other, partitions);
-    if (other.node_->key_partitions == r) {
-      return JoinWhereItIs<runtime::PartitionedRightOuterJoinOp<K, V, W>>(other, *this, r,
-                                                                          "right_outer_join");
-    }
-    return JoinBy<runtime::RightOuterJoinSource>(other, r, "right_outer_join");
-  }
+  auto right_outer_join(const Other& other, int partitions = 0) const;
 
   // Sorted by key across partitions: partition i holds keys before partition i+1's.
   // The range bounds come from a sample of the keys (a job runs now to take it).

@@ -1,8 +1,9 @@
 #pragma once
 // The definitions of Dataset's longer transformations and of those built from others
-// (all declared and documented in dataset.h), in Spark's terms: sort_by_key ranges from
-// a sample of keys, distinct is a reduce_by_key, sort_by a sort_by_key on key_by, sample
-// and random_split a seeded generator per partition. Included by dataset.h only.
+// (all declared and documented in dataset.h), in Spark's terms: joins where a side
+// placed by key already is, sort_by_key ranges from a sample of keys, distinct is a reduce_by_key,
+// sort_by a sort_by_key on key_by, sample and random_split a seeded generator per partition.
+// Included by dataset.h only.
 
 #include <algorithm>
 #include <cstdint>
@@ -183,6 +184,50 @@ std::vector<Dataset<T>> Dataset<T>::random_split(const std::vector<double>& weig
     low = high;
   }
   return splits;
+}
+
+template <class T>
+template <class Other>
+auto Dataset<T>::join(const Other& other, int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using W = typename internal::PairTraits<typename Other::value_type>::Value;
+  const int r = JoinPartitions(other, partitions);
+  if (node_->key_partitions == r) {
+    return JoinWhereItIs<runtime::PartitionedJoinOp<K, V, W>>(*this, other, r, "join");
+  }
+  if (other.node_->key_partitions == r) {
+    return JoinWhereItIs<runtime::PartitionedRightJoinOp<K, V, W>>(other, *this, r, "join");
+  }
+  return JoinBy<runtime::JoinSource>(other, r, "join");
+}
+
+template <class T>
+template <class Other>
+auto Dataset<T>::left_outer_join(const Other& other, int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using W = typename internal::PairTraits<typename Other::value_type>::Value;
+  const int r = JoinPartitions(other, partitions);
+  if (node_->key_partitions == r) {
+    return JoinWhereItIs<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
+                                                                       "left_outer_join");
+  }
+  return JoinBy<runtime::LeftOuterJoinSource>(other, r, "left_outer_join");
+}
+
+template <class T>
+template <class Other>
+auto Dataset<T>::right_outer_join(const Other& other, int partitions) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using W = typename internal::PairTraits<typename Other::value_type>::Value;
+  const int r = JoinPartitions(other, partitions);
+  if (other.node_->key_partitions == r) {
+    return JoinWhereItIs<runtime::PartitionedRightOuterJoinOp<K, V, W>>(other, *this, r,
+                                                                        "right_outer_join");
+  }
+  return JoinBy<runtime::RightOuterJoinSource>(other, r, "right_outer_join");
 }
 
 template <class T>
