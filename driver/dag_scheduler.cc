@@ -49,8 +49,9 @@ StageMetrics Summarize(int stage_id, const std::string& name, const std::vector<
 
 // How the partitions of the shuffle a stage reads were made (see StageSubmitted).
 std::string ReadPartitioning(const StageTemplate& stage) {
-  const PlanNode* root = stage.root.get();
-  if (root == nullptr || root->kind != PlanNode::Kind::kShuffled || root->deps.empty()) return "";
+  if (stage.segments.empty()) return "";
+  const PlanNode* root = stage.segments.front().node;  // the first (only, without unions) root
+  if (root->kind != PlanNode::Kind::kShuffled || root->deps.empty()) return "";
   const std::string& sink = root->deps.front()->write_op.kind;
   if (sink.find("RangeShuffleSink") != std::string::npos) return "range";
   if (sink.find("RoundRobinShuffleSink") != std::string::npos) return "round-robin";

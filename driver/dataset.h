@@ -163,7 +163,23 @@ class Dataset {
     return Dataset<T>(runner_, std::move(node));
   }
 
+  // Spark's union (`union` is a C++ keyword): this dataset's partitions followed by
+  // other's, with no shuffle; duplicates stay (distinct() removes them). When both are
+  // placed by key hash into the same number of partitions, partition i is both sides'
+  // partition i and the result stays placed (Spark's partitioner-aware union).
+  Dataset<T> union_(const Dataset<T>& other) const;
+
   // ------------------------------------------------------------ wide
+
+  // Every pair (t, u) of a record of this dataset and one of `other`, in n x m
+  // partitions (n = num_partitions(), m = other.num_partitions()): partition i*m+j pairs
+  // this side's partition i with other's partition j, in Spark's order (each t with
+  // every u). Unlike Spark, which reads other's partition again for every t, it goes
+  // through a shuffle: each record of this side is sent to m tasks, each of other's to n,
+  // and a task holds other's partition in its memory. The result has |this| x |other|
+  // records; the driver logs a warning with these counts when the plan is built.
+  template <class U>
+  Dataset<std::pair<T, U>> cartesian(const Dataset<U>& other) const;
 
   // Exactly `partitions` partitions of about equal size, through a shuffle.
   Dataset<T> repartition(int partitions) const {

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 #include <ranges>
@@ -110,6 +111,68 @@ auto Dataset<T>::map_partitions_with_index(F f) const {
   return Narrow<U>(
       runtime::MakeOp<runtime::MapPartitionsStreamOp<T, U, F>>(runtime::EncodeClosure(f)),
       "map_partitions_with_index");
+}
+
+template <class T>
+Dataset<T> Dataset<T>::union_(const Dataset<T>& other) const {
+  if (runner_ != other.runner_) runner_->Fail("union_: the datasets come from different contexts");
+  const int n = num_partitions();
+  const int m = other.num_partitions();
+  const int r = node_->key_partitions;
+  const bool placed = r > 0 && other.node_->key_partitions == r && n == r && m == r;
+  auto node = NewNode(internal::PlanNode::Kind::kUnion, "union", placed ? r : n + m);
+  node->op = runtime::MakeOp<runtime::CoalesceBoundaryOp<T>>();
+  node->inputs = {node_, other.node_};
+  for (int p = 0; p < node->num_partitions; ++p) {
+    node->groups.push_back(placed ? std::vector<int>{p, n + p} : std::vector<int>{p});
+  }
+  if (placed) node->key_partitions = r;
+  return Dataset<T>(runner_, std::move(node));
+}
+
+template <class T>
+template <class U>
+Dataset<std::pair<T, U>> Dataset<T>::cartesian(const Dataset<U>& other) const {
+  const int64_t n = num_partitions();
+  const int64_t m = other.num_partitions();
+  if (n * m > std::numeric_limits<int>::max()) {
+    runner_->Fail(StrCat("cartesian: ", n, " x ", m, " partitions is too many; coalesce a side"));
+  }
+  runner_->Warn(StrCat("cartesian: ", n, " x ", m, " = ", n * m,
+                       " partitions holding every pair of records (|this| x |other|); each "
+                       "record of this side is shuffled to ",
+                       m, " tasks, each of the other's to ", n));
+  // Cell i*m+j pairs this side's partition i with other's partition j. Other's side is
+  // the join's build side, so each t meets every u in other's order (Spark's order).
+  auto built = other.map_partitions_with_index(
+      [n, m](int j, PartitionInput<U>& in, Emit<std::pair<int64_t, U>>& out) {
+        for (U& u : in) {
+          for (int64_t i = 0; i < n; ++i) out(std::pair<int64_t, U>(i * m + j, u));
+        }
+      });
+  auto streamed = map_partitions_with_index(
+      [m](int i, PartitionInput<T>& in, Emit<std::pair<int64_t, T>>& out) {
+        for (T& t : in) {
+          for (int64_t j = 0; j < m; ++j) out(std::pair<int64_t, T>(i * m + j, t));
+        }
+      });
+  auto cell = [](int64_t c) { return c; };
+  auto build_dep =
+      built.template NewShuffle<runtime::PartitionerShuffleSink<int64_t, U, decltype(cell)>>(
+          static_cast<int>(n * m), runtime::EncodeClosure(cell));
+  auto stream_dep =
+      streamed.template NewShuffle<runtime::PartitionerShuffleSink<int64_t, T, decltype(cell)>>(
+          static_cast<int>(n * m), runtime::EncodeClosure(cell));
+  using Join = runtime::JoinSource<int64_t, U, T>;
+  auto joined =
+      Shuffled<typename Join::Out>(runtime::MakeOp<Join>(), {build_dep, stream_dep}, "cartesian");
+  auto swap = [](std::pair<int64_t, std::pair<U, T>> c) {
+    return std::pair<T, U>(std::move(c.second.second), std::move(c.second.first));
+  };
+  return joined.template Narrow<std::pair<T, U>>(
+      runtime::MakeOp<runtime::MapOp<typename Join::Out, std::pair<T, U>, decltype(swap)>>(
+          runtime::EncodeClosure(swap)),
+      "cartesian");
 }
 
 template <class T>

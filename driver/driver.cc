@@ -442,6 +442,8 @@ void Driver::CommitOutput(const std::string& absolute_dir,
   if (!status.ok()) Fail(StrCat(action, ": ", View(status.message())));
 }
 
+void Driver::Warn(const std::string& message) { spdlog::warn("{}", message); }
+
 void Driver::Fail(const std::string& message) {
   // The interrupt's own thread ends the process (the application KILLED, not FAILED): a
   // job that fails because of it waits for that.

@@ -58,6 +58,7 @@ class Driver final : public JobRunner {
                                     const runtime::OpSpec& sink, std::string_view action,
                                     const std::vector<int>& partitions) override;
   [[noreturn]] void Fail(const std::string& message) override;
+  void Warn(const std::string& message) override;
   std::string StartOutput(const std::string& dir, std::string_view action) override;
   void CommitOutput(const std::string& absolute_dir, const std::vector<std::string>& attempt_files,
                     std::string_view action) override;

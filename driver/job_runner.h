@@ -42,6 +42,8 @@ class JobRunner {
                                             const std::vector<int>& partitions) = 0;
   // Reports an error found on the driver (a bad path, an empty reduce) the same way.
   [[noreturn]] virtual void Fail(const std::string& message) = 0;
+  // Logs a warning about the plan the program builds (a costly operator) on the driver.
+  virtual void Warn(const std::string& message) = 0;
 
   // An action's output directory, for a commit protocol: StartOutput refuses an existing
   // `dir` and makes it with its _temporary/ (where tasks write); it returns the absolute

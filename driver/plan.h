@@ -2,7 +2,8 @@
 // The driver's logical plan: a DAG of type-erased nodes that Dataset<T> builds. Each
 // node knows how many partitions it has and how to compute them: from input splits (a
 // source), from its parent record by record (narrow, fused into the parent's tasks), by
-// merging its parent's partitions (coalesce, no shuffle), or by reading shuffles (wide).
+// merging its parent's partitions (coalesce, no shuffle), by taking the partitions of
+// several parents one after the other (union, no shuffle), or by reading shuffles (wide).
 // Nodes are immutable once built and shared between datasets.
 
 #include <memory>
@@ -25,7 +26,7 @@ struct ShuffleDependency {
 };
 
 struct PlanNode {
-  enum class Kind { kSource, kNarrow, kCoalesce, kShuffled };
+  enum class Kind { kSource, kNarrow, kCoalesce, kUnion, kShuffled };
 
   Kind kind = Kind::kSource;
   int id = 0;
@@ -33,7 +34,7 @@ struct PlanNode {
   std::string name;  // for logs and the UI: "text_file", "map", "reduce_by_key", ...
 
   // kSource: the source operator and one split per partition.
-  // kNarrow: the operator. kCoalesce: the boundary operator.
+  // kNarrow: the operator. kCoalesce, kUnion: the boundary operator.
   // kShuffled: the reduce-side source; its params are `params_prefix` followed by the
   // encoded ShuffleReadParams of each dependency, filled in when a stage runs. A
   // kNarrow node may read shuffles too (a join whose other side is partitioned like
@@ -41,7 +42,11 @@ struct PlanNode {
   runtime::OpSpec op;
   std::vector<std::string> splits;
   std::shared_ptr<const PlanNode> parent;  // kNarrow, kCoalesce
-  std::vector<std::vector<int>> groups;    // kCoalesce: parent partitions per partition
+  // kCoalesce, kUnion: the parent partitions of each partition. A union numbers its
+  // inputs' partitions one after the other: 0..n0-1 are inputs[0]'s, the next n1 are
+  // inputs[1]'s, and so on.
+  std::vector<std::vector<int>> groups;
+  std::vector<std::shared_ptr<const PlanNode>> inputs;   // kUnion
   std::vector<std::shared_ptr<ShuffleDependency>> deps;  // kShuffled, kNarrow
   std::string params_prefix;                             // with deps
   // > 0: the records are (key, value) pairs, each in partition KeyHash(key) % this

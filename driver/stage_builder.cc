@@ -11,95 +11,154 @@
 
 namespace kiln::internal {
 
+namespace {
+
+using Segment = StageTemplate::Segment;
+
+// Appends the operators that compute `node` (and what it needs below, down to the
+// stage's sources) to `stage`; returns the segment that ends with them.
+class StageCutter {
+ public:
+  StageCutter(StageTemplate* stage, const CacheTracker* cache) : stage_(stage), cache_(cache) {}
+
+  size_t Cut(const PlanNode* node) {
+    std::vector<const PlanNode*> narrow;  // outermost first
+    while (node->kind == PlanNode::Kind::kNarrow) {
+      narrow.push_back(node);
+      node = node->parent.get();
+    }
+    size_t segment = 0;
+    switch (node->kind) {
+      case PlanNode::Kind::kCoalesce:
+        segment = NewSegment(Segment::Kind::kMerge, node, {Cut(node->parent.get())});
+        break;
+      case PlanNode::Kind::kUnion: {
+        std::vector<size_t> children;
+        for (const auto& input : node->inputs) children.push_back(Cut(input.get()));
+        segment = NewSegment(Segment::Kind::kMerge, node, std::move(children));
+        break;
+      }
+      default:
+        segment = NewSegment(Segment::Kind::kSource, node, {});
+        break;
+    }
+    segment = Add(node, segment);
+    for (auto it = narrow.rbegin(); it != narrow.rend(); ++it) segment = Add(*it, segment);
+    return segment;
+  }
+
+ private:
+  size_t NewSegment(Segment::Kind kind, const PlanNode* node, std::vector<size_t> children) {
+    stage_->segments.push_back({kind, node, stage_->ops.size(), std::move(children)});
+    return stage_->segments.size() - 1;
+  }
+
+  // Adds the node's operator to `segment`, and a cache point after it if the node is
+  // persisted; returns the segment that goes on above it.
+  size_t Add(const PlanNode* node, size_t segment) {
+    stage_->ops.push_back(node->op);
+    if (!node->deps.empty()) stage_->reads.push_back({stage_->ops.size() - 1, node, segment});
+    std::optional<runtime::OpSpec> cache_op = cache_ ? cache_->CacheOp(node->id) : std::nullopt;
+    if (!cache_op) return segment;
+    segment = NewSegment(Segment::Kind::kCache, node, {segment});
+    stage_->ops.push_back(std::move(*cache_op));
+    return segment;
+  }
+
+  StageTemplate* stage_;
+  const CacheTracker* cache_;
+};
+
+}  // namespace
+
 StageTemplate BuildStage(const std::shared_ptr<const PlanNode>& last, const runtime::OpSpec& sink,
                          const CacheTracker* cache) {
   StageTemplate stage;
   stage.name = last->name;
   stage.num_partitions = last->num_partitions;
-  std::vector<runtime::OpSpec> reversed = {sink};
-  // Indices count from the sink while walking back; fixed up once the length is known.
-  std::vector<StageTemplate::Boundary> boundaries;  // outermost first
-  std::vector<StageTemplate::Read> reads;
-  auto add = [&](const PlanNode* node) {
-    std::optional<runtime::OpSpec> cache_op = cache ? cache->CacheOp(node->id) : std::nullopt;
-    if (cache_op) {
-      reversed.push_back(std::move(*cache_op));
-      boundaries.push_back({node, true, reversed.size() - 1});
-    }
-    reversed.push_back(node->op);
-    if (node->kind == PlanNode::Kind::kCoalesce) {
-      boundaries.push_back({node, false, reversed.size() - 1});
-    }
-    if (!node->deps.empty()) reads.push_back({reversed.size() - 1, node});
-  };
-  std::shared_ptr<const PlanNode> node = last;
-  while (node->kind == PlanNode::Kind::kNarrow || node->kind == PlanNode::Kind::kCoalesce) {
-    add(node.get());
-    node = node->parent;
-  }
-  add(node.get());
-  stage.root = node;
-  stage.ops.assign(reversed.rbegin(), reversed.rend());
-  const size_t last_op = stage.ops.size() - 1;
-  for (auto& b : boundaries) b.op = last_op - b.op;
-  for (auto& r : reads) r.op = last_op - r.op;
-  stage.boundaries.assign(boundaries.rbegin(), boundaries.rend());
-  stage.reads.assign(reads.rbegin(), reads.rend());
+  stage.last = last;
+  StageCutter(&stage, cache).Cut(last.get());
+  stage.ops.push_back(sink);
   return stage;
 }
 
 namespace {
 
-// The split unit of boundary level `level` (0 = the root's split) for `partition` of
-// the dataset at that level (narrow operators keep partition numbers).
-std::string Unit(const StageTemplate& stage, size_t level, int partition) {
-  if (level == 0) {
-    if (stage.root->kind == PlanNode::Kind::kSource) {
-      return runtime::EncodeSourceUnit(partition, stage.root->splits[partition]);
+// The split unit of `segment` for `partition` of the dataset it computes (narrow
+// operators keep partition numbers).
+std::string Unit(const StageTemplate& stage, size_t segment, int partition) {
+  const Segment& seg = stage.segments[segment];
+  switch (seg.kind) {
+    case Segment::Kind::kSource: {
+      if (seg.node->kind == PlanNode::Kind::kSource) {
+        return runtime::EncodeSourceUnit(partition, seg.node->splits[partition]);
+      }
+      std::string s;
+      Writer(&s).PutVarint(static_cast<uint64_t>(partition));
+      return runtime::EncodeSourceUnit(partition, s);
     }
-    std::string s;
-    Writer(&s).PutVarint(static_cast<uint64_t>(partition));
-    return runtime::EncodeSourceUnit(partition, s);
+    case Segment::Kind::kCache:
+      return runtime::EncodeCacheUnit(partition, Unit(stage, seg.children[0], partition));
+    case Segment::Kind::kMerge: {
+      std::vector<std::pair<size_t, std::string>> parents;
+      for (int parent : seg.node->groups[partition]) {
+        auto [input, q] = MergeInput(*seg.node, parent);
+        parents.emplace_back(seg.children[input], Unit(stage, seg.children[input], q));
+      }
+      return runtime::EncodeMergeUnit(partition, parents);
+    }
   }
-  const StageTemplate::Boundary& b = stage.boundaries[level - 1];
-  if (b.cache) return runtime::EncodeCacheUnit(partition, Unit(stage, level - 1, partition));
-  std::vector<std::string> parents;
-  for (int q : b.node->groups[partition]) parents.push_back(Unit(stage, level - 1, q));
-  return runtime::EncodeCoalesceUnit(partition, parents);
+  return "";
 }
 
-// Visits the outermost cached blocks the task reads: `on_cached(locations)` for each;
-// returns false if some input below every cache point is not cached.
+// Walks the segments a task computing `partition` of `segment` runs, top down:
+// `visit(segment, partition)` says whether the task goes below it (false at a cache
+// point whose block it replays).
 template <class F>
-bool VisitCached(const StageTemplate& stage, size_t level, int partition, const CacheTracker& cache,
-                 F& on_cached) {
-  if (level == 0) return false;
-  const StageTemplate::Boundary& b = stage.boundaries[level - 1];
-  if (b.cache) {
-    std::vector<std::string> at = cache.Locations(b.node->id, partition);
-    if (!at.empty()) {
-      on_cached(at);
-      return true;
+void Walk(const StageTemplate& stage, size_t segment, int partition, F& visit) {
+  if (!visit(segment, partition)) return;
+  const Segment& seg = stage.segments[segment];
+  if (seg.kind == Segment::Kind::kCache) {
+    Walk(stage, seg.children[0], partition, visit);
+  } else if (seg.kind == Segment::Kind::kMerge) {
+    for (int parent : seg.node->groups[partition]) {
+      auto [input, q] = MergeInput(*seg.node, parent);
+      Walk(stage, seg.children[input], q, visit);
     }
-    return VisitCached(stage, level - 1, partition, cache, on_cached);
   }
-  bool all = true;
-  for (int q : b.node->groups[partition]) {
-    all = VisitCached(stage, level - 1, q, cache, on_cached) && all;
-  }
-  return all;
 }
+
+// Where some executor holds the block of a cache point's `partition` (empty: none, or
+// `segment` is no cache point).
+std::vector<std::string> CachedAt(const StageTemplate& stage, size_t segment, int partition,
+                                  const CacheTracker& cache) {
+  const Segment& seg = stage.segments[segment];
+  if (seg.kind != Segment::Kind::kCache) return {};
+  return cache.Locations(seg.node->id, partition);
+}
+
+size_t Top(const StageTemplate& stage) { return stage.segments.size() - 1; }
 
 }  // namespace
 
+std::pair<size_t, int> MergeInput(const PlanNode& node, int partition) {
+  if (node.kind == PlanNode::Kind::kCoalesce) return {0, partition};
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (partition < node.inputs[i]->num_partitions) return {i, partition};
+    partition -= node.inputs[i]->num_partitions;
+  }
+  return {node.inputs.size(), partition};  // out of range: a caller's bug
+}
+
 std::string TaskSplit(const StageTemplate& stage, int partition) {
-  return Unit(stage, stage.boundaries.size(), partition);
+  return Unit(stage, Top(stage), partition);
 }
 
 std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int partition,
                                             const CacheTracker& cache) {
   std::vector<std::pair<int, std::string>> counts;  // (-blocks, executor)
-  auto on_cached = [&](const std::vector<std::string>& at) {
+  auto visit = [&](size_t segment, int p) {
+    std::vector<std::string> at = CachedAt(stage, segment, p, cache);
     for (const std::string& id : at) {
       auto it = std::find_if(counts.begin(), counts.end(), [&](auto& c) { return c.second == id; });
       if (it == counts.end())
@@ -107,8 +166,9 @@ std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int part
       else
         --it->first;
     }
+    return at.empty();  // the task replays the outermost cached blocks
   };
-  VisitCached(stage, stage.boundaries.size(), partition, cache, on_cached);
+  Walk(stage, Top(stage), partition, visit);
   std::stable_sort(counts.begin(), counts.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<std::string> out;
@@ -116,31 +176,18 @@ std::vector<std::string> PreferredExecutors(const StageTemplate& stage, int part
   return out;
 }
 
-bool ReadsOnlyCache(const StageTemplate& stage, const std::vector<int>& partitions,
-                    const CacheTracker& cache) {
-  if (stage.boundaries.empty()) return false;
-  auto ignore = [](const std::vector<std::string>&) {};
-  for (int p : partitions) {
-    if (!VisitCached(stage, stage.boundaries.size(), p, cache, ignore)) return false;
-  }
-  return true;
-}
-
 std::vector<const ShuffleDependency*> NeededShuffles(const StageTemplate& stage,
                                                      const std::vector<int>& partitions,
                                                      const CacheTracker* cache) {
-  size_t below = 0;  // operators below the innermost cache point never run
-  if (cache != nullptr && ReadsOnlyCache(stage, partitions, *cache)) {
-    for (const auto& b : stage.boundaries) {
-      if (b.cache) {
-        below = b.op;
-        break;
-      }
-    }
-  }
+  std::vector<bool> runs(stage.segments.size(), false);
+  auto visit = [&](size_t segment, int p) {
+    runs[segment] = true;
+    return cache == nullptr || CachedAt(stage, segment, p, *cache).empty();
+  };
+  for (int p : partitions) Walk(stage, Top(stage), p, visit);
   std::vector<const ShuffleDependency*> out;
   for (const StageTemplate::Read& read : stage.reads) {
-    if (read.op < below) continue;
+    if (!runs[read.segment]) continue;
     for (const auto& dep : read.node->deps) out.push_back(dep.get());
   }
   return out;

@@ -49,17 +49,18 @@ absl::Status Instantiate(const proto::StagePlan& plan, size_t begin, size_t end,
   return absl::OkStatus();
 }
 
-absl::Status LinkAndOpen(Ops& ops, size_t begin, size_t end, TaskContext& ctx) {
-  for (size_t i = begin; i < end; ++i) {
-    if (i + 1 < ops.size()) RETURN_IF_ERROR(ops[i]->LinkTo(ops[i + 1].get()));
-  }
+// Links ops[begin, end) one to the next and the last to `downstream` (null: it is the
+// sink), then opens them.
+absl::Status LinkAndOpen(Ops& ops, size_t begin, size_t end, OpBase* downstream, TaskContext& ctx) {
+  for (size_t i = begin; i + 1 < end; ++i) RETURN_IF_ERROR(ops[i]->LinkTo(ops[i + 1].get()));
+  if (downstream != nullptr) RETURN_IF_ERROR(ops[end - 1]->LinkTo(downstream));
   for (size_t i = begin; i < end; ++i) RETURN_IF_ERROR(ops[i]->Open(ctx));
   return absl::OkStatus();
 }
 
-// One task's operator chain, cut into segments at its boundaries (coalesces and cache
-// points): segment 0 starts at the source, segment s > 0 at boundary s. The split is
-// a tree that mirrors the segments (see EncodeCoalesceUnit / EncodeCacheUnit).
+// One task's operators, cut into segments before each source and boundary operator
+// (coalesces, cache points, unions). The split is a tree that mirrors the segments (see
+// EncodeMergeUnit / EncodeCacheUnit); the last segment ends at the sink.
 struct Pipeline {
   const proto::StagePlan& plan;
   TaskContext& ctx;
@@ -69,11 +70,12 @@ struct Pipeline {
 };
 
 // Runs segment `s` over one unit of the split, with fresh operators for the segment
-// (so per-partition operators see one partition of their dataset) linked to the
-// already built first operator of the segment above. Segment 0 runs the source; a
-// coalesce runs the segment below once per merged partition; a cache point replays
-// its block or runs the segment below to compute (and cache) it.
-absl::Status Drive(Pipeline& p, size_t s, std::string_view unit) {
+// (so per-partition operators see one partition of their dataset) linked to
+// `downstream`, the already built first operator of the segment it feeds. A source
+// segment runs its source; a merge (coalesce, union) runs its child segment once per
+// parent partition; a cache point replays its block or runs the segment below to
+// compute (and cache) it.
+absl::Status Drive(Pipeline& p, size_t s, std::string_view unit, OpBase* downstream) {
   const size_t begin = p.starts[s];
   const size_t end = s + 1 < p.starts.size() ? p.starts[s + 1] : p.ops.size();
   Reader reader(unit);
@@ -83,27 +85,32 @@ absl::Status Drive(Pipeline& p, size_t s, std::string_view unit) {
   if (!p.fresh[s]) RETURN_IF_ERROR(Instantiate(p.plan, begin, end, &p.ops));
   p.fresh[s] = false;
   p.ctx.dataset_partition = partition;
-  RETURN_IF_ERROR(LinkAndOpen(p.ops, begin, end, p.ctx));
-  if (s == 0) {
-    auto* source = dynamic_cast<Source*>(p.ops[0].get());
-    if (source == nullptr) {
-      return absl::InternalError("the first operator of a stage is not a source");
-    }
+  RETURN_IF_ERROR(LinkAndOpen(p.ops, begin, end, downstream, p.ctx));
+  if (auto* source = dynamic_cast<Source*>(p.ops[begin].get())) {
     RETURN_IF_ERROR(source->Run(p.ctx, rest));
     return source->EndOutput(p.ctx);
   }
   auto* boundary = dynamic_cast<SegmentBoundary*>(p.ops[begin].get());
+  if (boundary == nullptr || s == 0) {
+    return absl::InternalError("a segment starts with neither a source nor a boundary");
+  }
   if (auto* cache = dynamic_cast<CacheBoundary*>(boundary)) {
     Reader child(rest);
     std::string_view lineage = child.GetLengthPrefixed();
     if (!child.ok()) return absl::DataLossError("corrupt task split (cache point)");
     cache->BeginPartition(partition);
     ASSIGN_OR_RETURN(bool replayed, cache->Replay(p.ctx));
-    if (!replayed) RETURN_IF_ERROR(Drive(p, s - 1, lineage));
+    if (!replayed) RETURN_IF_ERROR(Drive(p, s - 1, lineage, boundary));
   } else {
-    std::vector<std::string> parents;
-    if (!DecodeAll(rest, &parents)) return absl::DataLossError("corrupt task split (coalesce)");
-    for (const std::string& parent : parents) RETURN_IF_ERROR(Drive(p, s - 1, parent));
+    Reader merge(rest);
+    while (!merge.done()) {
+      const uint64_t child = merge.GetVarint();
+      const std::string_view parent = merge.GetLengthPrefixed();
+      if (!merge.ok() || child >= s) {
+        return absl::DataLossError("corrupt task split (coalesce or union)");
+      }
+      RETURN_IF_ERROR(Drive(p, static_cast<size_t>(child), parent, boundary));
+    }
   }
   return boundary->FinishDownstream(p.ctx);
 }
@@ -116,10 +123,13 @@ absl::Status RunPipeline(const proto::StagePlan& plan, std::string_view split, T
   // uses it on its first run.
   RETURN_IF_ERROR(Instantiate(plan, 0, n, &p.ops));
   for (size_t i = 1; i + 1 < n; ++i) {
-    if (dynamic_cast<SegmentBoundary*>(p.ops[i].get()) != nullptr) p.starts.push_back(i);
+    OpBase* op = p.ops[i].get();
+    if (dynamic_cast<SegmentBoundary*>(op) != nullptr || dynamic_cast<Source*>(op) != nullptr) {
+      p.starts.push_back(i);
+    }
   }
   p.fresh.assign(p.starts.size(), true);
-  return Drive(p, p.starts.size() - 1, split);
+  return Drive(p, p.starts.size() - 1, split, nullptr);
 }
 
 }  // namespace
@@ -132,8 +142,16 @@ std::string EncodeSourceUnit(int partition, std::string_view split) {
   return unit;
 }
 
-std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents) {
-  return EncodeSourceUnit(partition, EncodeAll(parents));
+std::string EncodeMergeUnit(int partition,
+                            const std::vector<std::pair<size_t, std::string>>& parents) {
+  std::string unit;
+  Writer w(&unit);
+  w.PutVarint(static_cast<uint64_t>(partition));
+  for (const auto& [segment, parent] : parents) {
+    w.PutVarint(segment);
+    w.PutLengthPrefixed(parent);
+  }
+  return unit;
 }
 
 std::string EncodeCacheUnit(int partition, std::string_view lineage) {

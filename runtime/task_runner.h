@@ -32,14 +32,17 @@ struct ExecutorEnv {
 proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescription& task,
                           const ExecutorEnv& env, const std::atomic<bool>* killed = nullptr);
 
-// A task's split is a tree that mirrors the segments of its stage's operator chain
-// (cut at coalesces and cache points). Each unit starts with the partition number of
-// the datasets its segment computes (operators see it as
-// TaskContext::dataset_partition when opened): at the source, followed by the source's
-// split; at a coalesce, by one unit per merged parent partition; at a cache point, by
-// the unit that computes the persisted partition when no block is there.
+// A task's split is a tree that mirrors the segments of its stage's operator chain:
+// the chain is cut before each source and each boundary operator (coalesce, cache point,
+// union), and a segment feeds the boundary that a unit names. Each unit starts with the
+// partition number of the datasets its segment computes (operators see it as
+// TaskContext::dataset_partition when opened): at a source, followed by the source's
+// split; at a coalesce or union (a merge), by one unit per parent partition, each with
+// the segment that computes it; at a cache point, by the unit that
+// computes the persisted partition (in the segment just before) when no block is there.
 std::string EncodeSourceUnit(int partition, std::string_view split);
-std::string EncodeCoalesceUnit(int partition, const std::vector<std::string>& parents);
+std::string EncodeMergeUnit(int partition,
+                            const std::vector<std::pair<size_t, std::string>>& parents);
 std::string EncodeCacheUnit(int partition, std::string_view lineage);
 
 }  // namespace kiln::runtime

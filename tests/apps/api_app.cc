@@ -141,6 +141,19 @@ int main(int argc, char** argv) {
   Print("pipe", nums.pipe({"sh", "-c", "echo kiln-pipe-stderr-marker >&2; tr 0-9 a-j"}).collect());
   Print("intersection", Sorted(residues.intersection(shifted).collect()));
   Print("subtract", Sorted(residues.subtract(shifted, 3).collect()));
+  // union_ keeps partition order: the left side's records, then the right's.
+  Print("union", nums.filter([k](int64_t x) { return x % k == 0; })
+                     .union_(nums.map([k](int64_t x) { return x * k; }).coalesce(2))
+                     .collect());
+  std::vector<std::string> product;
+  std::vector<int64_t> small(static_cast<size_t>(k) + 1);
+  std::iota(small.begin(), small.end(), 0);
+  for (auto& [a, b] : ctx.parallelize(small, 2)
+                          .cartesian(nums.filter([](int64_t x) { return x < 4; }))
+                          .collect()) {
+    product.push_back(Str(a) + ":" + Str(b));
+  }
+  Print("cartesian", Sorted(product));
 
   // sort_by_key: keys with duplicates, printed in collected (global) order.
   auto to_sort = nums.map([k](int64_t x) { return Pair((x * 37 + k) % 211, x); });

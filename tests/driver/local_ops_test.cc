@@ -25,13 +25,8 @@ namespace {
 
 using test::Local;
 using test::Range;
+using test::Sorted;
 using Pair = std::pair<int64_t, int64_t>;
-
-template <class T>
-std::vector<T> Sorted(std::vector<T> v) {
-  std::sort(v.begin(), v.end());
-  return v;
-}
 
 // Keys 0..9 with key 0 holding about half of the records (skewed), values x.
 std::vector<Pair> Skewed(int64_t n) {

@@ -2,6 +2,7 @@
 // Shared by the local-mode tests of this directory (one test binary): the local[2]
 // context they all run on, and input helpers.
 
+#include <algorithm>
 #include <cstdint>
 #include <numeric>
 #include <vector>
@@ -17,6 +18,12 @@ inline Context& Local() {
                                     .conf = {"kiln.ui.showConsoleProgress=false"},
                                     .exit_on_failure = false});
   return ctx;
+}
+
+template <class T>
+std::vector<T> Sorted(std::vector<T> v) {
+  std::sort(v.begin(), v.end());
+  return v;
 }
 
 // 0, 1, ..., n-1.

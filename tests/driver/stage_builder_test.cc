@@ -58,10 +58,23 @@ std::vector<std::string> Splits(const std::vector<std::string>& units) {
   return out;
 }
 
-// The parent units of a coalesced unit.
+// The parent units of a merged (coalesced or union) unit, each with its segment.
+std::vector<std::pair<size_t, std::string>> SegmentsAndParents(std::string_view unit) {
+  std::vector<std::pair<size_t, std::string>> out;
+  const std::string rest = Unit(unit).second;
+  Reader r(rest);
+  while (!r.done()) {
+    const size_t segment = r.GetVarint();
+    std::string parent(r.GetLengthPrefixed());
+    REQUIRE(r.ok());
+    out.emplace_back(segment, std::move(parent));
+  }
+  return out;
+}
+
 std::vector<std::string> Parents(std::string_view unit) {
   std::vector<std::string> out;
-  REQUIRE(DecodeAll(Unit(unit).second, &out));
+  for (auto& [segment, parent] : SegmentsAndParents(unit)) out.push_back(std::move(parent));
   return out;
 }
 
@@ -90,7 +103,8 @@ TEST_CASE("stages: narrow operators fuse into one stage ending at the sink", "[s
   StageTemplate stage = BuildStage(plan, Op("sink"), nullptr);
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "map", "filter", "sink"});
   CHECK(stage.num_partitions == 3);
-  CHECK(stage.boundaries.empty());
+  REQUIRE(stage.segments.size() == 1);
+  CHECK(stage.segments[0].kind == StageTemplate::Segment::Kind::kSource);
   CHECK(Unit(TaskSplit(stage, 2)) == std::pair<int, std::string>{2, "split2"});
 }
 
@@ -107,8 +121,9 @@ TEST_CASE("stages: nested coalesces are nested boundaries", "[stages]") {
   auto outer = Coalesce(inner, {{0}, {1, 2}});
   StageTemplate stage = BuildStage(outer, Op("sink"), nullptr);
   CHECK(Kinds(stage) == std::vector<std::string>{"source", "boundary", "boundary", "sink"});
-  REQUIRE(stage.boundaries.size() == 2);
-  CHECK(stage.boundaries[0].node == inner.get());  // innermost first
+  REQUIRE(stage.segments.size() == 3);
+  CHECK(stage.segments[1].node == inner.get());  // children first
+  CHECK(stage.segments[2].children == std::vector<size_t>{1});
   std::vector<std::string> first = Parents(TaskSplit(stage, 0));
   REQUIRE(first.size() == 1);
   CHECK(Splits(Parents(first[0])) == std::vector<std::string>{"split0", "split1"});
@@ -136,13 +151,10 @@ TEST_CASE("stages: a persisted dataset gets a cache point after its operator", "
 
   // Nothing cached yet: no preference, and the stage computes from its source.
   CHECK(PreferredExecutors(stage, 1, cache).empty());
-  CHECK_FALSE(ReadsOnlyCache(stage, {0, 1, 2}, cache));
   cache.Update("exec-a", Stored(2, 0));
   cache.Update("exec-b", Stored(2, 1));
   cache.Update("exec-a", Stored(2, 1));
   CHECK(PreferredExecutors(stage, 1, cache) == std::vector<std::string>{"exec-b", "exec-a"});
-  CHECK(ReadsOnlyCache(stage, {0, 1}, cache));
-  CHECK_FALSE(ReadsOnlyCache(stage, {0, 1, 2}, cache));
   // Evicted, and a lost executor: their blocks are forgotten.
   cache.Update("exec-b", Stored(2, 1, false));
   CHECK(PreferredExecutors(stage, 1, cache) == std::vector<std::string>{"exec-a"});
@@ -172,8 +184,6 @@ TEST_CASE("stages: a coalesce over a cached dataset prefers where most blocks ar
   cache.Update("y", Stored(1, 1));
   cache.Update("y", Stored(1, 2));
   CHECK(PreferredExecutors(stage, 0, cache) == std::vector<std::string>{"y", "x"});
-  CHECK(ReadsOnlyCache(stage, {0}, cache));
-  CHECK_FALSE(ReadsOnlyCache(stage, {1}, cache));
 }
 
 TEST_CASE("stages: a shuffled root reads its map outputs where the tracker says", "[stages]") {
@@ -264,6 +274,93 @@ TEST_CASE("stages: a join with a partitioned side reads only the other side's sh
   CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, &cache)) == std::vector<int>{4});
   // Without trusting the cache (after a fetch failure), everything.
   CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, nullptr)) == std::vector<int>{3, 4});
+}
+
+std::shared_ptr<PlanNode> Union(std::shared_ptr<const PlanNode> a,
+                                std::shared_ptr<const PlanNode> b, bool placed = false) {
+  auto node = std::make_shared<PlanNode>();
+  node->kind = PlanNode::Kind::kUnion;
+  node->op = Op("union");
+  node->num_partitions = placed ? a->num_partitions : a->num_partitions + b->num_partitions;
+  for (int p = 0; p < node->num_partitions; ++p) {
+    node->groups.push_back(placed ? std::vector<int>{p, a->num_partitions + p}
+                                  : std::vector<int>{p});
+  }
+  node->inputs = {std::move(a), std::move(b)};
+  return node;
+}
+
+TEST_CASE("stages: a union task runs the chain of the input its partition comes from",
+          "[stages][union]") {
+  auto plan = Narrow(Union(Narrow(Source(2), "map"), Narrow(Source(3), "filter")), "after");
+  StageTemplate stage = BuildStage(plan, Op("sink"), nullptr);
+  CHECK(Kinds(stage) ==
+        std::vector<std::string>{"source", "map", "source", "filter", "union", "after", "sink"});
+  CHECK(stage.num_partitions == 5);
+  REQUIRE(stage.segments.size() == 3);
+  CHECK(stage.segments[0].op == 0);
+  CHECK(stage.segments[1].op == 2);
+  CHECK(stage.segments[2].op == 4);
+  CHECK(stage.segments[2].children == std::vector<size_t>{0, 1});
+  // Partition 1 is the first input's partition 1; partition 3 the second's partition 1.
+  auto first = SegmentsAndParents(TaskSplit(stage, 1));
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].first == 0);
+  CHECK(Unit(first[0].second) == std::pair<int, std::string>{1, "split1"});
+  auto second = SegmentsAndParents(TaskSplit(stage, 3));
+  REQUIRE(second.size() == 1);
+  CHECK(second[0].first == 1);
+  CHECK(Unit(second[0].second) == std::pair<int, std::string>{1, "split1"});
+  CHECK(Unit(TaskSplit(stage, 3)).first == 3);
+
+  // Placed by key alike: partition i reads both inputs' partition i.
+  StageTemplate placed = BuildStage(Union(Source(2), Source(2), true), Op("sink"), nullptr);
+  CHECK(placed.num_partitions == 2);
+  auto both = SegmentsAndParents(TaskSplit(placed, 1));
+  REQUIRE(both.size() == 2);
+  CHECK(both[0].first == 0);
+  CHECK(both[1].first == 1);
+  CHECK(Splits({both[0].second, both[1].second}) == std::vector<std::string>{"split1", "split1"});
+}
+
+TEST_CASE("stages: a union over a cached input skips only that input's shuffle",
+          "[stages][union][cache]") {
+  auto shuffled = [](int id, int shuffle_id) {
+    auto dep = std::make_shared<ShuffleDependency>();
+    dep->shuffle_id = shuffle_id;
+    dep->map_side = Source(2);
+    dep->num_partitions = 2;
+    auto node = std::make_shared<PlanNode>();
+    node->kind = PlanNode::Kind::kShuffled;
+    node->id = id;
+    node->num_partitions = 2;
+    node->op = Op("reduce" + std::to_string(id));
+    node->deps = {dep};
+    return node;
+  };
+  auto plan = Union(shuffled(1, 7), shuffled(2, 8));
+  CacheTracker cache;
+  cache.Persist(1, 2, CacheOp(1));
+  StageTemplate stage = BuildStage(plan, Op("sink"), &cache);
+  CHECK(Kinds(stage) == std::vector<std::string>{"reduce1", "cache1", "reduce2", "union", "sink"});
+  REQUIRE(stage.reads.size() == 2);
+  CHECK(stage.reads[1].segment == 2);
+  auto ids = [](const std::vector<const ShuffleDependency*>& deps) {
+    std::vector<int> out;
+    for (const auto* d : deps) out.push_back(d->shuffle_id);
+    return out;
+  };
+  // The first input's partitions cached: tasks 0 and 1 need no shuffle; 2 and 3 do.
+  for (int p = 0; p < 2; ++p) cache.Update("a", Stored(1, p));
+  CHECK(PreferredExecutors(stage, 1, cache) == std::vector<std::string>{"a"});
+  CHECK(PreferredExecutors(stage, 3, cache).empty());
+  CHECK(ids(NeededShuffles(stage, {0, 1}, &cache)).empty());
+  CHECK(ids(NeededShuffles(stage, {1, 2}, &cache)) == std::vector<int>{8});
+  CHECK(ids(NeededShuffles(stage, {1, 2}, nullptr)) == std::vector<int>{7, 8});
+  cache.Update("a", Stored(1, 0, false));
+  CHECK(ids(NeededShuffles(stage, {0, 1, 2, 3}, &cache)) == std::vector<int>{7, 8});
+  auto unit = CacheUnit(SegmentsAndParents(TaskSplit(stage, 1))[0].second);
+  CHECK(unit.first == 1);
 }
 
 TEST_CASE("map outputs: losing a worker forgets everything it served", "[stages]") {

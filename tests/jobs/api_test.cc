@@ -134,6 +134,17 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   e["pipe"] = Str(piped);
   e["intersection"] = Str(common);
   e["subtract"] = Str(Sorted(rest));
+  std::vector<int64_t> both;
+  for (int64_t x : nums) {
+    if (x % kK == 0) both.push_back(x);
+  }
+  for (int64_t x : nums) both.push_back(x * kK);
+  e["union"] = Str(both);
+  std::vector<std::string> product;
+  for (int64_t a = 0; a <= kK; ++a) {
+    for (int64_t b = 0; b < 4; ++b) product.push_back(Str(a) + ":" + Str(b));
+  }
+  e["cartesian"] = Str(Sorted(product));
 
   std::vector<std::pair<int64_t, int64_t>> pairs;
   std::vector<int64_t> keys;
