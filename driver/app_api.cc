@@ -128,7 +128,12 @@ Json StageJson(const StageRow& s, bool with_tasks) {
   j["details"] = "";
   j["schedulingPool"] = "default";
   j["rddIds"] = Json::array();
-  j["accumulatorUpdates"] = Json::array();
+  Json accumulables = Json::array();
+  for (const AccumulableInfo& a : s.accumulables) {
+    accumulables.push_back(
+        {{"id", a.id}, {"name", a.name}, {"update", a.update}, {"value", a.value}});
+  }
+  j["accumulatorUpdates"] = std::move(accumulables);
   if (with_tasks) {
     Json tasks = Json::object();
     for (const TaskRow& t : s.tasks) tasks[std::to_string(t.task.task_id)] = TaskJson(t);

@@ -252,6 +252,12 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
     Row(&out, cells);
   }
   out += "</table>\n";
+  if (!s.accumulables.empty()) {
+    out += "<h2>Accumulators</h2>\n<table>\n";
+    Row(&out, {"Accumulable", "Update", "Value"}, "th");
+    for (const AccumulableInfo& a : s.accumulables) Row(&out, Cells({a.name, a.update, a.value}));
+    out += "</table>\n";
+  }
   Timeline(page, s);
   StrAppend(&out, "<h2>Tasks (", s.tasks.size(),
             s.tasks.size() > kMaxTaskRows ? StrCat(", the first ", kMaxTaskRows, " shown") : "",

@@ -93,6 +93,7 @@ void AppStatusStore::ApplyLocked(const Event& event) {
     it->second.status = e->failure.empty() ? "COMPLETE" : "FAILED";
     it->second.failure = e->failure;
     it->second.completed_ms = e->time_ms;
+    it->second.accumulables = e->accumulables;
   } else if (const auto* e = std::get_if<TaskStart>(&event)) {
     TaskStartedLocked(*e);
   } else if (const auto* e = std::get_if<TaskEnd>(&event)) {

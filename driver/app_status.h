@@ -43,7 +43,8 @@ struct StageRow {
   std::string status = "ACTIVE";  // ACTIVE, COMPLETE, FAILED
   std::string failure;
   int64_t completed_ms = 0;
-  std::vector<TaskRow> tasks;  // by task id, which is launch order
+  std::vector<AccumulableInfo> accumulables;  // named accumulators it changed
+  std::vector<TaskRow> tasks;                 // by task id, which is launch order
   // The row of a task attempt; nullptr when it is not (or no longer) kept.
   const TaskRow* FindTask(int64_t task_id) const;
   int active_tasks = 0, succeeded_tasks = 0, failed_tasks = 0, killed_tasks = 0;

@@ -111,4 +111,18 @@ int Context::default_parallelism() { return driver_->DefaultParallelism(); }
 void Context::stop() { driver_->Stop("FINISHED"); }
 internal::JobRunner* Context::runner() { return driver_.get(); }
 
+internal::AccumulatorRegistry* Context::accumulators() { return driver_->accumulators(); }
+
+int64_t Context::NewAccumulator(internal::AccumulatorKind kind, const std::string& name) {
+  return driver_->accumulators()->Register(kind, name);
+}
+
+LongAccumulator Context::long_accumulator(const std::string& name) {
+  return {accumulators(), NewAccumulator(internal::AccumulatorKind::kLong, name)};
+}
+
+DoubleAccumulator Context::double_accumulator(const std::string& name) {
+  return {accumulators(), NewAccumulator(internal::AccumulatorKind::kDouble, name)};
+}
+
 }  // namespace kiln

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "common/codec.h"
+#include "driver/accumulator.h"
 #include "driver/dataset.h"
 
 namespace kiln {
@@ -81,6 +82,16 @@ class Context {
   // missing path fails here, on the driver.
   Dataset<std::string> text_file(const std::string& path);
 
+  // Spark's accumulators (see driver/accumulator.h): functions add to them in tasks,
+  // the driver reads them; each successful task's additions count once. A named one
+  // is listed at the end of each job that changed it, and on the UI's stage pages.
+  LongAccumulator long_accumulator(const std::string& name = "");
+  DoubleAccumulator double_accumulator(const std::string& name = "");
+  template <class T>
+  CollectionAccumulator<T> collection_accumulator(const std::string& name = "") {
+    return {accumulators(), NewAccumulator(internal::AccumulatorKind::kCollection, name)};
+  }
+
   const std::string& app_id() const;
   // What each stage of the last job did: tasks, records and shuffle bytes, spills, peak
   // task memory, the largest partition (the driver also logs it at info level).
@@ -99,6 +110,9 @@ class Context {
   internal::JobRunner* runner();
 
  private:
+  internal::AccumulatorRegistry* accumulators();
+  int64_t NewAccumulator(internal::AccumulatorKind kind, const std::string& name);
+
   std::unique_ptr<internal::Driver> driver_;
 };
 

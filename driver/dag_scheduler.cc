@@ -152,6 +152,13 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
                                  .time_ms = EpochMillis()});
   }
   TaskSetOutcome outcome = tasks_->RunTaskSet(std::move(set));
+  const bool succeeded = outcome.status.ok() && !outcome.fetch_failed;
+  std::vector<AccumulableInfo> accumulables;
+  if (succeeded && accumulators_ != nullptr) {
+    std::vector<const proto::TaskStatus*> kept;
+    for (const TaskResult& r : outcome.results) kept.push_back(&r.status);
+    accumulables = accumulators_->MergeStage(kept, job_id_);
+  }
   if (events_ != nullptr) {
     std::string failure;
     if (!outcome.status.ok()) {
@@ -159,10 +166,12 @@ TaskSetOutcome DagScheduler::RunStage(const StageTemplate& stage,
     } else if (outcome.fetch_failed) {
       failure = StrCat("fetch failed: ", outcome.fetch_failed->message);
     }
-    events_->Post(StageCompleted{
-        .stage_id = stage_id, .failure = std::move(failure), .time_ms = EpochMillis()});
+    events_->Post(StageCompleted{.stage_id = stage_id,
+                                 .failure = std::move(failure),
+                                 .time_ms = EpochMillis(),
+                                 .accumulables = std::move(accumulables)});
   }
-  if (outcome.status.ok() && !outcome.fetch_failed) {
+  if (succeeded) {
     StageMetrics metrics = Summarize(stage_id, stage.name, partitions, outcome.results);
     spdlog::info("{}", DescribeStage(metrics));
     absl::MutexLock lock(&stages_mu_);

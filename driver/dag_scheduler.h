@@ -16,6 +16,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "driver/accumulator_registry.h"
 #include "driver/map_output_tracker.h"
 #include "driver/stage_builder.h"
 #include "driver/stage_metrics.h"
@@ -23,18 +24,25 @@
 
 namespace kiln::internal {
 
+struct DagSchedulerOptions {
+  // Attempts of a stage whose shuffle reads keep failing before the job aborts
+  // (kiln.stage.maxConsecutiveAttempts, Spark's 4).
+  int max_stage_attempts = 4;
+  EventBus* events = nullptr;  // gets each stage attempt's submission and completion
+  // Merges the accumulator updates of each successful stage attempt's kept task results.
+  AccumulatorRegistry* accumulators = nullptr;
+};
+
 class DagScheduler {
  public:
-  // `max_stage_attempts`: attempts of a stage whose shuffle reads keep failing before
-  // the job aborts (kiln.stage.maxConsecutiveAttempts, Spark's 4).
-  // `events` (may be null) gets each stage attempt's submission and completion.
   DagScheduler(TaskScheduler* tasks, MapOutputTracker* outputs, const CacheTracker* cache,
-               int max_stage_attempts = 4, EventBus* events = nullptr)
+               DagSchedulerOptions options = {})
       : tasks_(tasks),
         outputs_(outputs),
         cache_(cache),
-        max_stage_attempts_(std::max(1, max_stage_attempts)),
-        events_(events) {}
+        max_stage_attempts_(std::max(1, options.max_stage_attempts)),
+        events_(options.events),
+        accumulators_(options.accumulators) {}
 
   // The encoded results of `partitions` of `node` (ascending, distinct), in that order.
   // `job_id` names the job in the stages' events.
@@ -64,6 +72,7 @@ class DagScheduler {
   const CacheTracker* cache_;
   const int max_stage_attempts_;
   EventBus* const events_;
+  AccumulatorRegistry* const accumulators_;
   absl::Mutex job_mu_;                       // one job at a time
   int job_id_ ABSL_GUARDED_BY(job_mu_) = 0;  // of the running job
   // Until a fetch failure in the running job: shuffles below fully cached datasets are

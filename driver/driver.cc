@@ -83,7 +83,10 @@ Driver::Driver(DriverOptions options)
               .eager_task_starts = options_.conf.GetBool("kiln.eventLog.enabled")},
           &cache_),
       dag_(&tasks_, &outputs_, &cache_,
-           static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")), &events_),
+           {.max_stage_attempts =
+                static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")),
+            .events = &events_,
+            .accumulators = &accumulators_}),
       progress_(&tasks_) {
   ConfigureMutexes();
   events_.AddListener(&status_);
@@ -318,6 +321,11 @@ std::vector<std::string> Driver::RunJobOn(const std::shared_ptr<const PlanNode>&
                       .succeeded = results.ok(),
                       .error = results.ok() ? "" : std::string(View(results.status().message())),
                       .time_ms = EpochMillis()});
+  if (std::string named = accumulators_.DescribeJob(job); !named.empty()) {
+    // The job's summary of its named accumulators, for the user as the doctor's report.
+    std::fputs(StrCat("kiln: job ", job, " (", action, ") accumulators: ", named, "\n").c_str(),
+               stderr);
+  }
   EndJob(job);
   if (!results.ok()) {
     // The user's operation first: the job number only tells jobs of one program apart.

@@ -12,6 +12,7 @@
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
 #include "common/settings.h"
+#include "driver/accumulator_registry.h"
 #include "driver/allocation_loop.h"
 #include "driver/app_status.h"
 #include "driver/backend.h"
@@ -68,6 +69,7 @@ class Driver final : public JobRunner {
   int CachedPartitions(const PlanNode& node) const override;
   std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
   std::vector<JobFinding> LastJobFindings() const override;
+  AccumulatorRegistry* accumulators() { return &accumulators_; }
   std::string UiUrl() const override;
   // The application's status as its events built it (jobs, stages, tasks, executors).
   const AppStatusStore& status() const { return status_; }
@@ -116,6 +118,7 @@ class Driver final : public JobRunner {
   std::string ui_url_;  // set once, before ui_started_
   TaskScheduler tasks_;
   MapOutputTracker outputs_;
+  AccumulatorRegistry accumulators_;  // before dag_, which merges into it
   DagScheduler dag_;
   ProgressBar progress_;
   std::unique_ptr<Backend> backend_;

@@ -49,7 +49,9 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(JobEnd, job_id, succeeded, error
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StageSubmitted, stage_id, attempt, job_id, name,
                                                 num_tasks, num_partitions, shuffle_id,
                                                 read_partitioning, time_ms)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StageCompleted, stage_id, attempt, failure, time_ms)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(AccumulableInfo, id, name, update, value)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(StageCompleted, stage_id, attempt, failure, time_ms,
+                                                accumulables)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE_WITH_DEFAULT(TaskAttempt, task_id, stage_id, stage_attempt,
                                                 index, partition, attempt, speculative, executor_id,
                                                 host, launch_ms)

@@ -70,11 +70,21 @@ struct StageSubmitted {
   int64_t time_ms = 0;
 };
 
+// A named accumulator that a stage changed (Spark's AccumulableInfo): the stage's
+// update and the value after it, as shown to people (a sum, or "N items").
+struct AccumulableInfo {
+  int64_t id = 0;
+  std::string name;
+  std::string update;
+  std::string value;
+};
+
 struct StageCompleted {
   int stage_id = 0;
   int attempt = 0;
   std::string failure;  // "" = succeeded
   int64_t time_ms = 0;
+  std::vector<AccumulableInfo> accumulables;  // when it succeeded
 };
 
 // One attempt of one task, as launched.

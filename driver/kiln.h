@@ -3,6 +3,7 @@
 
 #include "common/codec.h"
 #include "common/words.h"
+#include "driver/accumulator.h"
 #include "driver/context.h"
 #include "driver/dataset.h"
 #include "runtime/emit.h"

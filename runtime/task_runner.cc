@@ -10,6 +10,7 @@
 #include "common/codec.h"
 #include "common/status.h"
 #include "common/strings.h"
+#include "runtime/accumulators.h"
 #include "runtime/crash_report.h"
 #include "runtime/op_registry.h"
 #include "runtime/ops_cache.h"
@@ -191,8 +192,11 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   if (env.running != nullptr) env.running->Begin(task.task_id(), plan.stage_id(), task.partition());
   SetCurrentTask(task.task_id(), plan.stage_id(), task.partition());
   SetTaskKillFlag(killed);
+  TaskAccumulators accumulators;
+  SetTaskAccumulators(&accumulators);
   struct Ended {
     ~Ended() {
+      SetTaskAccumulators(nullptr);
       SetTaskKillFlag(nullptr);
       ClearCurrentTask();
       if (running != nullptr) running->End(task_id);
@@ -226,6 +230,7 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   if (result.ok()) {
     status.set_state(proto::TASK_FINISHED);
     status.set_result(std::move(ctx.result));
+    accumulators.MoveTo(&status);
     for (int64_t size : ctx.partition_sizes) status.add_partition_sizes(size);
   } else if (killed != nullptr && killed->load()) {
     status.set_state(proto::TASK_KILLED);

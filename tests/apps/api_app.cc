@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <numeric>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,39 @@ std::vector<T> Sorted(std::vector<T> v) {
 }
 
 using Pair = std::pair<int64_t, int64_t>;
+
+// A path a shipped function can hold (closures are trivially copyable).
+struct Path {
+  std::array<char, 512> chars{};
+};
+
+// Accumulators over 0..n-1, with the task holding n/2 failing once after it added:
+// a marker file (named for the application) tells the retry that the first attempt
+// failed already. Only the retry's additions may count.
+void Accumulators(kiln::Context& ctx, const kiln::Dataset<int64_t>& nums, int64_t n, double d) {
+  kiln::LongAccumulator evens = ctx.long_accumulator("evens");
+  kiln::DoubleAccumulator scaled = ctx.double_accumulator("scaled");
+  auto last = ctx.collection_accumulator<int64_t>("last three");
+  Path marker;
+  const char* tmp = std::getenv("TMPDIR");
+  std::snprintf(marker.chars.data(), marker.chars.size(), "%s/kiln-api-app-%s-failed-once",
+                tmp != nullptr ? tmp : "/tmp", ctx.app_id().c_str());
+  nums.foreach ([=](int64_t x) {
+    if (x % 2 == 0) evens.add(1);
+    scaled.add(static_cast<double>(x) * d);
+    if (x >= n - 3) last.add(x);
+    if (x == n / 2) {
+      if (std::FILE* f = std::fopen(marker.chars.data(), "wx")) {  // the first attempt only
+        std::fclose(f);
+        throw std::runtime_error("api_app: fails once, after adding");
+      }
+    }
+  });
+  std::remove(marker.chars.data());
+  Print("accumulator_long", evens.value());
+  Print("accumulator_double", scaled.value());
+  Print("accumulator_collection", Sorted(last.value()));
+}
 
 }  // namespace
 
@@ -270,5 +304,6 @@ int main(int argc, char** argv) {
   Print("stats", std::vector<double>{static_cast<double>(stats.count()), stats.mean(),
                                      static_cast<double>(std::llround(stats.variance() * 1000)),
                                      stats.max(), stats.min()});
+  Accumulators(ctx, nums, n, d);
   return 0;
 }

@@ -58,6 +58,8 @@ TEST_CASE("events: every kind survives JSON and back", "[events]") {
                      .shuffle_id = 1,
                      .read_partitioning = "hash"},
       StageCompleted{.stage_id = 2, .failure = "f"},
+      StageCompleted{.stage_id = 3,
+                     .accumulables = {{.id = 1, .name = "bad", .update = "2", .value = "5"}}},
       TaskStart{end.task},
       end,
       ExecutorAdded{.executor_id = "1", .host = "h1", .cores = 2, .worker_id = "w"},
@@ -79,6 +81,10 @@ TEST_CASE("events: every kind survives JSON and back", "[events]") {
   CHECK(read.metrics.peak_execution_memory == 99);
   CHECK(read.task.executor_id == "1");
   CHECK(read.error.starts_with("boom "));  // the bad byte replaced, not thrown over
+  const StageCompleted& stage = std::get<StageCompleted>(**EventFromJson(EventToJson(events[6])));
+  REQUIRE(stage.accumulables.size() == 1);
+  CHECK(stage.accumulables[0].name == "bad");
+  CHECK(stage.accumulables[0].value == "5");
 }
 
 TEST_CASE("events: KILN_TASK_METRICS lists every field of proto::TaskMetrics, in order",

@@ -252,5 +252,28 @@ TEST_CASE("ui: a taken kiln.ui.port moves the UI to the next free one, and it ca
   CHECK(off.ui_url().empty());
 }
 
+TEST_CASE("ui: named accumulators show on the stage page and in the REST API",
+          "[local][ui][accumulator]") {
+  Context ctx = UiApp();
+  LongAccumulator evens = ctx.long_accumulator("even numbers");
+  LongAccumulator unnamed = ctx.long_accumulator();
+  ctx.parallelize(std::vector<int64_t>{1, 2, 3, 4, 6}, 2).foreach ([evens, unnamed](int64_t x) {
+    if (x % 2 == 0) evens.add(x);
+    unnamed.add(1);
+  });
+  CHECK(evens.value() == 12);
+  const Ui ui = ParseUrl(ctx.ui_url());
+  const std::string stage = Get(ui, "/stages/0/0");
+  CHECK(stage.find("<h2>Accumulators</h2>") != std::string::npos);
+  CHECK(stage.find("<td>even numbers</td><td>12</td><td>12</td>") != std::string::npos);
+  const Json stages = GetJson(ui, "/api/v1/applications/" + ctx.app_id() + "/stages");
+  REQUIRE(stages.size() == 1);
+  const Json& updates = stages[0]["accumulatorUpdates"];
+  REQUIRE(updates.size() == 1);  // the unnamed one is not shown, as in Spark
+  CHECK(updates[0]["name"] == "even numbers");
+  CHECK(updates[0]["update"] == "12");
+  CHECK(updates[0]["value"] == "12");
+}
+
 }  // namespace
 }  // namespace kiln

@@ -243,6 +243,9 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   e["sample"] = Str(sampled);
   e["sample_with_replacement"] = Str(resampled);
   e["random_split"] = Str(nums);
+  e["accumulator_long"] = Str(kN / 2);
+  e["accumulator_double"] = Str(kD * static_cast<double>(kN * (kN - 1) / 2));
+  e["accumulator_collection"] = Str(std::vector<int64_t>{kN - 3, kN - 2, kN - 1});
   e["stats"] = Str(
       std::vector<double>{static_cast<double>(kN), mean,
                           static_cast<double>(std::llround(m2 / static_cast<double>(kN) * 1000)),
@@ -254,6 +257,9 @@ void CheckApi(const std::string& master, int default_parallelism) {
   CommandResult r = Submit(master, {}, AppPath("api_app"), {Str(kN), std::to_string(kK), "2.75"});
   INFO("api_app on " << master << ": exit code " << r.exit_code << "\n--- stderr ---\n" << r.err);
   REQUIRE(r.exit_code == 0);
+  // The task that failed once, and the named accumulators in the job's summary.
+  CHECK(r.err.find("api_app: fails once, after adding") != std::string::npos);
+  CHECK(r.err.find("accumulators: evens = " + Str(kN / 2) + ", scaled = ") != std::string::npos);
   std::map<std::string, std::string> got;
   for (const std::string& line : SplitLines(r.out)) {
     size_t eq = line.find('=');
@@ -301,8 +307,8 @@ TEST_CASE("jobs: the Dataset API on a 2-worker cluster", "[jobs][api]") {
   CHECK(logged);
 }
 
-TEST_CASE("jobs: the Dataset API in local[2]", "[jobs][api]") {
-  CheckApi("local[2]", /*default_parallelism=*/2);
+TEST_CASE("jobs: the Dataset API in local[2,2]", "[jobs][api]") {
+  CheckApi("local[2,2]", /*default_parallelism=*/2);  // a task may fail once
 }
 
 }  // namespace
