@@ -181,7 +181,9 @@ constexpr SettingDef kSettings[] = {
         "sum. Empty = max(384m, 10% of kiln.executor.memory), as Spark's.",
         kApp),
     Def("kiln.files.maxPartitionBytes", T::kBytes, "128m",
-        "Largest byte range of an input file read by one text_file partition.", kApp),
+        "Largest byte range of an input file read by one text_file partition (a compressed "
+        "file is read whole), and largest total of a whole_text_files partition.",
+        kApp),
     Def("kiln.history.url", T::kString, "",
         "Master: http://HOST:PORT of kiln-history; the completed applications on the master's "
         "page and /json link there (appuiurl). Empty: no link.",

@@ -1,7 +1,11 @@
 #include "common/strings.h"
 
+#include <cxxabi.h>
+
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 namespace kiln {
 
@@ -133,6 +137,15 @@ std::string EscapeControl(std::string_view s) {
       out.push_back(kHex[byte & 15]);
     }
   }
+  return out;
+}
+
+std::string DemangledType(const std::string& mangled, size_t max_chars) {
+  int status = 0;
+  std::unique_ptr<char, void (*)(void*)> name(
+      abi::__cxa_demangle(mangled.c_str(), nullptr, nullptr, &status), std::free);
+  std::string out = status == 0 && name ? std::string(name.get()) : mangled;
+  if (max_chars > 0 && out.size() > max_chars) out = out.substr(0, max_chars) + "...";
   return out;
 }
 

@@ -71,5 +71,8 @@ std::string HtmlEscape(std::string_view s);
 // Control characters written as \n, \r, \t or \xNN, so that text from a peer (an
 // executor's stderr tail, a reason) stays on one log line and cannot forge another.
 std::string EscapeControl(std::string_view s);
+// A C++ type as people read it, from its mangled name (typeid(T).name()); the mangled
+// name itself when it does not demangle. Cut to `max_chars` with "..." (0: whole).
+std::string DemangledType(const std::string& mangled, size_t max_chars = 0);
 
 }  // namespace kiln

@@ -10,7 +10,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libspdlog-dev libfmt-dev catch2
-  liblz4-dev libzstd-dev libxxhash-dev libjemalloc-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
+  liblz4-dev libzstd-dev zlib1g-dev libxxhash-dev libjemalloc-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev
   curl python3 procps
 )
 case "${1:-}" in

@@ -1,5 +1,6 @@
 #include "driver/context.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -85,21 +86,52 @@ Context::Context(ContextOptions options) {
 
 Context::~Context() = default;
 
-Dataset<std::string> Context::text_file(const std::string& path) {
+std::shared_ptr<internal::PlanNode> Context::FileSource(const std::string& path, const char* name,
+                                                        runtime::OpSpec op) {
   std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
   absl::StatusOr<std::vector<runtime::FileSplit>> splits =
       runtime::ComputeSplits(absolute, driver_->conf().GetBytes("kiln.files.maxPartitionBytes"));
-  if (!splits.ok()) driver_->Fail(std::string(View(splits.status().message())));
+  if (!splits.ok()) driver_->Fail(StrCat(name, ": ", View(splits.status().message())));
   auto node = std::make_shared<internal::PlanNode>();
   node->kind = internal::PlanNode::Kind::kSource;
   node->id = driver_->NewNodeId();
-  node->name = "text_file";
+  node->name = name;
   node->num_partitions = static_cast<int>(splits->size());
-  node->op = runtime::MakeOp<runtime::TextFileSource>();
+  node->op = std::move(op);
   for (const runtime::FileSplit& split : *splits) {
-    node->splits.push_back(runtime::TextFileSource::EncodeSplit(split));
+    node->splits.push_back(runtime::EncodeFileSplit(split));
   }
-  return Dataset<std::string>(driver_.get(), std::move(node));
+  return node;
+}
+
+Dataset<std::string> Context::text_file(const std::string& path) {
+  return Dataset<std::string>(
+      driver_.get(), FileSource(path, "text_file", runtime::MakeOp<runtime::TextFileSource>()));
+}
+
+Dataset<std::pair<std::string, std::string>> Context::whole_text_files(const std::string& path,
+                                                                       int min_partitions) {
+  if (min_partitions < 0) driver_->Fail("whole_text_files: min_partitions must be >= 0");
+  std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  auto files = runtime::ListInputFiles(absolute);
+  if (!files.ok()) driver_->Fail(std::string(View(files.status().message())));
+  int64_t total = 0;
+  for (const auto& file : *files) total += file.second;
+  int64_t max_bytes = driver_->conf().GetBytes("kiln.files.maxPartitionBytes");
+  if (min_partitions > 0) {  // Spark's maxSplitSize: the total over min_partitions, rounded up
+    max_bytes =
+        std::min(max_bytes, std::max<int64_t>(1, (total + min_partitions - 1) / min_partitions));
+  }
+  auto node = std::make_shared<internal::PlanNode>();
+  node->kind = internal::PlanNode::Kind::kSource;
+  node->id = driver_->NewNodeId();
+  node->name = "whole_text_files";
+  node->op = runtime::MakeOp<runtime::WholeTextFilesSource>();
+  for (const auto& group : runtime::GroupFiles(*files, max_bytes)) {
+    node->splits.push_back(runtime::WholeTextFilesSource::EncodeSplit(group));
+  }
+  node->num_partitions = static_cast<int>(node->splits.size());
+  return Dataset<std::pair<std::string, std::string>>(driver_.get(), std::move(node));
 }
 
 const std::string& Context::app_id() const { return driver_->app_id(); }

@@ -78,9 +78,18 @@ class Context {
   }
 
   // The lines of a text file, or of every file in a directory (names starting with
-  // '.' or '_' skipped), split into byte ranges of kiln.files.maxPartitionBytes. A
-  // missing path fails here, on the driver.
+  // '.' or '_' skipped), split into byte ranges of kiln.files.maxPartitionBytes. A file
+  // named *.gz (gzip) or *.zst (zstd) is decompressed, and is one split: a compressed
+  // stream cannot be cut. A missing path fails here, on the driver.
   Dataset<std::string> text_file(const std::string& path);
+
+  // Spark's wholeTextFiles: one (path, text) record per file of `path` (a file, or the
+  // files of a directory as text_file lists them, empty ones included), the text
+  // decompressed as text_file does. Files go to partitions whole, in name order, each
+  // partition up to kiln.files.maxPartitionBytes, or up to the total over
+  // `min_partitions` when that is smaller. A file is held in memory whole.
+  Dataset<std::pair<std::string, std::string>> whole_text_files(const std::string& path,
+                                                                int min_partitions = 0);
 
   // Spark's accumulators (see driver/accumulator.h): functions add to them in tasks,
   // the driver reads them; each successful task's additions count once. A named one
@@ -90,6 +99,15 @@ class Context {
   template <class T>
   CollectionAccumulator<T> collection_accumulator(const std::string& name = "") {
     return {accumulators(), NewAccumulator(internal::AccumulatorKind::kCollection, name)};
+  }
+
+  // The records save_as_object_file wrote (a directory of part files, or one file),
+  // read in byte-range splits of kiln.files.maxPartitionBytes. T must be the type they
+  // were written as: a file of another type fails the task, naming both.
+  template <class T>
+  Dataset<T> object_file(const std::string& path) {
+    return Dataset<T>(
+        runner(), FileSource(path, "object_file", runtime::MakeOp<runtime::ObjectFileSource<T>>()));
   }
 
   const std::string& app_id() const;
@@ -110,6 +128,10 @@ class Context {
   internal::JobRunner* runner();
 
  private:
+  // A source node over the splits of the files of `path` (a missing path fails here,
+  // `name` in the message).
+  std::shared_ptr<internal::PlanNode> FileSource(const std::string& path, const char* name,
+                                                 runtime::OpSpec op);
   internal::AccumulatorRegistry* accumulators();
   int64_t NewAccumulator(internal::AccumulatorKind kind, const std::string& name);
 

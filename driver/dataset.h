@@ -30,6 +30,7 @@
 #include "runtime/ops_join.h"
 #include "runtime/ops_map_partitions.h"
 #include "runtime/ops_narrow.h"
+#include "runtime/ops_object.h"
 #include "runtime/ops_shuffle_read.h"
 #include "runtime/ops_shuffle_write.h"
 #include "runtime/ops_sink.h"
@@ -388,8 +389,15 @@ class Dataset {
 
   // Writes one text file per partition (part-00000, ...) into the new directory `dir`,
   // one line per record (kiln::ToText), then an empty _SUCCESS file. An existing `dir`
-  // is refused before any task runs.
-  void save_as_text_file(const std::string& dir) const;
+  // is refused before any task runs. With kGzip or kZstd each file is compressed and
+  // named for it (part-00000.gz, part-00000.zst), as text_file reads it back.
+  void save_as_text_file(const std::string& dir,
+                         TextCompression compression = TextCompression::kNone) const;
+
+  // Writes the records in Kiln's binary codec (Spark's saveAsObjectFile), one file per
+  // partition, committed as save_as_text_file's; Context::object_file<T> reads them back,
+  // split by byte ranges. Blocks carry a checksum, and the files the record type.
+  void save_as_object_file(const std::string& dir) const;
 
   const std::shared_ptr<const internal::PlanNode>& node() const { return node_; }
 
@@ -502,6 +510,12 @@ class Dataset {
     }
     return acc;
   }
+
+  // Runs `sink` (its params from params(absolute dir)) into the new output directory
+  // `dir` and commits the part files (see JobRunner::StartOutput).
+  template <class Params>
+  void SaveFiles(const std::string& dir, runtime::OpSpec sink, const char* action,
+                 std::string_view extension, Params params) const;
 
   static constexpr int64_t kTakeScaleUp = 4;  // Spark's spark.rdd.limit.scaleUpFactor
 

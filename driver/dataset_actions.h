@@ -105,15 +105,31 @@ void Dataset<T>::foreach (F f) const {
 }
 
 template <class T>
-void Dataset<T>::save_as_text_file(const std::string& dir) const {
+void Dataset<T>::save_as_text_file(const std::string& dir, TextCompression compression) const {
   using Save = runtime::SaveTextSink<T>;
-  const std::string absolute = runner_->StartOutput(dir, "save_as_text_file");
-  std::vector<std::string> files = Run(runtime::MakeOp<Save>({}, absolute), "save_as_text_file");
+  SaveFiles(dir, runtime::MakeOp<Save>({}, ""), "save_as_text_file",
+            runtime::CompressionExtension(compression),
+            [&](const std::string& absolute) { return Save::EncodeParams(absolute, compression); });
+}
+
+template <class T>
+void Dataset<T>::save_as_object_file(const std::string& dir) const {
+  SaveFiles(dir, runtime::MakeOp<runtime::SaveObjectSink<T>>(), "save_as_object_file", "",
+            [](const std::string& absolute) { return absolute; });
+}
+
+template <class T>
+template <class Params>
+void Dataset<T>::SaveFiles(const std::string& dir, runtime::OpSpec sink, const char* action,
+                           std::string_view extension, Params params) const {
+  const std::string absolute = runner_->StartOutput(dir, action);
+  sink.params = params(absolute);
+  std::vector<std::string> files = Run(std::move(sink), action);
   for (const std::string& f : files) {
     std::string_view name;
-    if (!Save::DecodeResult(f, &name)) runner_->Fail("corrupt task result");
+    if (!runtime::AttemptFile::DecodeResult(f, &name)) runner_->Fail("corrupt task result");
   }
-  runner_->CommitOutput(absolute, files, "save_as_text_file");
+  runner_->CommitOutput(absolute, files, action, extension);
 }
 
 template <class T>

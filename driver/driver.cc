@@ -428,10 +428,12 @@ void Driver::Interrupted(int signal) {
 }
 
 void Driver::CommitOutput(const std::string& absolute_dir,
-                          const std::vector<std::string>& attempt_files, std::string_view action) {
+                          const std::vector<std::string>& attempt_files, std::string_view action,
+                          std::string_view extension) {
   const std::string temporary = absolute_dir + "/_temporary/";
   for (size_t p = 0; p < attempt_files.size(); ++p) {
-    const std::string part = StrCat(absolute_dir, "/", runtime::PartFileName(static_cast<int>(p)));
+    const std::string part =
+        StrCat(absolute_dir, "/", runtime::PartFileName(static_cast<int>(p)), extension);
     const std::string from = temporary + attempt_files[p];
     if (::rename(from.c_str(), part.c_str()) != 0) {
       // The usual cause: the output directory is not on a file system that the driver and

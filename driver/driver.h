@@ -62,7 +62,7 @@ class Driver final : public JobRunner {
   void Warn(const std::string& message) override;
   std::string StartOutput(const std::string& dir, std::string_view action) override;
   void CommitOutput(const std::string& absolute_dir, const std::vector<std::string>& attempt_files,
-                    std::string_view action) override;
+                    std::string_view action, std::string_view extension) override;
   void Persist(const PlanNode& node, runtime::OpSpec cache_op) override;
   void Unpersist(const PlanNode& node) override;
   bool IsPersisted(const PlanNode& node) const override;

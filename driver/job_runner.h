@@ -48,7 +48,7 @@ class JobRunner {
   // An action's output directory, for a commit protocol: StartOutput refuses an existing
   // `dir` and makes it with its _temporary/ (where tasks write); it returns the absolute
   // path. CommitOutput renames _temporary/<attempt_files[p]> (the file of the one
-  // attempt of partition p whose result the job kept) to part-NNNNN, removes
+  // attempt of partition p whose result the job kept) to part-NNNNN<extension>, removes
   // _temporary/ with every other attempt's file, and writes _SUCCESS: the driver alone
   // commits, so exactly one attempt of each partition does. Failures are reported as
   // Fail does, naming `action` and the path. An output started and not committed when
@@ -56,8 +56,8 @@ class JobRunner {
   // _temporary/ left to refuse a rerun).
   virtual std::string StartOutput(const std::string& dir, std::string_view action) = 0;
   virtual void CommitOutput(const std::string& absolute_dir,
-                            const std::vector<std::string>& attempt_files,
-                            std::string_view action) = 0;
+                            const std::vector<std::string>& attempt_files, std::string_view action,
+                            std::string_view extension = "") = 0;
 
   // Caches the dataset's partitions on the executors that compute them, through its
   // cache point operator `cache_op`. Idempotent.

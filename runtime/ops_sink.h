@@ -20,8 +20,10 @@
 #include "common/codec.h"
 #include "common/files.h"
 #include "common/strings.h"
+#include "runtime/attempt_file.h"
 #include "runtime/closure.h"
 #include "runtime/operator.h"
+#include "runtime/text_codec.h"
 #include "runtime/to_text.h"
 
 namespace kiln::runtime {
@@ -210,17 +212,8 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
   std::mt19937_64 rng_;
 };
 
-// The name of partition `partition`'s file in an output dir: "part-00003".
-inline std::string PartFileName(int partition) {
-  char name[32];
-  std::snprintf(name, sizeof(name), "part-%05d", partition);
-  return name;
-}
-
-// save_as_text_file(dir): one line per record into dir/_temporary/<attempt file>. The
-// task's result is that file's name; the driver renames the file of the one attempt it
-// accepted to dir/part-NNNNN when the job succeeds (the commit), so a retried, late or
-// zombie attempt never replaces a part. A failed attempt removes its file.
+// save_as_text_file(dir): one line per record (kiln::ToText) into the task attempt's
+// file (see AttemptFile, which commits it), compressed if asked.
 template <class T>
 class SaveTextSink final : public Consumer<T>, public Sink {
  public:
@@ -229,22 +222,28 @@ class SaveTextSink final : public Consumer<T>, public Sink {
                 "the records to std::string first)");
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     auto op = std::make_unique<SaveTextSink>();
-    op->dir_ = std::string(params);
+    Reader r(params);
+    op->dir_ = std::string(r.GetLengthPrefixed());
+    op->compression_ = static_cast<TextCompression>(r.GetVarint());
+    if (!r.ok() || !r.done() || op->compression_ > TextCompression::kZstd) {
+      return absl::InvalidArgumentError("corrupt save_as_text_file parameters");
+    }
     return std::unique_ptr<OpBase>(std::move(op));
   }
-  ~SaveTextSink() override {
-    if (fd_.valid()) {
-      fd_.Reset();
-      ::unlink(tmp_path_.c_str());  // a failed attempt leaves nothing behind
-    }
+  static std::string EncodeParams(std::string_view dir, TextCompression compression) {
+    std::string out;
+    Writer w(&out);
+    w.PutLengthPrefixed(dir);
+    w.PutVarint(static_cast<uint64_t>(compression));
+    return out;
   }
   absl::Status Open(TaskContext& ctx) override {
-    tmp_path_ = StrCat(dir_, "/_temporary/", PartFileName(ctx.partition), "-attempt-", ctx.task_id,
-                       "-", ctx.attempt);
-    absl::StatusOr<ScopedFd> fd = OpenFile(tmp_path_, O_WRONLY | O_CREAT | O_TRUNC, "output file");
-    if (!fd.ok()) return fd.status();
-    fd_ = *std::move(fd);
     buffer_.reserve(kFlushBytes + 4096);
+    absl::Status s = file_.Open(dir_, ctx, CompressionExtension(compression_));
+    if (!s.ok() || compression_ == TextCompression::kNone) return s;
+    absl::StatusOr<std::unique_ptr<Compressor>> c = Compressor::Make(compression_, file_.path());
+    if (!c.ok()) return c.status();
+    compressor_ = *std::move(c);
     return absl::OkStatus();
   }
   absl::Status Push(std::vector<T>& batch) override {
@@ -257,36 +256,37 @@ class SaveTextSink final : public Consumer<T>, public Sink {
     return absl::OkStatus();
   }
   absl::Status Finish(TaskContext& ctx) override {
-    absl::Status s = Flush();
-    if (s.ok()) s = fd_.Close(tmp_path_);
+    absl::Status s = Flush(/*last=*/true);
+    if (s.ok()) s = file_.Close(ctx);
     if (!s.ok()) return s;
-    ctx.result = tmp_path_.substr(tmp_path_.rfind('/') + 1);
     ctx.metrics.records_written = static_cast<int64_t>(records_);
     ctx.metrics.output_records = static_cast<int64_t>(records_);
-    ctx.metrics.output_bytes = static_cast<int64_t>(bytes_);
     return absl::OkStatus();
-  }
-  // A partition's result: the name of its attempt's file in _temporary/ (one plain name).
-  static bool DecodeResult(std::string_view result, std::string_view* attempt_file) {
-    *attempt_file = result;
-    return !result.empty() && result.find('/') == std::string_view::npos && result != "." &&
-           result != "..";
   }
 
  private:
   static constexpr size_t kFlushBytes = 1 << 20;
 
-  absl::Status Flush() {
-    bytes_ += buffer_.size();
-    absl::Status s = WriteAll(fd_.get(), buffer_, tmp_path_);
+  // Writes the buffered text, compressed if asked; `last` ends the compressed stream.
+  absl::Status Flush(bool last = false) {
+    std::string_view out = buffer_;
+    if (compressor_ != nullptr) {
+      compressed_.clear();
+      absl::Status s = compressor_->Compress(buffer_, &compressed_);
+      if (s.ok() && last) s = compressor_->Finish(&compressed_);
+      if (!s.ok()) return s;
+      out = compressed_;
+    }
+    absl::Status s = file_.Write(out);
     buffer_.clear();
     return s;
   }
 
-  std::string dir_, tmp_path_, buffer_;
-  ScopedFd fd_;
+  std::string dir_, buffer_, compressed_;
+  TextCompression compression_ = TextCompression::kNone;
+  std::unique_ptr<Compressor> compressor_;
+  AttemptFile file_;
   uint64_t records_ = 0;
-  uint64_t bytes_ = 0;
 };
 
 }  // namespace kiln::runtime

@@ -4,9 +4,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/clock.h"
 #include "common/codec.h"
 #include "runtime/operator.h"
 #include "runtime/text_input.h"
@@ -60,23 +62,9 @@ class TextFileSource final : public SourceOf<std::string> {
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
     return std::unique_ptr<OpBase>(std::make_unique<TextFileSource>());
   }
-  static std::string EncodeSplit(const FileSplit& split) {
-    std::string out;
-    Writer w(&out);
-    Encode(w, split.path);
-    Encode(w, split.start);
-    Encode(w, split.length);
-    Encode(w, split.file_size);
-    return out;
-  }
   absl::Status Run(TaskContext& ctx, std::string_view encoded) override {
     FileSplit split;
-    Reader r(encoded);
-    Decode(r, split.path);
-    Decode(r, split.start);
-    Decode(r, split.length);
-    Decode(r, split.file_size);
-    if (!r.ok()) return absl::DataLossError("corrupt text file split");
+    if (!DecodeFileSplit(encoded, &split)) return absl::DataLossError("corrupt text file split");
     absl::Status s = reader_.Open(split);
     if (!s.ok()) return s;
     std::vector<std::string> batch(kBatchSize);
@@ -105,6 +93,43 @@ class TextFileSource final : public SourceOf<std::string> {
 
  private:
   LineReader reader_;
+};
+
+// whole_text_files(): the split is a list of files; each becomes one (path, text)
+// record, decompressed as its name says.
+class WholeTextFilesSource final : public SourceOf<std::pair<std::string, std::string>> {
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
+    return std::unique_ptr<OpBase>(std::make_unique<WholeTextFilesSource>());
+  }
+  static std::string EncodeSplit(const std::vector<std::string>& paths) {
+    std::string out;
+    Writer w(&out);
+    Encode(w, paths);
+    return out;
+  }
+  absl::Status Run(TaskContext& ctx, std::string_view encoded) override {
+    std::vector<std::string> paths;
+    Reader r(encoded);
+    Decode(r, paths);
+    if (!r.ok()) return absl::DataLossError("corrupt whole_text_files split");
+    for (std::string& path : paths) {
+      absl::Status s = CheckNotKilled();
+      if (!s.ok()) return s;
+      absl::StatusOr<std::string> text;
+      {
+        ScopedNanos reading(&ctx.metrics.input_read_nanos);
+        text = ReadWholeText(path, &ctx.metrics.input_bytes);
+      }
+      if (!text.ok()) return text.status();
+      std::vector<std::pair<std::string, std::string>> batch;
+      batch.emplace_back(std::move(path), *std::move(text));
+      ++ctx.metrics.records_read;
+      s = this->next_->Push(batch);
+      if (!s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
 };
 
 }  // namespace kiln::runtime

@@ -1,7 +1,5 @@
 #include "runtime/task_runner.h"
 
-#include <cxxabi.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <exception>
@@ -24,26 +22,15 @@ namespace {
 
 using Ops = std::vector<std::unique_ptr<OpBase>>;
 
-// An operator's C++ type for error messages (shortened: lambda types are long).
-std::string Demangled(const std::string& kind) {
-  int status = 0;
-  std::unique_ptr<char, void (*)(void*)> name(
-      abi::__cxa_demangle(kind.c_str(), nullptr, nullptr, &status), std::free);
-  std::string out = status == 0 && name ? std::string(name.get()) : kind;
-  constexpr size_t kMax = 160;
-  if (out.size() > kMax) out = out.substr(0, kMax) + "...";
-  return out;
-}
-
 absl::Status Instantiate(const proto::StagePlan& plan, size_t begin, size_t end, Ops* ops) {
   for (size_t i = begin; i < end; ++i) {
     const proto::OpSpec& spec = plan.ops(static_cast<int>(i));
     ASSIGN_OR_RETURN(OpFactory factory, FindOp(spec.kind()));
     absl::StatusOr<std::unique_ptr<OpBase>> op = factory(spec.closure(), spec.params());
     if (!op.ok()) {
-      return absl::Status(op.status().code(),
-                          StrCat("operator ", i, " of stage ", plan.stage_key(), " (",
-                                 Demangled(spec.kind()), "): ", View(op.status().message())));
+      return absl::Status(op.status().code(), StrCat("operator ", i, " of stage ", plan.stage_key(),
+                                                     " (", DemangledType(spec.kind(), 160),
+                                                     "): ", View(op.status().message())));
     }
     (*ops)[i] = *std::move(op);
   }

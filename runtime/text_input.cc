@@ -7,9 +7,11 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <system_error>
 
 #include "common/clock.h"
+#include "common/codec.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -19,11 +21,18 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// How much of a compressed file is read at a time.
+constexpr size_t kRawReadBytes = 256 << 10;
+
 // How much is read past the split's end at a time to finish its last line.
 constexpr int64_t kTailReadBytes = 64 << 10;
 
 void AddFileSplits(const std::string& path, int64_t size, int64_t max_bytes,
                    std::vector<FileSplit>* splits) {
+  if (size > 0 && CompressionOfPath(path) != TextCompression::kNone) {
+    splits->push_back(FileSplit{path, 0, size, size});  // a stream: not splittable
+    return;
+  }
   for (int64_t start = 0; start < size; start += max_bytes) {
     splits->push_back(FileSplit{path, start, std::min(max_bytes, size - start), size});
   }
@@ -31,12 +40,27 @@ void AddFileSplits(const std::string& path, int64_t size, int64_t max_bytes,
 
 }  // namespace
 
-absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
-                                                     int64_t max_partition_bytes) {
-  if (max_partition_bytes <= 0) {
-    return absl::InvalidArgumentError(
-        StrCat("kiln.files.maxPartitionBytes must be greater than 0, not ", max_partition_bytes));
-  }
+std::string EncodeFileSplit(const FileSplit& split) {
+  std::string out;
+  Writer w(&out);
+  Encode(w, split.path);
+  Encode(w, split.start);
+  Encode(w, split.length);
+  Encode(w, split.file_size);
+  return out;
+}
+
+bool DecodeFileSplit(std::string_view encoded, FileSplit* split) {
+  Reader r(encoded);
+  Decode(r, split->path);
+  Decode(r, split->start);
+  Decode(r, split->length);
+  Decode(r, split->file_size);
+  return r.ok() && r.done();
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ListInputFiles(
+    const std::string& path_or_dir) {
   std::error_code ec;
   fs::file_status status = fs::status(path_or_dir, ec);
   if (status.type() == fs::file_type::not_found) {
@@ -46,17 +70,16 @@ absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_
     return absl::PermissionDeniedError(
         StrCat("cannot read input path ", path_or_dir, ": ", ec.message()));
   }
-  std::vector<FileSplit> splits;
+  std::vector<std::pair<std::string, int64_t>> files;
   if (!fs::is_directory(status)) {
     uintmax_t size = fs::file_size(path_or_dir, ec);
     if (ec) {
       return absl::InvalidArgumentError(
           StrCat("input path ", path_or_dir, " is not a readable file: ", ec.message()));
     }
-    AddFileSplits(path_or_dir, static_cast<int64_t>(size), max_partition_bytes, &splits);
-    return splits;
+    files.emplace_back(path_or_dir, static_cast<int64_t>(size));
+    return files;
   }
-  std::vector<std::pair<std::string, int64_t>> files;
   fs::directory_iterator it(path_or_dir, ec);
   for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
@@ -75,8 +98,65 @@ absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_
         StrCat("cannot list input directory ", path_or_dir, ": ", ec.message()));
   }
   std::sort(files.begin(), files.end());
+  return files;
+}
+
+absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
+                                                     int64_t max_partition_bytes) {
+  if (max_partition_bytes <= 0) {
+    return absl::InvalidArgumentError(
+        StrCat("kiln.files.maxPartitionBytes must be greater than 0, not ", max_partition_bytes));
+  }
+  ASSIGN_OR_RETURN(auto files, ListInputFiles(path_or_dir));
+  std::vector<FileSplit> splits;
   for (const auto& [path, size] : files) AddFileSplits(path, size, max_partition_bytes, &splits);
   return splits;
+}
+
+std::vector<std::vector<std::string>> GroupFiles(
+    const std::vector<std::pair<std::string, int64_t>>& files, int64_t max_group_bytes) {
+  std::vector<std::vector<std::string>> groups;
+  int64_t in_group = 0;
+  for (const auto& [path, size] : files) {
+    if (groups.empty() || in_group + size > max_group_bytes) {
+      groups.emplace_back();
+      in_group = 0;
+    }
+    groups.back().push_back(path);
+    in_group += size;
+  }
+  return groups;
+}
+
+absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes) {
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDONLY, "input file"));
+  const TextCompression compression = CompressionOfPath(path);
+  std::unique_ptr<Decompressor> decompressor;
+  if (compression != TextCompression::kNone) {
+    ASSIGN_OR_RETURN(decompressor, Decompressor::Make(compression, path));
+  }
+  std::string raw(kRawReadBytes, '\0'), text;
+  for (uint64_t offset = 0;;) {
+    ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), offset, raw.data(), raw.size(), path));
+    offset += n;
+    *file_bytes += static_cast<int64_t>(n);
+    if (decompressor == nullptr) {
+      text.append(raw.data(), n);
+    } else {
+      std::string_view in(raw.data(), n);
+      for (;;) {  // until nothing more comes out of the chunk
+        const size_t at = text.size();
+        text.resize(at + std::max<size_t>(4 * n, kRawReadBytes));
+        ASSIGN_OR_RETURN(size_t got,
+                         decompressor->Decompress(&in, text.data() + at, text.size() - at));
+        text.resize(at + got);
+        if (got == 0) break;
+      }
+    }
+    if (n < raw.size()) break;  // the end of the file
+  }
+  if (decompressor != nullptr) RETURN_IF_ERROR(decompressor->Finish());
+  return text;
 }
 
 LineReader::LineReader(int64_t buffer_bytes)
@@ -103,6 +183,24 @@ absl::Status LineReader::Open(const FileSplit& split) {
   fd_ = *std::move(fd);
   ::posix_fadvise(fd_.get(), split.start, 0, POSIX_FADV_SEQUENTIAL);
   if (buffer_.size() < min_capacity_) buffer_.resize(min_capacity_);
+  decompressor_.reset();
+  if (const TextCompression compression = CompressionOfPath(path_);
+      compression != TextCompression::kNone) {
+    if (split.start != 0) {
+      status_ = absl::InvalidArgumentError(StrCat(
+          "input file ", path_, " is compressed and cannot be read from byte ", split.start));
+      return status_;
+    }
+    absl::StatusOr<std::unique_ptr<Decompressor>> d = Decompressor::Make(compression, path_);
+    if (!d.ok()) {
+      status_ = d.status();
+      return status_;
+    }
+    decompressor_ = *std::move(d);
+    raw_offset_ = 0;
+    raw_left_ = {};
+    end_ = std::numeric_limits<int64_t>::max();  // every line of the stream
+  }
   if (split.length <= 0) return absl::OkStatus();
   done_ = false;
   if (split.start > 0 && !SkipPartialLine()) done_ = true;
@@ -118,6 +216,7 @@ bool LineReader::Fill() {
     pos_ = 0;
   }
   if (limit_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a very long line
+  if (decompressor_ != nullptr) return FillDecompressed();
   const int64_t read_at = buf_offset_ + static_cast<int64_t>(limit_);
   size_t want =
       std::min<size_t>(buffer_.size() - limit_,
@@ -135,6 +234,41 @@ bool LineReader::Fill() {
   limit_ += *n;
   bytes_read_ += static_cast<int64_t>(*n);
   return *n > 0;
+}
+
+bool LineReader::FillDecompressed() {
+  for (;;) {
+    // First what the file's bytes read so far still give (also when all were consumed:
+    // the decompressor may hold more), then more of the file.
+    absl::StatusOr<size_t> got =
+        decompressor_->Decompress(&raw_left_, buffer_.data() + limit_, buffer_.size() - limit_);
+    if (!got.ok()) {
+      status_ = got.status();
+      return false;
+    }
+    if (*got > 0) {
+      limit_ += *got;
+      return true;
+    }
+    if (raw_.size() < kRawReadBytes) raw_.resize(kRawReadBytes);
+    absl::StatusOr<size_t> n;
+    {
+      ScopedNanos reading(&read_nanos_);
+      n = ReadAt(fd_.get(), static_cast<uint64_t>(raw_offset_), raw_.data(), raw_.size(), path_);
+    }
+    if (!n.ok()) {
+      status_ = n.status();
+      return false;
+    }
+    if (*n == 0) {
+      eof_ = true;
+      status_ = decompressor_->Finish();
+      return false;
+    }
+    raw_offset_ += static_cast<int64_t>(*n);
+    bytes_read_ += static_cast<int64_t>(*n);
+    raw_left_ = std::string_view(raw_.data(), *n);
+  }
 }
 
 bool LineReader::SkipPartialLine() {

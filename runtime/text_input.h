@@ -7,15 +7,21 @@
 // and every split reads past its end to finish the last line that starts inside it.
 // Lines end at '\n'; a '\r' before the '\n' is dropped; a last line without a final
 // newline is still a line; empty lines are kept.
+//
+// A file compressed as its name says (".gz", ".zst": see text_codec.h) is one split,
+// read whole through its decompressor.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/files.h"
+#include "runtime/text_codec.h"
 
 namespace kiln::runtime {
 
@@ -28,10 +34,26 @@ struct FileSplit {
 
 // The splits of a file, or of the files of a directory (not recursive; sorted by name;
 // names starting with '.' or '_' are skipped, as are subdirectories). Each file is cut
-// into ranges of at most `max_partition_bytes` (kiln.files.maxPartitionBytes); an empty
-// file has no split. A missing path is NotFound ("input path does not exist: <path>").
+// into ranges of at most `max_partition_bytes` (kiln.files.maxPartitionBytes), but a
+// compressed one, which is one split; an empty file has no split. A missing path is NotFound
+// ("input path does not exist: <path>").
 absl::StatusOr<std::vector<FileSplit>> ComputeSplits(const std::string& path_or_dir,
                                                      int64_t max_partition_bytes);
+
+// A split as a source's task split carries it.
+std::string EncodeFileSplit(const FileSplit& split);
+bool DecodeFileSplit(std::string_view encoded, FileSplit* split);
+
+// The files ComputeSplits reads (empty ones too), with their sizes, in name order.
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ListInputFiles(
+    const std::string& path_or_dir);
+// whole_text_files' partitions: the files, in order, cut into runs of at most
+// `max_group_bytes` (a larger file alone).
+std::vector<std::vector<std::string>> GroupFiles(
+    const std::vector<std::pair<std::string, int64_t>>& files, int64_t max_group_bytes);
+// A whole file's text, decompressed as its name says; adds the bytes read from the file
+// to `*file_bytes`.
+absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes);
 
 // Reads the lines of one split with pread in large blocks into a buffer it reuses (across
 // splits too, through Open). Not thread-safe.
@@ -62,6 +84,8 @@ class LineReader {
  private:
   // Reads more of the file after the unconsumed bytes; false at end of file or error.
   bool Fill();
+  // Fill's part for a compressed file: decompresses more of it into the buffer.
+  bool FillDecompressed();
   // Makes `pos_` point at the first line that starts at or after `start`.
   bool SkipPartialLine();
   void Close();
@@ -80,6 +104,12 @@ class LineReader {
   int64_t bytes_read_ = 0;
   int64_t read_nanos_ = 0;
   int64_t lines_ = 0;
+  // A compressed file: its decompressor, the file's bytes read and not yet decompressed
+  // (in raw_), and where the next read starts.
+  std::unique_ptr<Decompressor> decompressor_;
+  std::string raw_;
+  std::string_view raw_left_;
+  int64_t raw_offset_ = 0;
 };
 
 }  // namespace kiln::runtime

@@ -14,9 +14,9 @@ target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_arg
 # on 127.0.0.1.
 kiln_add_test(NAME driver_local_tests LABEL integration
   SOURCES driver/local_api_test.cc driver/local_ops_test.cc driver/local_cache_test.cc
-          driver/local_union_test.cc driver/local_accumulator_test.cc
+          driver/local_union_test.cc driver/local_accumulator_test.cc driver/local_io_test.cc
           driver/driver_service_test.cc
-  LIBS kiln)
+  LIBS kiln kiln_test_support)
 
 # Local mode with a tiny memory manager: operators spill, results stay exact.
 kiln_add_test(NAME driver_spill_tests LABEL integration

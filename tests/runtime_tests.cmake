@@ -8,6 +8,8 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/shuffle_io_test.cc
     runtime/spill_test.cc
     runtime/text_input_test.cc
+    runtime/text_codec_test.cc
+    runtime/object_file_test.cc
     runtime/task_kill_test.cc
   LIBS kiln_runtime)
 

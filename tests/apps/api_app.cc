@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -70,6 +71,33 @@ void Accumulators(kiln::Context& ctx, const kiln::Dataset<int64_t>& nums, int64_
   Print("accumulator_long", evens.value());
   Print("accumulator_double", scaled.value());
   Print("accumulator_collection", Sorted(last.value()));
+}
+
+// Compressed text output read back by text_file and whole_text_files, in a directory
+// named for the application (removed after).
+void Files(kiln::Context& ctx, const kiln::Dataset<int64_t>& nums, int k) {
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string dir =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/kiln-api-app-" + ctx.app_id() + "-gzip";
+  nums.map([k](int64_t x) { return x * k; }).save_as_text_file(dir, kiln::TextCompression::kGzip);
+  Print("text_gzip",
+        ctx.text_file(dir)
+            .map([](const std::string& line) { return static_cast<int64_t>(std::stoll(line)); })
+            .collect());
+  std::vector<std::string> names;
+  int64_t lines = 0;
+  for (const auto& [path, text] : ctx.whole_text_files(dir).collect()) {
+    names.push_back(std::filesystem::path(path).filename().string());
+    lines += std::count(text.begin(), text.end(), '\n');
+  }
+  Print("whole_text_files", names);
+  Print("whole_text_files_lines", lines);
+  std::filesystem::remove_all(dir);
+  // Object files: pairs written in the binary codec and read back, in order.
+  const std::string objects = dir + "-objects";
+  nums.map([k](int64_t x) { return Pair(x % (k + 2), x); }).save_as_object_file(objects);
+  Print("object_file", ctx.object_file<Pair>(objects).collect());
+  std::filesystem::remove_all(objects);
 }
 
 }  // namespace
@@ -305,5 +333,6 @@ int main(int argc, char** argv) {
                                      static_cast<double>(std::llround(stats.variance() * 1000)),
                                      stats.max(), stats.min()});
   Accumulators(ctx, nums, n, d);
+  Files(ctx, nums, k);
   return 0;
 }

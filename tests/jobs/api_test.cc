@@ -246,6 +246,12 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
   e["accumulator_long"] = Str(kN / 2);
   e["accumulator_double"] = Str(kD * static_cast<double>(kN * (kN - 1) / 2));
   e["accumulator_collection"] = Str(std::vector<int64_t>{kN - 3, kN - 2, kN - 1});
+  e["text_gzip"] = Str(multiples);
+  e["whole_text_files"] = "part-00000.gz,part-00001.gz,part-00002.gz,part-00003.gz,part-00004.gz";
+  e["whole_text_files_lines"] = Str(kN);
+  std::vector<std::pair<int64_t, int64_t>> objects;
+  for (int64_t x : nums) objects.emplace_back(x % (kK + 2), x);
+  e["object_file"] = Str(objects);
   e["stats"] = Str(
       std::vector<double>{static_cast<double>(kN), mean,
                           static_cast<double>(std::llround(m2 / static_cast<double>(kN) * 1000)),
