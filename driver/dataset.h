@@ -323,11 +323,11 @@ class Dataset {
   // Returns this dataset (the same one: caching marks it, as in Spark).
   Dataset<T> cache() const { return persist(StorageLevel::kMemoryOnly); }
 
-  // persist(level): as cache(), at a storage level: kMemoryOnly (cache()),
-  // kMemoryAndDisk (a partition that does not fit in storage memory, or that is
-  // evicted, is kept on the executor's disk instead of being dropped), kDiskOnly
+  // persist(level): as cache(), at a storage level: kMemoryOnly (cache(); the default,
+  // as in Spark), kMemoryAndDisk (a partition that does not fit in storage memory, or
+  // that is evicted, is kept on the executor's disk instead of being dropped), kDiskOnly
   // (encoded on the executor's disk). Blocks on disk are lost with their executor.
-  Dataset<T> persist(StorageLevel level) const {
+  Dataset<T> persist(StorageLevel level = StorageLevel::kMemoryOnly) const {
     using CachePoint = runtime::CachePointOp<T>;
     runner_->Persist(*node_,
                      runtime::MakeOp<CachePoint>({}, CachePoint::EncodeParams(node_->id, level)));
@@ -435,17 +435,7 @@ class Dataset {
   // A join whose `stay` side is placed by key hash into r partitions: a narrow
   // operator over it reads the shuffled `move` side.
   template <class Op, class Stay, class Move>
-  static auto JoinWhereItIs(const Stay& stay, const Move& move, int r, const char* name) {
-    using MK = typename internal::PairTraits<typename Move::value_type>::Key;
-    using MV = typename internal::PairTraits<typename Move::value_type>::Value;
-    auto dep = move.template NewShuffle<runtime::HashShuffleSink<MK, MV>>(r);
-    auto node = stay.NewNode(internal::PlanNode::Kind::kNarrow, name, r);
-    node->op = runtime::MakeOp<Op>();
-    node->parent = stay.node_;
-    node->deps = {dep};
-    node->key_partitions = r;
-    return Dataset<typename Op::Out>(stay.runner_, std::move(node));
-  }
+  static auto JoinWhereItIs(const Stay& stay, const Move& move, int r, const char* name);
 
   int Partitions(int requested) const {
     if (requested < 0) runner_->Fail("the partition count must be > 0");
@@ -484,32 +474,11 @@ class Dataset {
 
   // Both sides hash-partitioned by key into the same partitions, read by JoinOp<K,V,W>.
   template <template <class, class, class> class JoinOp, class Other>
-  auto JoinBy(const Other& other, int r, const char* name) const {
-    using K = typename internal::PairTraits<T>::Key;
-    using V = typename internal::PairTraits<T>::Value;
-    using W = typename internal::PairTraits<typename Other::value_type>::Value;
-    static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
-                  "kiln: a join needs two datasets of pairs with the same key type");
-    auto left = NewShuffle<runtime::HashShuffleSink<K, V>>(r);
-    auto right = other.template NewShuffle<runtime::HashShuffleSink<K, W>>(r);
-    using Op = JoinOp<K, V, W>;
-    return Shuffled<typename Op::Out>(runtime::MakeOp<Op>(), {left, right}, name, {},
-                                      /*by_key=*/true);
-  }
+  auto JoinBy(const Other& other, int r, const char* name) const;
 
   // Every record folded with f(T, T) -> T; nullopt when there is none.
   template <class F>
-  std::optional<T> Fold(F f, const char* action) const {
-    using Reduce = runtime::ReduceSink<T, F>;
-    std::optional<T> acc;
-    for (const std::string& r : Run(runtime::MakeOp<Reduce>(runtime::EncodeClosure(f)), action)) {
-      std::optional<T> part;
-      if (!Reduce::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
-      if (!part) continue;
-      acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
-    }
-    return acc;
-  }
+  std::optional<T> Fold(F f, const char* action) const;
 
   // Runs `sink` (its params from params(absolute dir)) into the new output directory
   // `dir` and commits the part files (see JobRunner::StartOutput).

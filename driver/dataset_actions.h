@@ -105,6 +105,20 @@ void Dataset<T>::foreach (F f) const {
 }
 
 template <class T>
+template <class F>
+std::optional<T> Dataset<T>::Fold(F f, const char* action) const {
+  using Reduce = runtime::ReduceSink<T, F>;
+  std::optional<T> acc;
+  for (const std::string& r : Run(runtime::MakeOp<Reduce>(runtime::EncodeClosure(f)), action)) {
+    std::optional<T> part;
+    if (!Reduce::DecodeResult(r, &part)) runner_->Fail("corrupt task result");
+    if (!part) continue;
+    acc = acc ? f(std::move(*acc), std::move(*part)) : std::move(part);
+  }
+  return acc;
+}
+
+template <class T>
 void Dataset<T>::save_as_text_file(const std::string& dir, TextCompression compression) const {
   using Save = runtime::SaveTextSink<T>;
   SaveFiles(dir, runtime::MakeOp<Save>({}, ""), "save_as_text_file",

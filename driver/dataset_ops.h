@@ -114,6 +114,35 @@ auto Dataset<T>::map_partitions_with_index(F f) const {
 }
 
 template <class T>
+template <class Op, class Stay, class Move>
+auto Dataset<T>::JoinWhereItIs(const Stay& stay, const Move& move, int r, const char* name) {
+  using MK = typename internal::PairTraits<typename Move::value_type>::Key;
+  using MV = typename internal::PairTraits<typename Move::value_type>::Value;
+  auto dep = move.template NewShuffle<runtime::HashShuffleSink<MK, MV>>(r);
+  auto node = stay.NewNode(internal::PlanNode::Kind::kNarrow, name, r);
+  node->op = runtime::MakeOp<Op>();
+  node->parent = stay.node_;
+  node->deps = {dep};
+  node->key_partitions = r;
+  return Dataset<typename Op::Out>(stay.runner_, std::move(node));
+}
+
+template <class T>
+template <template <class, class, class> class JoinOp, class Other>
+auto Dataset<T>::JoinBy(const Other& other, int r, const char* name) const {
+  using K = typename internal::PairTraits<T>::Key;
+  using V = typename internal::PairTraits<T>::Value;
+  using W = typename internal::PairTraits<typename Other::value_type>::Value;
+  static_assert(std::is_same_v<K, typename internal::PairTraits<typename Other::value_type>::Key>,
+                "kiln: a join needs two datasets of pairs with the same key type");
+  auto left = NewShuffle<runtime::HashShuffleSink<K, V>>(r);
+  auto right = other.template NewShuffle<runtime::HashShuffleSink<K, W>>(r);
+  using Op = JoinOp<K, V, W>;
+  return Shuffled<typename Op::Out>(runtime::MakeOp<Op>(), {left, right}, name, {},
+                                    /*by_key=*/true);
+}
+
+template <class T>
 Dataset<T> Dataset<T>::union_(const Dataset<T>& other) const {
   if (runner_ != other.runner_) runner_->Fail("union_: the datasets come from different contexts");
   const int n = num_partitions();

@@ -82,10 +82,12 @@ TEST_CASE("local union_: empty inputs, chains of unions and cached inputs", "[lo
 
   // A persisted input: the second job reads its blocks, the other input is computed.
   auto cached = Local().parallelize(Range(1000), 4).map([](int64_t x) { return x + 1; });
-  cached.cache();
+  cached.persist();  // Spark's default level, as cache()
   auto mixed = cached.union_(Local().parallelize(From(5000, 10), 2));
   CHECK(mixed.count() == 1010);
   CHECK(cached.is_cached());
+  CHECK_THROWS_WITH(cached.persist(StorageLevel::kDiskOnly),
+                    Catch::Contains("another storage level"));
   CHECK(mixed.reduce([](int64_t x, int64_t y) { return x + y; }) ==
         int64_t{1000 * 1001 / 2 + 5000 * 10 + 45});
   cached.unpersist();
