@@ -1,8 +1,8 @@
 #include "driver/accumulator.h"
 
-#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <utility>
 
 #include "common/strings.h"
@@ -85,10 +85,14 @@ int64_t AccumulatorRegistry::Register(AccumulatorKind kind, std::string name) {
   return static_cast<int64_t>(values_.size()) - 1;
 }
 
-void AccumulatorRegistry::Apply(const proto::AccumulatorUpdate& u, AccumulatorValue& to) {
+void AccumulatorRegistry::AddSums(const proto::AccumulatorUpdate& u, AccumulatorValue& to) {
   to.count += u.count();
   to.long_sum += u.long_sum();
   to.double_sum += u.double_sum();
+}
+
+void AccumulatorRegistry::Apply(const proto::AccumulatorUpdate& u, AccumulatorValue& to) {
+  AddSums(u, to);
   to.items.insert(to.items.end(), u.items().begin(), u.items().end());
 }
 
@@ -101,7 +105,7 @@ void AccumulatorRegistry::Add(const proto::AccumulatorUpdate& update) {
 std::vector<AccumulableInfo> AccumulatorRegistry::MergeStage(
     const std::vector<const proto::TaskStatus*>& tasks, int job) {
   absl::MutexLock lock(&mu_);
-  std::vector<proto::AccumulatorUpdate> stage;  // the stage's update per accumulator
+  std::map<int64_t, AccumulatorValue> stage;  // the stage's update per accumulator (no items)
   for (const proto::TaskStatus* task : tasks) {
     for (const proto::AccumulatorUpdate& u : task->accumulators()) {
       // An id this driver never made (a handle from another Context) is ignored.
@@ -109,25 +113,17 @@ std::vector<AccumulableInfo> AccumulatorRegistry::MergeStage(
       AccumulatorValue& value = values_[static_cast<size_t>(u.id())];
       Apply(u, value);
       value.last_job = job;
-      auto it = std::find_if(stage.begin(), stage.end(),
-                             [&](const proto::AccumulatorUpdate& s) { return s.id() == u.id(); });
-      if (it == stage.end()) {
-        stage.emplace_back().set_id(u.id());
-        it = stage.end() - 1;
-      }
-      it->set_count(it->count() + u.count());
-      it->set_long_sum(it->long_sum() + u.long_sum());
-      it->set_double_sum(it->double_sum() + u.double_sum());
+      AddSums(u, stage[u.id()]);
     }
   }
   std::vector<AccumulableInfo> out;
-  for (const proto::AccumulatorUpdate& s : stage) {
-    const AccumulatorValue& value = values_[static_cast<size_t>(s.id())];
+  for (const auto& [id, update] : stage) {
+    const AccumulatorValue& value = values_[static_cast<size_t>(id)];
     if (value.name.empty()) continue;
     out.push_back(AccumulableInfo{
-        .id = s.id(),
+        .id = id,
         .name = value.name,
-        .update = FormatAccumulator(value.kind, s.count(), s.long_sum(), s.double_sum()),
+        .update = FormatAccumulator(value.kind, update.count, update.long_sum, update.double_sum),
         .value = FormatAccumulator(value.kind, value.count, value.long_sum, value.double_sum)});
   }
   return out;

@@ -43,6 +43,8 @@ class AccumulatorRegistry {
   std::string DescribeJob(int job) const;
 
  private:
+  // The count and sums of `update` added to `to`; Apply adds its items too.
+  static void AddSums(const proto::AccumulatorUpdate& update, AccumulatorValue& to);
   static void Apply(const proto::AccumulatorUpdate& update, AccumulatorValue& to);
 
   mutable absl::Mutex mu_;

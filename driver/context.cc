@@ -86,22 +86,34 @@ Context::Context(ContextOptions options) {
 
 Context::~Context() = default;
 
+namespace {
+
+// A source node reading `splits`, one partition each.
+std::shared_ptr<internal::PlanNode> SourceNode(internal::Driver& driver, const char* name,
+                                               runtime::OpSpec op,
+                                               std::vector<std::string> splits) {
+  auto node = std::make_shared<internal::PlanNode>();
+  node->kind = internal::PlanNode::Kind::kSource;
+  node->id = driver.NewNodeId();
+  node->name = name;
+  node->num_partitions = static_cast<int>(splits.size());
+  node->op = std::move(op);
+  node->splits = std::move(splits);
+  return node;
+}
+
+}  // namespace
+
 std::shared_ptr<internal::PlanNode> Context::FileSource(const std::string& path, const char* name,
                                                         runtime::OpSpec op) {
   std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
   absl::StatusOr<std::vector<runtime::FileSplit>> splits =
       runtime::ComputeSplits(absolute, driver_->conf().GetBytes("kiln.files.maxPartitionBytes"));
   if (!splits.ok()) driver_->Fail(StrCat(name, ": ", View(splits.status().message())));
-  auto node = std::make_shared<internal::PlanNode>();
-  node->kind = internal::PlanNode::Kind::kSource;
-  node->id = driver_->NewNodeId();
-  node->name = name;
-  node->num_partitions = static_cast<int>(splits->size());
-  node->op = std::move(op);
-  for (const runtime::FileSplit& split : *splits) {
-    node->splits.push_back(runtime::EncodeFileSplit(split));
-  }
-  return node;
+  std::vector<std::string> encoded;
+  for (const runtime::FileSplit& split : *splits)
+    encoded.push_back(runtime::EncodeFileSplit(split));
+  return SourceNode(*driver_, name, std::move(op), std::move(encoded));
 }
 
 Dataset<std::string> Context::text_file(const std::string& path) {
@@ -114,7 +126,7 @@ Dataset<std::pair<std::string, std::string>> Context::whole_text_files(const std
   if (min_partitions < 0) driver_->Fail("whole_text_files: min_partitions must be >= 0");
   std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
   auto files = runtime::ListInputFiles(absolute);
-  if (!files.ok()) driver_->Fail(std::string(View(files.status().message())));
+  if (!files.ok()) driver_->Fail(StrCat("whole_text_files: ", View(files.status().message())));
   int64_t total = 0;
   for (const auto& file : *files) total += file.second;
   int64_t max_bytes = driver_->conf().GetBytes("kiln.files.maxPartitionBytes");
@@ -122,16 +134,14 @@ Dataset<std::pair<std::string, std::string>> Context::whole_text_files(const std
     max_bytes =
         std::min(max_bytes, std::max<int64_t>(1, (total + min_partitions - 1) / min_partitions));
   }
-  auto node = std::make_shared<internal::PlanNode>();
-  node->kind = internal::PlanNode::Kind::kSource;
-  node->id = driver_->NewNodeId();
-  node->name = "whole_text_files";
-  node->op = runtime::MakeOp<runtime::WholeTextFilesSource>();
+  std::vector<std::string> splits;
   for (const auto& group : runtime::GroupFiles(*files, max_bytes)) {
-    node->splits.push_back(runtime::WholeTextFilesSource::EncodeSplit(group));
+    splits.push_back(runtime::WholeTextFilesSource::EncodeSplit(group));
   }
-  node->num_partitions = static_cast<int>(node->splits.size());
-  return Dataset<std::pair<std::string, std::string>>(driver_.get(), std::move(node));
+  return Dataset<std::pair<std::string, std::string>>(
+      driver_.get(),
+      SourceNode(*driver_, "whole_text_files", runtime::MakeOp<runtime::WholeTextFilesSource>(),
+                 std::move(splits)));
 }
 
 const std::string& Context::app_id() const { return driver_->app_id(); }

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "common/clock.h"
 #include "common/codec.h"
 #include "runtime/operator.h"
 #include "runtime/text_input.h"
@@ -116,11 +115,8 @@ class WholeTextFilesSource final : public SourceOf<std::pair<std::string, std::s
     for (std::string& path : paths) {
       absl::Status s = CheckNotKilled();
       if (!s.ok()) return s;
-      absl::StatusOr<std::string> text;
-      {
-        ScopedNanos reading(&ctx.metrics.input_read_nanos);
-        text = ReadWholeText(path, &ctx.metrics.input_bytes);
-      }
+      absl::StatusOr<std::string> text =
+          ReadWholeText(path, &ctx.metrics.input_bytes, &ctx.metrics.input_read_nanos);
       if (!text.ok()) return text.status();
       std::vector<std::pair<std::string, std::string>> batch;
       batch.emplace_back(std::move(path), *std::move(text));

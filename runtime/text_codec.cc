@@ -5,6 +5,8 @@
 
 #include <utility>
 
+#include "common/clock.h"
+#include "common/files.h"
 #include "common/strings.h"
 
 namespace kiln::runtime {
@@ -221,6 +223,49 @@ absl::StatusOr<std::unique_ptr<Decompressor>> Decompressor::Make(TextCompression
     return std::unique_ptr<Decompressor>(std::make_unique<ZstdDecompressor>(std::move(path)));
   }
   return absl::InvalidArgumentError(StrCat("input file ", path, " is not compressed"));
+}
+
+absl::StatusOr<std::unique_ptr<DecompressedFile>> DecompressedFile::Open(
+    int fd, std::string path, TextCompression compression, int64_t* file_bytes,
+    int64_t* read_nanos) {
+  absl::StatusOr<std::unique_ptr<Decompressor>> d = Decompressor::Make(compression, path);
+  if (!d.ok()) return d.status();
+  return std::unique_ptr<DecompressedFile>(
+      new DecompressedFile(fd, std::move(path), *std::move(d), file_bytes, read_nanos));
+}
+
+DecompressedFile::DecompressedFile(int fd, std::string path,
+                                   std::unique_ptr<Decompressor> decompressor, int64_t* file_bytes,
+                                   int64_t* read_nanos)
+    : fd_(fd),
+      path_(std::move(path)),
+      decompressor_(std::move(decompressor)),
+      file_bytes_(file_bytes),
+      read_nanos_(read_nanos) {}
+
+absl::StatusOr<size_t> DecompressedFile::Read(char* out, size_t capacity) {
+  constexpr size_t kChunkBytes = 256 << 10;
+  for (;;) {
+    // First what the bytes read so far still give (also when all were consumed: the
+    // decompressor may hold more), then more of the file.
+    absl::StatusOr<size_t> got = decompressor_->Decompress(&raw_left_, out, capacity);
+    if (!got.ok() || *got > 0) return got;
+    if (raw_.size() < kChunkBytes) raw_.resize(kChunkBytes);
+    absl::StatusOr<size_t> n;
+    {
+      ScopedNanos reading(read_nanos_);
+      n = ReadAt(fd_, offset_, raw_.data(), raw_.size(), path_);
+    }
+    if (!n.ok()) return n.status();
+    if (*n == 0) {
+      absl::Status whole = decompressor_->Finish();
+      if (!whole.ok()) return whole;
+      return size_t{0};
+    }
+    offset_ += *n;
+    *file_bytes_ += static_cast<int64_t>(*n);
+    raw_left_ = std::string_view(raw_.data(), *n);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<Compressor>> Compressor::Make(TextCompression compression,

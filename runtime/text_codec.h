@@ -4,6 +4,7 @@
 // Spark: ".gz" is gzip, ".zst" is zstd, anything else is plain text. A compressed file
 // cannot be split (one split, one task, per file). Not thread-safe: one per stream.
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -39,6 +40,34 @@ class Decompressor {
   virtual absl::StatusOr<size_t> Decompress(std::string_view* in, char* out, size_t capacity) = 0;
   // At the end of the file: an error if the stream stopped inside a member or frame.
   virtual absl::Status Finish() = 0;
+};
+
+// The decompressed bytes of a compressed file, read from byte 0 through `fd` (not
+// owned) a chunk at a time and fed through a Decompressor of the file's compression.
+class DecompressedFile {
+ public:
+  // `file_bytes` and `read_nanos` count the file's bytes read and the time blocked
+  // reading them.
+  static absl::StatusOr<std::unique_ptr<DecompressedFile>> Open(int fd, std::string path,
+                                                                TextCompression compression,
+                                                                int64_t* file_bytes,
+                                                                int64_t* read_nanos);
+  // Up to `capacity` more bytes into `out`; 0 at the end of the stream, which is then
+  // checked to end whole (Decompressor::Finish).
+  absl::StatusOr<size_t> Read(char* out, size_t capacity);
+
+ private:
+  DecompressedFile(int fd, std::string path, std::unique_ptr<Decompressor> decompressor,
+                   int64_t* file_bytes, int64_t* read_nanos);
+
+  int fd_;
+  std::string path_;
+  std::unique_ptr<Decompressor> decompressor_;
+  int64_t* file_bytes_;
+  int64_t* read_nanos_;
+  std::string raw_;            // the file's bytes read
+  std::string_view raw_left_;  // the part of raw_ not decompressed yet
+  uint64_t offset_ = 0;        // where the next read starts
 };
 
 class Compressor {

@@ -21,8 +21,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// How much of a compressed file is read at a time.
-constexpr size_t kRawReadBytes = 256 << 10;
+// How much whole_text_files reads at a time.
+constexpr size_t kReadBytes = 256 << 10;
 
 // How much is read past the split's end at a time to finish its last line.
 constexpr int64_t kTailReadBytes = 64 << 10;
@@ -128,35 +128,32 @@ std::vector<std::vector<std::string>> GroupFiles(
   return groups;
 }
 
-absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes) {
+absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes,
+                                          int64_t* read_nanos) {
   ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_RDONLY, "input file"));
-  const TextCompression compression = CompressionOfPath(path);
-  std::unique_ptr<Decompressor> decompressor;
-  if (compression != TextCompression::kNone) {
-    ASSIGN_OR_RETURN(decompressor, Decompressor::Make(compression, path));
+  std::unique_ptr<DecompressedFile> decompressed;
+  if (const TextCompression compression = CompressionOfPath(path);
+      compression != TextCompression::kNone) {
+    ASSIGN_OR_RETURN(decompressed,
+                     DecompressedFile::Open(fd.get(), path, compression, file_bytes, read_nanos));
   }
-  std::string raw(kRawReadBytes, '\0'), text;
-  for (uint64_t offset = 0;;) {
-    ASSIGN_OR_RETURN(size_t n, ReadAt(fd.get(), offset, raw.data(), raw.size(), path));
-    offset += n;
-    *file_bytes += static_cast<int64_t>(n);
-    if (decompressor == nullptr) {
-      text.append(raw.data(), n);
+  std::string text;
+  for (uint64_t offset = 0;;) {  // a chunk at a time, into the room after the text
+    const size_t at = text.size();
+    text.resize(at + kReadBytes);
+    size_t n = 0;
+    if (decompressed != nullptr) {
+      ASSIGN_OR_RETURN(n, decompressed->Read(text.data() + at, kReadBytes));
     } else {
-      std::string_view in(raw.data(), n);
-      for (;;) {  // until nothing more comes out of the chunk
-        const size_t at = text.size();
-        text.resize(at + std::max<size_t>(4 * n, kRawReadBytes));
-        ASSIGN_OR_RETURN(size_t got,
-                         decompressor->Decompress(&in, text.data() + at, text.size() - at));
-        text.resize(at + got);
-        if (got == 0) break;
-      }
+      ScopedNanos reading(read_nanos);
+      ASSIGN_OR_RETURN(n, ReadAt(fd.get(), offset, text.data() + at, kReadBytes, path));
+      offset += n;
+      *file_bytes += static_cast<int64_t>(n);
     }
-    if (n < raw.size()) break;  // the end of the file
+    text.resize(at + n);
+    // A plain file's read stops short only at its end; a stream's ends with 0.
+    if (n == 0 || (decompressed == nullptr && n < kReadBytes)) return text;
   }
-  if (decompressor != nullptr) RETURN_IF_ERROR(decompressor->Finish());
-  return text;
 }
 
 LineReader::LineReader(int64_t buffer_bytes)
@@ -183,7 +180,7 @@ absl::Status LineReader::Open(const FileSplit& split) {
   fd_ = *std::move(fd);
   ::posix_fadvise(fd_.get(), split.start, 0, POSIX_FADV_SEQUENTIAL);
   if (buffer_.size() < min_capacity_) buffer_.resize(min_capacity_);
-  decompressor_.reset();
+  decompressed_.reset();
   if (const TextCompression compression = CompressionOfPath(path_);
       compression != TextCompression::kNone) {
     if (split.start != 0) {
@@ -191,14 +188,13 @@ absl::Status LineReader::Open(const FileSplit& split) {
           "input file ", path_, " is compressed and cannot be read from byte ", split.start));
       return status_;
     }
-    absl::StatusOr<std::unique_ptr<Decompressor>> d = Decompressor::Make(compression, path_);
+    absl::StatusOr<std::unique_ptr<DecompressedFile>> d =
+        DecompressedFile::Open(fd_.get(), path_, compression, &bytes_read_, &read_nanos_);
     if (!d.ok()) {
       status_ = d.status();
       return status_;
     }
-    decompressor_ = *std::move(d);
-    raw_offset_ = 0;
-    raw_left_ = {};
+    decompressed_ = *std::move(d);
     end_ = std::numeric_limits<int64_t>::max();  // every line of the stream
   }
   if (split.length <= 0) return absl::OkStatus();
@@ -216,7 +212,15 @@ bool LineReader::Fill() {
     pos_ = 0;
   }
   if (limit_ == buffer_.size()) buffer_.resize(buffer_.size() * 2);  // a very long line
-  if (decompressor_ != nullptr) return FillDecompressed();
+  if (decompressed_ != nullptr) {
+    absl::StatusOr<size_t> got =
+        decompressed_->Read(buffer_.data() + limit_, buffer_.size() - limit_);
+    if (!got.ok()) status_ = got.status();
+    eof_ = !got.ok() || *got == 0;
+    if (eof_) return false;
+    limit_ += *got;
+    return true;
+  }
   const int64_t read_at = buf_offset_ + static_cast<int64_t>(limit_);
   size_t want =
       std::min<size_t>(buffer_.size() - limit_,
@@ -234,41 +238,6 @@ bool LineReader::Fill() {
   limit_ += *n;
   bytes_read_ += static_cast<int64_t>(*n);
   return *n > 0;
-}
-
-bool LineReader::FillDecompressed() {
-  for (;;) {
-    // First what the file's bytes read so far still give (also when all were consumed:
-    // the decompressor may hold more), then more of the file.
-    absl::StatusOr<size_t> got =
-        decompressor_->Decompress(&raw_left_, buffer_.data() + limit_, buffer_.size() - limit_);
-    if (!got.ok()) {
-      status_ = got.status();
-      return false;
-    }
-    if (*got > 0) {
-      limit_ += *got;
-      return true;
-    }
-    if (raw_.size() < kRawReadBytes) raw_.resize(kRawReadBytes);
-    absl::StatusOr<size_t> n;
-    {
-      ScopedNanos reading(&read_nanos_);
-      n = ReadAt(fd_.get(), static_cast<uint64_t>(raw_offset_), raw_.data(), raw_.size(), path_);
-    }
-    if (!n.ok()) {
-      status_ = n.status();
-      return false;
-    }
-    if (*n == 0) {
-      eof_ = true;
-      status_ = decompressor_->Finish();
-      return false;
-    }
-    raw_offset_ += static_cast<int64_t>(*n);
-    bytes_read_ += static_cast<int64_t>(*n);
-    raw_left_ = std::string_view(raw_.data(), *n);
-  }
 }
 
 bool LineReader::SkipPartialLine() {

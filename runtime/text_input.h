@@ -52,8 +52,9 @@ absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> ListInputFiles(
 std::vector<std::vector<std::string>> GroupFiles(
     const std::vector<std::pair<std::string, int64_t>>& files, int64_t max_group_bytes);
 // A whole file's text, decompressed as its name says; adds the bytes read from the file
-// to `*file_bytes`.
-absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes);
+// to `*file_bytes` and the time blocked reading them to `*read_nanos`.
+absl::StatusOr<std::string> ReadWholeText(const std::string& path, int64_t* file_bytes,
+                                          int64_t* read_nanos);
 
 // Reads the lines of one split with pread in large blocks into a buffer it reuses (across
 // splits too, through Open). Not thread-safe.
@@ -84,8 +85,6 @@ class LineReader {
  private:
   // Reads more of the file after the unconsumed bytes; false at end of file or error.
   bool Fill();
-  // Fill's part for a compressed file: decompresses more of it into the buffer.
-  bool FillDecompressed();
   // Makes `pos_` point at the first line that starts at or after `start`.
   bool SkipPartialLine();
   void Close();
@@ -104,12 +103,7 @@ class LineReader {
   int64_t bytes_read_ = 0;
   int64_t read_nanos_ = 0;
   int64_t lines_ = 0;
-  // A compressed file: its decompressor, the file's bytes read and not yet decompressed
-  // (in raw_), and where the next read starts.
-  std::unique_ptr<Decompressor> decompressor_;
-  std::string raw_;
-  std::string_view raw_left_;
-  int64_t raw_offset_ = 0;
+  std::unique_ptr<DecompressedFile> decompressed_;  // a compressed file's text
 };
 
 }  // namespace kiln::runtime
