@@ -6,7 +6,8 @@
 //
 // Supported: bool, integral and floating types, std::string (std::string_view encodes
 // the same and decodes as a view into the buffer), std::pair, std::tuple, std::vector,
-// std::optional, std::array, and user types that either specialize kiln::Codec<T> or
+// std::optional, std::array, std::map, std::unordered_map, std::set, std::unordered_set
+// (elements in iteration order), and user types that either specialize kiln::Codec<T> or
 // list their fields with KILN_CODEC(Type, field...).
 //
 // Writer appends to a caller-owned std::string (reuse it across batches to avoid
@@ -16,11 +17,15 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -219,6 +224,45 @@ struct Codec<std::array<T, N>> {
     for (T& e : v) ::kiln::Decode(r, e);
   }
 };
+
+// Maps and sets: the count, then each element (a map's as a key-value pair).
+template <class C>
+struct AssociativeCodec {
+  static void Encode(Writer& w, const C& c) {
+    w.PutVarint(c.size());
+    for (const auto& e : c) ::kiln::Encode(w, e);
+  }
+  static void Decode(Reader& r, C& c) {
+    c.clear();
+    uint64_t n = r.GetVarint();
+    if (n > r.remaining()) {  // as for vectors: a bogus count allocates nothing
+      r.GetBytes(r.remaining() + 1);
+      return;
+    }
+    if constexpr (requires { c.reserve(n); }) c.reserve(n);
+    for (uint64_t i = 0; i < n && r.ok(); ++i) {
+      if constexpr (requires { typename C::mapped_type; }) {
+        std::pair<typename C::key_type, typename C::mapped_type> e;
+        ::kiln::Decode(r, e);
+        c.emplace(std::move(e.first), std::move(e.second));
+      } else {
+        typename C::key_type e;
+        ::kiln::Decode(r, e);
+        c.insert(std::move(e));
+      }
+    }
+  }
+};
+template <class K, class V, class Less, class A>
+struct Codec<std::map<K, V, Less, A>> : AssociativeCodec<std::map<K, V, Less, A>> {};
+template <class K, class V, class Hash, class Eq, class A>
+struct Codec<std::unordered_map<K, V, Hash, Eq, A>>
+    : AssociativeCodec<std::unordered_map<K, V, Hash, Eq, A>> {};
+template <class K, class Less, class A>
+struct Codec<std::set<K, Less, A>> : AssociativeCodec<std::set<K, Less, A>> {};
+template <class K, class Hash, class Eq, class A>
+struct Codec<std::unordered_set<K, Hash, Eq, A>>
+    : AssociativeCodec<std::unordered_set<K, Hash, Eq, A>> {};
 
 template <class T>
 struct Codec<std::optional<T>> {

@@ -32,6 +32,10 @@ constexpr SettingDef kSettings[] = {
         "empty = the environment variable KILN_AUTH_SECRET. Never given on a command line; "
         "executors get it from their worker through a pipe.",
         kMaster | kWorker | kApp),
+    Def("kiln.broadcast.blockSize", T::kBytes, "4m",
+        "Size of the chunks a broadcast variable is cut into: executors fetch them one by one, "
+        "from the driver or from workers whose executors hold them, checked with XXH64.",
+        kApp),
     Def("kiln.cores.max", T::kInt, "0",
         "Cap on an application's total executor cores across the cluster; 0 = no cap.", kApp, 0,
         kIntMax),
@@ -282,8 +286,8 @@ constexpr SettingDef kSettings[] = {
         "Attempts of one task before its job fails, on a cluster (local mode: see kiln.master).",
         kApp, 1, kIntMax),
     Def("kiln.test.failShuffleFetches", T::kBool, "false",
-        "Worker, for fault tests only: refuse every shuffle fetch from other workers' "
-        "executors (UNAVAILABLE), as a failing shuffle server would.",
+        "Worker, for fault tests only: refuse every shuffle fetch and broadcast chunk fetch "
+        "from other workers' executors (UNAVAILABLE), as a failing shuffle server would.",
         kWorker),
     Def("kiln.ui.enabled", T::kBool, "true",
         "Serve the application's UI, REST API (/api/v1) and /metrics from the driver while it "

@@ -20,6 +20,12 @@ std::string ShuffleIndexPath(const std::string& app_dir, int shuffle_id, int map
   return StrCat(ShuffleDir(app_dir), "/shuffle_", shuffle_id, "_", map_id, ".index");
 }
 
+std::string BroadcastDir(const std::string& app_dir) { return app_dir + "/broadcast"; }
+
+std::string BroadcastChunkPath(const std::string& app_dir, int64_t broadcast_id, int chunk) {
+  return StrCat(BroadcastDir(app_dir), "/broadcast_", broadcast_id, "_", chunk);
+}
+
 absl::StatusOr<std::vector<uint64_t>> ReadShuffleIndex(const std::string& path) {
   ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
   if (bytes.size() % 8 != 0 || bytes.size() < 16) {

@@ -9,6 +9,9 @@
 //                                                block r is [offset[r], offset[r+1])
 // A map task writes both files under temporary names and renames the index last, so a
 // present index means a complete map output.
+//   broadcast/broadcast_<id>_<chunk>             a chunk of a broadcast variable that an
+//                                                executor fetched (written under another
+//                                                name and renamed: present means whole)
 
 #include <cstdint>
 #include <string>
@@ -22,6 +25,8 @@ namespace kiln {
 std::string ShuffleDir(const std::string& app_dir);
 std::string ShuffleDataPath(const std::string& app_dir, int shuffle_id, int map_id);
 std::string ShuffleIndexPath(const std::string& app_dir, int shuffle_id, int map_id);
+std::string BroadcastDir(const std::string& app_dir);
+std::string BroadcastChunkPath(const std::string& app_dir, int64_t broadcast_id, int chunk);
 
 // Reads and validates an index file (size a multiple of 8, at least 2 entries,
 // offsets non-decreasing, starting at 0).

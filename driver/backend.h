@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "common/master_url.h"
 #include "common/settings.h"
+#include "driver/broadcast_registry.h"
 #include "driver/task_scheduler.h"
 
 namespace kiln::internal {
@@ -55,6 +56,7 @@ struct BackendOptions {
   MasterUrl master;
   std::string app_name;
   TaskScheduler* tasks = nullptr;
+  BroadcastRegistry* broadcasts = nullptr;  // the driver's broadcast variables
   // The application UI's URL ("" for none), told to the master at registration.
   std::function<std::string()> ui_url = [] { return std::string(); };
 };

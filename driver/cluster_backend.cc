@@ -62,7 +62,8 @@ class ClusterBackend final : public Backend {
         std::make_unique<DriverService>(DriverServiceOptions{.binary_path = *binary,
                                                              .binary_digest = *digest,
                                                              .conf = conf_text,
-                                                             .network_timeout = network_timeout},
+                                                             .network_timeout = network_timeout,
+                                                             .broadcasts = options_.broadcasts},
                                         options_.tasks);
     rpc::ServerOptions server_options;
     server_options.host = IsLoopbackHost(host) ? host : "0.0.0.0";

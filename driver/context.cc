@@ -159,6 +159,14 @@ int64_t Context::NewAccumulator(internal::AccumulatorKind kind, const std::strin
   return driver_->accumulators()->Register(kind, name);
 }
 
+internal::BroadcastRegistry* Context::broadcasts() { return driver_->broadcasts(); }
+
+int64_t Context::NewBroadcast(std::shared_ptr<const void> value,
+                              std::function<std::string()> encode, const char* mangled_type) {
+  return driver_->broadcasts()->Add(std::move(value), std::move(encode),
+                                    DemangledType(mangled_type, 120));
+}
+
 LongAccumulator Context::long_accumulator(const std::string& name) {
   return {accumulators(), NewAccumulator(internal::AccumulatorKind::kLong, name)};
 }

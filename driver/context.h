@@ -20,12 +20,15 @@
 // Settings come from kiln-submit (or, run directly, from KILN_CONF_* variables), the
 // default master being local[*].
 
+#include <functional>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "common/codec.h"
 #include "driver/accumulator.h"
+#include "driver/broadcast.h"
 #include "driver/dataset.h"
 
 namespace kiln {
@@ -101,6 +104,23 @@ class Context {
     return {accumulators(), NewAccumulator(internal::AccumulatorKind::kCollection, name)};
   }
 
+  // Spark's broadcast variables (see driver/broadcast.h): `value` is shipped to each
+  // executor once, fetched in chunks from the driver or from peers that hold it, and
+  // read in tasks with value(). T needs a kiln::Codec.
+  template <class T>
+  Broadcast<T> broadcast(T value) {
+    auto shared = std::make_shared<const T>(std::move(value));
+    return {broadcasts(), NewBroadcast(
+                              shared,
+                              [shared] {
+                                std::string encoded;
+                                Writer w(&encoded);
+                                Codec<T>::Encode(w, *shared);
+                                return encoded;
+                              },
+                              typeid(T).name())};
+  }
+
   // The records save_as_object_file wrote (a directory of part files, or one file),
   // read in byte-range splits of kiln.files.maxPartitionBytes. T must be the type they
   // were written as: a file of another type fails the task, naming both.
@@ -134,6 +154,9 @@ class Context {
                                                  runtime::OpSpec op);
   internal::AccumulatorRegistry* accumulators();
   int64_t NewAccumulator(internal::AccumulatorKind kind, const std::string& name);
+  internal::BroadcastRegistry* broadcasts();
+  int64_t NewBroadcast(std::shared_ptr<const void> value, std::function<std::string()> encode,
+                       const char* mangled_type);
 
   std::unique_ptr<internal::Driver> driver_;
 };

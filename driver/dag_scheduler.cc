@@ -34,6 +34,7 @@ StageMetrics Summarize(int stage_id, const std::string& name, const std::vector<
     s.spill_count += m.spill_count();
     s.memory_bytes_spilled += m.memory_bytes_spilled();
     s.disk_bytes_spilled += m.disk_bytes_spilled();
+    s.broadcast_bytes += m.broadcast_bytes();
     s.peak_execution_memory = std::max(s.peak_execution_memory, m.peak_execution_memory());
     const bool larger = m.shuffle_bytes_read() != s.largest_partition_bytes
                             ? m.shuffle_bytes_read() > s.largest_partition_bytes

@@ -82,6 +82,8 @@ Driver::Driver(DriverOptions options)
               .events = events_.enabled() ? &events_ : nullptr,
               .eager_task_starts = options_.conf.GetBool("kiln.eventLog.enabled")},
           &cache_),
+      broadcasts_(options_.conf.GetBytes("kiln.broadcast.blockSize"),
+                  [this](int64_t id) { tasks_.RemoveBroadcast(id); }),
       dag_(&tasks_, &outputs_, &cache_,
            {.max_stage_attempts =
                 static_cast<int>(options_.conf.GetInt("kiln.stage.maxConsecutiveAttempts")),
@@ -95,6 +97,7 @@ Driver::Driver(DriverOptions options)
   backend.conf = options_.conf;
   backend.app_name = options_.app_name;
   backend.tasks = &tasks_;
+  backend.broadcasts = &broadcasts_;
   backend.ui_url = [this] { return UiUrl(); };
   if (master.ok()) {
     backend.master = *master;

@@ -16,6 +16,7 @@
 #include "driver/allocation_loop.h"
 #include "driver/app_status.h"
 #include "driver/backend.h"
+#include "driver/broadcast_registry.h"
 #include "driver/cache_tracker.h"
 #include "driver/dag_scheduler.h"
 #include "driver/doctor.h"
@@ -70,6 +71,7 @@ class Driver final : public JobRunner {
   std::vector<StageMetrics> LastJobStages() const override { return dag_.LastJobStages(); }
   std::vector<JobFinding> LastJobFindings() const override;
   AccumulatorRegistry* accumulators() { return &accumulators_; }
+  BroadcastRegistry* broadcasts() { return &broadcasts_; }
   std::string UiUrl() const override;
   // The application's status as its events built it (jobs, stages, tasks, executors).
   const AppStatusStore& status() const { return status_; }
@@ -119,6 +121,7 @@ class Driver final : public JobRunner {
   TaskScheduler tasks_;
   MapOutputTracker outputs_;
   AccumulatorRegistry accumulators_;  // before dag_, which merges into it
+  BroadcastRegistry broadcasts_;      // before backend_, which serves it
   DagScheduler dag_;
   ProgressBar progress_;
   std::unique_ptr<Backend> backend_;

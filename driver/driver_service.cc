@@ -2,6 +2,7 @@
 
 #include <fstream>
 
+#include "common/rpc.h"
 #include "common/rpc_security.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
@@ -28,6 +29,12 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
   bool RemoveDataset(int dataset) override {
     proto::DriverMessage message;
     message.mutable_remove_dataset()->set_dataset(dataset);
+    return Write(message);
+  }
+
+  bool RemoveBroadcast(int64_t id) override {
+    proto::DriverMessage message;
+    message.mutable_remove_broadcast()->set_broadcast_id(id);
     return Write(message);
   }
 
@@ -108,6 +115,46 @@ grpc::Status DriverService::ExecutorFailed(grpc::ServerContext*,
   tasks_->ExecutorFailed(std::to_string(request->executor_id()), request->message(),
                          request->crashed_task_id());
   return grpc::Status::OK;
+}
+
+template <class Request>
+grpc::Status DriverService::CheckBroadcastCaller(const Request& request) const {
+  if (grpc::Status s =
+          CheckGranted(request.app_id(), request.executor_id(), request.executor_token());
+      !s.ok()) {
+    return s;
+  }
+  if (options_.broadcasts == nullptr) {
+    return grpc::Status(grpc::StatusCode::NOT_FOUND, "this driver serves no broadcast variables");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status DriverService::LocateBroadcast(grpc::ServerContext*,
+                                            const proto::LocateBroadcastRequest* request,
+                                            proto::BroadcastLocations* reply) {
+  if (grpc::Status s = CheckBroadcastCaller(*request); !s.ok()) return s;
+  const std::string executor = StrCat(request->executor_id());
+  std::string address;
+  {
+    absl::MutexLock lock(&mu_);
+    auto it = executors_.find(executor);
+    if (it != executors_.end()) address = it->second->info().shuffle_address;
+  }
+  absl::StatusOr<proto::BroadcastLocations> where =
+      options_.broadcasts->Locate(request->broadcast_id(), executor, address,
+                                  {request->held_chunks().begin(), request->held_chunks().end()});
+  if (!where.ok()) return rpc::ToGrpc(where.status());
+  *reply = *std::move(where);
+  return grpc::Status::OK;
+}
+
+grpc::Status DriverService::FetchBroadcastChunk(grpc::ServerContext*,
+                                                const proto::FetchBroadcastChunkRequest* request,
+                                                proto::BroadcastChunkData* reply) {
+  if (grpc::Status s = CheckBroadcastCaller(*request); !s.ok()) return s;
+  return rpc::ToGrpc(
+      options_.broadcasts->Chunk(request->broadcast_id(), request->chunk(), reply->mutable_data()));
 }
 
 grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
@@ -209,12 +256,17 @@ grpc::Status DriverService::Connect(
   executor->Close();
   executor->Detach();
   // The scheduler forgets the executor before ShutdownExecutors can see it gone.
-  tasks_->RemoveExecutor(info.id, "its stream closed");
+  Forget(info.id, "its stream closed");
   {
     absl::MutexLock lock(&mu_);
     executors_.erase(info.id);
   }
   return grpc::Status::OK;
+}
+
+void DriverService::Forget(const std::string& executor_id, const std::string& reason) {
+  tasks_->RemoveExecutor(executor_id, reason);
+  if (options_.broadcasts != nullptr) options_.broadcasts->ExecutorRemoved(executor_id);
 }
 
 void DriverService::SetAppId(const std::string& app_id, const std::string& app_token) {
@@ -268,7 +320,7 @@ void DriverService::ExpireSilentExecutors() {
                " s (kiln.network.timeout)");
     spdlog::warn("executor={} on host {} declared lost: {}", ex->info().id, ex->info().host,
                  reason);
-    tasks_->RemoveExecutor(ex->info().id, reason);  // before its stream closes
+    Forget(ex->info().id, reason);  // before its stream closes
     ex->Cancel();
   }
 }

@@ -5,7 +5,8 @@
 // send back task statuses. Each connected executor becomes an ExecutorHandle of the
 // task scheduler for as long as its stream lives, and no longer than `network_timeout`
 // without a message from it (ExpireSilentExecutors: a stopped or hung executor is
-// declared lost, its stream cancelled, whatever it sends afterwards dropped).
+// declared lost, its stream cancelled, whatever it sends afterwards dropped). Granted
+// executors fetch broadcast variables' chunks (LocateBroadcast, FetchBroadcastChunk).
 // Thread-safe.
 
 #include <chrono>
@@ -18,6 +19,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "common/clock.h"
+#include "driver/broadcast_registry.h"
 #include "driver/task_scheduler.h"
 #include "proto/driver.grpc.pb.h"
 
@@ -29,6 +31,7 @@ struct DriverServiceOptions {
   std::string conf;           // the application's settings, sent to executors
   std::chrono::milliseconds network_timeout{120'000};  // kiln.network.timeout
   const Clock* clock = RealClock::Get();               // not owned
+  BroadcastRegistry* broadcasts = nullptr;             // not owned; null: none served
 };
 
 class DriverService final : public proto::Driver::Service {
@@ -44,6 +47,12 @@ class DriverService final : public proto::Driver::Service {
   grpc::Status ExecutorFailed(grpc::ServerContext* context,
                               const proto::ExecutorFailedRequest* request,
                               proto::ExecutorFailedReply* reply) override;
+  grpc::Status LocateBroadcast(grpc::ServerContext* context,
+                               const proto::LocateBroadcastRequest* request,
+                               proto::BroadcastLocations* reply) override;
+  grpc::Status FetchBroadcastChunk(grpc::ServerContext* context,
+                                   const proto::FetchBroadcastChunkRequest* request,
+                                   proto::BroadcastChunkData* reply) override;
 
   // The application id, once the master has given it; executors that connect before
   // wait for it (briefly).
@@ -73,6 +82,12 @@ class DriverService final : public proto::Driver::Service {
   // driver's application; PERMISSION_DENIED otherwise.
   grpc::Status CheckGranted(const std::string& app_id, int executor_id,
                             const std::string& executor_token) const ABSL_LOCKS_EXCLUDED(mu_);
+  // OK when a broadcast request comes from a granted executor and this driver serves
+  // broadcasts.
+  template <class Request>
+  grpc::Status CheckBroadcastCaller(const Request& request) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The executor is gone: the task scheduler and the broadcast registry forget it.
+  void Forget(const std::string& executor_id, const std::string& reason);
 
   std::string app_id_ ABSL_GUARDED_BY(mu_);
   std::string app_token_ ABSL_GUARDED_BY(mu_);

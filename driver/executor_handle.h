@@ -2,6 +2,7 @@
 // ExecutorHandle: an executor as the task scheduler sees it: an in-process task pool
 // (local mode) or a remote executor process behind its stream. Thread-safe.
 
+#include <cstdint>
 #include <string>
 
 #include "proto/driver.pb.h"
@@ -27,6 +28,9 @@ class ExecutorHandle {
   // Asks the executor to drop its cached blocks of `dataset` (unpersist). False when
   // the executor is gone. Never called with a scheduler lock held.
   virtual bool RemoveDataset(int dataset) = 0;
+  // Asks the executor to drop its copy of broadcast variable `id` (unpersist, destroy).
+  // False when the executor is gone. Never called with a scheduler lock held.
+  virtual bool RemoveBroadcast(int64_t id) = 0;
   // Asks the executor to stop these task attempts (see proto KillTasks). False when the
   // executor is gone. Never called with a scheduler lock held.
   virtual bool KillTasks(const proto::KillTasks& kill) = 0;

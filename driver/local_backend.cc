@@ -39,6 +39,8 @@ class LocalExecutor final : public ExecutorHandle {
     blocks_->RemoveDataset(dataset);
     return true;
   }
+  // Tasks here read the driver's own copy: nothing to drop.
+  bool RemoveBroadcast(int64_t) override { return true; }
   bool KillTasks(const proto::KillTasks& kill) override {
     pool_->Kill({kill.task_ids().begin(), kill.task_ids().end()});
     return true;
@@ -48,6 +50,20 @@ class LocalExecutor final : public ExecutorHandle {
   ExecutorInfo info_;
   runtime::TaskPool* pool_;
   runtime::BlockStore* blocks_;
+};
+
+// Local mode's tasks read the driver's own copy of a broadcast: nothing is encoded,
+// fetched or decoded.
+class LocalBroadcasts final : public runtime::BroadcastSource {
+ public:
+  explicit LocalBroadcasts(BroadcastRegistry* registry) : registry_(registry) {}
+  absl::StatusOr<std::shared_ptr<const void>> Get(int64_t id, runtime::BroadcastDecoder,
+                                                  runtime::TaskContext&) override {
+    return registry_->Value(id);
+  }
+
+ private:
+  BroadcastRegistry* const registry_;
 };
 
 class LocalBackend final : public Backend {
@@ -96,7 +112,7 @@ class LocalBackend final : public Backend {
     pool_ = std::make_unique<runtime::TaskPool>(
         options_.master.local_threads,
         runtime::ExecutorEnv{env_.get(), blocks_.get(), memory_.get(), dir_ + "/spill", *codec,
-                             &running_},
+                             &running_, &broadcasts_},
         [tasks](proto::TaskStatus s) { tasks->OnStatuses("driver", {std::move(s)}); });
     ExecutorInfo info;
     info.id = "driver";
@@ -134,6 +150,7 @@ class LocalBackend final : public Backend {
   std::string dir_;
   ScopedFd owner_;  // the lock that tells other local drivers dir_ is in use
   std::unique_ptr<runtime::ShuffleEnv> env_;
+  LocalBroadcasts broadcasts_{options_.broadcasts};
   // Local mode runs the tasks in this process: it holds itself to kiln.driver.memory +
   // kiln.driver.memoryOverhead as a worker holds an executor, killing itself (with a
   // message saying so) when its resident memory passes the limit.

@@ -21,6 +21,9 @@ std::string DescribeStage(const StageMetrics& s) {
   } else {
     StrAppend(&line, ", no spill");
   }
+  if (s.broadcast_bytes > 0) {
+    StrAppend(&line, ", broadcast variables fetched ", FormatBytes(s.broadcast_bytes));
+  }
   StrAppend(&line, ", peak task memory ", FormatBytes(s.peak_execution_memory));
   if (s.largest_partition >= 0) {
     StrAppend(&line, ", largest partition ", s.largest_partition, " (",

@@ -21,6 +21,8 @@ struct StageMetrics {
   int64_t memory_bytes_spilled = 0;   // in-memory size of what was spilled
   int64_t disk_bytes_spilled = 0;     // bytes of the spill files
   int64_t peak_execution_memory = 0;  // the largest of its tasks' peaks
+  // Broadcast variables its tasks fetched over the network (once per executor each).
+  int64_t broadcast_bytes = 0;
   // The task that read the most (shuffle bytes, or records for a stage that reads no
   // shuffle): its partition and what it read.
   int largest_partition = -1;

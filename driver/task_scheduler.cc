@@ -445,6 +445,15 @@ void TaskScheduler::RemoveDataset(int dataset) {
   for (auto& handle : handles) handle->RemoveDataset(dataset);
 }
 
+void TaskScheduler::RemoveBroadcast(int64_t id) {
+  std::vector<std::shared_ptr<ExecutorHandle>> handles;
+  {
+    absl::MutexLock lock(&mu_);
+    handles = pool_.Handles();
+  }
+  for (auto& handle : handles) handle->RemoveBroadcast(id);
+}
+
 void TaskScheduler::Stop(const std::string& reason) {
   absl::MutexLock lock(&mu_);
   if (stopped_.empty()) stopped_ = reason.empty() ? "stopped" : reason;

@@ -104,6 +104,8 @@ class TaskScheduler {
 
   // Tells every executor to drop its cached blocks of `dataset`.
   void RemoveDataset(int dataset);
+  // Tells every executor to drop its copy of broadcast variable `id`.
+  void RemoveBroadcast(int64_t id);
 
   // Ends any wait with an error; later task sets fail at once.
   void Stop(const std::string& reason);

@@ -25,6 +25,7 @@
 #include "common/units.h"
 #include "proto/driver.grpc.pb.h"
 #include "runtime/block_store.h"
+#include "runtime/broadcast_fetcher.h"
 #include "runtime/crash_report.h"
 #include "runtime/executor_shuffle.h"
 #include "runtime/task_pool.h"
@@ -202,6 +203,17 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       ManagedMemory(args->memory_mb << 20, conf->GetDouble("kiln.memory.fraction")),
       conf->GetDouble("kiln.memory.storageFraction"));
   BlockStore blocks(&memory, blocks_dir);
+  std::unique_ptr<BroadcastFetcher> fetcher = MakeBroadcastFetcher({
+      .app_id = args->app_id,
+      .executor_id = args->executor_id,
+      .executor_token = executor_token,
+      .app_dir = args->app_dir,
+      .driver = stub.get(),
+      .security = security,
+      .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
+      .timeout = conf->GetDuration("kiln.network.timeout"),
+  });
+  BroadcastCache broadcasts(fetcher.get(), &memory);
   spdlog::info(
       "app={} executor={} registered with driver {} cores={} memory=\"{}\" managed=\"{}\" "
       "storage_region=\"{}\"",
@@ -231,9 +243,10 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       sender.AddProgress(running.TakeChanged());
       sender.HeartbeatIfQuiet(heartbeat);
     });
-    TaskPool pool(args->cores,
-                  ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression, &running},
-                  [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
+    TaskPool pool(
+        args->cores,
+        ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression, &running, &broadcasts},
+        [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
     progress.Start();
     proto::DriverMessage message;
     while (stream->Read(&message)) {
@@ -248,6 +261,10 @@ int RunExecutorProcess(int argc, const char* const* argv) {
         int removed = blocks.RemoveDataset(message.remove_dataset().dataset());
         spdlog::debug("app={} executor={} unpersisted dataset {} ({} block(s))", args->app_id,
                       args->executor_id, message.remove_dataset().dataset(), removed);
+      } else if (message.has_remove_broadcast()) {
+        broadcasts.Remove(message.remove_broadcast().broadcast_id());
+        spdlog::debug("app={} executor={} dropped broadcast {}", args->app_id, args->executor_id,
+                      message.remove_broadcast().broadcast_id());
       } else if (message.has_shutdown()) {
         spdlog::info("app={} executor={} shutting down: {}", args->app_id, args->executor_id,
                      message.shutdown().reason());

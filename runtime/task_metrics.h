@@ -33,7 +33,9 @@
   X(shuffle_write_nanos)     \
   X(output_bytes)            \
   X(output_records)          \
-  X(result_bytes)
+  X(result_bytes)            \
+  X(broadcast_bytes)         \
+  X(broadcast_fetch_nanos)
 
 namespace kiln::proto {
 class TaskMetrics;
@@ -70,6 +72,11 @@ struct TaskMetrics {
   int64_t output_bytes = 0;
   int64_t output_records = 0;
   int64_t result_bytes = 0;  // the encoded result sent to the driver
+  // Broadcast variables this task fetched for its executor (the first task there to use
+  // one): bytes over the network (from the driver and other workers), and the time the
+  // fetch and decode took.
+  int64_t broadcast_bytes = 0;
+  int64_t broadcast_fetch_nanos = 0;
 };
 #define KILN_COUNT_METRIC(name) +1
 static_assert(sizeof(TaskMetrics) == sizeof(int64_t) * (0 KILN_TASK_METRICS(KILN_COUNT_METRIC)),

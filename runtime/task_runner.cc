@@ -181,8 +181,11 @@ proto::TaskStatus RunTask(const proto::StagePlan& plan, const proto::TaskDescrip
   SetTaskKillFlag(killed);
   TaskAccumulators accumulators;
   SetTaskAccumulators(&accumulators);
+  TaskBroadcasts broadcasts(env.broadcasts, &ctx);
+  SetTaskBroadcasts(&broadcasts);
   struct Ended {
     ~Ended() {
+      SetTaskBroadcasts(nullptr);
       SetTaskAccumulators(nullptr);
       SetTaskKillFlag(nullptr);
       ClearCurrentTask();

@@ -11,6 +11,7 @@
 
 #include "proto/task.pb.h"
 #include "runtime/block_store.h"
+#include "runtime/broadcasts.h"
 #include "runtime/memory_manager.h"
 #include "runtime/running_tasks.h"
 #include "runtime/shuffle_env.h"
@@ -25,6 +26,7 @@ struct ExecutorEnv {
   std::string spill_dir;                              // where tasks spill ("" = they cannot)
   Compression spill_compression = Compression::kLz4;  // kiln.io.compression.codec
   RunningTasks* running = nullptr;                    // null: spill figures only at the end
+  BroadcastSource* broadcasts = nullptr;              // null: tasks cannot read broadcasts
 };
 
 // `killed` (may be null): set by TaskPool::Kill; the task stops at its next batch and

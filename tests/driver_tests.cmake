@@ -6,7 +6,7 @@ kiln_add_test(NAME driver_unit_tests LABEL unit
           driver/executor_allocation_test.cc
           driver/dag_scheduler_test.cc
           driver/submit_args_test.cc driver/progress_test.cc driver/readme_test.cc
-          driver/events_test.cc driver/doctor_test.cc
+          driver/events_test.cc driver/doctor_test.cc driver/broadcast_registry_test.cc
   LIBS kiln kiln_test_support)
 target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_args.cc)
 
@@ -15,6 +15,7 @@ target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_arg
 kiln_add_test(NAME driver_local_tests LABEL integration
   SOURCES driver/local_api_test.cc driver/local_ops_test.cc driver/local_cache_test.cc
           driver/local_union_test.cc driver/local_accumulator_test.cc driver/local_io_test.cc
+          driver/local_broadcast_test.cc
           driver/driver_service_test.cc
   LIBS kiln kiln_test_support)
 

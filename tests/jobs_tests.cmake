@@ -5,7 +5,7 @@
 # Test applications: plain Kiln programs, shipped to executors like any user's binary.
 set(KILN_TEST_APPS_DIR ${CMAKE_BINARY_DIR}/tests/apps)
 foreach(app failing_app api_app slow_app cache_app spill_app straggler_app phases_app
-    slow_host_app)
+    slow_host_app broadcast_app)
   add_executable(${app} ${CMAKE_CURRENT_LIST_DIR}/apps/${app}.cc)
   target_link_libraries(${app} PRIVATE kiln kiln_warnings)
   set_target_properties(${app} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${KILN_TEST_APPS_DIR})
@@ -33,6 +33,7 @@ kiln_add_test(NAME jobs_test LABEL integration
     ${CMAKE_CURRENT_LIST_DIR}/jobs/cluster_mode_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/metrics_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/jobs/doctor_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/jobs/broadcast_test.cc
   LIBS kiln_job_test_util)
 
 # Faults injected while a job runs (label fault).
@@ -52,7 +53,8 @@ kiln_add_test(NAME chaos_test LABEL chaos
 add_dependencies(chaos_test kiln-master kiln-worker kiln-submit wordcount city_report)
 # Everything the tests start must be built first.
 add_dependencies(jobs_test kiln-master kiln-worker kiln-submit wordcount city_report
-  failing_app api_app slow_app cache_app straggler_app phases_app slow_host_app kiln-doctor)
+  failing_app api_app slow_app cache_app straggler_app phases_app slow_host_app broadcast_app
+  kiln-doctor)
 
 # The benchmark programs give correct outputs (no timing here).
 kiln_add_test(NAME bench_programs_test LABEL integration

@@ -11,6 +11,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/text_codec_test.cc
     runtime/object_file_test.cc
     runtime/task_kill_test.cc
+    runtime/broadcast_cache_test.cc
   LIBS kiln_runtime)
 
 # The reader's remote path against in-process fake shuffle services on 127.0.0.1.

@@ -90,7 +90,8 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   options.shuffle_chunk_size = config.GetBytes("kiln.shuffle.io.chunkSize");
   options.shuffle_fail_fetches = config.GetBool("kiln.test.failShuffleFetches");
   if (options.shuffle_fail_fetches) {
-    spdlog::warn("kiln.test.failShuffleFetches=true: this worker refuses every shuffle fetch");
+    spdlog::warn(
+        "kiln.test.failShuffleFetches=true: this worker refuses every shuffle and broadcast fetch");
   }
   options.max_message_bytes = config.GetBytes("kiln.rpc.message.maxSize");
   options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");

@@ -40,6 +40,36 @@ absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& r
   return absl::OkStatus();
 }
 
+absl::Status ShuffleBlockServer::ServeBroadcastChunk(const proto::FetchBroadcastChunkRequest& r,
+                                                     proto::BroadcastChunkData* out) const {
+  if (options_.fail_every_fetch) {
+    return absl::UnavailableError(
+        "this worker refuses every broadcast fetch (kiln.test.failShuffleFetches=true)");
+  }
+  if (!IsAppId(r.app_id())) {
+    return absl::InvalidArgumentError(
+        StrCat("invalid app id '", r.app_id(), "' in a broadcast fetch"));
+  }
+  if (r.broadcast_id() < 0 || r.chunk() < 0) {
+    return absl::InvalidArgumentError(
+        StrCat("negative broadcast id ", r.broadcast_id(), " or chunk ", r.chunk()));
+  }
+  const std::string path =
+      BroadcastChunkPath(StrCat(options_.work_dir, "/", r.app_id()), r.broadcast_id(), r.chunk());
+  absl::StatusOr<std::string> data = ReadFile(path);
+  if (!data.ok()) {
+    if (absl::IsNotFound(data.status())) {
+      return absl::NotFoundError(StrCat("no executor of ", r.app_id(),
+                                        " on this worker holds chunk ", r.chunk(), " of broadcast ",
+                                        r.broadcast_id()));
+    }
+    return data.status();
+  }
+  broadcast_bytes_served_.fetch_add(static_cast<int64_t>(data->size()), std::memory_order_relaxed);
+  *out->mutable_data() = *std::move(data);
+  return absl::OkStatus();
+}
+
 absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
                                             const proto::FetchShuffleBlocksRequest& r, int map_id,
                                             proto::ShuffleChunk* chunk,

@@ -144,9 +144,11 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
   http_.Get("/metrics", [this] {
     return HttpResponse{
         .content_type = std::string(kMetricsContentType),
-        .body = WorkerMetrics(
-            info_, table_.Snapshot(), drivers_->Snapshot(),
-            {.blocks = shuffle_.blocks_served(), .bytes = shuffle_.bytes_served()}, rpc_metrics_)};
+        .body = WorkerMetrics(info_, table_.Snapshot(), drivers_->Snapshot(),
+                              {.blocks = shuffle_.blocks_served(),
+                               .bytes = shuffle_.bytes_served(),
+                               .broadcast_bytes = shuffle_.broadcast_bytes_served()},
+                              rpc_metrics_)};
   });
   http_.GetUnder("/logs/",
                  [this](std::string_view rest) { return ServeLog(options_.work_dir, rest); });

@@ -103,4 +103,10 @@ grpc::Status WorkerService::FetchShuffleBlocks(grpc::ServerContext* ctx,
   return rpc::ToGrpc(status);
 }
 
+grpc::Status WorkerService::FetchBroadcastChunk(grpc::ServerContext*,
+                                                const proto::FetchBroadcastChunkRequest* req,
+                                                proto::BroadcastChunkData* reply) {
+  return rpc::ToGrpc(shuffle_->ServeBroadcastChunk(*req, reply));
+}
+
 }  // namespace kiln::worker

@@ -50,6 +50,9 @@ class WorkerService final : public proto::Worker::Service {
   grpc::Status FetchShuffleBlocks(grpc::ServerContext* ctx,
                                   const proto::FetchShuffleBlocksRequest* req,
                                   grpc::ServerWriter<proto::ShuffleChunk>* writer) override;
+  grpc::Status FetchBroadcastChunk(grpc::ServerContext* ctx,
+                                   const proto::FetchBroadcastChunkRequest* req,
+                                   proto::BroadcastChunkData* reply) override;
 
  private:
   // PERMISSION_DENIED unless `token` is this worker's.

@@ -180,6 +180,10 @@ std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView
   out.Counter("kiln_worker_shuffle_bytes_served_total",
               "Shuffle bytes this worker sent to reduce tasks since it started.",
               static_cast<double>(shuffle.bytes));
+  out.Counter("kiln_worker_broadcast_bytes_served_total",
+              "Bytes of broadcast variables' chunks this worker sent to executors since it "
+              "started.",
+              static_cast<double>(shuffle.broadcast_bytes));
   rpc.Write(&out);
   return out.text();
 }

@@ -42,6 +42,7 @@ std::string WorkerJson(const WorkerInfo& info, const std::vector<ExecutorView>& 
 struct ShuffleServed {
   int64_t blocks = 0;
   int64_t bytes = 0;
+  int64_t broadcast_bytes = 0;  // chunks of broadcast variables
 };
 std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                           const DriverSnapshot& drivers, ShuffleServed shuffle,

@@ -4,10 +4,14 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -152,6 +156,33 @@ TEST_CASE("codec: pairs, tuples, vectors, arrays and optionals round trip", "[co
   CHECK(RoundTrip(none) == none);
   std::vector<std::optional<int>> opts{1, std::nullopt, -3};
   CHECK(RoundTrip(opts) == opts);
+}
+
+TEST_CASE("codec: maps and sets round trip, and decode into a used one replacing it", "[codec]") {
+  std::unordered_map<std::string, std::vector<int64_t>> table;
+  for (int i = 0; i < 1000; ++i) table["k" + std::to_string(i)] = {i, -i};
+  CHECK(RoundTrip(table) == table);
+  std::map<int64_t, std::string> ordered{{-5, "a"}, {0, ""}, {INT64_MAX, "z"}};
+  CHECK(RoundTrip(ordered) == ordered);
+  std::set<std::string> names{"", "x", "yy"};
+  CHECK(RoundTrip(names) == names);
+  std::unordered_set<int32_t> ids{1, -2, 300000};
+  CHECK(RoundTrip(ids) == ids);
+  CHECK(RoundTrip(std::map<int, int>{}).empty());
+  std::string bytes = EncodeOne(std::map<int, int>{{1, 2}});
+  Reader r(bytes);
+  std::map<int, int> used{{7, 7}, {8, 8}};
+  Decode(r, used);
+  CHECK(used == std::map<int, int>{{1, 2}});
+  // A count larger than the bytes left fails the reader without allocating.
+  std::string bogus;
+  Writer w(&bogus);
+  w.PutVarint(uint64_t{1} << 40);
+  Reader br(bogus);
+  std::unordered_map<int, int> m;
+  Decode(br, m);
+  CHECK_FALSE(br.ok());
+  CHECK(m.empty());
 }
 
 TEST_CASE("codec: decoding into a used value replaces it", "[codec]") {

@@ -36,6 +36,15 @@ class FakeExecutor final : public ExecutorHandle {
     removed_.push_back(dataset);
     return true;
   }
+  bool RemoveBroadcast(int64_t id) override {
+    absl::MutexLock lock(&mu_);
+    removed_broadcasts_.push_back(id);
+    return true;
+  }
+  std::vector<int64_t> removed_broadcasts() {
+    absl::MutexLock lock(&mu_);
+    return removed_broadcasts_;
+  }
   std::vector<int> removed() {
     absl::MutexLock lock(&mu_);
     return removed_;
@@ -61,6 +70,7 @@ class FakeExecutor final : public ExecutorHandle {
   absl::Mutex mu_;
   std::vector<proto::LaunchTasks> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> removed_ ABSL_GUARDED_BY(mu_);
+  std::vector<int64_t> removed_broadcasts_ ABSL_GUARDED_BY(mu_);
   std::vector<int64_t> killed_ ABSL_GUARDED_BY(mu_);
 };
 
