@@ -10,7 +10,15 @@ namespace {
 // Where a task's row is, or would go, in its stage's launch order.
 template <class Rows>
 auto TaskPosition(Rows& rows, int64_t task_id) {
-  if (!rows.empty() && rows.back().task.task_id < task_id) return rows.end();  // the usual
+  if (rows.empty() || rows.back().task.task_id < task_id) return rows.end();  // a start
+  // An end: a stage's task ids are consecutive unless another stage launched between
+  // them, so the row is usually where its id says. A binary search over a large stage
+  // misses the cache at every step; this costs one read.
+  const int64_t guess = task_id - rows.front().task.task_id;
+  if (guess >= 0 && guess < static_cast<int64_t>(rows.size()) &&
+      rows[static_cast<size_t>(guess)].task.task_id == task_id) {
+    return rows.begin() + guess;
+  }
   return std::lower_bound(rows.begin(), rows.end(), task_id,
                           [](const TaskRow& row, int64_t id) { return row.task.task_id < id; });
 }

@@ -45,6 +45,17 @@ int64_t BroadcastRegistry::Add(std::shared_ptr<const void> value, Encoder encode
   return entry->id;
 }
 
+namespace {
+
+template <class Entry>
+absl::Status Destroyed(const Entry& entry) {
+  return absl::FailedPreconditionError(
+      StrCat("broadcast ", entry.id, " (", entry.type,
+             ") was destroyed (Broadcast::destroy()) and cannot be used any more"));
+}
+
+}  // namespace
+
 absl::StatusOr<std::shared_ptr<BroadcastRegistry::Entry>> BroadcastRegistry::Find(
     int64_t id) const {
   absl::MutexLock lock(&mu_);
@@ -52,18 +63,14 @@ absl::StatusOr<std::shared_ptr<BroadcastRegistry::Entry>> BroadcastRegistry::Fin
   if (it == entries_.end()) {
     return absl::NotFoundError(StrCat("broadcast ", id, " does not exist in this application"));
   }
-  if (it->second->destroyed) {
-    return absl::FailedPreconditionError(
-        StrCat("broadcast ", id, " (", it->second->type,
-               ") was destroyed (Broadcast::destroy()) and cannot be used any more"));
-  }
+  if (it->second->destroyed) return Destroyed(*it->second);
   return it->second;
 }
 
 absl::StatusOr<std::shared_ptr<const void>> BroadcastRegistry::Value(int64_t id) const {
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(id));
   absl::MutexLock lock(&mu_);
-  if (entry->destroyed) return Find(id).status();
+  if (entry->destroyed) return Destroyed(*entry);
   return entry->value;
 }
 
@@ -90,7 +97,7 @@ absl::Status BroadcastRegistry::EnsureEncoded(Entry& entry) {
     }
   });
   absl::MutexLock lock(&mu_);
-  if (entry.destroyed) return Find(entry.id).status();
+  if (entry.destroyed) return Destroyed(entry);
   return entry.encode_error;
 }
 
@@ -100,7 +107,7 @@ absl::StatusOr<proto::BroadcastLocations> BroadcastRegistry::Locate(
   ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(id));
   RETURN_IF_ERROR(EnsureEncoded(*entry));
   absl::MutexLock lock(&mu_);
-  if (entry->destroyed || entry->encoded == nullptr) return Find(id).status();
+  if (entry->destroyed || entry->encoded == nullptr) return Destroyed(*entry);
   const int chunks = static_cast<int>(entry->checksums.size());
   if (!held_chunks.empty() && !address.empty()) {
     Entry::Holder& holder = entry->holders[executor];
@@ -136,7 +143,7 @@ absl::Status BroadcastRegistry::Chunk(int64_t id, int chunk, std::string* out) {
     absl::MutexLock lock(&mu_);
     encoded = entry->encoded;
   }
-  if (encoded == nullptr) return Find(id).status();
+  if (encoded == nullptr) return Destroyed(*entry);
   const int64_t at = static_cast<int64_t>(chunk) * chunk_bytes_;
   if (chunk < 0 || (at >= static_cast<int64_t>(encoded->size()) && chunk != 0)) {
     return absl::InvalidArgumentError(

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tests/kiln_catch.h"
+#include "tests/support/test_util.h"
 
 namespace kiln::internal {
 namespace {

@@ -1,6 +1,7 @@
 // Events as JSON lines, the bus that delivers them, the event log's writer and reader,
 // and the status store that replays them.
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "driver/event_json.h"
 #include "driver/event_log.h"
 #include "google/protobuf/descriptor.h"
+#include "proto/task.pb.h"
 #include "runtime/task_metrics.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/test_util.h"
@@ -300,6 +302,39 @@ TEST_CASE("status store: stages, executors and blocks from events, and retention
     CHECK_FALSE(s.executors.at("2").active);
     CHECK(s.ActiveCores() == 2);
     CHECK(s.blocks.size() == 1);  // the lost executor's block went with it
+    return 0;
+  });
+}
+
+TEST_CASE("status store: task ends find their rows when stages interleave their task ids",
+          "[events]") {
+  AppStatusStore store(AppStatusLimits{});
+  store.OnEvent(ExecutorAdded{.executor_id = "1", .host = "h1", .cores = 2});
+  for (int stage = 0; stage < 2; ++stage) {
+    store.OnEvent(StageSubmitted{.stage_id = stage, .job_id = 0, .num_tasks = 50});
+  }
+  // Stage 0 gets ids 0..19 then 40..69, stage 1 the 20 between: the id of a stage-0 task
+  // past 19 is not its position. Ends come in another order than starts.
+  std::vector<TaskEnd> ends;
+  for (int64_t id = 0; id < 90; ++id) {
+    const int stage = id >= 20 && id < 40 ? 1 : (id < 70 ? 0 : 1);
+    ends.push_back(SampleTaskEnd(id, stage, TaskState::kSuccess, 10, 1));
+    store.OnEvent(TaskStart{ends.back().task});
+  }
+  std::reverse(ends.begin() + 30, ends.end());
+  for (const TaskEnd& end : ends) store.OnEvent(end);
+  store.Read([](const AppState& s) {
+    for (int stage = 0; stage < 2; ++stage) {
+      const StageRow& row = s.stages.at({stage, 0});
+      CHECK(row.tasks.size() == (stage == 0 ? 50u : 40u));
+      CHECK(row.active_tasks == 0);
+      CHECK(row.succeeded_tasks == static_cast<int>(row.tasks.size()));
+      for (const TaskRow& t : row.tasks) {
+        CHECK(t.finished());
+        CHECK(row.FindTask(t.task.task_id) == &t);
+      }
+      CHECK(row.FindTask(stage == 0 ? 25 : 5) == nullptr);
+    }
     return 0;
   });
 }
