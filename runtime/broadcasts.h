@@ -78,7 +78,7 @@ class BroadcastCache final : public BroadcastSource {
   int64_t storage_bytes() const;
 
  private:
-  struct Entry {
+  struct Entry {  // every field under the cache's mu_
     bool loading = false;
     std::shared_ptr<const void> value;  // set once loaded
     int64_t storage_bytes = 0;          // counted in the memory manager
