@@ -59,6 +59,11 @@ absl::Status Destroyed(const Entry& entry) {
 absl::StatusOr<std::shared_ptr<BroadcastRegistry::Entry>> BroadcastRegistry::Find(
     int64_t id) const {
   absl::MutexLock lock(&mu_);
+  return FindLocked(id);
+}
+
+absl::StatusOr<std::shared_ptr<BroadcastRegistry::Entry>> BroadcastRegistry::FindLocked(
+    int64_t id) const {
   auto it = entries_.find(id);
   if (it == entries_.end()) {
     return absl::NotFoundError(StrCat("broadcast ", id, " does not exist in this application"));
@@ -68,9 +73,8 @@ absl::StatusOr<std::shared_ptr<BroadcastRegistry::Entry>> BroadcastRegistry::Fin
 }
 
 absl::StatusOr<std::shared_ptr<const void>> BroadcastRegistry::Value(int64_t id) const {
-  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, Find(id));
   absl::MutexLock lock(&mu_);
-  if (entry->destroyed) return Destroyed(*entry);
+  ASSIGN_OR_RETURN(std::shared_ptr<Entry> entry, FindLocked(id));
   return entry->value;
 }
 

@@ -63,7 +63,10 @@ class BroadcastRegistry {
 
  private:
   struct Entry;
+  // The live entry of `id`: NOT_FOUND, or FAILED_PRECONDITION once destroyed.
   absl::StatusOr<std::shared_ptr<Entry>> Find(int64_t id) const ABSL_LOCKS_EXCLUDED(mu_);
+  absl::StatusOr<std::shared_ptr<Entry>> FindLocked(int64_t id) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Encodes the entry's value once (outside mu_); the encoding or why not.
   absl::Status EnsureEncoded(Entry& entry);
 

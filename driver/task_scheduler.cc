@@ -435,23 +435,22 @@ bool TaskScheduler::WaitForCores(int cores, std::chrono::milliseconds timeout) {
   return stopped_.empty() && enough();
 }
 
-void TaskScheduler::RemoveDataset(int dataset) {
+void TaskScheduler::ForEachExecutor(const std::function<void(ExecutorHandle&)>& fn) {
   std::vector<std::shared_ptr<ExecutorHandle>> handles;
   {
     absl::MutexLock lock(&mu_);
     handles = pool_.Handles();
   }
   // An executor that is gone is removed when its stream closes; nothing to do here.
-  for (auto& handle : handles) handle->RemoveDataset(dataset);
+  for (auto& handle : handles) fn(*handle);
+}
+
+void TaskScheduler::RemoveDataset(int dataset) {
+  ForEachExecutor([dataset](ExecutorHandle& e) { e.RemoveDataset(dataset); });
 }
 
 void TaskScheduler::RemoveBroadcast(int64_t id) {
-  std::vector<std::shared_ptr<ExecutorHandle>> handles;
-  {
-    absl::MutexLock lock(&mu_);
-    handles = pool_.Handles();
-  }
-  for (auto& handle : handles) handle->RemoveBroadcast(id);
+  ForEachExecutor([id](ExecutorHandle& e) { e.RemoveBroadcast(id); });
 }
 
 void TaskScheduler::Stop(const std::string& reason) {

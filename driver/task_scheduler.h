@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -124,6 +125,8 @@ class TaskScheduler {
   int SpeculativeLaunches() const;
 
  private:
+  // Calls `fn` for every executor, without the lock (a handle's calls may block).
+  void ForEachExecutor(const std::function<void(ExecutorHandle&)>& fn) ABSL_LOCKS_EXCLUDED(mu_);
   struct Running {
     std::string executor_id;
     int index = 0;            // task index in the set

@@ -9,14 +9,12 @@
 #include <random>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
-#include "absl/synchronization/mutex.h"
+#include "common/clients/driver_client.h"
 #include "common/files.h"
-#include "common/rpc.h"
 #include "common/shuffle_files.h"
 #include "common/status.h"
 #include "common/strings.h"
-#include "proto/worker.grpc.pb.h"
+#include "runtime/shuffle_reader.h"
 #include "spdlog/spdlog.h"
 
 namespace kiln::runtime {
@@ -28,7 +26,13 @@ constexpr size_t kReportEvery = 4;
 
 class GrpcBroadcastFetcher final : public BroadcastFetcher {
  public:
-  explicit GrpcBroadcastFetcher(BroadcastFetcherOptions options) : options_(std::move(options)) {}
+  explicit GrpcBroadcastFetcher(BroadcastFetcherOptions options)
+      : options_(std::move(options)),
+        driver_(DriverClientOptions{.address = options_.driver_address,
+                                    .call_timeout = options_.timeout,
+                                    .max_message_bytes = options_.max_message_bytes,
+                                    .security = options_.security}),
+        workers_(options_.max_message_bytes, options_.security) {}
 
   absl::StatusOr<std::string> Fetch(int64_t id, BroadcastFetchStats* stats) override {
     ASSIGN_OR_RETURN(proto::BroadcastLocations where, Locate(id, {}));
@@ -37,11 +41,9 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
     const int chunks =
         static_cast<int>(std::max<int64_t>(1, (total + chunk_bytes - 1) / chunk_bytes));
     if (total < 0 || where.checksums_size() != chunks || where.holders_size() != chunks) {
-      return absl::DataLossError(StrCat("broadcast ", id,
-                                        ": the driver's description of it is "
-                                        "inconsistent (",
-                                        total, " bytes in ", where.checksums_size(), " chunks of ",
-                                        chunk_bytes, ")"));
+      return absl::DataLossError(StrCat("broadcast ", id, ": the driver describes ", total,
+                                        " bytes in ", where.checksums_size(), " chunks of ",
+                                        chunk_bytes, ", which does not add up"));
     }
     std::string out(static_cast<size_t>(total), '\0');
     std::vector<int> order(chunks);
@@ -49,6 +51,12 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
     std::mt19937_64 random(std::random_device{}());
     std::shuffle(order.begin(), order.end(), random);
     std::vector<int> unreported;
+    // Where this worker serves the chunks from; without it they are still used, only
+    // not kept for other executors.
+    absl::Status dir = MakeDirs(BroadcastDir(options_.app_dir));
+    if (!dir.ok()) {
+      spdlog::warn("broadcast={} cannot be kept for other executors: {}", id, View(dir.message()));
+    }
     for (int c : order) {
       if (unreported.size() >= kReportEvery) {
         ASSIGN_OR_RETURN(proto::BroadcastLocations fresher, Locate(id, unreported));
@@ -59,7 +67,7 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
       const int64_t size = std::min(chunk_bytes, total - at);
       ASSIGN_OR_RETURN(std::string data, FetchChunk(id, c, where, size, random, stats));
       if (size > 0) std::memcpy(out.data() + at, data.data(), static_cast<size_t>(size));
-      if (Store(id, c, data)) unreported.push_back(c);
+      if (dir.ok() && Store(id, c, data)) unreported.push_back(c);
     }
     if (!unreported.empty()) {
       absl::StatusOr<proto::BroadcastLocations> reported = Locate(id, unreported);
@@ -91,13 +99,17 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
     request.set_executor_token(options_.executor_token);
     request.set_broadcast_id(id);
     for (int c : held) request.add_held_chunks(c);
-    proto::BroadcastLocations reply;
-    auto context = rpc::ContextWithDeadline(options_.timeout);
-    absl::Status s = rpc::ToAbsl(options_.driver->LocateBroadcast(context.get(), request, &reply));
-    if (s.ok()) return reply;
-    // The driver's own refusals name the broadcast; say where anything else happened.
+    absl::StatusOr<proto::BroadcastLocations> where = driver_.LocateBroadcast(request);
+    if (where.ok()) return where;
+    return FromDriverError(where.status(),
+                           StrCat("broadcast ", id, ": asking the driver where it is"));
+  }
+
+  // The driver's own refusals name the broadcast; anything else is said where it
+  // happened.
+  static absl::Status FromDriverError(const absl::Status& s, const std::string& where) {
     if (absl::IsFailedPrecondition(s) || absl::IsNotFound(s)) return s;
-    return Annotate(s, StrCat("broadcast ", id, ": asking the driver where it is"));
+    return Annotate(s, where);
   }
 
   absl::StatusOr<std::string> FetchChunk(int64_t id, int c, const proto::BroadcastLocations& where,
@@ -117,7 +129,8 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
     const auto& holders = where.holders(c).addresses();
     if (!holders.empty()) {
       const std::string& address = holders[random() % holders.size()];
-      absl::StatusOr<std::string> peer = FromWorker(address, id, c);
+      absl::StatusOr<std::string> peer =
+          workers_.Get(address)->FetchBroadcastChunk(ChunkRequest(id, c), options_.timeout);
       if (peer.ok() && valid(*peer)) {
         stats->from_peers += size;
         return peer;
@@ -125,31 +138,18 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
       spdlog::debug("broadcast={} chunk={} from {} failed ({}); asking the driver", id, c, address,
                     peer.ok() ? "bad checksum" : View(peer.status().message()));
     }
-    proto::FetchBroadcastChunkRequest request = ChunkRequest(id, c);
-    proto::BroadcastChunkData reply;
-    auto context = rpc::ContextWithDeadline(options_.timeout);
-    absl::Status s =
-        rpc::ToAbsl(options_.driver->FetchBroadcastChunk(context.get(), request, &reply));
-    if (!s.ok()) {
-      if (absl::IsFailedPrecondition(s) || absl::IsNotFound(s)) return s;
-      return Annotate(s, StrCat("broadcast ", id, ": fetching chunk ", c, " from the driver"));
+    absl::StatusOr<std::string> data = driver_.FetchBroadcastChunk(ChunkRequest(id, c));
+    if (!data.ok()) {
+      return FromDriverError(data.status(),
+                             StrCat("broadcast ", id, ": fetching chunk ", c, " from the driver"));
     }
-    if (!valid(reply.data())) {
+    if (!valid(*data)) {
       return absl::DataLossError(StrCat("broadcast ", id, ": chunk ", c, " from the driver has ",
-                                        reply.data().size(), " bytes or a wrong checksum (", size,
+                                        data->size(), " bytes or a wrong checksum (", size,
                                         " bytes expected)"));
     }
     stats->from_driver += size;
-    return std::move(*reply.mutable_data());
-  }
-
-  absl::StatusOr<std::string> FromWorker(const std::string& address, int64_t id, int c) {
-    proto::Worker::Stub* stub = WorkerStub(address);
-    proto::BroadcastChunkData reply;
-    auto context = rpc::ContextWithDeadline(options_.timeout);
-    RETURN_IF_ERROR(
-        rpc::ToAbsl(stub->FetchBroadcastChunk(context.get(), ChunkRequest(id, c), &reply)));
-    return std::move(*reply.mutable_data());
+    return data;
   }
 
   proto::FetchBroadcastChunkRequest ChunkRequest(int64_t id, int c) const {
@@ -165,9 +165,7 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
   // Keeps the chunk where this worker serves it; false when it cannot (then it is not
   // reported, and the value is still used).
   bool Store(int64_t id, int c, const std::string& data) {
-    const std::string path = BroadcastChunkPath(options_.app_dir, id, c);
-    absl::Status s = MakeDirs(BroadcastDir(options_.app_dir));
-    if (s.ok()) s = WriteFileAtomic(path, data);
+    absl::Status s = WriteFileAtomic(BroadcastChunkPath(options_.app_dir, id, c), data);
     if (!s.ok()) {
       spdlog::warn("broadcast={} chunk={} cannot be kept for other executors: {}", id, c,
                    View(s.message()));
@@ -175,20 +173,9 @@ class GrpcBroadcastFetcher final : public BroadcastFetcher {
     return s.ok();
   }
 
-  proto::Worker::Stub* WorkerStub(const std::string& address) {
-    absl::MutexLock lock(&mu_);
-    std::unique_ptr<proto::Worker::Stub>& stub = workers_[address];
-    if (stub == nullptr) {
-      stub = proto::Worker::NewStub(
-          rpc::MakeChannel(address, options_.max_message_bytes, options_.security));
-    }
-    return stub.get();
-  }
-
   const BroadcastFetcherOptions options_;
-  absl::Mutex mu_;
-  absl::flat_hash_map<std::string, std::unique_ptr<proto::Worker::Stub>> workers_
-      ABSL_GUARDED_BY(mu_);
+  DriverClient driver_;
+  WorkerClientCache workers_;  // of the workers whose executors hold chunks
 };
 
 }  // namespace

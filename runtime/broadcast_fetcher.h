@@ -12,7 +12,6 @@
 #include <string>
 
 #include "common/rpc_security.h"
-#include "proto/driver.grpc.pb.h"
 #include "runtime/broadcasts.h"
 
 namespace kiln::runtime {
@@ -22,10 +21,10 @@ struct BroadcastFetcherOptions {
   int executor_id = 0;
   std::string executor_token;  // shown to the driver
   std::string app_dir;         // this worker's dir of the application: where chunks go
-  proto::Driver::StubInterface* driver = nullptr;  // not owned
-  std::shared_ptr<const rpc::Security> security;   // for other workers
-  int64_t max_message_bytes = 256 << 20;           // kiln.rpc.message.maxSize
-  std::chrono::milliseconds timeout{120'000};      // per call: kiln.network.timeout
+  std::string driver_address;
+  std::shared_ptr<const rpc::Security> security;  // of every call
+  int64_t max_message_bytes = 256 << 20;          // kiln.rpc.message.maxSize
+  std::chrono::milliseconds timeout{120'000};     // per call: kiln.network.timeout
 };
 
 std::unique_ptr<BroadcastFetcher> MakeBroadcastFetcher(BroadcastFetcherOptions options);

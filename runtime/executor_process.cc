@@ -208,7 +208,7 @@ int RunExecutorProcess(int argc, const char* const* argv) {
       .executor_id = args->executor_id,
       .executor_token = executor_token,
       .app_dir = args->app_dir,
-      .driver = stub.get(),
+      .driver_address = args->driver_address,
       .security = security,
       .max_message_bytes = conf->GetBytes("kiln.rpc.message.maxSize"),
       .timeout = conf->GetDuration("kiln.network.timeout"),

@@ -104,6 +104,22 @@ absl::Status DriverClient::ExecutorFailed(const proto::ExecutorFailedRequest& re
   return rpc::ToAbsl(stub_->ExecutorFailed(ctx.get(), request, &reply));
 }
 
+absl::StatusOr<proto::BroadcastLocations> DriverClient::LocateBroadcast(
+    const proto::LocateBroadcastRequest& request) {
+  auto ctx = rpc::ContextWithDeadline(options_.call_timeout);
+  proto::BroadcastLocations reply;
+  RETURN_IF_ERROR(rpc::ToAbsl(stub_->LocateBroadcast(ctx.get(), request, &reply)));
+  return reply;
+}
+
+absl::StatusOr<std::string> DriverClient::FetchBroadcastChunk(
+    const proto::FetchBroadcastChunkRequest& request) {
+  auto ctx = rpc::ContextWithDeadline(options_.call_timeout);
+  proto::BroadcastChunkData reply;
+  RETURN_IF_ERROR(rpc::ToAbsl(stub_->FetchBroadcastChunk(ctx.get(), request, &reply)));
+  return std::move(*reply.mutable_data());
+}
+
 absl::Status DriverClient::FetchBinary(const proto::FetchBinaryRequest& request,
                                        const std::string& dest_path) {
   const std::string tmp_path = UniqueTempPath(dest_path);

@@ -1,6 +1,7 @@
 #pragma once
 // DriverClient: the one wrapper around the Driver service's stub for callers outside the
-// driver. Workers use FetchBinary to get an application's binary. Owns the channel,
+// driver. Workers use FetchBinary to get an application's binary; executors fetch
+// broadcast variables (LocateBroadcast, FetchBroadcastChunk). Owns the channel,
 // deadlines, retries of UNAVAILABLE (before any byte has arrived) and conversion to
 // absl::Status. Thread-safe; Cancel() may be called from any thread.
 
@@ -12,6 +13,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "common/background.h"
 #include "common/rpc_security.h"
@@ -49,6 +51,14 @@ class DriverClient {
   // Tells the driver that one of its executors failed (one call, bounded by
   // call_timeout: a driver that is gone learns nothing).
   absl::Status ExecutorFailed(const proto::ExecutorFailedRequest& request);
+
+  // Broadcast variables: where the chunks of one are (reporting those the caller now
+  // holds), and a chunk of the driver's copy. One attempt each, bounded by
+  // call_timeout: the driver's refusals (FAILED_PRECONDITION for a destroyed broadcast,
+  // NOT_FOUND) pass through unchanged.
+  absl::StatusOr<proto::BroadcastLocations> LocateBroadcast(
+      const proto::LocateBroadcastRequest& request);
+  absl::StatusOr<std::string> FetchBroadcastChunk(const proto::FetchBroadcastChunkRequest& request);
 
   // Cancels the calls in flight and makes later calls fail with CANCELLED.
   void Cancel();

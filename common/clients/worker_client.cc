@@ -111,6 +111,14 @@ absl::Status WorkerClient::BlockStream::Finish() {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> WorkerClient::FetchBroadcastChunk(
+    const proto::FetchBroadcastChunkRequest& request, std::chrono::milliseconds timeout) {
+  proto::BroadcastChunkData reply;
+  auto ctx = rpc::ContextWithDeadline(timeout);
+  RETURN_IF_ERROR(rpc::ToAbsl(stub_->FetchBroadcastChunk(ctx.get(), request, &reply)));
+  return std::move(*reply.mutable_data());
+}
+
 absl::Status WorkerClient::Identify(const std::string& worker_token,
                                     std::chrono::milliseconds timeout) {
   proto::IdentifyRequest request;

@@ -1,6 +1,7 @@
 #pragma once
 // WorkerClient: the one wrapper around the Worker service's stub. The master uses the
-// control methods; reduce tasks use FetchShuffleBlocks. Thread-safe.
+// control methods; reduce tasks use FetchShuffleBlocks, executors FetchBroadcastChunk.
+// Thread-safe.
 
 #include <chrono>
 #include <functional>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "common/rpc_security.h"
 #include "proto/worker.grpc.pb.h"
 
@@ -68,6 +70,11 @@ class WorkerClient {
   };
   std::unique_ptr<BlockStream> OpenShuffleBlocks(const proto::FetchShuffleBlocksRequest& request,
                                                  std::chrono::milliseconds timeout);
+
+  // A chunk of a broadcast variable an executor on that worker holds. One attempt,
+  // bounded by `timeout`: the caller asks the driver instead when it fails.
+  absl::StatusOr<std::string> FetchBroadcastChunk(const proto::FetchBroadcastChunkRequest& request,
+                                                  std::chrono::milliseconds timeout);
 
   const std::string& address() const { return options_.address; }
 
