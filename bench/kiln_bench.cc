@@ -163,8 +163,8 @@ int main(int argc, char** argv) {
                      })
                      .group_by_key(parts)
                      .cache();
-    // map_values keeps links' placement by key: each round's join reads links where
-    // they are cached and shuffles only the ranks (Spark's co-partitioned join).
+    // map_values and reduce_by_key place links and ranks by key alike: each round's
+    // join runs where links are cached, with no shuffle (Spark's co-partitioned join).
     auto ranks = links.map_values([](const std::vector<int64_t>&) { return 1.0; });
     for (int i = 0; i < iterations; ++i) {
       ranks = links.join(ranks, parts)

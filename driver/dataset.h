@@ -215,20 +215,22 @@ class Dataset {
   // are shuffled by key into `partitions` partitions (0: the partition count of a side
   // already placed by key hash, as reduce_by_key, group_by_key, join and their
   // map_values/filter leave it, else kiln.default.parallelism), except a side already
-  // placed that way: it joins where it is, and only the other side moves (Spark's
-  // co-partitioned join). The result is placed by key hash too.
+  // placed that way: it joins where it is, and only the other side moves. When both
+  // are, neither moves (Spark's co-partitioned join). The result is placed by key hash
+  // too.
   template <class Other>
   auto join(const Other& other, int partitions = 0) const;
 
   // Left outer join by key: (k, (v, w)) for every match, and (k, (v, nullopt)) for a
   // left record whose key the other side lacks. Partitions as join (a partitioned
-  // right side is shuffled all the same).
+  // right side is shuffled all the same, unless both sides are placed alike).
   template <class Other>
   auto left_outer_join(const Other& other, int partitions = 0) const;
 
   // Right outer join by key: (k, (v, w)) for every match, and (k, (nullopt, w)) for a
   // right record whose key this side lacks. Partitions as join; a right side placed by
-  // key hash joins where it is (a partitioned left side is shuffled all the same).
+  // key hash joins where it is (a partitioned left side is shuffled all the same,
+  // unless both sides are placed alike).
   template <class Other>
   auto right_outer_join(const Other& other, int partitions = 0) const;
 
@@ -431,6 +433,21 @@ class Dataset {
     if (other.node_->key_partitions > 0) return other.node_->key_partitions;
     return Partitions(0);
   }
+
+  // Both sides placed by key hash into the r partitions of a join (keys of one type,
+  // hashed alike): partition i of the join is partition i of each side, no shuffle.
+  template <class Other>
+  bool PlacedAlike(const Other& other, int r) const {
+    using OtherKey = typename internal::PairTraits<typename Other::value_type>::Key;
+    return std::is_same_v<typename internal::PairTraits<T>::Key, OtherKey> &&
+           node_->key_partitions == r && other.node_->key_partitions == r &&
+           node_->num_partitions == r && other.node_->num_partitions == r;
+  }
+
+  // A join of two sides placed alike into r partitions: a boundary whose task computes
+  // partition i of both, `build`'s into the join's table, then `stream`'s through it.
+  template <class Op, class Stream, class Build>
+  static auto JoinInPlace(const Stream& stream, const Build& build, int r, const char* name);
 
   // A join whose `stay` side is placed by key hash into r partitions: a narrow
   // operator over it reads the shuffled `move` side.

@@ -128,6 +128,17 @@ auto Dataset<T>::JoinWhereItIs(const Stay& stay, const Move& move, int r, const 
 }
 
 template <class T>
+template <class Op, class Stream, class Build>
+auto Dataset<T>::JoinInPlace(const Stream& stream, const Build& build, int r, const char* name) {
+  auto node = stream.NewNode(internal::PlanNode::Kind::kUnion, name, r);
+  node->op = runtime::MakeOp<runtime::CoPartitionedJoinOp<Op>>();
+  node->inputs = {build.node_, stream.node_};  // the table's side first
+  for (int p = 0; p < r; ++p) node->groups.push_back({p, r + p});
+  node->key_partitions = r;
+  return Dataset<typename Op::Out>(stream.runner_, std::move(node));
+}
+
+template <class T>
 template <template <class, class, class> class JoinOp, class Other>
 auto Dataset<T>::JoinBy(const Other& other, int r, const char* name) const {
   using K = typename internal::PairTraits<T>::Key;
@@ -285,6 +296,9 @@ auto Dataset<T>::join(const Other& other, int partitions) const {
   using V = typename internal::PairTraits<T>::Value;
   using W = typename internal::PairTraits<typename Other::value_type>::Value;
   const int r = JoinPartitions(other, partitions);
+  if (PlacedAlike(other, r)) {
+    return JoinInPlace<runtime::PartitionedJoinOp<K, V, W>>(*this, other, r, "join");
+  }
   if (node_->key_partitions == r) {
     return JoinWhereItIs<runtime::PartitionedJoinOp<K, V, W>>(*this, other, r, "join");
   }
@@ -301,6 +315,10 @@ auto Dataset<T>::left_outer_join(const Other& other, int partitions) const {
   using V = typename internal::PairTraits<T>::Value;
   using W = typename internal::PairTraits<typename Other::value_type>::Value;
   const int r = JoinPartitions(other, partitions);
+  if (PlacedAlike(other, r)) {
+    return JoinInPlace<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
+                                                                     "left_outer_join");
+  }
   if (node_->key_partitions == r) {
     return JoinWhereItIs<runtime::PartitionedLeftOuterJoinOp<K, V, W>>(*this, other, r,
                                                                        "left_outer_join");
@@ -315,6 +333,10 @@ auto Dataset<T>::right_outer_join(const Other& other, int partitions) const {
   using V = typename internal::PairTraits<T>::Value;
   using W = typename internal::PairTraits<typename Other::value_type>::Value;
   const int r = JoinPartitions(other, partitions);
+  if (PlacedAlike(other, r)) {
+    return JoinInPlace<runtime::PartitionedRightOuterJoinOp<K, V, W>>(other, *this, r,
+                                                                      "right_outer_join");
+  }
   if (other.node_->key_partitions == r) {
     return JoinWhereItIs<runtime::PartitionedRightOuterJoinOp<K, V, W>>(other, *this, r,
                                                                         "right_outer_join");

@@ -5,6 +5,9 @@
 // only the other side is shuffled, and the operator reads that side's records of the
 // same partition (TaskContext::dataset_partition) into a hash table when it opens.
 // Outputs come in the streaming side's order, each record's matches in map-id order.
+// When both sides are placed alike, CoPartitionedJoinOp joins them with no shuffle at
+// all (Spark's join of two co-partitioned RDDs): the table is filled by the records of
+// one side's partition computed in the same task, then the other side streams.
 
 #include <memory>
 #include <optional>
@@ -14,6 +17,7 @@
 #include <vector>
 
 #include "runtime/operator.h"
+#include "runtime/ops_narrow.h"
 #include "runtime/ops_shuffle_read.h"
 #include "runtime/spill_join.h"
 
@@ -25,6 +29,8 @@ namespace kiln::runtime {
 template <class K, class S, class B, class Out, class Derived>
 class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Out> {
  public:
+  using Key = K;
+  using Build = B;
   static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view params) {
     auto op = std::make_unique<Derived>();
     absl::StatusOr<std::vector<ShuffleReadParams>> inputs = ParseReadParams(params, 1);
@@ -34,7 +40,7 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   }
 
   absl::Status Open(TaskContext& ctx) override {
-    table_ = std::make_unique<JoinTable<K, B, S, Out>>();
+    NewTable();
     std::string split;
     Writer(&split).PutVarint(static_cast<uint64_t>(ctx.dataset_partition));
     return ReadShuffle<std::pair<K, B>>(ctx, input_, split,
@@ -61,6 +67,9 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 
  protected:
   PartitionedJoinBase() : out_(&this->next_) {}
+
+  void NewTable() { table_ = std::make_unique<JoinTable<K, B, S, Out>>(); }
+  absl::Status AddToTable(TaskContext& ctx, std::pair<K, B>& kb) { return table_->Add(ctx, kb); }
 
   // One output per match, make(ks, value, match); the streaming record's value is
   // copied for all matches but the last, which takes it (a cached group of values is
@@ -92,8 +101,8 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 
 // join, left side partitioned: (k, (v, w)) for every w of the right side's k.
 template <class K, class V, class W>
-class PartitionedJoinOp final : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
-                                                           PartitionedJoinOp<K, V, W>> {
+class PartitionedJoinOp : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, W>>,
+                                                     PartitionedJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   template <class Emit>
@@ -110,9 +119,8 @@ class PartitionedJoinOp final : public PartitionedJoinBase<K, V, W, std::pair<K,
 
 // join, right side partitioned: the right side streams, the left side is the table.
 template <class K, class V, class W>
-class PartitionedRightJoinOp final
-    : public PartitionedJoinBase<K, W, V, std::pair<K, std::pair<V, W>>,
-                                 PartitionedRightJoinOp<K, V, W>> {
+class PartitionedRightJoinOp : public PartitionedJoinBase<K, W, V, std::pair<K, std::pair<V, W>>,
+                                                          PartitionedRightJoinOp<K, V, W>> {
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   template <class Emit>
@@ -130,7 +138,7 @@ class PartitionedRightJoinOp final
 // left_outer_join, left side partitioned: as join, and (k, (v, nullopt)) for a left
 // record without a match.
 template <class K, class V, class W>
-class PartitionedLeftOuterJoinOp final
+class PartitionedLeftOuterJoinOp
     : public PartitionedJoinBase<K, V, W, std::pair<K, std::pair<V, std::optional<W>>>,
                                  PartitionedLeftOuterJoinOp<K, V, W>> {
  public:
@@ -153,7 +161,7 @@ class PartitionedLeftOuterJoinOp final
 // right_outer_join, right side partitioned: as join with the right side streaming, and
 // (k, (nullopt, w)) for a right record without a match.
 template <class K, class V, class W>
-class PartitionedRightOuterJoinOp final
+class PartitionedRightOuterJoinOp
     : public PartitionedJoinBase<K, W, V, std::pair<K, std::pair<std::optional<V>, W>>,
                                  PartitionedRightOuterJoinOp<K, V, W>> {
  public:
@@ -171,6 +179,53 @@ class PartitionedRightOuterJoinOp final
         },
         emit);
   }
+};
+
+// A join whose two sides are placed by key hash into the same partitions: a boundary
+// with two inputs in the task that computes both sides' partition (the task runner
+// drives input 0, then input 1). Input 0's records fill the table of `Op` (one of the
+// partitioned joins above), input 1's stream through it as the partitioned side's do.
+template <class Op>
+class CoPartitionedJoinOp final : public Op, public SegmentBoundary {
+  using K = typename Op::Key;
+  using B = typename Op::Build;
+
+ public:
+  static absl::StatusOr<std::unique_ptr<OpBase>> Create(std::string_view, std::string_view) {
+    return std::unique_ptr<OpBase>(std::make_unique<CoPartitionedJoinOp>());
+  }
+  absl::Status Open(TaskContext& ctx) override {
+    this->NewTable();
+    build_.ctx_ = &ctx;
+    return absl::OkStatus();
+  }
+  OpBase* Input(size_t ordinal) override {
+    if (ordinal == 0) return &build_;
+    return ordinal == 1 ? static_cast<OpBase*>(this) : nullptr;
+  }
+  // The streaming input's end: the join ends with the task's inputs (FinishDownstream).
+  absl::Status Finish(TaskContext&) override { return absl::OkStatus(); }
+  absl::Status FinishDownstream(TaskContext& ctx) override { return Op::Finish(ctx); }
+
+ private:
+  class BuildInput final : public Consumer<std::pair<K, B>> {
+   public:
+    explicit BuildInput(CoPartitionedJoinOp* join) : join_(join) {}
+    absl::Status Push(std::vector<std::pair<K, B>>& batch) override {
+      for (std::pair<K, B>& kb : batch) {
+        absl::Status s = join_->AddToTable(*ctx_, kb);
+        if (!s.ok()) return s;
+      }
+      return absl::OkStatus();
+    }
+    absl::Status Finish(TaskContext&) override { return absl::OkStatus(); }
+
+    TaskContext* ctx_ = nullptr;  // the task's, from the join's Open
+
+   private:
+    CoPartitionedJoinOp* join_;
+  };
+  BuildInput build_{this};
 };
 
 }  // namespace kiln::runtime

@@ -177,6 +177,9 @@ class FlatMapEmitOp final : public Transform<T, U> {
 class SegmentBoundary : public virtual OpBase {
  public:
   virtual absl::Status FinishDownstream(TaskContext& ctx) = 0;
+  // The operator the `ordinal`-th parent partition of a task's unit feeds (null: the
+  // boundary takes no such input). A coalesce or union takes all of them itself.
+  virtual OpBase* Input(size_t ordinal) { return this; }
 };
 
 template <class T>

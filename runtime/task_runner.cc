@@ -60,8 +60,9 @@ struct Pipeline {
 // Runs segment `s` over one unit of the split, with fresh operators for the segment
 // (so per-partition operators see one partition of their dataset) linked to
 // `downstream`, the already built first operator of the segment it feeds. A source
-// segment runs its source; a merge (coalesce, union) runs its child segment once per
-// parent partition; a cache point replays its block or runs the segment below to
+// segment runs its source; a merge (coalesce, union, co-partitioned join) runs its
+// child segment once per parent partition, each into the boundary's input for it; a
+// cache point replays its block or runs the segment below to
 // compute (and cache) it.
 absl::Status Drive(Pipeline& p, size_t s, std::string_view unit, OpBase* downstream) {
   const size_t begin = p.starts[s];
@@ -91,13 +92,14 @@ absl::Status Drive(Pipeline& p, size_t s, std::string_view unit, OpBase* downstr
     if (!replayed) RETURN_IF_ERROR(Drive(p, s - 1, lineage, boundary));
   } else {
     Reader merge(rest);
-    while (!merge.done()) {
+    for (size_t ordinal = 0; !merge.done(); ++ordinal) {
       const uint64_t child = merge.GetVarint();
       const std::string_view parent = merge.GetLengthPrefixed();
-      if (!merge.ok() || child >= s) {
-        return absl::DataLossError("corrupt task split (coalesce or union)");
+      OpBase* input = boundary->Input(ordinal);
+      if (!merge.ok() || child >= s || input == nullptr) {
+        return absl::DataLossError("corrupt task split (coalesce, union or join)");
       }
-      RETURN_IF_ERROR(Drive(p, static_cast<size_t>(child), parent, boundary));
+      RETURN_IF_ERROR(Drive(p, static_cast<size_t>(child), parent, input));
     }
   }
   return boundary->FinishDownstream(p.ctx);

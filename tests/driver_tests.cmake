@@ -15,7 +15,7 @@ target_sources(driver_unit_tests PRIVATE ${PROJECT_SOURCE_DIR}/driver/submit_arg
 kiln_add_test(NAME driver_local_tests LABEL integration
   SOURCES driver/local_api_test.cc driver/local_ops_test.cc driver/local_cache_test.cc
           driver/local_union_test.cc driver/local_accumulator_test.cc driver/local_io_test.cc
-          driver/local_broadcast_test.cc
+          driver/local_broadcast_test.cc driver/local_join_test.cc
           driver/driver_service_test.cc
   LIBS kiln kiln_test_support)
 

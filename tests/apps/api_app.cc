@@ -171,6 +171,13 @@ int main(int argc, char** argv) {
     right_joined.push_back(Str(key) + ":" + (vw.first ? Str(*vw.first) : "-") + "/" + vw.second);
   }
   Print("right_outer_join", Sorted(right_joined));
+  // Both sides placed by key hash into 3 partitions: the join moves neither.
+  std::vector<std::string> joined_in_place;
+  for (auto& [key, vw] :
+       left.partition_by(3).join(ctx.parallelize(names, 2).partition_by(3)).collect()) {
+    joined_in_place.push_back(Str(key) + ":" + Str(vw.first) + "/" + vw.second);
+  }
+  Print("join_in_place", Sorted(joined_in_place));
   std::vector<std::string> cogrouped, full_joined;
   for (auto& [key, sides] : left.cogroup(ctx.parallelize(names, 3)).collect()) {
     cogrouped.push_back(Str(key) + ":" + Str(Sorted(sides.first)) + "/" +

@@ -222,6 +222,31 @@ TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
+TEST_CASE("spill: a join of two sides placed alike beyond memory gives the in-memory output",
+          "[local][spill][join]") {
+  std::vector<std::pair<int64_t, int64_t>> left;
+  for (int64_t i = 0; i < 150'000; ++i) left.emplace_back((i * 7919) % 60'000, i);
+  std::vector<std::pair<int64_t, int64_t>> right;
+  for (int64_t i = 0; i < 200'000; ++i) right.emplace_back(i % 80'000, -i);
+  auto sum = [](int64_t a, int64_t b) { return a + b; };
+  // Both sides placed into 3 partitions: the join runs where they are, its table (the
+  // right side, several values per key) goes to disk.
+  auto join = [&](Context& ctx) {
+    auto reduced = ctx.parallelize(left, 4).reduce_by_key(sum, 3);
+    auto grouped = ctx.parallelize(right, 3).group_by_key(3).flat_map_values(
+        [](const std::vector<int64_t>& vs) { return vs; });
+    return reduced.join(grouped).collect();
+  };
+  TempDir scratch("kiln-spill-");
+  const auto ample = WithAmpleMemory(scratch, join);
+  Context ctx = Local(scratch, true);
+  const auto small = join(ctx);
+  CHECK(Spills(ctx) > 0);
+  CHECK(small == ample);
+  CHECK(small.size() == 160'000u);  // keys < 40000 match 3 times, the rest twice
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: streaming map_partitions sees a partition beyond memory whole and in order",
           "[local][spill]") {
   const std::vector<Pair> input = Records(200'000, 200'000);

@@ -90,6 +90,7 @@ std::map<std::string, std::string> Expected(int default_parallelism) {
     if (key == 4) joined.push_back(Str(key) + ":" + Str(x) + "/four");
   }
   e["join"] = Str(Sorted(joined));
+  e["join_in_place"] = e["join"];
   std::vector<std::string> right_joined = joined;  // every match, and the unmatched names
   for (int64_t key = 10; key < 15; key += 2) right_joined.push_back(Str(key) + ":-/n" + Str(key));
   e["right_outer_join"] = Str(Sorted(right_joined));
