@@ -75,7 +75,7 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
   // copied for all matches but the last, which takes it (a cached group of values is
   // not copied twice).
   template <class B2, class Make, class Emit>
-  static absl::Status EmitEach(std::pair<K, S>& ks, const std::vector<B2>& matches, Make make,
+  static absl::Status EmitEach(std::pair<K, S>& ks, const JoinMatches<B2>& matches, Make make,
                                Emit& emit) {
     for (size_t i = 0; i + 1 < matches.size(); ++i) {
       absl::Status s = emit(make(ks, S(ks.second), matches[i]));
@@ -86,7 +86,7 @@ class PartitionedJoinBase : public Consumer<std::pair<K, S>>, public Producer<Ou
 
  private:
   auto Joiner() {
-    return [](std::pair<K, S>& ks, const std::vector<B>* matches, auto&& emit) {
+    return [](std::pair<K, S>& ks, const JoinMatches<B>* matches, auto&& emit) {
       return Derived::Join(ks, matches, emit);
     };
   }
@@ -106,7 +106,7 @@ class PartitionedJoinOp : public PartitionedJoinBase<K, V, W, std::pair<K, std::
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   template <class Emit>
-  static absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches, Emit& emit) {
+  static absl::Status Join(std::pair<K, V>& kv, const JoinMatches<W>* matches, Emit& emit) {
     if (matches == nullptr) return absl::OkStatus();
     return PartitionedJoinOp::EmitEach(
         kv, *matches,
@@ -124,7 +124,7 @@ class PartitionedRightJoinOp : public PartitionedJoinBase<K, W, V, std::pair<K, 
  public:
   using Out = std::pair<K, std::pair<V, W>>;
   template <class Emit>
-  static absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches, Emit& emit) {
+  static absl::Status Join(std::pair<K, W>& kw, const JoinMatches<V>* matches, Emit& emit) {
     if (matches == nullptr) return absl::OkStatus();
     return PartitionedRightJoinOp::EmitEach(
         kw, *matches,
@@ -144,7 +144,7 @@ class PartitionedLeftOuterJoinOp
  public:
   using Out = std::pair<K, std::pair<V, std::optional<W>>>;
   template <class Emit>
-  static absl::Status Join(std::pair<K, V>& kv, const std::vector<W>* matches, Emit& emit) {
+  static absl::Status Join(std::pair<K, V>& kv, const JoinMatches<W>* matches, Emit& emit) {
     if (matches == nullptr) {
       return emit(
           Out(kv.first, std::pair<V, std::optional<W>>(std::move(kv.second), std::nullopt)));
@@ -167,7 +167,7 @@ class PartitionedRightOuterJoinOp
  public:
   using Out = std::pair<K, std::pair<std::optional<V>, W>>;
   template <class Emit>
-  static absl::Status Join(std::pair<K, W>& kw, const std::vector<V>* matches, Emit& emit) {
+  static absl::Status Join(std::pair<K, W>& kw, const JoinMatches<V>* matches, Emit& emit) {
     if (matches == nullptr) {
       return emit(
           Out(kw.first, std::pair<std::optional<V>, W>(std::nullopt, std::move(kw.second))));

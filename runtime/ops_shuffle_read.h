@@ -265,7 +265,7 @@ class JoinSource final : public ShuffleSourceBase<std::pair<K, std::pair<V, W>>>
     return CreateShuffleSource(std::make_unique<JoinSource>(), p, 2);
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    auto join = [](std::pair<K, W>& kw, const std::vector<V>* matches, auto&& emit) {
+    auto join = [](std::pair<K, W>& kw, const JoinMatches<V>* matches, auto&& emit) {
       if (matches == nullptr) return absl::OkStatus();
       for (const V& v : *matches) {
         absl::Status s = emit(Out(kw.first, std::pair<V, W>(v, kw.second)));
@@ -302,7 +302,7 @@ class OuterJoinSource final
     }
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    auto join = [](std::pair<K, Kept>& kv, const std::vector<Other>* matches, auto&& emit) {
+    auto join = [](std::pair<K, Kept>& kv, const JoinMatches<Other>* matches, auto&& emit) {
       if (matches == nullptr) return emit(Make(kv.first, std::move(kv.second), std::nullopt));
       for (const Other& other : *matches) {
         absl::Status s = emit(Make(kv.first, kv.second, other));

@@ -10,7 +10,7 @@
 // order, each record's matches in arrival order). A single bucket that does not fit
 // (one key with too many values) fails the task, naming the partition and the remedies.
 //
-// join(std::pair<K, S>& record, const std::vector<B>* matches, emit) produces the
+// join(std::pair<K, S>& record, const JoinMatches<B>* matches, emit) produces the
 // outputs of one stream record through emit(Out&&) -> absl::Status. Not thread-safe.
 
 #include <cstdint>
@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "common/codec.h"
 #include "common/key_hash.h"
@@ -29,6 +30,11 @@
 
 namespace kiln::runtime {
 
+// The build side's values of one key, in arrival order. The first is held in the table's
+// slot: a key with one value (a dimension table, last round's ranks) costs no allocation.
+template <class B>
+using JoinMatches = absl::InlinedVector<B, 1>;
+
 // A build bucket that cannot be held in the task's memory.
 absl::Status JoinBucketTooLarge(int partition, int64_t bytes, int64_t held);
 
@@ -37,12 +43,15 @@ class JoinTable {
  public:
   static constexpr int kBuckets = 32;
 
+  // The table starts as large as the last one of this type in the process became (its
+  // tasks see similar data), as the combine maps do.
+  JoinTable() { table_.reserve(SizeHint<JoinTable>::Get()); }
+
   // One build-side pair.
   absl::Status Add(TaskContext& ctx, std::pair<K, B>& kb) {
     if (partitioned()) return WriteBucket(build_, kb.first, kb);
-    std::vector<B>& values = table_[kb.first];
-    bytes_ += static_cast<int64_t>(sizeof(K) + sizeof(std::vector<B>) + 16 +
-                                   HeapBytes<K>::Of(kb.first) + MemoryBytes(kb.second));
+    JoinMatches<B>& values = table_[kb.first];
+    bytes_ += PairBytes(kb);
     values.push_back(std::move(kb.second));
     if (budget_.Cover(ctx, bytes_)) return absl::OkStatus();
     return GoToDisk(ctx);
@@ -63,6 +72,7 @@ class JoinTable {
   // returns the memory.
   template <class Join, class Emit>
   absl::Status Finish(TaskContext& ctx, Join& join, Emit emit) {
+    if (!partitioned()) SizeHint<JoinTable>::Set(table_.size());
     absl::Status s = partitioned() ? JoinBuckets(ctx, join, emit) : absl::OkStatus();
     Abandon(ctx);
     return s;
@@ -80,7 +90,7 @@ class JoinTable {
   }
 
   void Clear(TaskContext& ctx) {
-    KeyMap<K, std::vector<B>>().swap(table_);
+    KeyMap<K, JoinMatches<B>>().swap(table_);
     bytes_ = 0;
     budget_.Release(ctx);
   }
@@ -91,6 +101,12 @@ class JoinTable {
   };
 
   bool partitioned() const { return !build_.empty(); }
+
+  // What one build pair adds to the table: its slot share and what it owns.
+  static int64_t PairBytes(const std::pair<K, B>& kb) {
+    return static_cast<int64_t>(sizeof(K) + sizeof(JoinMatches<B>) + 16 +
+                                HeapBytes<K>::Of(kb.first) + MemoryBytes(kb.second));
+  }
 
   static int BucketOf(const K& key) {
     return static_cast<int>((KeyHash<K>()(key) >> 40) % kBuckets);
@@ -189,8 +205,7 @@ class JoinTable {
     absl::Status s = build.Open();
     while (s.ok() && !build.done()) {
       std::pair<K, B>& kb = build.record();
-      bytes_ += static_cast<int64_t>(sizeof(K) + sizeof(std::vector<B>) + 16 +
-                                     HeapBytes<K>::Of(kb.first) + MemoryBytes(kb.second));
+      bytes_ += PairBytes(kb);
       table_[kb.first].push_back(std::move(kb.second));
       if (!budget_.Cover(ctx, bytes_)) {
         return JoinBucketTooLarge(ctx.partition, bytes_, budget_.acquired());
@@ -200,7 +215,7 @@ class JoinTable {
     return s;
   }
 
-  KeyMap<K, std::vector<B>> table_;
+  KeyMap<K, JoinMatches<B>> table_;
   int64_t bytes_ = 0;  // the table's, estimated per pair
   ExecutionBudget budget_;
   std::vector<Bucket> build_;   // non-empty: partitioned (on disk)

@@ -196,12 +196,22 @@ TEST_CASE("spill: join and left_outer_join beyond memory give the in-memory outp
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
-TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory output",
-          "[local][spill]") {
+// The two sides of the join tests: left keys 0..59999 (2 or 3 records each), right
+// keys 0..79999 (keys < 40000 three times, the rest twice).
+std::pair<std::vector<std::pair<int64_t, int64_t>>, std::vector<std::pair<int64_t, int64_t>>>
+JoinSides() {
   std::vector<std::pair<int64_t, int64_t>> left;
   for (int64_t i = 0; i < 150'000; ++i) left.emplace_back((i * 7919) % 60'000, i);
   std::vector<std::pair<int64_t, int64_t>> right;
   for (int64_t i = 0; i < 200'000; ++i) right.emplace_back(i % 80'000, -i);
+  return {std::move(left), std::move(right)};
+}
+
+TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory output",
+          "[local][spill]") {
+  const auto sides = JoinSides();  // not a structured binding: lambdas below capture them
+  const auto& left = sides.first;
+  const auto& right = sides.second;
   auto sum = [](int64_t a, int64_t b) { return a + b; };
   // The reduced side is placed by key: it stays, the other side is shuffled to it.
   auto joins = [&](Context& ctx) {
@@ -224,10 +234,9 @@ TEST_CASE("spill: joins with a partitioned side beyond memory give the in-memory
 
 TEST_CASE("spill: a join of two sides placed alike beyond memory gives the in-memory output",
           "[local][spill][join]") {
-  std::vector<std::pair<int64_t, int64_t>> left;
-  for (int64_t i = 0; i < 150'000; ++i) left.emplace_back((i * 7919) % 60'000, i);
-  std::vector<std::pair<int64_t, int64_t>> right;
-  for (int64_t i = 0; i < 200'000; ++i) right.emplace_back(i % 80'000, -i);
+  const auto sides = JoinSides();  // not a structured binding: lambdas below capture them
+  const auto& left = sides.first;
+  const auto& right = sides.second;
   auto sum = [](int64_t a, int64_t b) { return a + b; };
   // Both sides placed into 3 partitions: the join runs where they are, its table (the
   // right side, several values per key) goes to disk.
