@@ -159,8 +159,15 @@ int TaskSetManager::CheckSpeculation() {
 
 int TaskSetManager::LaunchAhead(int cores) const {
   // Until a task of the set has finished, its tasks' length is unknown: none ahead.
-  if (done_ == 0 || finished_nanos_ / done_ >= options_.short_task.count()) return 0;
-  return options_.launch_ahead * cores;
+  if (options_.launch_ahead <= 0 || done_ == 0) return 0;
+  const int64_t mean = finished_nanos_ / done_;
+  if (mean >= options_.short_task.count()) return 0;
+  // Tiny tasks: enough queued to keep each core busy for about kLaunchAheadWindow, so that
+  // one message carries many tasks each way instead of one.
+  const int64_t fill = kLaunchAheadWindow.count() / std::max<int64_t>(mean, 1);
+  const int64_t per_core = std::clamp<int64_t>(
+      fill, options_.launch_ahead, std::max<int64_t>(options_.launch_ahead, kMaxLaunchAhead));
+  return static_cast<int>(per_core) * cores;
 }
 
 void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where) {

@@ -100,10 +100,13 @@ class TaskSetManager {
   int NextTask(const std::string& executor_id, int live_executors = 1);
   int attempts(int index) const { return attempts_[static_cast<size_t>(index)]; }
 
-  // Tasks an executor with `cores` cores may hold beyond them now: launch_ahead per
-  // core while the set's finished tasks ran shorter than short_task on average, none
-  // before any has finished.
+  // Tasks an executor with `cores` cores may hold beyond them now, while the set's
+  // finished tasks ran shorter than short_task on average (none before any has
+  // finished, none with launch_ahead 0): per core, launch_ahead, or as many as take
+  // kLaunchAheadWindow on average if that is more (at most kMaxLaunchAhead).
   int LaunchAhead(int cores) const;
+  static constexpr std::chrono::nanoseconds kLaunchAheadWindow = std::chrono::milliseconds(2);
+  static constexpr int64_t kMaxLaunchAhead = 64;
 
   // The end of a launched attempt of task `index`, run on `where`. A failure queues the
   // task again (unless another attempt of it still runs), or fails the set after

@@ -4,6 +4,7 @@
 //   warm   one task reads a MIB MiB broadcast: one executor fetches it, from the driver
 //   wide   1,000 tasks read it: the other executor fetches it, from the first's worker
 //   join   a broadcast hash join of 200,000 records with a 1,000-entry table: no shuffle
+//          (table_encoded: the table's size; the second executor may take it from a peer)
 //   again  after unpersist(), one task reads it: fetched again, from the driver
 // With "destroyed", a job uses a destroyed broadcast and fails (exit 1).
 
@@ -72,6 +73,10 @@ int main(int argc, char** argv) {
 
   std::unordered_map<int64_t, int64_t> prices;
   for (int64_t k = 0; k < 1000; ++k) prices[k] = 3 * k + 1;
+  std::string table_encoding;
+  kiln::Writer table_writer(&table_encoding);
+  kiln::Encode(table_writer, prices);
+  std::printf("table_encoded=%zu\n", table_encoding.size());
   auto table = ctx.broadcast(std::move(prices));
   std::vector<std::pair<int64_t, int64_t>> orders;  // (item, quantity); items up to 1,499
   int64_t revenue = 0;

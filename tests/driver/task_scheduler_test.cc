@@ -337,6 +337,47 @@ TEST_CASE("task scheduler: short tasks are launched ahead of free cores, long on
   CHECK(a->batches().back().tasks_size() == 1);
 }
 
+TEST_CASE("task scheduler: tiny tasks are launched ahead by about 2 ms of work per core",
+          "[scheduler]") {
+  // Mean run time 100 us: 2 ms / 100 us = 20 tasks per core queued; the executor has 2.
+  TaskScheduler tasks({.launch_ahead = 2, .short_task = 20ms});
+  auto a = std::make_shared<FakeExecutor>("a", 2);
+  tasks.AddExecutor(a);
+  AsyncRun outcome(tasks, MakeSet(300));
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2; }, 10s));
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[0].task_id(), 100us)});
+  // 1 running, 2 cores: 2 + 2 * 20 held, in one batch.
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 1 + 2 + 40; }, 10s));
+  CHECK(a->batches().back().tasks_size() == 41);
+  // Mean now (100 us + 1 us) / 2 = 50.5 us: 39 per core, but at most 64; then 1 us
+  // tasks: the cap.
+  tasks.OnStatuses("a", {FinishedAfter(a->tasks()[1].task_id(), 1us)});
+  REQUIRE(WaitFor([&] { return a->tasks().size() == 2 + 2 + 2 * 39; }, 10s));
+  for (int i = 2; i < 40; ++i) tasks.OnStatuses("a", {FinishedAfter(a->tasks()[i].task_id(), 1us)});
+  // 40 done; held: everything sent minus 40, topped up to 2 + 2 * 64.
+  REQUIRE(WaitFor([&] { return a->tasks().size() - 40 == 2 + 2 * 64; }, 10s));
+  for (size_t i = 40; i < 300; ++i) {
+    REQUIRE(WaitFor([&] { return a->tasks().size() > i; }, 10s));
+    tasks.OnStatuses("a", {FinishedAfter(a->tasks()[i].task_id(), 1us)});
+  }
+  CHECK(outcome.get().status.ok());
+}
+
+TEST_CASE("task scheduler: launchAhead 0 sends one task per core however short they are",
+          "[scheduler]") {
+  TaskScheduler tasks({.launch_ahead = 0, .short_task = 20ms});
+  auto a = std::make_shared<FakeExecutor>("a", 1);
+  tasks.AddExecutor(a);
+  AsyncRun outcome(tasks, MakeSet(3));
+  for (size_t i = 0; i < 3; ++i) {
+    REQUIRE(WaitFor([&] { return a->tasks().size() == i + 1; }, 10s));
+    CHECK(a->batches().back().tasks_size() == 1);  // the next task only, never ahead
+    tasks.OnStatuses("a", {FinishedAfter(a->tasks()[i].task_id(), 1us)});
+  }
+  CHECK(outcome.get().status.ok());
+  CHECK(a->tasks().size() == 3);
+}
+
 TEST_CASE(
     "task scheduler: tasks wait for the executor holding their input, up to the locality wait",
     "[scheduler][cache]") {
