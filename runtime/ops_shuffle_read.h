@@ -22,6 +22,7 @@
 #include "runtime/combine_spill.h"
 #include "runtime/key_groups.h"
 #include "runtime/operator.h"
+#include "runtime/prefix_sort.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
 #include "runtime/spill_join.h"
@@ -327,26 +328,23 @@ std::vector<uint32_t> SortedOrder(const std::vector<std::pair<K, V>>& records, b
   const uint32_t n = static_cast<uint32_t>(records.size());
   std::vector<uint32_t> order(n);
   if constexpr (std::is_same_v<K, std::string>) {
-    struct Entry {
-      uint64_t prefix;  // the first 8 bytes, big-endian, zero-padded: integer order = byte order
-      uint32_t index;
-    };
-    std::vector<Entry> entries(n);
+    // The first 8 bytes, big-endian, zero-padded (integer order = byte order), inverted
+    // for a descending sort so that the radix passes always go up.
+    std::vector<PrefixEntry> entries(n);
     for (uint32_t i = 0; i < n; ++i) {
       const std::string& key = records[i].first;
       unsigned char bytes[8] = {};
       std::memcpy(bytes, key.data(), std::min<size_t>(8, key.size()));
       uint64_t prefix = 0;
       for (unsigned char b : bytes) prefix = (prefix << 8) | b;
-      entries[i] = Entry{prefix, i};
+      entries[i] = PrefixEntry{ascending ? prefix : ~prefix, i};
     }
-    auto less = [&](const Entry& a, const Entry& b) {
-      if (a.prefix != b.prefix) return ascending ? a.prefix < b.prefix : b.prefix < a.prefix;
+    SortByPrefix(entries, [&](const PrefixEntry& a, const PrefixEntry& b) {
+      if (a.prefix != b.prefix) return a.prefix < b.prefix;
       int c = records[a.index].first.compare(records[b.index].first);
       if (c != 0) return ascending ? c < 0 : c > 0;
       return a.index < b.index;
-    };
-    std::sort(entries.begin(), entries.end(), less);
+    });
     for (uint32_t i = 0; i < n; ++i) order[i] = entries[i].index;
   } else {
     for (uint32_t i = 0; i < n; ++i) order[i] = i;

@@ -12,7 +12,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/object_file_test.cc
     runtime/task_kill_test.cc
     runtime/broadcast_cache_test.cc
-    runtime/combine_map_test.cc
+    runtime/sort_order_test.cc
   LIBS kiln_runtime)
 
 # The reader's remote path against in-process fake shuffle services on 127.0.0.1.
