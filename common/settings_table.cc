@@ -193,7 +193,9 @@ constexpr SettingDef kSettings[] = {
         "page and /json link there (appuiurl). Empty: no link.",
         kMaster),
     Def("kiln.io.compression.codec", T::kString, "lz4",
-        "Compression of shuffle blocks: lz4, zstd or none.", kApp, 0, 0, "lz4|zstd|none"),
+        "Compression of shuffle blocks: lz4, zstd or none. After a 64 KiB frame that shrinks "
+        "by less than 1/8, a writer stores its next 15 frames uncompressed, then tries again.",
+        kApp, 0, 0, "lz4|zstd|none"),
     Def("kiln.local.dir", T::kString, "",
         "Scratch space of local mode (shuffle files); empty = $TMPDIR or /tmp.", kApp),
     Def("kiln.locality.wait", T::kDuration, "3s",

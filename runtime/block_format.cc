@@ -101,6 +101,11 @@ void FrameEncoder::Append(std::string_view raw, std::string* out) {
     AppendStored(raw, out);
     return;
   }
+  if (skip_ > 0) {
+    --skip_;
+    AppendStored(raw, out);
+    return;
+  }
   size_t old = out->size();
   size_t bound = MaxFrameBytes(raw.size()) - kFrameHeaderBytes;
   out->resize(old + kFrameHeaderBytes + bound);
@@ -116,6 +121,7 @@ void FrameEncoder::Append(std::string_view raw, std::string* out) {
                                  kZstdLevel);
     stored = ZSTD_isError(n) ? 0 : n;
   }
+  if (stored == 0 || stored > raw.size() - raw.size() / 8) skip_ = kPoorFramesSkipped;
   if (stored == 0 || stored >= raw.size()) {  // incompressible: store it as is
     out->resize(old);
     AppendStored(raw, out);

@@ -42,6 +42,9 @@ class FrameEncoder {
 
   // Appends one frame holding `raw` to `*out`. `raw` must not alias `*out`. Appending
   // to a string with MaxFrameBytes(raw.size()) spare capacity does not reallocate it.
+  // Compressing data that shrinks little costs more time than its bytes would: after a
+  // frame that shrank by less than 1/8, the next kPoorFramesSkipped frames are stored
+  // as they are (codec none), then compression is tried again.
   void Append(std::string_view raw, std::string* out);
 
   // The most bytes Append() may need for `raw_bytes` of input (header included).
@@ -50,8 +53,11 @@ class FrameEncoder {
   Compression compression() const { return compression_; }
 
  private:
+  static constexpr int kPoorFramesSkipped = 15;
+
   Compression compression_;
   void* zstd_ = nullptr;  // ZSTD_CCtx*, created on first use
+  int skip_ = 0;          // frames still to store uncompressed
 };
 
 // One-shot convenience over FrameEncoder (creates compression state per call).

@@ -112,6 +112,45 @@ TEST_CASE("block_format: compression shrinks text and stores noise as is") {
   }
 }
 
+TEST_CASE("block_format: after a frame that shrinks little, 15 frames skip compression") {
+  const std::vector<std::string> frames = SampleFrames(4);
+  const std::string& text = frames[3];
+  // Shrinks, but by less than 1/8: 56,000 random bytes, then 4,000 of text.
+  const std::string poor = frames[4].substr(0, 56000) + text.substr(0, 4000);
+  for (Compression codec : {Compression::kLz4, Compression::kZstd}) {
+    INFO(CompressionName(codec));
+    FrameEncoder encoder(codec);
+    auto codec_of_next = [&](const std::string& raw) {
+      std::string out;
+      encoder.Append(raw, &out);
+      return static_cast<Compression>(out[0]);
+    };
+    CHECK(codec_of_next(text) == codec);
+    // Compressed, but by too little: the next 15 frames are stored as they are, even
+    // compressible ones.
+    CHECK(codec_of_next(poor) == codec);
+    for (int i = 0; i < 15; ++i) CHECK(codec_of_next(text) == Compression::kNone);
+    // Then compression is tried again, and kept while it pays.
+    CHECK(codec_of_next(text) == codec);
+    CHECK(codec_of_next(text) == codec);
+    // Noise does not shrink at all: the same.
+    CHECK(codec_of_next(frames[4]) == Compression::kNone);
+    for (int i = 0; i < 15; ++i) CHECK(codec_of_next(text) == Compression::kNone);
+    CHECK(codec_of_next(text) == codec);
+  }
+  // Whatever each frame's codec, the block decodes to its frames.
+  std::string block;
+  FrameEncoder encoder(Compression::kLz4);
+  std::vector<std::string> sent = {text, poor, text, text, frames[4], text};
+  for (const std::string& f : sent) encoder.Append(f, &block);
+  std::vector<std::string> got;
+  REQUIRE(DecodeBlock(block, "poor", [&](std::string_view f) {
+            got.emplace_back(f);
+            return absl::OkStatus();
+          }).ok());
+  CHECK(got == sent);
+}
+
 TEST_CASE("block_format: corrupt and truncated blocks are DataLoss naming the block") {
   const std::vector<std::string> frames = SampleFrames(5);
   for (Compression codec : kAllCodecs) {
