@@ -233,9 +233,26 @@ grpc::Status DriverService::Connect(
   proto::DriverMessage welcome;
   welcome.mutable_registered()->set_conf(options_.conf);
   if (!executor->Write(welcome)) return grpc::Status::OK;
+  std::string shutting_down;
   {
     absl::MutexLock lock(&mu_);
-    executors_[info.id] = executor;
+    if (shutdown_reason_.empty()) {
+      executors_[info.id] = executor;
+    } else {
+      shutting_down = shutdown_reason_;
+    }
+  }
+  if (!shutting_down.empty()) {
+    // It registered after ShutdownExecutors told the others to go: it goes too, now,
+    // rather than keep the driver waiting for its stream to end.
+    spdlog::info("app={} executor={} registered while the application ends: shut down", app_id,
+                 info.id);
+    proto::DriverMessage bye;
+    bye.mutable_shutdown()->set_reason(shutting_down);
+    executor->Write(bye);
+    executor->Close();
+    executor->Detach();
+    return grpc::Status::OK;
   }
   spdlog::info("app={} executor={} registered from host={} worker={} cores={}", app_id, info.id,
                info.host, info.worker_id, info.cores);
@@ -291,6 +308,7 @@ void DriverService::ShutdownExecutors(const std::string& reason) {
   std::vector<std::shared_ptr<RemoteExecutor>> executors;
   {
     absl::MutexLock lock(&mu_);
+    shutdown_reason_ = reason.empty() ? "application ended" : reason;
     for (auto& [id, ex] : executors_) executors.push_back(ex);
   }
   proto::DriverMessage message;

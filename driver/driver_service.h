@@ -60,7 +60,8 @@ class DriverService final : public proto::Driver::Service {
   // and binary fetches must show the token the master made for their executor.
   void SetAppId(const std::string& app_id, const std::string& app_token);
 
-  // Tells every connected executor to exit, then waits (bounded) for their streams to close.
+  // Tells every connected executor to exit, then waits (bounded) for their streams to
+  // close; one that registers afterwards is told to exit at once.
   void ShutdownExecutors(const std::string& reason);
   int connected() const;
 
@@ -92,6 +93,8 @@ class DriverService final : public proto::Driver::Service {
   std::string app_id_ ABSL_GUARDED_BY(mu_);
   std::string app_token_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<std::string, std::shared_ptr<RemoteExecutor>> executors_ ABSL_GUARDED_BY(mu_);
+  // Set by ShutdownExecutors: an executor that registers afterwards is sent away at once.
+  std::string shutdown_reason_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace kiln::internal

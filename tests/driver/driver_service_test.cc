@@ -94,6 +94,29 @@ TEST_CASE("driver service: a matching executor registers and gets the settings",
 }
 
 TEST_CASE(
+    "driver service: an executor that registers while the application ends is told to exit "
+    "at once",
+    "[driver-service]") {
+  Fixture f;
+  // The application ends with no executor connected; then a late one registers (its
+  // launch was under way). Before, it joined the list that ShutdownExecutors had already
+  // walked, and the driver waited 5 s for its stream.
+  f.service->ShutdownExecutors("application FINISHED");
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  auto stream = f.stub->Connect(&ctx);
+  REQUIRE(f.Register(stream.get(), "abc123").has_registered());
+  proto::DriverMessage message;
+  REQUIRE(stream->Read(&message));
+  REQUIRE(message.has_shutdown());
+  CHECK(message.shutdown().reason() == "application FINISHED");
+  CHECK_FALSE(stream->Read(&message));  // and its stream ends
+  CHECK(stream->Finish().ok());
+  CHECK(f.tasks.ExecutorCount() == 0);
+  CHECK(f.service->connected() == 0);
+}
+
+TEST_CASE(
     "driver service: an executor silent past kiln.network.timeout is lost and its stream "
     "ended while messages keep it alive",
     "[driver-service]") {
