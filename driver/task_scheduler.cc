@@ -193,9 +193,11 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
   set_->OnStatus(run.index, std::move(status),
                  ran_on != nullptr ? ran_on->handle->info() : ExecutorInfo{.id = run.executor_id});
   // The first attempt to finish won: any other (a speculative copy, or the original)
-  // stops, so that its core is free and it writes nothing more.
-  if (!had_result && set_->has_result(run.index))
+  // stops, so that its core is free and it writes nothing more. Most tasks ran once:
+  // no scan of every running attempt for them.
+  if (!had_result && set_->has_result(run.index) && !set_->running_on(run.index).empty()) {
     KillOtherAttemptsLocked(run.index, task_id, kills);
+  }
 }
 
 TaskScheduler::Launches TaskScheduler::AssignLocked() {
