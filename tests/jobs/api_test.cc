@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/files.h"
 #include "common/strings.h"
 #include "driver/sampling.h"
 #include "tests/apps/api_format.h"
