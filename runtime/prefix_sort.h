@@ -1,6 +1,7 @@
 #pragma once
-// Sorting (64-bit key prefix, index) entries, as sort_by_key orders its records: an MSD
-// radix sort on the prefix's bytes, most significant first, that hands buckets of at
+// Sorting (64-bit key prefix, index) entries, as sort_by_key orders its records and
+// combine maps order their keys by hash: an MSD radix sort on the prefix's bytes, most
+// significant first, that hands buckets of at
 // most kLeafEntries (and entries whose whole prefix ties) to std::sort with the caller's
 // full comparison. Random keys split into buckets of a few dozen entries after two or
 // three passes, where one std::sort over millions of entries would compare each about
