@@ -327,7 +327,7 @@ HttpResponse RenderAppApi(const AppState& app, std::string_view path) {
     if (parts.size() == 3) return JsonResponse(StageJson(stage->second, true));
     if (parts.size() == 4 && parts[3] == "taskList") {
       Json out = Json::array();
-      for (const TaskRow& t : stage->second.tasks) out.push_back(TaskJson(t));
+      for (const TaskRow* t : stage->second.TasksById()) out.push_back(TaskJson(*t));
       return JsonResponse(out);
     }
   } else if ((what == "executors" || what == "allexecutors") && parts.size() == 1) {

@@ -268,8 +268,9 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
        "Spill (Memory / Disk)", "Error"},
       "th");
   size_t n = 0;
-  for (const TaskRow& t : s.tasks) {
+  for (const TaskRow* row : s.TasksById()) {
     if (++n > kMaxTaskRows) break;
+    const TaskRow& t = *row;
     const runtime::TaskMetrics& m = t.metrics;
     Row(&out,
         Cells({StrCat(t.task.task_id), StrCat(t.task.partition),

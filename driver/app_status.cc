@@ -5,29 +5,19 @@
 
 namespace kiln::internal {
 
-namespace {
-
-// Where a task's row is, or would go, in its stage's launch order.
-template <class Rows>
-auto TaskPosition(Rows& rows, int64_t task_id) {
-  if (rows.empty() || rows.back().task.task_id < task_id) return rows.end();  // a start
-  // An end: a stage's task ids are consecutive unless another stage launched between
-  // them, so the row is usually where its id says. A binary search over a large stage
-  // misses the cache at every step; this costs one read.
-  const int64_t guess = task_id - rows.front().task.task_id;
-  if (guess >= 0 && guess < static_cast<int64_t>(rows.size()) &&
-      rows[static_cast<size_t>(guess)].task.task_id == task_id) {
-    return rows.begin() + guess;
-  }
-  return std::lower_bound(rows.begin(), rows.end(), task_id,
-                          [](const TaskRow& row, int64_t id) { return row.task.task_id < id; });
+const TaskRow* StageRow::FindTask(int64_t task_id) const {
+  auto it = std::find_if(tasks.rbegin(), tasks.rend(),
+                         [&](const TaskRow& row) { return row.task.task_id == task_id; });
+  return it != tasks.rend() ? &*it : nullptr;
 }
 
-}  // namespace
-
-const TaskRow* StageRow::FindTask(int64_t task_id) const {
-  auto it = TaskPosition(tasks, task_id);
-  return it != tasks.end() && it->task.task_id == task_id ? &*it : nullptr;
+std::vector<const TaskRow*> StageRow::TasksById() const {
+  std::vector<const TaskRow*> out;
+  out.reserve(tasks.size());
+  for (const TaskRow& t : tasks) out.push_back(&t);
+  std::sort(out.begin(), out.end(),
+            [](const TaskRow* a, const TaskRow* b) { return a->task.task_id < b->task.task_id; });
+  return out;
 }
 
 int AppState::ActiveCores() const {
@@ -151,12 +141,12 @@ void AppStatusStore::TaskStartedLocked(const TaskStart& e) {
   if (stage == nullptr) return;
   StageRow& st = *stage;
   ++st.active_tasks;
-  auto at = TaskPosition(st.tasks, e.task.task_id);
-  if (at != st.tasks.end() && at->task.task_id == e.task.task_id) {
-    at->task = e.task;  // started twice (a replayed log): the later start stands
+  auto [at, added] = st.running_rows.try_emplace(e.task.task_id, st.tasks.size());
+  if (!added) {
+    st.tasks[at->second].task = e.task;  // started twice (a replayed log): the later start stands
     return;
   }
-  st.tasks.insert(at, TaskRow{.task = e.task});
+  st.tasks.push_back(TaskRow{.task = e.task});
   TrimTasks(st);
 }
 
@@ -169,20 +159,23 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   if (ok) runtime::AddTaskMetrics(e.metrics, &s.totals);
   if (StageRow* stage = FindStageLocked(e.task.stage_id, e.task.stage_attempt)) {
     StageRow& st = *stage;
-    auto at = TaskPosition(st.tasks, e.task.task_id);
-    const bool known = at != st.tasks.end() && at->task.task_id == e.task.task_id;
-    // Its start was not seen: the attempt is the end's. Else it is the one the start
-    // recorded.
-    if (!known) at = st.tasks.emplace(at, TaskRow{.task = e.task});
-    TaskRow& row = *at;
-    if (known && !row.finished()) --st.active_tasks;
-    row.state = e.state;
-    if (!e.error.empty() || !row.error.empty()) row.error = e.error;
-    row.finish_ms = e.finish_ms;
-    row.metrics = e.metrics;
+    // Its start was seen: the row is the one the start recorded, with its attempt. Else
+    // the attempt is the end's.
+    TaskRow* row = nullptr;
+    if (auto it = st.running_rows.find(e.task.task_id); it != st.running_rows.end()) {
+      row = &st.tasks[it->second];
+      st.running_rows.erase(it);
+      --st.active_tasks;
+    } else {
+      row = &st.tasks.emplace_back(TaskRow{.task = e.task});
+    }
+    row->state = e.state;
+    if (!e.error.empty() || !row->error.empty()) row->error = e.error;
+    row->finish_ms = e.finish_ms;
+    row->metrics = e.metrics;
     ++(ok ? st.succeeded_tasks : killed ? st.killed_tasks : st.failed_tasks);
     if (ok) runtime::AddTaskMetrics(e.metrics, &st.totals);
-    if (!known) TrimTasks(st);
+    TrimTasks(st);
   }
   if (ExecutorRow* ex = FindExecutorLocked(e.task.executor_id)) {
     ExecutorRow& row = *ex;
@@ -220,13 +213,17 @@ void AppStatusStore::TrimTasks(StageRow& st) const {
   const auto limit = static_cast<size_t>(limits_.retained_tasks);
   if (limits_.retained_tasks <= 0 || st.tasks.size() <= limit) return;
   // Spark's AppStatusListener: a tenth of the limit at a time, so that trimming a long
-  // stage costs a pass over its rows every limit/10 tasks, not one per task.
+  // stage costs a pass over its rows every limit/10 tasks, not one per task. The rows
+  // the store learned of first go first; running ones stay.
   size_t drop = std::max(st.tasks.size() - limit, limit / 10);
   std::erase_if(st.tasks, [&](const TaskRow& row) {
     if (drop == 0 || !row.finished()) return false;
     --drop;
     return true;
   });
+  for (size_t i = 0; i < st.tasks.size(); ++i) {
+    if (!st.tasks[i].finished()) st.running_rows[st.tasks[i].task.task_id] = i;
+  }
 }
 
 void AppStatusStore::TrimLocked() {

@@ -339,5 +339,58 @@ TEST_CASE("status store: task ends find their rows when stages interleave their 
   });
 }
 
+TEST_CASE("status store: ends out of id order, rows by id, and a trim that keeps running rows",
+          "[events]") {
+  AppStatusStore store(AppStatusLimits{.retained_tasks = 10});
+  store.OnEvent(ExecutorAdded{.executor_id = "1", .host = "h1", .cores = 2});
+  store.OnEvent(StageSubmitted{.stage_id = 0, .job_id = 0, .num_tasks = 40});
+  auto end = [&](int64_t id, TaskState state, int64_t ms) {
+    store.OnEvent(SampleTaskEnd(id, 0, state, ms));
+  };
+  // Tasks 2..6 end without a start; then 0 and 1 start (their rows come after those) and
+  // run on while 7..29 end, two executors' ends interleaved (odd ids first, then even).
+  // Each row past 10 trims the oldest finished one: the running rows move up.
+  for (int64_t id = 2; id < 7; ++id) end(id, TaskState::kSuccess, 1);
+  for (int64_t id : {0, 1}) {
+    store.OnEvent(TaskStart{SampleTaskEnd(id, 0, TaskState::kSuccess, 1).task});
+  }
+  for (int64_t id = 7; id < 30; id += 2) end(id, TaskState::kSuccess, 1);
+  for (int64_t id = 8; id < 30; id += 2) end(id, TaskState::kSuccess, 1);
+  store.Read([](const AppState& s) {
+    const StageRow& row = s.stages.at({0, 0});
+    CHECK(row.active_tasks == 2);
+    CHECK(row.tasks.size() == 10);
+    CHECK(row.tasks.front().task.task_id == 0);  // every finished row before it was trimmed
+    CHECK(row.FindTask(6) == nullptr);
+    CHECK(row.FindTask(28) != nullptr);
+    const std::vector<const TaskRow*> by_id = row.TasksById();
+    REQUIRE(by_id.size() == row.tasks.size());
+    CHECK(by_id.front()->task.task_id == 0);
+    for (size_t i = 1; i < by_id.size(); ++i) {
+      CHECK(by_id[i - 1]->task.task_id < by_id[i]->task.task_id);
+    }
+    return 0;
+  });
+  // The two running attempts end: the rows their starts made (moved by the trims) are the
+  // ones finished, not new rows.
+  end(1, TaskState::kFailed, 5);
+  end(0, TaskState::kSuccess, 7);
+  store.Read([](const AppState& s) {
+    const StageRow& row = s.stages.at({0, 0});
+    CHECK(row.tasks.size() == 10);
+    CHECK(row.active_tasks == 0);
+    CHECK(row.succeeded_tasks == 29);
+    CHECK(row.failed_tasks == 1);
+    CHECK(s.tasks_running == 0);
+    const TaskRow* zero = row.FindTask(0);
+    const TaskRow* one = row.FindTask(1);
+    REQUIRE(zero != nullptr);
+    REQUIRE(one != nullptr);
+    CHECK(zero->duration_ms() == 7);
+    CHECK(one->state == TaskState::kFailed);
+    return 0;
+  });
+}
+
 }  // namespace
 }  // namespace kiln::internal
