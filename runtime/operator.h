@@ -30,6 +30,7 @@ class TaskMemory;
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
 // to stay in cache.
 inline constexpr size_t kBatchSize = 1024;
+inline constexpr size_t kBatchBytes = 256 << 10;
 
 // A cached block that a task stored on, or evicted from, its executor.
 struct BlockUpdate {
@@ -136,6 +137,12 @@ inline absl::Status CheckNotKilled() {
 
 // Collects records of Out and pushes them downstream one batch at a time; reusable
 // across batches without reallocating its vector.
+//
+// EmitSwap recycles records' memory: it swaps the caller's record into the batch and
+// hands back one the consumer of an earlier batch has done with (a string keeps its
+// buffer), so that a caller that decodes into the same variable again and again
+// allocates nothing per record. A consumer that moves records out leaves nothing to
+// recycle, and then EmitSwap costs what Emit(std::move(value)) does.
 template <class Out>
 class BatchEmitter {
  public:
@@ -151,11 +158,33 @@ class BatchEmitter {
     if (batch_.size() >= kBatchSize) return Flush();
     return absl::OkStatus();
   }
+  absl::Status EmitSwap(Out& value, size_t bytes = 0) {
+    if (next_spare_ < spare_.size()) {
+      batch_.push_back(std::move(spare_[next_spare_++]));
+    } else {
+      batch_.emplace_back();
+    }
+    using std::swap;
+    swap(batch_.back(), value);
+    recycle_ = true;
+    bytes_ += bytes;
+    if (batch_.size() >= kBatchSize || bytes_ >= kBatchBytes) return Flush();
+    return absl::OkStatus();
+  }
   absl::Status Flush() {
     if (batch_.empty()) return absl::OkStatus();
     if (absl::Status killed = CheckNotKilled(); !killed.ok()) return killed;
     absl::Status s = (*next_)->Push(batch_);
-    batch_.clear();
+    bytes_ = 0;
+    if (recycle_) {
+      // The records pushed are the next ones EmitSwap hands back; the spares it did not
+      // use (moved-from) go.
+      spare_.clear();
+      spare_.swap(batch_);
+      next_spare_ = 0;
+    } else {
+      batch_.clear();
+    }
     return s;
   }
   std::vector<Out>& batch() { return batch_; }
@@ -163,6 +192,10 @@ class BatchEmitter {
  private:
   Consumer<Out>** next_;
   std::vector<Out> batch_;
+  std::vector<Out> spare_;  // records of the last batch pushed, for EmitSwap
+  size_t next_spare_ = 0;
+  size_t bytes_ = 0;  // of the records in batch_, as EmitSwap's callers count them
+  bool recycle_ = false;
 };
 
 }  // namespace kiln::runtime

@@ -46,10 +46,13 @@ absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std:
   absl::Status s = reader->Read(params, reduce_id, [&](std::string_view frame) -> absl::Status {
     Reader r(frame);
     while (!r.done()) {
+      const size_t left = r.remaining();
       Decode(r, record);
       if (!r.ok()) return absl::DataLossError("corrupt record in shuffle block");
       ++records;
-      if constexpr (std::is_same_v<decltype(on_record(record)), absl::Status>) {
+      if constexpr (std::is_invocable_v<OnRecord&, R&, size_t>) {
+        on_record(record, left - r.remaining());  // with its encoded size
+      } else if constexpr (std::is_same_v<decltype(on_record(record)), absl::Status>) {
         absl::Status s = on_record(record);
         if (!s.ok()) return s;
       } else {
@@ -99,8 +102,10 @@ class PassThroughShuffleSource final : public ShuffleSourceBase<T> {
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     absl::Status emit_status;
-    absl::Status s = ReadShuffle<T>(ctx, this->inputs_[0], split, [&](T& x) {
-      if (emit_status.ok()) emit_status = this->out_.Emit(std::move(x));
+    // Swapped, not moved, into the batch: the next record decodes into the storage of
+    // one the consumer is done with.
+    absl::Status s = ReadShuffle<T>(ctx, this->inputs_[0], split, [&](T& x, size_t bytes) {
+      if (emit_status.ok()) emit_status = this->out_.EmitSwap(x, bytes);
     });
     if (!s.ok()) return s;
     if (!emit_status.ok()) return emit_status;

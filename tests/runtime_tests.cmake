@@ -13,6 +13,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/task_kill_test.cc
     runtime/broadcast_cache_test.cc
     runtime/sort_order_test.cc
+    runtime/batch_emitter_test.cc
   LIBS kiln_runtime)
 
 # The reader's remote path against in-process fake shuffle services on 127.0.0.1.
