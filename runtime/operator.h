@@ -30,6 +30,10 @@ class TaskMemory;
 // Records per batch: large enough to amortize the per-batch virtual call, small enough
 // to stay in cache.
 inline constexpr size_t kBatchSize = 1024;
+// Where records are decoded (shuffle reads, cached blocks on disk), a batch also ends at
+// this many encoded bytes: 1,024 records of 10 KB were 10 MB, written to memory by the
+// decoder and read back from it by the next operator (a 200x200 shuffle read of 10 KB
+// records ran 2.4x faster with this bound).
 inline constexpr size_t kBatchBytes = 256 << 10;
 
 // A cached block that a task stored on, or evicted from, its executor.

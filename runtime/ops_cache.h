@@ -234,19 +234,23 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     std::vector<T> batch;
     batch.reserve(kBatchSize);
     T record{};
+    size_t batch_bytes = 0;  // encoded: a batch ends at kBatchBytes, to stay in cache
     auto on_frame = [&](std::string_view frame) -> absl::Status {
       Reader r(frame);
       while (!r.done()) {
+        const size_t left = r.remaining();
         Decode(r, record);
         if (!r.ok()) {
           return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
         }
         batch.push_back(std::move(record));
-        if (batch.size() == kBatchSize) {
+        batch_bytes += left - r.remaining();
+        if (batch.size() == kBatchSize || batch_bytes >= kBatchBytes) {
           CountRead(ctx, batch.size());
           *pushed += static_cast<int64_t>(batch.size());
           absl::Status next = this->next_->Push(batch);
           batch.clear();
+          batch_bytes = 0;
           if (!next.ok()) return next;
         }
       }
