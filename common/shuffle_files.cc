@@ -1,9 +1,14 @@
 #include "common/shuffle_files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cstring>
+#include <memory>
 
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/synchronization/mutex.h"
 #include "common/files.h"
 #include "common/status.h"
 #include "common/strings.h"
@@ -48,6 +53,69 @@ std::string EncodeShuffleIndex(const std::vector<uint64_t>& offsets) {
   return out;
 }
 
+namespace {
+
+// Parsed map output indexes, by path. Every reduce task of an executor opens a block of
+// each map output on its worker, as does every fetch the worker's service serves: reading
+// and checking the index each time was a third of a 200x200 shuffle read from local
+// disk. An entry stands while a stat finds the same file (device, inode, size, change
+// and modification times): a map output written again (a retried map task) replaces its
+// index by rename, which a stat sees. Bounded: past kMaxEntries it starts over.
+class ShuffleIndexCache {
+ public:
+  absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> Get(const std::string& path) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      // As the read would say it (NotFound for a missing map output).
+      absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(path);
+      if (!read.ok()) return read.status();
+      return std::make_shared<const std::vector<uint64_t>>(*std::move(read));
+    }
+    const Identity id{st.st_dev,          st.st_ino,         st.st_size,        st.st_mtim.tv_sec,
+                      st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+    {
+      absl::MutexLock lock(&mu_);
+      auto it = entries_.find(path);
+      if (it != entries_.end() && it->second.id == id) return it->second.offsets;
+    }
+    // Stat before the read: a file replaced in between is read again next time, never
+    // kept under the new file's identity with the old one's offsets.
+    absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(path);
+    if (!read.ok()) return read.status();
+    auto offsets = std::make_shared<const std::vector<uint64_t>>(*std::move(read));
+    absl::MutexLock lock(&mu_);
+    if (entries_.size() >= kMaxEntries) entries_.clear();
+    entries_[path] = Entry{id, offsets};
+    return offsets;
+  }
+
+ private:
+  static constexpr size_t kMaxEntries = 4096;
+  struct Identity {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    time_t mtime_s;
+    long mtime_ns;
+    time_t ctime_s;
+    long ctime_ns;
+    bool operator==(const Identity&) const = default;
+  };
+  struct Entry {
+    Identity id;
+    std::shared_ptr<const std::vector<uint64_t>> offsets;
+  };
+  absl::Mutex mu_;
+  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+};
+
+ShuffleIndexCache& IndexCache() {
+  static auto* cache = new ShuffleIndexCache;  // never destroyed: used until exit
+  return *cache;
+}
+
+}  // namespace
+
 absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, int shuffle_id,
                                                   int map_id, int reduce_id) {
   const std::string name = StrCat("map output (shuffle ", shuffle_id, ", map ", map_id, ")");
@@ -60,9 +128,10 @@ absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, in
     return absl::NotFoundError(
         StrCat(name, " not found on this worker: no ", within, " in the application's dir"));
   };
-  absl::StatusOr<std::vector<uint64_t>> offsets = ReadShuffleIndex(index_path);
-  if (absl::IsNotFound(offsets.status())) return missing(index_path);
-  if (!offsets.ok()) return Annotate(offsets.status(), name);
+  absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> index = IndexCache().Get(index_path);
+  if (absl::IsNotFound(index.status())) return missing(index_path);
+  if (!index.ok()) return Annotate(index.status(), name);
+  const std::vector<uint64_t>* offsets = index->get();
   const int partitions = static_cast<int>(offsets->size()) - 1;
   if (reduce_id < 0 || reduce_id >= partitions) {
     return absl::InvalidArgumentError(StrCat("reduce id ", reduce_id, " is out of range: ", name,

@@ -222,6 +222,41 @@ TEST_CASE("shuffle_io: a new attempt replaces an earlier output") {
   CHECK(ReadPartition(&reader, LocalParams(1), 1).empty());
 }
 
+TEST_CASE("shuffle_io: a map output's index read before is read again once it is replaced") {
+  ScratchDir dir;
+  ShuffleWriterOptions options{.app_dir = dir.path(), .shuffle_id = kShuffle, .num_partitions = 2};
+  Expected first(2);
+  WriteMap(options, 0, 50, &first);
+  WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
+  // Read twice: the second open finds the index parsed the first time.
+  for (int round = 0; round < 2; ++round) {
+    CHECK(ReadPartition(&reader, LocalParams(1), 0) == first[0]);
+    CHECK(ReadPartition(&reader, LocalParams(1), 1) == first[1]);
+  }
+  // A new attempt renames a new index over it (other offsets): the reader sees it.
+  ShuffleWriter writer(options);
+  REQUIRE(writer
+              .Add(1,
+                   "\x03"
+                   "xyz"
+                   "\x02")
+              .ok());
+  REQUIRE(writer.Commit().ok());
+  CHECK(ReadPartition(&reader, LocalParams(1), 0).empty());
+  CHECK(ReadPartition(&reader, LocalParams(1), 1) == std::vector<Record>{{"xyz", 2}});
+  // An index replaced by a corrupt one is corrupt, and a removed one is missing.
+  const std::string index = ShuffleIndexPath(dir.path(), kShuffle, 0);
+  testing::WriteBytes(index + ".tmp", std::string(12, '\x01'));
+  std::filesystem::rename(index + ".tmp", index);
+  auto ignore = [](std::string_view) { return absl::OkStatus(); };
+  absl::Status corrupt = reader.Read(LocalParams(1), 0, ignore);
+  CHECK(corrupt.code() == absl::StatusCode::kDataLoss);
+  std::filesystem::remove(index);
+  absl::Status missing = reader.Read(LocalParams(1), 0, ignore);
+  REQUIRE(GetFetchFailure(missing).has_value());
+  CHECK(View(missing.message()).find("not found") != std::string::npos);
+}
+
 TEST_CASE("shuffle_io: an uncommitted writer leaves no file behind") {
   ScratchDir dir;
   {
