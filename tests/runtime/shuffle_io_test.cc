@@ -204,19 +204,22 @@ TEST_CASE("shuffle_io: one partition, and a map output with no records") {
   CHECK(ReadPartition(&reader, only_empty, 2).empty());
 }
 
+// Another attempt of map 0: one record in `partition`, committed over what is there.
+void CommitOneRecord(const ShuffleWriterOptions& options, int partition, const Record& record) {
+  std::string bytes;
+  Writer w(&bytes);
+  EncodeRecord(w, record);
+  ShuffleWriter writer(options);
+  REQUIRE(writer.Add(partition, bytes).ok());
+  REQUIRE(writer.Commit().ok());
+}
+
 TEST_CASE("shuffle_io: a new attempt replaces an earlier output") {
   ScratchDir dir;
   ShuffleWriterOptions options{.app_dir = dir.path(), .shuffle_id = kShuffle, .num_partitions = 2};
   Expected first(2), second(2);
   WriteMap(options, 0, 50, &first);
-  ShuffleWriter writer(options);
-  REQUIRE(writer
-              .Add(0,
-                   "\x03"
-                   "abc"
-                   "\x01")
-              .ok());  // one encoded Record
-  REQUIRE(writer.Commit().ok());
+  CommitOneRecord(options, 0, {"abc", 1});
   WorkerShuffleReader reader(LocalReader(dir.path()), nullptr);
   CHECK(ReadPartition(&reader, LocalParams(1), 0) == std::vector<Record>{{"abc", 1}});
   CHECK(ReadPartition(&reader, LocalParams(1), 1).empty());
@@ -234,14 +237,7 @@ TEST_CASE("shuffle_io: a map output's index read before is read again once it is
     CHECK(ReadPartition(&reader, LocalParams(1), 1) == first[1]);
   }
   // A new attempt renames a new index over it (other offsets): the reader sees it.
-  ShuffleWriter writer(options);
-  REQUIRE(writer
-              .Add(1,
-                   "\x03"
-                   "xyz"
-                   "\x02")
-              .ok());
-  REQUIRE(writer.Commit().ok());
+  CommitOneRecord(options, 1, {"xyz", 2});
   CHECK(ReadPartition(&reader, LocalParams(1), 0).empty());
   CHECK(ReadPartition(&reader, LocalParams(1), 1) == std::vector<Record>{{"xyz", 2}});
   // An index replaced by a corrupt one is corrupt, and a removed one is missing.
