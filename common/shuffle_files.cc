@@ -60,7 +60,8 @@ namespace {
 // and checking the index each time was a third of a 200x200 shuffle read from local
 // disk. An entry stands while a stat finds the same file (device, inode, size, change
 // and modification times): a map output written again (a retried map task) replaces its
-// index by rename, which a stat sees. Bounded: past kMaxEntries it starts over.
+// index by rename, which a stat sees. Bounded: past kMaxOffsets offsets in all (32 MiB;
+// a map output has one per reduce partition, plus one) it starts over.
 class ShuffleIndexCache {
  public:
   absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> Get(const std::string& path) {
@@ -84,13 +85,19 @@ class ShuffleIndexCache {
     if (!read.ok()) return read.status();
     auto offsets = std::make_shared<const std::vector<uint64_t>>(*std::move(read));
     absl::MutexLock lock(&mu_);
-    if (entries_.size() >= kMaxEntries) entries_.clear();
-    entries_[path] = Entry{id, offsets};
+    if (offsets_ + offsets->size() > kMaxOffsets) {
+      entries_.clear();
+      offsets_ = 0;
+    }
+    Entry& entry = entries_[path];
+    if (entry.offsets != nullptr) offsets_ -= entry.offsets->size();
+    entry = Entry{id, offsets};
+    offsets_ += offsets->size();
     return offsets;
   }
 
  private:
-  static constexpr size_t kMaxEntries = 4096;
+  static constexpr size_t kMaxOffsets = size_t{4} << 20;
   struct Identity {
     dev_t dev;
     ino_t ino;
@@ -107,6 +114,7 @@ class ShuffleIndexCache {
   };
   absl::Mutex mu_;
   absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
+  size_t offsets_ ABSL_GUARDED_BY(mu_) = 0;  // in entries_
 };
 
 ShuffleIndexCache& IndexCache() {
