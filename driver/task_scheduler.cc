@@ -190,8 +190,8 @@ void TaskScheduler::HandleStatusLocked(const std::string& executor_id, proto::Ta
   if (set_ == nullptr || run.generation != generation_) return;  // of an earlier set
   const bool had_result = set_->has_result(run.index);
   const int64_t task_id = status.task_id();
-  // Its executor's info by reference: a copy of its strings per task cost 3% of the
-  // driver at 200k tasks/s.
+  // Its executor's info by reference: a copy of its five strings was 390 instructions
+  // per task, about 1% of the driver's work for an empty task.
   if (ran_on != nullptr) {
     set_->OnStatus(run.index, std::move(status), ran_on->handle->info());
   } else {
