@@ -206,6 +206,17 @@ absl::StatusOr<std::string> Sha256File(const std::string& path) {
   return hex;
 }
 
+absl::StatusOr<FileIdentity> IdentifyFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return ErrnoError("cannot stat ", path);
+  auto ns = [](const timespec& t) { return int64_t{t.tv_sec} * 1'000'000'000 + t.tv_nsec; };
+  return FileIdentity{.dev = st.st_dev,
+                      .ino = st.st_ino,
+                      .size = st.st_size,
+                      .mtime_ns = ns(st.st_mtim),
+                      .ctime_ns = ns(st.st_ctim)};
+}
+
 absl::StatusOr<std::string> SelfExePath() {
   std::error_code ec;
   fs::path p = fs::read_symlink("/proc/self/exe", ec);

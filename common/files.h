@@ -87,6 +87,20 @@ absl::Status RemoveAll(const std::string& path);
 absl::StatusOr<std::string> Sha256File(const std::string& path);
 // True when `digest` is what Sha256File returns: 64 lowercase hex characters.
 bool IsSha256Hex(std::string_view digest);
+
+// What tells a file's contents apart without reading them: its device, inode, size,
+// and modification and change times. Writing the file, renaming another over it or
+// touching it changes one of them.
+struct FileIdentity {
+  uint64_t dev = 0;
+  uint64_t ino = 0;
+  int64_t size = 0;
+  int64_t mtime_ns = 0;
+  int64_t ctime_ns = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+// stat(2) of `path` (following symlinks); "cannot stat <path>: <reason>" when it fails.
+absl::StatusOr<FileIdentity> IdentifyFile(const std::string& path);
 // The absolute path of the running executable (/proc/self/exe).
 absl::StatusOr<std::string> SelfExePath();
 // Creates a fresh directory under `parent` named "<prefix>XXXXXX".

@@ -1,7 +1,6 @@
 #include "common/shuffle_files.h"
 
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #include <cstring>
 #include <memory>
@@ -65,15 +64,14 @@ namespace {
 class ShuffleIndexCache {
  public:
   absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> Get(const std::string& path) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+    absl::StatusOr<FileIdentity> identity = IdentifyFile(path);
+    if (!identity.ok()) {
       // As the read would say it (NotFound for a missing map output).
       absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(path);
       if (!read.ok()) return read.status();
       return std::make_shared<const std::vector<uint64_t>>(*std::move(read));
     }
-    const Identity id{st.st_dev,          st.st_ino,         st.st_size,        st.st_mtim.tv_sec,
-                      st.st_mtim.tv_nsec, st.st_ctim.tv_sec, st.st_ctim.tv_nsec};
+    const FileIdentity& id = *identity;
     {
       absl::MutexLock lock(&mu_);
       auto it = entries_.find(path);
@@ -98,18 +96,8 @@ class ShuffleIndexCache {
 
  private:
   static constexpr size_t kMaxOffsets = size_t{4} << 20;
-  struct Identity {
-    dev_t dev;
-    ino_t ino;
-    off_t size;
-    time_t mtime_s;
-    long mtime_ns;
-    time_t ctime_s;
-    long ctime_ns;
-    bool operator==(const Identity&) const = default;
-  };
   struct Entry {
-    Identity id;
+    FileIdentity id;
     std::shared_ptr<const std::vector<uint64_t>> offsets;
   };
   absl::Mutex mu_;

@@ -12,6 +12,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "common/background.h"
+#include "common/binary_digest.h"
 #include "common/clients/master_client.h"
 #include "common/driver_command.h"
 #include "common/files.h"
@@ -39,7 +40,7 @@ class ClusterBackend final : public Backend {
     const HostPort& master = options_.master.masters.front();
     absl::StatusOr<std::string> binary = SelfExePath();
     if (!binary.ok()) return binary.status();
-    absl::StatusOr<std::string> digest = Sha256File(*binary);
+    absl::StatusOr<std::string> digest = CachedSha256File(*binary, DigestCacheDir());
     if (!digest.ok()) return digest.status();
     std::string host = conf.GetString("kiln.driver.host");
     if (host.empty()) {

@@ -11,6 +11,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/time/clock.h"
+#include "common/binary_digest.h"
 #include "common/clients/master_client.h"
 #include "common/files.h"
 #include "common/master_url.h"
@@ -55,7 +56,7 @@ int SubmitToCluster(const SubmitArgs& args, char** environ) {
   const std::string master = conf.GetString("kiln.master");
   absl::StatusOr<std::unique_ptr<MasterClient>> client = ConnectMaster(conf, environ);
   if (!client.ok()) return Fail(View(client.status().message()));
-  absl::StatusOr<std::string> digest = Sha256File(args.app);
+  absl::StatusOr<std::string> digest = CachedSha256File(args.app, DigestCacheDir());
   if (!digest.ok()) return Fail(View(digest.status().message()));
   std::error_code ec;
   const auto size = static_cast<int64_t>(std::filesystem::file_size(args.app, ec));

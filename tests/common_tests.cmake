@@ -2,6 +2,7 @@
 kiln_add_test(NAME common_test LABEL unit
   SOURCES
     ${CMAKE_CURRENT_LIST_DIR}/common/background_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/common/binary_digest_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/codec_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/executor_command_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/common/files_test.cc

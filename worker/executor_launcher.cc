@@ -179,6 +179,7 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
   if (spawn.env.empty()) spawn.env.push_back("PATH=/usr/bin:/bin");  // empty = inherit
   spawn.env.push_back(StrCat(kExecutorLogUrlEnv, "=http://", options_.host, ":", options_.ui_port,
                              "/logs/", r.app_id(), "/executor-", r.executor_id()));
+  spawn.env.push_back(StrCat(kExecutorBinaryDigestEnv, "=", r.binary_digest()));
   // Last check before the fork (a kill after it is sent by SetRunning at once).
   if (table_->IsKillRequested(r.app_id(), r.executor_id())) {
     return absl::CancelledError("killed before it started");
