@@ -15,8 +15,9 @@
 # jemalloc, libstdc++ and glibc stay shared. Call it from the directory that found the
 # packages (the top level, and KilnConfig.cmake in a job's own project).
 
-set(_kiln_static_names
-    "^(absl_.*|grpc|grpc\\+\\+|gpr|upb|address_sorting|protobuf|ssl|crypto|cares|re2|z|lz4|zstd|xxhash)$")
+set(_kiln_static_names "^(absl_.*|grpc|grpc\\+\\+|gpr|upb|address_sorting|protobuf|ssl|crypto|cares"
+                       "|re2|z|lz4|zstd|xxhash)$")
+string(JOIN "" _kiln_static_names ${_kiln_static_names})
 
 # The archive for a shared library's path or -l name, or "" when it is not one of ours or
 # has none.

@@ -7,8 +7,9 @@
 // cache directory, with the binary's FileIdentity (device, inode, size, times); it
 // stands while a stat finds the same identity. A binary rebuilt, copied over or touched
 // is hashed again; one changed in the last 2 s is not remembered (its times could stay
-// the same across a rewrite in place: they tick by the kernel's clock, a few ms). The cache is only
-// ever a shortcut: when it cannot be read or written, the binary is hashed as before.
+// the same across a rewrite in place: they tick by the kernel's clock, a few ms). The
+// cache is only ever a shortcut: when it cannot be read or written, the binary is hashed
+// as before.
 //
 // Thread-safe (files are replaced by rename).
 
