@@ -8,12 +8,13 @@ Build first (bench/run.sh does, or `ninja -C build`). Each pair runs the benchma
 with `kiln.ui.enabled=false` and `kiln.doctor.enabled=false` and once with the defaults,
 in alternating order, on the same cluster (two executors of one core, as the main
 harness's). Printed per benchmark: the medians of both, the median of the pairs' ratios
-(on / off), and the cost that ratio gives. A pair's ratio compares runs made seconds
+(on / off), the cost that ratio gives, and a 90% bootstrap interval of it. A pair's ratio compares runs made seconds
 apart, so it is steadier than the ratio of medians on a machine whose speed drifts.
 """
 
 import argparse
 import os
+import random
 import shutil
 import statistics
 import sys
@@ -25,6 +26,16 @@ sys.path.insert(0, HERE)
 import harness  # noqa: E402
 
 OFF = ["kiln.ui.enabled=false", "kiln.doctor.enabled=false"]
+
+
+def median_interval(ratios, resamples=2000, seed=1):
+    """A 90% bootstrap interval of the median of `ratios` (resampled with replacement,
+    seeded: the same ratios give the same interval). On this 2-core VM one run of 20
+    pairs moved by about 4 points from run to run: a change smaller than the interval
+    needs more pairs, or more runs, to show."""
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
+    return medians[int(0.05 * resamples)], medians[int(0.95 * resamples) - 1]
 
 
 def main():
@@ -72,9 +83,11 @@ def main():
                     times[mode].append(pair[mode])
                 ratios.append(pair["on"] / pair["off"])
             ratio = statistics.median(ratios)
+            low, high = median_interval(ratios)
             print(f"{name}: UI and doctor off {statistics.median(times['off']):.3f} s, on "
                   f"{statistics.median(times['on']):.3f} s (medians of {opts.pairs}); median of the pairs' "
-                  f"ratios {ratio:.3f}: {100 * (ratio - 1):+.1f}%", flush=True)
+                  f"ratios {ratio:.3f}: {100 * (ratio - 1):+.1f}% (90% interval {100 * (low - 1):+.1f}% "
+                  f"to {100 * (high - 1):+.1f}%)", flush=True)
             print(f"RESULT ui_cost {name} {ratio:.4f}")
     finally:
         cluster.stop()
