@@ -230,11 +230,13 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
     return s;
   }
 
+  // Decodes the block into batches (BatchEmitter: they end at kBatchBytes too, and each
+  // record decodes into one the consumer is done with). `pushed`: the records handed
+  // downstream, which are those it counts as read.
   absl::Status PushDiskBlock(TaskContext& ctx, int64_t* pushed) {
-    std::vector<T> batch;
-    batch.reserve(kBatchSize);
+    BatchEmitter<T> out(&this->next_);
     T record{};
-    size_t batch_bytes = 0;  // encoded: a batch ends at kBatchBytes, to stay in cache
+    int64_t emitted = 0;
     auto on_frame = [&](std::string_view frame) -> absl::Status {
       Reader r(frame);
       while (!r.done()) {
@@ -243,25 +245,18 @@ class CachePointOp final : public Consumer<T>, public Producer<T>, public CacheB
         if (!r.ok()) {
           return absl::DataLossError(StrCat("corrupt record in cached block ", Id().Name()));
         }
-        batch.push_back(std::move(record));
-        batch_bytes += left - r.remaining();
-        if (batch.size() == kBatchSize || batch_bytes >= kBatchBytes) {
-          CountRead(ctx, batch.size());
-          *pushed += static_cast<int64_t>(batch.size());
-          absl::Status next = this->next_->Push(batch);
-          batch.clear();
-          batch_bytes = 0;
-          if (!next.ok()) return next;
-        }
+        ++emitted;
+        absl::Status next = out.EmitSwap(record, left - r.remaining());
+        if (!next.ok()) return next;
       }
       return absl::OkStatus();
     };
     absl::Status s = ReadDiskBlock(store_->DiskPath(Id()), on_frame);
-    if (!s.ok()) return s;
-    if (batch.empty()) return absl::OkStatus();
-    CountRead(ctx, batch.size());
-    *pushed += static_cast<int64_t>(batch.size());
-    return this->next_->Push(batch);
+    if (s.ok()) s = out.Flush();
+    // A batch leaves the emitter when it is pushed, whether the push succeeds or not.
+    *pushed = emitted - static_cast<int64_t>(out.batch().size());
+    CountRead(ctx, static_cast<size_t>(*pushed));
+    return s;
   }
 
   // The disk block being written, created on first use; false (and caching stopped)
