@@ -31,19 +31,26 @@
 
 namespace kiln {
 
+// The longest varint: a 64-bit value, 7 bits a byte.
+inline constexpr size_t kMaxVarintBytes = 10;
+
+// Writes `v` as a varint at `out`, which has room for kMaxVarintBytes; returns the end.
+inline char* PutVarint(char* out, uint64_t v) {
+  while (v >= 0x80) {
+    *out++ = static_cast<char>(v | 0x80);
+    v >>= 7;
+  }
+  *out++ = static_cast<char>(v);
+  return out;
+}
+
 class Writer {
  public:
   explicit Writer(std::string* out) : out_(out) {}
 
   void PutVarint(uint64_t v) {
-    char buf[10];
-    int n = 0;
-    while (v >= 0x80) {
-      buf[n++] = static_cast<char>(v | 0x80);
-      v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out_->append(buf, n);
+    char buf[kMaxVarintBytes];
+    out_->append(buf, static_cast<size_t>(kiln::PutVarint(buf, v) - buf));
   }
   void PutBytes(const void* data, size_t size) {
     out_->append(static_cast<const char*>(data), size);

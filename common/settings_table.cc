@@ -226,7 +226,7 @@ constexpr SettingDef kSettings[] = {
     Def("kiln.scheduler.launchAhead", T::kInt, "2",
         "Tasks per core queued on an executor behind its running ones while the stage's tasks "
         "are short (under 20 ms on average); more for tiny tasks: as many as take about 2 ms "
-        "on average, up to 64 (or this value, if higher). 0 = one task per core, as in Spark.",
+        "on average, up to 256 (or this value, if higher). 0 = one task per core, as in Spark.",
         kApp, 0, kIntMax),
     Def("kiln.scheduler.maxRegisteredResourcesWaitingTime", T::kDuration, "30s",
         "How long a job waits for its first executor before it fails, unless the master says "

@@ -60,22 +60,23 @@ Json TaskMetricsJson(const runtime::TaskMetrics& m) {
 }
 
 Json TaskJson(const TaskRow& t) {
-  Json j = {{"taskId", t.task.task_id},
-            {"index", t.task.index},
-            {"attempt", t.task.attempt},
-            {"partitionId", t.task.partition},
-            {"launchTime", SparkTime(t.task.launch_ms)},
-            {"executorId", t.task.executor_id},
-            {"host", t.task.host},
+  Json j = {{"taskId", t.task_id},
+            {"index", t.index},
+            {"attempt", t.attempt},
+            {"partitionId", t.partition},
+            {"launchTime", SparkTime(t.launch_ms)},
+            {"executorId", t.executor_id()},
+            {"host", t.host()},
             {"status", TaskStateName(t.state)},
             {"taskLocality", "ANY"},
-            {"speculative", t.task.speculative},
+            {"speculative", t.speculative},
             {"accumulatorUpdates", Json::array()}};
   if (t.finished()) {
     j["duration"] = t.duration_ms();
-    j["schedulerDelay"] = std::max<int64_t>(0, t.duration_ms() - t.metrics.run_nanos / kNanosPerMs);
+    const runtime::TaskMetrics m = t.metrics();
+    j["schedulerDelay"] = std::max<int64_t>(0, t.duration_ms() - m.run_nanos / kNanosPerMs);
     j["gettingResultTime"] = 0;
-    j["taskMetrics"] = TaskMetricsJson(t.metrics);
+    j["taskMetrics"] = TaskMetricsJson(m);
   }
   if (!t.error.empty()) j["errorMessage"] = t.error;
   return j;
@@ -87,7 +88,7 @@ Json StageJson(const StageRow& s, bool with_tasks) {
   const runtime::TaskMetrics& m = s.totals;
   int64_t first_launch = 0;
   for (const TaskRow& t : s.tasks) {
-    if (first_launch == 0 || t.task.launch_ms < first_launch) first_launch = t.task.launch_ms;
+    if (first_launch == 0 || t.launch_ms < first_launch) first_launch = t.launch_ms;
   }
   Json j = {{"status", StageStatus(s)},
             {"stageId", s.info.stage_id},
@@ -136,7 +137,7 @@ Json StageJson(const StageRow& s, bool with_tasks) {
   j["accumulatorUpdates"] = std::move(accumulables);
   if (with_tasks) {
     Json tasks = Json::object();
-    for (const TaskRow& t : s.tasks) tasks[std::to_string(t.task.task_id)] = TaskJson(t);
+    for (const TaskRow& t : s.tasks) tasks[std::to_string(t.task_id)] = TaskJson(t);
     j["tasks"] = std::move(tasks);
   }
   return j;

@@ -172,25 +172,25 @@ std::vector<std::string> Quantiles(std::vector<int64_t> values, Format format) {
 void Timeline(Page& page, const StageRow& s) {
   int64_t start = INT64_MAX, end = 0;
   for (const TaskRow& t : s.tasks) {
-    start = std::min(start, t.task.launch_ms);
-    end = std::max(end, t.finished() ? t.finish_ms : t.task.launch_ms);
+    start = std::min(start, t.launch_ms);
+    end = std::max(end, t.finished() ? t.finish_ms : t.launch_ms);
   }
   if (s.tasks.empty()) return;
   const double span = static_cast<double>(std::max<int64_t>(end - start, 1));
   std::map<std::string, std::string> rows;  // by executor
   for (const TaskRow& t : s.tasks) {
-    const double left = 100.0 * static_cast<double>(t.task.launch_ms - start) / span;
+    const double left = 100.0 * static_cast<double>(t.launch_ms - start) / span;
     const double width =
         std::max(0.2, 100.0 * static_cast<double>(std::max<int64_t>(t.duration_ms(), 1)) / span);
     const char* cls = t.state == TaskState::kSuccess || !t.finished() ? ""
                       : t.state == TaskState::kKilled                 ? " class=\"k\""
                                                                       : " class=\"f\"";
-    StrAppend(&rows[t.task.executor_id], "<span", cls, " style=\"left:", left,
-              "%;width:", std::min(width, 100.0 - left), "%\" title=\"",
-              HtmlEscape(StrCat("task ", t.task.task_id, " (partition ", t.task.partition,
-                                ", attempt ", t.task.attempt, "): ", TaskStateName(t.state), ", ",
-                                FormatMillis(t.duration_ms()))),
-              "\"></span>");
+    StrAppend(
+        &rows[t.executor_id()], "<span", cls, " style=\"left:", left,
+        "%;width:", std::min(width, 100.0 - left), "%\" title=\"",
+        HtmlEscape(StrCat("task ", t.task_id, " (partition ", t.partition, ", attempt ", t.attempt,
+                          "): ", TaskStateName(t.state), ", ", FormatMillis(t.duration_ms()))),
+        "\"></span>");
   }
   StrAppend(&page.html(), "<h2>Timeline (", FormatMillis(end - start), ")</h2>\n<table>\n");
   for (const auto& [executor, spans] : rows) {
@@ -210,13 +210,19 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
                 ? ""
                 : StrCat(", reads a ", s.info.read_partitioning, "-partitioned shuffle"),
             s.failure.empty() ? "" : StrCat(": ", HtmlEscape(s.failure)), "</p>\n");
-  std::vector<const TaskRow*> done;
+  // The succeeded tasks' durations and metrics, unpacked once for every column.
+  struct Done {
+    int64_t duration_ms;
+    runtime::TaskMetrics m;
+  };
+  std::vector<Done> done;
   for (const TaskRow& t : s.tasks) {
-    if (t.state == TaskState::kSuccess) done.push_back(&t);
+    if (t.state == TaskState::kSuccess) done.push_back({t.duration_ms(), t.metrics()});
   }
   auto column = [&](auto get) {
     std::vector<int64_t> v;
-    for (const TaskRow* t : done) v.push_back(get(*t));
+    v.reserve(done.size());
+    for (const Done& t : done) v.push_back(get(t));
     return v;
   };
   const auto ms = [](int64_t v) { return FormatMillis(v); };
@@ -228,23 +234,21 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
     std::vector<std::string> cells;
   };
   const std::vector<Line> lines = {
-      {"Duration", Quantiles(column([](const TaskRow& t) { return t.duration_ms(); }), ms)},
-      {"Run time",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.run_nanos / 1000000; }), ms)},
-      {"Input", Quantiles(column([](const TaskRow& t) { return t.metrics.input_bytes; }), bytes)},
+      {"Duration", Quantiles(column([](const Done& t) { return t.duration_ms; }), ms)},
+      {"Run time", Quantiles(column([](const Done& t) { return t.m.run_nanos / 1000000; }), ms)},
+      {"Input", Quantiles(column([](const Done& t) { return t.m.input_bytes; }), bytes)},
       {"Shuffle read",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_read; }), bytes)},
+       Quantiles(column([](const Done& t) { return t.m.shuffle_bytes_read; }), bytes)},
       {"Shuffle fetch wait",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.fetch_wait_nanos / 1000000; }),
-                 ms)},
+       Quantiles(column([](const Done& t) { return t.m.fetch_wait_nanos / 1000000; }), ms)},
       {"Shuffle write",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.shuffle_bytes_written; }), bytes)},
+       Quantiles(column([](const Done& t) { return t.m.shuffle_bytes_written; }), bytes)},
       {"Spill (memory)",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.memory_bytes_spilled; }), bytes)},
+       Quantiles(column([](const Done& t) { return t.m.memory_bytes_spilled; }), bytes)},
       {"Spill (disk)",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.disk_bytes_spilled; }), bytes)},
+       Quantiles(column([](const Done& t) { return t.m.disk_bytes_spilled; }), bytes)},
       {"Peak execution memory",
-       Quantiles(column([](const TaskRow& t) { return t.metrics.peak_execution_memory; }), bytes)},
+       Quantiles(column([](const Done& t) { return t.m.peak_execution_memory; }), bytes)},
   };
   for (const Line& l : lines) {
     std::vector<std::string> cells = {l.name};
@@ -271,21 +275,20 @@ HttpResponse StagePage(const AppState& app, const AppUiOptions& o, const StageRo
   for (const TaskRow* row : s.TasksById()) {
     if (++n > kMaxTaskRows) break;
     const TaskRow& t = *row;
-    const runtime::TaskMetrics& m = t.metrics;
-    Row(&out,
-        Cells({StrCat(t.task.task_id), StrCat(t.task.partition),
-               StrCat(t.task.attempt, t.task.speculative ? " (speculative)" : ""),
-               t.task.executor_id, t.task.host, std::string(TaskStateName(t.state)),
-               FormatUiTime(t.task.launch_ms), t.finished() ? FormatMillis(t.duration_ms()) : "",
-               FormatMillis(m.fetch_wait_nanos / 1000000), Bytes(m.input_bytes),
-               m.shuffle_bytes_read == 0 ? ""
-                                         : StrCat(FormatBytes(m.shuffle_local_bytes), " / ",
-                                                  FormatBytes(m.shuffle_remote_bytes)),
-               Bytes(m.shuffle_bytes_written),
-               m.memory_bytes_spilled == 0
-                   ? ""
-                   : StrCat(Bytes(m.memory_bytes_spilled), " / ", Bytes(m.disk_bytes_spilled)),
-               t.error}));
+    const runtime::TaskMetrics m = t.metrics();
+    Row(&out, Cells({StrCat(t.task_id), StrCat(t.partition),
+                     StrCat(t.attempt, t.speculative ? " (speculative)" : ""), t.executor_id(),
+                     t.host(), std::string(TaskStateName(t.state)), FormatUiTime(t.launch_ms),
+                     t.finished() ? FormatMillis(t.duration_ms()) : "",
+                     FormatMillis(m.fetch_wait_nanos / 1000000), Bytes(m.input_bytes),
+                     m.shuffle_bytes_read == 0 ? ""
+                                               : StrCat(FormatBytes(m.shuffle_local_bytes), " / ",
+                                                        FormatBytes(m.shuffle_remote_bytes)),
+                     Bytes(m.shuffle_bytes_written),
+                     m.memory_bytes_spilled == 0 ? ""
+                                                 : StrCat(Bytes(m.memory_bytes_spilled), " / ",
+                                                          Bytes(m.disk_bytes_spilled)),
+                     t.error}));
   }
   out += "</table>\n";
   return page.Done();

@@ -5,9 +5,11 @@
 
 namespace kiln::internal {
 
+const TaskPlace TaskRow::kNoPlace;
+
 const TaskRow* StageRow::FindTask(int64_t task_id) const {
   auto it = std::find_if(tasks.rbegin(), tasks.rend(),
-                         [&](const TaskRow& row) { return row.task.task_id == task_id; });
+                         [&](const TaskRow& row) { return row.task_id == task_id; });
   return it != tasks.rend() ? &*it : nullptr;
 }
 
@@ -16,7 +18,7 @@ std::vector<const TaskRow*> StageRow::TasksById() const {
   out.reserve(tasks.size());
   for (const TaskRow& t : tasks) out.push_back(&t);
   std::sort(out.begin(), out.end(),
-            [](const TaskRow* a, const TaskRow* b) { return a->task.task_id < b->task.task_id; });
+            [](const TaskRow* a, const TaskRow* b) { return a->task_id < b->task_id; });
   return out;
 }
 
@@ -100,6 +102,7 @@ void AppStatusStore::ApplyLocked(const Event& event) {
     ExecutorRow& ex = s.executors[e->executor_id];
     ex = ExecutorRow{};
     ex.info = *e;
+    executor_rows_[e->executor_id] = &ex;
   } else if (const auto* e = std::get_if<ExecutorRemoved>(&event)) {
     auto it = s.executors.find(e->executor_id);
     if (it == s.executors.end()) return;
@@ -133,6 +136,21 @@ void AppStatusStore::ApplyLocked(const Event& event) {
   }
 }
 
+namespace {
+
+// The attempt's figures, as its start (or, when its start was not posted, its end) gave.
+void SetAttempt(const TaskAttempt& task, const TaskPlace* place, TaskRow* row) {
+  row->task_id = task.task_id;
+  row->launch_ms = task.launch_ms;
+  row->index = task.index;
+  row->partition = task.partition;
+  row->attempt = task.attempt;
+  row->speculative = task.speculative;
+  row->place = place;
+}
+
+}  // namespace
+
 void AppStatusStore::TaskStartedLocked(const TaskStart& e) {
   AppState& s = state_;
   ++s.tasks_running;
@@ -142,12 +160,9 @@ void AppStatusStore::TaskStartedLocked(const TaskStart& e) {
   StageRow& st = *stage;
   ++st.active_tasks;
   auto [at, added] = st.running_rows.try_emplace(e.task.task_id, st.tasks.size());
-  if (!added) {
-    st.tasks[at->second].task = e.task;  // started twice (a replayed log): the later start stands
-    return;
-  }
-  st.tasks.push_back(TaskRow{.task = e.task});
-  TrimTasks(st);
+  // Started twice (a replayed log): the later start stands.
+  SetAttempt(e.task, PlaceLocked(e.task), added ? &st.tasks.emplace_back() : &st.tasks[at->second]);
+  if (added) TrimTasks(st);
 }
 
 void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
@@ -167,12 +182,14 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
       st.running_rows.erase(it);
       --st.active_tasks;
     } else {
-      row = &st.tasks.emplace_back(TaskRow{.task = e.task});
+      row = &st.tasks.emplace_back();
+      SetAttempt(e.task, PlaceLocked(e.task), row);
     }
     row->state = e.state;
     if (!e.error.empty() || !row->error.empty()) row->error = e.error;
     row->finish_ms = e.finish_ms;
-    row->metrics = e.metrics;
+    row->packed_metrics = runtime::PackedTaskMetrics(e.metrics);
+    row->read_bytes = e.metrics.shuffle_bytes_read + e.metrics.input_bytes;
     ++(ok ? st.succeeded_tasks : killed ? st.killed_tasks : st.failed_tasks);
     if (ok) runtime::AddTaskMetrics(e.metrics, &st.totals);
     TrimTasks(st);
@@ -190,6 +207,18 @@ void AppStatusStore::TaskEndedLocked(const TaskEnd& e) {
   }
 }
 
+const TaskPlace* AppStatusStore::PlaceLocked(const TaskAttempt& task) {
+  if (last_place_->executor_id == task.executor_id && last_place_->host == task.host) {
+    return last_place_;
+  }
+  const TaskPlace*& place = place_by_executor_[task.executor_id];
+  if (place == nullptr || place->host != task.host) {
+    place = &*places_.insert(TaskPlace{.executor_id = task.executor_id, .host = task.host}).first;
+  }
+  last_place_ = place;
+  return place;
+}
+
 StageRow* AppStatusStore::FindStageLocked(int stage_id, int attempt) {
   const std::pair<int, int> key(stage_id, attempt);
   if (last_stage_ != nullptr && last_stage_key_ == key) return last_stage_;
@@ -201,12 +230,11 @@ StageRow* AppStatusStore::FindStageLocked(int stage_id, int attempt) {
 }
 
 ExecutorRow* AppStatusStore::FindExecutorLocked(const std::string& id) {
-  if (has_last_executor_ && last_executor_->first == id) return &last_executor_->second;
-  auto it = state_.executors.find(id);
-  if (it == state_.executors.end()) return nullptr;
-  last_executor_ = it;
-  has_last_executor_ = true;
-  return &it->second;
+  if (last_executor_ != nullptr && last_executor_->info.executor_id == id) return last_executor_;
+  auto it = executor_rows_.find(id);
+  if (it == executor_rows_.end()) return nullptr;
+  last_executor_ = it->second;
+  return it->second;
 }
 
 void AppStatusStore::TrimTasks(StageRow& st) const {
@@ -222,7 +250,7 @@ void AppStatusStore::TrimTasks(StageRow& st) const {
     return true;
   });
   for (size_t i = 0; i < st.tasks.size(); ++i) {
-    if (!st.tasks[i].finished()) st.running_rows[st.tasks[i].task.task_id] = i;
+    if (!st.tasks[i].finished()) st.running_rows[st.tasks[i].task_id] = i;
   }
 }
 

@@ -9,10 +9,10 @@
 // `retained_tasks` task attempts per stage: past it, the oldest finished ones go, a tenth
 // of the limit at a time as in Spark (the stage's sums still count them).
 //
-// Applying a task's start or end appends to or updates one row in place, with no
-// allocation in the steady state: a stage keeps its tasks in one vector in the order the
-// store learned of them (two executors' ends interleave: keeping the rows in id order
-// moved rows on most ends, 40% of the store's work), and the metrics are a plain struct.
+// Applying a task's start or end appends to or updates one row in place: a stage keeps its
+// tasks in one vector in the order the store learned of them (two executors' ends
+// interleave: keeping the rows in id order moved rows on most ends, 40% of the store's
+// work), and a row is small (TaskRow), allocating only for a task with many figures.
 // Readers that show tasks in id order sort pointers (TasksById).
 //
 // Thread-safe.
@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -32,14 +33,41 @@
 
 namespace kiln::internal {
 
+// Where task attempts ran: an executor and its host. The store keeps one per pair, which
+// its rows point at, instead of two strings in each of 100,000 rows.
+struct TaskPlace {
+  std::string executor_id;
+  std::string host;
+  auto operator<=>(const TaskPlace&) const = default;
+};
+
+// A task attempt as the store keeps it: TaskAttempt's figures without the stage (its
+// StageRow's), the place interned and the metrics packed. 120 bytes, where a TaskAttempt
+// and TaskMetrics side by side were 344: at 100,000 tasks, their page faults cost the
+// scheduler more than the rest of the store's work.
 struct TaskRow {
-  TaskAttempt task;
-  TaskState state = TaskState::kRunning;
-  std::string error;
+  int64_t task_id = 0;
+  int64_t launch_ms = 0;
   int64_t finish_ms = 0;
-  runtime::TaskMetrics metrics;
+  int index = 0;  // in the stage attempt
+  int partition = 0;
+  int attempt = 0;
+  TaskState state = TaskState::kRunning;
+  bool speculative = false;
+  const TaskPlace* place = &kNoPlace;  // the store's, which outlives its rows
+  std::string error;
+  runtime::PackedTaskMetrics packed_metrics;
+  // Of its metrics, what it read (shuffle and input bytes): the job doctor looks at every
+  // row's at the end of every job.
+  int64_t read_bytes = 0;
+
+  const std::string& executor_id() const { return place->executor_id; }
+  const std::string& host() const { return place->host; }
+  runtime::TaskMetrics metrics() const { return packed_metrics.Unpack(); }
   bool finished() const { return state != TaskState::kRunning; }
-  int64_t duration_ms() const { return finished() ? finish_ms - task.launch_ms : 0; }
+  int64_t duration_ms() const { return finished() ? finish_ms - launch_ms : 0; }
+
+  static const TaskPlace kNoPlace;
 };
 
 struct StageRow {
@@ -150,6 +178,8 @@ class AppStatusStore final : public EventListener {
   // come in batches).
   StageRow* FindStageLocked(int stage_id, int attempt) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   ExecutorRow* FindExecutorLocked(const std::string& id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The interned place of an attempt: the last one found, mostly.
+  const TaskPlace* PlaceLocked(const TaskAttempt& task) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void TrimLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   const AppStatusLimits limits_;
@@ -158,9 +188,14 @@ class AppStatusStore final : public EventListener {
   // Into state_.stages, whose nodes stay put until erased.
   std::pair<int, int> last_stage_key_ ABSL_GUARDED_BY(mu_);
   StageRow* last_stage_ ABSL_GUARDED_BY(mu_) = nullptr;  // reset when stages are trimmed
-  // Into state_.executors, whose entries are never erased: its key, and its row.
-  std::map<std::string, ExecutorRow>::iterator last_executor_ ABSL_GUARDED_BY(mu_);
-  bool has_last_executor_ ABSL_GUARDED_BY(mu_) = false;
+  // The last executor found (state_.executors never erases one).
+  ExecutorRow* last_executor_ ABSL_GUARDED_BY(mu_) = nullptr;
+  // By id, for task events: a hash lookup, not a walk down the ordered map's strings.
+  absl::flat_hash_map<std::string, ExecutorRow*> executor_rows_ ABSL_GUARDED_BY(mu_);
+  // Every place a row points at; never erased (a node's address is stable).
+  std::set<TaskPlace> places_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, const TaskPlace*> place_by_executor_ ABSL_GUARDED_BY(mu_);
+  const TaskPlace* last_place_ ABSL_GUARDED_BY(mu_) = &TaskRow::kNoPlace;
 };
 
 }  // namespace kiln::internal

@@ -20,14 +20,14 @@ int64_t Median(std::vector<int64_t>& v) {
 }
 
 // What a task read: its shuffle blocks and its input.
-int64_t ReadBytes(const TaskRow& t) { return t.metrics.shuffle_bytes_read + t.metrics.input_bytes; }
+int64_t ReadBytes(const TaskRow& t) { return t.read_bytes; }
 
 std::string StageName(const StageRow& s) {
   return StrCat("stage ", s.info.stage_id, " (", s.info.name, ")");
 }
 
 // A stage's succeeded attempts, and what most checks need of them, in one pass over its
-// rows (100,000 rows are 40 MB: each further pass over them costs milliseconds).
+// rows (each further pass over 100,000 rows costs milliseconds).
 struct Succeeded {
   std::vector<const TaskRow*> rows;
   std::vector<int64_t> durations;  // of `rows`, in their order until a median reorders it
@@ -76,7 +76,7 @@ void CheckSkew(const StageRow& stage, const Succeeded& done, const DoctorOptions
               static_cast<double>(size) > o.skew_factor * static_cast<double>(median);
   }
   const int n = stage.info.num_partitions;
-  const int p = largest->task.partition;
+  const int p = largest->partition;
   Finding f{.kind = "skew", .stage_id = stage.info.stage_id};
   f.title = StrCat(
       StageName(stage), ": partition ", p, " read ", FormatBytes(max),
@@ -85,7 +85,7 @@ void CheckSkew(const StageRow& stage, const Succeeded& done, const DoctorOptions
                  : StrCat(" while the median task read nothing"));
   f.evidence.push_back(StrCat(skewed, " of ", tasks.size(), " task(s) over ", o.skew_factor,
                               "x the median and over ", FormatBytes(o.skew_min_bytes),
-                              "; the largest read ", largest->metrics.records_read,
+                              "; the largest read ", largest->metrics().records_read,
                               " records and ran ", FormatMillis(largest->duration_ms())));
   const std::string& how = stage.info.read_partitioning;
   if (how == "hash") {
@@ -121,12 +121,13 @@ void CheckSpill(const StageRow& stage, const Succeeded& done, const DoctorOption
   int spilling = 0;
   int64_t need = 0, had = 0;
   for (const TaskRow* t : tasks) {
-    if (t->metrics.spill_count <= 0) continue;
+    const runtime::TaskMetrics m = t->metrics();
+    if (m.spill_count <= 0) continue;
     ++spilling;
-    const int64_t want = t->metrics.peak_execution_memory + t->metrics.memory_bytes_spilled;
+    const int64_t want = m.peak_execution_memory + m.memory_bytes_spilled;
     if (want > need) {
       need = want;
-      had = t->metrics.peak_execution_memory;
+      had = m.peak_execution_memory;
     }
   }
   const int factor =
@@ -193,12 +194,12 @@ void CheckStragglers(const StageRow& stage, const Succeeded& done, const DoctorO
   if (done.size() < 4 || done.max_ms < o.straggler_min_excess_ms) return;
   const std::vector<const TaskRow*>& tasks = done.rows;
   if (std::all_of(tasks.begin(), tasks.end(), [&](const TaskRow* t) {
-        return t->task.executor_id == tasks.front()->task.executor_id;
+        return t->executor_id() == tasks.front()->executor_id();
       })) {
     return;  // one executor: none to compare it with
   }
   std::map<std::string_view, std::vector<const TaskRow*>> by_executor;
-  for (const TaskRow* t : tasks) by_executor[t->task.executor_id].push_back(t);
+  for (const TaskRow* t : tasks) by_executor[t->executor_id()].push_back(t);
   std::vector<int64_t> inputs;
   inputs.reserve(tasks.size());
   for (const TaskRow* t : tasks) inputs.push_back(ReadBytes(*t));
@@ -207,7 +208,7 @@ void CheckStragglers(const StageRow& stage, const Succeeded& done, const DoctorO
     std::vector<int64_t> others;
     others.reserve(tasks.size());
     for (const TaskRow* t : tasks) {
-      if (t->task.executor_id != executor) others.push_back(t->duration_ms());
+      if (t->executor_id() != executor) others.push_back(t->duration_ms());
     }
     const int64_t ref = Median(others);
     int slow = 0;
@@ -224,13 +225,13 @@ void CheckStragglers(const StageRow& stage, const Succeeded& done, const DoctorO
     // Its tasks, not one unlucky one: at least half of them, or two.
     if (slow == 0 || (slow * 2 < static_cast<int>(mine.size()) && slow < 2)) continue;
     Finding f{.kind = "straggler", .stage_id = stage.info.stage_id};
-    f.title = StrCat(StageName(stage), ": executor ", executor, " on host ",
-                     mine.front()->task.host, " is slow: ", slow, " of its ", mine.size(),
-                     " task(s) ran over ", o.straggler_factor, "x the other executors' median");
+    f.title = StrCat(StageName(stage), ": executor ", executor, " on host ", mine.front()->host(),
+                     " is slow: ", slow, " of its ", mine.size(), " task(s) ran over ",
+                     o.straggler_factor, "x the other executors' median");
     f.evidence.push_back(StrCat("its slowest task ran ", FormatMillis(slowest),
                                 "; the median elsewhere was ", FormatMillis(ref),
                                 ", on no less input"));
-    f.fix = StrCat("look at host ", mine.front()->task.host,
+    f.fix = StrCat("look at host ", mine.front()->host(),
                    " (disk, CPU steal, other load); turn on kiln.speculation to run copies of "
                    "slow tasks elsewhere, or take the worker out of the cluster");
     out->push_back(std::move(f));
@@ -254,9 +255,9 @@ void CheckFailures(const AppState& app, const JobRow& job, std::vector<Finding>*
         continue;
       ++failed;
       if (errors.size() < 3) {
-        errors.push_back(StrCat("task ", t.task.partition, " of ", StageName(it->second),
-                                " attempt ", t.task.attempt, " on executor ", t.task.executor_id,
-                                ": ", TaskStateName(t.state), ": ", t.error));
+        errors.push_back(StrCat("task ", t.partition, " of ", StageName(it->second), " attempt ",
+                                t.attempt, " on executor ", t.executor_id(), ": ",
+                                TaskStateName(t.state), ": ", t.error));
       }
     }
   }

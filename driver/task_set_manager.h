@@ -106,7 +106,9 @@ class TaskSetManager {
   // kLaunchAheadWindow on average if that is more (at most kMaxLaunchAhead).
   int LaunchAhead(int cores) const;
   static constexpr std::chrono::nanoseconds kLaunchAheadWindow = std::chrono::milliseconds(2);
-  static constexpr int64_t kMaxLaunchAhead = 64;
+  // 256: 100,000 empty tasks on two one-core executors ran 25% faster than with 64
+  // (more tasks per message each way), and no faster with 512.
+  static constexpr int64_t kMaxLaunchAhead = 256;
 
   // The end of a launched attempt of task `index`, run on `where`. A failure queues the
   // task again (unless another attempt of it still runs), or fails the set after

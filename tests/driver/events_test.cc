@@ -259,6 +259,78 @@ TEST_CASE("event log: a log cut mid-line by a crash is read up to it, a bad line
   CHECK(test::Message(bad.status()).find(dir.Sub("bad") + " line 4: ") != std::string::npos);
 }
 
+TEST_CASE("events: packed task metrics come back as they went in", "[events]") {
+  const auto round_trip = [](const runtime::TaskMetrics& m) {
+    const runtime::TaskMetrics back = runtime::PackedTaskMetrics(m).Unpack();
+    return std::memcmp(&back, &m, sizeof(m)) == 0;
+  };
+  CHECK(round_trip(runtime::TaskMetrics{}));
+  const runtime::TaskMetrics none = runtime::PackedTaskMetrics().Unpack();  // default: zeros
+  CHECK(none.run_nanos == 0);
+  CHECK(none.broadcast_fetch_nanos == 0);
+  // Each field alone, at both ends of the range: a field packed in another's place, or a
+  // large or negative value cut short, would come back different.
+  int field = 0;
+#define KILN_ONE_METRIC(name)                                                \
+  for (int64_t v : {int64_t{1}, INT64_MAX, int64_t{-5}, int64_t{1} << 40}) { \
+    runtime::TaskMetrics m;                                                  \
+    m.name = v;                                                              \
+    INFO("field " << field << " (" #name ") = " << v);                       \
+    CHECK(round_trip(m));                                                    \
+  }                                                                          \
+  ++field;
+  KILN_TASK_METRICS(KILN_ONE_METRIC)
+#undef KILN_ONE_METRIC
+  runtime::TaskMetrics all;
+  int64_t n = 1;
+#define KILN_SET_METRIC(name) all.name = (n *= 7);
+  KILN_TASK_METRICS(KILN_SET_METRIC)
+#undef KILN_SET_METRIC
+  CHECK(round_trip(all));
+}
+
+TEST_CASE("status store: a row keeps its attempt's executor, host, metrics and error", "[events]") {
+  AppStatusStore store;
+  store.OnEvent(StageSubmitted{.stage_id = 0, .num_tasks = 3});
+  TaskEnd a = SampleTaskEnd(0, 0, TaskState::kSuccess, 10, 300);
+  a.metrics.input_bytes = 20;
+  a.metrics.broadcast_fetch_nanos = 123456789;
+  TaskEnd b = SampleTaskEnd(1, 0, TaskState::kFailed, 5);
+  b.task.executor_id = "2";
+  b.task.host = "h2";
+  b.task.speculative = true;
+  b.task.attempt = 1;
+  b.error = "boom";
+  TaskEnd c = SampleTaskEnd(2, 0, TaskState::kSuccess, 1);  // same place as a's
+  store.OnEvent(TaskStart{a.task});
+  store.OnEvents(std::vector<Event>{b, a, c});
+  store.Read([&](const AppState& s) {
+    const StageRow& st = s.stages.at({0, 0});
+    const TaskRow* ra = st.FindTask(0);
+    const TaskRow* rb = st.FindTask(1);
+    const TaskRow* rc = st.FindTask(2);
+    REQUIRE(ra != nullptr);
+    REQUIRE(rb != nullptr);
+    REQUIRE(rc != nullptr);
+    CHECK(ra->executor_id() == "1");
+    CHECK(ra->host() == "h1");
+    CHECK(rb->executor_id() == "2");
+    CHECK(rb->host() == "h2");
+    CHECK(ra->place == rc->place);  // interned: one place per executor and host
+    CHECK(rb->speculative);
+    CHECK(rb->attempt == 1);
+    CHECK(rb->error == "boom");
+    CHECK(ra->error.empty());
+    CHECK(ra->read_bytes == 320);
+    CHECK(ra->metrics().shuffle_bytes_read == 300);
+    CHECK(ra->metrics().broadcast_fetch_nanos == 123456789);
+    CHECK(ra->metrics().records_read == 7);
+    CHECK(ra->duration_ms() == 10);
+    CHECK(rb->metrics().run_nanos == 5'000'000);
+    return 0;
+  });
+}
+
 TEST_CASE("status store: stages, executors and blocks from events, and retention keeps totals",
           "[events]") {
   AppStatusStore store(
@@ -331,7 +403,7 @@ TEST_CASE("status store: task ends find their rows when stages interleave their 
       CHECK(row.succeeded_tasks == static_cast<int>(row.tasks.size()));
       for (const TaskRow& t : row.tasks) {
         CHECK(t.finished());
-        CHECK(row.FindTask(t.task.task_id) == &t);
+        CHECK(row.FindTask(t.task_id) == &t);
       }
       CHECK(row.FindTask(stage == 0 ? 25 : 5) == nullptr);
     }
@@ -360,14 +432,14 @@ TEST_CASE("status store: ends out of id order, rows by id, and a trim that keeps
     const StageRow& row = s.stages.at({0, 0});
     CHECK(row.active_tasks == 2);
     CHECK(row.tasks.size() == 10);
-    CHECK(row.tasks.front().task.task_id == 0);  // every finished row before it was trimmed
+    CHECK(row.tasks.front().task_id == 0);  // every finished row before it was trimmed
     CHECK(row.FindTask(6) == nullptr);
     CHECK(row.FindTask(28) != nullptr);
     const std::vector<const TaskRow*> by_id = row.TasksById();
     REQUIRE(by_id.size() == row.tasks.size());
-    CHECK(by_id.front()->task.task_id == 0);
+    CHECK(by_id.front()->task_id == 0);
     for (size_t i = 1; i < by_id.size(); ++i) {
-      CHECK(by_id[i - 1]->task.task_id < by_id[i]->task.task_id);
+      CHECK(by_id[i - 1]->task_id < by_id[i]->task_id);
     }
     return 0;
   });

@@ -208,6 +208,31 @@ TEST_CASE("task set: short tasks are launched ahead, long ones are not", "[task_
   CHECK(m.LaunchAhead(3) == 0);
 }
 
+TEST_CASE("task set: tiny tasks are launched ahead by about 2 ms of work, up to the cap",
+          "[task_set]") {
+  TaskSetManager m(MakeSet(4), {.launch_ahead = 2, .short_task = 20ms}, Live);
+  REQUIRE(m.NextTask("a") == 0);
+  m.OnStatus(0, Done(0, 100us), On("a"));
+  CHECK(m.LaunchAhead(2) == 40);  // 2 ms / 100 us per core
+  REQUIRE(m.NextTask("a") == 1);
+  m.OnStatus(1, Done(1, 0us), On("a"));  // the mean is now 50 us
+  CHECK(m.LaunchAhead(1) == 40);
+  REQUIRE(m.NextTask("a") == 2);
+  m.OnStatus(2, Done(2, 0us), On("a"));
+  REQUIRE(m.NextTask("a") == 3);
+  m.OnStatus(3, Done(3, 0us), On("a"));  // 25 us: 80 per core
+  CHECK(m.LaunchAhead(1) == 80);
+  TaskSetManager tiny(MakeSet(1), {.launch_ahead = 2, .short_task = 20ms}, Live);
+  REQUIRE(tiny.NextTask("a") == 0);
+  tiny.OnStatus(0, Done(0, 1us), On("a"));
+  CHECK(tiny.LaunchAhead(2) == 2 * TaskSetManager::kMaxLaunchAhead);
+  // A launchAhead above the cap is what a core gets.
+  TaskSetManager more(MakeSet(1), {.launch_ahead = 1000, .short_task = 20ms}, Live);
+  REQUIRE(more.NextTask("a") == 0);
+  more.OnStatus(0, Done(0, 1us), On("a"));
+  CHECK(more.LaunchAhead(1) == 1000);
+}
+
 TEST_CASE("task set: an empty set is done at once", "[task_set]") {
   TaskSetManager m(MakeSet(0), {}, Live);
   CHECK(m.Done());
