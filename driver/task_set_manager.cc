@@ -18,7 +18,8 @@ TaskSetManager::TaskSetManager(TaskSet set, TaskSetOptions options, IsLive is_li
   attempts_.assign(n, 0);
   failures_.assign(n, 0);
   failed_on_.resize(n);
-  results_.assign(n, std::nullopt);
+  results_.resize(n);
+  has_result_.assign(n, 0);
   running_on_.resize(n);
   started_.resize(n);
   speculated_.assign(n, 0);
@@ -179,6 +180,7 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       durations_nanos_.push_back(status.metrics().run_nanos());
       result_bytes_ += static_cast<int64_t>(status.result().size());
       results_[index] = TaskResult{std::move(status), where};
+      has_result_[index] = 1;
       ++done_;
       if (options_.max_result_bytes > 0 && result_bytes_ > options_.max_result_bytes) {
         failure_ = absl::ResourceExhaustedError(StrCat(
@@ -280,7 +282,7 @@ TaskSetOutcome TaskSetManager::TakeOutcome() {
   } else if (fetch_failed_) {
     outcome.fetch_failed = fetch_failed_;
   } else {
-    for (auto& r : results_) outcome.results.push_back(std::move(*r));
+    outcome.results = std::move(results_);
   }
   return outcome;
 }
