@@ -124,8 +124,8 @@ absl::Status DagScheduler::EnsureShuffle(const ShuffleDependency& dep, int depth
       const TaskResult& r = outcome.results[i];
       outputs_->Register(dep.shuffle_id, maps, missing[i],
                          {.map_id = missing[i],
-                          .worker_id = r.executor.worker_id,
-                          .address = r.executor.shuffle_address});
+                          .worker_id = r.executor->worker_id,
+                          .address = r.executor->shuffle_address});
     }
   }
   if (outputs_->Missing(dep.shuffle_id, maps).empty()) return absl::OkStatus();

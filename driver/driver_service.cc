@@ -16,9 +16,7 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
   RemoteExecutor(ExecutorInfo info, grpc::ServerContext* context,
                  grpc::ServerReaderWriter<proto::DriverMessage, proto::ExecutorMessage>* stream,
                  std::chrono::steady_clock::time_point now)
-      : info_(std::move(info)), context_(context), last_seen_(now), stream_(stream) {}
-
-  const ExecutorInfo& info() const override { return info_; }
+      : ExecutorHandle(std::move(info)), context_(context), last_seen_(now), stream_(stream) {}
 
   bool Launch(const proto::LaunchTasks& launch) override {
     proto::DriverMessage message;
@@ -92,7 +90,6 @@ class DriverService::RemoteExecutor final : public ExecutorHandle {
   }
 
  private:
-  const ExecutorInfo info_;
   grpc::ServerContext* const context_;
   absl::Mutex seen_mu_;
   std::chrono::steady_clock::time_point last_seen_ ABSL_GUARDED_BY(seen_mu_);

@@ -3,7 +3,9 @@
 // (local mode) or a remote executor process behind its stream. Thread-safe.
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <utility>
 
 #include "proto/driver.pb.h"
 
@@ -20,8 +22,14 @@ struct ExecutorInfo {
 
 class ExecutorHandle {
  public:
+  explicit ExecutorHandle(ExecutorInfo info)
+      : info_(std::make_shared<const ExecutorInfo>(std::move(info))) {}
   virtual ~ExecutorHandle() = default;
-  virtual const ExecutorInfo& info() const = 0;
+  const ExecutorInfo& info() const { return *info_; }
+  // The same, for what outlives the handle or is kept per task: a task's result names
+  // the executor it ran on (a copy of the five strings was 390 instructions and 250
+  // bytes per task).
+  const std::shared_ptr<const ExecutorInfo>& shared_info() const { return info_; }
   // Sends a batch of tasks. False when the executor is gone (the caller removes it).
   // Never called with a scheduler lock held.
   virtual bool Launch(const proto::LaunchTasks& launch) = 0;
@@ -34,6 +42,9 @@ class ExecutorHandle {
   // Asks the executor to stop these task attempts (see proto KillTasks). False when the
   // executor is gone. Never called with a scheduler lock held.
   virtual bool KillTasks(const proto::KillTasks& kill) = 0;
+
+ private:
+  const std::shared_ptr<const ExecutorInfo> info_;
 };
 
 }  // namespace kiln::internal

@@ -29,8 +29,7 @@ namespace {
 class LocalExecutor final : public ExecutorHandle {
  public:
   LocalExecutor(ExecutorInfo info, runtime::TaskPool* pool, runtime::BlockStore* blocks)
-      : info_(std::move(info)), pool_(pool), blocks_(blocks) {}
-  const ExecutorInfo& info() const override { return info_; }
+      : ExecutorHandle(std::move(info)), pool_(pool), blocks_(blocks) {}
   bool Launch(const proto::LaunchTasks& launch) override {
     pool_->Submit(launch);
     return true;
@@ -47,7 +46,6 @@ class LocalExecutor final : public ExecutorHandle {
   }
 
  private:
-  ExecutorInfo info_;
   runtime::TaskPool* pool_;
   runtime::BlockStore* blocks_;
 };

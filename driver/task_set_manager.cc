@@ -171,15 +171,16 @@ int TaskSetManager::LaunchAhead(int cores) const {
   return static_cast<int>(per_core) * cores;
 }
 
-void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where) {
-  const bool others_run = AttemptEnded(index, where.id);
+void TaskSetManager::OnStatus(int index, proto::TaskStatus status,
+                              std::shared_ptr<const ExecutorInfo> where) {
+  const bool others_run = AttemptEnded(index, where->id);
   if (Done() || has_result(index)) return;  // late: the set or the task is over
   switch (status.state()) {
     case proto::TASK_FINISHED:
       finished_nanos_ += status.metrics().run_nanos();
       durations_nanos_.push_back(status.metrics().run_nanos());
       result_bytes_ += static_cast<int64_t>(status.result().size());
-      results_[index] = TaskResult{std::move(status), where};
+      results_[index] = TaskResult{std::move(status), std::move(where)};
       has_result_[index] = 1;
       ++done_;
       if (options_.max_result_bytes > 0 && result_bytes_ > options_.max_result_bytes) {
@@ -198,7 +199,7 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       // drops every output held there, so that one attempt recomputes all it lost.
       fetch_failed_ =
           FetchFailed{status.fetch_failed_shuffle(), status.fetch_failed_map(),
-                      status.fetch_failed_address().empty() ? where.shuffle_address
+                      status.fetch_failed_address().empty() ? where->shuffle_address
                                                             : status.fetch_failed_address(),
                       status.error()};
       return;
@@ -206,7 +207,7 @@ void TaskSetManager::OnStatus(int index, proto::TaskStatus status, const Executo
       if (!others_run) Enqueue(index);
       return;
     default:
-      CountFailure(index, where, status.error(), /*requeue=*/!others_run);
+      CountFailure(index, *where, status.error(), /*requeue=*/!others_run);
   }
 }
 

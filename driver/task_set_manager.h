@@ -51,7 +51,7 @@ struct TaskSet {
 // A finished task: its status and where it ran.
 struct TaskResult {
   proto::TaskStatus status;
-  ExecutorInfo executor;
+  std::shared_ptr<const ExecutorInfo> executor;
 };
 
 struct FetchFailed {
@@ -114,7 +114,7 @@ class TaskSetManager {
   // task again (unless another attempt of it still runs), or fails the set after
   // max_failures; a fetch failure ends the set; a result that takes the set's results
   // past max_result_bytes fails it. Statuses of a task that has its result are ignored.
-  void OnStatus(int index, proto::TaskStatus status, const ExecutorInfo& where);
+  void OnStatus(int index, proto::TaskStatus status, std::shared_ptr<const ExecutorInfo> where);
   // The attempt on `executor_id` was lost with its executor: queued again (unless
   // another attempt of it still runs), not counted as a failure.
   void Requeue(int index, const std::string& executor_id);

@@ -16,12 +16,8 @@ namespace kiln::internal {
 // Records the batches it is sent.
 class FakeExecutor final : public ExecutorHandle {
  public:
-  FakeExecutor(std::string id, int cores) {
-    info_.id = std::move(id);
-    info_.host = "host-" + info_.id;
-    info_.cores = cores;
-  }
-  const ExecutorInfo& info() const override { return info_; }
+  FakeExecutor(const std::string& id, int cores)
+      : ExecutorHandle(ExecutorInfo{.id = id, .host = "host-" + id, .cores = cores}) {}
   bool Launch(const proto::LaunchTasks& launch) override {
     absl::MutexLock lock(&mu_);
     batches_.push_back(launch);
@@ -66,7 +62,6 @@ class FakeExecutor final : public ExecutorHandle {
   }
 
  private:
-  ExecutorInfo info_;
   absl::Mutex mu_;
   std::vector<proto::LaunchTasks> batches_ ABSL_GUARDED_BY(mu_);
   std::vector<int> removed_ ABSL_GUARDED_BY(mu_);
@@ -87,8 +82,8 @@ inline TaskSet MakeSet(int tasks, const std::vector<std::string>& preferred = {}
 }
 
 // Executor `id` on host "host-<id>", as a status's `where`.
-inline ExecutorInfo On(const std::string& id) {
-  return ExecutorInfo{.id = id, .host = "host-" + id};
+inline std::shared_ptr<const ExecutorInfo> On(const std::string& id) {
+  return std::make_shared<const ExecutorInfo>(ExecutorInfo{.id = id, .host = "host-" + id});
 }
 
 // A finished task's status with its result bytes.

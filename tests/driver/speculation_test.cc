@@ -57,7 +57,7 @@ void ExpectTaskZeroFrom(TaskSetManager& m, const std::string& executor, const st
   REQUIRE(m.Done());
   TaskSetOutcome out = m.TakeOutcome();
   REQUIRE(out.status.ok());
-  CHECK(out.results[0].executor.id == executor);
+  CHECK(out.results[0].executor->id == executor);
   CHECK(out.results[0].status.result() == result);
 }
 

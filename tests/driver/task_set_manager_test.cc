@@ -45,7 +45,7 @@ TEST_CASE("task set: tasks go out in order and the outcome holds every result", 
   REQUIRE(out.status.ok());
   REQUIRE(out.results.size() == 3);
   for (int i = 0; i < 3; ++i) CHECK(out.results[i].status.result() == "r" + std::to_string(i));
-  CHECK(out.results[0].executor.id == "a");
+  CHECK(out.results[0].executor->id == "a");
 }
 
 TEST_CASE("task set: a failed task runs again, and fails the set after max_failures",
