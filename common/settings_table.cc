@@ -234,7 +234,9 @@ constexpr SettingDef kSettings[] = {
         "why every 15 s.",
         kApp),
     Def("kiln.shuffle.io.chunkSize", T::kBytes, "1m",
-        "Size of the chunks a worker streams shuffle blocks in.", kWorker),
+        "Size of the chunks a worker streams shuffle blocks in: a larger block goes in "
+        "pieces, smaller blocks of one fetch travel together up to this size.",
+        kWorker),
     Def("kiln.shuffle.io.maxRetries", T::kInt, "3",
         "Times a reduce task opens a broken shuffle stream again (a transient error before a "
         "block's first frame arrived) before the read counts as a fetch failure.",

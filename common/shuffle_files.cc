@@ -54,59 +54,97 @@ std::string EncodeShuffleIndex(const std::vector<uint64_t>& offsets) {
 
 namespace {
 
-// Parsed map output indexes, by path. Every reduce task of an executor opens a block of
-// each map output on its worker, as does every fetch the worker's service serves: reading
-// and checking the index each time was a third of a 200x200 shuffle read from local
-// disk. An entry stands while a stat finds the same file (device, inode, size, change
-// and modification times): a map output written again (a retried map task) replaces its
-// index by rename, which a stat sees. Bounded: past kMaxOffsets offsets in all (32 MiB;
-// a map output has one per reduce partition, plus one) it starts over.
-class ShuffleIndexCache {
+// What OpenShuffleBlock keeps of a map output: its parsed index and, once a block of it
+// was read, its open data file. An entry stands while a stat of the index finds the
+// same file (device, inode, size, change and modification times).
+struct MapOutput {
+  FileIdentity id;
+  std::shared_ptr<const std::vector<uint64_t>> offsets;
+  std::shared_ptr<const ScopedFd> data;  // null until a non-empty block is opened
+};
+
+// By index path. Reading and checking the index per block was a third of a 200x200
+// shuffle read from local disk; opening and closing the data file per block was most of
+// what the worker's shuffle service spent in the kernel per block served.
+class MapOutputCache {
  public:
-  absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> Get(const std::string& path) {
-    absl::StatusOr<FileIdentity> identity = IdentifyFile(path);
+  // The entry of `index_path` (read now if it is not kept, or the file changed).
+  absl::StatusOr<MapOutput> Get(const std::string& index_path) {
+    absl::StatusOr<FileIdentity> identity = IdentifyFile(index_path);
     if (!identity.ok()) {
       // As the read would say it (NotFound for a missing map output).
-      absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(path);
+      absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(index_path);
       if (!read.ok()) return read.status();
-      return std::make_shared<const std::vector<uint64_t>>(*std::move(read));
+      return MapOutput{.offsets = std::make_shared<const std::vector<uint64_t>>(*std::move(read))};
     }
-    const FileIdentity& id = *identity;
     {
       absl::MutexLock lock(&mu_);
-      auto it = entries_.find(path);
-      if (it != entries_.end() && it->second.id == id) return it->second.offsets;
+      auto it = entries_.find(index_path);
+      if (it != entries_.end() && it->second.id == *identity) return it->second;
     }
     // Stat before the read: a file replaced in between is read again next time, never
     // kept under the new file's identity with the old one's offsets.
-    absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(path);
+    absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(index_path);
     if (!read.ok()) return read.status();
-    auto offsets = std::make_shared<const std::vector<uint64_t>>(*std::move(read));
+    MapOutput entry{.id = *identity,
+                    .offsets = std::make_shared<const std::vector<uint64_t>>(*std::move(read))};
     absl::MutexLock lock(&mu_);
-    if (offsets_ + offsets->size() > kMaxOffsets) {
-      entries_.clear();
-      offsets_ = 0;
+    if (offsets_ + entry.offsets->size() > kMaxOffsets) ClearLocked();
+    EraseLocked(index_path);
+    offsets_ += entry.offsets->size();
+    entries_[index_path] = entry;
+    return entry;
+  }
+
+  // Keeps `data` as the open data file of the entry `entry` came from, unless the entry
+  // changed or has one already; returns the one to read.
+  std::shared_ptr<const ScopedFd> KeepData(const std::string& index_path, const MapOutput& entry,
+                                           std::shared_ptr<const ScopedFd> data) {
+    absl::MutexLock lock(&mu_);
+    auto it = entries_.find(index_path);
+    if (it == entries_.end() || it->second.id != entry.id) return data;
+    if (it->second.data != nullptr) return it->second.data;
+    if (open_files_ >= kMaxOpenShuffleFiles) {
+      ClearLocked();
+      return data;
     }
-    Entry& entry = entries_[path];
-    if (entry.offsets != nullptr) offsets_ -= entry.offsets->size();
-    entry = Entry{id, offsets};
-    offsets_ += offsets->size();
-    return offsets;
+    it->second.data = data;
+    ++open_files_;
+    return data;
+  }
+
+  void Forget(const std::string& dir_prefix) {
+    absl::MutexLock lock(&mu_);
+    std::vector<std::string> gone;
+    for (const auto& [path, entry] : entries_) {
+      if (path.starts_with(dir_prefix)) gone.push_back(path);
+    }
+    for (const std::string& path : gone) EraseLocked(path);
   }
 
  private:
+  void EraseLocked(const std::string& path) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = entries_.find(path);
+    if (it == entries_.end()) return;
+    offsets_ -= it->second.offsets->size();
+    if (it->second.data != nullptr) --open_files_;
+    entries_.erase(it);
+  }
+  void ClearLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    entries_.clear();
+    offsets_ = 0;
+    open_files_ = 0;
+  }
+
   static constexpr size_t kMaxOffsets = size_t{4} << 20;
-  struct Entry {
-    FileIdentity id;
-    std::shared_ptr<const std::vector<uint64_t>> offsets;
-  };
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, Entry> entries_ ABSL_GUARDED_BY(mu_);
-  size_t offsets_ ABSL_GUARDED_BY(mu_) = 0;  // in entries_
+  absl::flat_hash_map<std::string, MapOutput> entries_ ABSL_GUARDED_BY(mu_);
+  size_t offsets_ ABSL_GUARDED_BY(mu_) = 0;     // in entries_
+  size_t open_files_ ABSL_GUARDED_BY(mu_) = 0;  // entries_ with data
 };
 
-ShuffleIndexCache& IndexCache() {
-  static auto* cache = new ShuffleIndexCache;  // never destroyed: used until exit
+MapOutputCache& Cache() {
+  static auto* cache = new MapOutputCache;  // never destroyed: used until exit
   return *cache;
 }
 
@@ -124,27 +162,33 @@ absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, in
     return absl::NotFoundError(
         StrCat(name, " not found on this worker: no ", within, " in the application's dir"));
   };
-  absl::StatusOr<std::shared_ptr<const std::vector<uint64_t>>> index = IndexCache().Get(index_path);
-  if (absl::IsNotFound(index.status())) return missing(index_path);
-  if (!index.ok()) return Annotate(index.status(), name);
-  const std::vector<uint64_t>* offsets = index->get();
-  const int partitions = static_cast<int>(offsets->size()) - 1;
+  absl::StatusOr<MapOutput> output = Cache().Get(index_path);
+  if (absl::IsNotFound(output.status())) return missing(index_path);
+  if (!output.ok()) return Annotate(output.status(), name);
+  const std::vector<uint64_t>& offsets = *output->offsets;
+  const int partitions = static_cast<int>(offsets.size()) - 1;
   if (reduce_id < 0 || reduce_id >= partitions) {
     return absl::InvalidArgumentError(StrCat("reduce id ", reduce_id, " is out of range: ", name,
                                              " has ", partitions, " partitions"));
   }
   ShuffleBlockFile block;
   block.data_path = ShuffleDataPath(app_dir, shuffle_id, map_id);
-  block.offset = (*offsets)[reduce_id];
-  block.length = (*offsets)[reduce_id + 1] - block.offset;
+  block.offset = offsets[reduce_id];
+  block.length = offsets[reduce_id + 1] - block.offset;
   if (block.length == 0) return block;
-  absl::StatusOr<ScopedFd> fd = OpenFile(block.data_path, O_RDONLY, "shuffle file");
-  if (!fd.ok()) {
-    if (absl::IsNotFound(fd.status())) return missing(block.data_path);
-    return fd.status();
+  block.file = output->data;
+  if (block.file == nullptr) {
+    absl::StatusOr<ScopedFd> fd = OpenFile(block.data_path, O_RDONLY, "shuffle file");
+    if (!fd.ok()) {
+      if (absl::IsNotFound(fd.status())) return missing(block.data_path);
+      return fd.status();
+    }
+    block.file =
+        Cache().KeepData(index_path, *output, std::make_shared<const ScopedFd>(*std::move(fd)));
   }
-  block.fd = *std::move(fd);
   return block;
 }
+
+void ForgetShuffleFiles(const std::string& app_dir) { Cache().Forget(app_dir + "/"); }
 
 }  // namespace kiln

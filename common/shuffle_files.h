@@ -13,7 +13,9 @@
 //                                                executor fetched (written under another
 //                                                name and renamed: present means whole)
 
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -37,17 +39,34 @@ std::string EncodeShuffleIndex(const std::vector<uint64_t>& offsets);
 // bytes [offset, offset + length) of data_path, through fd (not open when the block is
 // empty).
 struct ShuffleBlockFile {
-  ScopedFd fd;
+  // The map output's data file, open for reading; shared with the other blocks of the
+  // same map output (see OpenShuffleBlock). Null when the block is empty.
+  std::shared_ptr<const ScopedFd> file;
   std::string data_path;
   uint64_t offset = 0;
   uint64_t length = 0;
+  int fd() const { return file != nullptr ? file->get() : -1; }
 };
 
 // Opens block `reduce_id` of map output (shuffle_id, map_id) under `app_dir` (what both
 // the worker's shuffle service and an executor's local reads do). NotFound when the map
 // output is not there, DataLoss when its index is corrupt, InvalidArgument when
 // `reduce_id` is beyond its partitions; errors name the map output and the file.
+//
+// The process keeps each map output's parsed index and its open data file while a stat
+// of the index finds the same file: every reduce task of an executor, and every fetch
+// a worker serves, reads one block of each map output, and opening, checking and
+// closing the files per block cost more than reading the block. A map output written
+// again (a retried map task renames its data file, then its index) is opened again; a
+// block already opened keeps reading the file it opened. Bounded: past
+// kMaxOpenShuffleFiles open data files (or 32 MiB of offsets) it starts over.
 absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, int shuffle_id,
                                                   int map_id, int reduce_id);
+inline constexpr size_t kMaxOpenShuffleFiles = 256;
+
+// Drops what OpenShuffleBlock keeps of the map outputs under `app_dir` (closing their
+// data files once no block read holds them): before the directory is deleted, so that
+// open files do not hold its disk space.
+void ForgetShuffleFiles(const std::string& app_dir);
 
 }  // namespace kiln

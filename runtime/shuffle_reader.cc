@@ -123,10 +123,10 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
   }
   for (auto& [address, remote] : remotes) {
     const int last_map = remote.request.map_ids(remote.request.map_ids_size() - 1);
-    bool more;
-    {
+    bool more = remote.next_piece != kNoPiece;
+    if (!more) {
       ScopedNanos wait(&metrics_.wait_nanos);
-      more = remote.stream->Next(&chunk_);
+      more = remote.stream->Next(&remote.chunk);
     }
     absl::Status status =
         more ? absl::DataLossError("the worker sent more than was asked") : remote.stream->Finish();
@@ -162,7 +162,7 @@ absl::Status WorkerShuffleReader::ReadLocal(int shuffle_id, int map_id, int redu
     absl::Status status;
     {
       ScopedNanos wait(&metrics_.wait_nanos);
-      status = PreadFully(block->fd.get(), pos, buffer_.data(), n, block->data_path);
+      status = PreadFully(block->fd(), pos, buffer_.data(), n, block->data_path);
     }
     if (!status.ok()) return FetchFailedError(failure, status);
     pos += n;
@@ -190,12 +190,10 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
     return caller_status;
   };
   while (true) {
-    bool got;
-    {
-      ScopedNanos wait(&metrics_.wait_nanos);
-      got = remote.stream->Next(&chunk_);
-    }
-    if (!got) {
+    Piece piece;
+    absl::StatusOr<bool> got = NextPiece(remote, &piece);
+    if (!got.ok()) return FetchFailedError(failure, got.status());
+    if (!*got) {
       absl::Status status = remote.stream->Finish();
       if (status.ok()) {
         status = absl::DataLossError(StrCat("the stream ended before the block of map ", map_id));
@@ -206,20 +204,47 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
       }
       return FetchFailedError(failure, status);
     }
-    if (chunk_.map_id() != map_id) {
+    if (piece.map_id != map_id) {
       return FetchFailedError(
-          failure, absl::DataLossError(StrCat("worker sent a chunk of map ", chunk_.map_id(),
+          failure, absl::DataLossError(StrCat("worker sent a chunk of map ", piece.map_id,
                                               " where the block of map ", map_id, " was due")));
     }
-    metrics_.remote_bytes += static_cast<int64_t>(chunk_.data().size());
-    absl::Status status = decoder->Feed(chunk_.data(), deliver);
-    if (status.ok() && chunk_.last()) status = decoder->Finish();
+    metrics_.remote_bytes += static_cast<int64_t>(piece.data->size());
+    absl::Status status = decoder->Feed(*piece.data, deliver);
+    if (status.ok() && piece.last) status = decoder->Finish();
     if (!status.ok()) return caller_status.ok() ? FetchFailedError(failure, status) : status;
-    if (chunk_.last()) break;
+    if (piece.last) break;
   }
   metrics_.frames += decoder->frames();
   if (decoder->frames() > 0) ++metrics_.remote_blocks;
   return absl::OkStatus();
+}
+
+absl::StatusOr<bool> WorkerShuffleReader::NextPiece(RemoteStream& remote, Piece* piece) {
+  proto::ShuffleChunk& chunk = remote.chunk;
+  if (remote.next_piece == kNoPiece) {
+    bool got;
+    {
+      ScopedNanos wait(&metrics_.wait_nanos);
+      got = remote.stream->Next(&chunk);
+    }
+    if (!got) return false;
+    if (!chunk.last() && chunk.blocks_size() > 0) {
+      return absl::DataLossError(StrCat("worker packed whole blocks after a piece of map ",
+                                        chunk.map_id(), " that does not end its block"));
+    }
+    remote.next_piece = kOwnPiece;
+  }
+  if (remote.next_piece == kOwnPiece) {
+    *piece = Piece{.map_id = chunk.map_id(), .data = &chunk.data(), .last = chunk.last()};
+    remote.next_piece = chunk.blocks_size() > 0 ? 0 : kNoPiece;
+    return true;
+  }
+  const proto::ShuffleBlock& block = chunk.blocks(remote.next_piece);
+  *piece = Piece{.map_id = block.map_id(), .data = &block.data(), .last = true};
+  remote.next_piece =
+      remote.next_piece + 1 < chunk.blocks_size() ? remote.next_piece + 1 : kNoPiece;
+  return true;
 }
 
 bool WorkerShuffleReader::Reopen(RemoteStream& remote, int map_id, const absl::Status& status) {
@@ -242,6 +267,7 @@ bool WorkerShuffleReader::Reopen(RemoteStream& remote, int map_id, const absl::S
       options_.retry_wait.count(), remote.retries_left, remote.retries_left == 1 ? "y" : "ies");
   std::this_thread::sleep_for(options_.retry_wait);  // Spark's retryWait: a fixed pause
   remote.request = std::move(rest);
+  remote.next_piece = kNoPiece;
   remote.stream =
       clients_->Get(remote.address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
   return true;

@@ -10,7 +10,8 @@
 // from WorkerClient::OpenShuffleBlocks, one stream per worker naming all of that
 // worker's map ids, all opened at the start; each is read when its next block is due,
 // and gRPC flow control holds the senders back meanwhile, so memory stays at about a
-// chunk plus one frame, plus each stream's flow-control window.
+// chunk per worker plus one frame, plus each stream's flow-control window. (A worker
+// packs small blocks into one chunk: see proto/worker.proto's ShuffleChunk.)
 //
 // A remote stream that breaks with a transient error (UNAVAILABLE, DEADLINE_EXCEEDED,
 // CANCELLED, RESOURCE_EXHAUSTED) before any frame of the block it was sending reached
@@ -87,7 +88,23 @@ class WorkerShuffleReader final : public ShuffleReader {
     proto::FetchShuffleBlocksRequest request;
     std::unique_ptr<WorkerClient::BlockStream> stream;
     int retries_left = 0;
+    // The chunk being read (reused: keeps its capacity) and which of its pieces comes
+    // next: kOwnPiece, an index into chunk.blocks, or kNoPiece (read the next chunk).
+    proto::ShuffleChunk chunk;
+    int next_piece = kNoPiece;
   };
+  static constexpr int kOwnPiece = -1;
+  static constexpr int kNoPiece = -2;
+  // A piece of a block, in a RemoteStream's chunk.
+  struct Piece {
+    int map_id = 0;
+    const std::string* data = nullptr;
+    bool last = false;
+  };
+  // The next piece of `remote` (reading its next chunk when the last one is used up);
+  // false when the stream ended; an error for a chunk that packs blocks after a piece
+  // that does not end its block.
+  absl::StatusOr<bool> NextPiece(RemoteStream& remote, Piece* piece);
   // The stream broke with `status` before any frame of `map_id`'s block was delivered:
   // opens it again from that block on (after retry_wait) and returns true, if retries
   // are left and the error is transient.
@@ -99,8 +116,7 @@ class WorkerShuffleReader final : public ShuffleReader {
   WorkerShuffleReaderOptions options_;
   WorkerClientCache* clients_;
   std::string buffer_;
-  proto::ShuffleChunk chunk_;  // reused: keeps its capacity
-  FrameDecoder decoder_;       // blocks arrive whole, one at a time: one decoder serves all
+  FrameDecoder decoder_;  // blocks arrive whole, one at a time: one decoder serves all
   ShuffleReadMetrics metrics_;
 };
 

@@ -6,6 +6,7 @@
 
 #include "common/executor_command.h"
 #include "common/files.h"
+#include "common/shuffle_files.h"
 #include "common/status.h"
 #include "common/strings.h"
 #include "spdlog/spdlog.h"
@@ -72,6 +73,7 @@ void ExecutorSupervisor::Tick() {
     const std::string dir = StrCat(options_.work_dir, "/", app_id);
     if (access(dir.c_str(), F_OK) != 0) continue;  // nothing ran here
     const bool keep_logs = failed && options_.keep_failed_logs;
+    ForgetShuffleFiles(dir);  // the shuffle service's open files would hold the space
     absl::Status removed = keep_logs ? RemoveAllButLogs(dir) : RemoveAll(dir);
     if (!removed.ok()) {
       spdlog::warn("app={}: {}", app_id, View(removed.message()));

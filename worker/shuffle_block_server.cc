@@ -33,11 +33,18 @@ absl::Status ShuffleBlockServer::Serve(const proto::FetchShuffleBlocksRequest& r
     if (map_id < 0) return absl::InvalidArgumentError(StrCat("negative map id ", map_id));
   }
   const std::string app_dir = StrCat(options_.work_dir, "/", request.app_id());
-  proto::ShuffleChunk chunk;  // reused: its data string keeps its capacity across chunks
+  Packer packer(sink, options_.chunk_size, &blocks_served_, &bytes_served_);
   for (int map_id : request.map_ids()) {
-    RETURN_IF_ERROR(ServeBlock(app_dir, request, map_id, &chunk, sink));
+    absl::StatusOr<ShuffleBlockFile> block =
+        OpenShuffleBlock(app_dir, request.shuffle_id(), map_id, request.reduce_id());
+    if (!block.ok()) {
+      // The blocks before it reach the reader, which then fails on this one.
+      RETURN_IF_ERROR(packer.Flush());
+      return Annotate(block.status(), StrCat("app ", request.app_id()));
+    }
+    RETURN_IF_ERROR(packer.Add(map_id, *block));
   }
-  return absl::OkStatus();
+  return packer.Flush();
 }
 
 absl::Status ShuffleBlockServer::ServeBroadcastChunk(const proto::FetchBroadcastChunkRequest& r,
@@ -70,30 +77,54 @@ absl::Status ShuffleBlockServer::ServeBroadcastChunk(const proto::FetchBroadcast
   return absl::OkStatus();
 }
 
-absl::Status ShuffleBlockServer::ServeBlock(const std::string& app_dir,
-                                            const proto::FetchShuffleBlocksRequest& r, int map_id,
-                                            proto::ShuffleChunk* chunk,
-                                            const ChunkSink& sink) const {
-  absl::StatusOr<ShuffleBlockFile> block =
-      OpenShuffleBlock(app_dir, r.shuffle_id(), map_id, r.reduce_id());
-  if (!block.ok()) return Annotate(block.status(), StrCat("app ", r.app_id()));
-  chunk->set_map_id(map_id);
-  std::string* buffer = chunk->mutable_data();
-  uint64_t sent = 0;
-  do {  // an empty block is one empty chunk
-    const uint64_t n = std::min<uint64_t>(block->length - sent, options_.chunk_size);
-    buffer->resize(n);
-    if (n > 0) {
-      RETURN_IF_ERROR(
-          PreadFully(block->fd.get(), block->offset + sent, buffer->data(), n, block->data_path));
+absl::Status ShuffleBlockServer::Packer::Add(int map_id, const ShuffleBlockFile& block) {
+  if (pending_ && pending_bytes_ + block.length <= chunk_size_) {
+    proto::ShuffleBlock* packed = chunk_.add_blocks();  // cleared ones keep their room
+    packed->set_map_id(map_id);
+    absl::Status read = Read(block, 0, block.length, packed->mutable_data());
+    if (!read.ok()) {
+      // The blocks before it reach the reader, which then fails on this one.
+      chunk_.mutable_blocks()->RemoveLast();
+      RETURN_IF_ERROR(Flush());
+      return read;
     }
+    pending_bytes_ += block.length;
+    ++pending_blocks_;
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(Flush());
+  uint64_t sent = 0;
+  do {  // an empty block is one empty piece
+    const uint64_t n = std::min<uint64_t>(block.length - sent, chunk_size_);
+    chunk_.set_map_id(map_id);
+    RETURN_IF_ERROR(Read(block, sent, n, chunk_.mutable_data()));
     sent += n;
-    chunk->set_last(sent == block->length);
-    RETURN_IF_ERROR(sink(*chunk));
-    bytes_served_.fetch_add(static_cast<int64_t>(n), std::memory_order_relaxed);
-  } while (sent < block->length);
-  blocks_served_.fetch_add(1, std::memory_order_relaxed);
+    chunk_.set_last(sent == block.length);
+    pending_ = true;
+    pending_bytes_ = n;
+    pending_blocks_ = chunk_.last() ? 1 : 0;
+    // A block's last piece waits for the small blocks that may follow it.
+    if (!chunk_.last()) RETURN_IF_ERROR(Flush());
+  } while (sent < block.length);
   return absl::OkStatus();
+}
+
+absl::Status ShuffleBlockServer::Packer::Flush() {
+  if (!pending_) return absl::OkStatus();
+  pending_ = false;
+  absl::Status status = sink_(chunk_);
+  chunk_.mutable_blocks()->Clear();
+  if (!status.ok()) return status;
+  blocks_served_->fetch_add(pending_blocks_, std::memory_order_relaxed);
+  bytes_served_->fetch_add(static_cast<int64_t>(pending_bytes_), std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status ShuffleBlockServer::Packer::Read(const ShuffleBlockFile& block, uint64_t from,
+                                              uint64_t n, std::string* out) {
+  out->resize(n);
+  if (n == 0) return absl::OkStatus();
+  return PreadFully(block.fd(), block.offset + from, out->data(), n, block.data_path);
 }
 
 }  // namespace kiln::worker

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "common/shuffle_files.h"
 #include "proto/task.pb.h"
 #include "proto/worker.pb.h"
 
@@ -35,8 +36,10 @@ class ShuffleBlockServer {
   explicit ShuffleBlockServer(ShuffleBlockServerOptions options);
 
   // For each map id of `request` in order, sends block `reduce_id` of map output
-  // (shuffle_id, map_id) as chunks of at most chunk_size bytes; the chunk with
-  // last=true ends a block, and an empty block is one empty chunk with last=true.
+  // (shuffle_id, map_id) in pieces of at most chunk_size bytes; the piece with
+  // last=true ends a block, and an empty block is one empty piece with last=true. A
+  // chunk that ends a block carries the whole blocks after it while they fit in
+  // chunk_size bytes in all (ShuffleChunk.blocks).
   // Errors: INVALID_ARGUMENT for an unsafe app id, negative ids or a reduce id beyond
   // the map output's partitions; NOT_FOUND naming (shuffle, map) for a missing index or
   // data file; DATA_LOSS for a corrupt or truncated map output. Blocks already sent
@@ -58,8 +61,33 @@ class ShuffleBlockServer {
   }
 
  private:
-  absl::Status ServeBlock(const std::string& app_dir, const proto::FetchShuffleBlocksRequest& r,
-                          int map_id, proto::ShuffleChunk* chunk, const ChunkSink& sink) const;
+  // Fills chunks as proto/worker.proto's ShuffleChunk says and hands each to the sink.
+  class Packer {
+   public:
+    // Counts what the sink took into `blocks_served` (whole blocks) and `bytes_served`.
+    Packer(const ChunkSink& sink, int64_t chunk_size, std::atomic<int64_t>* blocks_served,
+           std::atomic<int64_t>* bytes_served)
+        : sink_(sink),
+          chunk_size_(static_cast<uint64_t>(chunk_size)),
+          blocks_served_(blocks_served),
+          bytes_served_(bytes_served) {}
+    // Reads `block` of map `map_id` into the chunk being filled, or into the next ones.
+    absl::Status Add(int map_id, const ShuffleBlockFile& block);
+    // Sends the chunk being filled, if any.
+    absl::Status Flush();
+
+   private:
+    static absl::Status Read(const ShuffleBlockFile& block, uint64_t from, uint64_t n,
+                             std::string* out);
+    const ChunkSink& sink_;
+    const uint64_t chunk_size_;
+    std::atomic<int64_t>* const blocks_served_;
+    std::atomic<int64_t>* const bytes_served_;
+    proto::ShuffleChunk chunk_;  // reused: its strings keep their capacity across chunks
+    bool pending_ = false;       // chunk_ holds a block's last piece, not sent yet
+    uint64_t pending_bytes_ = 0;
+    int64_t pending_blocks_ = 0;  // whole blocks pending_ ends or holds
+  };
 
   ShuffleBlockServerOptions options_;
   mutable std::atomic<int64_t> blocks_served_{0};

@@ -58,7 +58,28 @@ class FakeShuffleService final : public proto::Worker::Service {
       writer->Write(chunk);
       return done[i];
     };
-    if (interleave) {
+    if (pack || pack_into_partial) {
+      // Block 0 in pieces, then every later block whole in the chunk of its last piece
+      // (with pack_into_partial, of its first piece: against the protocol).
+      proto::ShuffleChunk chunk;
+      chunk.set_map_id(req->map_ids(0));
+      for (size_t from = 0; from < blocks[0].size() || from == 0;) {
+        const size_t n = std::min(chunk_bytes_, blocks[0].size() - from);
+        chunk.set_data(blocks[0].substr(from, n));
+        from += n;
+        chunk.set_last(from == blocks[0].size());
+        if (chunk.last() || pack_into_partial) {
+          for (size_t i = 1; i < blocks.size(); ++i) {
+            proto::ShuffleBlock* b = chunk.add_blocks();
+            b->set_map_id(req->map_ids(static_cast<int>(i)));
+            b->set_data(blocks[i]);
+          }
+          writer->Write(chunk);
+          break;
+        }
+        writer->Write(chunk);
+      }
+    } else if (interleave) {
       for (size_t left = blocks.size(); left > 0;) {
         for (size_t i = 0; i < blocks.size(); ++i) {
           if (!done[i] && send(i)) --left;
@@ -80,6 +101,8 @@ class FakeShuffleService final : public proto::Worker::Service {
   }
 
   std::atomic<bool> interleave{false};
+  std::atomic<bool> pack{false};
+  std::atomic<bool> pack_into_partial{false};
   // The next `failures_left` calls send `fail_after_blocks` whole blocks (and with
   // `fail_mid_block`, all but the last chunk of the next), then fail UNAVAILABLE.
   std::atomic<int> failures_left{0};
@@ -238,9 +261,28 @@ TEST_CASE("shuffle_fetch: a stream broken inside a block is a fetch failure, not
   CHECK(w.service.calls == 1);
 }
 
-TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
+TEST_CASE("shuffle_fetch: blocks packed into one chunk are read in map order") {
   FakeWorker a(/*chunk_bytes=*/50);
-  a.service.interleave = true;
+  a.service.pack = true;
+  std::vector<std::vector<std::string>> expected(kPartitions);
+  for (int m = 0; m < 4; ++m) WriteMap(a.dir.path(), m, 200, &expected);
+  ShuffleReadParams params{.shuffle_id = kShuffle};
+  for (int m = 0; m < 4; ++m) AddMap(&params, m, "worker-a", a.address);
+  WorkerClientCache clients;
+  WorkerShuffleReader reader(WorkerShuffleReaderOptions{}, &clients);
+  for (int p = 0; p < kPartitions; ++p) {
+    INFO("partition " << p);
+    std::vector<std::string> got;
+    absl::Status s = ReadAll(&reader, params, p, &got);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    CHECK(got == expected[p]);
+  }
+  CHECK(reader.metrics().remote_blocks == 4 * kPartitions - 1);  // map 1's block 2 is empty
+}
+
+// Partition 0 of maps 0 and 1 on worker `a`, which breaks the protocol somehow.
+absl::Status ReadTwoMaps(FakeWorker& a) {
   std::vector<std::vector<std::string>> expected(kPartitions);
   WriteMap(a.dir.path(), 0, 300, &expected);
   WriteMap(a.dir.path(), 1, 300, &expected);
@@ -250,7 +292,23 @@ TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
   WorkerClientCache clients;
   WorkerShuffleReader reader(WorkerShuffleReaderOptions{}, &clients);
   std::vector<std::string> got;
-  absl::Status s = ReadAll(&reader, params, 0, &got);
+  return ReadAll(&reader, params, 0, &got);
+}
+
+TEST_CASE("shuffle_fetch: blocks packed after a piece that does not end its block fail") {
+  FakeWorker a(/*chunk_bytes=*/20);
+  a.service.pack_into_partial = true;
+  absl::Status s = ReadTwoMaps(a);
+  CHECK(s.code() == absl::StatusCode::kDataLoss);
+  CHECK(std::string(s.message()).find("does not end its block") != std::string::npos);
+  REQUIRE(GetFetchFailure(s).has_value());
+  CHECK(GetFetchFailure(s)->map_id == 0);
+}
+
+TEST_CASE("shuffle_fetch: a worker that interleaves blocks fails the fetch") {
+  FakeWorker a(/*chunk_bytes=*/50);
+  a.service.interleave = true;
+  absl::Status s = ReadTwoMaps(a);
   REQUIRE_FALSE(s.ok());
   CHECK(s.code() == absl::StatusCode::kDataLoss);
   REQUIRE(GetFetchFailure(s).has_value());

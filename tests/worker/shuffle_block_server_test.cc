@@ -3,6 +3,7 @@
 #include "worker/shuffle_block_server.h"
 
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -47,10 +48,15 @@ proto::FetchShuffleBlocksRequest Request(const std::string& app, int shuffle, in
   return r;
 }
 
+// Every piece, in order: a chunk's own, then the whole blocks packed after it. `chunks`
+// counts the chunks (messages).
 absl::Status Serve(const ShuffleBlockServer& server, const proto::FetchShuffleBlocksRequest& r,
-                   std::vector<Received>* out) {
-  return server.Serve(r, [out](const proto::ShuffleChunk& c) {
+                   std::vector<Received>* out, int* chunks = nullptr) {
+  return server.Serve(r, [out, chunks](const proto::ShuffleChunk& c) {
+    if (chunks != nullptr) ++*chunks;
     out->push_back({c.map_id(), c.data(), c.last()});
+    if (!c.last()) CHECK(c.blocks().empty());
+    for (const proto::ShuffleBlock& b : c.blocks()) out->push_back({b.map_id(), b.data(), true});
     return absl::OkStatus();
   });
 }
@@ -106,6 +112,99 @@ TEST_CASE("an empty block is one empty chunk with last set", "[worker][shuffle]"
   }
 }
 
+TEST_CASE("small blocks travel together in one chunk, up to the chunk size", "[worker][shuffle]") {
+  TempDir dir;
+  const std::vector<std::string> blocks = {"aaa", "", "bbb", "ccc", "ddd", "eee"};
+  for (int map = 0; map < static_cast<int>(blocks.size()); ++map) {
+    WriteMapOutput(dir.path(), "app-1", 0, map, {"x", blocks[static_cast<size_t>(map)]});
+  }
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 10});
+  std::vector<Received> got;
+  int chunks = 0;
+  REQUIRE_OK(Serve(server, Request("app-1", 0, 1, {0, 1, 2, 3, 4, 5}), &got, &chunks));
+  // 3 + 0 + 3 + 3 bytes fit in 10; the fourth block of 3 starts the next chunk.
+  CHECK(chunks == 2);
+  REQUIRE(got.size() == blocks.size());
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    CHECK(got[i].map_id == static_cast<int>(i));
+    CHECK(got[i].data == blocks[i]);
+    CHECK(got[i].last);
+  }
+  CHECK(server.blocks_served() == 6);
+  CHECK(server.bytes_served() == 15);
+}
+
+TEST_CASE("a large block's last piece carries the small blocks after it", "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {"0123456"});
+  WriteMapOutput(dir.path(), "app-1", 0, 1, {"ab"});
+  WriteMapOutput(dir.path(), "app-1", 0, 2, {"cdefg"});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
+  std::vector<proto::ShuffleChunk> chunks;
+  REQUIRE_OK(server.Serve(Request("app-1", 0, 0, {0, 1, 2}), [&](const proto::ShuffleChunk& c) {
+    chunks.push_back(c);
+    return absl::OkStatus();
+  }));
+  // Map 0 as 4 + 3 bytes; map 1's 2 bytes do not fit after the 3 (a chunk of their own),
+  // nor do map 2's 5 (4 + 1).
+  REQUIRE(chunks.size() == 5);
+  CHECK(chunks[0].data() == "0123");
+  CHECK_FALSE(chunks[0].last());
+  CHECK(chunks[1].data() == "456");
+  CHECK(chunks[1].last());
+  CHECK(chunks[1].blocks().empty());
+  CHECK(chunks[2].map_id() == 1);
+  CHECK(chunks[3].data() == "cdef");
+  CHECK(chunks[4].data() == "g");
+
+  std::vector<proto::ShuffleChunk> packed;
+  REQUIRE_OK(server.Serve(Request("app-1", 0, 0, {2, 1}), [&](const proto::ShuffleChunk& c) {
+    packed.push_back(c);
+    return absl::OkStatus();
+  }));
+  // Map 2's last piece ("g") and map 1's whole block fit in one chunk.
+  REQUIRE(packed.size() == 2);
+  CHECK(packed[1].data() == "g");
+  CHECK(packed[1].last());
+  REQUIRE(packed[1].blocks_size() == 1);
+  CHECK(packed[1].blocks(0).map_id() == 1);
+  CHECK(packed[1].blocks(0).data() == "ab");
+}
+
+// How many of this process's open files are `path`.
+int OpenCount(const std::string& path) {
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    if (std::filesystem::read_symlink(e.path(), ec).string() == path) ++n;
+  }
+  return n;
+}
+
+TEST_CASE("a map output's data file stays open until it is written again or forgotten",
+          "[worker][shuffle]") {
+  TempDir dir;
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {"old", "x"});
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 100});
+  const std::string data = ShuffleDataPath(dir.Sub("app-1"), 0, 0);
+  for (int reduce : {0, 1, 0}) {
+    std::vector<Received> got;
+    REQUIRE_OK(Serve(server, Request("app-1", 0, reduce, {0}), &got));
+    REQUIRE(got.size() == 1);
+    CHECK(got[0].data == (reduce == 0 ? "old" : "x"));
+    CHECK(OpenCount(data) == 1);  // opened once, kept
+  }
+  // A retried map task writes the data file, then the index, under new names.
+  WriteMapOutput(dir.path(), "app-1", 0, 0, {"new!", "y"});
+  std::vector<Received> got;
+  REQUIRE_OK(Serve(server, Request("app-1", 0, 0, {0}), &got));
+  REQUIRE(got.size() == 1);
+  CHECK(got[0].data == "new!");
+  ForgetShuffleFiles(dir.Sub("app-1"));
+  CHECK(OpenCount(data) == 0);
+  CHECK(OpenCount(data + " (deleted)") == 0);
+}
+
 TEST_CASE("no map ids: nothing is sent", "[worker][shuffle]") {
   TempDir dir;
   ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 4});
@@ -125,6 +224,19 @@ TEST_CASE("missing map outputs are NOT_FOUND naming shuffle and map", "[worker][
     CHECK(absl::IsNotFound(s));
     CHECK(std::string(s.message()).find("shuffle 2, map 5") != std::string::npos);
     CHECK(got.size() == 1);  // map 0 was sent before the error
+  }
+  SECTION("missing index after blocks packed together: they are sent, then the error") {
+    WriteMapOutput(dir.path(), "app-1", 2, 1, {"d"});
+    ShuffleBlockServer packing({.work_dir = dir.path(), .chunk_size = 100});
+    std::vector<Received> got;
+    int chunks = 0;
+    absl::Status s = Serve(packing, Request("app-1", 2, 0, {0, 1, 5}), &got, &chunks);
+    CHECK(absl::IsNotFound(s));
+    CHECK(std::string(s.message()).find("shuffle 2, map 5") != std::string::npos);
+    CHECK(chunks == 1);
+    REQUIRE(got.size() == 2);
+    CHECK(got[0].data == "abc");
+    CHECK(got[1].data == "d");
   }
   SECTION("missing data") {
     REQUIRE(std::remove(ShuffleDataPath(dir.Sub("app-1"), 2, 0).c_str()) == 0);
