@@ -100,13 +100,18 @@ class MapOutputCache {
   // changed or has one already; returns the one to read.
   std::shared_ptr<const ScopedFd> KeepData(const std::string& index_path, const MapOutput& entry,
                                            std::shared_ptr<const ScopedFd> data) {
+    std::vector<std::shared_ptr<const ScopedFd>> closing;  // closed after the unlock
     absl::MutexLock lock(&mu_);
     auto it = entries_.find(index_path);
     if (it == entries_.end() || it->second.id != entry.id) return data;
     if (it->second.data != nullptr) return it->second.data;
     if (open_files_ >= kMaxOpenShuffleFiles) {
-      ClearLocked();
-      return data;
+      // Closes the files kept (once no block read holds them), not the indexes: a
+      // shuffle of more map outputs than that still reads each index once.
+      for (auto& [path, output] : entries_) {
+        if (output.data != nullptr) closing.push_back(std::move(output.data));
+      }
+      open_files_ = 0;
     }
     it->second.data = data;
     ++open_files_;

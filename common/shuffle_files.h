@@ -59,7 +59,8 @@ struct ShuffleBlockFile {
 // closing the files per block cost more than reading the block. A map output written
 // again (a retried map task renames its data file, then its index) is opened again; a
 // block already opened keeps reading the file it opened. Bounded: past
-// kMaxOpenShuffleFiles open data files (or 32 MiB of offsets) it starts over.
+// kMaxOpenShuffleFiles open data files it closes them all (keeping the indexes), past
+// 32 MiB of offsets it starts over.
 absl::StatusOr<ShuffleBlockFile> OpenShuffleBlock(const std::string& app_dir, int shuffle_id,
                                                   int map_id, int reduce_id);
 inline constexpr size_t kMaxOpenShuffleFiles = 256;

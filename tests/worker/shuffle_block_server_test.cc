@@ -171,12 +171,13 @@ TEST_CASE("a large block's last piece carries the small blocks after it", "[work
   CHECK(packed[1].blocks(0).data() == "ab");
 }
 
-// How many of this process's open files are `path`.
-int OpenCount(const std::string& path) {
+// How many of this process's open files have a path that starts with `prefix` (a
+// deleted file's ends in " (deleted)").
+int OpenFilesUnder(const std::string& prefix) {
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
     std::error_code ec;
-    if (std::filesystem::read_symlink(e.path(), ec).string() == path) ++n;
+    if (std::filesystem::read_symlink(e.path(), ec).string().starts_with(prefix)) ++n;
   }
   return n;
 }
@@ -192,7 +193,7 @@ TEST_CASE("a map output's data file stays open until it is written again or forg
     REQUIRE_OK(Serve(server, Request("app-1", 0, reduce, {0}), &got));
     REQUIRE(got.size() == 1);
     CHECK(got[0].data == (reduce == 0 ? "old" : "x"));
-    CHECK(OpenCount(data) == 1);  // opened once, kept
+    CHECK(OpenFilesUnder(data) == 1);  // opened once, kept
   }
   // A retried map task writes the data file, then the index, under new names.
   WriteMapOutput(dir.path(), "app-1", 0, 0, {"new!", "y"});
@@ -201,8 +202,30 @@ TEST_CASE("a map output's data file stays open until it is written again or forg
   REQUIRE(got.size() == 1);
   CHECK(got[0].data == "new!");
   ForgetShuffleFiles(dir.Sub("app-1"));
-  CHECK(OpenCount(data) == 0);
-  CHECK(OpenCount(data + " (deleted)") == 0);
+  CHECK(OpenFilesUnder(data) == 0);  // nor the replaced file
+}
+
+TEST_CASE("a process keeps at most kMaxOpenShuffleFiles map output files open",
+          "[worker][shuffle]") {
+  TempDir dir;
+  const int maps = static_cast<int>(kMaxOpenShuffleFiles) + 40;
+  std::vector<int> ids;
+  for (int m = 0; m < maps; ++m) {
+    WriteMapOutput(dir.path(), "app-1", 0, m, {std::to_string(m)});
+    ids.push_back(m);
+  }
+  ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 1 << 20});
+  const std::string shuffle_dir = ShuffleDir(dir.Sub("app-1"));
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<Received> got;
+    REQUIRE_OK(Serve(server, Request("app-1", 0, 0, ids), &got));
+    REQUIRE(got.size() == ids.size());
+    for (int m = 0; m < maps; ++m) CHECK(got[static_cast<size_t>(m)].data == std::to_string(m));
+    CHECK(OpenFilesUnder(shuffle_dir) > 0);
+    CHECK(OpenFilesUnder(shuffle_dir) <= static_cast<int>(kMaxOpenShuffleFiles));
+  }
+  ForgetShuffleFiles(dir.Sub("app-1"));
+  CHECK(OpenFilesUnder(shuffle_dir) == 0);
 }
 
 TEST_CASE("no map ids: nothing is sent", "[worker][shuffle]") {
