@@ -72,6 +72,10 @@ class MapOutputCache {
   absl::StatusOr<MapOutput> Get(const std::string& index_path) {
     absl::StatusOr<FileIdentity> identity = IdentifyFile(index_path);
     if (!identity.ok()) {
+      {
+        absl::MutexLock lock(&mu_);
+        EraseLocked(index_path);  // gone: its data file need not stay open
+      }
       // As the read would say it (NotFound for a missing map output).
       absl::StatusOr<std::vector<uint64_t>> read = ReadShuffleIndex(index_path);
       if (!read.ok()) return read.status();
@@ -118,11 +122,12 @@ class MapOutputCache {
     return data;
   }
 
-  void Forget(const std::string& dir_prefix) {
+  // Drops the entries whose index path starts with `prefix`.
+  void Forget(const std::string& prefix) {
     absl::MutexLock lock(&mu_);
     std::vector<std::string> gone;
     for (const auto& [path, entry] : entries_) {
-      if (path.starts_with(dir_prefix)) gone.push_back(path);
+      if (path.starts_with(prefix)) gone.push_back(path);
     }
     for (const std::string& path : gone) EraseLocked(path);
   }

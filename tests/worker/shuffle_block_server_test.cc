@@ -182,10 +182,11 @@ int OpenFilesUnder(const std::string& prefix) {
   return n;
 }
 
-TEST_CASE("a map output's data file stays open until it is written again or forgotten",
+TEST_CASE("a map output's data file stays open until it is written again, removed or forgotten",
           "[worker][shuffle]") {
   TempDir dir;
   WriteMapOutput(dir.path(), "app-1", 0, 0, {"old", "x"});
+  WriteMapOutput(dir.path(), "app-1", 0, 1, {"one", ""});
   ShuffleBlockServer server({.work_dir = dir.path(), .chunk_size = 100});
   const std::string data = ShuffleDataPath(dir.Sub("app-1"), 0, 0);
   for (int reduce : {0, 1, 0}) {
@@ -201,8 +202,19 @@ TEST_CASE("a map output's data file stays open until it is written again or forg
   REQUIRE_OK(Serve(server, Request("app-1", 0, 0, {0}), &got));
   REQUIRE(got.size() == 1);
   CHECK(got[0].data == "new!");
+  CHECK(OpenFilesUnder(data) == 1);  // the new one; the replaced one is closed
+
+  const std::string data1 = ShuffleDataPath(dir.Sub("app-1"), 0, 1);
+  REQUIRE_OK(Serve(server, Request("app-1", 0, 0, {1}), &got));
+  CHECK(OpenFilesUnder(data1) == 1);
+  // A map output removed (its index first) is closed at the next request for it.
+  REQUIRE(std::remove(ShuffleIndexPath(dir.Sub("app-1"), 0, 0).c_str()) == 0);
+  REQUIRE(std::remove(data.c_str()) == 0);
+  CHECK(absl::IsNotFound(Serve(server, Request("app-1", 0, 0, {0}), &got)));
+  CHECK(OpenFilesUnder(data) == 0);
+  CHECK(OpenFilesUnder(data1) == 1);
   ForgetShuffleFiles(dir.Sub("app-1"));
-  CHECK(OpenFilesUnder(data) == 0);  // nor the replaced file
+  CHECK(OpenFilesUnder(data1) == 0);
 }
 
 TEST_CASE("a process keeps at most kMaxOpenShuffleFiles map output files open",
