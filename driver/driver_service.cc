@@ -167,11 +167,18 @@ grpc::Status DriverService::FetchBinary(grpc::ServerContext*,
     return grpc::Status(grpc::StatusCode::NOT_FOUND,
                         StrCat("this driver does not serve binary ", request->digest()));
   }
-  std::ifstream in(options_.binary_path, std::ios::binary);
+  std::ifstream in(options_.binary_path, std::ios::binary | std::ios::ate);
   if (!in) {
     return grpc::Status(grpc::StatusCode::INTERNAL,
                         StrCat("driver cannot read its binary ", options_.binary_path));
   }
+  const auto size = static_cast<int64_t>(in.tellg());
+  if (request->offset() < 0 || request->offset() > size) {
+    return grpc::Status(
+        grpc::StatusCode::OUT_OF_RANGE,
+        StrCat("offset ", request->offset(), " is outside the binary's ", size, " bytes"));
+  }
+  in.seekg(request->offset());
   proto::BinaryChunk chunk;
   std::string buffer(1 << 20, '\0');
   while (in) {

@@ -79,18 +79,22 @@ void BinaryCache::Prune() {
     fs::file_time_type used;
     int64_t bytes;
     std::string digest;
+    std::string name;  // the digest, or a download's name
   };
   std::vector<Entry> entries;
   int64_t total = 0;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
     const std::string name = e.path().filename().string();
-    if (!IsValidDigest(name)) continue;  // downloads in progress
+    // Installed binaries, and downloads cut short (not one in progress).
+    const bool partial = name.ends_with(kPartialSuffix);
+    const std::string digest = partial ? name.substr(0, name.size() - kPartialSuffix.size()) : name;
+    if (!IsValidDigest(digest)) continue;
     std::error_code stat_ec;
     const auto used = e.last_write_time(stat_ec);
     const auto bytes = static_cast<int64_t>(e.file_size(stat_ec));
     if (stat_ec) continue;
-    entries.push_back({used, bytes, name});
+    entries.push_back({used, bytes, digest, name});
     total += bytes;
   }
   std::sort(entries.begin(), entries.end(),
@@ -105,7 +109,7 @@ void BinaryCache::Prune() {
       if (fetches_.contains(e.digest)) continue;
       handed_out_.erase(e.digest);
       // Under the lock: a Get that finds the file now would hand out a removed path.
-      if (unlink(StrCat(dir_, "/", e.digest).c_str()) != 0) continue;
+      if (unlink(StrCat(dir_, "/", e.name).c_str()) != 0) continue;
     }
     total -= e.bytes;
     spdlog::info(
@@ -118,9 +122,15 @@ void BinaryCache::Prune() {
 absl::Status BinaryCache::FetchAndVerify(const BinarySource& source, const std::string& digest,
                                          const std::string& path) {
   RETURN_IF_ERROR(MakeDirs(dir_));
-  const std::string download = UniqueTempPath(path);
+  // One fetch per digest at a time (fetches_), so one name: what a fetch cut short left
+  // there is resumed by the next.
+  const std::string download = StrCat(path, kPartialSuffix);
   // The fetcher's errors name the digest and the driver.
   absl::Status status = fetcher_(source, digest, download);
+  // Cut short (its application ended, the driver went away): kept, to be resumed.
+  const bool resumable =
+      absl::IsCancelled(status) || absl::IsUnavailable(status) || absl::IsDeadlineExceeded(status);
+  if (resumable) return status;
   if (status.ok()) {
     absl::StatusOr<std::string> actual = Sha256File(download);
     if (!actual.ok()) {

@@ -5,10 +5,15 @@
 // only after its digest is verified and it is made executable, so a present file is a
 // good one (also across worker restarts).
 //
-// Bounded: after each fetch, the least recently used binaries (a Get touches its file)
-// are removed while the directory holds more than `max_bytes` — but never one handed out
-// within the last `in_use_for` (an executor may be about to start from it; one that
-// runs keeps its file open, so removing it does not harm it).
+// A fetch cut short (its application ended before the download did, so the driver went
+// away; the worker shutting down) leaves <digest>.partial, and the next fetch of that
+// digest resumes it: a worker whose executors never start before a short job ends still
+// gets the binary, a few jobs later. The digest is checked over the whole file.
+//
+// Bounded: after each fetch, the least recently used binaries and partial downloads (a
+// Get touches its file) are removed while the directory holds more than `max_bytes` —
+// but never one handed out within the last `in_use_for` (an executor may be about to
+// start from it; one that runs keeps its file open, so removing it does not harm it).
 //
 // Thread-safe. The fetch itself runs without the lock held.
 
@@ -17,6 +22,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/container/flat_hash_map.h"
@@ -26,7 +32,10 @@
 namespace kiln::worker {
 
 // Where to get a binary: writes the bytes of `digest` to `dest_path` (a kiln::DriverClient
-// call in the worker, or a MasterClient one for a driver's binary; a fake in tests).
+// call in the worker, or a MasterClient one for a driver's binary; a fake in tests). A
+// file already there holds the first bytes from a fetch cut short: the fetcher resumes
+// after them, or replaces it. CANCELLED, UNAVAILABLE or DEADLINE_EXCEEDED keep what it
+// wrote for the next fetch; any other error drops it.
 struct BinarySource {
   std::string driver_address;
   std::string app_id;
@@ -56,6 +65,8 @@ class BinaryCache {
   absl::StatusOr<std::string> Get(const BinarySource& source, const std::string& digest);
 
   static bool IsValidDigest(const std::string& digest);
+  // A download's name: <digest> and this.
+  static constexpr std::string_view kPartialSuffix = ".partial";
 
  private:
   struct Fetch {

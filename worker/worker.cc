@@ -1,6 +1,8 @@
 #include "worker/worker.h"
 
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <map>
 
@@ -106,7 +108,8 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
                                  const std::string& dest_path) {
   if (source.from_master) {
     // A driver's binary, which kiln-submit uploaded: the master serves it to the worker
-    // it placed the driver on (it checks the token).
+    // it placed the driver on (it checks the token). Whole: the master does not resume.
+    unlink(dest_path.c_str());
     spdlog::info("fetching driver binary {} from master {}", digest, options_.master_url);
     proto::FetchDriverBinaryRequest request;
     request.set_worker_id(info_.id);
@@ -121,13 +124,19 @@ absl::Status Worker::FetchBinary(const BinarySource& source, const std::string& 
   // A driver that streams more than it declared (or, undeclared, than the cache holds)
   // is cut off.
   options.max_binary_bytes = source.size > 0 ? source.size : options_.binary_cache_max_bytes;
-  spdlog::info("fetching binary {} of app={} from driver {}", digest, source.app_id,
-               source.driver_address);
+  // What an earlier fetch of it left (its application ended first) is resumed.
+  struct stat partial;
+  int64_t offset = stat(dest_path.c_str(), &partial) == 0 ? partial.st_size : 0;
+  if (source.size > 0 && offset >= source.size) offset = 0;
+  spdlog::info("fetching binary {} of app={} from driver {}{}", digest, source.app_id,
+               source.driver_address,
+               offset > 0 ? StrCat(" from byte ", offset, " on") : std::string());
   proto::FetchBinaryRequest request;
   request.set_app_id(source.app_id);
   request.set_digest(digest);
   request.set_executor_id(source.executor_id);
   request.set_executor_token(source.executor_token);
+  request.set_offset(offset);
   return fetches_->Fetch(std::move(options), request, dest_path);
 }
 

@@ -37,9 +37,13 @@ void DriverClient::Cancel() {
 }
 
 absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
-                                     const std::string& tmp_path, bool* received_data) {
-  ASSIGN_OR_RETURN(ScopedFd fd,
-                   OpenFile(tmp_path, O_WRONLY | O_CREAT | O_TRUNC, "binary download", 0600));
+                                     const std::string& path, bool* received_data) {
+  ASSIGN_OR_RETURN(ScopedFd fd, OpenFile(path, O_WRONLY | O_CREAT, "binary download", 0600));
+  // Exactly the bytes the driver is asked to skip, then what it sends after them.
+  if (ftruncate(fd.get(), request.offset()) != 0 ||
+      lseek(fd.get(), request.offset(), SEEK_SET) != request.offset()) {
+    return ErrnoError("cannot resume ", path, " at byte ", request.offset());
+  }
   auto ctx = rpc::ContextWithDeadline(options_.fetch_timeout);
   {
     absl::MutexLock lock(&mu_);
@@ -50,7 +54,7 @@ absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
       stub_->FetchBinary(ctx.get(), request);
   proto::BinaryChunk chunk;
   absl::Status write_status;
-  int64_t received = 0;
+  int64_t received = request.offset();
   // Cancels the call when no chunk came for stall_timeout.
   std::atomic<int64_t> last_chunk_ms{NowMillis()};
   std::atomic<bool> stalled{false};
@@ -73,7 +77,7 @@ absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
       ctx->TryCancel();
       break;
     }
-    write_status = WriteAll(fd.get(), chunk.data(), tmp_path);
+    write_status = WriteAll(fd.get(), chunk.data(), path);
     if (!write_status.ok()) {
       ctx->TryCancel();
       break;
@@ -91,9 +95,9 @@ absl::Status DriverClient::FetchOnce(const proto::FetchBinaryRequest& request,
     active_.erase(ctx.get());
   }
   if (write_status.ok() && fsync(fd.get()) != 0) {
-    write_status = ErrnoError("cannot sync ", tmp_path);
+    write_status = ErrnoError("cannot sync ", path);
   }
-  if (write_status.ok()) write_status = fd.Close(tmp_path);
+  if (write_status.ok()) write_status = fd.Close(path);
   if (!write_status.ok()) return write_status;
   return rpc::ToAbsl(status);
 }
@@ -122,7 +126,6 @@ absl::StatusOr<std::string> DriverClient::FetchBroadcastChunk(
 
 absl::Status DriverClient::FetchBinary(const proto::FetchBinaryRequest& request,
                                        const std::string& dest_path) {
-  const std::string tmp_path = UniqueTempPath(dest_path);
   bool received_data = false;
   absl::Status status = rpc::RetryUnavailable(
       {.what = StrCat("fetching binary ", request.digest(), " of app ", request.app_id(),
@@ -131,21 +134,12 @@ absl::Status DriverClient::FetchBinary(const proto::FetchBinaryRequest& request,
        .stop = &cancelled_},
       [&] {
         received_data = false;
-        return FetchOnce(request, tmp_path, &received_data);
+        return FetchOnce(request, dest_path, &received_data);
       },
       // Only a call that never got going is retried: a stream broken half-way is the
       // driver's problem to report, and retrying it would hide it.
       [&](const absl::Status& s) { return !received_data && absl::IsUnavailable(s); });
-  if (!status.ok()) {
-    unlink(tmp_path.c_str());
-    return status;
-  }
-  if (rename(tmp_path.c_str(), dest_path.c_str()) != 0) {
-    absl::Status err = ErrnoError("cannot rename ", tmp_path, " to ", dest_path);
-    unlink(tmp_path.c_str());
-    return err;
-  }
-  return absl::OkStatus();
+  return status;
 }
 
 }  // namespace kiln

@@ -40,9 +40,10 @@ class DriverClient {
  public:
   explicit DriverClient(DriverClientOptions options);
 
-  // Streams the binary with digest `digest` of application `app_id` into `dest_path`:
-  // written to a temporary file next to it and renamed over it once complete, so
-  // `dest_path` never holds a partial binary. Does not check the digest (the caller
+  // Streams the binary named by `request` into `dest_path`, from byte request.offset()
+  // on: the file is cut to that many bytes (the ones a fetch cut short left there) and
+  // the driver's bytes follow. When the stream breaks, the whole chunks that arrived
+  // stay, so that a later fetch can resume. Does not check the digest (the caller
   // does). Errors name the driver and the path.
   // `request` names the application, the digest and the executor it is for, with the
   // executor's token (the driver serves only executors the master granted).
@@ -66,7 +67,7 @@ class DriverClient {
   const std::string& address() const { return options_.address; }
 
  private:
-  absl::Status FetchOnce(const proto::FetchBinaryRequest& request, const std::string& tmp_path,
+  absl::Status FetchOnce(const proto::FetchBinaryRequest& request, const std::string& path,
                          bool* received_data);
 
   DriverClientOptions options_;

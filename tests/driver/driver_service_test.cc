@@ -4,7 +4,10 @@
 #include "driver/driver_service.h"
 
 #include <fstream>
+#include <string>
+#include <vector>
 
+#include "absl/strings/str_join.h"
 #include "common/rpc.h"
 #include "common/rpc_security.h"
 #include "common/wait.h"
@@ -150,26 +153,34 @@ TEST_CASE(
 
 TEST_CASE("driver service: the binary is served by digest, in chunks", "[driver-service]") {
   Fixture f;
-  {
+  // Reads the binary from byte `offset` on: its chunks and the call's status.
+  auto read_from = [&](int64_t offset, std::vector<std::string>* chunks) {
     grpc::ClientContext ctx;
     proto::FetchBinaryRequest request;
     request.set_app_id("app-1");
     request.set_digest("abc123");
     request.set_executor_id(3);
     request.set_executor_token(rpc::ExecutorToken(kAppToken, 3));
+    request.set_offset(offset);
     auto reader = f.stub->FetchBinary(&ctx, request);
     proto::BinaryChunk chunk;
-    std::string all;
-    int chunks = 0;
-    while (reader->Read(&chunk)) {
-      all += chunk.data();
-      ++chunks;
-    }
-    REQUIRE(reader->Finish().ok());
-    CHECK(chunks == 4);
-    CHECK(all.size() == (3u << 20) + 4);
-    CHECK(all.ends_with("tail"));
-  }
+    while (reader->Read(&chunk)) chunks->push_back(chunk.data());
+    return reader->Finish();
+  };
+  std::vector<std::string> chunks;
+  REQUIRE(read_from(0, &chunks).ok());
+  CHECK(chunks.size() == 4);
+  const std::string all = absl::StrJoin(chunks, "");
+  CHECK(all.size() == (3u << 20) + 4);
+  CHECK(all.ends_with("tail"));
+  // From an offset (a download cut short resumes): the bytes after it; past the end,
+  // OUT_OF_RANGE.
+  chunks.clear();
+  REQUIRE(read_from((3 << 20) + 2, &chunks).ok());
+  CHECK(chunks == std::vector<std::string>{"il"});
+  chunks.clear();
+  CHECK(read_from((3 << 20) + 5, &chunks).error_code() == grpc::StatusCode::OUT_OF_RANGE);
+  CHECK(chunks.empty());
   // A digest it does not serve: NOT_FOUND, without naming the one it serves.
   auto fetch = [&](const std::string& digest, int executor, const std::string& token) {
     grpc::ClientContext ctx;

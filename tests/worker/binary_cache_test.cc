@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <thread>
 #include <vector>
 
@@ -102,6 +103,78 @@ TEST_CASE("fetch errors reach the caller with the digest", "[worker][binaries]")
   CHECK(std::string(path.status().message()).find("unreachable") != std::string::npos);
 }
 
+// Appends `bytes` to `path`.
+void Append(const std::string& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::app);
+  out << bytes;
+  REQUIRE(out.good());
+}
+
+int64_t SizeOrZero(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? st.st_size : 0;
+}
+
+TEST_CASE("a download cut short is resumed by the next fetch", "[worker][binaries]") {
+  TempDir dir;
+  const std::string content = std::string(1000, 'x') + "end";
+  const std::string digest = DigestOf(dir, content);
+  const std::string partial = dir.Sub("binaries") + "/" + digest + ".partial";
+  std::vector<int64_t> found;  // the bytes each fetch found already there
+  BinaryCache cache(dir.Sub("binaries"),
+                    [&](const BinarySource&, const std::string&, const std::string& dest) {
+                      CHECK(dest == partial);
+                      found.push_back(SizeOrZero(dest));
+                      if (found.size() == 1) {
+                        Append(dest, content.substr(0, 600));
+                        return absl::CancelledError("its application ended");
+                      }
+                      Append(dest, content.substr(static_cast<size_t>(found.back())));
+                      return absl::OkStatus();
+                    });
+  const BinarySource source{"127.0.0.1:4000", "app-1"};
+  CHECK(absl::IsCancelled(cache.Get(source, digest).status()));
+  CHECK(SizeOrZero(partial) == 600);
+  auto path = cache.Get(source, digest);
+  REQUIRE_OK(path);
+  CHECK(*ReadFile(*path) == content);
+  CHECK(found == std::vector<int64_t>{0, 600});
+  CHECK(access(partial.c_str(), F_OK) != 0);
+}
+
+TEST_CASE("a download that does not verify or fails for good is not resumed",
+          "[worker][binaries]") {
+  TempDir dir;
+  const std::string content = std::string(1000, 'y');
+  const std::string digest = DigestOf(dir, content);
+  const std::string partial = dir.Sub("binaries") + "/" + digest + ".partial";
+  std::vector<int64_t> found;
+  absl::Status next = absl::CancelledError("its application ended");
+  BinaryCache cache(dir.Sub("binaries"),
+                    [&](const BinarySource&, const std::string&, const std::string& dest) {
+                      found.push_back(SizeOrZero(dest));
+                      if (found.size() == 1) {
+                        Append(dest, std::string(600, 'z'));  // not the binary's bytes
+                        return next;
+                      }
+                      Append(dest, content.substr(static_cast<size_t>(found.back())));
+                      return absl::OkStatus();
+                    });
+  const BinarySource source{"127.0.0.1:4000", "app-1"};
+  SECTION("a resumed download with the wrong bytes is dropped, then fetched whole") {
+    CHECK_FALSE(cache.Get(source, digest).ok());
+    CHECK(absl::IsDataLoss(cache.Get(source, digest).status()));
+    CHECK(access(partial.c_str(), F_OK) != 0);
+    REQUIRE_OK(cache.Get(source, digest));
+    CHECK(found == std::vector<int64_t>{0, 600, 0});
+  }
+  SECTION("an error that is not a cut-short stream drops what was written") {
+    next = absl::ResourceExhaustedError("the driver sent more than it declared");
+    CHECK(absl::IsResourceExhausted(cache.Get(source, digest).status()));
+    CHECK(access(partial.c_str(), F_OK) != 0);
+  }
+}
+
 TEST_CASE("digests must be 64 lowercase hex characters", "[worker][binaries]") {
   TempDir dir;
   BinaryCache cache(dir.Sub("binaries"), [](const BinarySource&, const std::string&,
@@ -142,10 +215,16 @@ TEST_CASE("the cache removes the least recently used binaries past its bound",
     REQUIRE_OK(cache.Get(source, digests[0]));  // used again: 1 is now the oldest
     struct timespec oldest[2] = {{500, 0}, {500, 0}};
     utimensat(AT_FDCWD, (bin + digests[1]).c_str(), oldest, 0);
+    // A download cut short long ago counts too, and goes first.
+    const std::string stale = bin + digests[3] + ".partial";
+    Append(stale, std::string(700, 'd'));
+    struct timespec ancient[2] = {{100, 0}, {100, 0}};
+    utimensat(AT_FDCWD, stale.c_str(), ancient, 0);
     REQUIRE_OK(cache.Get(source, digests[2]));  // a fetch: prunes to two
     CHECK(present(0));
     CHECK_FALSE(present(1));
     CHECK(present(2));
+    CHECK(access(stale.c_str(), F_OK) != 0);
   }
   {
     // Binaries handed out within the in-use window stay, even past the bound.
