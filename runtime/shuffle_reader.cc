@@ -109,7 +109,10 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
   if (!remotes.empty() && clients_ == nullptr) {
     return absl::InternalError("shuffle reader has no worker clients for remote blocks");
   }
+  if (chunks_.size() < remotes.size()) chunks_.resize(remotes.size());
+  size_t next_chunk = 0;
   for (auto& [address, remote] : remotes) {
+    remote.chunk = &chunks_[next_chunk++];
     remote.stream =
         clients_->Get(address)->OpenShuffleBlocks(remote.request, options_.fetch_timeout);
   }
@@ -126,7 +129,7 @@ absl::Status WorkerShuffleReader::Read(const ShuffleReadParams& params, int redu
     bool more = remote.next_piece != kNoPiece;
     if (!more) {
       ScopedNanos wait(&metrics_.wait_nanos);
-      more = remote.stream->Next(&remote.chunk);
+      more = remote.stream->Next(remote.chunk);
     }
     absl::Status status =
         more ? absl::DataLossError("the worker sent more than was asked") : remote.stream->Finish();
@@ -221,7 +224,7 @@ absl::Status WorkerShuffleReader::ReadRemote(RemoteStream& remote, int shuffle_i
 }
 
 absl::StatusOr<bool> WorkerShuffleReader::NextPiece(RemoteStream& remote, Piece* piece) {
-  proto::ShuffleChunk& chunk = remote.chunk;
+  proto::ShuffleChunk& chunk = *remote.chunk;
   if (remote.next_piece == kNoPiece) {
     bool got;
     {

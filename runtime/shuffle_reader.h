@@ -88,9 +88,10 @@ class WorkerShuffleReader final : public ShuffleReader {
     proto::FetchShuffleBlocksRequest request;
     std::unique_ptr<WorkerClient::BlockStream> stream;
     int retries_left = 0;
-    // The chunk being read (reused: keeps its capacity) and which of its pieces comes
-    // next: kOwnPiece, an index into chunk.blocks, or kNoPiece (read the next chunk).
-    proto::ShuffleChunk chunk;
+    // The chunk being read (one of chunks_, so that its buffers keep their capacity
+    // across reads) and which of its pieces comes next: kOwnPiece, an index into
+    // chunk->blocks, or kNoPiece (read the next chunk).
+    proto::ShuffleChunk* chunk = nullptr;
     int next_piece = kNoPiece;
   };
   static constexpr int kOwnPiece = -1;
@@ -116,6 +117,7 @@ class WorkerShuffleReader final : public ShuffleReader {
   WorkerShuffleReaderOptions options_;
   WorkerClientCache* clients_;
   std::string buffer_;
+  std::vector<proto::ShuffleChunk> chunks_;  // one per remote worker of a read
   FrameDecoder decoder_;  // blocks arrive whole, one at a time: one decoder serves all
   ShuffleReadMetrics metrics_;
 };

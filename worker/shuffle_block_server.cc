@@ -1,7 +1,7 @@
 #include "worker/shuffle_block_server.h"
 
 #include <algorithm>
-#include <vector>
+#include <string>
 
 #include "common/files.h"
 #include "common/shuffle_files.h"
