@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <memory>
 #include <optional>
 #include <string>
@@ -22,9 +21,9 @@
 #include "runtime/combine_spill.h"
 #include "runtime/key_groups.h"
 #include "runtime/operator.h"
-#include "runtime/prefix_sort.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
+#include "runtime/sort_buffer.h"
 #include "runtime/spill_join.h"
 #include "runtime/spill_merge.h"
 #include "runtime/task_memory.h"
@@ -33,7 +32,9 @@ namespace kiln::runtime {
 
 // Reads reduce partition `split` (a varint) of each shuffle in the params and hands
 // every decoded record of type R to `on_record` (which may move it, and may return an
-// absl::Status: an error stops the read and is returned).
+// absl::Status: an error stops the read and is returned). An `on_record(R&, size_t)` is
+// also given the record's encoded size; an `on_record(R&, std::string_view)` its encoded
+// bytes (valid during the call) and must return an absl::Status.
 template <class R, class OnRecord>
 absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std::string_view split,
                          OnRecord&& on_record) {
@@ -50,7 +51,12 @@ absl::Status ReadShuffle(TaskContext& ctx, const ShuffleReadParams& params, std:
       Decode(r, record);
       if (!r.ok()) return absl::DataLossError("corrupt record in shuffle block");
       ++records;
-      if constexpr (std::is_invocable_v<OnRecord&, R&, size_t>) {
+      if constexpr (std::is_invocable_v<OnRecord&, R&, std::string_view>) {
+        // With its encoded bytes.
+        const std::string_view bytes(frame.data() + (frame.size() - left), left - r.remaining());
+        absl::Status s = on_record(record, bytes);
+        if (!s.ok()) return s;
+      } else if constexpr (std::is_invocable_v<OnRecord&, R&, size_t>) {
         on_record(record, left - r.remaining());  // with its encoded size
       } else if constexpr (std::is_same_v<decltype(on_record(record)), absl::Status>) {
         absl::Status s = on_record(record);
@@ -326,40 +332,6 @@ using LeftOuterJoinSource = OuterJoinSource<K, V, W, true>;
 template <class K, class V, class W>
 using RightOuterJoinSource = OuterJoinSource<K, V, W, false>;
 
-// The order that sorts `records` by key, stably (equal keys keep their order). Sorting
-// small (prefix, index) entries moves 16 bytes per swap instead of whole records.
-template <class K, class V>
-std::vector<uint32_t> SortedOrder(const std::vector<std::pair<K, V>>& records, bool ascending) {
-  const uint32_t n = static_cast<uint32_t>(records.size());
-  std::vector<uint32_t> order(n);
-  if constexpr (std::is_same_v<K, std::string>) {
-    // The first 8 bytes, big-endian, zero-padded (integer order = byte order), inverted
-    // for a descending sort so that the radix passes always go up.
-    std::vector<PrefixEntry> entries(n);
-    for (uint32_t i = 0; i < n; ++i) {
-      const std::string& key = records[i].first;
-      unsigned char bytes[8] = {};
-      std::memcpy(bytes, key.data(), std::min<size_t>(8, key.size()));
-      uint64_t prefix = 0;
-      for (unsigned char b : bytes) prefix = (prefix << 8) | b;
-      entries[i] = PrefixEntry{ascending ? prefix : ~prefix, i};
-    }
-    SortByPrefix(entries, [&](const PrefixEntry& a, const PrefixEntry& b) {
-      if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      int c = records[a.index].first.compare(records[b.index].first);
-      if (c != 0) return ascending ? c < 0 : c > 0;
-      return a.index < b.index;
-    });
-    for (uint32_t i = 0; i < n; ++i) order[i] = entries[i].index;
-  } else {
-    for (uint32_t i = 0; i < n; ++i) order[i] = i;
-    std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
-      return ascending ? records[a].first < records[b].first : records[b].first < records[a].first;
-    });
-  }
-  return order;
-}
-
 // sort_by_key's reduce side: the partition's records sorted by key (stable, so equal
 // keys keep the order of the map outputs).
 template <class K, class V>
@@ -382,53 +354,55 @@ class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
     return std::unique_ptr<OpBase>(std::move(op));
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
-    // Records are buffered under the task's execution memory; a buffer that cannot grow
-    // is sorted and spilled as a run, and the runs and the last buffer are merged.
-    std::vector<std::pair<K, V>> buffer;
-    int64_t heap_bytes = 0;
+    // Records are buffered, encoded (sort_buffer.h), under the task's execution memory;
+    // a buffer that cannot grow is sorted and spilled as a run, and the runs and the last
+    // buffer are merged.
+    SortBuffer<K, V> buffer(ascending_);
     ExecutionBudget budget;
     std::vector<std::string> runs;
-    auto bytes = [&] {
-      return static_cast<int64_t>(buffer.capacity() * kBytesPerSlot) + heap_bytes;
-    };
-    absl::Status s = ReadShuffle<std::pair<K, V>>(
-        ctx, this->inputs_[0], split, [&](std::pair<K, V>& kv) -> absl::Status {
-          heap_bytes += static_cast<int64_t>(MemoryBytes(kv) - sizeof(kv));
-          buffer.push_back(std::move(kv));
-          if (budget.Cover(ctx, bytes())) return absl::OkStatus();
-          absl::StatusOr<std::string> run = SpillSorted(ctx, buffer, bytes());
+    absl::Status s = ReadShuffle<Record>(
+        ctx, this->inputs_[0], split, [&](Record& kv, std::string_view encoded) -> absl::Status {
+          buffer.Add(kv, encoded);
+          if (budget.Cover(ctx, buffer.memory_bytes())) return absl::OkStatus();
+          absl::StatusOr<std::string> run = SpillSorted(ctx, buffer);
           if (!run.ok()) return run.status();
           runs.push_back(*std::move(run));
-          std::vector<std::pair<K, V>>().swap(buffer);
-          heap_bytes = 0;
+          buffer.Clear();
           budget.Release(ctx);
           return absl::OkStatus();
         });
-    if (s.ok()) s = runs.empty() ? EmitSorted(buffer) : MergeRuns(ctx, runs, buffer);
+    if (s.ok()) {
+      buffer.Sort();
+      s = runs.empty() ? EmitSorted(buffer) : MergeRuns(ctx, runs, buffer);
+    }
     for (const std::string& run : runs) ctx.spills->Remove(run);
+    buffer.Clear();
     budget.Release(ctx);
     if (!s.ok()) return s;
     return this->out_.Flush();
   }
 
  private:
-  // A buffered record's slot, and the sort's index entries for it.
-  static constexpr size_t kBytesPerSlot = sizeof(std::pair<K, V>) + 16 + sizeof(uint32_t);
+  using Record = std::pair<K, V>;
 
-  absl::Status EmitSorted(std::vector<std::pair<K, V>>& records) {
-    for (uint32_t i : SortedOrder(records, ascending_)) {
-      absl::Status s = this->out_.Emit(std::move(records[i]));
+  // Decoded one at a time into the storage of a record the consumer is done with.
+  absl::Status EmitSorted(const SortBuffer<K, V>& buffer) {
+    SortedRecords<K, V> sorted(buffer);
+    Record record;
+    while (const size_t bytes = sorted.Next(&record)) {
+      absl::Status s = this->out_.EmitSwap(record, bytes);
       if (!s.ok()) return s;
     }
     return absl::OkStatus();
   }
 
-  absl::StatusOr<std::string> SpillSorted(TaskContext& ctx, std::vector<std::pair<K, V>>& records,
-                                          int64_t memory_bytes) {
+  // The records' bytes, in key order: no decode, no encode.
+  absl::StatusOr<std::string> SpillSorted(TaskContext& ctx, SortBuffer<K, V>& buffer) {
+    const int64_t memory_bytes = buffer.memory_bytes();
+    buffer.Sort();
     return WriteSpill(ctx, memory_bytes, [&](SpillWriter& out) {
-      for (uint32_t i : SortedOrder(records, ascending_)) {
-        Writer w(out.buffer());
-        Encode(w, records[i]);
+      for (size_t i = 0; i < buffer.size();) {
+        i += buffer.CopySorted(i, out.buffer());
         absl::Status s = out.Appended();
         if (!s.ok()) return s;
       }
@@ -436,10 +410,10 @@ class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
     });
   }
 
-  // Runs in the order they were written, then the buffer: equal keys keep their order.
+  // Runs in the order they were written, then the buffer (sorted): equal keys keep
+  // their order.
   absl::Status MergeRuns(TaskContext& ctx, std::vector<std::string>& runs,
-                         std::vector<std::pair<K, V>>& buffer) {
-    using Record = std::pair<K, V>;
+                         const SortBuffer<K, V>& buffer) {
     const bool asc = ascending_;
     auto less = [asc](RecordCursor<Record>& a, RecordCursor<Record>& b) {
       return asc ? a.record().first < b.record().first : b.record().first < a.record().first;
@@ -459,13 +433,9 @@ class SortSource final : public ShuffleSourceBase<std::pair<K, V>> {
     std::vector<std::unique_ptr<RecordCursor<Record>>> cursors;
     s = OpenRuns<Record, false>(runs, &cursors);
     if (!s.ok()) return s;
-    std::vector<uint32_t> order = SortedOrder(buffer, ascending_);
-    size_t next = 0;
-    cursors.push_back(MakeMemoryCursor<Record>([&, next](Record* r, uint64_t*) mutable {
-      if (next == order.size()) return false;
-      *r = std::move(buffer[order[next++]]);
-      return true;
-    }));
+    SortedRecords<K, V> sorted(buffer);
+    cursors.push_back(
+        MakeMemoryCursor<Record>([&sorted](Record* r, uint64_t*) { return sorted.Next(r) != 0; }));
     s = cursors.back()->Advance();
     if (!s.ok()) return s;
     return MergeCursors(cursors, less, [&](RecordCursor<Record>& c) {

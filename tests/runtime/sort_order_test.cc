@@ -1,7 +1,9 @@
 // Fixed output orders: SortByPrefix against std::sort, the combine maps' InHashOrder,
-// and sort_by_key's SortedOrder against std::stable_sort.
+// and sort_by_key's SortBuffer against std::stable_sort.
 #include <algorithm>
+#include <climits>
 #include <cstdint>
+#include <map>
 #include <numeric>
 #include <random>
 #include <string>
@@ -9,9 +11,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/codec.h"
 #include "runtime/combine_map.h"
-#include "runtime/ops_shuffle_read.h"
 #include "runtime/prefix_sort.h"
+#include "runtime/sort_buffer.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::runtime {
@@ -127,10 +130,56 @@ TEST_CASE("prefix sort: SortByPrefix orders as std::sort with the same compariso
   }
 }
 
-TEST_CASE("prefix sort: sort_by_key's order is a stable sort by the whole key, both ways",
+// The order a SortBuffer holding `records` gives, as indexes into `records`, after
+// checking that each record decodes to itself and keeps its encoded bytes.
+template <class K, class V>
+std::vector<uint32_t> BufferOrder(const std::vector<std::pair<K, V>>& records, bool ascending) {
+  SortBuffer<K, V> buffer(ascending);
+  std::vector<std::string> encoded;
+  for (const auto& record : records) {
+    std::string bytes;
+    Writer w(&bytes);
+    Encode(w, record);
+    buffer.Add(record, bytes);
+    encoded.push_back(std::move(bytes));
+  }
+  REQUIRE(buffer.size() == records.size());
+  buffer.Sort();
+  // Which record each sorted one is: records are told apart by their encoded bytes and,
+  // when two are alike, taken in input order (the sort must be stable for that to hold).
+  std::map<std::string, std::vector<uint32_t>> by_bytes;
+  for (uint32_t i = 0; i < encoded.size(); ++i) by_bytes[encoded[i]].push_back(i);
+  std::map<std::string, size_t> taken;
+  std::vector<uint32_t> order;
+  SortedRecords<K, V> sorted(buffer);
+  std::pair<K, V> decoded;
+  for (size_t i = 0; i < buffer.size(); ++i) {
+    const std::string bytes(buffer.encoded(i));
+    REQUIRE(by_bytes.count(bytes) == 1);
+    const uint32_t index = by_bytes[bytes][taken[bytes]++];
+    REQUIRE(sorted.Next(&decoded) == bytes.size());
+    REQUIRE(decoded == records[index]);
+    order.push_back(index);
+  }
+  CHECK(sorted.Next(&decoded) == 0);
+  return order;
+}
+
+template <class K, class V>
+std::vector<uint32_t> StableOrder(const std::vector<std::pair<K, V>>& records, bool ascending) {
+  std::vector<uint32_t> order(records.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return ascending ? records[a].first < records[b].first : records[b].first < records[a].first;
+  });
+  return order;
+}
+
+TEST_CASE("sort buffer: sort_by_key's order is a stable sort by the whole key, both ways",
           "[sort]") {
   // Keys longer than the 8-byte prefix that tie on it (a common start), short keys, an
-  // empty key, and duplicates: equal keys keep their input order.
+  // empty key, and duplicates: equal keys keep their input order (the values number the
+  // records, so that the test can tell duplicates apart).
   for (const auto& [common, length, letters] : {std::tuple{std::string(), size_t{10}, 26},
                                                 std::tuple{std::string("2026-12-"), size_t{3}, 4},
                                                 std::tuple{std::string(), size_t{2}, 3}}) {
@@ -141,15 +190,67 @@ TEST_CASE("prefix sort: sort_by_key's order is a stable sort by the whole key, b
     for (bool ascending : {true, false}) {
       INFO("common start '" << common << "', " << length << " letters of " << letters
                             << (ascending ? ", ascending" : ", descending"));
-      std::vector<uint32_t> expected(records.size());
-      std::iota(expected.begin(), expected.end(), 0);
-      std::stable_sort(expected.begin(), expected.end(), [&](uint32_t a, uint32_t b) {
-        return ascending ? records[a].first < records[b].first
-                         : records[b].first < records[a].first;
-      });
-      CHECK(SortedOrder(records, ascending) == expected);
+      CHECK(BufferOrder(records, ascending) == StableOrder(records, ascending));
     }
   }
+}
+
+TEST_CASE("sort buffer: integer keys of either sign, and keys without a prefix", "[sort]") {
+  std::mt19937_64 rng(11);
+  std::vector<std::pair<int64_t, std::string>> signed_keys;
+  std::vector<std::pair<uint32_t, int>> unsigned_keys;
+  std::vector<std::pair<double, int>> double_keys;
+  std::vector<std::pair<std::pair<int, std::string>, int>> pair_keys;
+  for (int i = 0; i < 5000; ++i) {
+    const int64_t k = static_cast<int64_t>(rng() % 2001) - 1000;  // duplicates, both signs
+    signed_keys.emplace_back(i == 0 ? INT64_MIN : i == 1 ? INT64_MAX : k, std::to_string(i));
+    unsigned_keys.emplace_back(i == 0 ? UINT32_MAX : static_cast<uint32_t>(rng() % 300), i);
+    double_keys.emplace_back(static_cast<double>(k) / 7.0, i);
+    pair_keys.emplace_back(
+        std::pair<int, std::string>(static_cast<int>(k % 3), Keys(1, "", 2, 3, i)[0]), i);
+  }
+  for (bool ascending : {true, false}) {
+    INFO((ascending ? "ascending" : "descending"));
+    CHECK(BufferOrder(signed_keys, ascending) == StableOrder(signed_keys, ascending));
+    CHECK(BufferOrder(unsigned_keys, ascending) == StableOrder(unsigned_keys, ascending));
+    CHECK(BufferOrder(double_keys, ascending) == StableOrder(double_keys, ascending));
+    CHECK(BufferOrder(pair_keys, ascending) == StableOrder(pair_keys, ascending));
+  }
+}
+
+TEST_CASE("sort buffer: records larger than a block, memory counted, cleared for reuse", "[sort]") {
+  SortBuffer<std::string, std::string> buffer(true);
+  std::vector<std::pair<std::string, std::string>> records = {
+      {"b", std::string(3 << 20, 'x')}, {"a", "small"}, {"c", std::string(1 << 20, 'y')}};
+  for (const auto& record : records) {
+    std::string bytes;
+    Writer w(&bytes);
+    Encode(w, record);
+    buffer.Add(record, bytes);
+  }
+  // Each large record in a block of its own, the small one in a 1 MiB block.
+  CHECK(buffer.memory_bytes() >= (3 << 20) + (1 << 20) + (1 << 20));
+  buffer.Sort();
+  std::pair<std::string, std::string> out;
+  {
+    SortedRecords<std::string, std::string> sorted(buffer);
+    for (size_t i : {1, 0, 2}) {
+      CHECK(sorted.Next(&out) > 0);
+      CHECK(out == records[i]);
+    }
+    CHECK(sorted.Next(&out) == 0);
+  }
+  buffer.Clear();
+  CHECK(buffer.empty());
+  CHECK(buffer.memory_bytes() == 0);
+  std::string bytes;
+  Writer w(&bytes);
+  Encode(w, std::pair<std::string, std::string>("z", "again"));
+  buffer.Add({"z", "again"}, bytes);
+  buffer.Sort();
+  SortedRecords<std::string, std::string> again(buffer);
+  CHECK(again.Next(&out) == bytes.size());
+  CHECK(out.second == "again");
 }
 
 }  // namespace
