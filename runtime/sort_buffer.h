@@ -66,14 +66,19 @@ class SortBuffer {
   // Sorts the records: then encoded(i), CopySorted and SortedRecords go in key order.
   // Records added after it are not in that order: Clear() first.
   void Sort() {
-    SortByPrefix(entries_, [this](const PrefixEntry& a, const PrefixEntry& b) {
-      if (a.prefix != b.prefix) return a.prefix < b.prefix;
-      if constexpr (!kIntegerKey) {
+    if constexpr (kIntegerKey) {
+      // The prefix is the key: ties are equal keys, kept in arrival order.
+      SortByPrefix(entries_, [](const PrefixEntry& a, const PrefixEntry& b) {
+        return a.prefix != b.prefix ? a.prefix < b.prefix : a.index < b.index;
+      });
+    } else {
+      SortByPrefix(entries_, [this](const PrefixEntry& a, const PrefixEntry& b) {
+        if (a.prefix != b.prefix) return a.prefix < b.prefix;
         const int c = CompareKeys(a.index, b.index);
         if (c != 0) return ascending_ ? c < 0 : c > 0;
-      }
-      return a.index < b.index;
-    });
+        return a.index < b.index;
+      });
+    }
   }
 
   // Copies the encoded bytes of the records from `from` on (in key order once sorted),

@@ -96,6 +96,38 @@ TEST_CASE("spill: sort_by_key beyond memory is exact, stable and the same as in 
   CHECK(Spills(ctx) > 0);
 }
 
+TEST_CASE("spill: sort_by_key on integer and floating keys beyond memory, both ways",
+          "[local][spill]") {
+  // Integer keys are ordered by their prefix alone, floating ones by the keys kept
+  // beside the buffer: both must spill and come back as a stable sort would order them.
+  std::vector<std::pair<int64_t, std::string>> ints;
+  std::vector<std::pair<double, int64_t>> doubles;
+  for (int64_t i = 0; i < 150'000; ++i) {
+    const int64_t key = (i * 7919) % 40'001 - 20'000;  // both signs, duplicates
+    ints.emplace_back(key, "value-" + std::to_string(i));
+    doubles.emplace_back(static_cast<double>(key) / 3.0, i);
+  }
+  TempDir scratch("kiln-spill-");
+  Context ctx = Local(scratch, true);
+  for (bool ascending : {true, false}) {
+    INFO((ascending ? "ascending" : "descending"));
+    auto expected_ints = ints;
+    std::stable_sort(expected_ints.begin(), expected_ints.end(), [&](const auto& a, const auto& b) {
+      return ascending ? a.first < b.first : b.first < a.first;
+    });
+    CHECK(ctx.parallelize(ints, 4).sort_by_key(ascending, 3).collect() == expected_ints);
+    CHECK(Spills(ctx) > 0);
+    auto expected_doubles = doubles;
+    std::stable_sort(expected_doubles.begin(), expected_doubles.end(),
+                     [&](const auto& a, const auto& b) {
+                       return ascending ? a.first < b.first : b.first < a.first;
+                     });
+    CHECK(ctx.parallelize(doubles, 4).sort_by_key(ascending, 3).collect() == expected_doubles);
+    CHECK(Spills(ctx) > 0);
+  }
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: reduce_by_key with many keys beyond memory is exact and in the same order",
           "[local][spill]") {
   const std::vector<Pair> input = Records(300'000, 100'000);
