@@ -11,12 +11,12 @@
 
 #include "common/background.h"
 #include "common/files.h"
-#include "common/process_memory.h"
 #include "common/settings.h"
 #include "common/strings.h"
 #include "common/units.h"
 #include "driver/backend.h"
 #include "driver/stage_metrics.h"
+#include "runtime/allocator.h"
 #include "runtime/block_store.h"
 #include "runtime/executor_shuffle.h"
 #include "runtime/running_tasks.h"
@@ -151,13 +151,15 @@ class LocalBackend final : public Backend {
   LocalBroadcasts broadcasts_{options_.broadcasts};
   // Local mode runs the tasks in this process: it holds itself to kiln.driver.memory +
   // kiln.driver.memoryOverhead as a worker holds an executor, killing itself (with a
-  // message saying so) when its resident memory passes the limit.
+  // message saying so) when its resident memory passes the limit. Past half of it,
+  // the allocator first gives back the memory it keeps for reuse (runtime/allocator.h).
   void StartMemoryWatch(const Config& conf) {
     const int64_t memory_mb = conf.GetMemoryMb("kiln.driver.memory");
     const int64_t overhead_mb = MemoryOverheadMb(conf, "driver");
     const int64_t limit = (memory_mb + overhead_mb) << 20;
     watch_ = std::make_unique<PeriodicThread>(std::chrono::milliseconds(50), [=, this] {
-      absl::StatusOr<int64_t> rss = ResidentBytes(getpid());
+      absl::StatusOr<int64_t> rss =
+          runtime::ResidentBytesReleasing(runtime::ReleaseThreshold(limit));
       if (!rss.ok() || *rss <= limit) return;
       std::string spills;
       for (const runtime::TaskProgress& t : running_.Spilled()) {

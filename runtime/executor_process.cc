@@ -25,6 +25,7 @@
 #include "common/subprocess.h"
 #include "common/units.h"
 #include "proto/driver.grpc.pb.h"
+#include "runtime/allocator.h"
 #include "runtime/block_store.h"
 #include "runtime/broadcast_fetcher.h"
 #include "runtime/crash_report.h"
@@ -99,6 +100,10 @@ class StatusSender {
 // How often an executor tells the driver what its running tasks have spilled (only
 // when that changed), at the most.
 constexpr std::chrono::milliseconds kProgressInterval{1000};
+
+// How often an executor compares its resident memory with its limit, to give back what
+// its allocator keeps for reuse when it nears it (runtime/allocator.h).
+constexpr std::chrono::milliseconds kMemoryCheckInterval{20};
 
 // The worker asks an executor to stop with SIGTERM, when its application has ended or
 // when it kills it. The executor then stops at once and exits 0: an end that was asked
@@ -253,7 +258,13 @@ int RunExecutorProcess(int argc, const char* const* argv) {
         args->cores,
         ExecutorEnv{shuffle.get(), &blocks, &memory, spill_dir, compression, &running, &broadcasts},
         [&](proto::TaskStatus s) { sender.Add(std::move(s)); });
+    // Its worker's limit: kiln.executor.memory + kiln.executor.memoryOverhead.
+    const int64_t memory_limit = (args->memory_mb + MemoryOverheadMb(*conf, "executor")) << 20;
+    PeriodicThread release(kMemoryCheckInterval, [memory_limit] {
+      (void)ResidentBytesReleasing(ReleaseThreshold(memory_limit));
+    });
     progress.Start();
+    release.Start();
     proto::DriverMessage message;
     while (stream->Read(&message)) {
       if (message.has_launch()) {

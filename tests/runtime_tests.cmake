@@ -14,7 +14,13 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/broadcast_cache_test.cc
     runtime/sort_order_test.cc
     runtime/batch_emitter_test.cc
+    runtime/allocator_test.cc
   LIBS kiln_runtime)
+if(TARGET PkgConfig::JEMALLOC)
+  # allocator_test.cc checks the options Kiln gives jemalloc (runtime/allocator.h).
+  target_compile_definitions(runtime_data_tests PRIVATE KILN_WITH_JEMALLOC)
+  target_link_libraries(runtime_data_tests PRIVATE PkgConfig::JEMALLOC)
+endif()
 
 # The reader's remote path against in-process fake shuffle services on 127.0.0.1.
 kiln_add_test(NAME runtime_fetch_tests LABEL integration
