@@ -7,6 +7,9 @@
 #ifdef KILN_WITH_JEMALLOC
 #include <jemalloc/jemalloc.h>
 
+#define KILN_STRINGIFY_(x) #x
+#define KILN_STRINGIFY(x) KILN_STRINGIFY_(x)
+
 // Read by jemalloc when it starts (before MALLOC_CONF, which overrides it): large blocks
 // stay in the thread's arena for reuse instead of going back to the kernel when freed.
 const char* malloc_conf = "oversize_threshold:0";
@@ -28,11 +31,7 @@ bool AllocatorKeepsLargeBlocks() {
 
 void ReleaseFreeMemory() {
 #ifdef KILN_WITH_JEMALLOC
-#define KILN_STRINGIFY_(x) #x
-#define KILN_STRINGIFY(x) KILN_STRINGIFY_(x)
   mallctl("arena." KILN_STRINGIFY(MALLCTL_ARENAS_ALL) ".purge", nullptr, nullptr, nullptr, 0);
-#undef KILN_STRINGIFY
-#undef KILN_STRINGIFY_
 #else
   malloc_trim(0);
 #endif

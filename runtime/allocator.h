@@ -5,8 +5,9 @@
 // With jemalloc (the default build links it into drivers and executors), allocations of
 // 8 MiB and more would go to an arena of their own whose freed pages go back to the
 // kernel at once (jemalloc's `oversize_threshold`): every hash table, sort buffer or
-// join table a task frees is then faulted in again, zeroed, by the next one. PageRank
-// spent a quarter of its CPU time in those faults and madvise calls. Kiln sets
+// join table a task frees is then faulted in again, zeroed, by the next one (PageRank
+// spent a sixth of its CPU time in the kernel on those faults and madvise calls,
+// bench/README.md item 19). Kiln sets
 // `oversize_threshold:0` in jemalloc's built-in `malloc_conf`, so large blocks are kept
 // for reuse like small ones and returned after jemalloc's decay time (10 s); the
 // MALLOC_CONF environment variable still overrides it. A process that keeps memory for
