@@ -350,8 +350,13 @@ Dataset<T> Dataset<T>::sort_by_key(bool ascending, int partitions) const {
   using V = typename internal::PairTraits<T>::Value;
   using Sample = runtime::KeySampleSink<K, V>;
   int r = Partitions(partitions);
-  const uint64_t per_partition = static_cast<uint64_t>(
-      std::min<int64_t>(1'000'000, (60LL * r + num_partitions() - 1) / num_partitions()));
+  // About 1,000 sampled keys per range (Spark's RangePartitioner takes 60), at most a
+  // million in all: a range's share of the records then errs by about 3% rather than
+  // 13%, and the largest of 8 was 24% over the mean with 60. Every record is read to
+  // sample it anyway; the larger reservoir costs next to nothing.
+  const int64_t sample_total = std::min<int64_t>(1'000'000, 1000LL * r);
+  const uint64_t per_partition =
+      static_cast<uint64_t>((sample_total + num_partitions() - 1) / num_partitions());
   std::vector<std::string> results =
       runner_->RunJob(node_, runtime::MakeOp<Sample>({}, Sample::EncodeParams(per_partition)),
                       "sort_by_key (sampling its keys)");
