@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -158,7 +159,10 @@ class ForeachSink final : public Consumer<T>, public Sink {
 };
 
 // A deterministic sample of the keys of a pair dataset, for sort_by_key's range
-// bounds: reservoir sampling seeded by the partition index.
+// bounds: a uniform reservoir sample seeded by the partition index. Once the reservoir
+// is full, the number of records to pass over before the next one kept is drawn at once
+// (Li's Algorithm L), so that a record not kept costs no random number: drawing one per
+// record took 15 ns in a microbenchmark, 0.3 s of CPU over the 2 GB sort's 20M records.
 template <class K, class V>
 class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
  public:
@@ -187,14 +191,28 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
     return absl::OkStatus();
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    for (auto& kv : batch) {
-      ++seen_;
-      if (sample_.size() < size_) {
-        sample_.push_back(std::move(kv.first));
-      } else {
-        uint64_t j = std::uniform_int_distribution<uint64_t>(0, seen_ - 1)(rng_);
-        if (j < size_) sample_[j] = std::move(kv.first);
+    size_t i = 0;
+    const size_t n = batch.size();
+    if (size_ == 0) {
+      seen_ += n;
+      return absl::OkStatus();
+    }
+    for (; i < n && sample_.size() < size_; ++i) {
+      sample_.push_back(std::move(batch[i].first));
+      if (sample_.size() == size_) DrawSkip();
+    }
+    seen_ += i;
+    while (i < n) {
+      if (skip_ >= n - i) {  // nothing more of this batch is kept
+        skip_ -= n - i;
+        seen_ += n - i;
+        break;
       }
+      i += skip_;
+      sample_[Below(size_)] = std::move(batch[i].first);
+      seen_ += skip_ + 1;
+      ++i;
+      DrawSkip();
     }
     return absl::OkStatus();
   }
@@ -206,10 +224,23 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
   }
 
  private:
+  // Uniform in (0, 1].
+  double Unit() { return static_cast<double>((rng_() >> 11) + 1) * 0x1.0p-53; }
+  uint64_t Below(uint64_t n) { return std::uniform_int_distribution<uint64_t>(0, n - 1)(rng_); }
+  // Algorithm L's step: the largest of the reservoir's random tags shrinks by a factor,
+  // and the gap before the next record whose tag is smaller follows from it.
+  void DrawSkip() {
+    weight_ *= std::exp(std::log(Unit()) / static_cast<double>(size_));
+    const double gap = std::floor(std::log(Unit()) / std::log1p(-weight_));
+    skip_ = gap < 1e18 ? static_cast<uint64_t>(gap) : UINT64_MAX / 2;
+  }
+
   uint64_t size_ = 0;
   uint64_t seen_ = 0;
   std::vector<K> sample_;
   std::mt19937_64 rng_;
+  double weight_ = 1.0;  // Algorithm L's W
+  uint64_t skip_ = 0;    // records to pass over before the next one kept
 };
 
 // save_as_text_file(dir): one line per record (kiln::ToText) into the task attempt's

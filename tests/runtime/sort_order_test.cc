@@ -6,6 +6,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -13,6 +14,7 @@
 
 #include "common/codec.h"
 #include "runtime/combine_map.h"
+#include "runtime/ops_sink.h"
 #include "runtime/prefix_sort.h"
 #include "runtime/sort_buffer.h"
 #include "tests/kiln_catch.h"
@@ -251,6 +253,69 @@ TEST_CASE("sort buffer: records larger than a block, memory counted, cleared for
   SortedRecords<std::string, std::string> again(buffer);
   CHECK(again.Next(&out) == bytes.size());
   CHECK(out.second == "again");
+}
+
+// Samples `size` keys of the records 0..n-1 of partition `partition`, pushed in batches
+// of `batch` records.
+std::vector<int64_t> SampleKeys(uint64_t size, int64_t n, size_t batch, int partition,
+                                uint64_t* seen) {
+  using Sink = KeySampleSink<int64_t, int64_t>;
+  auto op = Sink::Create("", Sink::EncodeParams(size));
+  REQUIRE(op.ok());
+  auto& sink = dynamic_cast<Sink&>(**op);
+  TaskContext ctx;
+  ctx.partition = partition;
+  REQUIRE(sink.Open(ctx).ok());
+  std::vector<std::pair<int64_t, int64_t>> records;
+  for (int64_t i = 0; i < n; ++i) {
+    records.emplace_back(i, 0);
+    if (records.size() == batch || i == n - 1) {
+      REQUIRE(sink.Push(records).ok());
+      records.clear();
+    }
+  }
+  REQUIRE(sink.Finish(ctx).ok());
+  std::vector<int64_t> keys;
+  REQUIRE(Sink::DecodeResult(ctx.result, seen, &keys));
+  return keys;
+}
+
+TEST_CASE("key sample: a uniform sample of each partition's keys, whatever the batches", "[sort]") {
+  uint64_t seen = 0;
+  // Fewer records than the reservoir: all of them.
+  auto all = SampleKeys(100, 60, 7, 0, &seen);
+  CHECK(seen == 60);
+  std::sort(all.begin(), all.end());
+  CHECK(all == [] {
+    std::vector<int64_t> v(60);
+    std::iota(v.begin(), v.end(), 0);
+    return v;
+  }());
+  CHECK(SampleKeys(0, 50, 7, 0, &seen).empty());
+  CHECK(seen == 50);
+  // 100 of 100,000, over 200 partitions (seeds): distinct keys, and every tenth of the
+  // range holds about a tenth of the 20,000 sampled keys (binomial: sd 42).
+  std::vector<int> tenths(10, 0);
+  int64_t late = 0;  // among the last 1,000 records: a sampler that stops replacing misses them
+  for (int p = 0; p < 200; ++p) {
+    auto keys = SampleKeys(100, 100000, p % 2 == 0 ? 1024 : 37, p, &seen);
+    REQUIRE(seen == 100000);
+    REQUIRE(keys.size() == 100);
+    CHECK(std::set<int64_t>(keys.begin(), keys.end()).size() == 100);
+    for (int64_t k : keys) {
+      ++tenths[static_cast<size_t>(k / 10000)];
+      late += k >= 99000 ? 1 : 0;
+    }
+  }
+  INFO("per tenth " << Catch::Detail::stringify(tenths));
+  for (int t : tenths) {
+    CHECK(t > 1800);
+    CHECK(t < 2200);
+  }
+  CHECK(late > 120);  // expected 200
+  CHECK(late < 280);
+  // Deterministic: the same partition gives the same sample.
+  CHECK(SampleKeys(50, 10000, 100, 3, &seen) == SampleKeys(50, 10000, 999, 3, &seen));
 }
 
 }  // namespace
