@@ -191,26 +191,21 @@ class KeySampleSink final : public Consumer<std::pair<K, V>>, public Sink {
     return absl::OkStatus();
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
-    size_t i = 0;
     const size_t n = batch.size();
-    if (size_ == 0) {
-      seen_ += n;
-      return absl::OkStatus();
-    }
+    seen_ += n;
+    if (size_ == 0) return absl::OkStatus();
+    size_t i = 0;
     for (; i < n && sample_.size() < size_; ++i) {
       sample_.push_back(std::move(batch[i].first));
       if (sample_.size() == size_) DrawSkip();
     }
-    seen_ += i;
     while (i < n) {
       if (skip_ >= n - i) {  // nothing more of this batch is kept
         skip_ -= n - i;
-        seen_ += n - i;
         break;
       }
       i += skip_;
       sample_[Below(size_)] = std::move(batch[i].first);
-      seen_ += skip_ + 1;
       ++i;
       DrawSkip();
     }
