@@ -335,6 +335,13 @@ constexpr SettingDef kSettings[] = {
         "cgroup (refuse to start without one), watchdog (the worker samples each executor's "
         "RSS every 50 ms and kills it past the limit).",
         kWorker, 0, 0, "auto|cgroup|watchdog"),
+    Def("kiln.worker.standbyExecutors", T::kInt, "2",
+        "Worker, with memory cgroups (kiln.worker.memoryLimits): processes it keeps forked and "
+        "already inside a cgroup of their own, ready to become executors, so that a launch does "
+        "not wait for the kernel to move a new process into its cgroup (up to 16 ms on cgroup "
+        "v1). Each is an idle kiln-exec-standby process (about 100 KiB of memory of its own). "
+        "0 = fork every executor at its launch.",
+        kWorker, 0, 64),
     Def("kiln.worker.timeout", T::kDuration, "60s",
         "The master declares a worker DEAD after this long without a heartbeat.", kMaster),
 };

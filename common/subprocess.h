@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,43 @@ inline constexpr size_t kMaxStdinBytes = 64 << 10;  // a pipe's default capacity
 // Starts the child. Errors name the program. A program that exists but cannot be
 // executed makes the child exit with 127 (seen through Wait).
 absl::StatusOr<pid_t> Spawn(const SpawnOptions& options);
+
+// A child forked ahead of time that waits to become a program, for launches whose start
+// matters: the fork and, above all, joining a cgroup (a migration that on cgroup v1
+// waits for an RCU grace period, 1 to 16 ms on bench/README's machine, and holds the
+// kernel's cgroup lock meanwhile) are done before the program is known. Start() then
+// hands the child its program, which runs under the child's pid.
+//
+// Right after the fork the child execs a helper, kiln-exec-standby, so that while it
+// waits it holds none of the parent's memory or open descriptors; the helper reads the
+// program from a socket on descriptor 3 (common/standby_protocol.h) and execs it.
+// Thread-safe for distinct objects.
+class StandbyChild {
+ public:
+  // Forks the child with `options`' die_with_parent, new_process_group and cgroup_procs
+  // and runs `helper_argv` (argv[0] its path) in it, with stdout and stderr inherited.
+  static absl::StatusOr<std::unique_ptr<StandbyChild>> Fork(
+      const std::vector<std::string>& helper_argv, const SpawnOptions& options);
+  ~StandbyChild();  // a child not started is killed and reaped
+  StandbyChild(const StandbyChild&) = delete;
+  StandbyChild& operator=(const StandbyChild&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits up to `timeout` for the helper to say it waits for its program: it then is in
+  // its cgroup. An error says why not (the child's exit, or the timeout).
+  absl::Status WaitReady(std::chrono::milliseconds timeout);
+  // Opens the program's files as Spawn does (argv, env, cwd, stdout_path, stderr_path
+  // and stdin_data of `program`; the rest is Fork's) and sends them; the helper execs
+  // the program. From then on the pid is the caller's to wait for, as Spawn's; on an
+  // error it is still this object's.
+  absl::Status Start(const SpawnOptions& program);
+
+ private:
+  StandbyChild(pid_t pid, int socket) : pid_(pid), socket_(socket) {}
+  pid_t pid_;
+  int socket_;  // the parent's end; -1 once started
+  bool started_ = false;
+};
 
 // How a child ended.
 struct ExitInfo {

@@ -27,6 +27,7 @@ kiln_add_test(NAME worker_integration_tests LABEL integration
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_driver_launch_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_launch_test.cc
     ${CMAKE_CURRENT_LIST_DIR}/worker/worker_process_test.cc
+    ${CMAKE_CURRENT_LIST_DIR}/worker/standby_executors_test.cc
   LIBS kiln_worker_lib kiln_clients kiln_test_support)
 target_compile_definitions(worker_integration_tests PRIVATE
   KILN_FAKE_EXECUTOR="$<TARGET_FILE:kiln_worker_fake_executor>")

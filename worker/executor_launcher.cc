@@ -50,6 +50,18 @@ ExecutorLauncher::ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTabl
 
 ExecutorLauncher::~ExecutorLauncher() { Stop(); }
 
+void ExecutorLauncher::Start() {
+  if (options_.cgroups != nullptr && options_.standby_executors > 0 &&
+      !options_.standby_helper.empty() && standbys_ == nullptr) {
+    standbys_ = std::make_unique<StandbyExecutors>(
+        StandbyExecutorsOptions{.count = options_.standby_executors,
+                                .helper = options_.standby_helper,
+                                .cgroups = options_.cgroups});
+    standbys_->Start();
+  }
+  queue_.Start();
+}
+
 void ExecutorLauncher::Close() {
   Drop(queue_.Close(), "worker shutting down before the executor started");
 }
@@ -57,6 +69,7 @@ void ExecutorLauncher::Close() {
 void ExecutorLauncher::Stop() {
   Close();
   queue_.Stop();
+  if (standbys_ != nullptr) standbys_->Stop();
 }
 
 absl::Status ExecutorLauncher::Submit(const proto::LaunchExecutorRequest& request) {
@@ -186,10 +199,10 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
   }
   Spawned spawned;
   if (options_.cgroups != nullptr && r.memory_overhead_mb() > 0) {
+    const int64_t limit = (r.memory_mb() + r.memory_overhead_mb()) << 20;
+    if (std::optional<Spawned> started = StartStandby(r, spawn, limit)) return *started;
     spawned.cgroup = StrCat(r.app_id(), "-executor-", r.executor_id());
-    ASSIGN_OR_RETURN(
-        spawn.cgroup_procs,
-        options_.cgroups->Create(spawned.cgroup, (r.memory_mb() + r.memory_overhead_mb()) << 20));
+    ASSIGN_OR_RETURN(spawn.cgroup_procs, options_.cgroups->Create(spawned.cgroup, limit));
   }
   absl::StatusOr<pid_t> pid = Spawn(spawn);
   if (!pid.ok()) {
@@ -198,6 +211,22 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
   }
   spawned.pid = *pid;
   return spawned;
+}
+
+std::optional<ExecutorLauncher::Spawned> ExecutorLauncher::StartStandby(
+    const proto::LaunchExecutorRequest& r, const SpawnOptions& spawn, int64_t limit_bytes) {
+  if (standbys_ == nullptr) return std::nullopt;
+  std::optional<StandbyExecutors::Taken> standby = standbys_->Take();
+  if (!standby) return std::nullopt;
+  absl::Status started = options_.cgroups->SetLimit(standby->cgroup, limit_bytes);
+  if (started.ok()) started = standby->child->Start(spawn);
+  if (!started.ok()) {
+    spdlog::warn("app={} executor={}: not started in standby process {} ({}); forking one",
+                 r.app_id(), r.executor_id(), standby->child->pid(), View(started.message()));
+    standbys_->Discard(*std::move(standby));
+    return std::nullopt;
+  }
+  return Spawned{.pid = standby->child->pid(), .cgroup = standby->cgroup};
 }
 
 void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {

@@ -18,6 +18,8 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -26,10 +28,12 @@
 #include "absl/synchronization/mutex.h"
 #include "common/background.h"
 #include "common/rpc_security.h"
+#include "common/subprocess.h"
 #include "proto/worker.pb.h"
 #include "worker/binary_cache.h"
 #include "worker/executor_table.h"
 #include "worker/memory_cgroups.h"
+#include "worker/standby_executors.h"
 #include "worker/state_reporter.h"
 
 namespace kiln::worker {
@@ -52,6 +56,11 @@ struct ExecutorLauncherOptions {
   // Cancels the binary fetch in flight for `digest`, if any (the fetch then fails with
   // CANCELLED). Optional.
   std::function<void(const std::string& digest)> cancel_fetch;
+  // With `cgroups`: processes kept forked and in a cgroup, ready to become executors
+  // (StandbyExecutors), running the helper `standby_helper`; 0 or no helper = each
+  // executor is forked and joins its cgroup at its launch.
+  int standby_executors = 0;
+  std::string standby_helper;
 };
 
 class ExecutorLauncher {
@@ -60,7 +69,7 @@ class ExecutorLauncher {
                    StateReporter* reporter);
   ~ExecutorLauncher();  // Stop()
 
-  void Start() { queue_.Start(); }
+  void Start();
   // Refuses new launches; launches queued but not started are dropped and reported
   // KILLED. Launches under way go on (cancel their fetches to hurry them).
   void Close();
@@ -96,6 +105,10 @@ class ExecutorLauncher {
   };
   absl::StatusOr<Spawned> FetchAndSpawn(const proto::LaunchExecutorRequest& request,
                                         const std::string& dir);
+  // Starts `spawn` in a standby process, limited to `limit_bytes`; nullopt when none is
+  // ready or it could not be started (then Spawn forks one).
+  std::optional<Spawned> StartStandby(const proto::LaunchExecutorRequest& request,
+                                      const SpawnOptions& spawn, int64_t limit_bytes);
 
   const ExecutorLauncherOptions options_;
   ExecutorTable* const table_;
@@ -105,6 +118,7 @@ class ExecutorLauncher {
   // The launches queued or under way, with their binary digests: a binary fetch is
   // cancelled only when none of them wants that binary.
   std::map<Key, std::string> launching_ ABSL_GUARDED_BY(mu_);
+  std::unique_ptr<StandbyExecutors> standbys_;     // null = none
   WorkQueue<proto::LaunchExecutorRequest> queue_;  // last: stopped first
 };
 

@@ -11,6 +11,7 @@
 
 #include "absl/synchronization/notification.h"
 #include "common/cli.h"
+#include "common/files.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/logging.h"
@@ -97,6 +98,7 @@ absl::StatusOr<WorkerOptions> OptionsFrom(const WorkerFlags& flags, const Config
   options.cleanup_enabled = config.GetBool("kiln.worker.cleanup.enabled");
   options.keep_failed_logs = config.GetBool("kiln.worker.cleanup.keepFailedAppLogs");
   options.binary_cache_max_bytes = config.GetByteLimit("kiln.worker.binaryCache.maxSize");
+  options.standby_executors = static_cast<int>(config.GetInt("kiln.worker.standbyExecutors"));
   if (options.shuffle_chunk_size <= 0 || options.shuffle_chunk_size > options.max_message_bytes) {
     return absl::InvalidArgumentError(
         "kiln.shuffle.io.chunkSize must be > 0 and at most kiln.rpc.message.maxSize");
@@ -131,6 +133,21 @@ absl::StatusOr<std::unique_ptr<MemoryCgroups>> OpenCgroups(const Config& config,
   }
   *how = StrCat("RSS watchdog (no memory cgroup: ", View(cgroups.status().message()), ")");
   return nullptr;
+}
+
+// Standby executors need cgroups and kiln-exec-standby next to this binary; sets the
+// helper's path in `options` when they can be had. Returns what to log ("" = nothing).
+std::string FindStandbyHelper(WorkerOptions* options) {
+  if (options->cgroups == nullptr || options->standby_executors == 0) return "";
+  absl::StatusOr<std::string> self = SelfExePath();
+  if (!self.ok()) return StrCat("none (", View(self.status().message()), ")");
+  const std::string helper =
+      (std::filesystem::path(*self).parent_path() / "kiln-exec-standby").string();
+  if (access(helper.c_str(), X_OK) != 0) {
+    return StrCat("none (", helper, " is missing: each executor is forked at its launch)");
+  }
+  options->standby_helper = helper;
+  return StrCat(options->standby_executors, " kept ready (kiln.worker.standbyExecutors)");
 }
 
 int Main(int argc, char** argv) {
@@ -170,6 +187,7 @@ int Main(int argc, char** argv) {
                 View(cgroups.status().message()));
   }
   options->cgroups = cgroups->get();
+  const std::string standbys = FindStandbyHelper(&*options);
 
   Worker worker(*options);
   absl::Notification shutdown;
@@ -182,6 +200,7 @@ int Main(int argc, char** argv) {
 
   if (absl::Status s = worker.Listen(); !s.ok()) return Fail(1, View(s.message()));
   spdlog::info("executor memory limits: {}", memory_limits);
+  if (!standbys.empty()) spdlog::info("standby executor processes: {}", standbys);
   if (absl::Status s = worker.Register(); !s.ok()) {
     if (shutdown.HasBeenNotified()) return 0;
     // Unreachable: say where to look; refused (a wrong secret, a bad request): as is.

@@ -244,27 +244,34 @@ absl::StatusOr<std::string> MemoryCgroups::Create(const std::string& name,
   const std::string dir = parent_ + "/" + name;
   if (Exists(dir)) RETURN_IF_ERROR(RemoveDir(dir));  // fresh limits and counters
   if (mkdir(dir.c_str(), 0755) != 0) return ErrnoError("cannot create the cgroup ", dir);
-  const std::string limit = std::to_string(limit_bytes);
-  absl::Status set;
-  if (version_ == 1) {
-    set = WriteControl(dir + "/memory.limit_in_bytes", limit);
-    // Where the kernel accounts swap, the limit covers it too: no swapping past it.
-    if (set.ok() && Exists(dir + "/memory.memsw.limit_in_bytes")) {
-      set = WriteControl(dir + "/memory.memsw.limit_in_bytes", limit);
+  if (limit_bytes > 0) {
+    if (absl::Status set = SetLimit(name, limit_bytes); !set.ok()) {
+      (void)RemoveDir(dir);
+      return set;
     }
-  } else {
-    set = WriteControl(dir + "/memory.max", limit);
-    if (set.ok() && Exists(dir + "/memory.swap.max"))
-      set = WriteControl(dir + "/memory.swap.max", "0");
-    // The whole executor goes at once (its helpers too), never a part of it.
-    if (set.ok() && Exists(dir + "/memory.oom.group"))
-      set = WriteControl(dir + "/memory.oom.group", "1");
-  }
-  if (!set.ok()) {
-    (void)RemoveDir(dir);
-    return set;
   }
   return dir + "/cgroup.procs";
+}
+
+absl::Status MemoryCgroups::SetLimit(const std::string& name, int64_t limit_bytes) const {
+  const std::string dir = parent_ + "/" + name;
+  const std::string limit = std::to_string(limit_bytes);
+  if (version_ == 1) {
+    RETURN_IF_ERROR(WriteControl(dir + "/memory.limit_in_bytes", limit));
+    // Where the kernel accounts swap, the limit covers it too: no swapping past it.
+    if (Exists(dir + "/memory.memsw.limit_in_bytes")) {
+      RETURN_IF_ERROR(WriteControl(dir + "/memory.memsw.limit_in_bytes", limit));
+    }
+    return absl::OkStatus();
+  }
+  RETURN_IF_ERROR(WriteControl(dir + "/memory.max", limit));
+  if (Exists(dir + "/memory.swap.max"))
+    RETURN_IF_ERROR(WriteControl(dir + "/memory.swap.max", "0"));
+  // The whole executor goes at once (its helpers too), never a part of it.
+  if (Exists(dir + "/memory.oom.group")) {
+    RETURN_IF_ERROR(WriteControl(dir + "/memory.oom.group", "1"));
+  }
+  return absl::OkStatus();
 }
 
 CgroupUsage MemoryCgroups::Usage(const std::string& name) const {

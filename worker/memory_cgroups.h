@@ -3,7 +3,8 @@
 // controller, v1 or v2, in the cgroup the worker itself runs in (delegation, as systemd
 // and container runtimes grant it).
 //
-// Layout: <worker's cgroup>/kiln-executors-<worker pid>/<name>, one cgroup per executor,
+// Layout: <worker's cgroup>/kiln-executors-<worker pid>/<name>, one cgroup per executor
+// (<app>-executor-<id>, or standby-<n> for one started in a StandbyExecutors process),
 // with memory.limit_in_bytes (v1; memory.memsw.limit_in_bytes too where the kernel
 // accounts swap) or memory.max and memory.swap.max = 0 (v2). The executor joins its
 // cgroup between fork and execve (SpawnOptions::cgroup_procs), so none of its memory is
@@ -54,10 +55,13 @@ class MemoryCgroups {
   int version() const { return version_; }  // 1 or 2
   const std::string& parent() const { return parent_; }
 
-  // Makes the cgroup `name` (a safe path component) limited to `limit_bytes`, and
-  // returns the path of its cgroup.procs (for SpawnOptions::cgroup_procs). A cgroup left
-  // by an earlier executor of the same name is reused.
+  // Makes the cgroup `name` (a safe path component) limited to `limit_bytes` (0: not
+  // yet limited), and returns the path of its cgroup.procs (for
+  // SpawnOptions::cgroup_procs). A cgroup left by an earlier one of the same name is
+  // replaced.
   absl::StatusOr<std::string> Create(const std::string& name, int64_t limit_bytes) const;
+  // Limits the cgroup `name` to `limit_bytes` of memory, swap excluded.
+  absl::Status SetLimit(const std::string& name, int64_t limit_bytes) const;
   CgroupUsage Usage(const std::string& name) const;
   // Removes the cgroup once its processes have exited.
   absl::Status Remove(const std::string& name) const;

@@ -294,7 +294,9 @@ absl::Status Worker::Listen() {
           .ui_port = info_.ui_port,
           .cgroups = options_.cgroups,
           .executor_credentials = options_.credentials,
-          .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); }},
+          .cancel_fetch = [this](const std::string& digest) { fetches_->Cancel(digest); },
+          .standby_executors = options_.standby_executors,
+          .standby_helper = options_.standby_helper},
       &table_, &binaries_, reporter_.get());
   control_ = {launcher_.get(), &table_, supervisor_.get(), drivers_.get()};
 

@@ -61,6 +61,11 @@ struct WorkerOptions {
   // Executors' memory cgroups (kiln.worker.memoryLimits); null = the RSS watchdog alone.
   // Owned by the caller; outlives the worker.
   const MemoryCgroups* cgroups = nullptr;
+  // With cgroups: processes kept ready in their cgroups to become executors
+  // (kiln.worker.standbyExecutors), running `standby_helper` (kiln-exec-standby) while
+  // they wait; 0 or no helper = none.
+  int standby_executors = 0;
+  std::string standby_helper;
   // kiln.authenticate, kiln.ssl.*: of the worker's servers and calls, and handed to its
   // executors through a pipe.
   rpc::Credentials credentials;

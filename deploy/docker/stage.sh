@@ -5,7 +5,7 @@
 #   deploy/docker/stage.sh BUILD_DIR DEST
 #   deploy/docker/stage.sh --targets      (the CMake targets to build first)
 set -euo pipefail
-programs=(kiln-master kiln-worker kiln-submit kiln-doctor kiln-history wordcount city_report)
+programs=(kiln-master kiln-worker kiln-exec-standby kiln-submit kiln-doctor kiln-history wordcount city_report)
 if [ "${1:-}" = "--targets" ]; then
   echo "${programs[*]}"
   exit 0

@@ -3,8 +3,11 @@
 #include "common/subprocess.h"
 
 #include <signal.h>
+#include <stdlib.h>
 
+#include <cerrno>
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -155,6 +158,98 @@ TEST_CASE("subprocess: TryWait reaps an exited child once", "[subprocess]") {
   std::optional<ExitInfo> info;
   REQUIRE(WaitFor([&] { return (info = TryWait(*pid)).has_value(); }, milliseconds(10'000)));
   CHECK(info->exit_code == 1);
+}
+
+// The helper standby processes run (worker/exec_standby_main.cc), built with the tests.
+const std::vector<std::string> kHelper = {KILN_BIN_DIR "/kiln-exec-standby"};
+
+std::unique_ptr<StandbyChild> ReadyStandby() {
+  absl::StatusOr<std::unique_ptr<StandbyChild>> child = StandbyChild::Fork(kHelper, {});
+  REQUIRE_OK(child.status());
+  REQUIRE_OK((*child)->WaitReady(milliseconds(10'000)));
+  return *std::move(child);
+}
+
+TEST_CASE(
+    "standby child: its program runs under its pid with its files, environment, "
+    "directory and stdin",
+    "[subprocess]") {
+  test::TempDir dir;
+  std::unique_ptr<StandbyChild> child = ReadyStandby();
+  const pid_t pid = child->pid();
+  // Waiting, it is the small helper, not a copy of this test.
+  CHECK(test::ProcessArgs(pid) == kHelper);
+  SpawnOptions program =
+      Argv({"/bin/sh", "-c", "echo \"$KILN_X\" \"$1\"; pwd; echo $$; cat; echo oops >&2; exit 4",
+            "sh", "two words; $(not expanded)"});
+  program.env = {"KILN_X=hello", "PATH=/usr/bin:/bin"};
+  program.cwd = dir.path();
+  program.stdout_path = dir.Sub("out");
+  program.stderr_path = dir.Sub("err");
+  program.stdin_data = std::string(30000, 'k');
+  REQUIRE_OK(child->Start(program));
+  child.reset();  // started: the pid is ours to wait for, not killed
+  ExitInfo e = Wait(pid);
+  CHECK(e.exit_code == 4);
+  CHECK(ReadFile(dir.Sub("out")).value_or("") == "hello two words; $(not expanded)\n" + dir.path() +
+                                                     "\n" + std::to_string(pid) + "\n" +
+                                                     std::string(30000, 'k'));
+  CHECK(ReadFile(dir.Sub("err")).value_or("") == "oops\n");
+}
+
+TEST_CASE("standby child: an empty environment is the parent's, stdin is empty by default",
+          "[subprocess]") {
+  test::TempDir dir;
+  setenv("KILN_STANDBY_TEST", "inherited", 1);
+  std::unique_ptr<StandbyChild> child = ReadyStandby();
+  const pid_t pid = child->pid();
+  SpawnOptions program = Argv({"/bin/sh", "-c", "echo \"$KILN_STANDBY_TEST\"; cat"});
+  program.stdout_path = dir.Sub("out");
+  REQUIRE_OK(child->Start(program));
+  child.reset();
+  CHECK(Wait(pid).exit_code == 0);
+  CHECK(ReadFile(dir.Sub("out")).value_or("") == "inherited\n");
+  unsetenv("KILN_STANDBY_TEST");
+}
+
+TEST_CASE(
+    "standby child: a program it cannot execute exits 127, an unwritable output path "
+    "is an error and leaves it waiting",
+    "[subprocess]") {
+  std::unique_ptr<StandbyChild> child = ReadyStandby();
+  const pid_t pid = child->pid();
+  SpawnOptions unwritable = Argv({"/bin/true"});
+  unwritable.stdout_path = "/nonexistent/dir/out.log";
+  absl::Status refused = child->Start(unwritable);
+  CHECK(test::Message(refused).find("/nonexistent/dir/out.log") != std::string::npos);
+  CHECK_FALSE(TryWait(pid).has_value());
+  REQUIRE_OK(child->Start(Argv({"/nonexistent/kiln-no-such-program"})));
+  child.reset();
+  CHECK(Wait(pid).exit_code == 127);
+}
+
+TEST_CASE(
+    "standby child: one never started is killed and reaped, a helper that cannot run "
+    "is reported",
+    "[subprocess]") {
+  std::unique_ptr<StandbyChild> child = ReadyStandby();
+  const pid_t pid = child->pid();
+  child.reset();
+  CHECK(kill(pid, 0) != 0);  // reaped, not a zombie
+  CHECK(errno == ESRCH);
+
+  absl::StatusOr<std::unique_ptr<StandbyChild>> missing =
+      StandbyChild::Fork({"/nonexistent/kiln-exec-standby"}, {});
+  REQUIRE_OK(missing.status());
+  absl::Status ready = (*missing)->WaitReady(milliseconds(10'000));
+  CHECK(absl::IsUnavailable(ready));
+  CHECK(test::Message(ready).find("exit code 127") != std::string::npos);
+
+  // A helper that never says it is ready.
+  absl::StatusOr<std::unique_ptr<StandbyChild>> silent =
+      StandbyChild::Fork({"/bin/sleep", "60"}, {});
+  REQUIRE_OK(silent.status());
+  CHECK(absl::IsDeadlineExceeded((*silent)->WaitReady(milliseconds(200))));
 }
 
 }  // namespace
