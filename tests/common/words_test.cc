@@ -34,22 +34,26 @@ TEST_CASE("words: views point into the text", "[words]") {
   CHECK(starts == std::vector<const char*>{text.data(), text.data() + 3});
 }
 
-// Long texts cross the 16-byte blocks of the SSE2 scan at every offset: the words must
-// be those of a byte-at-a-time reference, for every byte value as separator or not.
+// Long texts cross the 16- and 64-byte blocks of the scan at every offset, with words
+// shorter than a block and words spanning several: the words must be those of a
+// byte-at-a-time reference, for every byte value as separator or not, in texts that
+// are views into the middle of a larger buffer.
 TEST_CASE("words: long texts agree with a byte-by-byte reference", "[words]") {
   uint64_t x = 0x2545f4914f6cdd1dULL;
-  for (int round = 0; round < 200; ++round) {
-    std::string text;
-    const size_t length = 1 + round * 7 % 300;
-    for (size_t i = 0; i < length; ++i) {
+  for (int round = 0; round < 3000; ++round) {
+    std::string buffer;
+    const size_t length = round * 7 % 400;
+    // Whitespace in one byte of 3, of 10, of 60 or of 400.
+    const uint64_t space_one_in = std::vector<uint64_t>{3, 10, 60, 400}[round % 4];
+    for (size_t i = 0; i < length + 40; ++i) {
       x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-      // Mostly letters, often whitespace, sometimes any byte (0..255).
-      const int kind = static_cast<int>(x % 10);
-      const char c = kind < 6   ? static_cast<char>('a' + (x >> 8) % 26)
-                     : kind < 9 ? " \t\n\v\f\r"[(x >> 8) % 6]
-                                : static_cast<char>((x >> 8) & 0xff);
-      text.push_back(c);
+      // Letters, whitespace, sometimes any byte (0..255).
+      const char c = x % space_one_in == 0 ? " \t\n\v\f\r"[(x >> 8) % 6]
+                     : x % 17 == 1         ? static_cast<char>((x >> 8) & 0xff)
+                                           : static_cast<char>('a' + (x >> 8) % 26);
+      buffer.push_back(c);
     }
+    const std::string_view text = std::string_view(buffer).substr(round % 40, length);
     std::vector<std::string> expected;
     std::string word;
     for (char c : text) {
