@@ -43,6 +43,13 @@ ExecutorLauncher::ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTabl
       table_(table),
       binaries_(binaries),
       reporter_(reporter),
+      standbys_(options_.cgroups != nullptr && options_.standby_executors > 0 &&
+                        !options_.standby_helper.empty()
+                    ? std::make_unique<StandbyExecutors>(
+                          StandbyExecutorsOptions{.count = options_.standby_executors,
+                                                  .helper = options_.standby_helper,
+                                                  .cgroups = options_.cgroups})
+                    : nullptr),
       queue_({.threads = std::max(1, options_.threads)},
              [this](std::vector<proto::LaunchExecutorRequest>& batch) {
                for (const auto& request : batch) Run(request);
@@ -51,14 +58,7 @@ ExecutorLauncher::ExecutorLauncher(ExecutorLauncherOptions options, ExecutorTabl
 ExecutorLauncher::~ExecutorLauncher() { Stop(); }
 
 void ExecutorLauncher::Start() {
-  if (options_.cgroups != nullptr && options_.standby_executors > 0 &&
-      !options_.standby_helper.empty() && standbys_ == nullptr) {
-    standbys_ = std::make_unique<StandbyExecutors>(
-        StandbyExecutorsOptions{.count = options_.standby_executors,
-                                .helper = options_.standby_helper,
-                                .cgroups = options_.cgroups});
-    standbys_->Start();
-  }
+  if (standbys_ != nullptr) standbys_->Start();
   queue_.Start();
 }
 
@@ -205,6 +205,7 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
     ASSIGN_OR_RETURN(spawn.cgroup_procs, options_.cgroups->Create(spawned.cgroup, limit));
   }
   absl::StatusOr<pid_t> pid = Spawn(spawn);
+  if (pid.ok()) forked_.fetch_add(1, std::memory_order_relaxed);
   if (!pid.ok()) {
     if (!spawned.cgroup.empty()) (void)options_.cgroups->Remove(spawned.cgroup);
     return pid.status();
@@ -226,7 +227,14 @@ std::optional<ExecutorLauncher::Spawned> ExecutorLauncher::StartStandby(
     standbys_->Discard(*std::move(standby));
     return std::nullopt;
   }
+  from_standby_.fetch_add(1, std::memory_order_relaxed);
   return Spawned{.pid = standby->child->pid(), .cgroup = standby->cgroup};
+}
+
+LaunchCounts ExecutorLauncher::Counts() const {
+  return {.from_standby = from_standby_.load(std::memory_order_relaxed),
+          .forked = forked_.load(std::memory_order_relaxed),
+          .standby_ready = standbys_ != nullptr ? standbys_->ready() : 0};
 }
 
 void ExecutorLauncher::Launch(const proto::LaunchExecutorRequest& r) {

@@ -16,6 +16,7 @@
 // Thread-safe. Start()/Stop() once each. Lock order: the launcher's lock, then the
 // table's or the queue's; neither is held while it reports, fetches or spawns.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -35,6 +36,7 @@
 #include "worker/memory_cgroups.h"
 #include "worker/standby_executors.h"
 #include "worker/state_reporter.h"
+#include "worker/worker_ui.h"
 
 namespace kiln::worker {
 
@@ -86,6 +88,8 @@ class ExecutorLauncher {
   // after marking them in the table (ExecutorTable::FinishApp / Kill), so that a launch
   // whose fetch completes anyway does not spawn.
   void CancelApp(const std::string& app_id);
+  // Executors started so far, in standby processes and forked, and standbys ready.
+  LaunchCounts Counts() const;
   void CancelExecutor(const std::string& app_id, int executor_id);
 
  private:
@@ -118,7 +122,9 @@ class ExecutorLauncher {
   // The launches queued or under way, with their binary digests: a binary fetch is
   // cancelled only when none of them wants that binary.
   std::map<Key, std::string> launching_ ABSL_GUARDED_BY(mu_);
-  std::unique_ptr<StandbyExecutors> standbys_;     // null = none
+  const std::unique_ptr<StandbyExecutors> standbys_;  // null = none
+  std::atomic<int64_t> from_standby_{0};
+  std::atomic<int64_t> forked_{0};
   WorkQueue<proto::LaunchExecutorRequest> queue_;  // last: stopped first
 };
 

@@ -157,6 +157,7 @@ absl::StatusOr<int> Worker::StartHttp(const std::string& bind_host) {
                               {.blocks = shuffle_.blocks_served(),
                                .bytes = shuffle_.bytes_served(),
                                .broadcast_bytes = shuffle_.broadcast_bytes_served()},
+                              launcher_ != nullptr ? launcher_->Counts() : LaunchCounts{},
                               rpc_metrics_)};
   });
   http_.GetUnder("/logs/",

@@ -157,7 +157,7 @@ std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& 
 
 std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                           const DriverSnapshot& drivers, ShuffleServed shuffle,
-                          const RpcMetrics& rpc) {
+                          LaunchCounts launches, const RpcMetrics& rpc) {
   constexpr double kMiB = 1024.0 * 1024.0;
   const Usage used = Used(executors, drivers);
   MetricsText out;
@@ -172,6 +172,16 @@ std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView
   out.Sample("kiln_worker_executors", {{"state", "LAUNCHING"}},
              static_cast<double>(executors.size()) - running);
   out.Sample("kiln_worker_executors", {{"state", "RUNNING"}}, running);
+  out.Family("kiln_worker_executor_starts_total", "counter",
+             "Executors started since the worker started: in a standby process kept ready in "
+             "its memory cgroup, or forked at their launch.");
+  out.Sample("kiln_worker_executor_starts_total", {{"process", "standby"}},
+             static_cast<double>(launches.from_standby));
+  out.Sample("kiln_worker_executor_starts_total", {{"process", "forked"}},
+             static_cast<double>(launches.forked));
+  out.Gauge("kiln_worker_standby_executors",
+            "Standby processes ready to become executors (kiln.worker.standbyExecutors).",
+            launches.standby_ready);
   out.Gauge("kiln_worker_drivers", "Drivers of cluster deploy mode this worker runs or launches.",
             static_cast<double>(drivers.active.size()));
   out.Counter("kiln_worker_shuffle_blocks_served_total",

@@ -44,9 +44,16 @@ struct ShuffleServed {
   int64_t bytes = 0;
   int64_t broadcast_bytes = 0;  // chunks of broadcast variables
 };
+// How executors were started: in a standby process (kiln.worker.standbyExecutors) or
+// forked at their launch, and the standby processes ready now.
+struct LaunchCounts {
+  int64_t from_standby = 0;
+  int64_t forked = 0;
+  int standby_ready = 0;
+};
 std::string WorkerMetrics(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                           const DriverSnapshot& drivers, ShuffleServed shuffle,
-                          const RpcMetrics& rpc);
+                          LaunchCounts launches, const RpcMetrics& rpc);
 std::string WorkerHtml(const WorkerInfo& info, const std::vector<ExecutorView>& executors,
                        const FinishedReports& finished, const DriverSnapshot& drivers);
 

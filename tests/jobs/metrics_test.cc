@@ -64,6 +64,12 @@ TEST_CASE("metrics: the master and the workers export the cluster and their call
     CHECK(worker.at("kiln_worker_executors{state=\"RUNNING\"}") == 0);
     CHECK(worker.at("kiln_rpc_server_calls_total{method=\"/kiln.proto.Worker/LaunchExecutor\","
                     "code=\"OK\"}") == 1);
+    // That executor started in a standby process (where the worker has memory cgroups)
+    // or was forked.
+    CHECK(worker.at("kiln_worker_executor_starts_total{process=\"standby\"}") +
+              worker.at("kiln_worker_executor_starts_total{process=\"forked\"}") ==
+          1);
+    CHECK(worker.at("kiln_worker_standby_executors") <= 2);
     // Reducers read some blocks from the other worker (local ones from the disk).
     served += worker.at("kiln_worker_shuffle_bytes_served_total");
     blocks += worker.at("kiln_worker_shuffle_blocks_served_total");
