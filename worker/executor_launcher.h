@@ -4,10 +4,12 @@
 // threads then fetches the application binary (through the BinaryCache), makes
 // <work-dir>/<app-id>/executor-<id>/ and spawns the binary in executor mode (execve, no
 // shell; stdout/stderr to files in that dir), reporting RUNNING or FAILED to the master.
+// With memory cgroups, the binary runs in a standby process that waits in its cgroup
+// when one is ready (StandbyExecutors), else in a process forked for it.
 //
 // The executors die with the worker (PR_SET_PDEATHSIG), which Linux ties to the thread
-// that forked them: the launcher threads live until Stop(), so the worker stops its
-// executors before it stops the launcher.
+// that forked them: the launcher threads and the standby pool's live until Stop(), so
+// the worker stops its executors before it stops the launcher.
 //
 // A launch of a finished application, or of a killed executor, is cancelled: dropped if
 // still queued, its binary fetch cancelled (unless another launch waits on that binary)
