@@ -205,11 +205,11 @@ absl::StatusOr<ExecutorLauncher::Spawned> ExecutorLauncher::FetchAndSpawn(
     ASSIGN_OR_RETURN(spawn.cgroup_procs, options_.cgroups->Create(spawned.cgroup, limit));
   }
   absl::StatusOr<pid_t> pid = Spawn(spawn);
-  if (pid.ok()) forked_.fetch_add(1, std::memory_order_relaxed);
   if (!pid.ok()) {
     if (!spawned.cgroup.empty()) (void)options_.cgroups->Remove(spawned.cgroup);
     return pid.status();
   }
+  forked_.fetch_add(1, std::memory_order_relaxed);
   spawned.pid = *pid;
   return spawned;
 }
