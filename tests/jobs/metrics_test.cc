@@ -4,9 +4,11 @@
 
 #include <string>
 
+#include "common/files.h"
 #include "common/http_client.h"
 #include "common/http_server.h"
 #include "common/strings.h"
+#include "common/wait.h"
 #include "tests/jobs/job_util.h"
 #include "tests/kiln_catch.h"
 #include "tests/support/mini_cluster.h"
@@ -76,6 +78,53 @@ TEST_CASE("metrics: the master and the workers export the cluster and their call
   }
   CHECK(served > 0);
   CHECK(blocks > 0);
+}
+
+// With memory cgroups a worker starts executors in standby processes that wait in their
+// cgroups (kiln.worker.standbyExecutors), and forks them when told to keep none.
+TEST_CASE(
+    "metrics: executors start in standby processes where the worker has memory "
+    "cgroups, and are forked with kiln.worker.standbyExecutors=0",
+    "[jobs][metrics]") {
+  TempDir dir;
+  WriteTestFile(dir.Sub("in.txt"), GenerateText(7, 500));
+  for (const int standbys : {2, 0}) {
+    MiniCluster cluster(
+        {.num_workers = 1, .worker_conf = {StrCat("kiln.worker.standbyExecutors=", standbys)}});
+    REQUIRE_OK(cluster.Start());
+    const std::string log_before = ReadFile(cluster.worker_log(0)).value_or("");
+    const bool cgroups = log_before.find("executor memory limits: cgroup") != std::string::npos;
+    const double ready = cgroups ? standbys : 0;
+    INFO("standbyExecutors=" << standbys << ", the worker's log: " << log_before);
+    // The worker prepares them after it registers; a launch does not wait for them.
+    REQUIRE(WaitFor(
+        [&] {
+          return Scrape(cluster.worker_ui_port(0)).at("kiln_worker_standby_executors") == ready;
+        },
+        std::chrono::seconds(20)));
+    CommandResult run = Submit(cluster.master_url(), {}, BinPath("wordcount"),
+                               {dir.Sub("in.txt"), dir.Sub(StrCat("out-", standbys))});
+    INFO(run.ToString());
+    REQUIRE(run.exit_code == 0);
+    MetricSamples worker = Scrape(cluster.worker_ui_port(0));
+    const double launched = worker.at(
+        "kiln_rpc_server_calls_total{method=\"/kiln.proto.Worker/LaunchExecutor\",code=\"OK\"}");
+    CHECK(launched >= 1);
+    CHECK(launched <= 2);  // at most the ready standbys: none waits for a replacement
+    const double from_standby = worker.at("kiln_worker_executor_starts_total{process=\"standby\"}");
+    CHECK(from_standby == (ready > 0 ? launched : 0));
+    CHECK(worker.at("kiln_worker_executor_starts_total{process=\"forked\"}") ==
+          launched - from_standby);
+    const std::string log = ReadFile(cluster.worker_log(0)).value_or("");
+    CHECK((log.find("/standby-") != std::string::npos) == (ready > 0));
+    // Replaced in the background.
+    CHECK(WaitFor(
+        [&] {
+          return Scrape(cluster.worker_ui_port(0)).at("kiln_worker_standby_executors") == ready;
+        },
+        std::chrono::seconds(20)));
+    REQUIRE_OK(CheckClusterIdle(cluster));
+  }
 }
 
 }  // namespace
