@@ -190,7 +190,7 @@ absl::StatusOr<std::unique_ptr<StandbyChild>> StandbyChild::Fork(
 
 StandbyChild::~StandbyChild() {
   if (socket_ >= 0) close(socket_);
-  if (!started_) {
+  if (!released_) {
     kill(pid_, SIGKILL);
     Wait(pid_);
   }
@@ -216,7 +216,7 @@ absl::Status StandbyChild::WaitReady(std::chrono::milliseconds timeout) {
   // End of stream (or garbage): the helper has exited or is not one.
   kill(pid_, SIGKILL);
   const ExitInfo exit = Wait(pid_);
-  started_ = true;  // reaped: nothing left for the destructor
+  released_ = true;  // reaped
   return absl::UnavailableError(
       StrCat("the standby process ", pid_, " ended before it was ready (", exit.ToString(),
              exit.code() == 125   ? ": it could not join its cgroup"
@@ -226,7 +226,9 @@ absl::Status StandbyChild::WaitReady(std::chrono::milliseconds timeout) {
 }
 
 absl::Status StandbyChild::Start(const SpawnOptions& program) {
-  if (started_) return absl::FailedPreconditionError("StandbyChild: started already");
+  if (released_) {
+    return absl::FailedPreconditionError("StandbyChild: its child was started or has ended");
+  }
   if (program.argv.empty()) return absl::InvalidArgumentError("Spawn: empty argv");
   ASSIGN_OR_RETURN(ProgramFiles files, OpenProgramFiles(program));
   StandbyHeader header;
@@ -282,7 +284,7 @@ absl::Status StandbyChild::Start(const SpawnOptions& program) {
     if (n <= 0) return ErrnoError("cannot hand its program to the standby process ", pid_);
     rest.remove_prefix(static_cast<size_t>(n));
   }
-  started_ = true;
+  released_ = true;
   close(socket_);
   socket_ = -1;
   return absl::OkStatus();

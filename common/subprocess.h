@@ -69,8 +69,8 @@ class StandbyChild {
  private:
   StandbyChild(pid_t pid, int socket) : pid_(pid), socket_(socket) {}
   pid_t pid_;
-  int socket_;  // the parent's end; -1 once started
-  bool started_ = false;
+  int socket_;             // the parent's end; -1 once started
+  bool released_ = false;  // started, or reaped: not this object's to kill
 };
 
 // How a child ended.

@@ -101,16 +101,20 @@ std::optional<StandbyExecutors::Taken> StandbyExecutors::Make(const std::string&
   process.new_process_group = true;
   absl::StatusOr<std::unique_ptr<StandbyChild>> child =
       StandbyChild::Fork({options_.helper}, process);
-  absl::Status ready = child.ok() ? (*child)->WaitReady(options_.ready_timeout) : child.status();
-  if (!ready.ok()) {
-    if (child.ok()) child->reset();  // killed and reaped before its cgroup goes
+  if (!child.ok()) {
     (void)options_.cgroups->Remove(name);
+    spdlog::warn("cannot prepare a standby executor process: {}", View(child.status().message()));
+    return std::nullopt;
+  }
+  Taken made{*std::move(child), name};
+  if (absl::Status ready = made.child->WaitReady(options_.ready_timeout); !ready.ok()) {
+    Discard(std::move(made));
     spdlog::warn("cannot prepare a standby executor process: {}", View(ready.message()));
     return std::nullopt;
   }
-  spdlog::debug("standby executor process pid={} ready in cgroup {}/{}", (*child)->pid(),
+  spdlog::debug("standby executor process pid={} ready in cgroup {}/{}", made.child->pid(),
                 options_.cgroups->parent(), name);
-  return Taken{*std::move(child), name};
+  return made;
 }
 
 }  // namespace kiln::worker
