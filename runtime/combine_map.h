@@ -90,29 +90,43 @@ bool KeyLess(const K& a, const K& b) {
   }
 }
 
-// The entries of a combine map in a fixed order: by stored hash, then by key. absl's
+// One entry of a combine table, as InHashOrder lists them.
+template <class K, class V>
+struct HashedEntry {
+  uint64_t hash;
+  const K* key;
+  V* value;
+};
+
+// Sorts entries by hash, then by key: the fixed order of a reduce task's output. absl's
 // tables iterate in an order salted with their memory address, which changes from run
 // to run; a task's output must not, so that reruns and faults leave it byte-identical.
-// The hashes are the radix sort's prefixes (a map holds far fewer than 2^32 keys).
+// The hashes are the radix sort's prefixes (a table holds far fewer than 2^32 keys).
 template <class K, class V>
-std::vector<std::pair<const Hashed<K>, V>*> InHashOrder(CombineMap<K, V>& map) {
-  using Entry = std::pair<const Hashed<K>, V>*;
-  std::vector<Entry> entries;
+void SortInHashOrder(std::vector<HashedEntry<K, V>>& entries) {
   std::vector<PrefixEntry> order;
-  entries.reserve(map.size());
-  order.reserve(map.size());
-  for (auto& entry : map) {
-    order.push_back(PrefixEntry{entry.first.hash, static_cast<uint32_t>(entries.size())});
-    entries.push_back(&entry);
+  order.reserve(entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    order.push_back(PrefixEntry{entries[i].hash, static_cast<uint32_t>(i)});
   }
   SortByPrefix(order, [&](const PrefixEntry& a, const PrefixEntry& b) {
     if (a.prefix != b.prefix) return a.prefix < b.prefix;
-    return KeyLess(entries[a.index]->first.key, entries[b.index]->first.key);
+    return KeyLess(*entries[a.index].key, *entries[b.index].key);
   });
-  std::vector<Entry> sorted;
+  std::vector<HashedEntry<K, V>> sorted;
   sorted.reserve(order.size());
   for (const PrefixEntry& e : order) sorted.push_back(entries[e.index]);
-  return sorted;
+  entries.swap(sorted);
+}
+
+// The entries of a combine map by hash, then by key; valid until the map changes.
+template <class K, class V>
+std::vector<HashedEntry<K, V>> InHashOrder(CombineMap<K, V>& map) {
+  std::vector<HashedEntry<K, V>> entries;
+  entries.reserve(map.size());
+  for (auto& [key, value] : map) entries.push_back({key.hash, &key.key, &value});
+  SortInHashOrder(entries);
+  return entries;
 }
 
 // The bytes a combine map's table holds (slots and control bytes); what its keys and
@@ -178,13 +192,6 @@ int64_t MergeInto(CombineMap<K, C>& map, std::vector<std::pair<K, V>>& batch, Cr
     }
   }
   return heap;
-}
-
-// reduce_by_key's form: a key's first value is its combiner, f(V, V) -> V merges.
-template <class K, class V, class F>
-int64_t MergeInto(CombineMap<K, V>& map, std::vector<std::pair<K, V>>& batch, F& f) {
-  auto first = [](V&& v) -> V { return std::move(v); };
-  return MergeInto(map, batch, first, f);
 }
 
 }  // namespace kiln::runtime

@@ -21,14 +21,14 @@ namespace kiln::runtime {
 absl::Status GroupTooLarge(const char* op, int partition, uint64_t hash, size_t values,
                            int64_t bytes, int64_t held);
 
-// Writes `map`'s entries in hash order as a hashed run; the run's path.
-template <class K, class V>
-absl::StatusOr<std::string> SpillCombineMap(TaskContext& ctx, CombineMap<K, V>& map,
-                                            int64_t memory_bytes) {
+// Writes the entries of `table` (a CombineMap or a CombineTable) in hash order as a
+// hashed run; the run's path.
+template <class Table>
+absl::StatusOr<std::string> SpillCombineMap(TaskContext& ctx, Table& table, int64_t memory_bytes) {
   return WriteSpill(ctx, memory_bytes, [&](SpillWriter& out) {
-    for (auto* entry : InHashOrder(map)) {
+    for (const auto& entry : InHashOrder(table)) {
       Writer w(out.buffer());
-      EncodeHashed(w, entry->first.hash, entry->first.key, entry->second);
+      EncodeHashed(w, entry.hash, *entry.key, *entry.value);
       absl::Status s = out.Appended();
       if (!s.ok()) return s;
     }
@@ -36,26 +36,26 @@ absl::StatusOr<std::string> SpillCombineMap(TaskContext& ctx, CombineMap<K, V>& 
   });
 }
 
-// Merges the hashed runs (in the order written) and then `map` (may be null): the values
+// Merges the hashed runs (in the order written) and then `table` (may be null): the values
 // of one key are folded with combine(V& into, V&& next, uint64_t hash, bool first) in
 // that order (`first`: the first fold into this key's value), and each key comes out
 // once through emit(const K&, uint64_t hash, V&), in (hash, key) order.
-template <class K, class V, class Combine, class Emit>
-absl::Status MergeHashed(const std::vector<std::string>& runs, CombineMap<K, V>* map,
-                         Combine& combine, Emit emit) {
+template <class K, class V, class Table, class Combine, class Emit>
+absl::Status MergeHashed(const std::vector<std::string>& runs, Table* table, Combine& combine,
+                         Emit emit) {
   using Record = std::pair<K, V>;
   std::vector<std::unique_ptr<RecordCursor<Record>>> cursors;
   absl::Status s = OpenRuns<Record, true>(runs, &cursors);
   if (!s.ok()) return s;
-  std::vector<std::pair<const Hashed<K>, V>*> entries;
-  if (map != nullptr) entries = InHashOrder(*map);
+  std::vector<HashedEntry<K, V>> entries;
+  if (table != nullptr) entries = InHashOrder(*table);
   size_t next = 0;
   cursors.push_back(MakeMemoryCursor<Record>([&, next](Record* r, uint64_t* hash) mutable {
     if (next == entries.size()) return false;
-    auto* entry = entries[next++];
-    r->first = entry->first.key;
-    r->second = std::move(entry->second);
-    *hash = entry->first.hash;
+    const HashedEntry<K, V>& entry = entries[next++];
+    r->first = *entry.key;
+    r->second = std::move(*entry.value);
+    *hash = entry.hash;
     return true;
   }));
   s = cursors.back()->Advance();
@@ -86,26 +86,25 @@ absl::Status MergeHashed(const std::vector<std::string>& runs, CombineMap<K, V>*
     return absl::OkStatus();
   });
   if (s.ok() && pending) s = emit(current.first, pending_hash, current.second);
-  if (map != nullptr) map->clear();
   return s;
 }
 
-// MergeHashed over every run and `map`, first merging the oldest runs into one while
+// MergeHashed over every run and `table`, first merging the oldest runs into one while
 // there are more than kMaxMergeWidth (NarrowRuns); `runs` is updated to match.
-template <class K, class V, class Combine, class Emit>
-absl::Status MergeCombined(TaskContext& ctx, std::vector<std::string>& runs, CombineMap<K, V>& map,
+template <class K, class V, class Table, class Combine, class Emit>
+absl::Status MergeCombined(TaskContext& ctx, std::vector<std::string>& runs, Table& table,
                            Combine combine, Emit emit) {
   absl::Status s =
       NarrowRuns(ctx, runs, [&](const std::vector<std::string>& some, SpillWriter& out) {
-        return MergeHashed<K, V>(some, nullptr, combine,
-                                 [&](const K& key, uint64_t hash, V& value) {
-                                   Writer w(out.buffer());
-                                   EncodeHashed(w, hash, key, value);
-                                   return out.Appended();
-                                 });
+        return MergeHashed<K, V, Table>(some, nullptr, combine,
+                                        [&](const K& key, uint64_t hash, V& value) {
+                                          Writer w(out.buffer());
+                                          EncodeHashed(w, hash, key, value);
+                                          return out.Appended();
+                                        });
       });
   if (!s.ok()) return s;
-  return MergeHashed(runs, &map, combine, emit);
+  return MergeHashed<K, V>(runs, &table, combine, emit);
 }
 
 }  // namespace kiln::runtime

@@ -93,14 +93,14 @@ class KeyGroups {
   absl::Status Finish(TaskContext& ctx, Emit emit) {
     absl::Status s;
     if (runs_.empty()) {
-      for (auto* kv : InHashOrder(map_)) {
-        s = emit(kv->first.key, kv->second);
+      for (const auto& entry : InHashOrder(map_)) {
+        s = emit(*entry.key, *entry.value);
         if (!s.ok()) break;
       }
     } else {
       budget_.Release(ctx);  // the merge holds one group at a time
       int64_t group_bytes = 0;
-      s = MergeCombined(
+      s = MergeCombined<K, G>(
           ctx, runs_, map_,
           [&](G& into, G&& next, uint64_t hash, bool first) {
             if (first) group_bytes = GroupBytes(into);

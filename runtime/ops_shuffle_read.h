@@ -19,6 +19,7 @@
 #include "runtime/closure.h"
 #include "runtime/combine_map.h"
 #include "runtime/combine_spill.h"
+#include "runtime/combine_table.h"
 #include "runtime/key_groups.h"
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
@@ -132,22 +133,22 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
   }
   absl::Status Run(TaskContext& ctx, std::string_view split) override {
     F& f = fn.get();
-    CombineMap<K, V> map;
-    map.reserve(SizeHint<ReduceByKeySource>::Get());
+    CombineTable<K, V> table;
+    table.template Start<ReduceByKeySource>();
     int64_t heap_bytes = 0;
     ExecutionBudget budget;
     std::vector<std::string> runs;
     std::vector<std::pair<K, V>> batch;
     batch.reserve(kBatchSize);
     auto merge = [&]() -> absl::Status {
-      heap_bytes += MergeInto(map, batch, f);
+      heap_bytes += table.Merge(batch, f);
       batch.clear();
-      const int64_t bytes = TableBytes(map) + heap_bytes;
+      const int64_t bytes = table.Bytes() + heap_bytes;
       if (budget.Cover(ctx, bytes)) return absl::OkStatus();
-      absl::StatusOr<std::string> run = SpillCombineMap(ctx, map, bytes);
+      absl::StatusOr<std::string> run = SpillCombineMap(ctx, table, bytes);
       if (!run.ok()) return run.status();
       runs.push_back(*std::move(run));
-      CombineMap<K, V>().swap(map);
+      table.Clear();
       heap_bytes = 0;
       budget.Release(ctx);
       return absl::OkStatus();
@@ -159,14 +160,14 @@ class ReduceByKeySource final : public ShuffleSourceBase<std::pair<K, V>> {
         });
     if (s.ok()) s = merge();
     if (s.ok() && runs.empty()) {
-      SizeHint<ReduceByKeySource>::Set(map.size());
-      for (auto* kv : InHashOrder(map)) {
-        s = this->out_.Emplace(kv->first.key, std::move(kv->second));
+      table.template Learn<ReduceByKeySource>();
+      for (const auto& entry : table.InHashOrder()) {
+        s = this->out_.Emplace(*entry.key, std::move(*entry.value));
         if (!s.ok()) break;
       }
     } else if (s.ok()) {
-      s = MergeCombined(
-          ctx, runs, map,
+      s = MergeCombined<K, V>(
+          ctx, runs, table,
           [&](V& into, V&& next, uint64_t, bool) {
             into = f(std::move(into), std::move(next));
             return absl::OkStatus();

@@ -17,6 +17,7 @@
 #include "common/key_hash.h"
 #include "runtime/closure.h"
 #include "runtime/combine_map.h"
+#include "runtime/combine_table.h"
 #include "runtime/operator.h"
 #include "runtime/shuffle_env.h"
 #include "runtime/shuffle_params.h"
@@ -128,10 +129,10 @@ class PartitionerShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
 };
 
 // The map side of reduce_by_key (F: f(V, V) -> V, C = V) and combine_by_key (F:
-// CombineFns, into combiners C): combines values per key in a hash map, then writes one
-// (key, combiner) record per key. The map lives in the task's execution memory: when it
-// cannot grow, it is written to the shuffle writer and cleared (the reduce side merges
-// partial combines anyway), as Spark's map-side combine spills.
+// CombineFns, into combiners C): combines values per key in a CombineTable, then writes
+// one (key, combiner) record per key. The table lives in the task's execution memory:
+// when it cannot grow, it is written to the shuffle writer and cleared (the reduce side
+// merges partial combines anyway), as Spark's map-side combine spills.
 template <class K, class V, class F, class C = V>
 class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
  public:
@@ -142,19 +143,18 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
     return CombineShuffleSink::ParseParams(std::move(op), p);
   }
   absl::Status Open(TaskContext& ctx) override {
-    map_.reserve(SizeHint<CombineShuffleSink>::Get());
+    table_.template Start<CombineShuffleSink>();
     return ShuffleSinkBase<std::pair<K, V>>::Open(ctx);
   }
   absl::Status Push(std::vector<std::pair<K, V>>& batch) override {
     F& f = fn.get();
     if constexpr (kIsCombineFns<F>) {
-      heap_bytes_ += MergeInto(map_, batch, f.create, f.merge_value);
+      heap_bytes_ += table_.Merge(batch, f.create, f.merge_value);
     } else {
-      heap_bytes_ += MergeInto(map_, batch, f);
+      heap_bytes_ += table_.Merge(batch, f);
     }
-    if (budget_.Cover(*this->ctx_, TableBytes(map_) + heap_bytes_)) return absl::OkStatus();
+    if (budget_.Cover(*this->ctx_, table_.Bytes() + heap_bytes_)) return absl::OkStatus();
     absl::Status s = Drain();
-    CombineMap<K, C>().swap(map_);
     heap_bytes_ = 0;
     budget_.Release(*this->ctx_);
     return s;
@@ -168,25 +168,27 @@ class CombineShuffleSink final : public ShuffleSinkBase<std::pair<K, V>> {
   Closure<F> fn;
 
  private:
+  // Writes every key and clears the table. In the table's own order: the reduce side
+  // merges each key's values in map-id order and emits in hash order, so the order of
+  // keys within a block changes nothing.
   absl::Status Drain() {
-    SizeHint<CombineShuffleSink>::Set(map_.size());
+    table_.template Learn<CombineShuffleSink>();
     const uint64_t r = static_cast<uint64_t>(this->params_.num_partitions);
-    // In the map's own order: the reduce side merges each key's values in map-id order
-    // and emits in InHashOrder, so the order of keys within a block changes nothing.
-    for (const auto& kv : map_) {
-      const int partition = static_cast<int>(kv.first.hash % r);
+    absl::Status s;
+    table_.ForEach([&](const K& key, uint64_t hash, C& combiner) {
+      if (!s.ok()) return;
+      const int partition = static_cast<int>(hash % r);
       Writer w(this->writer_->Buffer(partition));
-      Encode(w, kv.first.key);
-      Encode(w, kv.second);
-      absl::Status s = this->writer_->Appended(partition);
-      if (!s.ok()) return s;
-    }
-    map_.clear();
-    return absl::OkStatus();
+      Encode(w, key);
+      Encode(w, combiner);
+      s = this->writer_->Appended(partition);
+    });
+    table_.Clear();
+    return s;
   }
 
-  CombineMap<K, C> map_;
-  int64_t heap_bytes_ = 0;  // what the map's keys and combiners own
+  CombineTable<K, C> table_;
+  int64_t heap_bytes_ = 0;  // what the table's keys and combiners own
   ExecutionBudget budget_;
 };
 

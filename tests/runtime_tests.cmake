@@ -15,6 +15,7 @@ kiln_add_test(NAME runtime_data_tests LABEL unit
     runtime/sort_order_test.cc
     runtime/batch_emitter_test.cc
     runtime/allocator_test.cc
+    runtime/combine_table_test.cc
   LIBS kiln_runtime)
 if(TARGET PkgConfig::JEMALLOC)
   # allocator_test.cc checks the options Kiln gives jemalloc (runtime/allocator.h).

@@ -149,6 +149,50 @@ TEST_CASE("spill: reduce_by_key with many keys beyond memory is exact and in the
   CHECK(SpillFilesUnder(scratch.path()) == 0);
 }
 
+TEST_CASE("spill: reduce_by_key and combine_by_key on dense integer keys beyond memory",
+          "[local][spill]") {
+  // Integer keys 0..29,999, each ten times: both sides of the shuffle combine them in a
+  // dense window (combine_table.h), which must keep each key's values in order and be
+  // spilled like the hash map.
+  using Values = std::vector<int64_t>;
+  std::vector<std::pair<int64_t, int64_t>> input;
+  std::map<int64_t, Values> expected;
+  std::map<int64_t, int64_t> expected_sums;
+  for (int64_t i = 0; i < 300'000; ++i) {
+    input.emplace_back((i * 7919) % 30'000, i);
+    expected[input.back().first].push_back(i);  // partitions are ranges: input order
+    expected_sums[input.back().first] += i;
+  }
+  auto jobs = [&](Context& ctx) {
+    auto pairs = ctx.parallelize(input, 4);
+    auto sums = pairs.reduce_by_key([](int64_t a, int64_t b) { return a + b; }, 3).collect();
+    auto lists = pairs
+                     .combine_by_key([](int64_t v) { return Values{v}; },
+                                     [](Values c, int64_t v) {
+                                       c.push_back(v);
+                                       return c;
+                                     },
+                                     [](Values a, Values b) {
+                                       a.insert(a.end(), b.begin(), b.end());
+                                       return a;
+                                     },
+                                     3)
+                     .collect();
+    return std::make_pair(sums, lists);
+  };
+  TempDir scratch("kiln-spill-");
+  const auto ample = WithAmpleMemory(scratch, jobs);
+  CHECK(std::map<int64_t, Values>(ample.second.begin(), ample.second.end()) == expected);
+  Context ctx = Local(scratch, true);
+  const auto small = jobs(ctx);
+  CHECK(Spills(ctx) > 0);
+  CHECK(small == ample);
+  CHECK(std::map<int64_t, Values>(small.second.begin(), small.second.end()) == expected);
+  CHECK(std::map<int64_t, int64_t>(small.first.begin(), small.first.end()) == expected_sums);
+  CHECK(small.first.size() == expected.size());
+  CHECK(SpillFilesUnder(scratch.path()) == 0);
+}
+
 TEST_CASE("spill: group_by_key beyond memory keeps every value in arrival order",
           "[local][spill]") {
   const std::vector<Pair> input = Records(600'000, 20'000);

@@ -78,13 +78,14 @@ TEST_CASE("combine map: InHashOrder yields every entry by hash, then key", "[com
     uint64_t hash = i % 7 == 0 ? 42 : KeyHash<std::string>()(key);  // many ties at 42
     map.try_emplace(Hashed<std::string>(HashedRef<std::string>{&key, hash}), i);
   }
-  std::vector<std::pair<const Hashed<std::string>, int>*> entries = InHashOrder(map);
+  std::vector<HashedEntry<std::string, int>> entries = InHashOrder(map);
   REQUIRE(entries.size() == map.size());
   for (size_t i = 1; i < entries.size(); ++i) {
-    const auto& a = entries[i - 1]->first;
-    const auto& b = entries[i]->first;
-    INFO("entries " << i - 1 << " and " << i << ": " << a.key << ", " << b.key);
-    CHECK((a.hash < b.hash || (a.hash == b.hash && a.key < b.key)));
+    const auto& a = entries[i - 1];
+    const auto& b = entries[i];
+    INFO("entries " << i - 1 << " and " << i << ": " << *a.key << ", " << *b.key);
+    CHECK((a.hash < b.hash || (a.hash == b.hash && *a.key < *b.key)));
+    CHECK(*a.value == std::stoi(a.key->substr(1)));
   }
 }
 

@@ -1,0 +1,162 @@
+// CombineTable: the same combine with and without its dense window, for keys that are
+// dense, sparse, negative, of small integer types and mixed; which keys the window takes.
+#include "runtime/combine_table.h"
+
+#include <cstdint>
+#include <map>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/memory_size.h"
+#include "tests/kiln_catch.h"
+
+namespace kiln::runtime {
+namespace {
+
+// A combiner that records every value in the order it came, so a fold out of order or
+// a value lost shows; a std::string also checks that the window builds and destroys
+// combiners that own memory.
+auto Create = [](int v) { return std::to_string(v); };
+auto Append = [](std::string c, int v) { return c + "," + std::to_string(v); };
+
+template <class K>
+using Reference = std::map<K, std::string>;
+
+// Folds `pairs` into a table in batches of `batch_size` and into a reference map;
+// checks that both hold the same combiners and that the heap bytes the table reported
+// are what its combiners own.
+template <class Op, class K>
+CombineTable<K, std::string> FoldAndCheck(const std::vector<std::pair<K, int>>& pairs,
+                                          size_t batch_size) {
+  CombineTable<K, std::string> table;
+  table.template Start<Op>();
+  Reference<K> reference;
+  int64_t heap = 0;
+  std::vector<std::pair<K, int>> batch;
+  for (size_t i = 0; i < pairs.size(); i += batch_size) {
+    batch.assign(
+        pairs.begin() + static_cast<std::ptrdiff_t>(i),
+        pairs.begin() + static_cast<std::ptrdiff_t>(std::min(pairs.size(), i + batch_size)));
+    for (const auto& [k, v] : batch) {
+      auto [it, inserted] = reference.try_emplace(k, Create(v));
+      if (!inserted) it->second = Append(std::move(it->second), v);
+    }
+    heap += table.Merge(batch, Create, Append);
+  }
+  REQUIRE(table.size() == reference.size());
+  Reference<K> got;
+  int64_t owned = 0;
+  uint64_t wrong_hashes = 0;
+  table.ForEach([&](const K& key, uint64_t hash, std::string& c) {
+    if (hash != KeyHash<K>()(key)) ++wrong_hashes;
+    owned += static_cast<int64_t>(HeapBytes<std::string>::Of(c));
+    CHECK(got.emplace(key, c).second);
+  });
+  CHECK(wrong_hashes == 0);
+  CHECK(got == reference);
+  CHECK(heap == owned);
+  return table;
+}
+
+template <class K>
+std::vector<std::pair<K, int>> Draw(size_t n, std::mt19937_64& rng, auto key) {
+  std::vector<std::pair<K, int>> pairs;
+  for (size_t i = 0; i < n; ++i) pairs.emplace_back(key(), static_cast<int>(rng() % 1000));
+  return pairs;
+}
+
+struct DenseOp {};
+struct SparseOp {};
+struct SequentialOp {};
+struct NegativeOp {};
+struct MixedOp {};
+struct SmallOp {};
+struct HintOp {};
+
+TEST_CASE("combine table: dense integer keys fold in the window, as the hash map would",
+          "[combine]") {
+  std::mt19937_64 rng(7);
+  const auto pairs =
+      Draw<int64_t>(200000, rng, [&] { return static_cast<int64_t>(rng() % 50000); });
+  auto table = FoldAndCheck<DenseOp>(pairs, 1024);
+  // The window may start trimmed of a few keys at each end, which then stay in the map.
+  CHECK(table.window_size() >= table.size() * 97 / 100);
+}
+
+TEST_CASE("combine table: sparse keys stay in the hash map", "[combine]") {
+  std::mt19937_64 rng(8);
+  const auto pairs = Draw<uint64_t>(50000, rng, [&] { return rng() % 1000000000000ULL; });
+  auto table = FoldAndCheck<SparseOp>(pairs, 777);
+  CHECK(table.window_size() == 0);
+}
+
+TEST_CASE("combine table: rising keys widen the window as they come", "[combine]") {
+  std::mt19937_64 rng(9);
+  int64_t next = 1000;
+  const auto pairs = Draw<int64_t>(100000, rng, [&] { return next++ / 2; });
+  auto table = FoldAndCheck<SequentialOp>(pairs, 1000);
+  // Each look takes every key so far; only those since the last look are outside.
+  CHECK(table.window_size() >= table.size() / 2);
+}
+
+TEST_CASE("combine table: negative keys and keys outside the window", "[combine]") {
+  std::mt19937_64 rng(10);
+  auto negative =
+      Draw<int32_t>(60000, rng, [&] { return static_cast<int32_t>(rng() % 20000) - 10000; });
+  auto table = FoldAndCheck<NegativeOp>(negative, 512);
+  CHECK(table.window_size() >= table.size() * 99 / 100);
+  // Dense keys with a few far away: those stay in the map, the rest in the window.
+  auto mixed = Draw<int64_t>(60000, rng, [&] {
+    return rng() % 100 == 0 ? static_cast<int64_t>(rng()) : static_cast<int64_t>(rng() % 10000);
+  });
+  auto mixed_table = FoldAndCheck<MixedOp>(mixed, 1024);
+  CHECK(mixed_table.window_size() >= mixed_table.size() * 9 / 10);
+  CHECK(mixed_table.window_size() < mixed_table.size());
+}
+
+TEST_CASE("combine table: keys of a small integer type span their whole range", "[combine]") {
+  std::mt19937_64 rng(11);
+  auto pairs = Draw<int8_t>(20000, rng, [&] { return static_cast<int8_t>(rng()); });
+  FoldAndCheck<SmallOp>(pairs, 100);
+}
+
+TEST_CASE("combine table: the next table of the operator starts with the window", "[combine]") {
+  std::mt19937_64 rng(12);
+  const auto first =
+      Draw<int64_t>(100000, rng, [&] { return static_cast<int64_t>(rng() % 30000); });
+  auto table = FoldAndCheck<HintOp>(first, 1024);
+  REQUIRE(table.window_size() >= table.size() * 99 / 100);
+  table.Learn<HintOp>();
+  // 100 keys would not reach the first look; the window is there from the start.
+  const auto second = Draw<int64_t>(100, rng, [&] { return static_cast<int64_t>(rng() % 30000); });
+  auto next = FoldAndCheck<HintOp>(second, 1024);
+  CHECK(next.window_size() == next.size());
+  // Keys of a task outside the last one's range go to the map, and still combine.
+  const auto shifted =
+      Draw<int64_t>(100, rng, [&] { return 40000 + static_cast<int64_t>(rng() % 50); });
+  auto other = FoldAndCheck<HintOp>(shifted, 10);
+  CHECK(other.window_size() == 0);
+}
+
+TEST_CASE("combine table: string keys combine in the hash map", "[combine]") {
+  std::mt19937_64 rng(13);
+  std::vector<std::pair<std::string, int>> pairs;
+  for (int i = 0; i < 20000; ++i) pairs.emplace_back(std::to_string(rng() % 3000), i);
+  CombineTable<std::string, std::string> table;
+  table.Start<SparseOp>();
+  std::map<std::string, std::string> reference;
+  for (const auto& [k, v] : pairs) {
+    auto [it, inserted] = reference.try_emplace(k, Create(v));
+    if (!inserted) it->second = Append(std::move(it->second), v);
+  }
+  table.Merge(pairs, Create, Append);
+  std::map<std::string, std::string> got;
+  table.ForEach([&](const std::string& k, uint64_t, std::string& c) { got.emplace(k, c); });
+  CHECK(got == reference);
+  CHECK(table.window_size() == 0);
+}
+
+}  // namespace
+}  // namespace kiln::runtime
