@@ -140,22 +140,61 @@ TEST_CASE("combine table: the next table of the operator starts with the window"
   CHECK(other.window_size() == 0);
 }
 
-TEST_CASE("combine table: string keys combine in the hash map", "[combine]") {
+struct StringOp {};
+struct ReuseOp {};
+
+// Words of 0 to 40 bytes (around the 12 a slot holds inline), a few with NUL bytes
+// inside, drawn with a skew so that some repeat often and most rarely.
+std::string Word(std::mt19937_64& rng) {
+  const uint64_t id = rng() % 2 == 0 ? rng() % 50 : rng() % 20000;
+  std::string word = "w" + std::to_string(id);
+  word.resize(static_cast<size_t>(id % 41), static_cast<char>('a' + id % 26));
+  if (id % 97 == 0 && !word.empty()) word[word.size() / 2] = '\0';
+  return word;
+}
+
+TEST_CASE("combine table: string keys, short and long, fold as a reference map does", "[combine]") {
   std::mt19937_64 rng(13);
-  std::vector<std::pair<std::string, int>> pairs;
-  for (int i = 0; i < 20000; ++i) pairs.emplace_back(std::to_string(rng() % 3000), i);
-  CombineTable<std::string, std::string> table;
-  table.Start<SparseOp>();
-  std::map<std::string, std::string> reference;
-  for (const auto& [k, v] : pairs) {
-    auto [it, inserted] = reference.try_emplace(k, Create(v));
-    if (!inserted) it->second = Append(std::move(it->second), v);
+  const auto pairs = Draw<std::string>(100000, rng, [&] { return Word(rng); });
+  for (size_t batch_size : {size_t{1}, size_t{7}, size_t{1024}}) {
+    INFO("batch size " << batch_size);
+    auto table = FoldAndCheck<StringOp>(pairs, batch_size);
+    CHECK(table.window_size() == 0);
+    // InHashOrder: every key once, by (hash, key), with its combiner.
+    const auto entries = table.InHashOrder();
+    REQUIRE(entries.size() == table.size());
+    uint64_t out_of_order = 0;
+    uint64_t wrong_hashes = 0;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (entries[i].hash != KeyHash<std::string>()(*entries[i].key)) ++wrong_hashes;
+      if (i > 0) {
+        const auto& a = entries[i - 1];
+        const auto& b = entries[i];
+        if (!(a.hash < b.hash || (a.hash == b.hash && *a.key < *b.key))) ++out_of_order;
+      }
+    }
+    CHECK(wrong_hashes == 0);
+    CHECK(out_of_order == 0);
+    // Long keys live in the table's arena: what it holds grows past its slots alone.
+    CHECK(table.Bytes() > static_cast<int64_t>(table.size() * 32));
   }
-  table.Merge(pairs, Create, Append);
-  std::map<std::string, std::string> got;
-  table.ForEach([&](const std::string& k, uint64_t, std::string& c) { got.emplace(k, c); });
-  CHECK(got == reference);
-  CHECK(table.window_size() == 0);
+}
+
+TEST_CASE("combine table: a cleared string table starts again empty", "[combine]") {
+  std::mt19937_64 rng(14);
+  const auto pairs = Draw<std::string>(30000, rng, [&] { return Word(rng); });
+  auto table = FoldAndCheck<ReuseOp>(pairs, 512);
+  table.Learn<ReuseOp>();
+  table.Clear();
+  CHECK(table.size() == 0);
+  CHECK(table.Bytes() == 0);
+  int visited = 0;
+  table.ForEach([&](const std::string&, uint64_t, std::string&) { ++visited; });
+  CHECK(visited == 0);
+  // The next table of the operator starts as large as this one became, and folds the same.
+  const auto again = Draw<std::string>(30000, rng, [&] { return Word(rng); });
+  auto next = FoldAndCheck<ReuseOp>(again, 512);
+  CHECK(next.size() > 0);
 }
 
 }  // namespace
