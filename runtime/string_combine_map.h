@@ -92,6 +92,17 @@ class StringCombineMap {
     }
   }
 
+  // The longest run of occupied slots (a probe never goes further).
+  size_t LongestRun() const {
+    size_t longest = 0;
+    size_t run = 0;
+    for (size_t i = 0; i < 2 * capacity_; ++i) {  // twice round: a run may wrap
+      run = (slots_[i & (capacity_ - 1)].len & kUsed) ? run + 1 : 0;
+      longest = std::max(longest, std::min(run, capacity_));
+    }
+    return longest;
+  }
+
   // Drops every key and frees the memory.
   void clear() {
     if constexpr (!std::is_trivially_destructible_v<C>) {
@@ -120,7 +131,13 @@ class StringCombineMap {
     std::memcpy(&p, s.key, sizeof(p));
     return {p, len};
   }
-  size_t Home(uint64_t hash) const { return static_cast<size_t>(hash >> shift_); }
+  // A key's home slot: the top bits of its hash mixed with the table's salt. Unsalted,
+  // keys that arrive in hash order (a map side's table drained in slot order, a reduce
+  // output fed to the next reduce_by_key) would all have homes at the start of the
+  // table and pile into one run of slots: quadratic probing time.
+  size_t Home(uint64_t hash) const {
+    return static_cast<size_t>(((hash ^ salt_) * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
   void Prefetch(uint64_t hash) const { __builtin_prefetch(slots_ + Home(hash)); }
 
   template <class V, class Create, class MergeFn>
@@ -185,6 +202,7 @@ class StringCombineMap {
   }
 
   void Swap(StringCombineMap& other) noexcept {
+    std::swap(salt_, other.salt_);  // the slots' places follow from it
     std::swap(slots_, other.slots_);
     std::swap(capacity_, other.capacity_);
     std::swap(shift_, other.shift_);
@@ -194,6 +212,12 @@ class StringCombineMap {
     std::swap(arena_left_, other.arena_left_);
   }
 
+  // Different in every table (KeyHash is the same in every process).
+  uint64_t salt_ = MixHash(reinterpret_cast<uintptr_t>(this) ^ NextSalt());
+  static uint64_t NextSalt() {
+    thread_local uint64_t counter = 0;
+    return ++counter * 0x9E3779B97F4A7C15ULL;
+  }
   Slot* slots_ = nullptr;
   size_t capacity_ = 0;  // a power of 2, or 0
   unsigned shift_ = 64;  // a hash's home slot is its top log2(capacity_) bits

@@ -2,6 +2,7 @@
 // dense, sparse, negative, of small integer types and mixed; which keys the window takes.
 #include "runtime/combine_table.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <random>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/memory_size.h"
+#include "runtime/string_combine_map.h"
 #include "tests/kiln_catch.h"
 
 namespace kiln::runtime {
@@ -142,6 +144,7 @@ TEST_CASE("combine table: the next table of the operator starts with the window"
 
 struct StringOp {};
 struct ReuseOp {};
+struct SortedOp {};
 
 // Words of 0 to 40 bytes (around the 12 a slot holds inline), a few with NUL bytes
 // inside, drawn with a skew so that some repeat often and most rarely.
@@ -178,6 +181,40 @@ TEST_CASE("combine table: string keys, short and long, fold as a reference map d
     // Long keys live in the table's arena: what it holds grows past its slots alone.
     CHECK(table.Bytes() > static_cast<int64_t>(table.size() * 32));
   }
+}
+
+TEST_CASE("string combine map: keys that arrive in hash order do not pile up", "[combine]") {
+  // As a reduce task reads a map task's table drained in slot order, or a reduce
+  // output (in hash order) goes into the next reduce_by_key.
+  std::vector<std::pair<std::string, int>> pairs;
+  for (int i = 0; i < 200000; ++i) pairs.emplace_back("key-" + std::to_string(i), i);
+  std::sort(pairs.begin(), pairs.end(), [](const auto& a, const auto& b) {
+    return KeyHash<std::string>()(a.first) < KeyHash<std::string>()(b.first);
+  });
+  // Folds `in` in batches; the longest run of occupied slots seen after any batch.
+  auto fold = [](const std::vector<std::pair<std::string, int>>& in, StringCombineMap<int>& map) {
+    auto first = [](int v) { return v; };
+    auto add = [](int a, int b) { return a + b; };
+    std::vector<std::pair<std::string, int>> batch;
+    size_t longest = 0;
+    for (size_t i = 0; i < in.size(); i += 1024) {
+      batch.assign(in.begin() + static_cast<std::ptrdiff_t>(i),
+                   in.begin() + static_cast<std::ptrdiff_t>(std::min(in.size(), i + 1024)));
+      map.Merge(batch, first, add);
+      if (i % (8 * 1024) == 0) longest = std::max(longest, map.LongestRun());
+    }
+    return longest;
+  };
+  StringCombineMap<int> drained;
+  CHECK(fold(pairs, drained) < 200);
+  REQUIRE(drained.size() == pairs.size());
+  // Its keys in slot order, folded into a second table, spread there as well.
+  std::vector<std::pair<std::string, int>> in_slot_order;
+  drained.ForEach(
+      [&](std::string_view key, uint64_t, int& v) { in_slot_order.emplace_back(key, v); });
+  StringCombineMap<int> next;
+  CHECK(fold(in_slot_order, next) < 200);
+  REQUIRE(next.size() == pairs.size());
 }
 
 TEST_CASE("combine table: a cleared string table starts again empty", "[combine]") {
