@@ -124,7 +124,7 @@ class StringCombineMap {
     return capacity;
   }
   static C& Value(Slot& s) { return *std::launder(reinterpret_cast<C*>(s.value)); }
-  std::string_view KeyOf(const Slot& s) const {
+  static std::string_view KeyOf(const Slot& s) {
     const size_t len = s.len & ~kUsed;
     if (len <= kInline) return {s.key, len};
     const char* p = nullptr;
@@ -135,6 +135,26 @@ class StringCombineMap {
   // keys that arrive in hash order (a map side's table drained in slot order, a reduce
   // output fed to the next reduce_by_key) would all have homes at the start of the
   // table and pile into one run of slots: quadratic probing time.
+  // Whether `s` (of the same length) holds `key`. A short key is compared as 12 bytes
+  // with those past its length masked off: a std::string's buffer (its capacity) holds
+  // at least 15 bytes, and the slot's bytes past the key are zero. No memcmp call.
+  static bool SameKey(const Slot& s, const std::string& key) {
+    const size_t len = key.size();
+    if (len > kInline || key.capacity() < kInline) return KeyOf(s) == std::string_view(key);
+    uint64_t a0 = 0;
+    uint64_t b0 = 0;
+    uint32_t a1 = 0;
+    uint32_t b1 = 0;
+    std::memcpy(&a0, s.key, 8);
+    std::memcpy(&a1, s.key + 8, 4);
+    std::memcpy(&b0, key.data(), 8);
+    std::memcpy(&b1, key.data() + 8, 4);
+    const uint64_t m0 = len >= 8 ? ~uint64_t{0} : (uint64_t{1} << (8 * len)) - 1;
+    const uint32_t m1 = len <= 8    ? 0
+                        : len >= 12 ? ~uint32_t{0}
+                                    : (uint32_t{1} << (8 * (len - 8))) - 1;
+    return ((a0 ^ b0) & m0) == 0 && ((a1 ^ b1) & m1) == 0;
+  }
   size_t Home(uint64_t hash) const {
     return static_cast<size_t>(((hash ^ salt_) * 0x9E3779B97F4A7C15ULL) >> shift_);
   }
@@ -153,7 +173,7 @@ class StringCombineMap {
         ++size_;
         return static_cast<int64_t>(HeapBytes<C>::Of(Value(s)));
       }
-      if (s.hash == hash && s.len == (kUsed | len) && KeyOf(s) == std::string_view(key)) {
+      if (s.hash == hash && s.len == (kUsed | len) && SameKey(s, key)) {
         C& c = Value(s);
         const auto before = static_cast<int64_t>(HeapBytes<C>::Of(c));
         c = merge(std::move(c), std::move(value));
