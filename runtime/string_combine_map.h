@@ -21,7 +21,6 @@
 
 #include "common/key_hash.h"
 #include "common/memory_size.h"
-#include "runtime/combine_map.h"
 
 namespace kiln::runtime {
 
@@ -53,9 +52,7 @@ class StringCombineMap {
 
   size_t size() const { return size_; }
   // The memory of the slots and of the arena of long keys.
-  int64_t bytes() const {
-    return static_cast<int64_t>(capacity_ * sizeof(Slot) + arena_.size() * kArenaChunk);
-  }
+  int64_t bytes() const { return static_cast<int64_t>(capacity_ * sizeof(Slot) + arena_bytes_); }
 
   // Makes room for `keys` keys without growing.
   void reserve(size_t keys) {
@@ -114,6 +111,7 @@ class StringCombineMap {
     shift_ = 64;
     size_ = 0;
     arena_.clear();
+    arena_bytes_ = 0;
     arena_left_ = 0;
   }
 
@@ -190,6 +188,7 @@ class StringCombineMap {
     if (arena_left_ < key.size()) {
       const size_t chunk = std::max(kArenaChunk, key.size());
       arena_.push_back(std::make_unique_for_overwrite<char[]>(chunk));
+      arena_bytes_ += chunk;
       arena_next_ = arena_.back().get();
       arena_left_ = chunk;
     }
@@ -230,6 +229,7 @@ class StringCombineMap {
     arena_.swap(other.arena_);
     std::swap(arena_next_, other.arena_next_);
     std::swap(arena_left_, other.arena_left_);
+    std::swap(arena_bytes_, other.arena_bytes_);
   }
 
   // Different in every table (KeyHash is the same in every process).
@@ -247,6 +247,7 @@ class StringCombineMap {
   std::vector<std::unique_ptr<char[]>> arena_;
   char* arena_next_ = nullptr;
   size_t arena_left_ = 0;
+  size_t arena_bytes_ = 0;  // in all chunks
 };
 
 }  // namespace kiln::runtime

@@ -217,6 +217,31 @@ TEST_CASE("string combine map: keys that arrive in hash order do not pile up", "
   REQUIRE(next.size() == pairs.size());
 }
 
+TEST_CASE("string combine map: the memory it reports holds its keys, however long", "[combine]") {
+  StringCombineMap<int> map;
+  auto first = [](int v) { return v; };
+  auto add = [](int a, int b) { return a + b; };
+  std::vector<std::pair<std::string, int>> batch;
+  size_t key_bytes = 0;
+  for (int i = 0; i < 50; ++i) {
+    // From 13 bytes (just past the slot) to 200 KB (past an arena chunk).
+    batch.emplace_back(std::string(static_cast<size_t>(13 + i * i * 80), 'a') + std::to_string(i),
+                       i);
+    key_bytes += batch.back().first.size();
+  }
+  auto copy = batch;
+  map.Merge(copy, first, add);
+  REQUIRE(map.size() == 50);
+  CHECK(map.bytes() >= static_cast<int64_t>(key_bytes));
+  int found = 0;
+  map.ForEach([&](std::string_view key, uint64_t, int& v) {
+    found += key == batch[static_cast<size_t>(v)].first ? 1 : 0;
+  });
+  CHECK(found == 50);
+  map.clear();
+  CHECK(map.bytes() == 0);
+}
+
 TEST_CASE("combine table: a cleared string table starts again empty", "[combine]") {
   std::mt19937_64 rng(14);
   const auto pairs = Draw<std::string>(30000, rng, [&] { return Word(rng); });
